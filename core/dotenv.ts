@@ -1,0 +1,96 @@
+/**
+ * A small `.env` reader and writer. Reading never touches `Deno.env`: the
+ * seed copied every `.env` entry into the process environment, which leaked
+ * keys into every child process.
+ */
+import { ClosedClawError } from "./errors.ts";
+
+const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
+
+/** Parses `.env` text into a map. Later keys win; comments and blank lines are skipped. */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim() || line.trimStart().startsWith("#")) continue;
+    const match = LINE.exec(line);
+    if (!match) continue;
+    out[match[1]] = parseValue(match[2]);
+  }
+  return out;
+}
+
+function parseValue(raw: string): string {
+  const value = raw.trim();
+  const quote = value[0];
+  if ((quote === '"' || quote === "'") && value.lastIndexOf(quote) > 0) {
+    const inner = value.slice(1, value.lastIndexOf(quote));
+    if (quote === "'") return inner;
+    return inner.replace(/\\(["\\nrt])/g, (_m, c: string) =>
+      ({ n: "\n", r: "\r", t: "\t" } as Record<string, string>)[c] ?? c);
+  }
+  // An unquoted value ends at " #" (an inline comment).
+  const comment = value.search(/\s#/);
+  return (comment >= 0 ? value.slice(0, comment) : value).trim();
+}
+
+/** Reads and parses a `.env` file; a missing file is an empty map. */
+export function readDotenv(path: string): Record<string, string> {
+  try {
+    return parseDotenv(Deno.readTextFileSync(path));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw new ClosedClawError("dotenv_unreadable", `Cannot read ${path}: ${String(error)}.`, {
+      hint: "Check the file's permissions.",
+    });
+  }
+}
+
+/** Formats one value so that `parseDotenv` reads it back unchanged. */
+export function formatDotenvValue(value: string): string {
+  if (/[\r\n\0]/.test(value)) {
+    throw new ClosedClawError("dotenv_newline", "A setting value cannot contain a line break.", {
+      hint: "Remove the line break and try again.",
+      exitCode: 2,
+    });
+  }
+  if (value === "" || /^[A-Za-z0-9_./:@,+-]+$/.test(value)) return value;
+  return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * Sets keys in a `.env` file, keeping comments, order and other keys. Existing
+ * keys are replaced in place; new keys are appended. Values with line breaks are
+ * refused, so nothing can inject extra lines.
+ */
+export function upsertDotenv(path: string, changes: Record<string, string>): void {
+  for (const key of Object.keys(changes)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new ClosedClawError("dotenv_bad_key", `"${key}" is not a valid variable name.`, {
+        exitCode: 2,
+      });
+    }
+  }
+  const formatted = Object.fromEntries(
+    Object.entries(changes).map(([k, v]) => [k, formatDotenvValue(v)]),
+  );
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const lines = text === "" ? [] : text.replace(/\r?\n$/, "").split(/\r?\n/);
+  const seen = new Set<string>();
+  const updated = lines.map((line) => {
+    const match = LINE.exec(line);
+    if (!match || line.trimStart().startsWith("#") || !(match[1] in formatted)) return line;
+    seen.add(match[1]);
+    return `${match[1]}=${formatted[match[1]]}`;
+  });
+  for (const [key, value] of Object.entries(formatted)) {
+    if (!seen.has(key)) updated.push(`${key}=${value}`);
+  }
+  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  Deno.writeTextFileSync(tmp, updated.join("\n") + "\n", { mode: 0o600 });
+  Deno.renameSync(tmp, path);
+}

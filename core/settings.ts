@@ -1,0 +1,590 @@
+/**
+ * Every setting, from the environment and `.env` (the environment wins),
+ * validated once into one typed object. One table below drives validation,
+ * the types, the dashboard's settings editor and the README's table.
+ */
+import { isAbsolute, join, resolve } from "node:path";
+import { z } from "zod";
+import { ClosedClawError } from "./errors.ts";
+import { readDotenv } from "./dotenv.ts";
+
+export const PROVIDERS = [
+  "openai",
+  "openai-compatible",
+  "ollama",
+  "claude",
+  "gemini",
+  "replay",
+] as const;
+export type ProviderName = typeof PROVIDERS[number];
+
+export const APPROVAL_MODES = ["interactive", "approve", "deny", "web"] as const;
+export type ApprovalMode = typeof APPROVAL_MODES[number];
+
+export type SettingGroup = "Paths" | "LLM" | "Embeddings" | "Policy" | "Runtime";
+export type SettingKind = "path" | "text" | "secret" | "select" | "number" | "bool" | "list";
+
+interface SettingDef<K extends string, T> {
+  env: string;
+  key: K;
+  kind: SettingKind;
+  group: SettingGroup;
+  label: string;
+  description: string;
+  /** The default as a user would write it in `.env` ("" for empty). */
+  defaultText: string;
+  options?: readonly string[];
+  /** Parses a raw string; returns an error text naming what is allowed. */
+  parse: (raw: string) => { ok: true; value: T } | { ok: false; allowed: string };
+}
+
+type Meta = { group: SettingGroup; label: string; description: string };
+
+function fromZod<T>(schema: z.ZodType<T>, allowed: string) {
+  return (raw: string) => {
+    const result = schema.safeParse(raw);
+    return result.success
+      ? { ok: true as const, value: result.data }
+      : { ok: false as const, allowed };
+  };
+}
+
+function text<K extends string>(
+  env: string,
+  key: K,
+  def: string,
+  meta: Meta,
+  kind: "text" | "path" | "secret" = "text",
+): SettingDef<K, string> {
+  return { env, key, kind, defaultText: def, ...meta, parse: (raw) => ({ ok: true, value: raw }) };
+}
+
+function num<K extends string>(
+  env: string,
+  key: K,
+  def: number,
+  range: { min?: number; max?: number; int?: boolean },
+  meta: Meta,
+): SettingDef<K, number> {
+  let schema = z.number();
+  if (range.int) schema = schema.int();
+  if (range.min !== undefined) schema = schema.min(range.min);
+  if (range.max !== undefined) schema = schema.max(range.max);
+  const kindText = range.int ? "a whole number" : "a number";
+  const bounds = range.min !== undefined && range.max !== undefined
+    ? ` from ${range.min} to ${range.max}`
+    : range.min !== undefined
+    ? ` ≥ ${range.min}`
+    : "";
+  return {
+    env,
+    key,
+    kind: "number",
+    defaultText: String(def),
+    ...meta,
+    parse: fromZod(z.string().trim().min(1).transform(Number).pipe(schema), kindText + bounds),
+  };
+}
+
+const TRUE = ["1", "true", "yes", "on"];
+const FALSE = ["0", "false", "no", "off"];
+
+function bool<K extends string>(
+  env: string,
+  key: K,
+  def: boolean,
+  meta: Meta,
+): SettingDef<K, boolean> {
+  const schema = z.string().trim().toLowerCase().refine((s) => TRUE.includes(s) || FALSE.includes(s))
+    .transform((s) => TRUE.includes(s));
+  return {
+    env,
+    key,
+    kind: "bool",
+    defaultText: String(def),
+    ...meta,
+    parse: fromZod(schema, "true or false (also 1/0, yes/no, on/off)"),
+  };
+}
+
+function select<K extends string, O extends string>(
+  env: string,
+  key: K,
+  options: readonly O[],
+  def: O,
+  meta: Meta,
+): SettingDef<K, O> {
+  const schema = z.string().trim().toLowerCase().pipe(z.enum(options as [O, ...O[]]));
+  return {
+    env,
+    key,
+    kind: "select",
+    options,
+    defaultText: def,
+    ...meta,
+    parse: fromZod(schema, `one of ${options.join(", ")}`),
+  };
+}
+
+function list<K extends string>(
+  env: string,
+  key: K,
+  meta: Meta,
+): SettingDef<K, string[]> {
+  return {
+    env,
+    key,
+    kind: "list",
+    defaultText: "",
+    ...meta,
+    parse: (raw) => ({
+      ok: true,
+      value: raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0),
+    }),
+  };
+}
+
+const P = (label: string, description: string): Meta => ({ group: "Paths", label, description });
+const L = (label: string, description: string): Meta => ({ group: "LLM", label, description });
+const E = (label: string, description: string): Meta => ({
+  group: "Embeddings",
+  label,
+  description,
+});
+const Y = (label: string, description: string): Meta => ({ group: "Policy", label, description });
+const R = (label: string, description: string): Meta => ({ group: "Runtime", label, description });
+
+/** The settings table, in the order the README and the dashboard show it. */
+export const SETTING_DEFS = [
+  text(
+    "CLOSED_CLAW_HOME",
+    "home",
+    ".closed_claw",
+    P("Data directory", "Holds registry.db, runs/, agents/ and cassettes/."),
+    "path",
+  ),
+  text(
+    "CLOSED_CLAW_DB_PATH",
+    "dbPathSetting",
+    "",
+    P("Registry database", "SQLite registry; empty means <data dir>/registry.db."),
+    "path",
+  ),
+  text(
+    "CLOSED_CLAW_AGENTS_DIR",
+    "agentsDirSetting",
+    "",
+    P("Agents directory", "Agent capsules; empty means <data dir>/agents."),
+    "path",
+  ),
+  text(
+    "CLOSED_CLAW_RUN_LOGS_DIR",
+    "runLogsDirSetting",
+    "",
+    P("Run logs directory", "JSONL run logs; empty means <data dir>/runs."),
+    "path",
+  ),
+  text(
+    "CLOSED_CLAW_WORKSPACE",
+    "workspaceSetting",
+    "",
+    P("Workspace", "Folder the agents work in; empty means the current directory."),
+    "path",
+  ),
+  list(
+    "CLOSED_CLAW_EXTRA_ALLOWED_PATHS",
+    "extraAllowedPaths",
+    P("Extra allowed paths", "Comma-separated folders agents may also use, besides the workspace."),
+  ),
+  text(
+    "CLOSED_CLAW_SOUL_MD",
+    "soulMdSetting",
+    "",
+    P("Soul file", "Markdown put before every agent's skills; empty means ./soul.md when present."),
+    "path",
+  ),
+  select(
+    "CLOSED_CLAW_LLM_PROVIDER",
+    "llmProvider",
+    PROVIDERS,
+    "openai",
+    L("Provider", "Which model provider the coordinator and agents use."),
+  ),
+  text(
+    "CLOSED_CLAW_LLM_MODEL",
+    "llmModel",
+    "",
+    L("Model", "Model id; empty means the provider's default (gpt-4o-mini, claude-3-5-haiku-latest, gemini-2.5-flash)."),
+  ),
+  text(
+    "CLOSED_CLAW_LLM_BASE_URL",
+    "llmBaseUrl",
+    "",
+    L("Base URL", "Overrides the provider's base URL (Ollama, vLLM, LM Studio, OpenRouter)."),
+  ),
+  num(
+    "CLOSED_CLAW_LLM_TIMEOUT_SEC",
+    "llmTimeoutSec",
+    45,
+    { min: 1 },
+    L("Timeout (s)", "Time limit of one model call."),
+  ),
+  num(
+    "CLOSED_CLAW_LLM_MAX_RETRIES",
+    "llmMaxRetries",
+    3,
+    { min: 0, max: 10, int: true },
+    L("Retries", "Retries of a model call on 429, 5xx and network errors."),
+  ),
+  text(
+    "CLOSED_CLAW_LLM_API_KEY",
+    "llmApiKey",
+    "",
+    L("Generic API key", "Used instead of the provider's own key when set."),
+    "secret",
+  ),
+  text("OPENAI_API_KEY", "openaiApiKey", "", L("OpenAI key", "Key for openai."), "secret"),
+  text("OPENAI_BASE_URL", "openaiBaseUrl", "", L("OpenAI base URL", "Default https://api.openai.com/v1.")),
+  text("ANTHROPIC_API_KEY", "anthropicApiKey", "", L("Anthropic key", "Key for claude."), "secret"),
+  text(
+    "ANTHROPIC_BASE_URL",
+    "anthropicBaseUrl",
+    "",
+    L("Anthropic base URL", "Default https://api.anthropic.com."),
+  ),
+  text("GEMINI_API_KEY", "geminiApiKey", "", L("Gemini key", "Key for gemini."), "secret"),
+  text(
+    "GEMINI_BASE_URL",
+    "geminiBaseUrl",
+    "",
+    L("Gemini base URL", "Default https://generativelanguage.googleapis.com."),
+  ),
+  num(
+    "CLOSED_CLAW_MAX_COST_USD_PER_RUN",
+    "maxCostUsdPerRun",
+    1,
+    { min: 0 },
+    L("Cost budget per run (USD)", "A run stops when its model calls cost more; 0 means no limit."),
+  ),
+  num(
+    "CLOSED_CLAW_MAX_TOKENS_PER_RUN",
+    "maxTokensPerRun",
+    0,
+    { min: 0, int: true },
+    L("Token budget per run", "A run stops when its model calls use more tokens; 0 means no limit."),
+  ),
+  text(
+    "CLOSED_CLAW_EMBEDDING_MODEL",
+    "embeddingModel",
+    "all-MiniLM-L6-v2",
+    E("Embedding model", "transformers.js feature-extraction model (when enabled below)."),
+  ),
+  num(
+    "CLOSED_CLAW_EMBEDDING_DIM",
+    "embeddingDim",
+    384,
+    { min: 8, max: 4096, int: true },
+    E("Embedding dimension", "Length of every embedding vector."),
+  ),
+  bool(
+    "CLOSED_CLAW_ENABLE_SENTENCE_TRANSFORMERS",
+    "enableTransformersEmbeddings",
+    false,
+    E("Neural embeddings", "Use transformers.js instead of the built-in hashing embedder."),
+  ),
+  bool(
+    "CLOSED_CLAW_REQUIRE_SQLITE_VEC",
+    "requireSqliteVec",
+    true,
+    E("Require sqlite-vec", "Kept for compatibility: vector search is built in, so this has no effect."),
+  ),
+  num(
+    "CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD",
+    "lowConfidenceThreshold",
+    0.62,
+    { min: 0, max: 1 },
+    Y("Reuse threshold", "An agent is reused only when its weighted match score reaches this."),
+  ),
+  bool(
+    "CLOSED_CLAW_CREATE_APPROVAL_REQUIRED",
+    "createApprovalRequired",
+    true,
+    Y("Approve agent creation", "Ask before creating a new agent when no good match exists."),
+  ),
+  select(
+    "CLOSED_CLAW_CREATE_APPROVAL_MODE",
+    "createApprovalMode",
+    APPROVAL_MODES,
+    "interactive",
+    Y("Create approval mode", "How create/reuse decisions are approved."),
+  ),
+  select(
+    "CLOSED_CLAW_API_APPROVAL_MODE",
+    "apiApprovalMode",
+    APPROVAL_MODES,
+    "interactive",
+    Y("API approval mode", "How calls to paid API hosts are approved."),
+  ),
+  list(
+    "CLOSED_CLAW_PAID_API_PROVIDERS",
+    "paidApiProviders",
+    Y("Paid API hosts", "Comma-separated hosts whose calls need approval (e.g. api.stripe.com)."),
+  ),
+  num(
+    "CLOSED_CLAW_API_APPROVAL_TIMEOUT_SEC",
+    "apiApprovalTimeoutSec",
+    30,
+    { min: 1 },
+    Y("Approval timeout (s)", "An unanswered approval is denied after this long."),
+  ),
+  bool(
+    "CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC",
+    "allowUnsandboxedExec",
+    false,
+    Y("Allow unsandboxed exec", "Allow terminal and python_exec where bubblewrap is not available."),
+  ),
+  num(
+    "CLOSED_CLAW_AGENT_TIMEOUT_SEC",
+    "agentTimeoutSec",
+    120,
+    { min: 1 },
+    R("Agent timeout (s)", "Time limit of one agent capsule run; the process group is killed after it."),
+  ),
+  num(
+    "CLOSED_CLAW_AGENT_RETRIES",
+    "agentRetries",
+    2,
+    { min: 0, max: 10, int: true },
+    R("Agent retries", "Relaunches of a capsule that crashed before any side-effecting tool ran."),
+  ),
+  num(
+    "CLOSED_CLAW_AGENT_MAX_STEPS",
+    "agentMaxSteps",
+    12,
+    { min: 1, max: 100, int: true },
+    R("Agent step budget", "Reasoning steps an agent may take before it must answer."),
+  ),
+  num(
+    "CLOSED_CLAW_CIRCUIT_BREAKER_FAILURES",
+    "circuitBreakerFailures",
+    3,
+    { min: 1, int: true },
+    R("Breaker failures", "Consecutive failures of a provider before its circuit opens."),
+  ),
+  num(
+    "CLOSED_CLAW_CIRCUIT_BREAKER_RESET_SEC",
+    "circuitBreakerResetSec",
+    120,
+    { min: 1 },
+    R("Breaker reset (s)", "Time before an open circuit lets one trial call through."),
+  ),
+  num(
+    "CLOSED_CLAW_TASK_POOL_POLL_INTERVAL_SEC",
+    "taskPoolPollIntervalSec",
+    30,
+    { min: 1 },
+    R("Pool idle check (s)", "How long the pool waits on unresolved dependencies before declaring a cycle."),
+  ),
+  num(
+    "CLOSED_CLAW_SUBTASK_MAX_ATTEMPTS",
+    "subtaskMaxAttempts",
+    2,
+    { min: 1, max: 10, int: true },
+    R("Subtask attempts", "Attempts per subtask; each retry sees the earlier failure."),
+  ),
+  num(
+    "CLOSED_CLAW_MAX_TOOL_CALLS_PER_AGENT",
+    "maxToolCallsPerAgent",
+    50,
+    { min: 1, int: true },
+    R("Tool calls per agent", "Tool calls one agent run may make."),
+  ),
+  num(
+    "CLOSED_CLAW_MAX_AGENTS_PER_RUN",
+    "maxAgentsPerRun",
+    10,
+    { min: 1, int: true },
+    R("Agents per run", "Agents one run may create or reuse, over all its phases."),
+  ),
+  num(
+    "CLOSED_CLAW_MAX_SUBTASKS_PER_PHASE",
+    "maxSubtasksPerPhase",
+    4,
+    { min: 1, max: 50, int: true },
+    R("Subtasks per phase", "Plans are cut to this many subtasks per phase."),
+  ),
+  num(
+    "CLOSED_CLAW_MAX_PARALLEL_AGENTS",
+    "maxParallelAgents",
+    4,
+    { min: 1, max: 64, int: true },
+    R("Parallel agents", "Subtasks run at the same time."),
+  ),
+  num(
+    "CLOSED_CLAW_MAX_LINE_BYTES",
+    "maxLineBytes",
+    16 * 1024 * 1024,
+    { min: 1024, int: true },
+    R("Protocol line cap (bytes)", "Longest message line a capsule may send."),
+  ),
+  bool(
+    "CLOSED_CLAW_EVOLUTION_ENABLED",
+    "evolutionEnabled",
+    true,
+    R("Evolution", "New agents inherit and mutate the traits of the fittest related agent."),
+  ),
+  num(
+    "CLOSED_CLAW_EVOLUTION_MUTATION_RATE",
+    "evolutionMutationRate",
+    0.3,
+    { min: 0, max: 1 },
+    R("Mutation rate", "Chance that each trait changes when an agent is derived."),
+  ),
+] as const;
+
+type Defs = typeof SETTING_DEFS[number];
+type ValueOf<D> = D extends SettingDef<string, infer T> ? T : never;
+
+/** The raw validated values, one per table row. */
+export type RawSettings = { [D in Defs as D["key"]]: ValueOf<D> };
+
+/** The typed settings object every part of the product receives. */
+export interface Settings extends Readonly<RawSettings> {
+  /** Absolute paths, resolved from the table's path settings. */
+  readonly homeDir: string;
+  readonly dbPath: string;
+  readonly agentsDir: string;
+  readonly runLogsDir: string;
+  readonly cassettesDir: string;
+  readonly modelCacheDir: string;
+  readonly workspace: string;
+  readonly soulMdPath: string;
+  /** The folder `.env` was read from. */
+  readonly cwd: string;
+  /** The `.env` file that was read, if any. */
+  readonly envFile: string;
+}
+
+export type EnvName = Defs["env"];
+
+export interface LoadSettingsOptions {
+  /** Variables to read instead of `Deno.env` (tests pass their own). */
+  env?: Record<string, string | undefined>;
+  /** Folder that relative paths and `.env` are resolved against. Default: `Deno.cwd()`. */
+  cwd?: string;
+  /** `.env` path; `false` reads none. Default: `<cwd>/.env`. */
+  envFile?: string | false;
+  /** Values that win over both the environment and `.env` (CLI flags). */
+  overrides?: Partial<Record<EnvName, string>>;
+}
+
+/** Reads every env variable the table names, without needing `--allow-env` for others. */
+function readProcessEnv(): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const def of SETTING_DEFS) out[def.env] = Deno.env.get(def.env);
+  return out;
+}
+
+/**
+ * Loads and validates the settings. A bad value throws a `ClosedClawError`
+ * (`config_invalid`) whose message names the variable, the value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * const settings = loadSettings({ env: { CLOSED_CLAW_HOME: "/tmp/claw" }, envFile: false });
+ * console.log(settings.dbPath); // /tmp/claw/registry.db
+ * ```
+ */
+export function loadSettings(options: LoadSettingsOptions = {}): Settings {
+  const cwd = resolve(options.cwd ?? Deno.cwd());
+  const envFile = options.envFile === false ? "" : resolve(cwd, options.envFile ?? ".env");
+  const fromFile = envFile ? readDotenv(envFile) : {};
+  const env = options.env ?? readProcessEnv();
+  const raw: Record<string, unknown> = {};
+  for (const def of SETTING_DEFS) {
+    const override = options.overrides?.[def.env as EnvName];
+    const given = override ?? env[def.env] ?? fromFile[def.env];
+    const source = override !== undefined
+      ? "option"
+      : env[def.env] !== undefined
+      ? "environment"
+      : ".env";
+    const text = given === undefined || given.trim() === "" ? def.defaultText : given;
+    const parsed = (def as SettingDef<string, unknown>).parse(text);
+    if (!parsed.ok) {
+      throw new ClosedClawError(
+        "config_invalid",
+        `${def.env}=${JSON.stringify(given)} (from ${source}) is not valid: expected ${parsed.allowed}.`,
+        { hint: `Fix or remove it in the environment or ${envFile || ".env"}.`, exitCode: 2 },
+      );
+    }
+    raw[def.key] = parsed.value;
+  }
+  const r = raw as RawSettings;
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, expandHome(p)));
+  const homeDir = abs(r.home);
+  const soulDefault = join(cwd, "soul.md");
+  return Object.freeze({
+    ...r,
+    homeDir,
+    dbPath: r.dbPathSetting ? abs(r.dbPathSetting) : join(homeDir, "registry.db"),
+    agentsDir: r.agentsDirSetting ? abs(r.agentsDirSetting) : join(homeDir, "agents"),
+    runLogsDir: r.runLogsDirSetting ? abs(r.runLogsDirSetting) : join(homeDir, "runs"),
+    cassettesDir: join(homeDir, "cassettes"),
+    modelCacheDir: join(homeDir, "models"),
+    workspace: r.workspaceSetting ? abs(r.workspaceSetting) : cwd,
+    extraAllowedPaths: r.extraAllowedPaths.map(abs),
+    soulMdPath: r.soulMdSetting ? abs(r.soulMdSetting) : soulDefault,
+    cwd,
+    envFile,
+  });
+}
+
+function expandHome(path: string): string {
+  if (path !== "~" && !path.startsWith("~/")) return path;
+  const home = Deno.env.get("HOME") ?? "";
+  return home + path.slice(1);
+}
+
+/** Creates the data folders a fresh install needs. */
+export function ensureDataDirs(settings: Settings): void {
+  for (const dir of [settings.homeDir, settings.agentsDir, settings.runLogsDir]) {
+    Deno.mkdirSync(dir, { recursive: true });
+  }
+  Deno.mkdirSync(join(settings.dbPath, ".."), { recursive: true });
+}
+
+/** One row of the settings catalogue shown by the dashboard and `/api/settings`. */
+export interface SettingInfo {
+  key: string;
+  env: string;
+  type: SettingKind;
+  label: string;
+  description: string;
+  group: SettingGroup;
+  default: string;
+  options?: readonly string[];
+}
+
+/** The settings catalogue: every setting with its type, default and meaning. */
+export function settingsCatalogue(): SettingInfo[] {
+  return SETTING_DEFS.map((d) => ({
+    key: d.key,
+    env: d.env,
+    type: d.kind,
+    label: d.label,
+    description: d.description,
+    group: d.group,
+    default: d.defaultText,
+    ...("options" in d && d.options ? { options: d.options } : {}),
+  }));
+}
+
+/** Checks one raw value against its setting; returns an error line or null. */
+export function validateSettingValue(env: string, value: string): string | null {
+  const def = SETTING_DEFS.find((d) => d.env === env);
+  if (!def) return `${env} is not a Closed Claw setting.`;
+  if (value.trim() === "") return null;
+  const parsed = (def as SettingDef<string, unknown>).parse(value);
+  return parsed.ok ? null : `${env}=${JSON.stringify(value)} is not valid: expected ${parsed.allowed}.`;
+}

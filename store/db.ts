@@ -1,0 +1,68 @@
+/**
+ * Opening SQLite databases the same way everywhere: WAL journal, a busy
+ * timeout so two processes can write at once, foreign keys on.
+ */
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { dirname } from "node:path";
+import { ClosedClawError } from "../core/errors.ts";
+
+export type { DatabaseSync, SQLInputValue };
+
+export interface OpenOptions {
+  readOnly?: boolean;
+  /** Milliseconds a writer waits for another process's lock. */
+  busyTimeoutMs?: number;
+}
+
+/** Opens (and creates, unless read-only) a database with the project's pragmas. */
+export function openDatabase(path: string, options: OpenOptions = {}): DatabaseSync {
+  if (!options.readOnly && path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
+  } catch (error) {
+    throw new ClosedClawError("db_open_failed", `Cannot open database ${path}: ${String(error)}.`, {
+      hint: "Check that the folder exists and is writable, or run `closed-claw init`.",
+      cause: error,
+    });
+  }
+  db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+  if (!options.readOnly) {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+  }
+  db.exec("PRAGMA foreign_keys = ON");
+  return db;
+}
+
+/**
+ * Runs `fn` in a write transaction. `BEGIN IMMEDIATE` takes the write lock up
+ * front, so a concurrent writer waits on the busy timeout instead of failing
+ * with SQLITE_BUSY when a read lock would have to be upgraded.
+ */
+export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/** Current time as an ISO-8601 UTC string, the format of every timestamp column. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** Parses a JSON column, falling back when it is empty or corrupt. */
+export function parseJson<T>(text: unknown, fallback: T): T {
+  if (typeof text !== "string" || text === "") return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
