@@ -1,0 +1,101 @@
+/**
+ * A capsule's episodic memory (`<capsule>/memory.db`). The host reads recent
+ * and relevant memories back into the agent's prompt and writes what the agent
+ * reports at the end of a run: memory is no longer write-only (seed §11.1.9).
+ */
+import type { DatabaseSync } from "node:sqlite";
+import { openDatabase, transaction } from "./db.ts";
+import { migrate } from "./migrations.ts";
+
+const MEMORY_MIGRATIONS = [
+  `CREATE TABLE memories (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     session_id TEXT,
+     run_id TEXT,
+     kind TEXT NOT NULL DEFAULT 'episodic',
+     content TEXT NOT NULL,
+     embedding BLOB,
+     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+   );
+   CREATE INDEX memories_created ON memories(id DESC);`,
+];
+
+export interface MemoryEntry {
+  id: number;
+  session_id: string | null;
+  run_id: string | null;
+  kind: string;
+  content: string;
+  created_at: string;
+  /** Cosine similarity to the query, for `relevant()` results. */
+  score?: number;
+}
+
+export class MemoryStore {
+  private constructor(private readonly db: DatabaseSync) {}
+
+  static open(path: string): MemoryStore {
+    const db = openDatabase(path);
+    migrate(db, MEMORY_MIGRATIONS);
+    return new MemoryStore(db);
+  }
+
+  add(entry: {
+    content: string;
+    kind?: string;
+    sessionId?: string | null;
+    runId?: string | null;
+    embedding?: Float32Array;
+  }): number {
+    const blob = entry.embedding ? new Uint8Array(entry.embedding.slice().buffer) : null;
+    const info = this.db.prepare(
+      "INSERT INTO memories (session_id, run_id, kind, content, embedding) VALUES (?,?,?,?,?)",
+    ).run(
+      entry.sessionId ?? null,
+      entry.runId ?? null,
+      entry.kind ?? "episodic",
+      entry.content,
+      blob,
+    );
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Adds several entries atomically. */
+  addMany(entries: Parameters<MemoryStore["add"]>[0][]): void {
+    transaction(this.db, () => entries.forEach((e) => this.add(e)));
+  }
+
+  /** The newest `limit` entries, newest first. */
+  recent(limit = 5): MemoryEntry[] {
+    return this.db.prepare(
+      "SELECT id, session_id, run_id, kind, content, created_at FROM memories ORDER BY id DESC LIMIT ?",
+    ).all(limit) as unknown as MemoryEntry[];
+  }
+
+  /**
+   * The `limit` entries most similar to `query` (a normalised vector of the
+   * same embedder), skipping entries without an embedding of that length.
+   */
+  relevant(query: Float32Array, limit = 5, minScore = 0.15): MemoryEntry[] {
+    const rows = this.db.prepare(
+      "SELECT id, session_id, run_id, kind, content, created_at, embedding FROM memories WHERE embedding IS NOT NULL ORDER BY id DESC LIMIT 5000",
+    ).all() as unknown as (MemoryEntry & { embedding: Uint8Array })[];
+    const scored: MemoryEntry[] = [];
+    for (const { embedding, ...row } of rows) {
+      if (embedding.byteLength !== query.length * 4) continue;
+      const vec = new Float32Array(embedding.slice().buffer);
+      let dot = 0;
+      for (let i = 0; i < vec.length; i++) dot += vec[i] * query[i];
+      if (dot >= minScore) scored.push({ ...row, score: dot });
+    }
+    return scored.sort((a, b) => b.score! - a.score!).slice(0, limit);
+  }
+
+  count(): number {
+    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM memories").get() as { n: number }).n);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The runs table: one row per run from the moment it starts, so failed,
+ * cancelled and crashed runs are recorded too (the seed wrote a row only at
+ * the very end). `state_json` holds the coordinator's checkpoint for resume.
+ */
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import { nowIso, parseJson } from "./db.ts";
+
+export const RUN_STATUSES = [
+  "running",
+  "ok",
+  "error",
+  "cancelled",
+  "interrupted",
+] as const;
+export type RunStatus = typeof RUN_STATUSES[number];
+
+export interface RunRow {
+  run_id: string;
+  session_id: string | null;
+  agent_id: string | null;
+  task: string;
+  status: RunStatus;
+  current_stage: string | null;
+  latency_ms: number | null;
+  error_message: string | null;
+  result: string | null;
+  context: Record<string, unknown>;
+  options: Record<string, unknown>;
+  owner_pid: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface NewRun {
+  run_id: string;
+  session_id?: string | null;
+  task: string;
+  context?: Record<string, unknown>;
+  options?: Record<string, unknown>;
+  owner_pid?: number | null;
+}
+
+export interface RunUpdate {
+  status?: RunStatus;
+  current_stage?: string | null;
+  agent_id?: string | null;
+  latency_ms?: number | null;
+  error_message?: string | null;
+  result?: string | null;
+  owner_pid?: number | null;
+  input_tokens?: number;
+  output_tokens?: number;
+  cost_usd?: number;
+  finished_at?: string | null;
+}
+
+export interface RunListFilter {
+  limit?: number;
+  status?: RunStatus | RunStatus[];
+  /** Only runs created at or after this ISO time. */
+  since?: string;
+}
+
+type Raw = Record<string, unknown>;
+
+// Column names are spliced into SQL, so only these may be updated.
+const UPDATABLE = new Set([
+  "status",
+  "current_stage",
+  "agent_id",
+  "latency_ms",
+  "error_message",
+  "result",
+  "owner_pid",
+  "input_tokens",
+  "output_tokens",
+  "cost_usd",
+  "finished_at",
+]);
+
+function shape(row: Raw): RunRow {
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    run_id: String(row.run_id),
+    session_id: (row.session_id as string | null) ?? null,
+    agent_id: (row.agent_id as string | null) ?? null,
+    task: String(row.task),
+    status: row.status as RunStatus,
+    current_stage: (row.current_stage as string | null) ?? null,
+    latency_ms: num(row.latency_ms),
+    error_message: (row.error_message as string | null) ?? null,
+    result: (row.result as string | null) ?? null,
+    context: parseJson(row.context_json, {}),
+    options: parseJson(row.options_json, {}),
+    owner_pid: num(row.owner_pid),
+    input_tokens: Number(row.input_tokens),
+    output_tokens: Number(row.output_tokens),
+    cost_usd: Number(row.cost_usd),
+    created_at: String(row.created_at),
+    updated_at: String(row.updated_at),
+    finished_at: (row.finished_at as string | null) ?? null,
+  };
+}
+
+const LIST_COLUMNS = `run_id, session_id, agent_id, task, status, current_stage, latency_ms,
+  error_message, result, context_json, options_json, owner_pid, input_tokens, output_tokens,
+  cost_usd, created_at, updated_at, finished_at`;
+
+export class RunsRepo {
+  constructor(private readonly db: DatabaseSync) {}
+
+  create(run: NewRun): RunRow {
+    const now = nowIso();
+    this.db.prepare(
+      `INSERT INTO runs (run_id, session_id, task, status, context_json, options_json, owner_pid,
+         created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+    ).run(
+      run.run_id,
+      run.session_id ?? null,
+      run.task,
+      JSON.stringify(run.context ?? {}),
+      JSON.stringify(run.options ?? {}),
+      run.owner_pid ?? null,
+      now,
+      now,
+    );
+    return this.get(run.run_id)!;
+  }
+
+  get(runId: string): RunRow | null {
+    const row = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM runs WHERE run_id = ?`).get(runId);
+    return row ? shape(row as Raw) : null;
+  }
+
+  update(runId: string, changes: RunUpdate): void {
+    const entries = Object.entries(changes).filter(([k, v]) => v !== undefined && UPDATABLE.has(k));
+    if (entries.length === 0) return;
+    const sets = entries.map(([k]) => `${k} = ?`).join(", ");
+    this.db.prepare(`UPDATE runs SET ${sets}, updated_at = ? WHERE run_id = ?`).run(
+      ...entries.map(([, v]) => v as SQLInputValue),
+      nowIso(),
+      runId,
+    );
+  }
+
+  /** Newest first. */
+  list(filter: RunListFilter = {}): RunRow[] {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (filter.status) {
+      const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
+      where.push(`status IN (${statuses.map(() => "?").join(",")})`);
+      params.push(...statuses);
+    }
+    if (filter.since) {
+      where.push("created_at >= ?");
+      params.push(filter.since);
+    }
+    const sql = `SELECT ${LIST_COLUMNS} FROM runs ${
+      where.length ? `WHERE ${where.join(" AND ")}` : ""
+    } ORDER BY created_at DESC LIMIT ?`;
+    return this.db.prepare(sql).all(...params, filter.limit ?? 20).map((r) => shape(r as Raw));
+  }
+
+  count(status?: RunStatus): number {
+    const row = status
+      ? this.db.prepare("SELECT COUNT(*) AS n FROM runs WHERE status = ?").get(status)
+      : this.db.prepare("SELECT COUNT(*) AS n FROM runs").get();
+    return Number((row as Raw).n);
+  }
+
+  /** The coordinator's checkpoint, or null. */
+  loadState<T>(runId: string): T | null {
+    const row = this.db.prepare("SELECT state_json FROM runs WHERE run_id = ?").get(runId) as
+      | Raw
+      | undefined;
+    const state = parseJson<T | null>(row?.state_json, null);
+    return state && typeof state === "object" && Object.keys(state).length ? state : null;
+  }
+
+  saveState(runId: string, state: unknown): void {
+    this.db.prepare("UPDATE runs SET state_json = ?, updated_at = ? WHERE run_id = ?").run(
+      JSON.stringify(state),
+      nowIso(),
+      runId,
+    );
+  }
+
+  /**
+   * Marks `running` runs whose owning process is gone as `interrupted`, so
+   * `runs` tells the truth after a crash or kill -9. Returns their ids.
+   */
+  markInterrupted(isAlive: (pid: number) => boolean): string[] {
+    const rows = this.db.prepare("SELECT run_id, owner_pid FROM runs WHERE status = 'running'")
+      .all() as Raw[];
+    const dead = rows.filter((r) => r.owner_pid === null || !isAlive(Number(r.owner_pid)));
+    for (const r of dead) {
+      this.db.prepare(
+        "UPDATE runs SET status = 'interrupted', updated_at = ? WHERE run_id = ? AND status = 'running'",
+      ).run(nowIso(), String(r.run_id));
+    }
+    return dead.map((r) => String(r.run_id));
+  }
+
+  /** Adds one model call's usage to the run's totals. */
+  addUsage(runId: string, inputTokens: number, outputTokens: number, costUsd: number): void {
+    this.db.prepare(
+      `UPDATE runs SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+         cost_usd = cost_usd + ?, updated_at = ? WHERE run_id = ?`,
+    ).run(inputTokens, outputTokens, costUsd, nowIso(), runId);
+  }
+}

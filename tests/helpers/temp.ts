@@ -1,0 +1,23 @@
+/** Test helpers: temporary folders that clean themselves up. */
+import { join } from "node:path";
+import { loadSettings, type Settings } from "../../core/settings.ts";
+
+/** A fresh temporary folder; `await using` removes it. */
+export async function tempDir(prefix = "claw-test-"): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Settings rooted in `dir`, ignoring the machine's environment and `.env`. */
+export function testSettings(dir: string, env: Record<string, string> = {}): Settings {
+  return loadSettings({
+    cwd: dir,
+    envFile: false,
+    env: { CLOSED_CLAW_HOME: join(dir, ".closed_claw"), ...env },
+  });
+}
