@@ -25,8 +25,10 @@ function parseValue(raw: string): string {
   if ((quote === '"' || quote === "'") && value.lastIndexOf(quote) > 0) {
     const inner = value.slice(1, value.lastIndexOf(quote));
     if (quote === "'") return inner;
-    return inner.replace(/\\(["\\nrt])/g, (_m, c: string) =>
-      ({ n: "\n", r: "\r", t: "\t" } as Record<string, string>)[c] ?? c);
+    return inner.replace(
+      /\\(["\\nrt])/g,
+      (_m, c: string) => ({ n: "\n", r: "\r", t: "\t" } as Record<string, string>)[c] ?? c,
+    );
   }
   // An unquoted value ends at " #" (an inline comment).
   const comment = value.search(/\s#/);

@@ -48,7 +48,8 @@ export function assertAgentId(id: string): string {
       "invalid_agent_id",
       `"${id.slice(0, 100)}" is not a valid agent id.`,
       {
-        hint: "Agent ids use lower-case letters, digits and dashes; list them with `closed-claw agents`.",
+        hint:
+          "Agent ids use lower-case letters, digits and dashes; list them with `closed-claw agents`.",
         exitCode: 2,
       },
     );
@@ -60,7 +61,8 @@ export function assertAgentId(id: string): string {
 export function assertRunId(id: string): string {
   if (!isRunId(id)) {
     throw new ClosedClawError("invalid_run_id", `"${id.slice(0, 100)}" is not a valid run id.`, {
-      hint: "Run ids use letters, digits, dashes and underscores; list them with `closed-claw runs`.",
+      hint:
+        "Run ids use letters, digits, dashes and underscores; list them with `closed-claw runs`.",
       exitCode: 2,
     });
   }

@@ -95,7 +95,9 @@ function bool<K extends string>(
   def: boolean,
   meta: Meta,
 ): SettingDef<K, boolean> {
-  const schema = z.string().trim().toLowerCase().refine((s) => TRUE.includes(s) || FALSE.includes(s))
+  const schema = z.string().trim().toLowerCase().refine((s) =>
+    TRUE.includes(s) || FALSE.includes(s)
+  )
     .transform((s) => TRUE.includes(s));
   return {
     env,
@@ -214,7 +216,10 @@ export const SETTING_DEFS = [
     "CLOSED_CLAW_LLM_MODEL",
     "llmModel",
     "",
-    L("Model", "Model id; empty means the provider's default (gpt-4o-mini, claude-3-5-haiku-latest, gemini-2.5-flash)."),
+    L(
+      "Model",
+      "Model id; empty means the provider's default (gpt-4o-mini, claude-3-5-haiku-latest, gemini-2.5-flash).",
+    ),
   ),
   text(
     "CLOSED_CLAW_LLM_BASE_URL",
@@ -244,7 +249,12 @@ export const SETTING_DEFS = [
     "secret",
   ),
   text("OPENAI_API_KEY", "openaiApiKey", "", L("OpenAI key", "Key for openai."), "secret"),
-  text("OPENAI_BASE_URL", "openaiBaseUrl", "", L("OpenAI base URL", "Default https://api.openai.com/v1.")),
+  text(
+    "OPENAI_BASE_URL",
+    "openaiBaseUrl",
+    "",
+    L("OpenAI base URL", "Default https://api.openai.com/v1."),
+  ),
   text("ANTHROPIC_API_KEY", "anthropicApiKey", "", L("Anthropic key", "Key for claude."), "secret"),
   text(
     "ANTHROPIC_BASE_URL",
@@ -271,7 +281,10 @@ export const SETTING_DEFS = [
     "maxTokensPerRun",
     0,
     { min: 0, int: true },
-    L("Token budget per run", "A run stops when its model calls use more tokens; 0 means no limit."),
+    L(
+      "Token budget per run",
+      "A run stops when its model calls use more tokens; 0 means no limit.",
+    ),
   ),
   text(
     "CLOSED_CLAW_EMBEDDING_MODEL",
@@ -296,7 +309,10 @@ export const SETTING_DEFS = [
     "CLOSED_CLAW_REQUIRE_SQLITE_VEC",
     "requireSqliteVec",
     true,
-    E("Require sqlite-vec", "Kept for compatibility: vector search is built in, so this has no effect."),
+    E(
+      "Require sqlite-vec",
+      "Kept for compatibility: vector search is built in, so this has no effect.",
+    ),
   ),
   num(
     "CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD",
@@ -341,14 +357,20 @@ export const SETTING_DEFS = [
     "CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC",
     "allowUnsandboxedExec",
     false,
-    Y("Allow unsandboxed exec", "Allow terminal and python_exec where bubblewrap is not available."),
+    Y(
+      "Allow unsandboxed exec",
+      "Allow terminal and python_exec where bubblewrap is not available.",
+    ),
   ),
   num(
     "CLOSED_CLAW_AGENT_TIMEOUT_SEC",
     "agentTimeoutSec",
     120,
     { min: 1 },
-    R("Agent timeout (s)", "Time limit of one agent capsule run; the process group is killed after it."),
+    R(
+      "Agent timeout (s)",
+      "Time limit of one agent capsule run; the process group is killed after it.",
+    ),
   ),
   num(
     "CLOSED_CLAW_AGENT_RETRIES",
@@ -383,7 +405,10 @@ export const SETTING_DEFS = [
     "taskPoolPollIntervalSec",
     30,
     { min: 1 },
-    R("Pool idle check (s)", "How long the pool waits on unresolved dependencies before declaring a cycle."),
+    R(
+      "Pool idle check (s)",
+      "How long the pool waits on unresolved dependencies before declaring a cycle.",
+    ),
   ),
   num(
     "CLOSED_CLAW_SUBTASK_MAX_ATTEMPTS",
@@ -514,7 +539,9 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
     if (!parsed.ok) {
       throw new ClosedClawError(
         "config_invalid",
-        `${def.env}=${JSON.stringify(given)} (from ${source}) is not valid: expected ${parsed.allowed}.`,
+        `${def.env}=${
+          JSON.stringify(given)
+        } (from ${source}) is not valid: expected ${parsed.allowed}.`,
         { hint: `Fix or remove it in the environment or ${envFile || ".env"}.`, exitCode: 2 },
       );
     }
@@ -586,5 +613,7 @@ export function validateSettingValue(env: string, value: string): string | null 
   if (!def) return `${env} is not a Closed Claw setting.`;
   if (value.trim() === "") return null;
   const parsed = (def as SettingDef<string, unknown>).parse(value);
-  return parsed.ok ? null : `${env}=${JSON.stringify(value)} is not valid: expected ${parsed.allowed}.`;
+  return parsed.ok
+    ? null
+    : `${env}=${JSON.stringify(value)} is not valid: expected ${parsed.allowed}.`;
 }

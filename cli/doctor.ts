@@ -1,0 +1,239 @@
+/**
+ * `doctor`: checks everything Closed Claw depends on and says how to fix each
+ * problem. Exit code 1 when any check fails (warnings do not fail).
+ */
+import { join } from "node:path";
+import { openDatabase, SCHEMA_VERSION, schemaVersion } from "../store/mod.ts";
+import { createEmbedder } from "../store/embedder.ts";
+import { findOnPath, probeBubblewrap } from "../capsule_runtime/bwrap_probe.ts";
+import { PROVIDER_INFO, resolveProviderConfig } from "../llm/provider_config.ts";
+import type { Settings } from "../core/settings.ts";
+import { errorMessage } from "../core/errors.ts";
+import { type Command, JSON_OPTION } from "./command.ts";
+import { bold, dim, green, printJson, printLine, red, yellow } from "./output.ts";
+
+export type CheckStatus = "ok" | "warn" | "fail";
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
+
+const MIN_DENO = [2, 9];
+
+function checkDeno(): Check {
+  const [major, minor] = Deno.version.deno.split(".").map(Number);
+  const ok = major > MIN_DENO[0] || (major === MIN_DENO[0] && minor >= MIN_DENO[1]);
+  return {
+    name: "deno",
+    status: ok ? "ok" : "fail",
+    detail: `Deno ${Deno.version.deno}`,
+    fix: ok ? undefined : "Install Deno 2.9 or newer: npm install -g deno@2.9.6",
+  };
+}
+
+function checkDataDir(s: Settings): Check {
+  try {
+    if (!Deno.statSync(s.homeDir).isDirectory) throw new Error("not a folder");
+  } catch {
+    return {
+      name: "data dir",
+      status: "warn",
+      detail: `${s.homeDir} does not exist yet`,
+      fix: "Run `closed-claw init` (runs create it too).",
+    };
+  }
+  const probe = join(s.homeDir, `.doctor-${crypto.randomUUID().slice(0, 8)}`);
+  try {
+    Deno.writeTextFileSync(probe, "ok");
+    Deno.removeSync(probe);
+    return { name: "data dir", status: "ok", detail: `${s.homeDir} is writable` };
+  } catch (error) {
+    return {
+      name: "data dir",
+      status: "fail",
+      detail: `${s.homeDir} is not writable: ${errorMessage(error)}`,
+      fix: "Fix its permissions, or set CLOSED_CLAW_HOME to a writable folder.",
+    };
+  }
+}
+
+function checkSqlite(s: Settings): Check {
+  try {
+    Deno.statSync(s.dbPath);
+  } catch {
+    return {
+      name: "sqlite",
+      status: "warn",
+      detail: `${s.dbPath} does not exist yet`,
+      fix: "Run `closed-claw init`.",
+    };
+  }
+  try {
+    const db = openDatabase(s.dbPath, { readOnly: true });
+    const version = schemaVersion(db);
+    const check = db.prepare("PRAGMA quick_check").get() as { quick_check: string };
+    db.close();
+    if (check.quick_check !== "ok") {
+      return {
+        name: "sqlite",
+        status: "fail",
+        detail: `integrity check failed: ${check.quick_check}`,
+        fix: "Restore registry.db from a backup, or move it away and run `closed-claw init`.",
+      };
+    }
+    if (version < SCHEMA_VERSION) {
+      return {
+        name: "sqlite",
+        status: "warn",
+        detail: `schema v${version}, this build uses v${SCHEMA_VERSION}`,
+        fix: "Run `closed-claw init` to migrate it.",
+      };
+    }
+    return { name: "sqlite", status: "ok", detail: `registry.db schema v${version}, integrity ok` };
+  } catch (error) {
+    return {
+      name: "sqlite",
+      status: "fail",
+      detail: errorMessage(error),
+      fix: "Check the file's permissions.",
+    };
+  }
+}
+
+async function checkEmbedder(s: Settings): Promise<Check> {
+  const warnings: string[] = [];
+  try {
+    const embedder = await createEmbedder(s, { onWarning: (line) => warnings.push(line) });
+    if (warnings.length > 0) {
+      return {
+        name: "embedder",
+        status: "warn",
+        detail: `using ${embedder.name}: ${warnings[0]}`,
+        fix:
+          "Put the model files in the model cache, or set CLOSED_CLAW_ENABLE_SENTENCE_TRANSFORMERS=false.",
+      };
+    }
+    return { name: "embedder", status: "ok", detail: `${embedder.name} (${embedder.dim} dims)` };
+  } catch (error) {
+    return { name: "embedder", status: "fail", detail: errorMessage(error) };
+  }
+}
+
+async function checkSandbox(s: Settings): Promise<Check> {
+  const bwrap = await probeBubblewrap();
+  if (bwrap.works) {
+    return {
+      name: "os sandbox",
+      status: "ok",
+      detail: `${bwrap.version || "bubblewrap"} works: capsules run inside it`,
+    };
+  }
+  const why = bwrap.installed
+    ? `bubblewrap is installed but cannot start: ${bwrap.error}`
+    : "bubblewrap is not installed";
+  return {
+    name: "os sandbox",
+    status: "warn",
+    detail: `${why}; Deno permissions still apply, terminal and python_exec are ${
+      s.allowUnsandboxedExec
+        ? "allowed unsandboxed (CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC=true)"
+        : "refused"
+    }`,
+    fix: bwrap.installed
+      ? "Allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)."
+      : "Install it: sudo apt-get install bubblewrap",
+  };
+}
+
+function checkChromium(): Check {
+  const path = findOnPath("chromium") || findOnPath("chromium-browser") ||
+    findOnPath("google-chrome");
+  return path
+    ? { name: "chromium", status: "ok", detail: `${path} (for the dashboard's browser tests)` }
+    : {
+      name: "chromium",
+      status: "warn",
+      detail: "not found; only the dashboard's browser tests need it",
+      fix: "Install it: sudo apt-get install chromium",
+    };
+}
+
+function checkProvider(s: Settings): Check {
+  const config = resolveProviderConfig(s);
+  const info = PROVIDER_INFO[config.provider];
+  const where = `${config.provider} / ${config.model}${
+    config.baseUrl ? ` at ${config.baseUrl}` : ""
+  }`;
+  if (info.keyRequired && !config.apiKey) {
+    return {
+      name: "llm provider",
+      status: "fail",
+      detail: `${where}: no key (${info.keyEnv} is not set)`,
+      fix:
+        `Set ${info.keyEnv} in .env, run \`closed-claw setup\`, use CLOSED_CLAW_LLM_PROVIDER=ollama, or try \`deno task demo\`.`,
+    };
+  }
+  const key = config.apiKey
+    ? `key set (${config.apiKey.length} chars, from ${config.keySource})`
+    : "no key needed";
+  return { name: "llm provider", status: "ok", detail: `${where}: ${key}` };
+}
+
+/** Runs every check. */
+export async function runChecks(settings: Settings): Promise<Check[]> {
+  return [
+    checkDeno(),
+    checkDataDir(settings),
+    checkSqlite(settings),
+    await checkEmbedder(settings),
+    await checkSandbox(settings),
+    checkChromium(),
+    checkProvider(settings),
+  ];
+}
+
+const MARK: Record<CheckStatus, (t: string) => string> = {
+  ok: (t) => green(t),
+  warn: (t) => yellow(t),
+  fail: (t) => red(t),
+};
+
+export const doctorCommand: Command = {
+  name: "doctor",
+  summary: "Check Deno, the data dir, SQLite, embeddings, the sandbox, chromium and provider keys.",
+  options: { ...JSON_OPTION },
+  async run(ctx) {
+    const settings = ctx.settings();
+    const checks = await runChecks(settings);
+    const failed = checks.some((c) => c.status === "fail");
+    if (ctx.options.json) {
+      const config = resolveProviderConfig(settings);
+      printJson({
+        db_path: settings.dbPath,
+        agents_dir: settings.agentsDir,
+        run_logs_dir: settings.runLogsDir,
+        llm_provider: config.provider,
+        llm_model: config.model,
+        llm_key_env: PROVIDER_INFO[config.provider].keyEnv,
+        llm_key_configured: config.apiKey !== "",
+        llm_key_preview: config.apiKey ? `set(${config.apiKey.length} chars)` : "not set",
+        ok: !failed,
+        checks,
+      });
+      return failed ? 1 : 0;
+    }
+    printLine(bold("Closed Claw doctor"));
+    for (const c of checks) {
+      printLine(
+        `  ${MARK[c.status](c.status.toUpperCase().padEnd(4))}  ${c.name.padEnd(13)} ${c.detail}`,
+      );
+      if (c.fix && c.status !== "ok") printLine(`        ${dim("fix:")} ${c.fix}`);
+    }
+    printLine();
+    printLine(failed ? red("Some checks failed; see the fixes above.") : green("Ready."));
+    return failed ? 1 : 0;
+  },
+};

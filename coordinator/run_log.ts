@@ -1,0 +1,124 @@
+/**
+ * The run log: `<run logs dir>/<run_id>.jsonl`, one `{ts, event, payload}`
+ * line per event, secrets redacted. One writer per run appends whole lines,
+ * and listeners (terminal view, dashboard SSE) get each event as it happens.
+ */
+import { join } from "node:path";
+import { assertRunId } from "../core/ids.ts";
+import { Redactor } from "../core/redact.ts";
+
+export interface RunLogEvent {
+  ts: string;
+  event: string;
+  payload: Record<string, unknown>;
+}
+
+export type RunLogListener = (event: RunLogEvent, runId: string) => void;
+
+export function runLogPath(runLogsDir: string, runId: string): string {
+  return join(runLogsDir, `${assertRunId(runId)}.jsonl`);
+}
+
+export class RunLog {
+  private readonly file: Deno.FsFile;
+  private readonly encoder = new TextEncoder();
+  private readonly listeners = new Set<RunLogListener>();
+  readonly path: string;
+
+  constructor(
+    runLogsDir: string,
+    readonly runId: string,
+    private readonly redactor = new Redactor(),
+  ) {
+    Deno.mkdirSync(runLogsDir, { recursive: true });
+    this.path = runLogPath(runLogsDir, runId);
+    this.file = Deno.openSync(this.path, { append: true, create: true });
+  }
+
+  /** Appends one event; a single write call per line keeps lines whole. */
+  emit(event: string, payload: Record<string, unknown> = {}): RunLogEvent {
+    const entry: RunLogEvent = {
+      ts: new Date().toISOString(),
+      event,
+      payload: this.redactor.value(payload),
+    };
+    this.file.writeSync(this.encoder.encode(JSON.stringify(entry) + "\n"));
+    for (const listener of this.listeners) {
+      try {
+        listener(entry, this.runId);
+      } catch {
+        // A broken listener must not stop the run.
+      }
+    }
+    return entry;
+  }
+
+  onEvent(listener: RunLogListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
+
+/** Parses JSONL text into events, skipping lines that are not whole JSON objects. */
+export function parseRunLog(text: string): RunLogEvent[] {
+  const events: RunLogEvent[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const value = JSON.parse(line);
+      if (value && typeof value === "object" && typeof value.event === "string") events.push(value);
+    } catch {
+      // A line still being written, or a corrupt one: skip it.
+    }
+  }
+  return events;
+}
+
+/**
+ * The last `n` lines of a file, reading backwards in chunks so a large log
+ * is never loaded whole. Null when the file does not exist.
+ */
+export async function tailLines(path: string, n: number): Promise<string[] | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  try {
+    const size = (await file.stat()).size;
+    const chunk = 64 * 1024;
+    // Collect raw bytes and decode once, so a multi-byte character split
+    // across two chunks is not garbled.
+    const parts: Uint8Array[] = [];
+    let position = size;
+    let newlines = 0;
+    while (position > 0 && newlines <= n) {
+      const start = Math.max(0, position - chunk);
+      const buffer = new Uint8Array(position - start);
+      await file.seek(start, Deno.SeekMode.Start);
+      let read = 0;
+      while (read < buffer.length) {
+        const got = await file.read(buffer.subarray(read));
+        if (got === null) break;
+        read += got;
+      }
+      parts.unshift(buffer.subarray(0, read));
+      for (let i = 0; i < read; i++) if (buffer[i] === 10) newlines++;
+      position = start;
+    }
+    const all = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+    let offset = 0;
+    for (const p of parts) (all.set(p, offset), offset += p.length);
+    const text = new TextDecoder().decode(all);
+    const lines = text.split("\n").filter((l) => l.trim() !== "");
+    return lines.slice(-n);
+  } finally {
+    file.close();
+  }
+}

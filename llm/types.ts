@@ -1,0 +1,62 @@
+/**
+ * The one interface every model call goes through. Providers turn a
+ * `CompletionRequest` into their SDK's call and back; the service around them
+ * adds retries, the circuit breaker, budgets, accounting and record/replay.
+ */
+import type { ProviderName } from "../core/settings.ts";
+
+export type Role = "system" | "user" | "assistant";
+
+export interface ChatMessage {
+  role: Role;
+  content: string;
+}
+
+/** A JSON Schema the reply must satisfy (sent natively to the provider). */
+export interface OutputSchema {
+  /** A short identifier: letters, digits, `_` and `-` (OpenAI and Anthropic require it). */
+  name: string;
+  description?: string;
+  /** A JSON Schema object, e.g. from `z.toJSONSchema(schema)`. */
+  jsonSchema: Record<string, unknown>;
+}
+
+export interface CompletionRequest {
+  messages: ChatMessage[];
+  /** When set, the provider is asked for JSON matching this schema. */
+  schema?: OutputSchema;
+  temperature?: number;
+  maxTokens?: number;
+  signal?: AbortSignal;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface CompletionResponse {
+  /** The reply text; with a schema, the JSON text of the structured reply. */
+  text: string;
+  usage: Usage;
+  /** The model that answered, as the provider reports it. */
+  model: string;
+  /** Why generation stopped, as the provider reports it (e.g. `stop`, `length`). */
+  finishReason?: string;
+}
+
+/** One provider behind the common interface. */
+export interface ProviderClient {
+  readonly provider: ProviderName;
+  readonly model: string;
+  complete(request: CompletionRequest): Promise<CompletionResponse>;
+}
+
+/** Who a call is for, so it can be accounted and budgeted. */
+export interface CallMeta {
+  runId?: string;
+  taskId?: string;
+  agentId?: string;
+  /** e.g. `classify`, `plan`, `profile`, `rerank`, `agent_step`, `judge`, `synthesize`. */
+  purpose: string;
+}
