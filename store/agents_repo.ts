@@ -145,7 +145,8 @@ export class AgentsRepo {
 
   /** Deletes the agent (its vector goes with it); true when it existed. */
   delete(agentId: string): boolean {
-    return Number(this.db.prepare("DELETE FROM agents WHERE agent_id = ?").run(agentId).changes) > 0;
+    return Number(this.db.prepare("DELETE FROM agents WHERE agent_id = ?").run(agentId).changes) >
+      0;
   }
 
   /**

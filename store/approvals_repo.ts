@@ -95,7 +95,12 @@ export class ApprovalsRepo {
    * Decides a pending request. Returns false when it was already decided or
    * timed out (someone else got there first).
    */
-  decide(approvalId: string, status: Exclude<ApprovalStatus, "pending">, operator: string, note: string): boolean {
+  decide(
+    approvalId: string,
+    status: Exclude<ApprovalStatus, "pending">,
+    operator: string,
+    note: string,
+  ): boolean {
     const info = this.db.prepare(
       `UPDATE approvals SET status = ?, operator = ?, note = ?, decided_at = ?
        WHERE approval_id = ? AND status = 'pending'`,

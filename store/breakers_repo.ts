@@ -30,7 +30,8 @@ export class BreakersRepo {
   }
 
   list(): BreakerRow[] {
-    return this.db.prepare("SELECT * FROM provider_circuit_breakers ORDER BY provider").all() as unknown as BreakerRow[];
+    return this.db.prepare("SELECT * FROM provider_circuit_breakers ORDER BY provider")
+      .all() as unknown as BreakerRow[];
   }
 
   state(provider: string, resetSec: number, now = Date.now()): BreakerState {

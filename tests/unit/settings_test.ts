@@ -53,15 +53,21 @@ Deno.test("a bad value names the variable, the value, where it came from and wha
   assert.match(line, /expected a number ≥ 1/);
   assert.ok(!line.includes("\n"));
   assert.match(
-    configError(() => loadSettings({ envFile: false, env: { CLOSED_CLAW_LLM_PROVIDER: "siemens" } })),
+    configError(() =>
+      loadSettings({ envFile: false, env: { CLOSED_CLAW_LLM_PROVIDER: "siemens" } })
+    ),
     /expected one of openai, openai-compatible, ollama, claude, gemini, replay/,
   );
   assert.match(
-    configError(() => loadSettings({ envFile: false, env: { CLOSED_CLAW_MAX_PARALLEL_AGENTS: "0" } })),
+    configError(() =>
+      loadSettings({ envFile: false, env: { CLOSED_CLAW_MAX_PARALLEL_AGENTS: "0" } })
+    ),
     /whole number from 1 to 64/,
   );
   assert.match(
-    configError(() => loadSettings({ envFile: false, env: { CLOSED_CLAW_EVOLUTION_ENABLED: "sure" } })),
+    configError(() =>
+      loadSettings({ envFile: false, env: { CLOSED_CLAW_EVOLUTION_ENABLED: "sure" } })
+    ),
     /true or false/,
   );
   assert.match(

@@ -202,7 +202,10 @@ Deno.test("an approval is decided once: the first decider wins", async () => {
     timeoutSec: 30,
   });
   assert.deepEqual(b.approvals.listPending().map((p) => p.approval_id), [req.approval_id]);
-  assert.equal(b.approvals.decide(req.approval_id, "approved", "web_user", "approved_via_web"), true);
+  assert.equal(
+    b.approvals.decide(req.approval_id, "approved", "web_user", "approved_via_web"),
+    true,
+  );
   assert.equal(a.approvals.decide(req.approval_id, "timed_out", "web_timeout", "late"), false);
   assert.equal(a.approvals.get(req.approval_id)!.status, "approved");
   assert.equal(a.approvals.countPending(), 0);
@@ -240,7 +243,10 @@ Deno.test("capsule memory returns recent and relevant entries", async () => {
   memory.add({ content: "listed the src folder", embedding: v(1, 0), sessionId: "s" });
   memory.add({ content: "counted python files", embedding: v(0, 1) });
   memory.add({ content: "no embedding" });
-  assert.deepEqual(memory.recent(2).map((m) => m.content), ["no embedding", "counted python files"]);
+  assert.deepEqual(memory.recent(2).map((m) => m.content), [
+    "no embedding",
+    "counted python files",
+  ]);
   const relevant = memory.relevant(v(0.9, 0.1), 1);
   assert.equal(relevant[0].content, "listed the src folder");
   assert.ok(relevant[0].score! > 0.9);
