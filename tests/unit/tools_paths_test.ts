@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { checkPath, expandWorkspace, isInside, type PathPolicy } from "../../tools/policy/paths.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+/**
+ * Layout (under a fresh temp dir, realpath'd):
+ *   ws/sub/a.txt  ws/.env  ws/out/            the workspace
+ *   ws/link_out     -> outside/secret.txt      symlink to a file outside
+ *   ws/dirlink      -> outside                 symlinked folder outside
+ *   ws/inner_link   -> ws/sub/a.txt            symlink that stays inside
+ *   ws/dangling     -> outside/nothing.txt     dangling symlink pointing outside
+ *   ws/envlink      -> ws/.env                 symlink to a protected file
+ *   ws2/file.txt                               sibling whose name extends "ws"
+ *   outside/secret.txt
+ */
+async function layout(root: string) {
+  const base = await Deno.realPath(root);
+  const ws = join(base, "ws");
+  const outside = join(base, "outside");
+  await Deno.mkdir(join(ws, "sub"), { recursive: true });
+  await Deno.mkdir(join(ws, "out"), { recursive: true });
+  await Deno.mkdir(outside, { recursive: true });
+  await Deno.mkdir(join(base, "ws2"), { recursive: true });
+  await Deno.writeTextFile(join(ws, "sub", "a.txt"), "hello");
+  await Deno.writeTextFile(join(ws, ".env"), "KEY=secret");
+  await Deno.writeTextFile(join(outside, "secret.txt"), "top secret");
+  await Deno.writeTextFile(join(base, "ws2", "file.txt"), "sibling");
+  await Deno.symlink(join(outside, "secret.txt"), join(ws, "link_out"));
+  await Deno.symlink(outside, join(ws, "dirlink"));
+  await Deno.symlink(join(ws, "sub", "a.txt"), join(ws, "inner_link"));
+  await Deno.symlink(join(outside, "nothing.txt"), join(ws, "dangling"));
+  await Deno.symlink(join(ws, ".env"), join(ws, "envlink"));
+  const policy: PathPolicy = {
+    workspace: ws,
+    readRoots: ["."],
+    writeRoots: ["out"],
+    fileWrite: true,
+    denyPaths: [".env"],
+  };
+  return { base, ws, outside, policy };
+}
+
+Deno.test("isInside: equal or below, never a sibling sharing a prefix", () => {
+  assert.ok(isInside("/a/b", "/a/b"));
+  assert.ok(isInside("/a/b/c", "/a/b"));
+  assert.ok(!isInside("/a/bc", "/a/b"));
+  assert.ok(!isInside("/a", "/a/b"));
+  assert.ok(!isInside("/a/b/../c", "/a/b"), "node:path normalises before comparing");
+  assert.ok(isInside("/a/b/..c", "/a/b"), "a name starting with dots is still inside");
+});
+
+Deno.test("expandWorkspace: both spellings, not a longer variable name", () => {
+  assert.equal(expandWorkspace("$WORKSPACE/a", "/ws"), "/ws/a");
+  assert.equal(expandWorkspace("${WORKSPACE}/a", "/ws"), "/ws/a");
+  assert.equal(expandWorkspace("$WORKSPACE_X/a", "/ws"), "$WORKSPACE_X/a");
+});
+
+Deno.test("paths: relative, absolute inside, $WORKSPACE and normalised .. are allowed", async () => {
+  await using dir = await tempDir();
+  const { ws, policy } = await layout(dir.path);
+  for (
+    const raw of [
+      "sub/a.txt",
+      join(ws, "sub/a.txt"),
+      "$WORKSPACE/sub/a.txt",
+      "${WORKSPACE}/sub/a.txt",
+      "sub/../sub/a.txt",
+      "./sub//a.txt",
+    ]
+  ) {
+    const check = await checkPath(raw, "read", policy);
+    assert.ok(check.ok, raw);
+    assert.equal(check.path, join(ws, "sub/a.txt"));
+    assert.equal(check.realPath, join(ws, "sub/a.txt"));
+    assert.equal(check.exists, true);
+  }
+  const root = await checkPath(".", "read", policy);
+  assert.ok(root.ok && root.path === ws);
+});
+
+Deno.test("paths: .. escapes and absolute paths outside are refused with the roots named", async () => {
+  await using dir = await tempDir();
+  const { ws, base, policy } = await layout(dir.path);
+  for (
+    const raw of [
+      "../outside/secret.txt",
+      "sub/../../outside/secret.txt",
+      "/etc/passwd",
+      join(base, "ws2/file.txt"),
+      "..",
+      "$WORKSPACE/../outside",
+    ]
+  ) {
+    const check = await checkPath(raw, "read", policy);
+    assert.equal(check.ok, false, raw);
+    if (!check.ok) {
+      assert.match(check.error, /outside the allowed read roots/);
+      assert.ok(check.error.includes(ws), "names the allowed root");
+      assert.ok(check.error.includes(raw), "names the path");
+    }
+  }
+});
+
+Deno.test("paths: a symlink inside the workspace pointing outside is refused", async () => {
+  await using dir = await tempDir();
+  const { policy } = await layout(dir.path);
+  for (const raw of ["link_out", "dirlink/secret.txt", "dirlink"]) {
+    const check = await checkPath(raw, "read", policy);
+    assert.equal(check.ok, false, raw);
+    if (!check.ok) assert.match(check.error, /symbolic link .* outside the allowed read roots/);
+  }
+  const inner = await checkPath("inner_link", "read", policy);
+  assert.ok(inner.ok, "a symlink that stays inside is fine");
+});
+
+Deno.test("paths: writes through a symlinked parent or a dangling link are refused", async () => {
+  await using dir = await tempDir();
+  const { ws, outside } = await layout(dir.path);
+  const policy: PathPolicy = {
+    workspace: ws,
+    readRoots: ["."],
+    writeRoots: ["."],
+    fileWrite: true,
+  };
+  const viaParent = await checkPath("dirlink/new.txt", "write", policy);
+  assert.equal(viaParent.ok, false);
+  if (!viaParent.ok) assert.ok(viaParent.error.includes(join(outside, "new.txt")));
+  const deepParent = await checkPath("dirlink/a/b/c.txt", "write", policy);
+  assert.equal(deepParent.ok, false);
+  const dangling = await checkPath("dangling", "write", policy);
+  assert.equal(dangling.ok, false);
+  if (!dangling.ok) assert.match(dangling.error, /broken or looping symbolic link/);
+  const fresh = await checkPath("new/dir/file.txt", "write", policy);
+  assert.ok(fresh.ok);
+  assert.equal(fresh.exists, false);
+  assert.equal(fresh.realPath, join(ws, "new/dir/file.txt"));
+});
+
+Deno.test("paths: writing needs file_write and a write root", async () => {
+  await using dir = await tempDir();
+  const { policy } = await layout(dir.path);
+  const noWrite = await checkPath("out/x.txt", "write", { ...policy, fileWrite: false });
+  assert.ok(!noWrite.ok && /no file write permission/.test(noWrite.error));
+  const outsideRoot = await checkPath("sub/a.txt", "write", policy);
+  assert.ok(!outsideRoot.ok && /outside the allowed write roots/.test(outsideRoot.error));
+  const inRoot = await checkPath("out/new/x.txt", "write", policy);
+  assert.ok(inRoot.ok);
+  const noRoots = await checkPath("out/x.txt", "write", { ...policy, writeRoots: [] });
+  assert.ok(!noRoots.ok && /no write roots/.test(noRoots.error));
+  // Reading is not affected by the write switch.
+  assert.ok((await checkPath("sub/a.txt", "read", { ...policy, fileWrite: false })).ok);
+});
+
+Deno.test("paths: ~ is refused, not silently expanded", async () => {
+  await using dir = await tempDir();
+  const { policy } = await layout(dir.path);
+  for (const raw of ["~", "~/x.txt", "~root/.ssh/id_rsa", " ~/x"]) {
+    const check = await checkPath(raw, "read", policy);
+    assert.ok(!check.ok && /'~'/.test(check.error), raw);
+  }
+  // A ~ inside a name is an ordinary character.
+  assert.ok((await checkPath("sub/~backup", "read", policy)).ok);
+});
+
+Deno.test("paths: protected paths stay refused, directly, via .. or via a symlink", async () => {
+  await using dir = await tempDir();
+  const { policy } = await layout(dir.path);
+  for (const raw of [".env", "sub/../.env", "envlink", "$WORKSPACE/.env"]) {
+    const check = await checkPath(raw, "read", policy);
+    assert.ok(!check.ok && /protected/.test(check.error), raw);
+  }
+});
+
+Deno.test("paths: junk input is refused", async () => {
+  await using dir = await tempDir();
+  const { policy } = await layout(dir.path);
+  for (const raw of ["", "   ", 42, null, undefined, ["a"], "sub/a.txt\0.png"]) {
+    const check = await checkPath(raw, "read", policy);
+    assert.equal(check.ok, false, String(raw));
+  }
+});
+
+Deno.test("paths: relative roots resolve against the workspace, absolute roots are kept", async () => {
+  await using dir = await tempDir();
+  const { ws, outside } = await layout(dir.path);
+  const policy: PathPolicy = {
+    workspace: ws,
+    readRoots: [outside],
+    writeRoots: [],
+    fileWrite: false,
+  };
+  const secret = await checkPath(join(outside, "secret.txt"), "read", policy);
+  assert.ok(secret.ok);
+  // The workspace itself is not a root here.
+  assert.equal((await checkPath("sub/a.txt", "read", policy)).ok, false);
+});

@@ -1,0 +1,226 @@
+/**
+ * file_io: list, read, write and append files inside the allowed roots.
+ * Every path goes through the path policy first; the I/O then runs on the
+ * symlink-resolved path that was checked. Guest-safe.
+ */
+import { dirname, join } from "node:path";
+import { checkPath, type PathMode, type PathPolicy } from "../policy/paths.ts";
+import { ArgError, optionalBoolean, optionalNumber } from "./args.ts";
+import { describeError } from "./errors.ts";
+import { failure, success, type ToolContext, type ToolResult } from "./types.ts";
+
+/** Default read cap: larger files are cut and flagged `truncated`. */
+export const DEFAULT_MAX_READ_BYTES = 1024 * 1024;
+/** Longest content accepted by write and append. */
+export const MAX_WRITE_CHARS = 5_000_000;
+/** Directory entries read per folder before giving up on it. */
+const MAX_DIR_SCAN = 50_000;
+
+/** One row of a listing. */
+export interface ListEntry {
+  path: string;
+  name: string;
+  kind: "file" | "dir" | "symlink" | "other";
+  size_bytes: number | null;
+}
+
+function policyOf(ctx: ToolContext): PathPolicy {
+  return {
+    workspace: ctx.workspace,
+    readRoots: ctx.readRoots,
+    writeRoots: ctx.writeRoots,
+    fileWrite: ctx.fileWrite,
+    denyPaths: ctx.denyPaths,
+  };
+}
+
+function byPath(a: ListEntry, b: ListEntry): number {
+  const x = a.path.toLowerCase(), y = b.path.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+function kindOf(
+  entry: { isFile: boolean; isDirectory: boolean; isSymlink: boolean },
+): ListEntry["kind"] {
+  if (entry.isSymlink) return "symlink";
+  if (entry.isDirectory) return "dir";
+  return entry.isFile ? "file" : "other";
+}
+
+/** Lists `realDir` (reported under `logicalDir`); never descends into symlinks. */
+async function walk(
+  realDir: string,
+  logicalDir: string,
+  recursive: boolean,
+  maxEntries: number,
+): Promise<{ entries: ListEntry[]; truncated: boolean }> {
+  const entries: ListEntry[] = [];
+  let truncated = false;
+  const visit = async (real: string, logical: string): Promise<void> => {
+    const items: Deno.DirEntry[] = [];
+    for await (const item of Deno.readDir(real)) {
+      if (items.length >= MAX_DIR_SCAN) {
+        truncated = true;
+        break;
+      }
+      items.push(item);
+    }
+    items.sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
+    for (const item of items) {
+      if (entries.length >= maxEntries) {
+        truncated = true;
+        return;
+      }
+      const realPath = join(real, item.name);
+      let size: number | null = null;
+      try {
+        size = (await Deno.lstat(realPath)).size;
+      } catch {
+        // Vanished or unreadable: list it without a size.
+      }
+      entries.push({
+        path: join(logical, item.name),
+        name: item.name,
+        kind: kindOf(item),
+        size_bytes: size,
+      });
+      // Real directories only: a symlinked directory may point outside the roots.
+      if (recursive && item.isDirectory && !item.isSymlink) {
+        try {
+          await visit(realPath, join(logical, item.name));
+        } catch {
+          // An unreadable sub-folder is listed but not entered.
+        }
+      }
+      if (truncated) return;
+    }
+  };
+  await visit(realDir, logicalDir);
+  entries.sort(byPath);
+  return { entries, truncated };
+}
+
+/** Reads at most `maxBytes` of a file as strict UTF-8. */
+async function readCapped(
+  realPath: string,
+  maxBytes: number,
+): Promise<{ content: string; size: number; truncated: boolean } | { error: string }> {
+  using file = await Deno.open(realPath, { read: true });
+  const info = await file.stat();
+  if (info.isDirectory) return { error: "is a directory: use op=list" };
+  if (!info.isFile) return { error: "is not a regular file" };
+  const buffer = new Uint8Array(Math.min(maxBytes, info.size) + 1);
+  let filled = 0;
+  while (filled < buffer.length) {
+    const n = await file.read(buffer.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  const truncated = filled > maxBytes || info.size > maxBytes;
+  const bytes = buffer.subarray(0, Math.min(filled, maxBytes));
+  try {
+    // `stream: true` tolerates a multi-byte character cut by the cap.
+    const content = new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: truncated });
+    return { content, size: info.size, truncated };
+  } catch {
+    return { error: "is not valid UTF-8 text (binary file?)" };
+  }
+}
+
+async function checked(raw: unknown, mode: PathMode, ctx: ToolContext) {
+  return await checkPath(raw, mode, policyOf(ctx));
+}
+
+/**
+ * Runs the `file_io` tool.
+ *
+ * @example
+ * ```ts
+ * await runFileIo({ op: "read", path: "notes.txt" }, ctx); // { ok, result: { content, size_bytes, truncated } }
+ * ```
+ */
+export async function runFileIo(
+  args: Record<string, unknown>,
+  ctx: ToolContext,
+): Promise<ToolResult> {
+  const op = args.op;
+  const rawPath = args.path ?? (op === "list" ? "." : undefined);
+  try {
+    switch (op) {
+      case "list": {
+        const recursive = optionalBoolean(args, "recursive", false);
+        const maxEntries = Math.trunc(optionalNumber(args, "max_entries", 200, 1, 2000));
+        const check = await checked(rawPath, "read", ctx);
+        if (!check.ok) return failure(check.error);
+        const what = `folder '${check.path}'`;
+        try {
+          const info = await Deno.stat(check.realPath);
+          if (!info.isDirectory) return failure(`${what} is not a directory: use op=read`);
+          const { entries, truncated } = await walk(
+            check.realPath,
+            check.path,
+            recursive,
+            maxEntries,
+          );
+          return success({ path: check.path, recursive, truncated, entries });
+        } catch (error) {
+          return failure(describeError(error, what));
+        }
+      }
+      case "read": {
+        const check = await checked(rawPath, "read", ctx);
+        if (!check.ok) return failure(check.error);
+        const what = `file '${check.path}'`;
+        try {
+          const read = await readCapped(
+            check.realPath,
+            ctx.limits?.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,
+          );
+          if ("error" in read) return failure(`${what} ${read.error}`);
+          return success({
+            path: check.path,
+            content: read.content,
+            size_bytes: read.size,
+            truncated: read.truncated,
+          });
+        } catch (error) {
+          return failure(describeError(error, what));
+        }
+      }
+      case "write":
+      case "append": {
+        const content = args.content;
+        if (typeof content !== "string") {
+          return failure(`file_io: 'content' (a string) is required for op=${op}`);
+        }
+        if (content.length > MAX_WRITE_CHARS) {
+          return failure(`file_io: 'content' is longer than ${MAX_WRITE_CHARS} characters`);
+        }
+        const check = await checked(rawPath, "write", ctx);
+        if (!check.ok) return failure(check.error);
+        const what = `file '${check.path}'`;
+        try {
+          const existing = await Deno.stat(check.realPath).catch(() => null);
+          if (existing?.isDirectory) return failure(`${what} is a directory`);
+          await Deno.mkdir(dirname(check.realPath), { recursive: true });
+          const data = new TextEncoder().encode(content);
+          await Deno.writeFile(check.realPath, data, { append: op === "append", create: true });
+          return success(
+            op === "write"
+              ? { written: true, path: check.path, bytes: data.length }
+              : { appended: true, path: check.path, bytes: data.length },
+          );
+        } catch (error) {
+          return failure(describeError(error, what));
+        }
+      }
+      default:
+        return failure(
+          `file_io: 'op' must be one of list, read, write, append (got ${JSON.stringify(op)})`,
+        );
+    }
+  } catch (error) {
+    if (error instanceof ArgError) return failure(`file_io: ${error.message}`);
+    return failure(describeError(error, "file_io"));
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * terminal: runs one program in the workspace without a shell. The command
+ * line is split like `shlex.split`; pipes, redirects, `~`, globs and `$VAR`
+ * reach the program literally. Guest-safe.
+ *
+ * The denylist below is a courtesy that stops obvious accidents (`rm -rf`);
+ * it is NOT a security boundary — the OS sandbox and Deno's --allow-run are.
+ */
+import { ArgError, optionalNumber, requireString } from "./args.ts";
+import { DEFAULT_MAX_OUTPUT_CHARS, runProcess } from "./process.ts";
+import { shlexSplit } from "./shlex.ts";
+import { failure, type ToolContext, type ToolResult } from "./types.ts";
+
+/** Longest accepted command line. */
+export const MAX_CMD_CHARS = 10_000;
+
+/** Destructive patterns refused as a courtesy (seed list, plus obvious variants). */
+const DENYLIST: [RegExp, string][] = [
+  [
+    /\brm\b(?=[^;&|\n]*\s-(?:-recursive\b|[a-zA-Z]*[rR]))(?=[^;&|\n]*\s-(?:-force\b|[a-zA-Z]*f))/,
+    "rm -r -f",
+  ],
+  [/\brmdir\s+\/s\b/i, "rmdir /s"],
+  [/\bformat\s+[a-z]:/i, "format X:"],
+  [/\bmkfs(\.\w+)?\b/, "mkfs"],
+  [/\bdd\b[^;&|\n]*\bof=/, "dd of="],
+  [/:\s*\(\s*\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;?\s*:/, "fork bomb"],
+  [/>\s*\/dev\/(sd|nvme|hd|vd)[a-z0-9]*/, "write to a disk device"],
+  [/\b(curl|wget)\b[^;&\n]*\|\s*(sudo\s+)?(ba|z|da|k|fi)?sh\b/, "download piped to a shell"],
+  [/\bchmod\s+(-\w+\s+)*0?777\b/, "chmod 777"],
+  [/\b(nc|ncat|netcat)\b[^;&|\n]*\s-[a-zA-Z]*[le]/, "netcat listener or exec"],
+  [/\b(powershell|pwsh)\b[^;&|\n]*\s-e(nc|ncodedcommand)?\b/i, "powershell -enc"],
+  [/\bfind\b[^;&|\n]*\s-delete\b/, "find -delete"],
+];
+
+/** The denylist entry a command line matches, or `null`. */
+export function deniedCommand(cmd: string): string | null {
+  for (const [pattern, label] of DENYLIST) if (pattern.test(cmd)) return label;
+  return null;
+}
+
+/**
+ * Runs the `terminal` tool.
+ *
+ * @example
+ * ```ts
+ * await runTerminal({ cmd: "echo $HOME" }, ctx); // stdout "$HOME\n": no expansion
+ * ```
+ */
+export async function runTerminal(
+  args: Record<string, unknown>,
+  ctx: ToolContext,
+): Promise<ToolResult> {
+  let cmd: string, timeoutS: number;
+  try {
+    cmd = requireString(args, "cmd", MAX_CMD_CHARS);
+    timeoutS = optionalNumber(args, "timeout_s", 15, 1, 300);
+  } catch (error) {
+    if (error instanceof ArgError) return failure(`terminal: ${error.message}`);
+    throw error;
+  }
+  const denied = deniedCommand(cmd);
+  if (denied) {
+    return failure(
+      `command refused by the destructive-command denylist (${denied}); ` +
+        "ask the user to run it themselves if it is really needed",
+    );
+  }
+  const split = shlexSplit(cmd);
+  if (!split.ok) return failure(`cannot parse command: ${split.error}`);
+  if (split.words.length === 0) return failure("terminal: 'cmd' has no command");
+  const [program, ...rest] = split.words;
+  const outcome = await runProcess(program, rest, {
+    cwd: ctx.workspace,
+    env: ctx.env,
+    timeoutMs: timeoutS * 1000,
+    maxOutputChars: ctx.limits?.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS,
+    signal: ctx.signal,
+  });
+  return processResult(outcome, timeoutS);
+}
+
+/** Shapes a process outcome as the seed's `{returncode, stdout, stderr}` result. */
+export function processResult(
+  outcome: Awaited<ReturnType<typeof runProcess>>,
+  timeoutS: number,
+  stderrPrefix = "",
+): ToolResult {
+  if (!outcome.ok) return failure(outcome.error);
+  const result = {
+    returncode: outcome.code,
+    stdout: outcome.stdout.text,
+    stderr: stderrPrefix + outcome.stderr.text,
+    timed_out: outcome.timedOut,
+  };
+  if (outcome.timedOut) {
+    return failure(`timed out after ${timeoutS} s; the process was killed`, result);
+  }
+  if (outcome.aborted) return failure("cancelled; the process was killed", result);
+  if (outcome.code !== 0) {
+    const detail = result.stderr.trim() || `exit code ${outcome.code}`;
+    return failure(detail, result);
+  }
+  return { ok: true, result, error: "" };
+}

@@ -1,0 +1,186 @@
+/**
+ * Path policy for file_io and sql_query, run by the host (before it allows a
+ * call) and again by the guest (just before it touches the disk).
+ *
+ * A path is allowed only when BOTH its normalised logical form and its
+ * symlink-resolved form lie inside an allowed root, so neither `..` nor a
+ * symlink can lead outside. Guest-safe: Deno APIs and `node:path` only.
+ */
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+
+/** Whether the path will be read (read, list, sql) or written (write, append). */
+export type PathMode = "read" | "write";
+
+/** The roots and switches a path is checked against. */
+export interface PathPolicy {
+  /** The capsule's workspace; relative paths and `$WORKSPACE` resolve against it. */
+  workspace: string;
+  /** Roots for reading (absolute, or relative to the workspace). */
+  readRoots: readonly string[];
+  /** Roots for writing (absolute, or relative to the workspace). */
+  writeRoots: readonly string[];
+  /** Whether writing is allowed at all (manifest `permissions.file_write`). */
+  fileWrite: boolean;
+  /** Paths that are never allowed, even inside a root (secrets, control files). */
+  denyPaths?: readonly string[];
+}
+
+/** The outcome of a path check. */
+export type PathCheck =
+  | {
+    ok: true;
+    /** Absolute, normalised logical path (what the user asked for). */
+    path: string;
+    /** The same path with every existing symlink resolved: operate on this one. */
+    realPath: string;
+    /** Whether the path exists now. */
+    exists: boolean;
+  }
+  | { ok: false; error: string };
+
+/**
+ * Whether `child` is `parent` or lies below it. Both must be absolute and
+ * normalised.
+ */
+export function isInside(child: string, parent: string): boolean {
+  if (child === parent) return true;
+  const rel = relative(parent, child);
+  return rel !== "" && rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel);
+}
+
+/** Replaces `$WORKSPACE` and `${WORKSPACE}` with the workspace path. */
+export function expandWorkspace(raw: string, workspace: string): string {
+  return raw.replace(/\$\{WORKSPACE\}|\$WORKSPACE(?![A-Za-z0-9_])/g, () => workspace);
+}
+
+/** Resolves roots (relative ones against the workspace) to absolute paths. */
+export function resolveRoots(workspace: string, roots: readonly string[]): string[] {
+  const base = resolve(workspace);
+  return roots.map((root) => resolve(base, expandWorkspace(root, base)));
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound ||
+    (error instanceof Deno.errors.NotADirectory);
+}
+
+function isPermission(error: unknown): boolean {
+  return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
+}
+
+async function realRoot(root: string): Promise<string> {
+  try {
+    return await Deno.realPath(root);
+  } catch {
+    // A root that does not exist (or cannot be resolved) can only contain
+    // paths that do not exist yet; compare against its logical form.
+    return root;
+  }
+}
+
+/**
+ * Resolves every existing symlink in `abs`: the nearest existing ancestor is
+ * realpath'd and the missing tail appended. Refuses dangling or looping links.
+ */
+async function resolveReal(
+  abs: string,
+): Promise<{ ok: true; real: string; exists: boolean } | { ok: false; error: string }> {
+  let probe = abs;
+  const tail: string[] = [];
+  for (;;) {
+    try {
+      await Deno.lstat(probe);
+      break;
+    } catch (error) {
+      if (isPermission(error)) {
+        return { ok: false, error: `cannot check '${probe}': permission denied by the capsule` };
+      }
+      if (!isNotFound(error)) {
+        return { ok: false, error: `cannot check '${probe}': ${(error as Error).message}` };
+      }
+      const parent = dirname(probe);
+      if (parent === probe) break;
+      tail.unshift(basename(probe));
+      probe = parent;
+    }
+  }
+  try {
+    const real = await Deno.realPath(probe);
+    return { ok: true, real: tail.length ? join(real, ...tail) : real, exists: tail.length === 0 };
+  } catch (error) {
+    if (isPermission(error)) {
+      return { ok: false, error: `cannot resolve '${probe}': permission denied by the capsule` };
+    }
+    // lstat succeeded but realpath failed: a dangling or looping symlink,
+    // which could later be re-pointed anywhere; refuse it.
+    return { ok: false, error: `'${probe}' is a broken or looping symbolic link` };
+  }
+}
+
+/**
+ * Checks a user-supplied path against the policy for `mode`.
+ *
+ * @example
+ * ```ts
+ * const check = await checkPath("notes/a.txt", "read", {
+ *   workspace: "/ws", readRoots: ["."], writeRoots: [], fileWrite: false,
+ * });
+ * if (check.ok) console.log(check.realPath);
+ * ```
+ */
+export async function checkPath(
+  raw: unknown,
+  mode: PathMode,
+  policy: PathPolicy,
+): Promise<PathCheck> {
+  if (typeof raw !== "string" || raw.trim() === "") {
+    return { ok: false, error: "path must be a non-empty string" };
+  }
+  if (raw.includes("\0")) return { ok: false, error: "path contains a NUL byte" };
+  const workspace = resolve(policy.workspace);
+  const expanded = expandWorkspace(raw.trim(), workspace);
+  if (expanded.startsWith("~")) {
+    return {
+      ok: false,
+      error: `path '${raw}' starts with '~', which is not expanded: ` +
+        "use a path relative to the workspace or $WORKSPACE",
+    };
+  }
+  if (mode === "write" && !policy.fileWrite) {
+    return {
+      ok: false,
+      error: `writing '${raw}' is not allowed: this agent has no file write permission`,
+    };
+  }
+  const roots = resolveRoots(workspace, mode === "read" ? policy.readRoots : policy.writeRoots);
+  if (roots.length === 0) {
+    return { ok: false, error: `path '${raw}' refused: this agent has no ${mode} roots` };
+  }
+  const abs = resolve(workspace, expanded);
+  const rootList = roots.join(", ");
+  if (!roots.some((root) => isInside(abs, root))) {
+    return {
+      ok: false,
+      error: `path '${raw}' resolves to '${abs}', outside the allowed ${mode} roots: ${rootList}`,
+    };
+  }
+  const real = await resolveReal(abs);
+  if (!real.ok) return real;
+  const realRoots = await Promise.all(roots.map(realRoot));
+  if (!realRoots.some((root) => isInside(real.real, root))) {
+    return {
+      ok: false,
+      error: `path '${raw}' goes through a symbolic link to '${real.real}', ` +
+        `outside the allowed ${mode} roots: ${rootList}`,
+    };
+  }
+  for (const denied of resolveRoots(workspace, policy.denyPaths ?? [])) {
+    const deniedReal = await realRoot(denied);
+    if (
+      isInside(abs, denied) || isInside(real.real, denied) || isInside(real.real, deniedReal)
+    ) {
+      return { ok: false, error: `path '${raw}' is a protected file and cannot be accessed` };
+    }
+  }
+  return { ok: true, path: abs, realPath: real.real, exists: real.exists };
+}
