@@ -1,0 +1,95 @@
+/**
+ * The guest's side of the protocol: whole JSON lines out on stdout, host
+ * messages in from stdin. Replies are matched to requests by id; a `cancel`
+ * ends the capsule at once.
+ */
+import {
+  type GuestMessage,
+  type HostMessage,
+  type LlmResultMessage,
+  PROTOCOL_VERSION,
+  type StartMessage,
+  type ToolDecisionMessage,
+} from "../protocol_types.ts";
+
+const encoder = new TextEncoder();
+
+type Outgoing = GuestMessage extends infer M ? M extends GuestMessage ? Omit<M, "v"> : never
+  : never;
+
+/** Writes one message as one line, all of it, before the next one. */
+export function send(message: Outgoing): void {
+  let bytes = encoder.encode(JSON.stringify({ v: PROTOCOL_VERSION, ...message }) + "\n");
+  while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
+}
+
+type Waiter = (message: HostMessage) => void;
+
+/** Reads host messages and hands each reply to whoever waits for its id. */
+export class HostChannel {
+  private readonly waiters = new Map<string, Waiter>();
+  private startWaiter: ((m: StartMessage) => void) | null = null;
+  private closed = false;
+  private counter = 0;
+
+  constructor(private readonly onCancel: (reason: string) => void) {}
+
+  /** Starts reading stdin in the background. */
+  listen(): void {
+    (async () => {
+      const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+      let buffer = "";
+      for await (const chunk of lines) {
+        buffer += chunk;
+        let newline: number;
+        while ((newline = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          if (line.trim()) this.dispatch(line);
+        }
+      }
+      this.closed = true;
+      this.onCancel("host closed stdin");
+    })();
+  }
+
+  private dispatch(line: string): void {
+    let message: HostMessage;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      send({ type: "log", level: "error", msg: "host sent a line that is not JSON" });
+      return;
+    }
+    if (message.type === "cancel") return this.onCancel(message.reason ?? "cancelled");
+    if (message.type === "start") {
+      this.startWaiter?.(message);
+      this.startWaiter = null;
+      return;
+    }
+    const waiter = this.waiters.get(message.id);
+    if (!waiter) return;
+    this.waiters.delete(message.id);
+    waiter(message);
+  }
+
+  waitForStart(): Promise<StartMessage> {
+    return new Promise((resolve) => (this.startWaiter = resolve));
+  }
+
+  nextId(prefix: string): string {
+    return `${prefix}-${++this.counter}`;
+  }
+
+  /** Sends a request and waits for the reply with the same id. */
+  request<T extends LlmResultMessage | ToolDecisionMessage>(
+    message: Outgoing & { id: string },
+  ): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("host is gone"));
+    const reply = new Promise<T>((resolve) => {
+      this.waiters.set(message.id, (m) => resolve(m as T));
+    });
+    send(message);
+    return reply;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The entry point of every capsule: `deno run <flags> capsule_runtime/guest/main.ts`.
+ * It imports nothing but relative files and `node:` built-ins, so it starts
+ * fast, needs no network or package cache, and carries no copied code.
+ */
+import { HostChannel, send } from "./io.ts";
+import { runLoop } from "./loop.ts";
+import { runTool } from "../../tools/guest/run.ts";
+import type { LlmResultMessage, ToolDecisionMessage } from "../protocol_types.ts";
+
+const abort = new AbortController();
+const channel = new HostChannel((reason) => {
+  abort.abort(reason);
+  // The host kills the process group too; exiting here just makes it prompt.
+  setTimeout(() => Deno.exit(130), 50);
+});
+channel.listen();
+send({ type: "ready" });
+const start = await channel.waitForStart();
+const ctx = {
+  workspace: start.tool_context.workspace,
+  readRoots: start.tool_context.read_roots,
+  writeRoots: start.tool_context.write_roots,
+  fileWrite: start.tool_context.file_write,
+  sqlPaths: start.tool_context.sql_paths,
+  networkHosts: start.tool_context.network_hosts,
+  signal: abort.signal,
+};
+
+const final = await runLoop(start, {
+  askModel: (messages) =>
+    channel.request<LlmResultMessage>({
+      type: "llm_request",
+      id: channel.nextId("llm"),
+      messages,
+      schema: { name: "agent_step", json_schema: start.step_schema },
+    }),
+  askHost: (tool, args, reason) =>
+    channel.request<ToolDecisionMessage>({
+      type: "tool_request",
+      id: channel.nextId("tool"),
+      tool,
+      args,
+      reason,
+    }),
+  runTool: async (tool, args) => {
+    const began = performance.now();
+    const outcome = await runTool(tool, args, ctx);
+    return { ...outcome, ms: Math.round((performance.now() - began) * 10) / 10 };
+  },
+  reportToolDone: (id, outcome) =>
+    send({
+      type: "tool_done",
+      id,
+      ok: outcome.ok,
+      result: outcome.result,
+      error: outcome.error,
+      ms: outcome.ms,
+    }),
+});
+send({ type: "final", ...final });
+Deno.exit(0);

@@ -1,0 +1,292 @@
+/**
+ * From a capsule's manifest to the exact command that starts it. One pure
+ * function (every fact about the machine comes in through `LaunchInput`), so
+ * the whole permission story is tested by table.
+ *
+ * Layers: Deno permissions from the manifest (always), and, where bubblewrap
+ * works, an OS sandbox around the whole `deno` process: read-only system,
+ * only the workspace roots and the capsule's own folder visible, no network
+ * unless a network tool is granted, its own PID namespace.
+ */
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import type { Manifest, ToolName } from "./manifest.ts";
+
+export const NETWORK_TOOLS: readonly ToolName[] = ["http_api", "web_fetch"];
+export const EXEC_TOOLS: readonly ToolName[] = ["terminal", "python_exec"];
+
+/** Addresses no capsule may reach, whatever its manifest says. */
+export const DENIED_NETWORKS = [
+  "0.0.0.0/8",
+  "10.0.0.0/8",
+  "100.64.0.0/10",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "172.16.0.0/12",
+  "192.0.0.0/24",
+  "192.168.0.0/16",
+  "198.18.0.0/15",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
+  "[::1]",
+  "[::]",
+  "[fc00::]/7",
+  "[fe80::]/10",
+  "localhost",
+  "metadata.google.internal",
+];
+
+/** Files of the system a sandboxed capsule may read (never /etc as a whole: it holds shadow). */
+export const SYSTEM_ETC_FILES = [
+  "/etc/resolv.conf",
+  "/etc/hosts",
+  "/etc/nsswitch.conf",
+  "/etc/ssl",
+  "/etc/ca-certificates",
+  "/etc/ld.so.cache",
+  "/etc/localtime",
+  "/etc/alternatives",
+  "/etc/passwd",
+  "/etc/group",
+  "/etc/python3",
+];
+
+/** One top-level system path as it exists on this machine. */
+export interface SystemPath {
+  path: string;
+  /** A symlink is recreated as a symlink; a folder or file is bound read-only. */
+  symlinkTarget?: string;
+}
+
+export interface ResolvedPermissions {
+  readRoots: string[];
+  writeRoots: string[];
+  fileWrite: boolean;
+  networkHosts: string[];
+  sqlPaths: string[];
+}
+
+export interface LaunchInput {
+  manifest: Manifest;
+  permissions: ResolvedPermissions;
+  capsuleDir: string;
+  /** Other capsule folders, hidden from this one. */
+  otherCapsuleDirs: string[];
+  /** Data-dir entries other than the agents dir (registry.db, runs/, cassettes/, ...). */
+  dataDirEntries: string[];
+  homeDir: string;
+  agentsDir: string;
+  /** Secret files to deny even when inside a root (.env files, ~/.ssh). */
+  secretPaths: string[];
+  /**
+   * Which secret paths exist now, and whether each is a folder. Only these can
+   * be masked inside bubblewrap (it cannot mount over a path that is missing).
+   */
+  existingSecrets?: { path: string; isDir: boolean }[];
+  workspace: string;
+  denoPath: string;
+  /** The guest entry point (capsule_runtime/guest/main.ts). */
+  guestEntry: string;
+  /** Source folders and files the guest imports, bound read-only into the sandbox. */
+  guestSources: string[];
+  /** Deno's cache with the guest already compiled (read-only in the sandbox). */
+  denoDir: string;
+  /** bubblewrap's path when it works here; "" otherwise. */
+  bwrapPath: string;
+  /** Top-level system paths (/usr, /bin, /lib, ...) as they exist here. */
+  systemPaths: SystemPath[];
+  /** Which of SYSTEM_ETC_FILES exist here. */
+  etcPaths: string[];
+  allowUnsandboxedExec: boolean;
+  maxHeapMb?: number;
+}
+
+export interface LaunchPlan {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  sandbox: "bwrap" | "deno-only";
+  denoFlags: string[];
+  /** Tools granted by the manifest that cannot run here, with the reason. */
+  refusedTools: { tool: ToolName; reason: string }[];
+  /** Tools the capsule may actually use. */
+  tools: ToolName[];
+}
+
+const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
+
+/** Resolves a manifest path (relative to the workspace, or absolute). */
+export function resolveRoot(workspace: string, path: string): string {
+  return isAbsolute(path) ? resolve(path) : resolve(workspace, path);
+}
+
+/** True when `path` is `root` or inside it. */
+export function isWithin(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/**
+ * Resolves a manifest's permissions against the run's allowed roots. A root
+ * outside every allowed root is dropped: a manifest can narrow access, never
+ * widen it.
+ */
+export function resolvePermissions(
+  manifest: Manifest,
+  workspace: string,
+  allowedRoots: string[],
+): ResolvedPermissions {
+  const p = manifest.permissions;
+  const inside = (path: string) => allowedRoots.some((root) => isWithin(root, path));
+  const roots = (paths: string[]) =>
+    [...new Set(paths.map((x) => resolveRoot(workspace, x)))].filter(inside);
+  return {
+    readRoots: roots(p.read_roots),
+    writeRoots: p.file_write ? roots(p.write_roots) : [],
+    fileWrite: p.file_write,
+    networkHosts: p.network_hosts,
+    sqlPaths: roots(p.sql_paths),
+  };
+}
+
+/** Builds the command that starts a capsule. Pure: same input, same plan. */
+export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
+  const { manifest, permissions: perm } = input;
+  const sandboxed = input.bwrapPath !== "";
+  const granted = new Set(manifest.tools_allowlist);
+  const refusedTools: LaunchPlan["refusedTools"] = [];
+  for (const tool of EXEC_TOOLS) {
+    if (granted.has(tool) && !sandboxed && !input.allowUnsandboxedExec) {
+      granted.delete(tool);
+      refusedTools.push({
+        tool,
+        reason:
+          `${tool} needs the bubblewrap OS sandbox, which is not available here (install bubblewrap, or set CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC=true to accept the risk)`,
+      });
+    }
+  }
+  const has = (tool: ToolName) => granted.has(tool);
+  const network = NETWORK_TOOLS.some(has);
+
+  const read = [input.capsuleDir];
+  const write = [join(input.capsuleDir, "logs")];
+  if (has("file_io")) read.push(...perm.readRoots);
+  if (has("file_io") && perm.fileWrite) write.push(...perm.writeRoots);
+  if (has("sql_query")) read.push(...perm.sqlPaths);
+  // Exec tools work in the workspace; what they may touch is bounded by the OS sandbox.
+  if (has("terminal") || has("python_exec")) read.push(input.workspace);
+
+  const denied = [
+    join(input.capsuleDir, "manifest.json"),
+    join(input.capsuleDir, "skill.md"),
+    join(input.capsuleDir, "memory.db"),
+    ...input.otherCapsuleDirs,
+    ...input.dataDirEntries,
+    ...input.secretPaths,
+  ];
+
+  const denoFlags = [
+    "--no-prompt",
+    "--cached-only",
+    "--no-config",
+    "--no-lock",
+    "--no-npm",
+    "--no-remote",
+    `--v8-flags=--max-old-space-size=${input.maxHeapMb ?? 512}`,
+    `--allow-read=${list(read)}`,
+    `--allow-write=${list(write)}`,
+    `--deny-read=${list(denied)}`,
+    `--deny-write=${list(denied)}`,
+  ];
+  if (network) {
+    // Tools connect to the address they checked, so hosts are enforced by the
+    // tool policy; Deno blocks every private range whatever the name resolves to.
+    denoFlags.push("--allow-net", `--deny-net=${DENIED_NETWORKS.join(",")}`);
+    // Name resolution reads the resolver configuration.
+    denoFlags.push(`--allow-sys=hostname`);
+  }
+  // terminal runs any program (no shell, as in the seed), so it gets a bare --allow-run; that
+  // is only granted inside bubblewrap (or by explicit opt-in), which bounds what programs see.
+  if (has("terminal")) denoFlags.push("--allow-run");
+  else if (has("python_exec")) denoFlags.push("--allow-run=python3");
+
+  const env: Record<string, string> = {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    HOME: sandboxed ? "/tmp" : join(input.capsuleDir, "logs"),
+    LANG: "C.UTF-8",
+    NO_COLOR: "1",
+    DENO_DIR: input.denoDir,
+    DENO_NO_UPDATE_CHECK: "1",
+    CLOSED_CLAW_CAPSULE: manifest.agent_id,
+  };
+  const denoArgs = ["run", ...denoFlags, input.guestEntry];
+
+  if (!sandboxed) {
+    return {
+      command: input.denoPath,
+      args: denoArgs,
+      env,
+      cwd: input.workspace,
+      sandbox: "deno-only",
+      denoFlags,
+      refusedTools,
+      tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
+    };
+  }
+
+  const bwrap: string[] = ["--unshare-all"];
+  if (network) bwrap.push("--share-net");
+  bwrap.push("--die-with-parent", "--new-session", "--cap-drop", "ALL");
+  for (const sys of input.systemPaths) {
+    if (sys.symlinkTarget) bwrap.push("--symlink", sys.symlinkTarget, sys.path);
+    else bwrap.push("--ro-bind", sys.path, sys.path);
+  }
+  for (const etc of input.etcPaths) bwrap.push("--ro-bind", etc, etc);
+  bwrap.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  // The working directory exists even when no root makes the workspace visible.
+  bwrap.push("--dir", input.workspace);
+
+  // The workspace roots: readable ones read-only, writable ones read-write,
+  // in that order so a writable sub-folder overrides its read-only parent.
+  const visible = new Set<string>();
+  const readable = has("file_io") ? perm.readRoots : [];
+  const execRoot = has("terminal") || has("python_exec") ? [input.workspace] : [];
+  for (const root of [...readable, ...execRoot, ...(has("sql_query") ? perm.sqlPaths : [])]) {
+    if (!visible.has(root)) bwrap.push("--ro-bind-try", root, root);
+    visible.add(root);
+  }
+  const writable = perm.fileWrite && (has("file_io") || execRoot.length) ? perm.writeRoots : [];
+  for (const root of writable) bwrap.push("--bind-try", root, root);
+
+  // If a root contains the data dir (e.g. the workspace is the project and the
+  // data dir is ./.closed_claw), hide it, then show only this capsule's folder.
+  bwrap.push("--tmpfs", input.homeDir);
+  bwrap.push("--dir", input.agentsDir);
+  bwrap.push("--ro-bind", input.capsuleDir, input.capsuleDir);
+  bwrap.push("--bind", join(input.capsuleDir, "logs"), join(input.capsuleDir, "logs"));
+  // Deno and the guest's code last, so no mount above can hide them.
+  bwrap.push("--ro-bind", input.denoPath, input.denoPath);
+  bwrap.push("--ro-bind", input.denoDir, input.denoDir);
+  for (const src of input.guestSources) bwrap.push("--ro-bind", src, src);
+  // Secrets inside a visible root are masked: a file with an empty file, a folder with an
+  // empty tmpfs. Deno's --deny-read covers them too, including ones created later.
+  for (const secret of input.existingSecrets ?? []) {
+    if (![...visible].some((root) => isWithin(root, secret.path))) continue;
+    if (secret.isDir) bwrap.push("--tmpfs", secret.path);
+    else bwrap.push("--ro-bind", "/dev/null", secret.path);
+  }
+  bwrap.push("--chdir", input.workspace);
+  for (const [key, value] of Object.entries(env)) bwrap.push("--setenv", key, value);
+  bwrap.push("--", input.denoPath, ...denoArgs);
+
+  return {
+    command: input.bwrapPath,
+    args: bwrap,
+    env,
+    cwd: dirname(input.guestEntry),
+    sandbox: "bwrap",
+    denoFlags,
+    refusedTools,
+    tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
+  };
+}

@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import {
+  buildLaunchPlan,
+  DENIED_NETWORKS,
+  type LaunchInput,
+  resolvePermissions,
+} from "../../capsule_runtime/launcher.ts";
+import { parseManifest, type ToolName } from "../../capsule_runtime/manifest.ts";
+
+function input(
+  tools: ToolName[],
+  extra: Partial<LaunchInput> = {},
+  perms: Record<string, unknown> = {},
+): LaunchInput {
+  const manifest = parseManifest({
+    agent_id: "worker-1a2b",
+    name: "Worker",
+    created_at: "2026-01-01T00:00:00Z",
+    tools_allowlist: tools,
+    permissions: { read_roots: ["."], write_roots: ["out"], file_write: false, ...perms },
+  });
+  return {
+    manifest,
+    permissions: resolvePermissions(manifest, "/ws", ["/ws"]),
+    capsuleDir: "/data/agents/worker-1a2b",
+    otherCapsuleDirs: ["/data/agents/other-9f9f"],
+    dataDirEntries: ["/data/registry.db", "/data/runs"],
+    homeDir: "/data",
+    agentsDir: "/data/agents",
+    secretPaths: ["/ws/.env", "/root/.ssh"],
+    existingSecrets: [{ path: "/ws/.env", isDir: false }],
+    workspace: "/ws",
+    denoPath: "/usr/bin/deno",
+    guestEntry: "/src/capsule_runtime/guest/main.ts",
+    guestSources: ["/src/capsule_runtime/guest"],
+    denoDir: "/data/deno_cache",
+    bwrapPath: "",
+    systemPaths: [{ path: "/usr" }, { path: "/bin", symlinkTarget: "usr/bin" }],
+    etcPaths: ["/etc/resolv.conf"],
+    allowUnsandboxedExec: false,
+    ...extra,
+  };
+}
+
+/** A flag's list; a bare flag (e.g. `--allow-run`, any program) reads as ["*"]. */
+const flag = (flags: string[], name: string) =>
+  flags.includes(name)
+    ? ["*"]
+    : flags.find((f) => f.startsWith(`${name}=`))?.split("=")[1]?.split(",") ?? [];
+
+Deno.test("every capsule gets --no-prompt, --cached-only and only its own folder", () => {
+  const plan = buildLaunchPlan(input([]));
+  for (const f of ["--no-prompt", "--cached-only", "--no-config", "--no-npm", "--no-remote"]) {
+    assert.ok(plan.denoFlags.includes(f), f);
+  }
+  assert.deepEqual(flag(plan.denoFlags, "--allow-read"), ["/data/agents/worker-1a2b"]);
+  assert.deepEqual(flag(plan.denoFlags, "--allow-write"), ["/data/agents/worker-1a2b/logs"]);
+  assert.ok(
+    !plan.denoFlags.some((f) =>
+      f.startsWith("--allow-net") || f.startsWith("--allow-run") || f.startsWith("--allow-env")
+    ),
+  );
+  const denied = flag(plan.denoFlags, "--deny-read");
+  for (
+    const p of [
+      "/data/agents/worker-1a2b/manifest.json",
+      "/data/agents/worker-1a2b/skill.md",
+      "/data/agents/other-9f9f",
+      "/data/registry.db",
+      "/ws/.env",
+      "/root/.ssh",
+    ]
+  ) assert.ok(denied.includes(p), `${p} is denied`);
+  assert.deepEqual(flag(plan.denoFlags, "--deny-write"), denied);
+  assert.equal(plan.sandbox, "deno-only");
+  assert.equal(plan.env.OPENAI_API_KEY, undefined);
+  assert.deepEqual(Object.keys(plan.env).sort(), [
+    "CLOSED_CLAW_CAPSULE",
+    "DENO_DIR",
+    "DENO_NO_UPDATE_CHECK",
+    "HOME",
+    "LANG",
+    "NO_COLOR",
+    "PATH",
+  ]);
+});
+
+Deno.test("the table: each tool adds exactly its permissions", () => {
+  const cases: {
+    tools: ToolName[];
+    perms?: Record<string, unknown>;
+    read?: string[];
+    write?: string[];
+    net?: boolean;
+    run?: string[];
+    sandbox?: boolean;
+  }[] = [
+    { tools: ["file_io"], read: ["/ws"], write: [] },
+    { tools: ["file_io"], perms: { file_write: true }, read: ["/ws"], write: ["/ws/out"] },
+    { tools: ["file_io"], perms: { read_roots: ["docs", "/etc"] }, read: ["/ws/docs"] },
+    { tools: ["http_api"], net: true },
+    { tools: ["web_fetch"], net: true },
+    { tools: ["sql_query"], perms: { sql_paths: ["db/app.sqlite"] }, read: ["/ws/db/app.sqlite"] },
+    { tools: ["terminal"], sandbox: true, read: ["/ws"], run: ["*"] },
+    { tools: ["python_exec"], sandbox: true, read: ["/ws"], run: ["python3"] },
+    {
+      tools: ["terminal", "python_exec", "web_fetch"],
+      sandbox: true,
+      read: ["/ws"],
+      run: ["*"],
+      net: true,
+    },
+  ];
+  for (const c of cases) {
+    const plan = buildLaunchPlan(
+      input(c.tools, c.sandbox ? { bwrapPath: "/usr/bin/bwrap" } : {}, c.perms),
+    );
+    const label = c.tools.join("+") + JSON.stringify(c.perms ?? {});
+    const read = flag(plan.denoFlags, "--allow-read").filter((p) =>
+      p !== "/data/agents/worker-1a2b"
+    );
+    assert.deepEqual(read, c.read ?? [], `${label} read`);
+    const write = flag(plan.denoFlags, "--allow-write").filter((p) =>
+      p !== "/data/agents/worker-1a2b/logs"
+    );
+    assert.deepEqual(write, c.write ?? [], `${label} write`);
+    assert.equal(plan.denoFlags.includes("--allow-net"), c.net ?? false, `${label} net`);
+    if (c.net) {
+      assert.deepEqual(flag(plan.denoFlags, "--deny-net"), DENIED_NETWORKS, `${label} deny-net`);
+    }
+    assert.deepEqual(flag(plan.denoFlags, "--allow-run"), c.run ?? [], `${label} run`);
+    assert.deepEqual(plan.tools, c.tools, `${label} tools`);
+  }
+});
+
+Deno.test("a manifest cannot widen its roots beyond the run's allowed roots", () => {
+  const m = input(["file_io"], {}, {
+    read_roots: ["/", "../..", "sub"],
+    write_roots: ["/tmp"],
+    file_write: true,
+  });
+  assert.deepEqual(m.permissions.readRoots, ["/ws/sub"]);
+  assert.deepEqual(m.permissions.writeRoots, []);
+});
+
+Deno.test("without bubblewrap, terminal and python_exec are refused unless the user opts in", () => {
+  const refused = buildLaunchPlan(input(["terminal", "python_exec", "file_io"]));
+  assert.deepEqual(refused.tools, ["file_io"]);
+  assert.deepEqual(refused.refusedTools.map((r) => r.tool), ["terminal", "python_exec"]);
+  assert.match(refused.refusedTools[0].reason, /CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC/);
+  assert.deepEqual(flag(refused.denoFlags, "--allow-run"), []);
+  const optIn = buildLaunchPlan(input(["terminal"], { allowUnsandboxedExec: true }));
+  assert.deepEqual(optIn.tools, ["terminal"]);
+  assert.deepEqual(flag(optIn.denoFlags, "--allow-run"), ["*"]);
+});
+
+Deno.test("with bubblewrap the whole capsule runs inside it, network only when granted", () => {
+  const plan = buildLaunchPlan(input(["file_io"], { bwrapPath: "/usr/bin/bwrap" }));
+  assert.equal(plan.command, "/usr/bin/bwrap");
+  assert.equal(plan.sandbox, "bwrap");
+  const args = plan.args;
+  for (const a of ["--unshare-all", "--die-with-parent", "--new-session"]) {
+    assert.ok(args.includes(a), a);
+  }
+  assert.ok(!args.includes("--share-net"), "no network without a network tool");
+  const pairs = (opt: string) =>
+    args.flatMap((a, i) => (a === opt ? [`${args[i + 1]} ${args[i + 2]}`] : []));
+  assert.ok(pairs("--ro-bind-try").includes("/ws /ws"), "workspace read-only");
+  assert.ok(!pairs("--bind-try").length, "nothing writable without file_write");
+  assert.ok(
+    args.join(" ").includes("--tmpfs /data --dir /data/agents --ro-bind /data/agents/worker-1a2b"),
+  );
+  assert.ok(pairs("--symlink").includes("usr/bin /bin"));
+  assert.ok(
+    !args.includes("/etc/shadow") && !pairs("--ro-bind").includes("/etc /etc"),
+    "never all of /etc",
+  );
+  const sep = args.indexOf("--");
+  assert.deepEqual(args.slice(sep + 1, sep + 3), ["/usr/bin/deno", "run"]);
+  assert.equal(args.at(-1), "/src/capsule_runtime/guest/main.ts");
+  const net = buildLaunchPlan(input(["web_fetch"], { bwrapPath: "/usr/bin/bwrap" }));
+  assert.ok(net.args.includes("--share-net"));
+  const write = buildLaunchPlan(
+    input(["file_io"], { bwrapPath: "/usr/bin/bwrap" }, { file_write: true }),
+  );
+  const writePairs = write.args.flatMap((
+    a,
+    i,
+  ) => (a === "--bind-try" ? [`${write.args[i + 1]}`] : []));
+  assert.deepEqual(writePairs, ["/ws/out"]);
+  // The .env inside the visible workspace is masked.
+  assert.ok(plan.args.join(" ").includes("--ro-bind /dev/null /ws/.env"));
+});
+
+Deno.test("the plan is a pure function of its input", () => {
+  const a = buildLaunchPlan(input(["file_io", "web_fetch"], { bwrapPath: "/usr/bin/bwrap" }));
+  const b = buildLaunchPlan(input(["file_io", "web_fetch"], { bwrapPath: "/usr/bin/bwrap" }));
+  assert.deepEqual(a, b);
+});
