@@ -54,7 +54,10 @@ export function parseCommandArgs(command: Command, argv: string[]) {
   const specs = { ...COMMON_OPTIONS, ...command.options };
   const config: ParseArgsOptionsConfig = {};
   for (const [name, spec] of Object.entries(specs)) {
-    config[name] = { type: spec.type, short: spec.short, multiple: spec.multiple };
+    // node:util rejects keys that are present but undefined, so set only what is given.
+    config[name] = { type: spec.type };
+    if (spec.short) config[name].short = spec.short;
+    if (spec.multiple) config[name].multiple = true;
   }
   let parsed;
   try {

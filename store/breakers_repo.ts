@@ -34,7 +34,7 @@ export class BreakersRepo {
       .all() as unknown as BreakerRow[];
   }
 
-  state(provider: string, resetSec: number, now = Date.now()): BreakerState {
+  state(provider: string, resetSec: number, now: number = Date.now()): BreakerState {
     const row = this.get(provider);
     if (!row.opened_at) return "closed";
     return Date.parse(row.opened_at) + resetSec * 1000 <= now ? "half_open" : "open";
@@ -44,7 +44,7 @@ export class BreakersRepo {
    * Claims the single trial call of a half-open circuit by moving `opened_at`
    * to now; true only for the caller whose UPDATE matched.
    */
-  claimTrial(provider: string, resetSec: number, now = Date.now()): boolean {
+  claimTrial(provider: string, resetSec: number, now: number = Date.now()): boolean {
     const cutoff = new Date(now - resetSec * 1000).toISOString();
     const info = this.db.prepare(
       `UPDATE provider_circuit_breakers SET opened_at = ?

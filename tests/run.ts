@@ -20,8 +20,9 @@ for await (const chunk of child.stdout) {
 const { code } = await child.status;
 
 // Deno's summary: "ok | 12 passed (3 steps) | 0 failed | 1 ignored (1s)".
-const summary = /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/
-  .exec(tail);
+const summary =
+  /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/
+    .exec(tail);
 const passed = Number(summary?.[1] ?? 0);
 const failed = Number(summary?.[2] ?? (code === 0 ? 0 : 1));
 const skipped = Number(summary?.[3] ?? 0);
