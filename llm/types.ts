@@ -60,3 +60,34 @@ export interface CallMeta {
   /** e.g. `classify`, `plan`, `profile`, `rerank`, `agent_step`, `judge`, `synthesize`. */
   purpose: string;
 }
+
+/** A structured reply: the validated value plus the raw response it came from. */
+export interface StructuredResult<T> {
+  value: T;
+  response: CompletionResponse;
+}
+
+/**
+ * What the rest of the product calls (coordinator, capsule hooks, setup):
+ * one configured provider wrapped with retries, the circuit breaker, budgets,
+ * accounting in llm_calls, and record/replay. Built by `createLlmService`
+ * in llm/service.ts.
+ */
+export interface LlmService {
+  readonly provider: ProviderName;
+  readonly model: string;
+  /** Free text (or JSON text when `request.schema` is set; not validated). */
+  complete(request: CompletionRequest, meta: CallMeta): Promise<CompletionResponse>;
+  /**
+   * A reply validated by a zod schema (sent natively as JSON Schema). One
+   * repair retry shows the model the validation error; after that an
+   * `LlmError` of kind `invalid_output` that keeps the raw text.
+   */
+  structured<T>(
+    schema: import("zod").ZodType<T>,
+    request: Omit<CompletionRequest, "schema"> & { schemaName: string; schemaDescription?: string },
+    meta: CallMeta,
+  ): Promise<StructuredResult<T>>;
+  /** Tokens and cost spent so far by a run (from llm_calls). */
+  runUsage(runId: string): { inputTokens: number; outputTokens: number; costUsd: number };
+}
