@@ -19,6 +19,7 @@ import { doctorCommand } from "./doctor.ts";
 import { initCommand } from "./init.ts";
 import { toolsCommand } from "./tools.ts";
 import { bold, printError, printLine } from "./output.ts";
+import { runMenu } from "./menu.ts";
 
 export const VERSION: string = denoConfig.version;
 
@@ -43,7 +44,7 @@ function globalHelp(): string {
       bold("closed-claw")
     } ${VERSION}: a local multi-agent orchestrator with sandboxed agent capsules.`,
     "",
-    "Usage: closed-claw <command> [options]",
+    "Usage: closed-claw <command> [options]   (no command opens the interactive menu)",
     "",
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
@@ -95,7 +96,8 @@ function makeContext(options: CommandContext["options"], positionals: string[]):
 export async function main(argv: string[]): Promise<number> {
   try {
     const [name, ...rest] = argv;
-    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    if (name === undefined || name === "menu") return await runMenu(main);
+    if (name === "--help" || name === "-h" || name === "help") {
       if (name === "help" && rest[0]) return main([rest[0], "--help"]);
       printLine(globalHelp());
       return 0;

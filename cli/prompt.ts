@@ -1,20 +1,35 @@
 /**
- * Line input that works the same from a terminal and from a pipe. One shared
- * reader buffers stdin, so a menu reading several answers from piped input
- * never loses the lines that arrived together in one chunk.
+ * Input that works the same from a terminal and from a pipe. One shared
+ * reader pulls stdin only when asked (never ahead), so a menu can mix
+ * line answers with raw key presses, and piped answers that arrive together
+ * in one chunk are never lost.
  */
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
-class LineReader {
+/** Reads the next chunk of bytes; null at end of input. */
+type ChunkSource = () => Promise<Uint8Array | null>;
+
+class InputReader {
   private buffer = "";
-  private reader: ReadableStreamDefaultReader<string> | null = null;
   private ended = false;
 
-  constructor(private readonly source: () => ReadableStream<Uint8Array>) {}
+  constructor(private readonly read: ChunkSource) {}
+
+  private async fill(): Promise<boolean> {
+    if (this.ended) return false;
+    const chunk = await this.read();
+    if (chunk === null) {
+      this.ended = true;
+      return false;
+    }
+    this.buffer += decoder.decode(chunk, { stream: true });
+    return true;
+  }
 
   /** The next line without its newline, or null at end of input. */
-  async next(): Promise<string | null> {
+  async nextLine(): Promise<string | null> {
     while (true) {
       const newline = this.buffer.indexOf("\n");
       if (newline >= 0) {
@@ -22,26 +37,51 @@ class LineReader {
         this.buffer = this.buffer.slice(newline + 1);
         return line;
       }
-      if (this.ended) {
+      if (!(await this.fill())) {
         if (this.buffer === "") return null;
         const rest = this.buffer;
         this.buffer = "";
         return rest;
       }
-      this.reader ??= this.source().pipeThrough(new TextDecoderStream()).getReader();
-      const { value, done } = await this.reader.read();
-      if (done) this.ended = true;
-      else this.buffer += value;
     }
+  }
+
+  /** Whatever arrived next (a key press in raw mode), or null at end of input. */
+  async nextChunk(): Promise<string | null> {
+    if (this.buffer === "" && !(await this.fill())) return null;
+    const chunk = this.buffer;
+    this.buffer = "";
+    return chunk;
   }
 }
 
-let stdinReader: LineReader | null = null;
+function stdinSource(): ChunkSource {
+  const buf = new Uint8Array(4096);
+  return async () => {
+    const n = await Deno.stdin.read(buf);
+    return n === null ? null : buf.slice(0, n);
+  };
+}
+
+let stdinReader: InputReader | null = null;
+const stdin = () => (stdinReader ??= new InputReader(stdinSource()));
 
 /** Reads one line from stdin; null at end of input. */
 export function readStdinLine(): Promise<string | null> {
-  stdinReader ??= new LineReader(() => Deno.stdin.readable);
-  return stdinReader.next();
+  return stdin().nextLine();
+}
+
+/**
+ * Reads one key press from a terminal in raw mode (arrows arrive as escape
+ * sequences such as "\x1b[A"); null at end of input.
+ */
+export async function readKey(): Promise<string | null> {
+  Deno.stdin.setRaw(true);
+  try {
+    return await stdin().nextChunk();
+  } finally {
+    Deno.stdin.setRaw(false);
+  }
 }
 
 /** Shows `question` and reads the answer; null at end of input. */
@@ -64,5 +104,10 @@ export async function confirm(question: string, word = "yes"): Promise<boolean> 
 
 /** A line reader over any byte stream (tests use it with in-memory input). */
 export function lineReader(stream: ReadableStream<Uint8Array>): { next(): Promise<string | null> } {
-  return new LineReader(() => stream);
+  const reader = stream.getReader();
+  const input = new InputReader(async () => {
+    const { value, done } = await reader.read();
+    return done ? null : value;
+  });
+  return { next: () => input.nextLine() };
 }

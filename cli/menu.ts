@@ -1,0 +1,255 @@
+/**
+ * The interactive menu (`closed-claw` with no command): the seed's fifteen
+ * entries, chosen with the arrow keys or a number in a terminal, or read line
+ * by line from piped input. Each entry asks for its answers and then runs the
+ * same command the CLI would, so the menu adds no behaviour of its own.
+ */
+import { APPROVAL_MODES } from "../core/settings.ts";
+import { ask, confirm, readKey } from "./prompt.ts";
+import { bold, cyan, dim, printLine } from "./output.ts";
+
+/** Runs one CLI command line; resolves to its exit code. */
+export type Dispatch = (argv: string[]) => Promise<number>;
+
+interface MenuEntry {
+  label: string;
+  /** Asks the entry's questions; the argv to run, or null when input ended or was cancelled. */
+  argv(): Promise<string[] | null>;
+}
+
+/** Asks an optional question: "" (Enter) means "use the default". */
+async function optional(question: string): Promise<string | null> {
+  return await ask(question);
+}
+
+/** Appends `--flag value` when value is non-empty. */
+function flag(argv: string[], name: string, value: string): string[] {
+  return value ? [...argv, name, value] : argv;
+}
+
+async function askMode(label: string): Promise<string | null> {
+  const modes = APPROVAL_MODES.join("/");
+  const answer = await ask(`${label} approval mode (${modes}, Enter = setting): `);
+  if (answer === null) return null;
+  const index = Number(answer);
+  if (Number.isInteger(index) && index >= 1 && index <= APPROVAL_MODES.length) {
+    return APPROVAL_MODES[index - 1];
+  }
+  return answer;
+}
+
+async function runTaskArgv(): Promise<string[] | null> {
+  const task = await ask("Task: ");
+  if (task === null) return null;
+  if (!task) {
+    printLine("A task is needed; back to the menu.");
+    return [];
+  }
+  const session = await optional("Session id (Enter for a new one): ");
+  if (session === null) return null;
+  const context = await optional("Context JSON or file (Enter for none): ");
+  if (context === null) return null;
+  const create = await askMode("Create/reuse");
+  if (create === null) return null;
+  const api = await askMode("Paid-API");
+  if (api === null) return null;
+  const provider = await optional("LLM provider (Enter = setting): ");
+  if (provider === null) return null;
+  const model = await optional("LLM model (Enter = provider default): ");
+  if (model === null) return null;
+  let argv = ["run", task];
+  argv = flag(argv, "--session-id", session);
+  argv = flag(argv, "--context-json", context);
+  argv = flag(argv, "--create-approval-mode", create);
+  argv = flag(argv, "--api-approval-mode", api);
+  argv = flag(argv, "--llm-provider", provider);
+  return flag(argv, "--llm-model", model);
+}
+
+/** The seed's menu, in its order. */
+export const MENU: MenuEntry[] = [
+  { label: "Setup", argv: () => Promise.resolve(["setup"]) },
+  { label: "Init", argv: () => Promise.resolve(["init"]) },
+  { label: "Doctor", argv: () => Promise.resolve(["doctor"]) },
+  { label: "Run task", argv: runTaskArgv },
+  {
+    label: "List agents",
+    argv: async () => {
+      const limit = await ask("How many (Enter = 20): ");
+      return limit === null ? null : flag(["agents"], "--limit", limit);
+    },
+  },
+  {
+    label: "Agent details",
+    argv: async () => {
+      const id = await ask("Agent id: ");
+      return id === null ? null : id ? ["agent", id] : [];
+    },
+  },
+  { label: "List runs", argv: () => Promise.resolve(["runs"]) },
+  { label: "Audit log", argv: () => Promise.resolve(["audit"]) },
+  {
+    label: "Run log",
+    argv: async () => {
+      const id = await ask("Run id: ");
+      if (id === null) return null;
+      if (!id) return [];
+      const tail = await ask("Last how many events (Enter = 100): ");
+      return tail === null ? null : flag(["runlog", id], "--tail", tail);
+    },
+  },
+  {
+    label: "Tools",
+    argv: async () => {
+      const id = await ask("Agent id (Enter for all tools): ");
+      return id === null ? null : flag(["tools"], "--agent-id", id);
+    },
+  },
+  {
+    label: "Delete agent",
+    argv: async () => {
+      const id = await ask("Agent id to delete: ");
+      if (id === null) return null;
+      if (!id) return [];
+      const sure = await confirm(`Type 'yes' to delete agent '${id}': `);
+      return sure ? ["delete-agent", id, "--yes"] : (printLine("Kept."), []);
+    },
+  },
+  {
+    label: "Delete all agents",
+    argv: async () => {
+      const sure = await confirm("Type 'DELETE ALL' to delete every agent: ", "DELETE ALL");
+      return sure ? ["delete-all-agents", "--yes"] : (printLine("Kept."), []);
+    },
+  },
+  {
+    label: "Stop a run",
+    argv: async () => {
+      const id = await ask("Run id to stop: ");
+      return id === null ? null : id ? ["cancel-run", id] : [];
+    },
+  },
+  { label: "Web dashboard", argv: () => Promise.resolve(["web"]) },
+];
+
+const EXIT = MENU.length + 1;
+
+function menuLines(selected: number | null): string[] {
+  const labels = [...MENU.map((e) => e.label), "Exit"];
+  return labels.map((label, i) => {
+    const number = String(i + 1).padStart(2);
+    const line = `${number}  ${label}`;
+    return i === selected ? cyan(`> ${bold(line)}`) : `  ${line}`;
+  });
+}
+
+/** Picks an entry by number or by (a prefix of) its label; null when it matches none. */
+export function parseChoice(answer: string): number | null {
+  const text = answer.trim().toLowerCase();
+  if (!text) return null;
+  const n = Number(text);
+  if (Number.isInteger(n)) return n >= 1 && n <= EXIT ? n : null;
+  const labels = [...MENU.map((e) => e.label.toLowerCase()), "exit", "quit"];
+  const found = labels.findIndex((label) => label === text || label.startsWith(text));
+  if (found < 0) return null;
+  return Math.min(found + 1, EXIT);
+}
+
+const write = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text));
+
+/** Splits what a terminal sent into keys ("\x1b[B\x1b[B" is two presses). */
+export function splitKeys(chunk: string): string[] {
+  return chunk.match(/\x1b[[O][0-9;]*[A-Za-z~]|\x1b|[\s\S]/g) ?? [];
+}
+
+type KeyAction = "up" | "down" | "enter" | "quit" | { digit: string } | null;
+
+function keyAction(key: string): KeyAction {
+  if (["\x03", "\x04", "q", "\x1b"].includes(key)) return "quit";
+  if (key === "\r" || key === "\n") return "enter";
+  if (key === "\x1b[A" || key === "\x1bOA" || key === "k") return "up";
+  if (key === "\x1b[B" || key === "\x1bOB" || key === "j") return "down";
+  return /^[0-9]$/.test(key) ? { digit: key } : null;
+}
+
+/** Arrow keys, digits and Enter in a terminal; null means exit. */
+async function chooseWithKeys(start: number): Promise<number | null> {
+  let selected = start;
+  let digits = "";
+  let lastDigitAt = 0;
+  const lines = () => [...menuLines(selected), dim("↑/↓ move · Enter choose · 1-15 jump · q quit")];
+  write(lines().join("\n") + "\n");
+  const redraw = () => write(`\x1b[${EXIT + 1}A\x1b[J` + lines().join("\n") + "\n");
+  while (true) {
+    const chunk = await readKey();
+    if (chunk === null) return null;
+    for (const key of splitKeys(chunk)) {
+      const action = keyAction(key);
+      if (action === "quit") return null;
+      if (action === "enter") return selected + 1;
+      if (action === "up") selected = (selected + EXIT - 1) % EXIT;
+      else if (action === "down") selected = (selected + 1) % EXIT;
+      else if (action) {
+        // Two digits typed quickly form one number (10-15).
+        const now = Date.now();
+        digits = now - lastDigitAt < 800 ? digits + action.digit : action.digit;
+        lastDigitAt = now;
+        const n = Number(digits);
+        if (n >= 1 && n <= EXIT) selected = n - 1;
+        else digits = action.digit;
+      }
+    }
+    redraw();
+  }
+}
+
+/** Numbered list and a typed answer (pipes, dumb terminals). */
+async function chooseWithLine(): Promise<number | null> {
+  printLine(menuLines(null).join("\n"));
+  while (true) {
+    const answer = await ask(`Choose 1-${EXIT}: `);
+    if (answer === null) return null;
+    const choice = parseChoice(answer);
+    if (choice !== null) return choice;
+    printLine(`"${answer}" is not a choice: type a number from 1 to ${EXIT} or a name.`);
+  }
+}
+
+/**
+ * Runs the menu until Exit, end of input or Ctrl-C; resolves to 0.
+ * `dispatch` runs the chosen command (the CLI's `main`).
+ */
+export async function runMenu(dispatch: Dispatch): Promise<number> {
+  const keys = Deno.stdin.isTerminal() && Deno.stdout.isTerminal() &&
+    !Deno.env.get("TERM")?.startsWith("dumb");
+  printLine(bold("Closed Claw") + dim(" — agents in capsules, you in charge."));
+  // Ctrl-C while a question waits for its answer leaves the menu cleanly.
+  const onInterrupt = () => {
+    printLine("\nBye.");
+    Deno.exit(0);
+  };
+  let last = 0;
+  while (true) {
+    printLine();
+    Deno.addSignalListener("SIGINT", onInterrupt);
+    let argv: string[] | null = null;
+    let choice: number | null;
+    try {
+      choice = keys ? await chooseWithKeys(last) : await chooseWithLine();
+      if (choice !== null && choice !== EXIT) {
+        last = choice - 1;
+        printLine(bold(MENU[choice - 1].label));
+        argv = await MENU[choice - 1].argv();
+        if (argv === null) choice = null;
+      }
+    } finally {
+      Deno.removeSignalListener("SIGINT", onInterrupt);
+    }
+    if (choice === null || choice === EXIT) {
+      printLine("Bye.");
+      return 0;
+    }
+    // The command owns Ctrl-C while it runs (a run cancels itself on it).
+    if (argv && argv.length) await dispatch(argv);
+  }
+}

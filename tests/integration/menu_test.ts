@@ -1,0 +1,122 @@
+/**
+ * The interactive menu, driven as a user would: through piped input, and
+ * through a real pseudo-terminal (tmux) with arrow keys, numbers and Ctrl-C.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.ts";
+import { tempDir, testSettings } from "../helpers/temp.ts";
+import { createCapsule } from "../../capsule_runtime/factory.ts";
+import { openStore } from "../../store/mod.ts";
+import { parseChoice, splitKeys } from "../../cli/menu.ts";
+
+Deno.test("menu choices: numbers, names and prefixes; anything else is refused", () => {
+  assert.equal(parseChoice("3"), 3);
+  assert.equal(parseChoice("doctor"), 3);
+  assert.equal(parseChoice("Run"), 4);
+  assert.equal(parseChoice("exit"), 15);
+  assert.equal(parseChoice("quit"), 15);
+  assert.equal(parseChoice("16"), null);
+  assert.equal(parseChoice("0"), null);
+  assert.equal(parseChoice("nonsense"), null);
+  assert.equal(parseChoice(""), null);
+});
+
+Deno.test("key presses that arrive together are split into single keys", () => {
+  assert.deepEqual(splitKeys("\x1b[B\x1b[B\r"), ["\x1b[B", "\x1b[B", "\r"]);
+  assert.deepEqual(splitKeys("\x1bOA1"), ["\x1bOA", "1"]);
+  assert.deepEqual(splitKeys("\x1b"), ["\x1b"]);
+});
+
+Deno.test("piped input: the menu reads answers line by line and runs the commands", async () => {
+  await using dir = await tempDir();
+  const settings = testSettings(dir.path);
+  const store = openStore(settings.dbPath);
+  const agent = createCapsule(settings.agentsDir, {
+    name: "Reader",
+    description: "reads files",
+    tools_allowlist: ["file_io"],
+  });
+  store.agents.upsertManifest(agent);
+  store.close();
+  const env = { CLOSED_CLAW_HOME: join(dir.path, ".closed_claw") };
+  // Agent details, a bad choice, Delete agent (confirmed), List agents, then Exit.
+  const input = ["6", agent.agent_id, "bogus", "11", agent.agent_id, "yes", "5", "", "15", ""]
+    .join("\n");
+  const result = await runCli([], { cwd: dir.path, env, stdin: input });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /15 {2}Exit/);
+  assert.match(result.stdout, new RegExp(`Agent ${agent.agent_id}|${agent.agent_id}`));
+  assert.match(result.stdout, /"bogus" is not a choice/);
+  assert.match(result.stdout, /No agents yet/, "the agent was deleted, so the list is empty");
+  assert.match(result.stdout, /Bye\.\s*$/);
+});
+
+Deno.test("piped input: end of input in the middle of a question leaves cleanly", async () => {
+  await using dir = await tempDir();
+  const env = { CLOSED_CLAW_HOME: join(dir.path, ".closed_claw") };
+  const result = await runCli([], { cwd: dir.path, env, stdin: "4\n" });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /Task: /);
+  assert.match(result.stdout, /Bye\./);
+  assert.equal(result.stderr, "");
+});
+
+const hasTmux = new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
+  .output().then((o) => o.success, () => false);
+
+async function tmux(...args: string[]): Promise<string> {
+  const out = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Waits until the pane shows `pattern` (a pty is asynchronous). */
+async function waitForPane(session: string, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let screen = "";
+  while (Date.now() < deadline) {
+    screen = await tmux("capture-pane", "-t", session, "-p", "-S", "-200");
+    if (pattern.test(screen)) return screen;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`pane never showed ${pattern}; it shows:\n${screen}`);
+}
+
+Deno.test({
+  name: "a terminal: arrow keys and Enter choose, numbers jump, Ctrl-C in a question exits",
+  ignore: !(await hasTmux),
+  async fn() {
+    await using dir = await tempDir();
+    const session = `menu-${crypto.randomUUID().slice(0, 8)}`;
+    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const main = new URL("../../main.ts", import.meta.url).pathname;
+    const command = [
+      `cd ${dir.path}`,
+      `CLOSED_CLAW_HOME=${
+        join(dir.path, ".closed_claw")
+      } ${Deno.execPath()} run -A --config ${config} ${main}`,
+      "echo EXITED=$?",
+      "sleep 60",
+    ].join("; ");
+    await tmux("new-session", "-d", "-s", session, "-x", "110", "-y", "45", command);
+    try {
+      await waitForPane(session, /q quit/);
+      await tmux("send-keys", "-t", session, "Down", "Down");
+      await waitForPane(session, />\s+3 {2}Doctor/);
+      await tmux("send-keys", "-t", session, "Enter");
+      await waitForPane(session, /OK\s+embedder/);
+      // Back in the menu: jump with digits to "Agent details", then Ctrl-C at its question.
+      await waitForPane(session, /q quit\s*$/);
+      await tmux("send-keys", "-t", session, "6");
+      await waitForPane(session, />\s+6 {2}Agent details/);
+      await tmux("send-keys", "-t", session, "Enter");
+      await waitForPane(session, /Agent id:\s*$/m);
+      await tmux("send-keys", "-t", session, "C-c");
+      const screen = await waitForPane(session, /EXITED=\d+/);
+      assert.match(screen, /Bye\./);
+      assert.match(screen, /EXITED=0/);
+    } finally {
+      await tmux("kill-session", "-t", session);
+    }
+  },
+});
