@@ -9,10 +9,19 @@ import type { Settings } from "../core/settings.ts";
 import { HashEmbedder } from "../store/hash_embedder.ts";
 import { type MemoryEntry, MemoryStore } from "../store/memory.ts";
 import { hasSideEffects, toolRegistryForAllowlist } from "../tools/catalog.ts";
+import { checkToolCall, type PaidApiApproval } from "../tools/host_check.ts";
+import type { Resolver } from "../tools/policy/ssrf.ts";
 import type { ToolName } from "./manifest.ts";
 import type { Manifest } from "./manifest.ts";
 import { capsuleDir, readSkill } from "./factory.ts";
-import { buildLaunchPlan, type LaunchPlan, resolvePermissions } from "./launcher.ts";
+import {
+  buildLaunchPlan,
+  EXEC_TOOLS,
+  type LaunchPlan,
+  type ResolvedPermissions,
+  resolvePermissions,
+} from "./launcher.ts";
+import { findEscapingSymlinks } from "./symlink_scan.ts";
 import { machineFacts, warmGuestCache } from "./machine.ts";
 import { composeSystemPrompt, STEP_JSON_SCHEMA } from "./prompt.ts";
 import { loadSkillsForPrompt } from "./skills.ts";
@@ -31,6 +40,30 @@ export interface ToolDecision {
   reason: string;
 }
 
+/** A paid-API call waiting for approval (see `CapsuleHooks.approve`). */
+export interface ApprovalRequest extends PaidApiApproval {
+  agent_id: string;
+  tool: string;
+  /** The validated args the capsule will run with if approved. */
+  args: Record<string, unknown>;
+  /** Aborted when the run is cancelled or times out: stop waiting and deny. */
+  signal: AbortSignal;
+}
+
+/** The answer to an `ApprovalRequest`. */
+export interface ApprovalAnswer {
+  approved: boolean;
+  /** Why, in one line (e.g. "approved_via_web", "timed_out_default_deny"). */
+  note: string;
+}
+
+/**
+ * What the caller (the coordinator) provides. Every tool call first passes the
+ * host policy (`checkToolCall`: allowlist, schema, path/SSRF/SQL policy); a
+ * call to a host in CLOSED_CLAW_PAID_API_PROVIDERS then goes to `approve`;
+ * then `decideTool`, when given, has the last word. Only after all three does
+ * the host answer the capsule's `tool_decision`.
+ */
 export interface CapsuleHooks {
   /** Answers one model call for the capsule; the host holds the keys. */
   complete(request: {
@@ -38,13 +71,35 @@ export interface CapsuleHooks {
     schema?: { name: string; json_schema: Record<string, unknown> };
     signal: AbortSignal;
   }): Promise<ModelReply>;
-  /** Decides one tool call: allowlist, schema, path/SSRF/SQL policy, approval. */
-  decideTool(call: {
+  /**
+   * Optional extra decision on a call the host policy (and approval) already
+   * allowed; `args` are the validated, alias-normalised args. Returning
+   * `allowed: false` refuses the call with `reason`; the returned `args` are
+   * what the capsule runs with. A throw refuses the call.
+   */
+  decideTool?(call: {
     tool: string;
     args: Record<string, unknown>;
     reason: string;
     signal: AbortSignal;
+    /**
+     * Set for a paid-API call when there is no `approve` hook: decideTool
+     * must then get it approved itself (prefer giving `approve`).
+     */
+    paidApi?: PaidApiApproval;
   }): Promise<ToolDecision>;
+  /**
+   * Approves or denies a call to a paid API host (http_api or web_fetch to a
+   * host in CLOSED_CLAW_PAID_API_PROVIDERS) before the capsule may make it.
+   * Without this hook such calls go to `decideTool` with `paidApi` set, or
+   * are denied when there is no decideTool either. A throw counts as a denial.
+   *
+   * @example
+   * ```ts
+   * approve: async (req) => ({ approved: await askUser(`${req.endpoint}?`), note: "asked" })
+   * ```
+   */
+  approve?(request: ApprovalRequest): Promise<ApprovalAnswer>;
 }
 
 export type CapsuleEvent =
@@ -90,6 +145,16 @@ export type CapsuleEvent =
     ms: number;
     result: Record<string, unknown>;
   }
+  | {
+    type: "approval";
+    id: string;
+    tool: string;
+    provider: string;
+    endpoint: string;
+    approved: boolean;
+    note: string;
+    ms: number;
+  }
   | { type: "log"; level: string; msg: string }
   | { type: "protocol_error"; error: string; preview: string }
   | { type: "final"; status: string; result: string }
@@ -115,6 +180,15 @@ export interface RunCapsuleOptions {
   timeoutMs?: number;
   /** Default: CLOSED_CLAW_AGENT_MAX_STEPS. */
   maxSteps?: number;
+  /** DNS resolver for the host's SSRF check (tests; the guest always resolves itself). */
+  resolver?: Resolver;
+  /**
+   * Tests only: run this guest script instead of capsule_runtime/guest/main.ts,
+   * with exactly the same flags, sandbox and environment (hostile-capsule tests).
+   */
+  guestEntry?: string;
+  /** false: run with Deno permissions only, even where bubblewrap works. Default true. */
+  osSandbox?: boolean;
 }
 
 export interface CapsuleResult {
@@ -139,14 +213,27 @@ const MAX_PROTOCOL_ERRORS = 20;
 const READY_TIMEOUT_MS = 15_000;
 const embedder = new HashEmbedder();
 
+/** Where and how a capsule is launched; every field has a default from the settings. */
+export interface PlanOptions {
+  workspace?: string;
+  allowedRoots?: string[];
+  /** Replaces the guest script (hostile-capsule tests); flags and sandbox stay the same. */
+  guestEntry?: string;
+  /** false: Deno permissions only, even where bubblewrap works (tests, comparisons). */
+  osSandbox?: boolean;
+}
+
 /** Builds the launch plan for a capsule on this machine. */
 export async function planLaunch(
   settings: Settings,
   manifest: Manifest,
-  workspace = settings.workspace,
-  allowedRoots = [workspace, ...settings.extraAllowedPaths],
+  options: PlanOptions = {},
 ): Promise<LaunchPlan> {
   const facts = await machineFacts();
+  const workspace = options.workspace ?? settings.workspace;
+  const allowedRoots = options.allowedRoots ?? [workspace, ...settings.extraAllowedPaths];
+  const guestEntry = options.guestEntry;
+  const permissions = resolvePermissions(manifest, workspace, allowedRoots);
   const dir = capsuleDir(settings.agentsDir, manifest.agent_id);
   const denoDir = join(settings.homeDir, "deno_cache");
   const listNames = (path: string) => {
@@ -165,9 +252,18 @@ export async function planLaunch(
     `${settings.dbPath}-shm`,
     ...(home ? [join(home, ".ssh"), join(home, ".aws"), join(home, ".config")] : []),
   ];
+  const execTool = manifest.tools_allowlist.some((t) => EXEC_TOOLS.includes(t));
+  const scannedRoots = [
+    ...permissions.readRoots,
+    ...permissions.writeRoots,
+    ...permissions.sqlPaths,
+    ...(execTool ? [workspace] : []),
+  ];
+  const symlinks = findEscapingSymlinks(scannedRoots, [settings.homeDir, ...secretPaths]);
   return buildLaunchPlan({
     manifest,
-    permissions: resolvePermissions(manifest, workspace, allowedRoots),
+    permissions,
+    escapingSymlinks: symlinks.escaping,
     capsuleDir: dir,
     otherCapsuleDirs: listNames(settings.agentsDir).filter((p) => p !== dir),
     dataDirEntries: listNames(settings.homeDir).filter((p) =>
@@ -185,10 +281,10 @@ export async function planLaunch(
     }),
     workspace,
     denoPath: facts.denoPath,
-    guestEntry: facts.guestEntry,
-    guestSources: facts.guestSources,
+    guestEntry: guestEntry ?? facts.guestEntry,
+    guestSources: guestEntry ? [...facts.guestSources, guestEntry] : facts.guestSources,
     denoDir,
-    bwrapPath: facts.bwrapPath,
+    bwrapPath: options.osSandbox === false ? "" : facts.bwrapPath,
     systemPaths: facts.systemPaths,
     etcPaths: facts.etcPaths,
     allowUnsandboxedExec: settings.allowUnsandboxedExec,
@@ -214,8 +310,13 @@ function recall(memory: MemoryStore, task: string): MemoryEntry[] {
 export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleResult> {
   const { settings, manifest } = options;
   const workspace = options.workspace ?? settings.workspace;
-  const plan = await planLaunch(settings, manifest, workspace, options.allowedRoots);
-  await warmGuestCache(join(settings.homeDir, "deno_cache"));
+  const plan = await planLaunch(settings, manifest, {
+    workspace,
+    allowedRoots: options.allowedRoots,
+    guestEntry: options.guestEntry,
+    osSandbox: options.osSandbox,
+  });
+  await warmGuestCache(join(settings.homeDir, "deno_cache"), options.guestEntry);
   const dir = capsuleDir(settings.agentsDir, manifest.agent_id);
   const memory = MemoryStore.open(join(dir, "memory.db"));
   try {
@@ -247,6 +348,7 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
         file_write: permissions.fileWrite,
         sql_paths: permissions.sqlPaths,
         network_hosts: permissions.networkHosts,
+        paid_hosts: settings.paidApiProviders,
       },
       limits: {
         max_steps: options.maxSteps ?? settings.agentMaxSteps,
@@ -259,7 +361,7 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
     let result: CapsuleResult | null = null;
     const maxAttempts = settings.agentRetries + 1;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      result = await runOnce(options, plan, start, attempt);
+      result = await runOnce(options, plan, start, attempt, permissions);
       const retryable = result.status === "error" &&
         ["capsule_crashed", "capsule_protocol_error", "capsule_not_ready"].includes(
           result.error_code ?? "",
@@ -292,6 +394,7 @@ async function runOnce(
   plan: LaunchPlan,
   start: StartMessage,
   attempt: number,
+  permissions: ResolvedPermissions,
 ): Promise<CapsuleResult> {
   const { settings, hooks } = options;
   const emit = (event: CapsuleEvent) => {
@@ -348,6 +451,75 @@ async function runOnce(
   if (options.signal?.aborted) onCancel();
   options.signal?.addEventListener("abort", onCancel, { once: true });
   let spawnMs = 0;
+  const toolContext = {
+    workspace: start.tool_context.workspace,
+    readRoots: permissions.readRoots,
+    writeRoots: permissions.writeRoots,
+    fileWrite: permissions.fileWrite,
+    sqlPaths: permissions.sqlPaths,
+    networkHosts: permissions.networkHosts,
+    denyPaths: plan.deniedPaths,
+  };
+  const refuse = (reason: string): ToolDecision => ({ allowed: false, args: {}, reason });
+
+  /** Host policy, then paid-API approval, then the caller's own decision. */
+  async function decideToolCall(
+    msg: { id: string; tool: string; args: Record<string, unknown>; reason: string },
+  ): Promise<ToolDecision> {
+    const checked = await checkToolCall(msg.tool, msg.args, {
+      allowlist: plan.tools,
+      ctx: toolContext,
+      resolver: options.resolver,
+      paidApiProviders: settings.paidApiProviders,
+    });
+    if (!checked.allowed) return refuse(checked.reason);
+    // Without an `approve` hook, a caller's own decideTool is trusted to approve paid calls.
+    const delegated = checked.needsApproval && !hooks.approve && hooks.decideTool;
+    if (checked.needsApproval && !delegated) {
+      const t0 = performance.now();
+      let answer: ApprovalAnswer;
+      try {
+        answer = hooks.approve
+          ? await hooks.approve({
+            ...checked.needsApproval,
+            agent_id: options.manifest.agent_id,
+            tool: msg.tool,
+            args: checked.args,
+            signal: abort.signal,
+          })
+          : { approved: false, note: "no approver is configured for paid API calls" };
+      } catch (error) {
+        answer = { approved: false, note: `approval failed: ${errorText(error)}` };
+      }
+      emit({
+        type: "approval",
+        id: msg.id,
+        tool: msg.tool,
+        provider: checked.needsApproval.provider,
+        endpoint: checked.needsApproval.endpoint,
+        approved: answer.approved,
+        note: answer.note,
+        ms: round(performance.now() - t0),
+      });
+      if (!answer.approved) {
+        return refuse(
+          `paid API call to ${checked.needsApproval.endpoint} was not approved (${answer.note})`,
+        );
+      }
+    }
+    if (!hooks.decideTool) return { allowed: true, args: checked.args, reason: "allowed" };
+    try {
+      return await hooks.decideTool({
+        tool: msg.tool,
+        args: checked.args,
+        reason: msg.reason,
+        signal: abort.signal,
+        paidApi: delegated ? checked.needsApproval : undefined,
+      });
+    } catch (error) {
+      return refuse(`the host could not decide: ${errorText(error)}`);
+    }
+  }
 
   try {
     for await (const item of proc.lines(settings.maxLineBytes)) {
@@ -428,29 +600,13 @@ async function runOnce(
             reason: msg.reason,
           });
           const t0 = performance.now();
-          let decision: ToolDecision;
-          if (toolCalls > settings.maxToolCallsPerAgent) {
-            decision = {
+          const decision: ToolDecision = toolCalls > settings.maxToolCallsPerAgent
+            ? {
               allowed: false,
               args: {},
               reason: `tool call limit of ${settings.maxToolCallsPerAgent} reached`,
-            };
-          } else {
-            try {
-              decision = await hooks.decideTool({
-                tool: msg.tool,
-                args: msg.args,
-                reason: msg.reason,
-                signal: abort.signal,
-              });
-            } catch (error) {
-              decision = {
-                allowed: false,
-                args: {},
-                reason: `the host could not decide: ${errorText(error)}`,
-              };
             }
-          }
+            : await decideToolCall(msg);
           if (decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args)) {
             sideEffects = true;
           }

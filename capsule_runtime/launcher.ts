@@ -14,7 +14,11 @@ import type { Manifest, ToolName } from "./manifest.ts";
 export const NETWORK_TOOLS: readonly ToolName[] = ["http_api", "web_fetch"];
 export const EXEC_TOOLS: readonly ToolName[] = ["terminal", "python_exec"];
 
-/** Addresses no capsule may reach, whatever its manifest says. */
+/**
+ * Addresses no capsule may reach, whatever its manifest says. Deno 2.9 accepts
+ * IPv4 CIDR ranges but no IPv6 range (`[fc00::]/7` makes `deno run` fail to
+ * start), so private IPv6 ranges are left to the tools' SSRF guard.
+ */
 export const DENIED_NETWORKS = [
   "0.0.0.0/8",
   "10.0.0.0/8",
@@ -29,8 +33,6 @@ export const DENIED_NETWORKS = [
   "240.0.0.0/4",
   "[::1]",
   "[::]",
-  "[fc00::]/7",
-  "[fe80::]/10",
   "localhost",
   "metadata.google.internal",
 ];
@@ -49,6 +51,9 @@ export const SYSTEM_ETC_FILES = [
   "/etc/group",
   "/etc/python3",
 ];
+
+/** A capsule's own files it may never read or write (no self-escalation, no memory tampering). */
+export const CONTROL_FILES = ["manifest.json", "skill.md", "memory.db"] as const;
 
 /** One top-level system path as it exists on this machine. */
 export interface SystemPath {
@@ -82,6 +87,11 @@ export interface LaunchInput {
    * be masked inside bubblewrap (it cannot mount over a path that is missing).
    */
   existingSecrets?: { path: string; isDir: boolean }[];
+  /**
+   * Symlinks inside the roots that lead outside them or to a secret (see
+   * symlink_scan.ts). Deno follows links, so each is denied by its own path.
+   */
+  escapingSymlinks?: string[];
   workspace: string;
   denoPath: string;
   /** The guest entry point (capsule_runtime/guest/main.ts). */
@@ -111,6 +121,8 @@ export interface LaunchPlan {
   refusedTools: { tool: ToolName; reason: string }[];
   /** Tools the capsule may actually use. */
   tools: ToolName[];
+  /** Paths denied to the capsule (control files, secrets, other capsules, escaping links). */
+  deniedPaths: string[];
 }
 
 const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
@@ -165,6 +177,19 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
       });
     }
   }
+  // Programs started by exec tools are outside Deno's --deny-net, so inside a sandbox that
+  // shares the network they could reach services on this machine (127.0.0.1). Exec tools
+  // therefore never share a sandbox with network tools: the work is split into subtasks.
+  if (sandboxed && NETWORK_TOOLS.some((t) => granted.has(t))) {
+    for (const tool of EXEC_TOOLS) {
+      if (!granted.delete(tool)) continue;
+      refusedTools.push({
+        tool,
+        reason:
+          `${tool} cannot share a capsule with http_api or web_fetch (programs it starts could reach services on this machine); give network work and ${tool} work to separate agents`,
+      });
+    }
+  }
   const has = (tool: ToolName) => granted.has(tool);
   const network = NETWORK_TOOLS.some(has);
 
@@ -177,12 +202,11 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
   if (has("terminal") || has("python_exec")) read.push(input.workspace);
 
   const denied = [
-    join(input.capsuleDir, "manifest.json"),
-    join(input.capsuleDir, "skill.md"),
-    join(input.capsuleDir, "memory.db"),
+    ...CONTROL_FILES.map((name) => join(input.capsuleDir, name)),
     ...input.otherCapsuleDirs,
     ...input.dataDirEntries,
     ...input.secretPaths,
+    ...(input.escapingSymlinks ?? []),
   ];
 
   const denoFlags = [
@@ -231,6 +255,7 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
       denoFlags,
       refusedTools,
       tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
+      deniedPaths: [...new Set(denied)],
     };
   }
 
@@ -263,6 +288,11 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
   bwrap.push("--tmpfs", input.homeDir);
   bwrap.push("--dir", input.agentsDir);
   bwrap.push("--ro-bind", input.capsuleDir, input.capsuleDir);
+  // Its control files are empty inside: programs it may run (terminal) do not
+  // go through Deno's --deny-read. The factory creates all three.
+  for (const name of CONTROL_FILES) {
+    bwrap.push("--ro-bind", "/dev/null", join(input.capsuleDir, name));
+  }
   bwrap.push("--bind", join(input.capsuleDir, "logs"), join(input.capsuleDir, "logs"));
   // Deno and the guest's code last, so no mount above can hide them.
   bwrap.push("--ro-bind", input.denoPath, input.denoPath);
@@ -288,5 +318,6 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     denoFlags,
     refusedTools,
     tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
+    deniedPaths: [...new Set(denied)],
   };
 }

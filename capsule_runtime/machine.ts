@@ -82,15 +82,15 @@ export function machineFacts(): Promise<MachineFacts> {
 const warmed = new Map<string, Promise<void>>();
 
 /**
- * Compiles the guest into `denoDir` once, so capsules start from a warm,
- * read-only cache with `--cached-only`.
+ * Compiles the guest (or `entry`, a test guest) into `denoDir` once, so
+ * capsules start from a warm, read-only cache with `--cached-only`.
  */
-export function warmGuestCache(denoDir: string): Promise<void> {
-  let done = warmed.get(denoDir);
+export function warmGuestCache(denoDir: string, entry = guestFiles().entry): Promise<void> {
+  const key = `${denoDir}\0${entry}`;
+  let done = warmed.get(key);
   if (!done) {
     done = (async () => {
       Deno.mkdirSync(denoDir, { recursive: true });
-      const { entry } = guestFiles();
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["cache", "--no-config", "--no-lock", "--no-npm", "--no-remote", entry],
         env: { DENO_DIR: denoDir, NO_COLOR: "1" },
@@ -98,12 +98,13 @@ export function warmGuestCache(denoDir: string): Promise<void> {
         stderr: "piped",
       }).output();
       if (!out.success) {
+        warmed.delete(key);
         throw new Error(
           `could not compile the capsule guest: ${new TextDecoder().decode(out.stderr).trim()}`,
         );
       }
     })();
-    warmed.set(denoDir, done);
+    warmed.set(key, done);
   }
   return done;
 }

@@ -35,6 +35,8 @@ export interface ToolContextWire {
   file_write: boolean;
   sql_paths: string[];
   network_hosts: string[];
+  /** CLOSED_CLAW_PAID_API_PROVIDERS: redirects may not reach these unapproved. */
+  paid_hosts?: string[];
 }
 
 // host → guest

@@ -128,7 +128,9 @@ async function checkSandbox(s: Settings): Promise<Check> {
     return {
       name: "os sandbox",
       status: "ok",
-      detail: `${bwrap.version || "bubblewrap"} works: capsules run inside it`,
+      detail: `layers: Deno permissions + ${
+        bwrap.version || "bubblewrap"
+      } (works: capsules run inside it; terminal and python_exec allowed inside it)`,
     };
   }
   const why = bwrap.installed
@@ -137,7 +139,7 @@ async function checkSandbox(s: Settings): Promise<Check> {
   return {
     name: "os sandbox",
     status: "warn",
-    detail: `${why}; Deno permissions still apply, terminal and python_exec are ${
+    detail: `layers: Deno permissions only; ${why}; terminal and python_exec are ${
       s.allowUnsandboxedExec
         ? "allowed unsandboxed (CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC=true)"
         : "refused"

@@ -96,9 +96,10 @@ const sqlQueryArgs = z.object({
 }).strict();
 
 const DESCRIPTIONS: Record<ToolName, string> = {
-  terminal: "Run one program in the workspace and return {returncode, stdout, stderr}. " +
-    "There is NO shell: pipes (|), redirects (>), &&, globs (*), ~ and $VAR are passed literally to the " +
-    "program; quotes and backslashes only group words. Use python_exec for anything needing a script. " +
+  terminal:
+    "Run a shell command line with bash in the workspace and return {returncode, stdout, stderr}. " +
+    "Pipes, &&, redirects, globs and $VAR work; every call is a fresh shell (cd does not carry over). " +
+    "Standard input is closed, so nothing interactive works. " +
     "Output is cut at 50,000 characters per stream; default timeout 15 s (max 300), then the process is killed. " +
     "Obviously destructive commands (rm -rf, mkfs, dd of=…) are refused.",
   http_api:

@@ -10,6 +10,7 @@ import { checkPath, type PathPolicy } from "./policy/paths.ts";
 import { checkReadOnlySql } from "./policy/sql.ts";
 import { checkUrl, checkUrlStatic, type Resolver, systemResolver } from "./policy/ssrf.ts";
 import { isToolName } from "./policy/tool_names.ts";
+import { paidProviderFor } from "./policy/paid_api.ts";
 import { deniedCommand } from "./guest/terminal.ts";
 import type { ToolContext } from "./guest/types.ts";
 
@@ -23,11 +24,30 @@ export interface HostCheckOptions {
   resolver?: Resolver;
   /** Skip the host-side DNS lookup for http tools (the guest always does it). */
   skipDns?: boolean;
+  /** CLOSED_CLAW_PAID_API_PROVIDERS: calls to these hosts come back with `needsApproval`. */
+  paidApiProviders?: readonly string[];
+}
+
+/** A paid-API call the host must get approved before it answers `tool_decision`. */
+export interface PaidApiApproval {
+  /** The CLOSED_CLAW_PAID_API_PROVIDERS entry the URL's host falls under. */
+  provider: string;
+  /** Method and URL without the query string (which may hold keys), e.g. `POST https://api.x.com/v1/charges`. */
+  endpoint: string;
+  /** One line for the person or policy deciding. */
+  reason: string;
 }
 
 /** The host's answer: allowed with normalised args, or refused with one line. */
 export type ToolDecision =
-  | { allowed: true; tool: ToolName; args: Record<string, unknown>; warnings: string[] }
+  | {
+    allowed: true;
+    tool: ToolName;
+    args: Record<string, unknown>;
+    warnings: string[];
+    /** Set for a call to a paid API host: allowed only once this is approved. */
+    needsApproval?: PaidApiApproval;
+  }
   | { allowed: false; reason: string };
 
 function pathPolicy(ctx: ToolContext, readRoots = ctx.readRoots): PathPolicy {
@@ -84,7 +104,19 @@ export async function checkToolCall(
         const check = options.skipDns
           ? checkUrlStatic(args.url, urlOptions)
           : await checkUrl(args.url, options.resolver ?? systemResolver, urlOptions);
-        return check.ok ? allow : { allowed: false, reason: check.error };
+        if (!check.ok) return { allowed: false, reason: check.error };
+        const provider = paidProviderFor(check.host, options.paidApiProviders ?? []);
+        if (!provider) return allow;
+        const method = tool === "http_api" ? String(args.method ?? "GET") : "GET";
+        const endpoint = `${method} ${check.url.origin}${check.url.pathname}`;
+        return {
+          ...allow,
+          needsApproval: {
+            provider,
+            endpoint,
+            reason: `${tool} call to the paid API host ${check.host} (${provider})`,
+          },
+        };
       }
       case "terminal": {
         const denied = deniedCommand(String(args.cmd));

@@ -14,7 +14,13 @@ export {
   toolSpec,
   validateToolArgs,
 } from "./catalog.ts";
-export { checkToolCall, type HostCheckOptions, type ToolDecision } from "./host_check.ts";
+export {
+  checkToolCall,
+  type HostCheckOptions,
+  type PaidApiApproval,
+  type ToolDecision,
+} from "./host_check.ts";
+export { paidProviderFor } from "./policy/paid_api.ts";
 export { checkPath, type PathCheck, type PathMode, type PathPolicy } from "./policy/paths.ts";
 export {
   checkUrl,

@@ -24,6 +24,7 @@ const ctx = {
   fileWrite: start.tool_context.file_write,
   sqlPaths: start.tool_context.sql_paths,
   networkHosts: start.tool_context.network_hosts,
+  paidHosts: start.tool_context.paid_hosts ?? [],
   signal: abort.signal,
 };
 

@@ -94,6 +94,8 @@ Deno.test("the table: each tool adds exactly its permissions", () => {
     net?: boolean;
     run?: string[];
     sandbox?: boolean;
+    /** The tools left after refusals; default: all of `tools`. */
+    left?: ToolName[];
   }[] = [
     { tools: ["file_io"], read: ["/ws"], write: [] },
     { tools: ["file_io"], perms: { file_write: true }, read: ["/ws"], write: ["/ws/out"] },
@@ -103,12 +105,13 @@ Deno.test("the table: each tool adds exactly its permissions", () => {
     { tools: ["sql_query"], perms: { sql_paths: ["db/app.sqlite"] }, read: ["/ws/db/app.sqlite"] },
     { tools: ["terminal"], sandbox: true, read: ["/ws"], run: ["*"] },
     { tools: ["python_exec"], sandbox: true, read: ["/ws"], run: ["python3"] },
+    { tools: ["terminal", "file_io"], sandbox: true, read: ["/ws"], run: ["*"] },
+    // Exec tools never share a sandbox with the network (see the refusal test below).
     {
       tools: ["terminal", "python_exec", "web_fetch"],
       sandbox: true,
-      read: ["/ws"],
-      run: ["*"],
       net: true,
+      left: ["web_fetch"],
     },
   ];
   for (const c of cases) {
@@ -129,7 +132,7 @@ Deno.test("the table: each tool adds exactly its permissions", () => {
       assert.deepEqual(flag(plan.denoFlags, "--deny-net"), DENIED_NETWORKS, `${label} deny-net`);
     }
     assert.deepEqual(flag(plan.denoFlags, "--allow-run"), c.run ?? [], `${label} run`);
-    assert.deepEqual(plan.tools, c.tools, `${label} tools`);
+    assert.deepEqual(plan.tools, c.left ?? c.tools, `${label} tools`);
   }
 });
 
@@ -196,4 +199,15 @@ Deno.test("the plan is a pure function of its input", () => {
   const a = buildLaunchPlan(input(["file_io", "web_fetch"], { bwrapPath: "/usr/bin/bwrap" }));
   const b = buildLaunchPlan(input(["file_io", "web_fetch"], { bwrapPath: "/usr/bin/bwrap" }));
   assert.deepEqual(a, b);
+});
+
+Deno.test("exec tools are refused next to a network tool inside bubblewrap, with the reason", () => {
+  const plan = buildLaunchPlan(
+    input(["terminal", "http_api", "python_exec"], { bwrapPath: "/usr/bin/bwrap" }),
+  );
+  assert.deepEqual(plan.tools, ["http_api"]);
+  assert.deepEqual(plan.refusedTools.map((r) => r.tool), ["terminal", "python_exec"]);
+  assert.match(plan.refusedTools[0].reason, /separate agents/);
+  assert.ok(!plan.denoFlags.some((f) => f.startsWith("--allow-run")));
+  assert.ok(plan.args.includes("--share-net"), "the network tool still works");
 });

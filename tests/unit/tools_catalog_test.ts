@@ -60,7 +60,8 @@ Deno.test("catalog: JSON Schemas list the seed's args, required fields and no ex
 });
 
 Deno.test("catalog: descriptions warn the LLM about the traps", () => {
-  assert.match(toolSpec("terminal")!.description, /NO shell/);
+  assert.match(toolSpec("terminal")!.description, /fresh shell/);
+  assert.match(toolSpec("terminal")!.description, /Standard input is closed/);
   assert.match(toolSpec("terminal")!.description, /\$VAR/);
   assert.match(toolSpec("file_io")!.description, /~ is NOT expanded/);
   assert.match(toolSpec("python_exec")!.description, /input\(\) gets EOF/);

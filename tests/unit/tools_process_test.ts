@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runTool, type ToolContext } from "../../tools/guest/run.ts";
-import { shlexSplit } from "../../tools/guest/shlex.ts";
 import { deniedCommand } from "../../tools/guest/terminal.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -28,37 +27,19 @@ async function exists(path: string): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-Deno.test("shlex: quotes and escapes group words like Python's shlex.split", () => {
-  const table: [string, string[]][] = [
-    ["echo a b", ["echo", "a", "b"]],
-    [`echo "a  b" 'c d' e\\ f`, ["echo", "a  b", "c d", "e f"]],
-    [`echo "say \\"hi\\"" 'it\\'`, ["echo", 'say "hi"', "it\\"]],
-    [`echo "a\\$b" "c\\d"`, ["echo", "a\\$b", "c\\d"]],
-    [`echo '' ""`, ["echo", "", ""]],
-    ["  spaced\tout\n ", ["spaced", "out"]],
-    ["a'b'c\"d\"", ["abcd"]],
-    ["echo $HOME | cat > x", ["echo", "$HOME", "|", "cat", ">", "x"]],
-  ];
-  for (const [line, words] of table) assert.deepEqual(shlexSplit(line), { ok: true, words }, line);
-  assert.match((shlexSplit("echo 'open") as { error: string }).error, /no closing quotation/);
-  assert.match((shlexSplit('echo "open') as { error: string }).error, /no closing quotation/);
-  assert.match((shlexSplit("echo \\") as { error: string }).error, /no escaped character/);
-});
-
-Deno.test("terminal: no shell — $VAR, ~, globs, pipes and redirects reach the program literally", async () => {
+Deno.test("terminal: a bash command line — pipes, &&, redirects and globs work in the workspace", async () => {
   await using dir = await tempDir();
   await Deno.writeTextFile(join(dir.path, "a.txt"), "x");
   const out = await runTool(
     "terminal",
-    { cmd: "echo $HOME ~ * | cat > out.txt && rm a.txt" },
+    { cmd: 'ls *.txt | wc -l > count.txt && cat count.txt; echo "$((1 + 2))"' },
     ctxFor(dir.path),
   );
   assert.ok(out.ok, out.error);
-  assert.equal(out.result.stdout, "$HOME ~ * | cat > out.txt && rm a.txt\n");
+  assert.equal(out.result.stdout, "1\n3\n");
   assert.equal(out.result.returncode, 0);
   assert.equal(out.result.timed_out, false);
-  assert.equal(await exists(join(dir.path, "out.txt")), false, "no redirect happened");
-  assert.equal(await exists(join(dir.path, "a.txt")), true, "no second command ran");
+  assert.equal(await Deno.readTextFile(join(dir.path, "count.txt")), "1\n");
 });
 
 Deno.test("terminal: runs in the workspace with a scrubbed environment", async () => {
@@ -87,17 +68,15 @@ Deno.test("terminal: failures are ok:false with one clear line", async () => {
   await using dir = await tempDir();
   const ctx = ctxFor(dir.path);
   const missing = await runTool("terminal", { cmd: "definitely-not-a-command-xyz --help" }, ctx);
-  assert.deepEqual(missing, {
-    ok: false,
-    result: {},
-    error: "command not found on PATH: definitely-not-a-command-xyz",
-  });
+  assert.equal(missing.ok, false);
+  assert.equal(missing.result.returncode, 127);
+  assert.match(missing.error, /definitely-not-a-command-xyz: command not found/);
   const status = await runTool("terminal", { cmd: "ls /definitely/not/here" }, ctx);
   assert.equal(status.ok, false);
   assert.notEqual(status.result.returncode, 0);
   assert.match(status.error, /definitely\/not\/here/, "the error is stderr");
   const quote = await runTool("terminal", { cmd: "echo 'unclosed" }, ctx);
-  assert.ok(!quote.ok && /cannot parse command: no closing quotation/.test(quote.error));
+  assert.ok(!quote.ok && /unexpected EOF|unexpected end of file/.test(quote.error), quote.error);
   const empty = await runTool("terminal", { cmd: "   " }, ctx);
   assert.ok(!empty.ok && /'cmd'/.test(empty.error));
   const noArgs = await runTool("terminal", {}, ctx);

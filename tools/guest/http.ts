@@ -183,6 +183,7 @@ export async function runHttpApi(
     timeoutMs: timeoutS * 1000,
     maxBodyBytes: ctx.limits?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     networkHosts: ctx.networkHosts,
+    paidHosts: ctx.paidHosts,
     followRedirects: method === "GET" || method === "HEAD",
     signal: ctx.signal,
   }, deps);
@@ -231,6 +232,7 @@ export async function runWebFetch(
     timeoutMs: timeoutS * 1000,
     maxBodyBytes: ctx.limits?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     networkHosts: ctx.networkHosts,
+    paidHosts: ctx.paidHosts,
     followRedirects: true,
     signal: ctx.signal,
   }, deps);

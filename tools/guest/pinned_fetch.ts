@@ -23,6 +23,7 @@ import {
   systemResolver,
 } from "../policy/ssrf.ts";
 import { firstLine } from "./errors.ts";
+import { paidProviderFor } from "../policy/paid_api.ts";
 
 /** Redirects followed before giving up. */
 export const MAX_REDIRECTS = 5;
@@ -41,6 +42,11 @@ export interface PinnedRequest {
   networkHosts: readonly string[];
   /** Follow 3xx responses (re-checking every hop); otherwise return them. */
   followRedirects: boolean;
+  /**
+   * Paid-API providers: the host approved the first hop only, so a redirect
+   * to another paid host is refused rather than reached without approval.
+   */
+  paidHosts?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -279,6 +285,7 @@ export async function pinnedFetch(
   let method = request.method.toUpperCase();
   let body = request.body;
   let headers = { ...request.headers };
+  let firstHost = "";
   for (let hop = 0;; hop++) {
     if (request.signal?.aborted) return { ok: false, error: "request cancelled" };
     const remaining = deadline - Date.now();
@@ -291,6 +298,14 @@ export async function pinnedFetch(
       return {
         ok: false,
         error: hop === 0 ? check.error : `redirect to ${url} refused: ${check.error}`,
+      };
+    }
+    if (hop === 0) firstHost = check.host;
+    else if (check.host !== firstHost && paidProviderFor(check.host, request.paidHosts ?? [])) {
+      return {
+        ok: false,
+        error:
+          `redirect to ${url} refused: '${check.host}' is a paid API host and needs its own approved call`,
       };
     }
     const follow = request.followRedirects;

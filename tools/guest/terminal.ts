@@ -1,14 +1,15 @@
 /**
- * terminal: runs one program in the workspace without a shell. The command
- * line is split like `shlex.split`; pipes, redirects, `~`, globs and `$VAR`
- * reach the program literally. Guest-safe.
+ * terminal: runs a command line with `bash -c` in the workspace, so pipes,
+ * `&&`, redirects, globs and `$VAR` work as agents expect. The seed ran one
+ * program without a shell because it had no sandbox; here the OS sandbox
+ * (bubblewrap) bounds what the shell can reach, and without it the tool is
+ * refused unless the user opts in. Guest-safe.
  *
  * The denylist below is a courtesy that stops obvious accidents (`rm -rf`);
  * it is NOT a security boundary — the OS sandbox and Deno's --allow-run are.
  */
 import { ArgError, optionalNumber, requireString } from "./args.ts";
 import { DEFAULT_MAX_OUTPUT_CHARS, runProcess } from "./process.ts";
-import { shlexSplit } from "./shlex.ts";
 import { failure, type ToolContext, type ToolResult } from "./types.ts";
 
 /** Longest accepted command line. */
@@ -44,7 +45,7 @@ export function deniedCommand(cmd: string): string | null {
  *
  * @example
  * ```ts
- * await runTerminal({ cmd: "echo $HOME" }, ctx); // stdout "$HOME\n": no expansion
+ * await runTerminal({ cmd: "ls | wc -l" }, ctx); // stdout "3\n"
  * ```
  */
 export async function runTerminal(
@@ -66,11 +67,8 @@ export async function runTerminal(
         "ask the user to run it themselves if it is really needed",
     );
   }
-  const split = shlexSplit(cmd);
-  if (!split.ok) return failure(`cannot parse command: ${split.error}`);
-  if (split.words.length === 0) return failure("terminal: 'cmd' has no command");
-  const [program, ...rest] = split.words;
-  const outcome = await runProcess(program, rest, {
+  if (!cmd.trim()) return failure("terminal: 'cmd' has no command");
+  const outcome = await runProcess("bash", ["-c", cmd], {
     cwd: ctx.workspace,
     env: ctx.env,
     timeoutMs: timeoutS * 1000,

@@ -17,6 +17,8 @@ export interface ToolContext {
   sqlPaths: string[];
   /** Hosts http_api and web_fetch may reach (`*.example.com` allowed); empty = any public host. */
   networkHosts: string[];
+  /** Paid-API providers: a redirect may not reach one the host did not approve. */
+  paidHosts?: readonly string[];
   /** Aborts a running tool (cancel): processes are killed, requests dropped. */
   signal?: AbortSignal;
   /** Paths never readable or writable, even inside a root (e.g. `.env`, `registry.db`). */

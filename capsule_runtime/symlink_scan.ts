@@ -1,0 +1,76 @@
+/**
+ * Finds symlinks inside a capsule's roots that lead somewhere it must not go.
+ * Deno's `--allow-read` follows symlinks (a link in the workspace to
+ * `/home/me/secret` is readable through the link), so the launcher denies
+ * every such link by its own path. A capsule cannot make new links: Deno's
+ * `Deno.symlink` needs full read and write permission, and programs that
+ * could (`ln -s`) only run inside bubblewrap, where the target is not mounted.
+ */
+import { join } from "node:path";
+import { isWithin } from "./launcher.ts";
+
+/** What the scan found. */
+export interface SymlinkScan {
+  /** Links (by their own path) whose target is outside every root or inside a denied path. */
+  escaping: string[];
+  /** The scan stopped at `maxEntries`; links further down were not seen. */
+  truncated: boolean;
+}
+
+/**
+ * Walks `roots` (without following links) and lists the links that escape.
+ *
+ * @example
+ * ```ts
+ * const scan = findEscapingSymlinks(["/ws"], ["/ws/.env"]);
+ * scan.escaping; // e.g. ["/ws/link-to-home"]
+ * ```
+ */
+export function findEscapingSymlinks(
+  roots: readonly string[],
+  deniedPaths: readonly string[],
+  maxEntries = 20_000,
+): SymlinkScan {
+  const escaping = new Set<string>();
+  const seen = new Set<string>();
+  let entries = 0;
+  let truncated = false;
+  const escapes = (target: string) =>
+    !roots.some((root) => isWithin(root, target)) ||
+    deniedPaths.some((denied) => isWithin(denied, target));
+
+  const walk = (dir: string) => {
+    let list: Deno.DirEntry[];
+    try {
+      list = [...Deno.readDirSync(dir)];
+    } catch {
+      return;
+    }
+    for (const entry of list) {
+      if (++entries > maxEntries) {
+        truncated = true;
+        return;
+      }
+      const path = join(dir, entry.name);
+      if (entry.isSymlink) {
+        let target: string;
+        try {
+          target = Deno.realPathSync(path);
+        } catch {
+          escaping.add(path); // dangling: its target may appear later
+          continue;
+        }
+        if (escapes(target)) escaping.add(path);
+      } else if (entry.isDirectory && !deniedPaths.some((d) => isWithin(d, path))) {
+        walk(path);
+      }
+      if (truncated) return;
+    }
+  };
+  for (const root of roots) {
+    if (seen.has(root)) continue;
+    seen.add(root);
+    walk(root);
+  }
+  return { escaping: [...escaping].sort(), truncated };
+}

@@ -1,0 +1,191 @@
+/**
+ * `runCapsule` with the real guest: the model is scripted (it answers each
+ * `llm_request` with the next step), everything else is real — launcher,
+ * sandbox, protocol, tools, memory.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  type CapsuleEvent,
+  runCapsule,
+  type RunCapsuleOptions,
+} from "../../capsule_runtime/host.ts";
+import {
+  type CapsuleFixture,
+  capsuleFixture,
+  finalStep,
+  pidsWithCommand,
+  scriptedModel,
+  toolStep,
+} from "../fixtures/capsule_harness.ts";
+
+function run(
+  fx: CapsuleFixture,
+  turns: Parameters<typeof scriptedModel>[0],
+  extra: Partial<RunCapsuleOptions> = {},
+) {
+  const model = scriptedModel(turns);
+  const result = runCapsule({
+    settings: fx.settings,
+    manifest: fx.manifest,
+    task: "Read notes.txt and report what it says.",
+    hooks: { complete: model.complete },
+    onEvent: fx.onEvent,
+    timeoutMs: 30_000,
+    ...extra,
+  });
+  return { model, result };
+}
+
+const ofType = <T extends CapsuleEvent["type"]>(events: CapsuleEvent[], type: T) =>
+  events.filter((e): e is Extract<CapsuleEvent, { type: T }> => e.type === type);
+
+Deno.test("a capsule calls a tool, gets the observation and answers", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  Deno.writeTextFileSync(join(fx.workspace, "notes.txt"), "the code is 4711");
+  const { model, result } = run(fx, [
+    toolStep("file_io", { action: "read", file: "notes.txt" }),
+    finalStep("The note says: the code is 4711"),
+  ]);
+  const r = await result;
+  assert.equal(r.status, "ok");
+  assert.equal(r.result, "The note says: the code is 4711");
+  assert.equal(r.tool_calls, 1);
+  assert.equal(r.side_effects, false);
+  // The model saw the system prompt, the task, its step and the observation.
+  assert.equal(model.prompts.length, 2);
+  assert.equal(model.prompts[0][0].role, "system");
+  assert.match(model.prompts[0][1].content, /Read notes\.txt/);
+  assert.match(model.prompts[1].at(-1)!.content, /Observation from file_io \(ok\)[\s\S]*4711/);
+  assert.deepEqual((model.schemas[0] as { name: string }).name, "agent_step");
+  const types = fx.events.map((e) => e.type);
+  assert.deepEqual(types.filter((t) => t !== "log"), [
+    "started",
+    "model_call",
+    "tool_requested",
+    "tool_decided",
+    "tool_done",
+    "model_call",
+    "final",
+  ]);
+  const decided = ofType(fx.events, "tool_decided")[0];
+  assert.equal(decided.allowed, true);
+  assert.equal(decided.args.op, "read"); // aliases normalised by the host
+  assert.equal(ofType(fx.events, "tool_done")[0].ok, true);
+});
+
+Deno.test("memories written at the end come back in the next run's system prompt", async () => {
+  await using fx = await capsuleFixture({ tools: [] });
+  const first = run(fx, [finalStep("The capital of Atlantis is Poseidonia")]);
+  assert.equal((await first.result).status, "ok");
+  const second = run(fx, [finalStep("ok")], { task: "What is the capital of Atlantis?" });
+  assert.equal((await second.result).status, "ok");
+  const system = second.model.prompts[0][0].content;
+  assert.match(system, /What you remember from earlier runs/);
+  assert.match(system, /Poseidonia/);
+  // The first run had nothing to remember.
+  assert.doesNotMatch(first.model.prompts[0][0].content, /What you remember/);
+});
+
+Deno.test("the step budget ends a capsule that never answers", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  let n = 0;
+  const turns = Array.from(
+    { length: 10 },
+    () => toolStep("file_io", { op: "list", path: `./${"."}`, max_entries: ++n }),
+  );
+  const { result } = run(fx, turns, { maxSteps: 3 });
+  const r = await result;
+  assert.equal(r.status, "error");
+  assert.equal(r.error_code, "agent_step_budget_exceeded");
+  assert.equal(r.tool_calls, 3);
+});
+
+Deno.test("the same successful call three times ends the loop with its result", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  Deno.writeTextFileSync(join(fx.workspace, "notes.txt"), "same");
+  const { result } = run(fx, [toolStep("file_io", { op: "read", path: "notes.txt" })]);
+  const r = await result;
+  assert.equal(r.status, "ok");
+  assert.equal(r.tool_calls, 2, "the third identical call is not made");
+  assert.match(r.result, /"content":"same"/);
+});
+
+Deno.test("consecutive errors stop the capsule", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  const { model, result } = run(fx, ["I think the answer is probably 42."]);
+  const r = await result;
+  assert.equal(r.status, "error");
+  assert.equal(r.error_code, "agent_too_many_errors");
+  assert.equal(model.prompts.length, 4);
+  assert.match(model.prompts[1].at(-1)!.content, /not a valid step/);
+});
+
+Deno.test("a failed model call is reported and counted as an error", async () => {
+  await using fx = await capsuleFixture({ tools: [] });
+  const { result } = run(fx, [new Error("upstream 500"), finalStep("recovered")]);
+  const r = await result;
+  assert.equal(r.status, "ok");
+  assert.equal(r.result, "recovered");
+  const calls = ofType(fx.events, "model_call");
+  assert.equal(calls[0].ok, false);
+  assert.match(calls[0].error ?? "", /upstream 500/);
+});
+
+/** A terminal-capable fixture: inside bubblewrap where it works, else explicitly unsandboxed. */
+function execFixture() {
+  return capsuleFixture({
+    tools: ["terminal"],
+    env: { CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC: "true" },
+  });
+}
+
+/** Resolves once the capsule's grandchild `sleep <marker>` runs; its pids. */
+async function waitForSleep(marker: string): Promise<number[]> {
+  for (let i = 0; i < 100; i++) {
+    const pids = pidsWithCommand(`sleep ${marker}`);
+    if (pids.length > 0) return pids;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("the sleep never started");
+}
+
+async function assertGone(marker: string) {
+  for (let i = 0; i < 40 && pidsWithCommand(`sleep ${marker}`).length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.deepEqual(pidsWithCommand(`sleep ${marker}`), [], "the grandchild was killed");
+}
+
+Deno.test("a timeout kills the whole process group, grandchildren included", async () => {
+  await using fx = await execFixture();
+  const marker = `97.${Math.floor(Math.random() * 1e6)}`;
+  const { result } = run(fx, [toolStep("terminal", { cmd: `sleep ${marker}`, timeout_s: 300 })], {
+    timeoutMs: 2500,
+  });
+  const running = await waitForSleep(marker);
+  assert.ok(running.length > 0);
+  const r = await result;
+  assert.equal(r.status, "error");
+  assert.equal(r.error_code, "capsule_timeout");
+  assert.equal(r.side_effects, true);
+  assert.equal(r.attempts, 1, "a timeout is not retried");
+  await assertGone(marker);
+});
+
+Deno.test("cancel through an AbortSignal stops a capsule in the middle of a tool call", async () => {
+  await using fx = await execFixture();
+  const marker = `98.${Math.floor(Math.random() * 1e6)}`;
+  const controller = new AbortController();
+  const { result } = run(fx, [toolStep("terminal", { cmd: `sleep ${marker}`, timeout_s: 300 })], {
+    signal: controller.signal,
+  });
+  await waitForSleep(marker);
+  const began = performance.now();
+  controller.abort();
+  const r = await result;
+  assert.ok(performance.now() - began < 3000, "cancel is prompt");
+  assert.equal(r.status, "cancelled");
+  assert.equal(r.error_code, "cancelled");
+  await assertGone(marker);
+});
