@@ -316,7 +316,20 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
     guestEntry: options.guestEntry,
     osSandbox: options.osSandbox,
   });
-  await warmGuestCache(join(settings.homeDir, "deno_cache"), options.guestEntry);
+  try {
+    await warmGuestCache(join(settings.homeDir, "deno_cache"), options.guestEntry);
+  } catch (error) {
+    return {
+      latency_ms: 0,
+      spawn_ms: 0,
+      tool_calls: 0,
+      side_effects: false,
+      attempts: 0,
+      sandbox: plan.sandbox,
+      stderr_tail: "",
+      ...emptyOutcome("error", { code: "capsule_spawn_failed", message: errorText(error) }),
+    };
+  }
   const dir = capsuleDir(settings.agentsDir, manifest.agent_id);
   const memory = MemoryStore.open(join(dir, "memory.db"));
   try {
@@ -701,22 +714,20 @@ async function runOnce(
     status: CapsuleResult["status"],
     f: { code: string; message: string },
   ): CapsuleResult {
-    return {
-      latency_ms: round(performance.now() - began),
-      spawn_ms: round(spawnMs),
-      tool_calls: toolCalls,
-      side_effects: sideEffects,
-      attempts: attempt,
-      sandbox: plan.sandbox,
-      stderr_tail: "",
-      status,
-      result: "",
-      error_code: f.code,
-      error_message: f.message,
-      artifacts: [],
-      memory_updates: [],
-    };
+    return { ...base(), ...emptyOutcome(status, f) };
   }
+}
+
+/** The answer fields of a run that produced no answer. */
+function emptyOutcome(status: CapsuleResult["status"], f: { code: string; message: string }) {
+  return {
+    status,
+    result: "",
+    error_code: f.code,
+    error_message: f.message,
+    artifacts: [],
+    memory_updates: [],
+  };
 }
 
 function round(ms: number): number {
