@@ -159,6 +159,7 @@ const write = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(t
 
 /** Splits what a terminal sent into keys ("\x1b[B\x1b[B" is two presses). */
 export function splitKeys(chunk: string): string[] {
+  // deno-lint-ignore no-control-regex -- escape sequences are what a terminal sends
   return chunk.match(/\x1b[[O][0-9;]*[A-Za-z~]|\x1b|[\s\S]/g) ?? [];
 }
 
