@@ -7,6 +7,8 @@ import { openDatabase, SCHEMA_VERSION, schemaVersion } from "../store/mod.ts";
 import { createEmbedder } from "../store/embedder.ts";
 import { findOnPath, probeBubblewrap } from "../capsule_runtime/bwrap_probe.ts";
 import { PROVIDER_INFO, resolveProviderConfig } from "../llm/provider_config.ts";
+import { probeProvider } from "../llm/probe.ts";
+import { ollamaModels } from "../llm/detect.ts";
 import type { Settings } from "../core/settings.ts";
 import { errorMessage } from "../core/errors.ts";
 import { type Command, JSON_OPTION } from "./command.ts";
@@ -163,13 +165,22 @@ function checkChromium(): Check {
     };
 }
 
-function checkProvider(s: Settings): Check {
+async function checkProvider(s: Settings): Promise<Check> {
   const config = resolveProviderConfig(s);
   const info = PROVIDER_INFO[config.provider];
   const where = `${config.provider} / ${config.model}${
     config.baseUrl ? ` at ${config.baseUrl}` : ""
   }`;
   if (info.keyRequired && !config.apiKey) {
+    const local = await ollamaModels();
+    if (local) {
+      return {
+        name: "llm provider",
+        status: "warn",
+        detail: `${where}: no key (${info.keyEnv} is not set); runs use the local Ollama server`,
+        fix: `Set ${info.keyEnv} in .env or run \`closed-claw setup\` to use ${config.provider}.`,
+      };
+    }
     return {
       name: "llm provider",
       status: "fail",
@@ -181,7 +192,11 @@ function checkProvider(s: Settings): Check {
   const key = config.apiKey
     ? `key set (${config.apiKey.length} chars, from ${config.keySource})`
     : "no key needed";
-  return { name: "llm provider", status: "ok", detail: `${where}: ${key}` };
+  // Lists the provider's models with the key: proves it works without spending tokens.
+  const probe = await probeProvider(config);
+  return probe.status === "ok"
+    ? { name: "llm provider", status: "ok", detail: `${where}: ${key}; ${probe.detail}` }
+    : { name: "llm provider", status: "fail", detail: `${where}: ${probe.detail}`, fix: probe.fix };
 }
 
 /** Runs every check. */
@@ -193,7 +208,7 @@ export async function runChecks(settings: Settings): Promise<Check[]> {
     await checkEmbedder(settings),
     await checkSandbox(settings),
     checkChromium(),
-    checkProvider(settings),
+    await checkProvider(settings),
   ];
 }
 
@@ -222,6 +237,8 @@ export const doctorCommand: Command = {
         llm_key_env: PROVIDER_INFO[config.provider].keyEnv,
         llm_key_configured: config.apiKey !== "",
         llm_key_preview: config.apiKey ? `set(${config.apiKey.length} chars)` : "not set",
+        llm_key_probe_ok: checks.find((c) => c.name === "llm provider")?.status === "ok",
+        llm_key_probe_detail: checks.find((c) => c.name === "llm provider")?.detail ?? "",
         ok: !failed,
         checks,
       });

@@ -269,6 +269,13 @@ export const SETTING_DEFS = [
     "",
     L("Gemini base URL", "Default https://generativelanguage.googleapis.com."),
   ),
+  text(
+    "CLOSED_CLAW_REPLAY_CASSETTE",
+    "replayCassette",
+    "",
+    L("Replay cassette", "Cassette file the replay provider answers from (recorded by a run)."),
+    "path",
+  ),
   num(
     "CLOSED_CLAW_MAX_COST_USD_PER_RUN",
     "maxCostUsdPerRun",

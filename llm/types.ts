@@ -43,6 +43,8 @@ export interface CompletionResponse {
   model: string;
   /** Why generation stopped, as the provider reports it (e.g. `stop`, `length`). */
   finishReason?: string;
+  /** What the call cost in USD (set by the service; 0 for unpriced or local models). */
+  costUsd?: number;
 }
 
 /** One provider behind the common interface. */
