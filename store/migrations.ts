@@ -173,6 +173,11 @@ export const MIGRATIONS: readonly string[] = [
     last_error TEXT NOT NULL DEFAULT ''
   );
   `,
+  // 2: a cancel flag any process can set; the run's coordinator polls it.
+  `
+  ALTER TABLE runs ADD COLUMN cancel_requested_at TEXT;
+  ALTER TABLE runs ADD COLUMN cancel_reason TEXT;
+  `,
 ];
 
 /** The schema version this build of Closed Claw writes. */

@@ -1,0 +1,181 @@
+/**
+ * Coordinator benchmarks (`deno task bench`): the orchestration overhead of
+ * a whole run with model latency taken out — the demo replayed from its
+ * cassette, and a scripted 8-subtask run with 4 in parallel (target: at most
+ * 1 s more than the capsules' own time). Overhead is wall time minus the time
+ * at least one subtask attempt was running; the figures are printed at the end.
+ */
+import type { z } from "zod";
+import { loadSettings } from "../core/settings.ts";
+import { startRun } from "../coordinator/mod.ts";
+import type { RunLogEvent } from "../coordinator/run_log.ts";
+import { openStore } from "../store/mod.ts";
+import { createLlmService } from "../llm/service.ts";
+import type { CompletionRequest, CompletionResponse, LlmService } from "../llm/types.ts";
+import { testSettings } from "../tests/helpers/temp.ts";
+import { CASSETTE, DEMO_ROOT, DEMO_TASK, prepareDemoRoot } from "../demo/_demo.ts";
+
+const SUBTASKS = 8;
+
+/** An in-process model with no latency: a plan of 8 independent listing subtasks. */
+function scriptedLlm(): LlmService {
+  const reply = (text: string): CompletionResponse => ({
+    text,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    model: "scripted",
+  });
+  const step = (request: CompletionRequest) => {
+    const done = request.messages.some((m) => m.role === "assistant");
+    return JSON.stringify({
+      thought: "",
+      action: done ? "final" : "tool",
+      tool: done ? "" : "file_io",
+      args_json: done ? "{}" : '{"op":"list","path":"."}',
+      result: done ? "listed" : "",
+      status: "ok",
+    });
+  };
+  const values: Record<string, unknown> = {
+    task_complexity: { complexity: "simple" },
+    execution_plan: {
+      subtasks: Array.from({ length: SUBTASKS }, (_, i) => ({
+        task_id: `list-${i}`,
+        title: `List ${i}`,
+        description: `List the workspace (${i}).`,
+        role_tag: "lister",
+        depends_on: [],
+        acceptance_criteria: [],
+        requires_tool: true,
+        tools: ["file_io"],
+        writes_files: false,
+      })),
+    },
+    agent_profile: {
+      profile_id: "lister",
+      name_prefix: "Lister",
+      description: "Lists folders",
+      tools_allowlist: ["file_io"],
+      tags: [],
+      skill_md: "# Lister\n\n## Scope Constraints\n- Read only.",
+      skill_ids: [],
+      file_write: false,
+    },
+    agent_rerank: { rankings: [] },
+  };
+  return {
+    provider: "openai",
+    model: "scripted",
+    complete: (request) =>
+      Promise.resolve(reply(request.schema?.name === "agent_step" ? step(request) : "Listed.")),
+    structured: <T>(schema: z.ZodType<T>, request: { schemaName: string }) =>
+      Promise.resolve({
+        value: schema.parse(values[request.schemaName]),
+        response: reply(JSON.stringify(values[request.schemaName])),
+      }),
+    runUsage: () => ({ inputTokens: 0, outputTokens: 0, costUsd: 0 }),
+  };
+}
+
+/** Wall time minus the union of subtask-attempt intervals, in ms. */
+function overhead(events: RunLogEvent[], wallMs: number): number {
+  const starts = new Map<string, number>();
+  const intervals: [number, number][] = [];
+  for (const e of events) {
+    const id = String(e.payload.task_id);
+    if (e.event === "subtask_attempt_started") starts.set(id, Date.parse(e.ts));
+    if (e.event === "subtask_attempt_succeeded" || e.event === "subtask_attempt_failed") {
+      intervals.push([starts.get(id)!, Date.parse(e.ts)]);
+    }
+  }
+  intervals.sort((a, b) => a[0] - b[0]);
+  let busy = 0;
+  let end = -Infinity;
+  for (const [s, f] of intervals) {
+    if (f <= end) continue;
+    busy += f - Math.max(s, end);
+    end = f;
+  }
+  return wallMs - busy;
+}
+
+const figures: Record<string, number[]> = { demo: [], parallel8: [] };
+
+async function timedRun(
+  name: string,
+  run: (onEvent: (e: RunLogEvent) => void) => Promise<{ status: string; error: string }>,
+) {
+  const events: RunLogEvent[] = [];
+  const started = performance.now();
+  const outcome = await run((e) => events.push(e));
+  const wall = performance.now() - started;
+  if (outcome.status !== "ok") throw new Error(`${name} run failed: ${outcome.error}`);
+  figures[name].push(overhead(events, wall));
+}
+
+Deno.bench({
+  name: "demo run replayed from its cassette (3 capsules, 2 phases)",
+  n: 5,
+  warmup: 1,
+  async fn() {
+    await prepareDemoRoot();
+    // A fresh data dir per run (outside DEMO_ROOT, which the next run deletes).
+    const home = await Deno.makeTempDir({ prefix: "claw-bench-demo-" });
+    const settings = loadSettings({
+      cwd: DEMO_ROOT,
+      envFile: false,
+      env: { CLOSED_CLAW_HOME: home },
+    });
+    const store = openStore(settings.dbPath);
+    try {
+      const llm = createLlmService({ settings, store, replay: CASSETTE });
+      await timedRun("demo", (onEvent) =>
+        startRun({ settings, store, llm }, {
+          task: DEMO_TASK,
+          workspace: `${DEMO_ROOT}/workspace`,
+          createApprovalMode: "approve",
+          onEvent,
+        }).done);
+    } finally {
+      store.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.bench({
+  name: "scripted run: 8 subtasks, 4 in parallel, no model latency",
+  n: 5,
+  warmup: 1,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "claw-bench-coord-" });
+    const settings = testSettings(root, {
+      CLOSED_CLAW_MAX_PARALLEL_AGENTS: "4",
+      CLOSED_CLAW_MAX_SUBTASKS_PER_PHASE: String(SUBTASKS),
+      CLOSED_CLAW_CREATE_APPROVAL_MODE: "approve",
+    });
+    const store = openStore(settings.dbPath);
+    try {
+      await timedRun(
+        "parallel8",
+        (onEvent) =>
+          startRun({ settings, store, llm: scriptedLlm() }, { task: "List 8 times", onEvent })
+            .done,
+      );
+    } finally {
+      store.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+globalThis.addEventListener("unload", () => {
+  for (const [name, values] of Object.entries(figures)) {
+    if (values.length === 0) continue;
+    const sorted = [...values].sort((a, b) => a - b);
+    console.log(
+      `coordinator overhead (${name}): median ${
+        sorted[Math.floor(sorted.length / 2)].toFixed(0)
+      } ms, max ${sorted.at(-1)!.toFixed(0)} ms over ${values.length} runs`,
+    );
+  }
+});

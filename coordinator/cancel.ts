@@ -1,0 +1,61 @@
+/**
+ * Cancelling a run from anywhere: the request is a flag on the run's row,
+ * which its coordinator (in this or another process) polls and acts on at
+ * once by killing its capsules. Runs in this process are also stopped directly.
+ */
+import { ClosedClawError } from "../core/errors.ts";
+import { assertRunId } from "../core/ids.ts";
+import type { Store } from "../store/mod.ts";
+
+type LocalCanceller = (reason: string) => void;
+const localRuns = new Map<string, LocalCanceller>();
+
+/** Registers a run of this process so `requestCancel` can stop it without waiting for a poll. */
+export function registerLocalRun(runId: string, cancel: LocalCanceller): () => void {
+  localRuns.set(runId, cancel);
+  return () => localRuns.delete(runId);
+}
+
+/** The pending cancel request of a run, or null. */
+export function cancelRequest(store: Store, runId: string): string | null {
+  const row = store.db.prepare(
+    "SELECT cancel_requested_at, cancel_reason FROM runs WHERE run_id = ?",
+  ).get(runId) as { cancel_requested_at: string | null; cancel_reason: string | null } | undefined;
+  return row?.cancel_requested_at ? row.cancel_reason || "cancel requested" : null;
+}
+
+/** Clears a run's cancel flag (a resumed run starts fresh). */
+export function clearCancelRequest(store: Store, runId: string): void {
+  store.db.prepare(
+    "UPDATE runs SET cancel_requested_at = NULL, cancel_reason = NULL WHERE run_id = ?",
+  ).run(runId);
+}
+
+/**
+ * Asks a running run to stop. True when the run was running and is now
+ * flagged; false when it has already finished. Throws for an unknown run.
+ *
+ * @example
+ * ```ts
+ * requestCancel({ store }, "3f2c…"); // true
+ * ```
+ */
+export function requestCancel(
+  deps: { store: Store },
+  runId: string,
+  reason = "cancel requested by user",
+): boolean {
+  assertRunId(runId);
+  const row = deps.store.runs.get(runId);
+  if (!row) {
+    throw new ClosedClawError("run_not_found", `No run with id ${runId}.`, {
+      hint: "List runs with `closed-claw runs`.",
+    });
+  }
+  if (row.status !== "running") return false;
+  deps.store.db.prepare(
+    "UPDATE runs SET cancel_requested_at = ?, cancel_reason = ? WHERE run_id = ? AND status = 'running'",
+  ).run(new Date().toISOString(), reason, runId);
+  localRuns.get(runId)?.(reason);
+  return true;
+}

@@ -1,0 +1,39 @@
+/**
+ * The coordinator: turns a task into subtasks, routes each to an agent
+ * capsule, runs them in a parallel pool behind approvals, validates and
+ * synthesizes the answer, checkpointing every step so runs can resume.
+ *
+ * @example
+ * ```ts
+ * import { startRun } from "./coordinator/mod.ts";
+ *
+ * const run = startRun({ settings, store }, {
+ *   task: "Summarise README.md",
+ *   createApprovalMode: "approve",
+ *   onEvent: (e) => console.log(e.event),
+ * });
+ * const outcome = await run.done;
+ * console.log(outcome.status, outcome.result);
+ * ```
+ * @module
+ */
+export { resumeRun, type StartDeps, startRun } from "./coordinator.ts";
+export { requestCancel } from "./cancel.ts";
+export {
+  type ApprovalOutcome,
+  type ApprovalRequest,
+  ApprovalService,
+  decideApproval,
+} from "./approvals.ts";
+export { parseRunLog, type RunLogEvent, runLogPath, tailLines } from "./run_log.ts";
+export type {
+  AskApproval,
+  CoordinatorDeps,
+  ResumeOptions,
+  RunHandle,
+  RunOptions,
+  RunOutcome,
+  RunState,
+  RunUsage,
+  Subtask,
+} from "./types.ts";

@@ -1,0 +1,211 @@
+/**
+ * The pipeline: classify → plan → discovery pool → execution plan →
+ * execution pool → validate → audit → synthesize. Each stage is a plain
+ * function of the run context; after each one the state is checkpointed, so
+ * `drive` called again on a resumed state continues where it stopped.
+ */
+import { ClosedClawError } from "../core/errors.ts";
+import { emitPool, emitUsage, type RunContext } from "./context.ts";
+import { classifyTask, generatePlan, preparePhasePool } from "./planner.ts";
+import { phaseOutcome, runPool } from "./pool.ts";
+import { auditRun } from "./records.ts";
+import { runSubtask } from "./subtask.ts";
+import { failureReport, summarizePools, synthesizeAnswer } from "./synthesize.ts";
+import { type Phase, type Stage, STAGES, type Subtask } from "./types.ts";
+import { LlmError } from "../llm/errors.ts";
+
+function done(ctx: RunContext, stage: Stage): boolean {
+  return STAGES.indexOf(ctx.state.stage) >= STAGES.indexOf(stage);
+}
+
+function advance(ctx: RunContext, stage: Stage): void {
+  ctx.state.stage = stage;
+  ctx.store.runs.update(ctx.state.run_id, { current_stage: stage });
+  ctx.checkpoint();
+}
+
+/** Records an early stop (cancel or budget) as the run's response, once. */
+function applyStop(ctx: RunContext): boolean {
+  const stop = ctx.stopped();
+  if (!stop) return false;
+  const s = ctx.state;
+  if (stop.kind === "cancel") {
+    s.response_status = "cancelled";
+    s.response_error = "cancelled_by_user";
+  } else {
+    s.response_status = "error";
+    s.response_error = `budget_exceeded: ${stop.reason}`;
+  }
+  return true;
+}
+
+function failed(ctx: RunContext): boolean {
+  return ctx.state.response_status === "error" || ctx.state.response_status === "cancelled";
+}
+
+async function planPhase(ctx: RunContext, phase: Phase): Promise<void> {
+  const s = ctx.state;
+  try {
+    const plan = await generatePlan(ctx.llm, {
+      task: s.task,
+      phase,
+      context: s.context,
+      discoveryResults: phase === "execution" && s.task_complexity === "complex"
+        ? s.discovery_results
+        : undefined,
+      maxSubtasks: ctx.settings.maxSubtasksPerPhase,
+      tools: ctx.toolsAllowed,
+      workspace: ctx.workspace,
+    }, { runId: s.run_id, signal: ctx.signal });
+    const pool = preparePhasePool(plan, phase, ctx.settings.maxSubtasksPerPhase, ctx.toolsAllowed);
+    if (phase === "discovery") s.discovery_subtask_pool = pool;
+    else s.execution_subtask_pool = pool;
+    ctx.log.emit("task_plan_created", {
+      phase,
+      complexity: s.task_complexity,
+      subtask_count: pool.length,
+      subtasks: pool.map((t) => ({
+        task_id: t.task_id,
+        title: t.title,
+        role_tag: t.role_tag,
+        depends_on: t.depends_on,
+        tools: t.tools,
+        acceptance_criteria: t.acceptance_criteria,
+      })),
+    });
+    emitPool(ctx, phase);
+    emitUsage(ctx);
+    if (pool.length === 0) {
+      s.response_status = "error";
+      s.response_error = `planning_failed: the ${phase} plan has no subtasks`;
+    }
+  } catch (error) {
+    if (error instanceof LlmError && error.kind === "budget_exceeded") {
+      ctx.stop({ kind: "budget", reason: error.message });
+    }
+    if (applyStop(ctx)) return;
+    s.response_status = "error";
+    s.response_error = `planning_failed: ${
+      error instanceof ClosedClawError ? error.toLine() : (error as Error)?.message ?? error
+    }`;
+  }
+}
+
+/** Resets subtasks an interrupted process left in progress; that attempt does not count. */
+export function reopenInterrupted(pool: Subtask[]): void {
+  for (const t of pool) {
+    if (t.status === "in_progress") {
+      t.status = t.depends_on.length ? "waiting" : "pending";
+      t.attempts = Math.max(0, t.attempts - 1);
+    }
+  }
+}
+
+async function runPhase(ctx: RunContext, phase: Phase): Promise<void> {
+  const s = ctx.state;
+  const pool = phase === "discovery" ? s.discovery_subtask_pool : s.execution_subtask_pool;
+  reopenInterrupted(pool);
+  const byId = new Map(pool.map((t) => [t.task_id, t]));
+  await runPool(pool, {
+    maxParallel: ctx.settings.maxParallelAgents,
+    signal: ctx.signal,
+    cancelError: () => ctx.stopped()?.kind === "budget" ? "budget_exceeded" : "cancelled_by_user",
+    onChange: () => {
+      emitPool(ctx, phase);
+      ctx.checkpoint();
+    },
+    runItem: (item) =>
+      runSubtask(
+        ctx,
+        item,
+        Object.fromEntries(item.depends_on.map((d) => [d, byId.get(d)?.result ?? ""])),
+      ),
+  });
+  if (ctx.stopped()?.kind === "cancel") {
+    ctx.log.emit("run_cancelled", { phase, reason: ctx.stopped()!.reason });
+  }
+  if (applyStop(ctx)) return;
+  const outcome = phaseOutcome(pool, phase);
+  s.response_status = outcome.status;
+  s.response_error = outcome.error;
+}
+
+/** Runs the remaining stages of a run. Throws only on coordinator bugs. */
+export async function drive(ctx: RunContext): Promise<void> {
+  const s = ctx.state;
+  if (!done(ctx, "classified")) {
+    s.task_complexity = await classifyTask(ctx.llm, s.task, { runId: s.run_id, signal: ctx.signal })
+      .catch((error) => {
+        if (error instanceof LlmError && error.kind === "budget_exceeded") {
+          ctx.stop({ kind: "budget", reason: error.message });
+        }
+        return "complex" as const;
+      });
+    ctx.log.emit("task_complexity_classified", { complexity: s.task_complexity });
+    applyStop(ctx);
+    advance(ctx, "classified");
+  }
+  if (!done(ctx, "planned")) {
+    if (!failed(ctx)) {
+      await planPhase(ctx, s.task_complexity === "simple" ? "execution" : "discovery");
+    }
+    advance(ctx, "planned");
+  }
+  if (!done(ctx, "discovery_done")) {
+    if (!failed(ctx) && s.discovery_subtask_pool.length) await runPhase(ctx, "discovery");
+    advance(ctx, "discovery_done");
+  }
+  if (!done(ctx, "execution_planned")) {
+    if (!failed(ctx) && s.execution_subtask_pool.length === 0) await planPhase(ctx, "execution");
+    advance(ctx, "execution_planned");
+  }
+  if (!done(ctx, "execution_done")) {
+    if (!failed(ctx)) await runPhase(ctx, "execution");
+    advance(ctx, "execution_done");
+  }
+  if (!done(ctx, "validated")) {
+    // The seed's validate_outputs: a response that is neither ok nor error is invalid.
+    applyStop(ctx);
+    if (s.response_status === null) {
+      s.response_status = "error";
+      s.response_error ||= "invalid_agent_response";
+    }
+    s.response_result = summarizePools([...s.discovery_subtask_pool, ...s.execution_subtask_pool]);
+    advance(ctx, "validated");
+  }
+  if (!done(ctx, "audited")) {
+    auditRun(ctx);
+    advance(ctx, "audited");
+  }
+  if (!done(ctx, "synthesized")) {
+    await synthesize(ctx);
+    advance(ctx, "synthesized");
+  }
+}
+
+async function synthesize(ctx: RunContext): Promise<void> {
+  const s = ctx.state;
+  if (s.response_status !== "ok") {
+    s.response_result = failureReport(s);
+    ctx.log.emit("synthesis_complete", {
+      llm_synthesized: false,
+      status: s.response_status,
+      error_summary: s.response_result.slice(0, 2000),
+    });
+    return;
+  }
+  const answer = await synthesizeAnswer(ctx.llm, s, ctx.signal);
+  if (answer) {
+    s.response_result = answer;
+    ctx.log.emit("synthesis_complete", {
+      llm_synthesized: true,
+      synthesis_preview: answer.slice(0, 1500),
+    });
+  } else {
+    ctx.log.emit("synthesis_complete", {
+      llm_synthesized: false,
+      raw_result_preview: s.response_result.slice(0, 1500),
+    });
+  }
+  emitUsage(ctx);
+}

@@ -1,0 +1,179 @@
+/**
+ * Classification and planning: one model call says whether a task is simple
+ * or complex; planning turns the task (and, for the execution phase of a
+ * complex task, the discovery results) into a pool of subtasks with the
+ * seed's id prefixes, caps and dependency rules.
+ */
+import { z } from "zod";
+import { TOOL_NAMES, type ToolName } from "../capsule_runtime/manifest.ts";
+import { toolRegistryForAllowlist } from "../tools/catalog.ts";
+import type { LlmService } from "../llm/types.ts";
+import { LlmError } from "../llm/errors.ts";
+import type { Complexity, Phase, Subtask } from "./types.ts";
+
+const ComplexitySchema = z.object({ complexity: z.enum(["simple", "complex"]) });
+
+/** The plan a model writes for one phase. */
+export const PlanSchema = z.object({
+  subtasks: z.array(z.object({
+    task_id: z.string().describe("Short kebab-case id, unique within the plan."),
+    title: z.string(),
+    description: z.string().describe("Everything the agent needs to do this on its own."),
+    role_tag: z.string().describe("Capability role, e.g. file-reader, data-analyst."),
+    depends_on: z.array(z.string()).describe("task_ids whose results this one needs."),
+    acceptance_criteria: z.array(z.string()).describe("Checkable statements about the result."),
+    requires_tool: z.boolean().describe("True when the subtask cannot be done without a tool."),
+    tools: z.array(z.enum(TOOL_NAMES)).describe("The fewest tools the subtask needs."),
+    writes_files: z.boolean().describe("True only when the subtask must create or change files."),
+  })),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+
+/** Errors after which the run must stop instead of falling back. */
+export function isFatalLlmError(error: unknown): boolean {
+  return error instanceof LlmError &&
+    (error.kind === "budget_exceeded" || error.kind === "cancelled");
+}
+
+/** "simple" or "complex"; any model failure other than budget or cancel means "complex". */
+export async function classifyTask(
+  llm: LlmService,
+  task: string,
+  meta: { runId: string; signal?: AbortSignal },
+): Promise<Complexity> {
+  try {
+    const { value } = await llm.structured(ComplexitySchema, {
+      messages: [
+        {
+          role: "system",
+          content:
+            'Classify this task as SIMPLE or COMPLEX. SIMPLE: one or two direct steps with no need to explore first. COMPLEX: the task needs discovery (finding files, data or facts) before the work can be planned. Answer JSON {"complexity": "simple"|"complex"}.',
+        },
+        { role: "user", content: task },
+      ],
+      schemaName: "task_complexity",
+      maxTokens: 30,
+      temperature: 0,
+      signal: meta.signal,
+    }, { runId: meta.runId, purpose: "classify" });
+    return value.complexity;
+  } catch (error) {
+    if (isFatalLlmError(error)) throw error;
+    return "complex";
+  }
+}
+
+export interface PlanRequest {
+  task: string;
+  phase: Phase;
+  context: Record<string, unknown>;
+  discoveryResults?: Record<string, string>;
+  maxSubtasks: number;
+  tools: readonly ToolName[];
+  workspace: string;
+}
+
+function planPrompt(req: PlanRequest): string {
+  const phaseRules = req.phase === "discovery"
+    ? "Plan the DISCOVERY phase only: read-only subtasks that find out what the execution phase needs (which files exist, what they contain, what the data looks like). Do not change anything yet."
+    : req.discoveryResults
+    ? "Plan the EXECUTION phase: the subtasks that complete the task, using what discovery found (below)."
+    : "Plan the subtasks that complete the task.";
+  const catalog = toolRegistryForAllowlist(req.tools).map((t) => ({
+    name: t.name,
+    description: t.description.slice(0, 300),
+    side_effects: t.side_effects,
+  }));
+  return [
+    "You are the planner of a multi-agent orchestrator. Split the task into subtasks, each done by one specialist agent with tools.",
+    phaseRules,
+    `Rules: at most ${req.maxSubtasks} subtasks (NEVER more than ${req.maxSubtasks}); prefer fewer; use depends_on only when a subtask needs another's result; give each subtask concrete acceptance criteria; tools must be the fewest needed, chosen from the catalog.`,
+    `Workspace root: ${req.workspace}`,
+    `Tool catalog: ${JSON.stringify(catalog)}`,
+    Object.keys(req.context).length ? `Context: ${JSON.stringify(req.context).slice(0, 4000)}` : "",
+    req.discoveryResults
+      ? `Discovery results: ${JSON.stringify(req.discoveryResults).slice(0, 8000)}`
+      : "",
+  ].filter(Boolean).join("\n\n");
+}
+
+/** Asks the model for a phase plan. Throws on failure (the caller fails the run). */
+export async function generatePlan(
+  llm: LlmService,
+  req: PlanRequest,
+  meta: { runId: string; signal?: AbortSignal },
+): Promise<Plan> {
+  const { value } = await llm.structured(PlanSchema, {
+    messages: [
+      { role: "system", content: planPrompt(req) },
+      { role: "user", content: `Phase: ${req.phase}\nTask: ${req.task}` },
+    ],
+    schemaName: req.phase === "discovery" ? "discovery_plan" : "execution_plan",
+    maxTokens: 2000,
+    temperature: 0,
+    signal: meta.signal,
+  }, { runId: meta.runId, purpose: "plan" });
+  return value;
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48) ||
+    "task";
+}
+
+/**
+ * The seed's `_prepare_phase_pool`: cap the plan, prefix ids with
+ * `discover-`/`execute-`, de-duplicate them with `-2`, `-3`, ..., remap and
+ * drop unknown dependencies, and set `waiting`/`pending`. Tools outside
+ * `allowedTools` are dropped.
+ */
+export function preparePhasePool(
+  plan: Plan,
+  phase: Phase,
+  maxSubtasks: number,
+  allowedTools: readonly ToolName[],
+): Subtask[] {
+  const prefix = phase === "discovery" ? "discover-" : "execute-";
+  const items = plan.subtasks.slice(0, maxSubtasks);
+  const used = new Set<string>();
+  const idMap = new Map<string, string>();
+  const ids = items.map((item) => {
+    const base = slug(item.task_id || item.title);
+    let id = base.startsWith(prefix) ? base : prefix + base;
+    for (let n = 2; used.has(id); n++) {
+      id = `${base.startsWith(prefix) ? base : prefix + base}-${n}`;
+    }
+    used.add(id);
+    if (!idMap.has(item.task_id)) idMap.set(item.task_id, id);
+    return id;
+  });
+  return items.map((item, index) => {
+    const depends = [
+      ...new Set(
+        item.depends_on.map((d) => idMap.get(d) ?? (used.has(d) ? d : undefined)).filter((
+          d,
+        ): d is string => d !== undefined && d !== ids[index]),
+      ),
+    ];
+    return {
+      task_id: ids[index],
+      title: item.title.trim() || ids[index],
+      description: item.description.trim(),
+      role_tag: slug(item.role_tag || "task-operator"),
+      depends_on: depends,
+      acceptance_criteria: item.acceptance_criteria.map((c) => c.trim()).filter(Boolean),
+      requires_tool: item.requires_tool,
+      tools: [...new Set(item.tools)].filter((t) => allowedTools.includes(t)),
+      writes_files: item.writes_files && item.tools.includes("file_io"),
+      phase,
+      status: depends.length ? "waiting" : "pending",
+      assigned_agent_id: null,
+      result: "",
+      error: "",
+      attempts: 0,
+      prior_failures: [],
+      started_at: null,
+      finished_at: null,
+    };
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * The audit stage: metrics for every agent the run used (usage, success,
+ * latency, fitness), degradation of agents that keep failing, and the
+ * `run_summary` audit event and run-log line.
+ */
+import type { RunContext } from "./context.ts";
+import type { AgentRunStats } from "./types.ts";
+
+/** Agents with at least this many uses and a success rate below DEGRADE_RATE are degraded. */
+export const DEGRADE_MIN_USES = 5;
+export const DEGRADE_RATE = 0.2;
+
+/**
+ * The seed's fitness: completion 0.40, tool efficiency 0.25 (0.5 without
+ * calls), verification 0.20, speed 0.15 (`min(1, 30000/latency)`).
+ */
+export function fitnessOf(stats: AgentRunStats): number {
+  const completion = stats.subtasks ? stats.succeeded / stats.subtasks : 0;
+  const efficiency = stats.tool_calls ? stats.tool_ok / stats.tool_calls : 0.5;
+  const meanLatency = stats.subtasks ? stats.latency_ms / stats.subtasks : 0;
+  const speed = meanLatency > 0 ? Math.min(1, 30_000 / meanLatency) : 0.5;
+  return 0.4 * completion + 0.25 * efficiency + 0.2 * completion + 0.15 * speed;
+}
+
+/** EMA of fitness across runs: `0.6·old + 0.4·new`, or `new` the first time. */
+export function blendFitness(old: number, fresh: number): number {
+  return old === 0 ? fresh : 0.6 * old + 0.4 * fresh;
+}
+
+/** Records metrics for every agent used, degrades failing ones, and writes the summaries. */
+export function auditRun(ctx: RunContext): void {
+  const { state, store } = ctx;
+  state.audited_stats ??= {};
+  for (const [agentId, stats] of Object.entries(state.agent_stats)) {
+    // A resumed run was audited before: record only the uses since then.
+    const before = state.audited_stats[agentId];
+    const uses = stats.subtasks - (before?.subtasks ?? 0);
+    const successes = stats.succeeded - (before?.succeeded ?? 0);
+    if (uses <= 0) continue;
+    const meanLatency = stats.latency_ms / stats.subtasks;
+    for (let i = 0; i < uses; i++) {
+      store.agents.recordUsage(agentId, i < successes, meanLatency);
+    }
+    const row = store.agents.get(agentId);
+    if (!row) continue;
+    store.agents.setFitness(agentId, blendFitness(row.fitness_score, fitnessOf(stats)));
+    if (
+      row.status === "active" && row.usage_count >= DEGRADE_MIN_USES &&
+      row.success_rate < DEGRADE_RATE
+    ) {
+      store.agents.setStatus(agentId, "degraded");
+      ctx.index.setStatus(agentId, "degraded");
+      ctx.log.emit("agent_degraded", {
+        agent_id: agentId,
+        usage_count: row.usage_count,
+        success_rate: row.success_rate,
+      });
+    }
+  }
+  state.audited_stats = structuredClone(state.agent_stats);
+  const agentsUsed = Object.keys(state.agent_stats);
+  store.audit.record("run_summary", {
+    status: state.response_status,
+    error: state.response_error,
+    approvals: state.approvals,
+    tool_event_count: state.tool_event_count,
+    agents_used: agentsUsed,
+  }, { runId: state.run_id, agentId: agentsUsed[0] });
+  ctx.log.emit("run_summary", {
+    status: state.response_status,
+    agent_id: agentsUsed[0] ?? "unknown",
+    response_result: state.response_result.slice(0, 3000),
+    response_error: state.response_error,
+    agents_used: agentsUsed.slice(0, 20),
+    created_agents: state.created_agents.slice(0, 10),
+    approval_count: state.approvals.length,
+    tool_event_count: state.tool_event_count,
+  });
+}

@@ -1,0 +1,314 @@
+/**
+ * Routing a subtask to an agent: embed the subtask, take the top-k from the
+ * vector index, let the model rerank them (semantic order when it cannot),
+ * and reuse the best one whose tools fit when score·(0.3+0.7·success_rate)
+ * clears the threshold. Otherwise create a capsule from a generated profile,
+ * behind the create/reuse approval gate.
+ */
+import { z } from "zod";
+import { createCapsule, readManifest, syncRegistryIndex } from "../capsule_runtime/factory.ts";
+import type { Manifest, ToolName } from "../capsule_runtime/manifest.ts";
+import { isFatalLlmError } from "./planner.ts";
+import { generateProfile } from "./profile.ts";
+import type { RunContext } from "./context.ts";
+import type { Subtask } from "./types.ts";
+
+const TOP_K = 5;
+
+export interface Candidate {
+  agent_id: string;
+  description: string;
+  semantic_score: number;
+  /** Reranked score in 0..1 (the semantic score when the reranker failed). */
+  score: number;
+  usage_count: number;
+  success_rate: number;
+  tools: string[];
+  /** Whether the agent may write files. */
+  file_write: boolean;
+  status: string;
+}
+
+/** The seed's weighting: success rate counts only after 2 uses (0.5 before). */
+export function effectiveScore(c: Pick<Candidate, "score" | "usage_count" | "success_rate">) {
+  const sr = c.usage_count >= 2 ? c.success_rate : 0.5;
+  return c.score * (0.3 + 0.7 * sr);
+}
+
+/**
+ * Whether an agent's tools (and write permission) cover what the subtask
+ * needs, within what the run allows.
+ */
+export function toolsFit(
+  agent: { tools: readonly string[]; file_write: boolean },
+  need: { tools: readonly ToolName[]; writes_files: boolean },
+  allowed: readonly ToolName[],
+): boolean {
+  return need.tools.every((t) => agent.tools.includes(t) && allowed.includes(t)) &&
+    (!need.writes_files || agent.file_write);
+}
+
+/** The best candidate that fits, and whether it clears the reuse threshold. */
+export function chooseCandidate(
+  candidates: readonly Candidate[],
+  need: { tools: readonly ToolName[]; writes_files: boolean },
+  allowed: readonly ToolName[],
+  threshold: number,
+): { best: Candidate | null; effective: number; reuse: boolean } {
+  let best: Candidate | null = null;
+  let bestScore = -Infinity;
+  for (const c of candidates) {
+    if (c.status !== "active" || !toolsFit(c, need, allowed)) continue;
+    const e = effectiveScore(c);
+    if (e > bestScore) (best = c, bestScore = e);
+  }
+  return { best, effective: best ? bestScore : 0, reuse: best !== null && bestScore >= threshold };
+}
+
+const RerankSchema = z.object({
+  rankings: z.array(z.object({ agent_id: z.string(), score: z.number(), reason: z.string() })),
+});
+
+/**
+ * Reranks candidates with the model. Unknown ids are dropped, missing ones
+ * keep their semantic score, scores are clamped to 0..1. On failure the
+ * semantic scores stand (reason `llm_fallback:semantic_score`).
+ */
+export async function rerank(
+  ctx: RunContext,
+  subtask: Subtask,
+  candidates: Candidate[],
+): Promise<{ candidates: Candidate[]; method: string }> {
+  if (candidates.length === 0) return { candidates, method: "none" };
+  try {
+    const { value } = await ctx.llm.structured(RerankSchema, {
+      messages: [
+        {
+          role: "system",
+          content:
+            'You are selecting the best specialist agent for a subtask. Return JSON only {"rankings":[{"agent_id","score","reason"}]}, scores 0..1 sorted descending.',
+        },
+        {
+          role: "user",
+          content: `Task: ${subtask.title}\n${subtask.description}\n\nCandidates: ${
+            JSON.stringify(candidates.map((c, i) => ({
+              agent_id: handle(i),
+              semantic_score: round(c.semantic_score),
+              description: c.description,
+              tools: c.tools,
+            })))
+          }`,
+        },
+      ],
+      schemaName: "agent_rerank",
+      maxTokens: 800,
+      temperature: 0,
+      signal: ctx.signal,
+    }, { runId: ctx.state.run_id, taskId: subtask.task_id, purpose: "rerank" });
+    const scores = new Map<string, number>();
+    for (const r of value.rankings) {
+      const index = candidates.findIndex((c, i) =>
+        handle(i) === r.agent_id || c.agent_id === r.agent_id
+      );
+      if (index >= 0 && Number.isFinite(r.score)) {
+        scores.set(candidates[index].agent_id, Math.min(1, Math.max(0, r.score)));
+      }
+    }
+    return {
+      candidates: candidates.map((c) => ({ ...c, score: scores.get(c.agent_id) ?? c.score })),
+      method: "llm",
+    };
+  } catch (error) {
+    if (isFatalLlmError(error)) throw error;
+    return { candidates, method: "llm_fallback:semantic_score" };
+  }
+}
+
+/**
+ * Candidates are shown to the reranker as `c1`, `c2`, ...: short, free of
+ * random agent ids, so the prompt is the same for the same registry shape
+ * (recorded cassettes replay) and ids never leak into prompts.
+ */
+function handle(index: number): string {
+  return `c${index + 1}`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function findCandidates(ctx: RunContext, vector: Float32Array): Candidate[] {
+  return ctx.index.search(vector, TOP_K).flatMap((hit) => {
+    const row = ctx.store.agents.get(hit.agentId);
+    const manifest = readManifest(ctx.settings.agentsDir, hit.agentId);
+    if (!row || !manifest) return [];
+    const semantic = Math.max(0, hit.score);
+    return [{
+      agent_id: row.agent_id,
+      description: row.description,
+      semantic_score: semantic,
+      score: semantic,
+      usage_count: row.usage_count,
+      success_rate: row.success_rate,
+      tools: manifest.tools_allowlist,
+      file_write: manifest.permissions.file_write,
+      status: row.status,
+    }];
+  });
+}
+
+export type Acquired = { manifest: Manifest; created: boolean } | { error: string };
+
+/**
+ * The agent for a subtask's role: the one this run already uses for the
+ * role, or a reused or newly created one (which then serves the role).
+ */
+export function acquireAgent(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
+  const role = subtask.role_tag;
+  const previous = ctx.roleLocks.get(role) ?? Promise.resolve();
+  const next = previous.catch(() => {}).then(() => acquireUnlocked(ctx, subtask));
+  ctx.roleLocks.set(role, next);
+  return next;
+}
+
+async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
+  const { state, settings } = ctx;
+  const mapped = state.role_agent_map[subtask.role_tag];
+  if (mapped) {
+    const manifest = readManifest(settings.agentsDir, mapped);
+    const agent = {
+      tools: manifest?.tools_allowlist ?? [],
+      file_write: !!manifest?.permissions.file_write,
+    };
+    if (manifest && toolsFit(agent, subtask, ctx.toolsAllowed)) {
+      return { manifest, created: false };
+    }
+  }
+  const used = new Set(Object.values(state.role_agent_map)).size;
+  if (used >= settings.maxAgentsPerRun) {
+    ctx.log.emit("agent_creation_limit_reached", {
+      task_id: subtask.task_id,
+      role_tag: subtask.role_tag,
+      max_agents_per_run: settings.maxAgentsPerRun,
+    });
+    return { error: `max_agents_per_run_exceeded (${settings.maxAgentsPerRun})` };
+  }
+  const [vector] = await ctx.embedder.embed([`${subtask.title}\n${subtask.description}`]);
+  ctx.log.emit("task_embedded", { task_id: subtask.task_id, embedding_model: ctx.embedder.name });
+  const ranked = await rerank(ctx, subtask, findCandidates(ctx, vector));
+  const choice = chooseCandidate(
+    ranked.candidates,
+    subtask,
+    ctx.toolsAllowed,
+    settings.lowConfidenceThreshold,
+  );
+  ctx.log.emit("routing_decision", {
+    task_id: subtask.task_id,
+    role_tag: subtask.role_tag,
+    rerank_method: ranked.method,
+    candidates: ranked.candidates.map((c) => ({
+      agent_id: c.agent_id,
+      semantic_score: round(c.semantic_score),
+      score: round(c.score),
+      effective_score: round(effectiveScore(c)),
+      tools_fit: toolsFit(c, subtask, ctx.toolsAllowed),
+    })),
+    chosen: choice.best?.agent_id ?? null,
+    effective_score: round(choice.effective),
+    threshold: settings.lowConfidenceThreshold,
+    decision: choice.reuse ? "reuse" : "create",
+  });
+  if (choice.reuse) return reuse(ctx, subtask, choice.best!.agent_id);
+  if (settings.createApprovalRequired && choice.best) {
+    const decision = await ctx.approvals.request({
+      runId: state.run_id,
+      kind: "agent_create",
+      mode: state.runtime_policies.create_approval_mode,
+      request: {
+        type: "agent_create",
+        task_id: subtask.task_id,
+        role_tag: subtask.role_tag,
+        top_candidate: choice.best.agent_id,
+        effective_score: round(choice.effective),
+      },
+      summary:
+        `Create a new agent for "${subtask.title}"? The best existing match, ${choice.best.agent_id}, scores ${
+          round(choice.effective)
+        } (threshold ${settings.lowConfidenceThreshold}). Denying reuses it.`,
+      timeoutSec: settings.apiApprovalTimeoutSec,
+      signal: ctx.signal,
+    });
+    state.approvals.push({
+      approval_id: decision.approval_id,
+      kind: "agent_create",
+      approved: decision.approved,
+      operator: decision.operator,
+      note: decision.note,
+      summary: `create agent for ${subtask.role_tag}`,
+    });
+    ctx.log.emit("create_gate_decision", {
+      task_id: subtask.task_id,
+      approved: decision.approved,
+      note: decision.note,
+      top_candidate: choice.best.agent_id,
+    });
+    if (!decision.approved) return reuse(ctx, subtask, choice.best.agent_id);
+  }
+  return create(ctx, subtask);
+}
+
+function reuse(ctx: RunContext, subtask: Subtask, agentId: string): Acquired {
+  const manifest = readManifest(ctx.settings.agentsDir, agentId);
+  if (!manifest) return { error: `agent_missing: ${agentId}` };
+  ctx.state.role_agent_map[subtask.role_tag] = agentId;
+  ctx.log.emit("agent_reused_for_role", {
+    agent_id: agentId,
+    role_tag: subtask.role_tag,
+    task_id: subtask.task_id,
+  });
+  return { manifest, created: false };
+}
+
+async function create(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
+  const profile = await generateProfile(ctx.llm, {
+    task: ctx.state.task,
+    subtask,
+    allowedTools: ctx.toolsAllowed,
+  }, { runId: ctx.state.run_id, signal: ctx.signal });
+  const [vector] = await ctx.embedder.embed([`${profile.description}\n${subtask.title}`]);
+  const manifest = createCapsule(ctx.settings.agentsDir, {
+    name: `${profile.name_prefix} ${crypto.randomUUID().slice(0, 4)}`,
+    description: profile.description,
+    tools_allowlist: profile.tools_allowlist,
+    tags: profile.tags,
+    skill_ids: profile.skill_ids,
+    skill_md: profile.skill_md,
+    permissions: profile.permissions,
+    embedding_model: ctx.embedder.name,
+    embedding_vector: Array.from(vector),
+  });
+  ctx.store.agents.upsertManifest(manifest);
+  ctx.index.upsert(manifest.agent_id, vector);
+  syncRegistryIndex(ctx.settings.agentsDir);
+  ctx.state.role_agent_map[subtask.role_tag] = manifest.agent_id;
+  ctx.state.created_agents.push({
+    agent_id: manifest.agent_id,
+    name: manifest.name,
+    role_tag: subtask.role_tag,
+  });
+  ctx.log.emit("agent_created_for_role", {
+    agent_id: manifest.agent_id,
+    name: manifest.name,
+    description: manifest.description,
+    role_tag: subtask.role_tag,
+    task_id: subtask.task_id,
+    profile_id: profile.profile_id,
+    profile_source: profile.source,
+    tools_allowlist: manifest.tools_allowlist,
+    permissions: manifest.permissions,
+    skill_md_preview: profile.skill_md.slice(0, 500),
+    genome_hash: null,
+    generation: 0,
+  });
+  return { manifest, created: true };
+}

@@ -1,0 +1,164 @@
+/**
+ * The coordinator's typed run state and its public option and outcome types.
+ * The whole state is JSON, checkpointed into `runs.state_json` after every
+ * transition, so a run can resume in another process.
+ */
+import type { ApprovalMode, ProviderName, Settings } from "../core/settings.ts";
+import type { ToolName } from "../capsule_runtime/manifest.ts";
+import type { Store } from "../store/mod.ts";
+import type { SubtaskStatus } from "../store/subtasks_repo.ts";
+import type { LlmService } from "../llm/types.ts";
+import type { RunLogEvent } from "./run_log.ts";
+
+export type Phase = "discovery" | "execution";
+export type Complexity = "simple" | "complex";
+
+/**
+ * Pipeline stages in order; `stage` in the state is the last one finished.
+ * Resume continues with the stage after it.
+ */
+export const STAGES = [
+  "ingested",
+  "classified",
+  "planned",
+  "discovery_done",
+  "execution_planned",
+  "execution_done",
+  "validated",
+  "audited",
+  "synthesized",
+] as const;
+export type Stage = typeof STAGES[number];
+
+/** One subtask of a phase pool (the seed's item shape plus `tools` and `prior_failures`). */
+export interface Subtask {
+  task_id: string;
+  title: string;
+  description: string;
+  role_tag: string;
+  depends_on: string[];
+  acceptance_criteria: string[];
+  requires_tool: boolean;
+  /** Tools the planner expects the subtask to need; routing only reuses agents that have them. */
+  tools: ToolName[];
+  /** Whether the subtask must write files (reuse then needs an agent allowed to write). */
+  writes_files: boolean;
+  phase: Phase;
+  status: SubtaskStatus;
+  assigned_agent_id: string | null;
+  result: string;
+  error: string;
+  attempts: number;
+  /** Why earlier attempts failed, shown to the next attempt. */
+  prior_failures: string[];
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** What one agent did in this run, for metrics and fitness. */
+export interface AgentRunStats {
+  subtasks: number;
+  succeeded: number;
+  failed: number;
+  latency_ms: number;
+  tool_calls: number;
+  tool_ok: number;
+}
+
+export interface ApprovalRecord {
+  approval_id: string;
+  kind: "api_call" | "agent_create";
+  approved: boolean;
+  operator: string;
+  note: string;
+  summary: string;
+}
+
+export interface RunState {
+  run_id: string;
+  session_id: string;
+  task: string;
+  context: Record<string, unknown>;
+  runtime_policies: { create_approval_mode: ApprovalMode; api_approval_mode: ApprovalMode };
+  stage: Stage;
+  task_complexity: Complexity | null;
+  discovery_subtask_pool: Subtask[];
+  execution_subtask_pool: Subtask[];
+  /** role_tag → agent_id; agents are shared per role across both phases. */
+  role_agent_map: Record<string, string>;
+  created_agents: { agent_id: string; name: string; role_tag: string }[];
+  discovery_results: Record<string, string>;
+  execution_results: Record<string, string>;
+  approvals: ApprovalRecord[];
+  tool_event_count: number;
+  agent_stats: Record<string, AgentRunStats>;
+  /** `agent_stats` as of the last audit, so a resumed run records only what is new. */
+  audited_stats: Record<string, AgentRunStats>;
+  response_status: "ok" | "error" | "cancelled" | null;
+  response_result: string;
+  response_error: string;
+  /** Milliseconds spent before the last interruption (resume adds to it). */
+  elapsed_ms: number;
+}
+
+/** What `startRun` needs from its caller. */
+export interface CoordinatorDeps {
+  settings: Settings;
+  store: Store;
+  /** The model service; default: `createLlmService` from the run's options. */
+  llm?: LlmService;
+}
+
+/** Answers an interactive approval on a terminal; null when there is no answer. */
+export type AskApproval = (question: {
+  kind: "api_call" | "agent_create";
+  text: string;
+  timeoutSec: number;
+  signal: AbortSignal;
+}) => Promise<boolean | null>;
+
+export interface RunOptions {
+  task: string;
+  sessionId?: string;
+  context?: Record<string, unknown>;
+  createApprovalMode?: ApprovalMode;
+  apiApprovalMode?: ApprovalMode;
+  llmProvider?: ProviderName;
+  llmModel?: string;
+  /** Record the run's model replies into `<data>/cassettes/<run_id>.json`. */
+  record?: boolean;
+  /** Replay model replies from this cassette (the demo). */
+  replay?: string;
+  maxCostUsd?: number;
+  /** Folder the capsules work in; default: the settings' workspace. */
+  workspace?: string;
+  /** Capsules in this run may use only these tools. */
+  toolsAllowed?: ToolName[];
+  signal?: AbortSignal;
+  onEvent?(event: RunLogEvent): void;
+  /** Terminal prompt for `interactive` approvals; without it they are refused. */
+  ask?: AskApproval;
+}
+
+/** The options a resumed run takes again (the rest come from the stored run). */
+export type ResumeOptions = Pick<RunOptions, "signal" | "onEvent" | "ask">;
+
+export interface RunUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface RunOutcome {
+  runId: string;
+  status: "ok" | "error" | "cancelled";
+  result: string;
+  error: string;
+  usage: RunUsage;
+}
+
+export interface RunHandle {
+  runId: string;
+  done: Promise<RunOutcome>;
+  cancel(reason?: string): void;
+}

@@ -1,0 +1,198 @@
+/**
+ * A scripted "brain" for the fake OpenAI server: it answers each coordinator
+ * call by its schema name (classify, plan, profile, rerank, judge), each
+ * capsule step by a script, and the synthesis by plain text, so end-to-end
+ * runs go through the real SDK, the LLM service and real capsules.
+ */
+import { join } from "node:path";
+import type { FakeHandler, FakeReply, RecordedRequest } from "../fakes/mod.ts";
+import { promptText, startFakeServer } from "../fakes/mod.ts";
+import type { FakeServer } from "../fakes/mod.ts";
+import { testSettings } from "../helpers/temp.ts";
+import type { Settings } from "../../core/settings.ts";
+import type { Store } from "../../store/mod.ts";
+import { createCapsule } from "../../capsule_runtime/factory.ts";
+import { HashEmbedder } from "../../store/hash_embedder.ts";
+import { VectorIndex } from "../../store/vector_index.ts";
+
+export interface PlanItem {
+  task_id: string;
+  title: string;
+  description: string;
+  role_tag: string;
+  depends_on?: string[];
+  acceptance_criteria?: string[];
+  requires_tool?: boolean;
+  tools?: string[];
+  writes_files?: boolean;
+}
+
+export interface StepInput {
+  /** Every prompt text of the request, joined. */
+  prompt: string;
+  /** How many steps this capsule already took (assistant messages so far). */
+  step: number;
+  /** The last user message (the latest observation, or the task). */
+  last: string;
+}
+
+export interface Brain {
+  complexity?: "simple" | "complex";
+  plan(phase: "discovery" | "execution", prompt: string): PlanItem[];
+  agent(input: StepInput): FakeReply | Record<string, unknown>;
+  /** Verdict per criterion; default: all met. */
+  judge?(prompt: string): boolean;
+  /** Reranker scores by agent id; default: echo the semantic scores. */
+  rerank?(prompt: string): { agent_id: string; score: number; reason: string }[] | null;
+  synthesis?: string;
+}
+
+/** A capsule step that calls a tool. */
+export function toolStep(tool: string, args: Record<string, unknown>): Record<string, unknown> {
+  return {
+    thought: `use ${tool}`,
+    action: "tool",
+    tool,
+    args_json: JSON.stringify(args),
+    result: "",
+    status: "ok",
+  };
+}
+
+/** A capsule step that answers. */
+export function finalStep(result: string, status = "ok"): Record<string, unknown> {
+  return { thought: "done", action: "final", tool: "", args_json: "{}", result, status };
+}
+
+function schemaName(req: RecordedRequest): string {
+  return req.body?.response_format?.json_schema?.name ?? "";
+}
+
+function fullPlan(items: PlanItem[]) {
+  return {
+    subtasks: items.map((i) => ({
+      task_id: i.task_id,
+      title: i.title,
+      description: i.description,
+      role_tag: i.role_tag,
+      depends_on: i.depends_on ?? [],
+      acceptance_criteria: i.acceptance_criteria ?? [],
+      requires_tool: i.requires_tool ?? true,
+      tools: i.tools ?? ["file_io"],
+      writes_files: i.writes_files ?? false,
+    })),
+  };
+}
+
+/** The handler answering every call of a run from `brain`. */
+export function brainHandler(brain: Brain): FakeHandler {
+  return (req) => {
+    const prompt = promptText(req);
+    const messages: { role: string; content: unknown }[] = req.body?.messages ?? [];
+    switch (schemaName(req)) {
+      case "task_complexity":
+        return { json: { complexity: brain.complexity ?? "simple" } };
+      case "discovery_plan":
+        return { json: fullPlan(brain.plan("discovery", prompt)) };
+      case "execution_plan":
+        return { json: fullPlan(brain.plan("execution", prompt)) };
+      case "agent_profile": {
+        const role = /Role tag: ([a-z0-9-]+)/.exec(prompt)?.[1] ?? "task-operator";
+        const tools = /Tools the subtask needs: ([a-z_, ]+)/.exec(prompt)?.[1]
+          .split(",").map((t) => t.trim()).filter((t) => t && t !== "none") ?? [];
+        return {
+          json: {
+            profile_id: role,
+            name_prefix: role.replace(/-/g, " "),
+            description: `Specialist for ${role} work`,
+            tools_allowlist: tools,
+            tags: [role],
+            skill_md: `# ${role}\n\nDo ${role} work.\n\n## Scope Constraints\n- Workspace only.`,
+            skill_ids: ["file_system"],
+            file_write: false,
+          },
+        };
+      }
+      case "agent_rerank": {
+        const given = brain.rerank?.(prompt);
+        if (given) return { json: { rankings: given } };
+        const candidates = JSON.parse(/Candidates: (\[.*\])/s.exec(prompt)?.[1] ?? "[]");
+        return {
+          json: {
+            rankings: candidates.map((c: { agent_id: string; semantic_score: number }) => ({
+              agent_id: c.agent_id,
+              score: c.semantic_score,
+              reason: "semantic",
+            })),
+          },
+        };
+      }
+      case "acceptance_verdict": {
+        const criteria = /Acceptance criteria:\n([\s\S]*?)\n\nAgent's answer/.exec(prompt)?.[1]
+          .split("\n").map((l) => l.replace(/^\d+\.\s*/, "")) ?? [];
+        const met = brain.judge?.(prompt) ?? true;
+        return {
+          json: {
+            criteria: criteria.map((c) => ({
+              criterion: c,
+              met,
+              reason: met ? "the answer shows it" : "the answer does not show it",
+            })),
+          },
+        };
+      }
+      case "agent_step": {
+        const step = messages.filter((m) => m.role === "assistant").length;
+        const users = messages.filter((m) => m.role === "user");
+        const last = String(users[users.length - 1]?.content ?? "");
+        const reply = brain.agent({ prompt, step, last });
+        // A step object has an "action"; anything else is a raw reply (errors, delays).
+        return "action" in reply ? { json: reply } : reply as FakeReply;
+      }
+      default:
+        return { text: brain.synthesis ?? "All done: the task was completed." };
+    }
+  };
+}
+
+/** A fake OpenAI server answering from `brain`, and settings that point at it. */
+export async function startBrain(
+  dir: string,
+  brain: Brain,
+  env: Record<string, string> = {},
+): Promise<
+  { fake: FakeServer; settings: Settings; workspace: string; env: Record<string, string> }
+> {
+  const fake = await startFakeServer("openai", { apiKey: "test-key-0123456789" });
+  fake.handle(brainHandler(brain));
+  const workspace = join(dir, "ws");
+  await Deno.mkdir(workspace, { recursive: true });
+  const fullEnv = {
+    CLOSED_CLAW_LLM_PROVIDER: "openai",
+    OPENAI_API_KEY: "test-key-0123456789",
+    OPENAI_BASE_URL: fake.baseURL,
+    CLOSED_CLAW_WORKSPACE: workspace,
+    CLOSED_CLAW_CREATE_APPROVAL_MODE: "approve",
+    CLOSED_CLAW_API_APPROVAL_MODE: "approve",
+    CLOSED_CLAW_LLM_MAX_RETRIES: "0",
+    CLOSED_CLAW_TASK_POOL_POLL_INTERVAL_SEC: "1",
+    ...env,
+  };
+  return { fake, settings: testSettings(dir, fullEnv), workspace, env: fullEnv };
+}
+
+/** Registers an existing agent that fits file_io work but matches poorly. */
+export function seedAgent(settings: Settings, store: Store): string {
+  const embedder = new HashEmbedder(settings.embeddingDim);
+  const vector = embedder.embedSync("Reads text files");
+  const manifest = createCapsule(settings.agentsDir, {
+    name: "Old Reader",
+    description: "Reads text files",
+    tools_allowlist: ["file_io"],
+    embedding_model: embedder.name,
+    embedding_vector: Array.from(vector),
+  });
+  store.agents.upsertManifest(manifest);
+  new VectorIndex(store.db, embedder.dim).upsert(manifest.agent_id, vector);
+  return manifest.agent_id;
+}

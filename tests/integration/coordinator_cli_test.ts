@@ -1,0 +1,327 @@
+/** The `run`, `resume` and `cancel-run` commands as a user runs them, in subprocesses. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openStore } from "../../store/mod.ts";
+import { runCli } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/temp.ts";
+import { type Brain, finalStep, seedAgent, startBrain, toolStep } from "./coordinator_brain.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+function spawnCli(args: string[], cwd: string, env: Record<string, string>) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
+    cwd,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: cwd,
+      NO_COLOR: "1",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      ...env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+/** Waits until some run's log has `event`; returns that run's id. */
+async function waitForLogEvent(runLogsDir: string, event: string): Promise<string> {
+  let runId = "";
+  await waitFor(async () => {
+    try {
+      for (const entry of Deno.readDirSync(runLogsDir)) {
+        const text = await Deno.readTextFile(join(runLogsDir, entry.name));
+        if (text.includes(`"${event}"`)) runId = entry.name.replace(".jsonl", "");
+      }
+    } catch {
+      // the folder is not created yet
+    }
+    return runId !== "";
+  }, event);
+  return runId;
+}
+
+Deno.test("run prints the answer and exits 0; a failed run exits 1; bad input exits 2", async () => {
+  await using dir = await tempDir();
+  const brain: Brain = {
+    plan: (_p, prompt) => [{
+      task_id: "read",
+      title: "Read",
+      description: prompt.includes("missing") ? "Read missing.txt." : "Read here.txt.",
+      role_tag: "reader",
+    }],
+    agent: ({ prompt, step, last }) =>
+      step === 0
+        ? toolStep("file_io", {
+          op: "read",
+          path: prompt.includes("missing.txt") ? "missing.txt" : "here.txt",
+        })
+        : finalStep(last.slice(0, 80)),
+    synthesis: "here.txt says hi",
+  };
+  const { fake, workspace, env } = await startBrain(dir.path, brain);
+  try {
+    await Deno.writeTextFile(join(workspace, "here.txt"), "hi");
+    const ok = await runCli(["run", "Read here.txt", "--json"], { cwd: dir.path, env });
+    assert.equal(ok.code, 0, ok.stderr);
+    const json = JSON.parse(ok.stdout);
+    assert.equal(json.status, "ok");
+    assert.equal(json.result, "here.txt says hi");
+    assert.equal(json.execution_subtask_pool[0].status, "completed");
+    const failed = await runCli(["run", "Read missing.txt"], { cwd: dir.path, env });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stdout, /Task failed: execution_phase_failed/);
+    assert.match(failed.stdout, /\[execute-read\] attempt 2 failed/);
+    const blank = await runCli(["run", "  "], { cwd: dir.path, env });
+    assert.equal(blank.code, 2);
+    assert.match(blank.stderr, /The task is empty/);
+    const badMode = await runCli(["run", "x", "--api-approval-mode", "maybe"], {
+      cwd: dir.path,
+      env,
+    });
+    assert.equal(badMode.code, 2);
+    assert.equal(badMode.stderr.trim().split("\n").length, 1);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("cancel-run from another process stops a run during a tool call; it exits 130", async () => {
+  await using dir = await tempDir();
+  const { fake, env, settings } = await startBrain(dir.path, {
+    plan: () => [{
+      task_id: "sleep",
+      title: "Sleep",
+      description: "Sleep.",
+      role_tag: "sleeper",
+      tools: ["terminal"],
+    }],
+    agent: ({ step }) =>
+      step === 0 ? toolStep("terminal", { cmd: "sleep 30" }) : finalStep("slept"),
+  }, { CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC: "true" });
+  try {
+    const child = spawnCli(["run", "Sleep a while"], dir.path, env);
+    const runId = await waitForLogEvent(settings.runLogsDir, "tool_started");
+    const started = performance.now();
+    const cancel = await runCli(["cancel-run", runId], { cwd: dir.path, env });
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.equal(JSON.parse(cancel.stdout).cancel_requested, true);
+    const out = await child.output();
+    assert.ok(performance.now() - started < 5000);
+    assert.equal(out.code, 130, decode(out.stderr));
+    assert.match(decode(out.stdout), /Run stopped by user request/);
+    const again = await runCli(["cancel-run", runId], { cwd: dir.path, env });
+    assert.equal(again.code, 1);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("Ctrl-C stops the run at once and exits 130, and the run is recorded as cancelled", async () => {
+  await using dir = await tempDir();
+  const { fake, env, settings } = await startBrain(dir.path, {
+    plan: () => [{
+      task_id: "sleep",
+      title: "Sleep",
+      description: "Sleep.",
+      role_tag: "sleeper",
+      tools: ["terminal"],
+    }],
+    agent: ({ step }) =>
+      step === 0 ? toolStep("terminal", { cmd: "sleep 30" }) : finalStep("slept"),
+  }, { CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC: "true" });
+  try {
+    const child = spawnCli(["run", "Sleep a while"], dir.path, env);
+    const store = openStore(settings.dbPath);
+    try {
+      await waitForLogEvent(settings.runLogsDir, "tool_started");
+      const started = performance.now();
+      child.kill("SIGINT");
+      const out = await child.output();
+      assert.ok(performance.now() - started < 5000);
+      assert.equal(out.code, 130, decode(out.stderr));
+      assert.equal(store.runs.list({ limit: 1 })[0].status, "cancelled");
+    } finally {
+      store.close();
+    }
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("kill -9 of the coordinator, then resume continues without redoing completed subtasks", async () => {
+  await using dir = await tempDir();
+  let hang = true;
+  const { fake, env, settings, workspace } = await startBrain(dir.path, {
+    plan: () => [
+      { task_id: "first", title: "First", description: "Read first.txt.", role_tag: "reader" },
+      {
+        task_id: "second",
+        title: "Second",
+        description: "Read second.txt.",
+        role_tag: "reader",
+        depends_on: ["first"],
+      },
+    ],
+    agent: ({ prompt, step, last }) => {
+      const file = prompt.includes("Read second.txt") ? "second.txt" : "first.txt";
+      if (file === "second.txt" && hang) return { text: "{}", delayMs: 60_000 };
+      return step === 0
+        ? toolStep("file_io", { op: "read", path: file })
+        : finalStep(last.slice(0, 80));
+    },
+    synthesis: "both read",
+  });
+  try {
+    await Deno.writeTextFile(join(workspace, "first.txt"), "1");
+    await Deno.writeTextFile(join(workspace, "second.txt"), "2");
+    const child = spawnCli(["run", "Read both files"], dir.path, env);
+    const store = openStore(settings.dbPath);
+    let runId = "";
+    try {
+      await waitFor(() => {
+        const run = store.runs.list({ limit: 1 })[0];
+        const second = run &&
+          store.subtasks.listForRun(run.run_id).find((s) => s.task_id === "execute-second");
+        runId = run?.run_id ?? "";
+        return second?.status === "in_progress" &&
+          fake.requests.some((r) => JSON.stringify(r.body).includes("Read second.txt"));
+      }, "the second subtask to start");
+    } finally {
+      store.close();
+    }
+    // Capsule steps whose task (the first user message) is the first subtask.
+    const firstCalls = () =>
+      fake.requests.filter((r) =>
+        r.body?.response_format?.json_schema?.name === "agent_step" &&
+        String(r.body.messages.find((m: { role: string }) => m.role === "user")?.content)
+          .includes("Read first.txt")
+      ).length;
+    const before = firstCalls();
+    child.kill("SIGKILL");
+    await child.output();
+
+    const runs = await runCli(["runs", "--json"], { cwd: dir.path, env });
+    assert.equal(JSON.parse(runs.stdout)[0].status, "interrupted");
+
+    hang = false;
+    const resumed = await runCli(["resume", runId, "--json"], { cwd: dir.path, env });
+    assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
+    const json = JSON.parse(resumed.stdout);
+    assert.equal(json.status, "ok");
+    assert.equal(json.result, "both read");
+    assert.deepEqual(json.execution_subtask_pool.map((s: { status: string }) => s.status), [
+      "completed",
+      "completed",
+    ]);
+    assert.equal(firstCalls(), before, "the completed subtask did not run again");
+    const log = await Deno.readTextFile(join(settings.runLogsDir, `${runId}.jsonl`));
+    assert.match(log, /"run_resumed"/);
+  } finally {
+    await fake.close();
+  }
+});
+
+/** util-linux `script`, which runs a command on a pseudo-terminal. */
+const HAS_SCRIPT = (() => {
+  try {
+    return Deno.statSync("/usr/bin/script").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "interactive approval on a real terminal: the user's 'yes' creates the agent",
+  ignore: !HAS_SCRIPT,
+}, async () => {
+  await using dir = await tempDir();
+  const { fake, env, settings, workspace } = await startBrain(dir.path, {
+    plan: () => [{
+      task_id: "read",
+      title: "Read",
+      description: "Read notes.txt.",
+      role_tag: "reader",
+    }],
+    agent: ({ step, last }) =>
+      step === 0
+        ? toolStep("file_io", { op: "read", path: "notes.txt" })
+        : finalStep(last.slice(0, 50)),
+    rerank: () => [{ agent_id: "c1", score: 0.2, reason: "weak" }],
+  });
+  const store = openStore(settings.dbPath);
+  try {
+    await Deno.writeTextFile(join(workspace, "notes.txt"), "n");
+    const existing = seedAgent(settings, store);
+    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+    const command = [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--config",
+      CONFIG,
+      MAIN,
+      "run",
+      "Read notes",
+      "--create-approval-mode",
+      "interactive",
+    ]
+      .map(quote).join(" ");
+    // `script` gives the CLI a pseudo-terminal, as a user's shell would.
+    const child = new Deno.Command("script", {
+      args: ["-qefc", command, "/dev/null"],
+      cwd: dir.path,
+      env: { ...env, NO_COLOR: "1", HOME: dir.path },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("Type 'yes' to approve")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += decode(value);
+    }
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("yes\n"));
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += decode(value);
+    }
+    await writer.close().catch(() => {});
+    const status = await child.status;
+    await child.stderr.cancel();
+    assert.equal(status.code, 0, seen);
+    assert.match(seen, /Approval needed \(agent_create\)/);
+    const run = store.runs.list({ limit: 1 })[0];
+    const state = store.runs.loadState<
+      {
+        approvals: { approved: boolean; operator: string }[];
+        role_agent_map: Record<string, string>;
+      }
+    >(run.run_id)!;
+    assert.deepEqual(state.approvals.map((a) => [a.approved, a.operator]), [[
+      true,
+      "terminal_user",
+    ]]);
+    assert.notEqual(state.role_agent_map.reader, existing);
+  } finally {
+    store.close();
+    await fake.close();
+  }
+});

@@ -1,0 +1,32 @@
+/** `deno task demo`: the shipped cassette still replays a whole run with real capsules. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseRunLog } from "../../coordinator/run_log.ts";
+
+const DEMO = new URL("../../demo/main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+Deno.test("the demo replays its cassette: two phases, three capsules, an approval, a report", async () => {
+  const started = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, DEMO],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, stdout + new TextDecoder().decode(out.stderr));
+  assert.ok(performance.now() - started < 10_000, "under 10 s");
+  assert.match(stdout, /Task completed successfully\./);
+  const report = await Deno.readTextFile("/tmp/closed-claw-demo/workspace/todo_report.md");
+  assert.match(report, /1\. \[ \] Fix the login timeout bug \(high\) — owner: Ana/);
+  const runs = "/tmp/closed-claw-demo/data/runs";
+  const [log] = [...Deno.readDirSync(runs)].filter((e) => e.name.endsWith(".jsonl"));
+  const events = parseRunLog(await Deno.readTextFile(join(runs, log.name)));
+  const names = events.map((e) => e.event);
+  assert.equal(names.filter((n) => n === "agent_created_for_role").length, 3);
+  assert.equal(names.filter((n) => n === "capsule_started").length, 3);
+  assert.ok(names.includes("approval_request") && names.includes("create_gate_decision"));
+  const synthesis = events.find((e) => e.event === "synthesis_complete")!;
+  assert.equal(synthesis.payload.llm_synthesized, true);
+});
