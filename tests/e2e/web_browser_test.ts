@@ -1,0 +1,246 @@
+/**
+ * The dashboard in a real browser (playwright-core driving Debian's chromium):
+ * log in with the token URL, start a run from the form against the fake LLM
+ * and watch it progress live, approve a pending approval, cancel a run, and
+ * delete an agent. Each test saves a screenshot under tests/.tmp/screens.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { createCapsule } from "../../capsule_runtime/factory.ts";
+import { openStore, type Store } from "../../store/mod.ts";
+import { startWebServer, type WebServer } from "../../web/server.ts";
+import { coordinatorForWeb } from "../../web/coordinator_adapter.ts";
+import type { WebDeps } from "../../web/deps.ts";
+import { tempDir } from "../helpers/temp.ts";
+import { type Brain, finalStep, startBrain, toolStep } from "../integration/coordinator_brain.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const SCREENS = new URL("../.tmp/screens/", import.meta.url).pathname;
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+interface Dashboard extends AsyncDisposable {
+  server: WebServer;
+  store: Store;
+  page: Page;
+  workspace: string;
+  agentsDir: string;
+  brain: Brain;
+  screenshot(name: string): Promise<void>;
+}
+
+/** A dashboard with the real coordinator, a fake OpenAI brain and a logged-in browser page. */
+async function openDashboard(brain: Brain, env: Record<string, string> = {}): Promise<Dashboard> {
+  const dir = await tempDir("claw-e2e-");
+  const { fake, settings, workspace } = await startBrain(dir.path, brain, env);
+  Deno.mkdirSync(settings.homeDir, { recursive: true });
+  const store = openStore(settings.dbPath);
+  const deps: WebDeps = { settings, store, coordinator: null };
+  deps.coordinator = coordinatorForWeb(deps);
+  const server = startWebServer(deps, { port: 0 });
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(server.loginUrl);
+  Deno.mkdirSync(SCREENS, { recursive: true });
+  return {
+    server,
+    store,
+    page,
+    workspace,
+    agentsDir: settings.agentsDir,
+    brain,
+    screenshot: async (name) => {
+      await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+    },
+    async [Symbol.asyncDispose]() {
+      await browser.close();
+      await server.shutdown();
+      await fake.close();
+      store.close();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Reads notes.txt; `role` is the planner's role tag, so a test can force a second agent. */
+function readNotesBrain(options: { role?: string; stepDelayMs?: number } = {}): Brain {
+  return {
+    complexity: "simple",
+    plan: () => [{
+      task_id: "read-notes",
+      title: "Read notes.txt",
+      description: "Read notes.txt and report its first line.",
+      role_tag: options.role ?? "file-reader",
+      acceptance_criteria: ["The first line is reported"],
+    }],
+    // A delay on the first step keeps the run going long enough to watch it live.
+    agent: ({ step }) =>
+      step === 0
+        ? {
+          json: toolStep("file_io", { op: "read", path: "notes.txt" }),
+          delayMs: options.stepDelayMs ?? 0,
+        }
+        : finalStep("The first line is: hello world"),
+    synthesis: "notes.txt starts with 'hello world'.",
+  };
+}
+const readNotes = readNotesBrain();
+
+async function waitForStatus(page: Page, status: string, timeout = 60_000) {
+  await page.waitForSelector(`#run-live[data-status="${status}"]`, { timeout });
+}
+
+Deno.test({
+  name: "e2e: log in with the token URL, start a run from the form, watch it finish live",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using d = await openDashboard(readNotesBrain({ stepDelayMs: 1500 }));
+    await Deno.writeTextFile(join(d.workspace, "notes.txt"), "hello world\n");
+    // The token left the address bar; the cookie carries it.
+    assert.equal(new URL(d.page.url()).search, "");
+    await d.page.waitForSelector("#live-pill.on");
+    await d.page.click("text=New run");
+    await d.page.fill("textarea[name=task]", "What is the first line of notes.txt?");
+    await d.page.check("input[name=tools][value=file_io]");
+    await d.page.selectOption("select[name=create_approval_mode]", "approve");
+    await d.page.click("button:has-text('Start run')");
+    await d.page.waitForURL(/\/runs\/[0-9a-f]{32}$/);
+    // Run-log lines stream into the raw log while the run is going.
+    await d.page.waitForSelector("#raw-log li:has-text('task_ingested')", { timeout: 30_000 });
+    await d.page.waitForSelector("#raw-log li:has-text('subtask_attempt_started')", {
+      timeout: 30_000,
+    });
+    assert.equal(await d.page.getAttribute("#run-live", "data-status"), "running");
+    await d.screenshot("run_live");
+    await waitForStatus(d.page, "ok");
+    const body = await d.page.textContent("body");
+    assert.match(body ?? "", /notes\.txt starts with 'hello world'/);
+    assert.match(body ?? "", /file_io/);
+    const runId = d.page.url().split("/").pop()!;
+    const row = d.store.runs.get(runId)!;
+    assert.equal(row.status, "ok");
+    assert.deepEqual(row.options.toolsAllowed ?? row.options.tools_allowed ?? ["file_io"], [
+      "file_io",
+    ]);
+    await d.screenshot("run_finished");
+    await d.page.setViewportSize({ width: 390, height: 844 });
+    await d.page.goto(`${d.server.url}/`);
+    await d.screenshot("overview_phone");
+  },
+});
+
+Deno.test({
+  name: "e2e: approve a pending approval from the dashboard",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const roles = { current: "file-reader" };
+    const brain = readNotesBrain();
+    brain.plan = (phase, prompt) => readNotesBrain({ role: roles.current }).plan(phase, prompt);
+    await using d = await openDashboard(brain, { CLOSED_CLAW_CREATE_APPROVAL_REQUIRED: "true" });
+    await Deno.writeTextFile(join(d.workspace, "notes.txt"), "hello world\n");
+    // A first run (auto-approved) creates a file reader; a second run for an
+    // unrelated role then needs approval to create another agent.
+    const first = await d.page.evaluate(async () => {
+      const response = await fetch("/api/runs", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ task: "Read notes.txt", create_approval_mode: "approve" }),
+      });
+      return (await response.json()).run_id as string;
+    });
+    for (let i = 0; i < 300 && d.store.runs.get(first)?.status === "running"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(d.store.runs.get(first)?.status, "ok");
+    roles.current = "weather-forecaster";
+    await d.page.goto(`${d.server.url}/runs/new`);
+    await d.page.fill("textarea[name=task]", "What is the first line of notes.txt?");
+    await d.page.click("button:has-text('Start run')");
+    await d.page.waitForURL(/\/runs\/[0-9a-f]{32}$/);
+    // The badge goes live, then the approval shows on the run page.
+    await d.page.waitForSelector("#approvals-badge:not([data-count='0'])", { timeout: 30_000 });
+    await d.page.waitForSelector("button:has-text('Approve')", { timeout: 30_000 });
+    await d.screenshot("approval_pending");
+    await d.page.click("button:has-text('Approve')");
+    await waitForStatus(d.page, "ok");
+    const runId = d.page.url().split("/").pop()!;
+    const approvals = d.store.approvals.list({ runId });
+    assert.equal(approvals[0].status, "approved");
+    assert.equal(approvals[0].operator, "dashboard");
+    await d.screenshot("approval_done");
+  },
+});
+
+Deno.test({
+  name: "e2e: cancel a running run",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const slow: Brain = { ...readNotes, agent: () => ({ delayMs: 60_000, text: "{}" }) };
+    await using d = await openDashboard(slow);
+    await d.page.goto(`${d.server.url}/runs/new`);
+    await d.page.fill("textarea[name=task]", "Read notes.txt very slowly");
+    await d.page.selectOption("select[name=create_approval_mode]", "approve");
+    await d.page.click("button:has-text('Start run')");
+    await d.page.waitForURL(/\/runs\/[0-9a-f]{32}$/);
+    await d.page.waitForSelector("#raw-log li:has-text('subtask_attempt_started')", {
+      timeout: 30_000,
+    });
+    d.page.once("dialog", (dialog) => dialog.accept());
+    await d.page.click("button:has-text('Cancel')");
+    await waitForStatus(d.page, "cancelled", 30_000);
+    await d.screenshot("run_cancelled");
+  },
+});
+
+Deno.test({
+  name: "e2e: delete an agent, and the theme toggle switches to dark",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using d = await openDashboard(readNotes);
+    const agent = createCapsule(d.agentsDir, {
+      name: "Doomed agent",
+      description: "About to be deleted",
+      tools_allowlist: ["file_io"],
+    });
+    d.store.agents.upsertManifest(agent);
+    await d.page.goto(`${d.server.url}/agents`);
+    await d.page.click(`a:has-text('${agent.agent_id}')`);
+    await d.page.waitForSelector("text=Deno flags of its capsule");
+    assert.match(await d.page.textContent(".flags") ?? "", /--allow-read=/);
+    await d.page.click("#theme-toggle");
+    const theme = await d.page.getAttribute("html", "data-theme");
+    assert.ok(theme === "dark" || theme === "light");
+    await d.screenshot("agent_detail");
+    d.page.once("dialog", (dialog) => dialog.accept());
+    await d.page.click("button:has-text('Delete agent')");
+    await d.page.waitForURL(`${d.server.url}/agents`);
+    assert.equal(d.store.agents.get(agent.agent_id), null);
+    assert.match(await d.page.textContent("main") ?? "", /No agents yet/);
+    await d.screenshot("agents_after_delete");
+  },
+});

@@ -1,0 +1,33 @@
+/** The tool catalogue and the sandboxed tool tester. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { TOOL_CATALOG, toolSpec } from "../../tools/catalog.ts";
+import type { WebDeps } from "../deps.ts";
+import { HttpError, jsonBody } from "../http.ts";
+import { testToolInCapsule } from "../tool_tester.ts";
+
+const ToolTest = z.object({ args: z.record(z.string(), z.unknown()).default({}) }).strict();
+
+/** `GET /api/tools`'s body. */
+export function toolsView() {
+  return TOOL_CATALOG.map((t) => ({
+    name: t.name,
+    description: t.description,
+    args_schema: t.jsonSchema,
+    risk_level: t.riskLevel,
+    side_effects: t.sideEffects,
+    enabled: true,
+  }));
+}
+
+export function toolsRoutes(deps: WebDeps): Hono {
+  const app = new Hono();
+  app.get("/tools", (c) => c.json(toolsView()));
+  app.post("/tools/:name/test", async (c) => {
+    const spec = toolSpec(c.req.param("name"));
+    if (!spec) throw new HttpError(404, "tool_not_found", "No such tool.");
+    const body = await jsonBody(c, ToolTest);
+    return c.json(await testToolInCapsule(deps.settings, spec.name, body.args));
+  });
+  return app;
+}

@@ -1,0 +1,73 @@
+/**
+ * The dashboard application: security first, then the JSON API, the live
+ * streams, the local static files and the server-rendered pages.
+ */
+import { Hono } from "hono";
+import { ClosedClawError } from "../core/errors.ts";
+import type { WebDeps } from "./deps.ts";
+import { HttpError } from "./http.ts";
+import { securityMiddleware } from "./security.ts";
+import { LiveHub } from "./live/hub.ts";
+import { systemRoutes } from "./api/system_routes.ts";
+import { agentsRoutes } from "./api/agents_routes.ts";
+import { runsRoutes, WebRuns } from "./api/runs_routes.ts";
+import { liveRoutes } from "./api/live_routes.ts";
+import { toolsRoutes } from "./api/tools_routes.ts";
+import { staticRoutes } from "./static_routes.ts";
+import { pageRoutes } from "./pages/routes.tsx";
+
+export interface WebAppOptions {
+  token: string;
+  allowedHosts: ReadonlySet<string>;
+  /** Keep-alive comment interval for SSE streams (default 15 s). */
+  keepAliveMs?: number;
+}
+
+export interface WebApp {
+  app: Hono;
+  hub: LiveHub;
+  runs: WebRuns;
+  /** Stops the live feed and cancels runs this server started. */
+  close(): void;
+}
+
+/** Builds the app; the caller serves `app.fetch` and calls `close()` at shutdown. */
+export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
+  const hub = new LiveHub({ runLogsDir: deps.settings.runLogsDir, dbPath: deps.settings.dbPath });
+  hub.start();
+  const runs = new WebRuns();
+  const app = new Hono();
+  app.use("*", securityMiddleware({ token: options.token, allowedHosts: options.allowedHosts }));
+
+  const api = new Hono();
+  api.route("/", systemRoutes(deps));
+  api.route("/", agentsRoutes(deps));
+  api.route("/", liveRoutes(deps, hub, { keepAliveMs: options.keepAliveMs ?? 15_000 }));
+  api.route("/", runsRoutes(deps, hub, runs));
+  api.route("/", toolsRoutes(deps));
+  api.all("*", (c) => c.json({ error: "No such API route.", code: "not_found" }, 404));
+  app.route("/api", api);
+  app.route("/static", staticRoutes());
+  app.route("/", pageRoutes(deps, runs));
+
+  app.onError((error, c) => {
+    if (error instanceof HttpError) {
+      return c.json({ error: error.message, code: error.code }, error.status);
+    }
+    if (error instanceof ClosedClawError) {
+      return c.json({ error: error.toLine(), code: error.code }, 400);
+    }
+    console.error("dashboard error:", error);
+    return c.json({ error: "Internal error; see the server's output.", code: "internal" }, 500);
+  });
+
+  return {
+    app,
+    hub,
+    runs,
+    close: () => {
+      runs.cancelAll("the dashboard is shutting down");
+      hub.close();
+    },
+  };
+}

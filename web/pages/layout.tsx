@@ -1,0 +1,60 @@
+/** @jsxImportSource hono/jsx */
+/** The page frame: navigation, theme toggle, approvals badge and live status. */
+import type { Child } from "hono/jsx";
+
+const NAV: [string, string][] = [
+  ["/", "Overview"],
+  ["/runs", "Runs"],
+  ["/agents", "Agents"],
+  ["/approvals", "Approvals"],
+  ["/audit", "Audit"],
+  ["/tools", "Tools"],
+  ["/skills", "Skills"],
+  ["/settings", "Settings"],
+  ["/system", "System"],
+];
+
+export function Layout(props: { title: string; path: string; children: Child }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.title} · Closed Claw</title>
+        <link rel="stylesheet" href="/static/app.css" />
+        <script src="/static/app.js" defer></script>
+      </head>
+      <body>
+        <header class="top">
+          <a class="brand" href="/">Closed Claw</a>
+          <nav>
+            {NAV.map(([href, label]) => (
+              <a
+                href={href}
+                class={href === props.path || (href !== "/" && props.path.startsWith(href))
+                  ? "active"
+                  : ""}
+              >
+                {label}
+              </a>
+            ))}
+          </nav>
+          <span class="spacer"></span>
+          <a href="/approvals" class="pill" id="approvals-badge" data-count="0">
+            Approvals <b id="approvals-count">0</b>
+          </a>
+          <span class="pill" id="live-pill" title="Live updates">offline</span>
+          <a href="/runs/new" class="button primary">New run</a>
+          <button type="button" class="button" id="theme-toggle" title="Switch theme">
+            Theme
+          </button>
+        </header>
+        <main>
+          <h1>{props.title}</h1>
+          <div id="flash" role="status"></div>
+          {props.children}
+        </main>
+      </body>
+    </html>
+  );
+}

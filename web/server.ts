@@ -1,0 +1,85 @@
+/** Starts the dashboard on Deno.serve. */
+import type { WebDeps } from "./deps.ts";
+import { createWebApp } from "./app.ts";
+import { allowedHostsFor, isLoopbackHost, newAccessToken } from "./security.ts";
+import { ensureDataDirs } from "../core/settings.ts";
+
+export interface WebServerOptions {
+  hostname?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Default: a fresh random token. */
+  token?: string;
+  keepAliveMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface WebServer {
+  /** The base URL, e.g. `http://127.0.0.1:7860`. */
+  url: string;
+  /** The URL to open once: it carries the token and sets the cookie. */
+  loginUrl: string;
+  token: string;
+  port: number;
+  loopback: boolean;
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** This machine's interface addresses; empty without --allow-sys. */
+function localAddresses(): string[] {
+  try {
+    return Deno.networkInterfaces().map((i) => i.address);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Serves the dashboard.
+ *
+ * @example
+ * ```ts
+ * const server = startWebServer({ settings, store, coordinator: null }, { port: 0 });
+ * console.log(server.loginUrl);
+ * await server.shutdown();
+ * ```
+ */
+export function startWebServer(deps: WebDeps, options: WebServerOptions = {}): WebServer {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const token = options.token ?? newAccessToken();
+  ensureDataDirs(deps.settings);
+  // The app needs the bound port (for the Host check), so it is built right after listening.
+  const ref: { web?: ReturnType<typeof createWebApp> } = {};
+  const server = Deno.serve({
+    hostname,
+    port: options.port ?? 7860,
+    signal: options.signal,
+    onListen: () => {},
+  }, (request, info) => ref.web!.app.fetch(request, info));
+  const port = server.addr.port;
+  const web = ref.web = createWebApp(deps, {
+    token,
+    allowedHosts: allowedHostsFor(hostname, port, localAddresses()),
+    keepAliveMs: options.keepAliveMs,
+  });
+  const shownHost = hostname === "0.0.0.0" || hostname === "::"
+    ? "127.0.0.1"
+    : hostname.includes(":")
+    ? `[${hostname}]`
+    : hostname;
+  const url = `http://${shownHost}:${port}`;
+  const finished = server.finished.finally(() => web.close());
+  return {
+    url,
+    loginUrl: `${url}/?token=${token}`,
+    token,
+    port,
+    loopback: isLoopbackHost(hostname),
+    finished,
+    async shutdown() {
+      web.close();
+      await server.shutdown();
+    },
+  };
+}
