@@ -16,8 +16,11 @@ import {
 } from "./agents.ts";
 import { auditCommand, runlogCommand, runsCommand } from "./runs.ts";
 import { doctorCommand } from "./doctor.ts";
+import { setupCommand } from "./setup.ts";
 import { initCommand } from "./init.ts";
 import { toolsCommand } from "./tools.ts";
+import { cancelRunCommand, resumeCommand, runCommand } from "./run.ts";
+import { webCommand } from "./web.ts";
 import { bold, printError, printLine } from "./output.ts";
 import { runMenu } from "./menu.ts";
 
@@ -25,8 +28,12 @@ export const VERSION: string = denoConfig.version;
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: Command[] = [
+  setupCommand,
   initCommand,
   doctorCommand,
+  runCommand,
+  resumeCommand,
+  cancelRunCommand,
   agentsCommand,
   agentCommand,
   runsCommand,
@@ -35,6 +42,7 @@ export const COMMANDS: Command[] = [
   toolsCommand,
   deleteAgentCommand,
   deleteAllAgentsCommand,
+  webCommand,
 ];
 
 function globalHelp(): string {
