@@ -32,14 +32,14 @@ Deno.test("terminal: a bash command line — pipes, &&, redirects and globs work
   await Deno.writeTextFile(join(dir.path, "a.txt"), "x");
   const out = await runTool(
     "terminal",
-    { cmd: 'ls *.txt | wc -l > count.txt && cat count.txt; echo "$((1 + 2))"' },
+    { cmd: 'ls *.txt | wc -l > count.out && cat count.out; echo "$((1 + 2))"' },
     ctxFor(dir.path),
   );
   assert.ok(out.ok, out.error);
   assert.equal(out.result.stdout, "1\n3\n");
   assert.equal(out.result.returncode, 0);
   assert.equal(out.result.timed_out, false);
-  assert.equal(await Deno.readTextFile(join(dir.path, "count.txt")), "1\n");
+  assert.equal(await Deno.readTextFile(join(dir.path, "count.out")), "1\n");
 });
 
 Deno.test("terminal: runs in the workspace with a scrubbed environment", async () => {
