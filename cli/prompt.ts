@@ -93,6 +93,44 @@ export async function ask(question: string): Promise<string | null> {
 }
 
 /**
+ * Asks for a secret (an API key): in a terminal the answer is read in raw
+ * mode and shown as one `*` per character; from a pipe it is read like any
+ * line. Backspace edits, Ctrl-C exits with 130; null at end of input.
+ */
+export async function askSecret(question: string): Promise<string | null> {
+  if (!Deno.stdin.isTerminal()) return await ask(question);
+  await Deno.stdout.write(encoder.encode(question));
+  let secret = "";
+  while (true) {
+    const chunk = await readKey();
+    if (chunk === null) return null;
+    for (const char of chunk) {
+      if (char === "\r" || char === "\n") {
+        await Deno.stdout.write(encoder.encode("\n"));
+        return secret.trim();
+      }
+      if (char === "\x03") {
+        await Deno.stdout.write(encoder.encode("\n"));
+        Deno.exit(130);
+      }
+      if (char === "\x04" && secret === "") {
+        await Deno.stdout.write(encoder.encode("\n"));
+        return null;
+      }
+      if (char === "\x7f" || char === "\b") {
+        if (secret) {
+          secret = secret.slice(0, -1);
+          await Deno.stdout.write(encoder.encode("\b \b"));
+        }
+      } else if (char >= " ") {
+        secret += char;
+        await Deno.stdout.write(encoder.encode("*"));
+      }
+    }
+  }
+}
+
+/**
  * Asks for a confirmation word; true only when the answer matches. "yes" is
  * matched in any case; other words (like "DELETE ALL") exactly.
  */

@@ -12,7 +12,7 @@ import { ClosedClawError, errorMessage } from "../core/errors.ts";
 import { parseProviderName, PROVIDER_INFO, type ProviderConfig } from "../llm/provider_config.ts";
 import { probeProvider } from "../llm/probe.ts";
 import type { Command } from "./command.ts";
-import { ask } from "./prompt.ts";
+import { ask, askSecret } from "./prompt.ts";
 import { bold, dim, green, printLine, red, yellow } from "./output.ts";
 
 const CHOICES: ProviderName[] = PROVIDERS.filter((p) => p !== "replay");
@@ -55,8 +55,8 @@ class Cancelled extends ClosedClawError {
   }
 }
 
-async function answer(question: string): Promise<string> {
-  const line = await ask(question);
+async function answer(question: string, read = ask): Promise<string> {
+  const line = await read(question);
   if (line === null) throw new Cancelled();
   return line;
 }
@@ -105,7 +105,7 @@ async function askKey(provider: ProviderName, existing: string): Promise<string>
     ? ""
     : ", Enter for none";
   while (true) {
-    const reply = await answer(`API key (${info.keyEnv}${keep}): `);
+    const reply = await answer(`API key (${info.keyEnv}${keep}): `, askSecret);
     if (reply !== "") return reply;
     if (existing || !info.keyRequired) return existing;
     printLine(red(`${provider} needs a key; get one from the provider's console.`));
