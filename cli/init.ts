@@ -1,6 +1,9 @@
 /** `init`: creates the data folders and the database, and reconciles capsules. */
 import { ensureDataDirs } from "../core/settings.ts";
 import { listCapsules, syncRegistryIndex } from "../capsule_runtime/factory.ts";
+import { installBuiltinAgents } from "../capsule_runtime/builtin_agents.ts";
+import { createEmbedder } from "../store/embedder.ts";
+import { VectorIndex } from "../store/vector_index.ts";
 import { SCHEMA_VERSION } from "../store/mod.ts";
 import { type Command, JSON_OPTION } from "./command.ts";
 import { printJson, printLine, printWarning } from "./output.ts";
@@ -11,7 +14,7 @@ export const initCommand: Command = {
   summary: "Create the data directory and registry database; register capsules found on disk.",
   details: "Needs no API key. Safe to run again: it only adds what is missing.",
   options: { ...JSON_OPTION },
-  run(ctx) {
+  async run(ctx) {
     const settings = ctx.settings();
     ensureDataDirs(settings);
     const store = ctx.store();
@@ -21,6 +24,13 @@ export const initCommand: Command = {
     const known = new Set(store.agents.list(1_000_000).map((a) => a.agent_id));
     const added = manifests.filter((m) => !known.has(m.agent_id));
     for (const m of added) store.agents.upsertManifest(m);
+    const embedder = await createEmbedder(settings, { onWarning: printWarning });
+    const builtins = await installBuiltinAgents({
+      agentsDir: settings.agentsDir,
+      store,
+      embedder,
+      index: new VectorIndex(store.db, embedder.dim),
+    });
     const indexed = syncRegistryIndex(settings.agentsDir);
     const interrupted = refreshInterruptedRuns(store);
     const result = {
@@ -30,6 +40,7 @@ export const initCommand: Command = {
       schema_version: SCHEMA_VERSION,
       agents: indexed,
       registered_from_disk: added.map((m) => m.agent_id),
+      builtin_agents_installed: builtins,
       invalid_capsules: invalid,
       interrupted_runs: interrupted,
     };
@@ -39,10 +50,11 @@ export const initCommand: Command = {
       printLine(`  database   ${settings.dbPath} (schema v${SCHEMA_VERSION})`);
       printLine(`  agents     ${indexed} capsule(s) in ${settings.agentsDir}`);
       if (added.length) printLine(`  registered ${added.length} capsule(s) found on disk`);
+      if (builtins.length) printLine(`  installed built-in agent(s): ${builtins.join(", ")}`);
       if (interrupted.length) printLine(`  marked ${interrupted.length} run(s) as interrupted`);
       for (const name of invalid) printWarning(`skipped ${name}: its manifest.json is not valid`);
       printLine('Next: closed-claw doctor, then deno task run "your task"');
     }
-    return Promise.resolve(0);
+    return 0;
   },
 };

@@ -91,7 +91,10 @@ Deno.test("every listing command works on an empty data dir, and init creates it
   const init = await runCli(["init", "--json"], { cwd: dir.path });
   assert.equal(init.code, 0, init.stderr);
   const report = JSON.parse(init.stdout);
-  assert.equal(report.agents, 0);
+  assert.deepEqual(report.builtin_agents_installed, ["terminal-master"]);
+  assert.equal(report.agents, 1, "the built-in agent");
+  const again = JSON.parse((await runCli(["init", "--json"], { cwd: dir.path })).stdout);
+  assert.deepEqual(again.builtin_agents_installed, [], "installed once");
   for (const sub of ["registry.db", "agents/registry.json", "runs"]) {
     await Deno.stat(join(dir.path, ".closed_claw", sub));
   }
