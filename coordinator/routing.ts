@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { createCapsule, readManifest, syncRegistryIndex } from "../capsule_runtime/factory.ts";
 import type { Manifest, ToolName } from "../capsule_runtime/manifest.ts";
+import { evolveGenome, lineageTags, withWorkingStyle } from "./evolution.ts";
 import { isFatalLlmError } from "./planner.ts";
 import { generateProfile } from "./profile.ts";
 import type { RunContext } from "./context.ts";
@@ -276,16 +277,28 @@ async function create(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
     allowedTools: ctx.toolsAllowed,
   }, { runId: ctx.state.run_id, signal: ctx.signal });
   const [vector] = await ctx.embedder.embed([`${profile.description}\n${subtask.title}`]);
+  // Role and profile tags make later agents of this kind find this one as an ancestor.
+  const kinship = lineageTags(subtask.role_tag, profile.profile_id);
+  const evolved = ctx.settings.evolutionEnabled
+    ? evolveGenome(ctx.store.agents, {
+      tags: kinship,
+      tools: profile.tools_allowlist,
+      rate: ctx.settings.evolutionMutationRate,
+    })
+    : null;
+  const skillMd = evolved ? withWorkingStyle(profile.skill_md, evolved.genome) : profile.skill_md;
   const manifest = createCapsule(ctx.settings.agentsDir, {
     name: `${profile.name_prefix} ${crypto.randomUUID().slice(0, 4)}`,
     description: profile.description,
     tools_allowlist: profile.tools_allowlist,
-    tags: profile.tags,
+    tags: [...new Set([...profile.tags, ...kinship])],
     skill_ids: profile.skill_ids,
-    skill_md: profile.skill_md,
+    skill_md: skillMd,
     permissions: profile.permissions,
     embedding_model: ctx.embedder.name,
     embedding_vector: Array.from(vector),
+    genome_json: evolved ? JSON.stringify(evolved.genome) : undefined,
+    lineage_json: evolved ? JSON.stringify(evolved.lineage) : undefined,
   });
   ctx.store.agents.upsertManifest(manifest);
   ctx.index.upsert(manifest.agent_id, vector);
@@ -306,9 +319,12 @@ async function create(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
     profile_source: profile.source,
     tools_allowlist: manifest.tools_allowlist,
     permissions: manifest.permissions,
-    skill_md_preview: profile.skill_md.slice(0, 500),
-    genome_hash: null,
-    generation: 0,
+    skill_md_preview: skillMd.slice(0, 500),
+    genome_hash: evolved?.genome_hash ?? null,
+    generation: evolved?.lineage.generation ?? 0,
+    parent_genome_hash: evolved?.lineage.parent_genome_hash ?? null,
+    parent_agent_id: evolved?.parent_agent_id ?? null,
+    mutations_applied: evolved?.lineage.mutations_applied ?? [],
   });
   return { manifest, created: true };
 }

@@ -13,6 +13,7 @@ import {
 } from "../capsule_runtime/host.ts";
 import type { ChatMessage } from "../llm/types.ts";
 import { LlmError } from "../llm/errors.ts";
+import { genomeRunLimits, parseGenome } from "./evolution.ts";
 import { acquireAgent } from "./routing.ts";
 import { emitUsage, type RunContext } from "./context.ts";
 import { type AttemptToolEvent, checkResultText, judgeResult, verifyToolUse } from "./validate.ts";
@@ -147,11 +148,14 @@ async function runAttempt(
 
   const toolEvents: AttemptToolEvent[] = [];
   const stats = statsFor(ctx, agentId);
+  // An evolved agent runs with its genome's step budget and temperature.
+  const limits = genomeRunLimits(parseGenome(manifest.genome_json), settings);
   const result = await runCapsule({
     settings,
     manifest,
     task,
-    hooks: capsuleHooks(ctx, subtask, manifest),
+    maxSteps: limits.maxSteps,
+    hooks: capsuleHooks(ctx, subtask, manifest, limits.temperature),
     context: {
       ...state.context,
       parent_task: state.task,
@@ -235,7 +239,12 @@ function stopIfFatal(ctx: RunContext, error: unknown): string | null {
   return null;
 }
 
-function capsuleHooks(ctx: RunContext, subtask: Subtask, manifest: Manifest): CapsuleHooks {
+function capsuleHooks(
+  ctx: RunContext,
+  subtask: Subtask,
+  manifest: Manifest,
+  temperature: number | undefined,
+): CapsuleHooks {
   const meta = {
     runId: ctx.state.run_id,
     taskId: subtask.task_id,
@@ -252,6 +261,7 @@ function capsuleHooks(ctx: RunContext, subtask: Subtask, manifest: Manifest): Ca
           schema: request.schema
             ? { name: request.schema.name, jsonSchema: request.schema.json_schema }
             : undefined,
+          temperature,
           signal: request.signal,
         }, meta);
         return {
