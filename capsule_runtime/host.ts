@@ -10,7 +10,7 @@ import { HashEmbedder } from "../store/hash_embedder.ts";
 import { type MemoryEntry, MemoryStore } from "../store/memory.ts";
 import { hasSideEffects, toolRegistryForAllowlist } from "../tools/catalog.ts";
 import { checkToolCall, type PaidApiApproval } from "../tools/host_check.ts";
-import type { Resolver } from "../tools/policy/ssrf.ts";
+import { checkUrl, type Resolver } from "../tools/policy/ssrf.ts";
 import type { ToolName } from "./manifest.ts";
 import type { Manifest } from "./manifest.ts";
 import { capsuleDir, readSkill } from "./factory.ts";
@@ -18,10 +18,11 @@ import {
   buildLaunchPlan,
   EXEC_TOOLS,
   type LaunchPlan,
+  NETWORK_TOOLS,
   type ResolvedPermissions,
   resolvePermissions,
 } from "./launcher.ts";
-import { findEscapingSymlinks } from "./symlink_scan.ts";
+import { findEscapingSymlinks, SYMLINK_SCAN_LIMIT } from "./symlink_scan.ts";
 import { machineFacts, warmGuestCache } from "./machine.ts";
 import { composeSystemPrompt, STEP_JSON_SCHEMA } from "./prompt.ts";
 import { loadSkillsForPrompt } from "./skills.ts";
@@ -180,7 +181,10 @@ export interface RunCapsuleOptions {
   timeoutMs?: number;
   /** Default: CLOSED_CLAW_AGENT_MAX_STEPS. */
   maxSteps?: number;
-  /** DNS resolver for the host's SSRF check (tests; the guest always resolves itself). */
+  /**
+   * DNS resolver for the host's SSRF check and the launch-time resolution of
+   * network_hosts for Deno's --allow-net (tests; the guest always resolves itself).
+   */
   resolver?: Resolver;
   /**
    * Tests only: run this guest script instead of capsule_runtime/guest/main.ts,
@@ -206,6 +210,8 @@ export interface CapsuleResult {
   attempts: number;
   sandbox: LaunchPlan["sandbox"];
   stderr_tail: string;
+  /** Protection weaker than the manifest asked for (LaunchPlan.warnings), also sent as `log` events. */
+  warnings: string[];
 }
 
 /** Malformed lines tolerated before a capsule is stopped as broken. */
@@ -221,6 +227,42 @@ export interface PlanOptions {
   guestEntry?: string;
   /** false: Deno permissions only, even where bubblewrap works (tests, comparisons). */
   osSandbox?: boolean;
+  /** Resolves the manifest's network_hosts for Deno's --allow-net (tests inject one). */
+  resolver?: Resolver;
+  /** Entries the symlink scan walks before it stops (tests use a small one). */
+  symlinkScanLimit?: number;
+}
+
+/** How long launch-time resolution of one network host may take. */
+const HOST_RESOLVE_TIMEOUT_MS = 5_000;
+
+/**
+ * Resolves each exact network host once, at launch, through the same SSRF
+ * check the tools use (so only public addresses come back). A host that does
+ * not resolve stays unreachable for this capsule; that is a warning, not an error.
+ */
+async function resolveNetworkHosts(
+  hosts: readonly string[],
+  resolver: Resolver | undefined,
+): Promise<{ addresses: string[]; warnings: string[] }> {
+  // With a `*.` pattern Deno cannot be limited to addresses (launcher.ts), so nothing to resolve.
+  const names = hosts.map((h) => h.trim());
+  if (names.some((h) => h.startsWith("*."))) return { addresses: [], warnings: [] };
+  const checks = await Promise.all(
+    names.map((host) =>
+      checkUrl(`http://${host}/`, resolver, { dnsTimeoutMs: HOST_RESOLVE_TIMEOUT_MS })
+    ),
+  );
+  const addresses: string[] = [];
+  const warnings: string[] = [];
+  checks.forEach((check, i) => {
+    if (check.ok) addresses.push(...check.addresses.map((a) => a.address));
+    else {
+      const why = `${check.error}; this capsule cannot reach it`;
+      warnings.push(`network host '${names[i]}' could not be resolved at launch (${why})`);
+    }
+  });
+  return { addresses, warnings };
 }
 
 /** Builds the launch plan for a capsule on this machine. */
@@ -259,11 +301,22 @@ export async function planLaunch(
     ...permissions.sqlPaths,
     ...(execTool ? [workspace] : []),
   ];
-  const symlinks = findEscapingSymlinks(scannedRoots, [settings.homeDir, ...secretPaths]);
-  return buildLaunchPlan({
+  const scanLimit = options.symlinkScanLimit ?? SYMLINK_SCAN_LIMIT;
+  const symlinks = findEscapingSymlinks(
+    scannedRoots,
+    [settings.homeDir, ...secretPaths],
+    scanLimit,
+  );
+  const networkGranted = manifest.tools_allowlist.some((t) => NETWORK_TOOLS.includes(t));
+  const resolved = networkGranted && permissions.networkHosts.length
+    ? await resolveNetworkHosts(permissions.networkHosts, options.resolver)
+    : { addresses: [], warnings: [] };
+  const plan = buildLaunchPlan({
     manifest,
     permissions,
     escapingSymlinks: symlinks.escaping,
+    incompleteSymlinkScan: symlinks.truncated ? { limit: scanLimit } : undefined,
+    networkAddresses: resolved.addresses,
     capsuleDir: dir,
     otherCapsuleDirs: listNames(settings.agentsDir).filter((p) => p !== dir),
     dataDirEntries: listNames(settings.homeDir).filter((p) =>
@@ -289,6 +342,8 @@ export async function planLaunch(
     etcPaths: facts.etcPaths,
     allowUnsandboxedExec: settings.allowUnsandboxedExec,
   });
+  plan.warnings.push(...resolved.warnings);
+  return plan;
 }
 
 function readSoul(settings: Settings): string {
@@ -315,6 +370,7 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
     allowedRoots: options.allowedRoots,
     guestEntry: options.guestEntry,
     osSandbox: options.osSandbox,
+    resolver: options.resolver,
   });
   try {
     await warmGuestCache(join(settings.homeDir, "deno_cache"), options.guestEntry);
@@ -327,6 +383,7 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
       attempts: 0,
       sandbox: plan.sandbox,
       stderr_tail: "",
+      warnings: plan.warnings,
       ...emptyOutcome("error", { code: "capsule_spawn_failed", message: errorText(error) }),
     };
   }
@@ -557,6 +614,7 @@ async function runOnce(
             refused_tools: plan.refusedTools,
             attempt,
           });
+          for (const warning of plan.warnings) emit({ type: "log", level: "warn", msg: warning });
           await proc.send(start);
           break;
         }
@@ -708,6 +766,7 @@ async function runOnce(
       attempts: attempt,
       sandbox: plan.sandbox,
       stderr_tail: proc?.stderrTail() ?? "",
+      warnings: plan.warnings,
     };
   }
   function resultOf(

@@ -9,10 +9,13 @@
  * unless a network tool is granted, its own PID namespace.
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { blockedReason, formatIp, normalizeHost, parseIp } from "../tools/policy/ssrf.ts";
 import type { Manifest, ToolName } from "./manifest.ts";
 
 export const NETWORK_TOOLS: readonly ToolName[] = ["http_api", "web_fetch"];
 export const EXEC_TOOLS: readonly ToolName[] = ["terminal", "python_exec"];
+/** Tools that read the scanned roots through Deno's --allow-read (which follows symlinks). */
+export const PATH_TOOLS: readonly ToolName[] = ["file_io", "sql_query"];
 
 /**
  * Addresses no capsule may reach, whatever its manifest says. Deno 2.9 accepts
@@ -92,6 +95,19 @@ export interface LaunchInput {
    * symlink_scan.ts). Deno follows links, so each is denied by its own path.
    */
   escapingSymlinks?: string[];
+  /**
+   * Set when the symlink scan stopped at its entry limit, so escaping links
+   * may be missing from `escapingSymlinks`. Without bubblewrap, file_io and
+   * sql_query are then refused; inside it, the sandbox still hides what such
+   * a link could reach, so the plan only carries a warning.
+   */
+  incompleteSymlinkScan?: { limit: number };
+  /**
+   * The public addresses the manifest's `network_hosts` resolved to at launch
+   * (planLaunch resolves them). Tools connect to a checked IP, so Deno sees the
+   * IP, and only these (plus the names, for the lookup) are allowed.
+   */
+  networkAddresses?: string[];
   workspace: string;
   denoPath: string;
   /** The guest entry point (capsule_runtime/guest/main.ts). */
@@ -123,9 +139,67 @@ export interface LaunchPlan {
   tools: ToolName[];
   /** Paths denied to the capsule (control files, secrets, other capsules, escaping links). */
   deniedPaths: string[];
+  /** Protection that is weaker than asked for, one line each (shown as `log` warnings). */
+  warnings: string[];
 }
 
 const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
+
+/** A host name or `*.` pattern Deno accepts in `--allow-net` (no scheme, port, path or comma). */
+const HOST_PATTERN =
+  /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
+
+/** `--allow-net` entry for a public IP address, or `null` for an address no capsule may reach. */
+function publicAddressEntry(text: string): string | null {
+  const ip = parseIp(text);
+  if (!ip || blockedReason(ip)) return null;
+  return ip.family === 6 ? `[${formatIp(ip)}]` : formatIp(ip);
+}
+
+/**
+ * What Deno's `--allow-net` holds for a manifest's `network_hosts`: each name
+ * (Deno checks the DNS lookup against it) and each public address it resolved
+ * to (Deno checks the connection against the IP the tools dial). `entries` is
+ * `null` when Deno cannot enforce the list: it is empty (any public host), or
+ * a `*.` pattern whose addresses cannot be known at launch.
+ *
+ * @example
+ * ```ts
+ * networkAllowList(["api.example.com"], ["203.0.113.7"]).entries;
+ * // ["api.example.com", "203.0.113.7"]
+ * ```
+ */
+export function networkAllowList(
+  hosts: readonly string[],
+  addresses: readonly string[],
+): { entries: string[] | null; warnings: string[] } {
+  if (hosts.length === 0) return { entries: null, warnings: [] };
+  const warnings: string[] = [];
+  const wildcards = hosts.filter((h) => h.trim().startsWith("*."));
+  if (wildcards.length) {
+    warnings.push(
+      `network_hosts has the pattern ${
+        wildcards.join(", ")
+      }: its addresses cannot be pinned at launch, so only the host's policy check (not Deno) limits this capsule to its hosts; list exact host names to have Deno enforce them`,
+    );
+    return { entries: null, warnings };
+  }
+  const entries = new Set<string>();
+  for (const raw of hosts) {
+    const host = normalizeHost(raw.trim());
+    if (parseIp(host)) {
+      const entry = publicAddressEntry(host);
+      if (entry) entries.add(entry);
+      else warnings.push(`network_hosts entry '${raw}' is not a public address; it stays blocked`);
+    } else if (HOST_PATTERN.test(host)) entries.add(host);
+    else warnings.push(`network_hosts entry '${raw}' is not a host name; it is ignored`);
+  }
+  for (const address of addresses) {
+    const entry = publicAddressEntry(address);
+    if (entry) entries.add(entry);
+  }
+  return { entries: [...entries], warnings };
+}
 
 /** Resolves a manifest path (relative to the workspace, or absolute). */
 export function resolveRoot(workspace: string, path: string): string {
@@ -190,6 +264,23 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
       });
     }
   }
+  const warnings: string[] = [];
+  const scan = input.incompleteSymlinkScan;
+  if (scan && sandboxed) {
+    warnings.push(
+      `the symlink scan stopped after ${scan.limit} entries, so some links leading out of the roots may not be denied by Deno; bubblewrap still hides everything outside the roots`,
+    );
+  } else if (scan) {
+    // Deno follows links, so an unscanned link out of a root would be readable: refuse instead.
+    for (const tool of PATH_TOOLS) {
+      if (!granted.delete(tool)) continue;
+      refusedTools.push({
+        tool,
+        reason:
+          `${tool} is refused: its roots hold more than ${scan.limit} entries, too many to check every symlink; narrow the manifest's read_roots/sql_paths or install bubblewrap`,
+      });
+    }
+  }
   const has = (tool: ToolName) => granted.has(tool);
   const network = NETWORK_TOOLS.some(has);
 
@@ -223,9 +314,15 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     `--deny-write=${list(denied)}`,
   ];
   if (network) {
-    // Tools connect to the address they checked, so hosts are enforced by the
-    // tool policy; Deno blocks every private range whatever the name resolves to.
-    denoFlags.push("--allow-net", `--deny-net=${DENIED_NETWORKS.join(",")}`);
+    // With exact network_hosts, Deno allows only those names and the public addresses
+    // they resolved to at launch; otherwise any host, and the tool policy checks names.
+    // Either way Deno blocks every private range, whatever a name resolves to.
+    const allowed = networkAllowList(perm.networkHosts, input.networkAddresses ?? []);
+    warnings.push(...allowed.warnings);
+    // No usable entry at all: no --allow-net (an empty `--allow-net=` stops Deno from starting).
+    if (!allowed.entries) denoFlags.push("--allow-net");
+    else if (allowed.entries.length) denoFlags.push(`--allow-net=${list(allowed.entries)}`);
+    denoFlags.push(`--deny-net=${DENIED_NETWORKS.join(",")}`);
     // Name resolution reads the resolver configuration.
     denoFlags.push(`--allow-sys=hostname`);
   }
@@ -256,6 +353,7 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
       refusedTools,
       tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
       deniedPaths: [...new Set(denied)],
+      warnings,
     };
   }
 
@@ -319,5 +417,6 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     refusedTools,
     tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
     deniedPaths: [...new Set(denied)],
+    warnings,
   };
 }

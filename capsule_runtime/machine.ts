@@ -81,13 +81,25 @@ export function machineFacts(): Promise<MachineFacts> {
 
 const warmed = new Map<string, Promise<void>>();
 
+function folderExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Compiles the guest (or `entry`, a test guest) into `denoDir` once, so
- * capsules start from a warm, read-only cache with `--cached-only`.
+ * capsules start from a warm, read-only cache with `--cached-only`. The
+ * folder is checked on every call (one stat): when the data dir was deleted
+ * meanwhile, the cache is built again rather than trusted from memory
+ * (bubblewrap cannot bind a missing folder).
  */
 export function warmGuestCache(denoDir: string, entry = guestFiles().entry): Promise<void> {
   const key = `${denoDir}\0${entry}`;
   let done = warmed.get(key);
+  if (done && !folderExists(denoDir)) done = undefined;
   if (!done) {
     done = (async () => {
       Deno.mkdirSync(denoDir, { recursive: true });

@@ -9,6 +9,13 @@
 import { join } from "node:path";
 import { isWithin } from "./launcher.ts";
 
+/**
+ * Entries walked before the scan gives up (it runs at every launch). A scan
+ * that stops is reported as `truncated`; the launcher then refuses the path
+ * tools or, inside bubblewrap, warns (see `incompleteSymlinkScan`).
+ */
+export const SYMLINK_SCAN_LIMIT = 20_000;
+
 /** What the scan found. */
 export interface SymlinkScan {
   /** Links (by their own path) whose target is outside every root or inside a denied path. */
@@ -29,7 +36,7 @@ export interface SymlinkScan {
 export function findEscapingSymlinks(
   roots: readonly string[],
   deniedPaths: readonly string[],
-  maxEntries = 20_000,
+  maxEntries = SYMLINK_SCAN_LIMIT,
 ): SymlinkScan {
   const escaping = new Set<string>();
   const seen = new Set<string>();

@@ -211,3 +211,58 @@ Deno.test("exec tools are refused next to a network tool inside bubblewrap, with
   assert.ok(!plan.denoFlags.some((f) => f.startsWith("--allow-run")));
   assert.ok(plan.args.includes("--share-net"), "the network tool still works");
 });
+
+Deno.test("exact network_hosts: Deno allows only those names and their public addresses", () => {
+  const cases: {
+    hosts: string[];
+    addresses?: string[];
+    /** The --allow-net list; null for a bare --allow-net, [] for none at all. */
+    allow: string[] | null;
+    warning?: RegExp;
+  }[] = [
+    { hosts: [], addresses: ["93.184.215.16"], allow: null },
+    {
+      hosts: ["API.Example.com."],
+      addresses: ["93.184.215.16", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+      allow: ["api.example.com", "93.184.215.16", "[2606:2800:21f:cb07:6820:80da:af6b:8b2c]"],
+    },
+    // Private answers are never allowed (Deno 2.9 cannot deny IPv6 ranges, so this matters).
+    {
+      hosts: ["api.example.com"],
+      addresses: ["10.0.0.5", "fc00::1", "::ffff:127.0.0.1", "93.184.215.16"],
+      allow: ["api.example.com", "93.184.215.16"],
+    },
+    { hosts: ["93.184.215.16"], allow: ["93.184.215.16"] },
+    { hosts: ["127.0.0.1", "api.example.com"], allow: ["api.example.com"], warning: /public/ },
+    { hosts: ["https://x.example/"], allow: [], warning: /not a host name/ },
+    { hosts: ["a.example,1.1.1.1"], allow: [], warning: /not a host name/ },
+    { hosts: ["*.example.com", "api.other.com"], allow: null, warning: /not Deno/ },
+  ];
+  for (const c of cases) {
+    const label = JSON.stringify(c.hosts);
+    const { denoFlags, warnings } = buildLaunchPlan(
+      input(["http_api"], { networkAddresses: c.addresses }, { network_hosts: c.hosts }),
+    );
+    if (c.allow === null) assert.ok(denoFlags.includes("--allow-net"), label);
+    else assert.ok(!denoFlags.includes("--allow-net"), label);
+    assert.deepEqual(flag(denoFlags, "--allow-net").filter((f) => f !== "*"), c.allow ?? [], label);
+    assert.deepEqual(flag(denoFlags, "--deny-net"), DENIED_NETWORKS, `${label} deny-net`);
+    if (c.warning) assert.match(warnings.join("\n"), c.warning, label);
+    else assert.deepEqual(warnings, [], label);
+  }
+});
+
+Deno.test("an incomplete symlink scan: path tools refused without bubblewrap, a warning inside", () => {
+  const scan = { incompleteSymlinkScan: { limit: 5 } };
+  const tools: ToolName[] = ["file_io", "sql_query", "web_fetch"];
+  const perms = { sql_paths: ["db/app.sqlite"] };
+  const bare = buildLaunchPlan(input(tools, scan, perms));
+  assert.deepEqual(bare.tools, ["web_fetch"]);
+  assert.deepEqual(bare.refusedTools.map((r) => r.tool), ["file_io", "sql_query"]);
+  assert.match(bare.refusedTools[0].reason, /more than 5 entries/);
+  assert.deepEqual(flag(bare.denoFlags, "--allow-read"), ["/data/agents/worker-1a2b"]);
+  const boxed = buildLaunchPlan(input(tools, { ...scan, bwrapPath: "/usr/bin/bwrap" }, perms));
+  assert.deepEqual(boxed.tools, tools);
+  assert.match(boxed.warnings.join("\n"), /stopped after 5 entries/);
+  assert.deepEqual(buildLaunchPlan(input(tools, {}, perms)).warnings, []);
+});

@@ -115,6 +115,10 @@ function describeNetError(error: unknown, host: string, where: string): string {
   return `request to ${host} (${where}) failed: ${message}`;
 }
 
+function addressWithPort(address: ResolvedAddress, port: number): string {
+  return address.family === 6 ? `[${address.address}]:${port}` : `${address.address}:${port}`;
+}
+
 function permitted(where: string): boolean {
   try {
     return Deno.permissions.querySync({ name: "net", host: where }).state === "granted";
@@ -132,12 +136,15 @@ function requestOnce(
   options: { deadline: number; maxBodyBytes: number; readBody: boolean; signal?: AbortSignal },
   deps: PinnedDeps,
 ): Promise<Hop> {
+  // With exact network_hosts, Deno allows only the addresses resolved at launch: when
+  // DNS now answers differently, dial a checked address that is still among them.
+  const pinned =
+    [check.pinned, ...check.addresses].find((a) => permitted(addressWithPort(a, check.port))) ??
+      check.pinned;
   const target = deps.connectTo
-    ? deps.connectTo(check.pinned, check.port)
-    : { ...check.pinned, port: check.port };
-  const where = target.family === 6
-    ? `[${target.address}]:${target.port}`
-    : `${target.address}:${target.port}`;
+    ? deps.connectTo(pinned, check.port)
+    : { ...pinned, port: check.port };
+  const where = addressWithPort(target, target.port);
   // Deno throws NotCapable from inside node:net asynchronously, where no
   // 'error' handler sees it; ask first so a refusal is an answer, not a crash.
   if (!permitted(where)) {
