@@ -9,6 +9,7 @@ import { HttpError } from "./http.ts";
 import { securityMiddleware } from "./security.ts";
 import { LiveHub } from "./live/hub.ts";
 import { systemRoutes } from "./api/system_routes.ts";
+import { llmKeyRoutes } from "./api/llm_key_routes.ts";
 import { agentsRoutes } from "./api/agents_routes.ts";
 import { runsRoutes, WebRuns } from "./api/runs_routes.ts";
 import { liveRoutes } from "./api/live_routes.ts";
@@ -41,6 +42,7 @@ export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
 
   const api = new Hono();
   api.route("/", systemRoutes(deps));
+  api.route("/", llmKeyRoutes(deps));
   api.route("/", agentsRoutes(deps));
   api.route("/", liveRoutes(deps, hub, { keepAliveMs: options.keepAliveMs ?? 15_000 }));
   api.route("/", runsRoutes(deps, hub, runs));

@@ -14,15 +14,21 @@ export interface WebServerOptions {
   signal?: AbortSignal;
 }
 
+/** A running dashboard server. */
 export interface WebServer {
   /** The base URL, e.g. `http://127.0.0.1:7860`. */
   url: string;
   /** The URL to open once: it carries the token and sets the cookie. */
   loginUrl: string;
+  /** The access token (`Authorization: Bearer <token>` for scripts). */
   token: string;
+  /** The bound port (useful after asking for port 0). */
   port: number;
+  /** Whether it is bound to a loopback address only. */
   loopback: boolean;
+  /** Settles when the server has stopped. */
   finished: Promise<void>;
+  /** Stops the live feed, cancels the runs it started and closes the server. */
   shutdown(): Promise<void>;
 }
 

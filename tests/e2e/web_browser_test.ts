@@ -42,6 +42,7 @@ interface Dashboard extends AsyncDisposable {
   page: Page;
   workspace: string;
   agentsDir: string;
+  runLogsDir: string;
   brain: Brain;
   screenshot(name: string): Promise<void>;
 }
@@ -65,6 +66,7 @@ async function openDashboard(brain: Brain, env: Record<string, string> = {}): Pr
     page,
     workspace,
     agentsDir: settings.agentsDir,
+    runLogsDir: settings.runLogsDir,
     brain,
     screenshot: async (name) => {
       await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
@@ -145,6 +147,72 @@ Deno.test({
     await d.page.setViewportSize({ width: 390, height: 844 });
     await d.page.goto(`${d.server.url}/`);
     await d.screenshot("overview_phone");
+  },
+});
+
+/** The stage timeline's event count for `stage`, as shown. */
+async function stageEvents(page: Page, stage: string): Promise<number> {
+  return Number(await page.getAttribute(`.timeline li[data-stage="${stage}"]`, "data-events"));
+}
+
+/** Waits until the timeline counts at least one event for `stage`. */
+function waitForStageCount(page: Page, stage: string, timeout: number) {
+  return page.waitForSelector(
+    `.timeline li[data-stage="${stage}"]:not([data-events="0"])`,
+    { timeout },
+  );
+}
+
+Deno.test({
+  name:
+    "e2e: run detail keeps the timeline in step with the raw log, shows every event, and stays put once finished",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using d = await openDashboard(readNotesBrain({ stepDelayMs: 2000 }));
+    await Deno.writeTextFile(join(d.workspace, "notes.txt"), "hello world\n");
+    await d.page.goto(`${d.server.url}/runs/new`);
+    await d.page.fill("textarea[name=task]", "What is the first line of notes.txt?");
+    await d.page.selectOption("select[name=create_approval_mode]", "approve");
+    await d.page.click("button:has-text('Start run')");
+    await d.page.waitForURL(/\/runs\/[0-9a-f]{32}$/);
+    const runId = d.page.url().split("/").pop()!;
+    // Mid-run: once the plan is in the raw log, the timeline counts it within a round trip.
+    await d.page.waitForSelector("#raw-log li:has-text('task_plan_created')", { timeout: 30_000 });
+    await waitForStageCount(d.page, "plan", 2_000);
+    await d.page.waitForSelector("#raw-log li:has-text('subtask_attempt_started')", {
+      timeout: 30_000,
+    });
+    await waitForStageCount(d.page, "execute", 2_000);
+    assert.equal(await d.page.getAttribute("#run-live", "data-status"), "running");
+    await d.screenshot("run_detail_mid");
+    await waitForStatus(d.page, "ok");
+    // The page reloads once at the end; then it must stay put.
+    await d.page.waitForSelector("body[data-run-ended='1']", { timeout: 10_000 });
+    let loads = 0;
+    d.page.on("load", () => loads++);
+    await d.page.waitForTimeout(1_500);
+    assert.ok(loads <= 1, `a finished run's page reloaded ${loads} times in 1.5 s`);
+    await d.page.waitForSelector("body[data-run-ended='1']");
+    const lines = Deno.readTextFileSync(join(d.runLogsDir, `${runId}.jsonl`)).trim().split("\n");
+    assert.ok(lines.length > 20, `only ${lines.length} log lines`);
+    assert.equal(await d.page.locator("#raw-log li").count(), lines.length);
+    assert.equal(await d.page.textContent("#raw-log-count"), `(${lines.length} events)`);
+    // Nothing is hidden in a scroll box: the whole list is on the page.
+    const clipped = await d.page.$eval("#raw-log", (el) => el.scrollHeight > el.clientHeight + 1);
+    assert.equal(clipped, false);
+    const last = JSON.parse(lines.at(-1)!).event as string;
+    assert.ok(await d.page.isVisible(`#raw-log li:last-child :text("${last}")`));
+    // The timeline's counts add up to every event it maps.
+    assert.ok((await stageEvents(d.page, "synthesize")) >= 1);
+    // Opening a line shows its whole payload.
+    await d.page.click("#raw-log li:has-text('task_plan_created') summary");
+    assert.match(
+      await d.page.textContent("#raw-log li:has-text('task_plan_created') pre") ?? "",
+      /"subtasks": \[/,
+    );
+    await d.screenshot("run_detail_finished");
   },
 });
 

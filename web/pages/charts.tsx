@@ -8,57 +8,81 @@ export interface Bar {
   alert?: number;
 }
 
-/** A bar chart; labels go into <title> so hovering shows them. */
-export function BarChart(props: { bars: Bar[]; unit?: string; height?: number; label: string }) {
-  const height = props.height ?? 120;
-  const width = Math.max(props.bars.length * 14, 280);
+/**
+ * A bar chart. The bars are an SVG stretched to the figure's width (rects
+ * scale cleanly), while every text (the top value and the axis labels) is
+ * HTML beside it, so labels never stretch with the drawing. Hovering a bar
+ * shows its label and value. `minSlots` keeps a few bars from filling the width.
+ */
+export function BarChart(
+  props: { bars: Bar[]; unit?: string; label: string; minSlots?: number },
+) {
+  const slots = Math.max(props.bars.length, props.minSlots ?? 1);
   const max = Math.max(1e-9, ...props.bars.map((b) => b.value));
-  // Bars stay narrow when there are few of them.
-  const bw = Math.min(width / Math.max(1, props.bars.length), 28);
+  const scale = (v: number) => (v / max) * 100;
+  const middle = props.bars.length > 2 ? props.bars[Math.floor(props.bars.length / 2)] : null;
   return (
-    <svg
-      class="chart"
-      viewBox={`0 0 ${width} ${height + 16}`}
-      role="img"
-      aria-label={props.label}
-      preserveAspectRatio="none"
-    >
-      <line x1="0" y1={height} x2={width} y2={height} class="axis" />
-      {props.bars.map((b, i) => {
-        const h = (b.value / max) * (height - 4);
-        const a = ((b.alert ?? 0) / max) * (height - 4);
-        return (
-          <g>
-            <title>{`${b.label}: ${formatValue(b.value, props.unit)}`}</title>
-            <rect
-              x={i * bw + 1}
-              y={height - h}
-              width={Math.max(1, bw - 2)}
-              height={h}
-              class="bar"
-            />
-            {a > 0 && (
+    <figure class="chart">
+      <div class="chart-plot">
+        <span class="chart-max" title="Highest bar">{formatValue(max, props.unit)}</span>
+        <svg
+          class="chart-bars"
+          viewBox={`0 0 ${slots * 10} 100`}
+          preserveAspectRatio="none"
+          role="img"
+          aria-label={props.label}
+        >
+          {props.bars.map((b, i) => (
+            <g>
+              <title>{`${b.label}: ${formatValue(b.value, props.unit)}`}</title>
               <rect
-                x={i * bw + 1}
-                y={height - a}
-                width={Math.max(1, bw - 2)}
-                height={a}
-                class="bar alert"
+                x={i * 10 + 1}
+                y={100 - scale(b.value)}
+                width="8"
+                height={scale(b.value)}
+                class="bar"
               />
-            )}
-          </g>
-        );
-      })}
-      <text x="0" y={height + 13} class="tick">{props.bars[0]?.label ?? ""}</text>
-      <text x={width} y={height + 13} class="tick" text-anchor="end">
-        {props.bars.at(-1)?.label ?? ""}
-      </text>
-    </svg>
+              {(b.alert ?? 0) > 0 && (
+                <rect
+                  x={i * 10 + 1}
+                  y={100 - scale(b.alert!)}
+                  width="8"
+                  height={scale(b.alert!)}
+                  class="bar alert"
+                />
+              )}
+            </g>
+          ))}
+        </svg>
+      </div>
+      {props.bars.length < slots
+        ? (
+          // The bars fill only the left part: name the range once, on the left.
+          <figcaption class="chart-axis">
+            <span>
+              {props.bars[0]?.label ?? ""}
+              {props.bars.length > 1 ? ` → ${props.bars.at(-1)!.label}` : ""}
+            </span>
+          </figcaption>
+        )
+        : (
+          <figcaption class="chart-axis">
+            <span>{props.bars[0]?.label ?? ""}</span>
+            {middle && <span>{middle.label}</span>}
+            {props.bars.length > 1 && <span>{props.bars.at(-1)!.label}</span>}
+          </figcaption>
+        )}
+    </figure>
   );
 }
 
 function formatValue(v: number, unit?: string): string {
   return unit === "$" ? `$${v.toFixed(4)}` : `${Math.round(v * 100) / 100}${unit ?? ""}`;
+}
+
+/** Cuts text to `max` characters with an ellipsis, so it stays inside its box (the title has it whole). */
+function fit(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 export interface GraphNode {
@@ -94,53 +118,55 @@ export function SubtaskGraph(props: { nodes: GraphNode[] }) {
   const width = Math.max(1, columns.length) * (W + GX);
   const height = Math.max(1, ...columns.map((c) => c.length)) * (H + GY) + 8;
   return (
-    <svg
-      class="graph"
-      viewBox={`0 0 ${width} ${height}`}
-      width={width}
-      height={height}
-      role="img"
-      aria-label="Subtask graph"
-    >
-      <defs>
-        <marker
-          id="arrow"
-          viewBox="0 0 10 10"
-          refX="9"
-          refY="5"
-          markerWidth="6"
-          markerHeight="6"
-          orient="auto"
-        >
-          <path d="M0,0 L10,5 L0,10 z" class="arrowhead" />
-        </marker>
-      </defs>
-      {props.nodes.flatMap((n) =>
-        n.depends_on.filter((d) => pos.has(d)).map((d) => {
-          const a = pos.get(d)!, b = pos.get(n.id)!;
+    <div class="graph-wrap">
+      <svg
+        class="graph"
+        viewBox={`0 0 ${width} ${height}`}
+        width={width}
+        height={height}
+        role="img"
+        aria-label="Subtask graph"
+      >
+        <defs>
+          <marker
+            id="arrow"
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="6"
+            markerHeight="6"
+            orient="auto"
+          >
+            <path d="M0,0 L10,5 L0,10 z" class="arrowhead" />
+          </marker>
+        </defs>
+        {props.nodes.flatMap((n) =>
+          n.depends_on.filter((d) => pos.has(d)).map((d) => {
+            const a = pos.get(d)!, b = pos.get(n.id)!;
+            return (
+              <line
+                x1={a.x + W}
+                y1={a.y + H / 2}
+                x2={b.x}
+                y2={b.y + H / 2}
+                class="edge"
+                marker-end="url(#arrow)"
+              />
+            );
+          })
+        )}
+        {props.nodes.map((n) => {
+          const p = pos.get(n.id)!;
           return (
-            <line
-              x1={a.x + W}
-              y1={a.y + H / 2}
-              x2={b.x}
-              y2={b.y + H / 2}
-              class="edge"
-              marker-end="url(#arrow)"
-            />
+            <g class={`node status-${n.status}`}>
+              <title>{`${n.id}: ${n.label} (${n.status})`}</title>
+              <rect x={p.x} y={p.y} width={W} height={H} rx="6" />
+              <text x={p.x + 8} y={p.y + 18}>{fit(n.id, 22)}</text>
+              <text x={p.x + 8} y={p.y + 34} class="small">{fit(n.label, 27)}</text>
+            </g>
           );
-        })
-      )}
-      {props.nodes.map((n) => {
-        const p = pos.get(n.id)!;
-        return (
-          <g class={`node status-${n.status}`}>
-            <title>{`${n.id}: ${n.label} (${n.status})`}</title>
-            <rect x={p.x} y={p.y} width={W} height={H} rx="6" />
-            <text x={p.x + 8} y={p.y + 18}>{n.id}</text>
-            <text x={p.x + 8} y={p.y + 34} class="small">{n.label.slice(0, 24)}</text>
-          </g>
-        );
-      })}
-    </svg>
+        })}
+      </svg>
+    </div>
   );
 }

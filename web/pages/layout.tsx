@@ -46,7 +46,7 @@ export function Layout(props: { title: string; path: string; children: Child }) 
           <span class="pill" id="live-pill" title="Live updates">offline</span>
           <a href="/runs/new" class="button primary">New run</a>
           <button type="button" class="button" id="theme-toggle" title="Switch theme">
-            Theme
+            ◐<span class="wide-only theme-label">Theme</span>
           </button>
         </header>
         <main>

@@ -21,6 +21,7 @@ import { agentView, BULK_DELETE_CONFIRMATION, skillsView } from "../api/agents_r
 import { listRunsFiltered, type WebRuns } from "../api/runs_routes.ts";
 import { healthOf, settingsView, statsOf, systemStatusOf } from "../api/system_routes.ts";
 import { toolsView } from "../api/tools_routes.ts";
+import { PROVIDER_INFO, resolveProviderConfig } from "../../llm/mod.ts";
 import { liveSnapshot } from "../api/live_routes.ts";
 import { BarChart, SubtaskGraph } from "./charts.tsx";
 import { Layout } from "./layout.tsx";
@@ -101,10 +102,12 @@ function RunsTable(props: { runs: ReturnType<typeof listRunsFiltered> }) {
                 <Status value={r.status} />
               </td>
               <td>{r.current_stage ?? "–"}</td>
-              <td>{when(r.created_at)}</td>
+              <td class="nowrap">{when(r.created_at)}</td>
               <td>{ms(r.latency_ms)}</td>
               <td>{r.cost_usd ? money(r.cost_usd) : "–"}</td>
-              <td class="task">{r.task.slice(0, 160)}</td>
+              <td class="task">
+                <span class="clamp">{r.task.slice(0, 300)}</span>
+              </td>
             </tr>
           ))}
         </tbody>
@@ -157,21 +160,36 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
             hint={`${spend.calls} model calls`}
           />
         </section>
-        <section>
-          <h2>Runs over the last 24 hours</h2>
-          <BarChart bars={hourlyBars(day)} label="Runs per hour, failures highlighted" />
-        </section>
-        <section>
-          <h2>Cost per run (latest 40)</h2>
-          <BarChart
-            bars={day.slice(0, 40).reverse().map((r) => ({
-              label: r.run_id.slice(0, 8),
-              value: r.cost_usd,
-            }))}
-            unit="$"
-            label="Cost per run"
-          />
-        </section>
+        <div class="chart-row">
+          <section>
+            <h2>Runs per hour, last 24 h (UTC)</h2>
+            {day.length
+              ? (
+                <BarChart
+                  bars={hourlyBars(day)}
+                  unit=" runs"
+                  label="Runs per hour over the last 24 hours, failures in red"
+                />
+              )
+              : <Empty>No runs in the last 24 hours.</Empty>}
+          </section>
+          <section>
+            <h2>Cost per run (latest 40)</h2>
+            {day.some((r) => r.cost_usd > 0)
+              ? (
+                <BarChart
+                  bars={day.slice(0, 40).reverse().map((r) => ({
+                    label: r.run_id.slice(0, 8),
+                    value: r.cost_usd,
+                  }))}
+                  unit="$"
+                  label="Cost per run, oldest first"
+                  minSlots={20}
+                />
+              )
+              : <Empty>No model spend in the last 24 hours.</Empty>}
+          </section>
+        </div>
         <section>
           <h2>Active runs</h2>
           <ul id="active-runs" class="list">
@@ -182,7 +200,9 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
               </li>
             ))}
           </ul>
-          {live.active_runs.length === 0 && <Empty>Nothing is running.</Empty>}
+          <p class="empty" id="active-runs-empty" hidden={live.active_runs.length > 0}>
+            Nothing is running.
+          </p>
         </section>
         <section>
           <h2>Recent runs</h2>
@@ -311,9 +331,13 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
         )}
         <section>
           <h2>Stages</h2>
-          <ol class="timeline">
+          <ol class="timeline" data-log-lines={String(a.events.length)}>
             {a.stages.map((s) => (
-              <li class={s.events ? (s.errors ? "has-errors" : "done") : "idle"}>
+              <li
+                class={s.events ? (s.errors ? "has-errors" : "done") : "idle"}
+                data-stage={s.name}
+                data-events={String(s.events)}
+              >
                 <b>{s.name}</b>{" "}
                 <span class="muted">{s.events} events, {s.errors} errors, {ms(s.duration_ms)}</span>
               </li>
@@ -462,7 +486,12 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
         </div>
         {fragment}
         <section>
-          <h2>Raw log</h2>
+          <h2>
+            Raw log <span class="muted" id="raw-log-count"></span>{" "}
+            <a class="small" href={`/api/runlog/${run.run_id}?tail=100000`} target="_blank">
+              as JSON
+            </a>
+          </h2>
           <ol class="raw-log" id="raw-log" data-stream={`/api/runlog/${run.run_id}/stream`}></ol>
         </section>
       </>,
@@ -503,7 +532,7 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
                     <td>{a.usage_count}</td>
                     <td>{Math.round(a.success_rate * 100)}%</td>
                     <td>{a.tools_allowlist.join(", ")}</td>
-                    <td>{when(a.last_used_at)}</td>
+                    <td class="nowrap">{when(a.last_used_at)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -638,7 +667,7 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
               {rows.map((e) => (
                 <tr>
                   <td>{e.id}</td>
-                  <td>{when(e.created_at)}</td>
+                  <td class="nowrap">{when(e.created_at)}</td>
                   <td>{e.event_type}</td>
                   <td>
                     {e.run_id && (
@@ -723,52 +752,89 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
   app.get("/settings", (c) => {
     const groups = new Map<string, ReturnType<typeof settingsView>>();
     for (const s of settingsView(deps)) groups.set(s.group, [...(groups.get(s.group) ?? []), s]);
+    const llm = resolveProviderConfig(deps.settings);
+    const keyEnv = PROVIDER_INFO[llm.provider].keyEnv;
     return c.html(page(
       "Settings",
       "/settings",
-      <form
-        class="stack"
-        data-json-form="/api/settings"
-        data-wrap="changes"
-        data-only-changed="1"
-        id="settings-form"
-      >
-        <p class="muted">
-          Saved to{" "}
-          {deps.settings.envFile || "./.env"}. Values are validated; line breaks are refused.
-          Secrets are never shown: type a new value to replace one.
-        </p>
-        {[...groups].map(([group, items]) => (
-          <fieldset>
-            <legend>{group}</legend>
-            {items.map((s) => (
-              <label title={s.description}>
-                {s.label} <span class="mono muted">{s.env}</span>
-                {s.type === "select"
-                  ? (
-                    <select name={s.env} data-initial={s.value}>
-                      {(s.options ?? []).map((o) => (
-                        <option value={o} selected={o === s.value}>{o}</option>
-                      ))}
-                    </select>
-                  )
-                  : (
-                    <input
-                      name={s.env}
-                      value={s.value}
-                      data-initial={s.value}
-                      type={s.type === "secret" ? "password" : "text"}
-                      placeholder={s.type === "secret"
-                        ? ("is_set" in s && s.is_set ? "(set)" : "(not set)")
-                        : s.default}
-                    />
-                  )}
+      <>
+        {keyEnv && (
+          <form class="stack key-form" data-json-form="/api/settings/apikey" data-reset="1">
+            <fieldset>
+              <legend>API key for {llm.provider}</legend>
+              <p class="muted">
+                The key is checked by listing the provider's models (no tokens are spent) and, if it
+                works, saved as <span class="mono">{keyEnv}</span>. It is never shown again.
+              </p>
+              <label>
+                New key
+                <input
+                  name="api_key"
+                  type="password"
+                  autocomplete="off"
+                  spellcheck={false}
+                  required
+                  placeholder={llm.apiKey ? "(set)" : "(not set)"}
+                />
               </label>
-            ))}
-          </fieldset>
-        ))}
-        <button type="submit" class="button primary">Save changes</button>
-      </form>,
+              <div class="actions">
+                <button type="submit" class="button primary">Check and save key</button>
+                <button
+                  type="button"
+                  class="button"
+                  data-action="POST"
+                  data-url="/api/health/verify"
+                >
+                  Check the current key
+                </button>
+              </div>
+            </fieldset>
+          </form>
+        )}
+        <form
+          class="stack"
+          data-json-form="/api/settings"
+          data-wrap="changes"
+          data-only-changed="1"
+          id="settings-form"
+        >
+          <p class="muted">
+            Saved to{" "}
+            {deps.settings.envFile || "./.env"}. Values are validated; line breaks are refused.
+            Secrets are never shown: type a new value to replace one.
+          </p>
+          {[...groups].map(([group, items]) => (
+            <fieldset>
+              <legend>{group}</legend>
+              {items.map((s) => (
+                <label title={s.description}>
+                  {s.label} <span class="mono muted">{s.env}</span>
+                  {s.type === "select"
+                    ? (
+                      <select name={s.env} data-initial={s.value}>
+                        {(s.options ?? []).map((o) => (
+                          <option value={o} selected={o === s.value}>{o}</option>
+                        ))}
+                      </select>
+                    )
+                    : (
+                      <input
+                        name={s.env}
+                        value={s.value}
+                        data-initial={s.value}
+                        type={s.type === "secret" ? "password" : "text"}
+                        placeholder={s.type === "secret"
+                          ? ("is_set" in s && s.is_set ? "(set)" : "(not set)")
+                          : s.default}
+                      />
+                    )}
+                </label>
+              ))}
+            </fieldset>
+          ))}
+          <button type="submit" class="button primary">Save changes</button>
+        </form>
+      </>,
     ));
   });
 
@@ -797,6 +863,9 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
           }}
         />
         <div class="actions">
+          <button type="button" class="button" data-action="POST" data-url="/api/health/verify">
+            Check the API key
+          </button>
           <button
             type="button"
             class="button danger"

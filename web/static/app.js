@@ -18,6 +18,17 @@ function applyTheme(theme) {
 }
 applyTheme(localStorage.getItem("cc-theme"));
 
+// What to tell the user about an action's JSON result, and how (ok or error).
+function resultMessage(result) {
+  if (result && typeof result.verified === "boolean") {
+    if (result.verified) return [`${result.saved ? "Saved. " : ""}${result.message}.`, "ok"];
+    return [`${result.message}.${result.fix ? ` ${result.fix}` : ""}`, "error"];
+  }
+  if (result && result.saved !== undefined) return [`Saved ${result.saved} setting(s).`, "ok"];
+  if (result && result.resolved) return ["Decision recorded.", "ok"];
+  return ["Done.", "ok"];
+}
+
 async function api(method, url, body) {
   const response = await fetch(url, {
     method,
@@ -73,19 +84,18 @@ document.addEventListener("submit", async (event) => {
       location.href = form.dataset.redirect.replace("{run_id}", encodeURIComponent(result.run_id));
       return;
     }
-    flash(
-      result && result.saved !== undefined ? `Saved ${result.saved} setting(s).` : "Done.",
-      "ok",
-    );
+    flash(...resultMessage(result));
   } catch (error) {
     flash(error.message, "error");
   } finally {
+    // A form holding a secret is cleared whatever happened to it.
+    if (form.dataset.reset === "1") form.reset();
     if (button) button.disabled = false;
   }
 });
 
 document.addEventListener("click", async (event) => {
-  if (event.target.id === "theme-toggle") {
+  if (event.target.closest("#theme-toggle")) {
     const dark = document.documentElement.dataset.theme
       ? document.documentElement.dataset.theme === "dark"
       : matchMedia("(prefers-color-scheme: dark)").matches;
@@ -105,11 +115,10 @@ document.addEventListener("click", async (event) => {
       location.href = button.dataset.redirect;
       return;
     }
-    flash(result && result.resolved ? "Decision recorded." : "Done.", "ok");
-    if (
-      result && result.run_id && result.status === "running" &&
-      !location.pathname.endsWith(result.run_id)
-    ) {
+    flash(...resultMessage(result));
+    button.disabled = false;
+    // A started or resumed run: open (or reload) its page so it follows live.
+    if (result && result.run_id && result.status === "running") {
       location.href = `/runs/${encodeURIComponent(result.run_id)}`;
       return;
     }
@@ -138,6 +147,8 @@ function connectGlobal() {
     if (badge) badge.dataset.count = String(snapshot.pending_approvals);
     const active = $("#active-count .value");
     if (active) active.textContent = String(snapshot.active_runs.length);
+    const empty = $("#active-runs-empty");
+    if (empty) empty.hidden = snapshot.active_runs.length > 0;
     const list = $("#active-runs");
     if (list) {
       list.replaceChildren(...snapshot.active_runs.map((run) => {
@@ -162,45 +173,86 @@ function connectGlobal() {
 }
 
 // Run detail: raw log lines as they are written, and the summary refreshed.
-let refreshTimer = null;
-function refreshRunFragment() {
+// The refresh is a throttle, not a debounce: the first event fetches at once
+// (so the stage timeline matches the raw log within one round trip), events
+// arriving meanwhile cause exactly one more fetch, and a steady stream of
+// events can never starve it.
+let refreshing = false;
+let refreshAgain = false;
+async function refreshRunFragment() {
   const live = $("#run-live");
   if (!live) return;
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(async () => {
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
+  refreshing = true;
+  try {
     const response = await fetch(`/runs/${encodeURIComponent(live.dataset.runId)}?fragment=1`, {
       credentials: "same-origin",
     });
-    if (!response.ok) return;
-    const holder = document.createElement("div");
-    holder.innerHTML = await response.text(); // server-rendered and escaped by hono/jsx
-    const fresh = holder.firstElementChild;
-    if (fresh) $("#run-live").replaceWith(fresh);
-  }, 300);
+    if (response.ok) {
+      const holder = document.createElement("div");
+      holder.innerHTML = await response.text(); // server-rendered and escaped by hono/jsx
+      const fresh = holder.firstElementChild;
+      if (fresh) $("#run-live").replaceWith(fresh);
+    }
+  } catch {
+    // Offline for a moment: the next event refreshes again.
+  } finally {
+    refreshing = false;
+    if (refreshAgain) {
+      refreshAgain = false;
+      refreshRunFragment();
+    }
+  }
+}
+
+// Payloads longer than this are cut in the page; "as JSON" has them whole.
+const PAYLOAD_CHARS = 20000;
+
+// One event per line: time, name and a one-line preview; opening it shows the whole payload.
+function logLine(entry) {
+  const li = document.createElement("li");
+  const details = document.createElement("details");
+  const summary = document.createElement("summary");
+  const time = document.createElement("span");
+  time.className = "muted";
+  time.textContent = String(entry.ts ?? "").slice(11, 19);
+  const name = document.createElement("b");
+  name.textContent = ` ${entry.event} `;
+  const preview = document.createElement("code");
+  const text = JSON.stringify(entry.payload ?? {});
+  preview.textContent = text;
+  summary.append(time, name, preview);
+  const full = document.createElement("pre");
+  const pretty = JSON.stringify(entry.payload ?? {}, null, 2);
+  full.textContent = pretty.length > PAYLOAD_CHARS
+    ? `${pretty.slice(0, PAYLOAD_CHARS)}\n… (${pretty.length - PAYLOAD_CHARS} more characters)`
+    : pretty;
+  details.append(summary, full);
+  li.append(details);
+  return li;
 }
 
 function connectRun() {
   const log = $("#raw-log");
   if (!log) return;
+  const count = $("#raw-log-count");
+  // Only a page rendered while the run was going reloads at the end (once);
+  // a finished run's page replays its log and stays put.
+  const renderedRunning = $("#run-live")?.dataset.status === "running";
   const source = new EventSource(log.dataset.stream);
   source.addEventListener("log", (event) => {
-    const entry = JSON.parse(event.data);
-    const li = document.createElement("li");
-    const time = document.createElement("span");
-    time.className = "muted";
-    time.textContent = entry.ts.slice(11, 19);
-    const name = document.createElement("b");
-    name.textContent = ` ${entry.event} `;
-    const payload = document.createElement("code");
-    payload.textContent = JSON.stringify(entry.payload).slice(0, 400);
-    li.append(time, name, payload);
-    log.append(li);
-    refreshRunFragment();
+    log.append(logLine(JSON.parse(event.data)));
+    if (count) count.textContent = `(${log.children.length} events)`;
+    if (renderedRunning) refreshRunFragment();
   });
   source.addEventListener("stream_end", () => {
     source.close();
     document.body.dataset.runEnded = "1";
-    setTimeout(() => location.reload(), 300);
+    if (renderedRunning) setTimeout(() => location.reload(), 300);
+    else refreshRunFragment();
   });
 }
 
