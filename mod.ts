@@ -1,46 +1,86 @@
 /**
- * Closed Claw as a library: settings, the registry store, agent capsules and
- * the sandboxed tools. The coordinator (`createClaw`) joins this surface once
- * it lands; everything exported here already works on its own.
+ * Closed Claw as a library: a local multi-agent orchestrator. A coordinator
+ * model splits a task into subtasks, routes each to a specialised agent
+ * capsule (reused or created), runs every capsule as a sandboxed `deno run`
+ * subprocess, and synthesizes the answer. Everything is recorded in the data
+ * folder (`registry.db`, `runs/<run_id>.jsonl`, `agents/`).
  *
- * @example
+ * Start with {@link createClaw}; the provider and its key come from the
+ * environment or `.env`, as for the CLI (`CLOSED_CLAW_LLM_PROVIDER`,
+ * `OPENAI_API_KEY`, ...). The host needs `-A` (or read, write, net, env, run
+ * and sys permissions) because capsules are subprocesses.
+ *
+ * @example Run a task and await its answer
  * ```ts
- * import { createCapsule, loadSettings, openStore } from "./mod.ts";
+ * import { createClaw } from "./mod.ts";
  *
- * const settings = loadSettings({ env: { CLOSED_CLAW_HOME: "/tmp/claw" }, envFile: false });
- * const store = openStore(settings.dbPath);
- * const manifest = createCapsule(settings.agentsDir, {
- *   name: "Reader",
- *   description: "Reads text files in the workspace",
- *   tools_allowlist: ["file_io"],
- * });
- * console.log(manifest.agent_id);
- * store.close();
+ * await using claw = createClaw({ home: "/tmp/claw-demo" });
+ * const outcome = await claw.run("List the files in this folder").done;
+ * console.log(outcome.status === "ok" ? outcome.result : outcome.error);
+ * ```
+ *
+ * @example Stream a run's events
+ * ```ts
+ * import { createClaw } from "./mod.ts";
+ *
+ * await using claw = createClaw();
+ * const run = claw.stream("Summarise README.md");
+ * for await (const event of run) console.log(event.event);
+ * console.log((await run.done).result);
+ * ```
+ *
+ * @example Mount the dashboard on your own Hono app
+ * ```ts
+ * import { Hono } from "hono";
+ * import { mount } from "hono/mount";
+ * import { createClaw } from "./mod.ts";
+ *
+ * const claw = createClaw();
+ * const dashboard = claw.webApp({ port: 8787 });
+ * const site = new Hono();
+ * site.all("/claw/*", mount(dashboard.fetch));
+ * Deno.serve({ port: 8787 }, site.fetch);
+ * console.log(`API: http://127.0.0.1:8787/claw/api/health (Bearer ${dashboard.token})`);
  * ```
  *
  * @module
  */
-export { VERSION } from "./cli/mod.ts";
-export { ClosedClawError } from "./core/errors.ts";
-export { loadSettings, type LoadSettingsOptions, type Settings } from "./core/settings.ts";
-export { openStore, type Store } from "./store/mod.ts";
 export {
-  type CapsuleInput,
-  createCapsule,
-  deleteCapsule,
-  listCapsules,
-  readManifest,
-} from "./capsule_runtime/factory.ts";
+  type Claw,
+  type ClawOptions,
+  type ClawRunOptions,
+  createClaw,
+  type RegisterCapsuleInput,
+  type ServeWebOptions,
+} from "./api/claw.ts";
+export type { RunStream } from "./api/run_stream.ts";
+export type { ClawWebApp, ClawWebAppOptions } from "./api/web_mount.ts";
+export { VERSION } from "./api/version.ts";
+export { ClosedClawError } from "./core/errors.ts";
+export {
+  APPROVAL_MODES,
+  type ApprovalMode,
+  type EnvName,
+  type ProviderName,
+  PROVIDERS,
+  type RawSettings,
+  type Settings,
+} from "./core/settings.ts";
+export type { CapsuleInput } from "./capsule_runtime/factory.ts";
 export {
   type Manifest,
-  parseManifest,
+  type Permissions,
   TOOL_NAMES,
   type ToolName,
 } from "./capsule_runtime/manifest.ts";
-export {
-  type CapsuleEvent,
-  type CapsuleHooks,
-  type CapsuleResult,
-  runCapsule,
-  type RunCapsuleOptions,
-} from "./capsule_runtime/host.ts";
+export type {
+  AskApproval,
+  RunHandle,
+  RunOptions,
+  RunOutcome,
+  RunUsage,
+} from "./coordinator/types.ts";
+export type { RunLogEvent } from "./coordinator/run_log.ts";
+export type { AgentRow } from "./store/agents_repo.ts";
+export { RUN_STATUSES, type RunRow, type RunStatus } from "./store/runs_repo.ts";
+export type { WebServer } from "./web/server.ts";

@@ -17,19 +17,33 @@ import {
   type ToolName,
 } from "./manifest.ts";
 
+/** What a new capsule is made from; unset fields take the manifest's defaults. */
 export interface CapsuleInput {
+  /** Display name; the agent id is derived from it. */
   name: string;
+  /** What the agent does; routing matches subtasks against it. */
   description: string;
+  /** Tools the agent may call. */
   tools_allowlist: ToolName[];
+  /** Free-form labels. */
   tags?: string[];
+  /** Skills (layer 1) to include in its prompt. */
   skill_ids?: string[];
+  /** Its own skill.md (layer 2); default: name and description. */
   skill_md?: string;
+  /** What it may touch; default: read the workspace, write nothing. */
   permissions?: Partial<Permissions>;
+  /** The embedder that produced `embedding_vector`. */
   embedding_model?: string;
+  /** The description's embedding. */
   embedding_vector?: number[];
+  /** Paid or external APIs it is known to call. */
   api_capabilities?: string[];
+  /** Tools or actions that always need a human approval. */
   requires_approval_for?: string[];
+  /** Evolution: its traits (JSON). */
   genome_json?: string;
+  /** Evolution: the agents it was derived from (JSON). */
   lineage_json?: string;
   /** Use this id instead of generating one (built-in agents). */
   agent_id?: string;

@@ -6,6 +6,7 @@ import { z } from "zod";
 
 export const MANIFEST_VERSION = "1.5";
 
+/** Every tool a capsule can be allowed. */
 export const TOOL_NAMES = [
   "terminal",
   "http_api",
@@ -14,6 +15,7 @@ export const TOOL_NAMES = [
   "python_exec",
   "sql_query",
 ] as const;
+/** A tool a capsule may be allowed to use. */
 export type ToolName = typeof TOOL_NAMES[number];
 
 const stringList = z.array(z.string()).default([]);
@@ -30,7 +32,19 @@ export const PermissionsSchema = z.object({
   /** SQLite files sql_query may open read-only (relative to the workspace, or absolute). */
   sql_paths: stringList,
 }).strict();
-export type Permissions = z.infer<typeof PermissionsSchema>;
+/** What a capsule may touch; the launcher turns it into Deno flags. */
+export interface Permissions {
+  /** Folders file_io may read: relative to the workspace, or absolute. */
+  read_roots: string[];
+  /** Folders file_io may write (only when `file_write` is true). */
+  write_roots: string[];
+  /** Hosts http_api and web_fetch may reach; empty means any public host. */
+  network_hosts: string[];
+  /** Whether file_io may write, append or create files. */
+  file_write: boolean;
+  /** SQLite files sql_query may open read-only (relative to the workspace, or absolute). */
+  sql_paths: string[];
+}
 
 export const ManifestSchema = z.object({
   agent_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,95}$/, "lower-case letters, digits and dashes"),
@@ -57,7 +71,61 @@ export const ManifestSchema = z.object({
   lineage_json: z.string().default("{}"),
   fitness_score: z.number().default(0),
 });
-export type Manifest = z.infer<typeof ManifestSchema>;
+/** A capsule's `manifest.json`: who the agent is, what it may do, and how it has done. */
+export interface Manifest {
+  /** Folder name under the agents dir: lower-case letters, digits and dashes. */
+  agent_id: string;
+  /** Display name. */
+  name: string;
+  /** What the agent does; routing matches subtasks against it. */
+  description: string;
+  /** The embedder that produced `embedding_vector`. */
+  embedding_model: string;
+  /** The description's embedding (unit length). */
+  embedding_vector: number[];
+  /** Tools the agent may call. */
+  tools_allowlist: ToolName[];
+  /** Free-form labels, e.g. the role it was created for. */
+  tags: string[];
+  /** Paid or external APIs the agent is known to call. */
+  api_capabilities: string[];
+  /** Tools or actions that always need a human approval. */
+  requires_approval_for: string[];
+  /** Skills (layer 1) included in the agent's prompt. */
+  skill_ids: string[];
+  /** What it may touch. */
+  permissions: Permissions;
+  /** Manifest format version. */
+  version: string;
+  /** ISO time of creation. */
+  created_at: string;
+  /** ISO time of the last run, or null. */
+  last_used_at: string | null;
+  /** Subtasks run. */
+  usage_count: number;
+  /** Subtasks that succeeded. */
+  success_count: number;
+  /** Subtasks that failed. */
+  failure_count: number;
+  /** success_count / usage_count, 0..1. */
+  success_rate: number;
+  /** Mean subtask latency in ms, or null before the first run. */
+  avg_latency_ms: number | null;
+  /** `active` agents are routed to; `degraded` and `disabled` ones are not. */
+  status: "active" | "degraded" | "disabled";
+  /** Evolution: the traits the agent was built from (JSON). */
+  genome_json: string;
+  /** Evolution: the agents it was derived from (JSON). */
+  lineage_json: string;
+  /** Evolution: how well it does, higher is better. */
+  fitness_score: number;
+}
+
+/** True when A and B are the same type (each assignable to the other). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// The interfaces above are the public, documented types; the schemas must parse to exactly them.
+const _permissionsMatchSchema: Same<Permissions, z.infer<typeof PermissionsSchema>> = true;
+const _manifestMatchesSchema: Same<Manifest, z.infer<typeof ManifestSchema>> = true;
 export type ManifestInput = z.input<typeof ManifestSchema>;
 
 /** Validates a manifest; throws a zod error listing every problem. */

@@ -7,9 +7,13 @@ import { join } from "node:path";
 import { assertRunId } from "../core/ids.ts";
 import { Redactor } from "../core/redact.ts";
 
+/** One line of a run log. */
 export interface RunLogEvent {
+  /** ISO time it happened. */
   ts: string;
+  /** Its name, e.g. `task_ingested`, `routing_decision`, `run_finished`. */
   event: string;
+  /** Its data (secrets redacted). */
   payload: Record<string, unknown>;
 }
 

@@ -117,24 +117,35 @@ export type AskApproval = (question: {
   signal: AbortSignal;
 }) => Promise<boolean | null>;
 
+/** How to run a task. */
 export interface RunOptions {
+  /** What to do, in plain words. */
   task: string;
+  /** Groups runs; default: a new random id. */
   sessionId?: string;
+  /** Extra facts handed to the planner and the agents. */
   context?: Record<string, unknown>;
+  /** Who approves creating a new agent when a close match exists; default: the settings'. */
   createApprovalMode?: ApprovalMode;
+  /** Who approves calls to paid APIs; default: the settings'. */
   apiApprovalMode?: ApprovalMode;
+  /** Model provider for this run; default: the settings'. */
   llmProvider?: ProviderName;
+  /** Model for this run; default: the settings'. */
   llmModel?: string;
   /** Record the run's model replies into `<data>/cassettes/<run_id>.json`. */
   record?: boolean;
   /** Replay model replies from this cassette (the demo). */
   replay?: string;
+  /** Stop the run when its model calls cost more (USD). */
   maxCostUsd?: number;
   /** Folder the capsules work in; default: the settings' workspace. */
   workspace?: string;
   /** Capsules in this run may use only these tools. */
   toolsAllowed?: ToolName[];
+  /** Cancels the run when aborted. */
   signal?: AbortSignal;
+  /** Receives every run-log event as it happens. */
   onEvent?(event: RunLogEvent): void;
   /** Terminal prompt for `interactive` approvals; without it they are refused. */
   ask?: AskApproval;
@@ -143,22 +154,36 @@ export interface RunOptions {
 /** The options a resumed run takes again (the rest come from the stored run). */
 export type ResumeOptions = Pick<RunOptions, "signal" | "onEvent" | "ask">;
 
+/** Model tokens and cost of a run. */
 export interface RunUsage {
+  /** Tokens sent to the model. */
   inputTokens: number;
+  /** Tokens the model wrote. */
   outputTokens: number;
+  /** Estimated cost in USD. */
   costUsd: number;
 }
 
+/** How a run ended. */
 export interface RunOutcome {
+  /** The run's id. */
   runId: string;
+  /** `ok`, `error` or `cancelled`. */
   status: "ok" | "error" | "cancelled";
+  /** The synthesized answer (an explanation when it failed). */
   result: string;
+  /** Why it failed; empty when ok. */
   error: string;
+  /** Tokens and cost. */
   usage: RunUsage;
 }
 
+/** A run started in the background. */
 export interface RunHandle {
+  /** The run's id (`run_…`), known at once. */
   runId: string;
+  /** Settles with the outcome when the run ends. */
   done: Promise<RunOutcome>;
+  /** Stops the run; capsules are killed at once. */
   cancel(reason?: string): void;
 }

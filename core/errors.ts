@@ -11,6 +11,7 @@ export class ClosedClawError extends Error {
   /** Process exit code when this error ends a CLI command. */
   readonly exitCode: number;
 
+  /** `code` is stable for programs; `message` and `options.hint` are for people. */
   constructor(
     code: string,
     message: string,

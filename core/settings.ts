@@ -8,6 +8,7 @@ import { z } from "zod";
 import { ClosedClawError } from "./errors.ts";
 import { readDotenv } from "./dotenv.ts";
 
+/** The model providers `CLOSED_CLAW_LLM_PROVIDER` accepts. */
 export const PROVIDERS = [
   "openai",
   "openai-compatible",
@@ -16,9 +17,12 @@ export const PROVIDERS = [
   "gemini",
   "replay",
 ] as const;
+/** A model provider's name. */
 export type ProviderName = typeof PROVIDERS[number];
 
+/** How an approval is answered: ask on the terminal, always yes, always no, or in the dashboard. */
 export const APPROVAL_MODES = ["interactive", "approve", "deny", "web"] as const;
+/** One of {@link APPROVAL_MODES}. */
 export type ApprovalMode = typeof APPROVAL_MODES[number];
 
 export type SettingGroup = "Paths" | "LLM" | "Embeddings" | "Policy" | "Runtime";
@@ -477,19 +481,126 @@ export const SETTING_DEFS = [
 type Defs = typeof SETTING_DEFS[number];
 type ValueOf<D> = D extends SettingDef<string, infer T> ? T : never;
 
-/** The raw validated values, one per table row. */
-export type RawSettings = { [D in Defs as D["key"]]: ValueOf<D> };
+/** The raw validated values, one per table row (written out for the public API's docs). */
+export interface RawSettings {
+  /** `CLOSED_CLAW_HOME`: Holds registry.db, runs/, agents/ and cassettes/. */
+  home: string;
+  /** `CLOSED_CLAW_DB_PATH`: SQLite registry; empty means <data dir>/registry.db. */
+  dbPathSetting: string;
+  /** `CLOSED_CLAW_AGENTS_DIR`: Agent capsules; empty means <data dir>/agents. */
+  agentsDirSetting: string;
+  /** `CLOSED_CLAW_RUN_LOGS_DIR`: JSONL run logs; empty means <data dir>/runs. */
+  runLogsDirSetting: string;
+  /** `CLOSED_CLAW_WORKSPACE`: Folder the agents work in; empty means the current directory. */
+  workspaceSetting: string;
+  /** `CLOSED_CLAW_EXTRA_ALLOWED_PATHS`: Comma-separated folders agents may also use, besides the workspace. */
+  extraAllowedPaths: string[];
+  /** `CLOSED_CLAW_SOUL_MD`: Markdown put before every agent's skills; empty means ./soul.md when present. */
+  soulMdSetting: string;
+  /** `CLOSED_CLAW_LLM_PROVIDER`: Which model provider the coordinator and agents use. */
+  llmProvider: ProviderName;
+  /** `CLOSED_CLAW_LLM_MODEL`: Model id; empty means the provider's default (gpt-4o-mini, claude-3-5-haiku-latest, gemini-2.5-flash). */
+  llmModel: string;
+  /** `CLOSED_CLAW_LLM_BASE_URL`: Overrides the provider's base URL (Ollama, vLLM, LM Studio, OpenRouter). */
+  llmBaseUrl: string;
+  /** `CLOSED_CLAW_LLM_TIMEOUT_SEC`: Time limit of one model call. */
+  llmTimeoutSec: number;
+  /** `CLOSED_CLAW_LLM_MAX_RETRIES`: Retries of a model call on 429, 5xx and network errors. */
+  llmMaxRetries: number;
+  /** `CLOSED_CLAW_LLM_API_KEY`: Used instead of the provider's own key when set. */
+  llmApiKey: string;
+  /** `OPENAI_API_KEY`: Key for openai. */
+  openaiApiKey: string;
+  /** `OPENAI_BASE_URL`: Default https://api.openai.com/v1. */
+  openaiBaseUrl: string;
+  /** `ANTHROPIC_API_KEY`: Key for claude. */
+  anthropicApiKey: string;
+  /** `ANTHROPIC_BASE_URL`: Default https://api.anthropic.com. */
+  anthropicBaseUrl: string;
+  /** `GEMINI_API_KEY`: Key for gemini. */
+  geminiApiKey: string;
+  /** `GEMINI_BASE_URL`: Default https://generativelanguage.googleapis.com. */
+  geminiBaseUrl: string;
+  /** `CLOSED_CLAW_REPLAY_CASSETTE`: Cassette file the replay provider answers from (recorded by a run). */
+  replayCassette: string;
+  /** `CLOSED_CLAW_MAX_COST_USD_PER_RUN`: A run stops when its model calls cost more; 0 means no limit. */
+  maxCostUsdPerRun: number;
+  /** `CLOSED_CLAW_MAX_TOKENS_PER_RUN`: A run stops when its model calls use more tokens; 0 means no limit. */
+  maxTokensPerRun: number;
+  /** `CLOSED_CLAW_EMBEDDING_MODEL`: transformers.js feature-extraction model (when enabled below). */
+  embeddingModel: string;
+  /** `CLOSED_CLAW_EMBEDDING_DIM`: Length of every embedding vector. */
+  embeddingDim: number;
+  /** `CLOSED_CLAW_ENABLE_SENTENCE_TRANSFORMERS`: Use transformers.js instead of the built-in hashing embedder. */
+  enableTransformersEmbeddings: boolean;
+  /** `CLOSED_CLAW_REQUIRE_SQLITE_VEC`: Kept for compatibility: vector search is built in, so this has no effect. */
+  requireSqliteVec: boolean;
+  /** `CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD`: An agent is reused only when its weighted match score reaches this. */
+  lowConfidenceThreshold: number;
+  /** `CLOSED_CLAW_CREATE_APPROVAL_REQUIRED`: Ask before creating a new agent when no good match exists. */
+  createApprovalRequired: boolean;
+  /** `CLOSED_CLAW_CREATE_APPROVAL_MODE`: How create/reuse decisions are approved. */
+  createApprovalMode: ApprovalMode;
+  /** `CLOSED_CLAW_API_APPROVAL_MODE`: How calls to paid API hosts are approved. */
+  apiApprovalMode: ApprovalMode;
+  /** `CLOSED_CLAW_PAID_API_PROVIDERS`: Comma-separated hosts whose calls need approval (e.g. api.stripe.com). */
+  paidApiProviders: string[];
+  /** `CLOSED_CLAW_API_APPROVAL_TIMEOUT_SEC`: An unanswered approval is denied after this long. */
+  apiApprovalTimeoutSec: number;
+  /** `CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC`: Allow terminal and python_exec where bubblewrap is not available. */
+  allowUnsandboxedExec: boolean;
+  /** `CLOSED_CLAW_AGENT_TIMEOUT_SEC`: Time limit of one agent capsule run; the process group is killed after it. */
+  agentTimeoutSec: number;
+  /** `CLOSED_CLAW_AGENT_RETRIES`: Relaunches of a capsule that crashed before any side-effecting tool ran. */
+  agentRetries: number;
+  /** `CLOSED_CLAW_AGENT_MAX_STEPS`: Reasoning steps an agent may take before it must answer. */
+  agentMaxSteps: number;
+  /** `CLOSED_CLAW_CIRCUIT_BREAKER_FAILURES`: Consecutive failures of a provider before its circuit opens. */
+  circuitBreakerFailures: number;
+  /** `CLOSED_CLAW_CIRCUIT_BREAKER_RESET_SEC`: Time before an open circuit lets one trial call through. */
+  circuitBreakerResetSec: number;
+  /** `CLOSED_CLAW_TASK_POOL_POLL_INTERVAL_SEC`: How long the pool waits on unresolved dependencies before declaring a cycle. */
+  taskPoolPollIntervalSec: number;
+  /** `CLOSED_CLAW_SUBTASK_MAX_ATTEMPTS`: Attempts per subtask; each retry sees the earlier failure. */
+  subtaskMaxAttempts: number;
+  /** `CLOSED_CLAW_MAX_TOOL_CALLS_PER_AGENT`: Tool calls one agent run may make. */
+  maxToolCallsPerAgent: number;
+  /** `CLOSED_CLAW_MAX_AGENTS_PER_RUN`: Agents one run may create or reuse, over all its phases. */
+  maxAgentsPerRun: number;
+  /** `CLOSED_CLAW_MAX_SUBTASKS_PER_PHASE`: Plans are cut to this many subtasks per phase. */
+  maxSubtasksPerPhase: number;
+  /** `CLOSED_CLAW_MAX_PARALLEL_AGENTS`: Subtasks run at the same time. */
+  maxParallelAgents: number;
+  /** `CLOSED_CLAW_MAX_LINE_BYTES`: Longest message line a capsule may send. */
+  maxLineBytes: number;
+  /** `CLOSED_CLAW_EVOLUTION_ENABLED`: New agents inherit and mutate the traits of the fittest related agent. */
+  evolutionEnabled: boolean;
+  /** `CLOSED_CLAW_EVOLUTION_MUTATION_RATE`: Chance that each trait changes when an agent is derived. */
+  evolutionMutationRate: number;
+}
+
+/** True when A and B are the same type (each assignable to the other). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// RawSettings must list exactly the table's rows: update it (and EnvName) with the table.
+const _rawSettingsMatchTable: Same<RawSettings, { [D in Defs as D["key"]]: ValueOf<D> }> = true;
 
 /** The typed settings object every part of the product receives. */
 export interface Settings extends Readonly<RawSettings> {
-  /** Absolute paths, resolved from the table's path settings. */
+  /** The data folder (absolute, like every path below). */
   readonly homeDir: string;
+  /** The registry database. */
   readonly dbPath: string;
+  /** Where capsules live. */
   readonly agentsDir: string;
+  /** Where `<run_id>.jsonl` run logs go. */
   readonly runLogsDir: string;
+  /** Recorded model replies (`<data>/cassettes`). */
   readonly cassettesDir: string;
+  /** Downloaded embedding models (`<data>/models`). */
   readonly modelCacheDir: string;
+  /** The folder capsules work in. */
   readonly workspace: string;
+  /** The soul file put before every agent's skills. */
   readonly soulMdPath: string;
   /** The folder `.env` was read from. */
   readonly cwd: string;
@@ -497,7 +608,55 @@ export interface Settings extends Readonly<RawSettings> {
   readonly envFile: string;
 }
 
-export type EnvName = Defs["env"];
+/** The name of a settings variable, e.g. `CLOSED_CLAW_HOME` (one per row of `SETTING_DEFS`). */
+export type EnvName =
+  | "CLOSED_CLAW_HOME"
+  | "CLOSED_CLAW_DB_PATH"
+  | "CLOSED_CLAW_AGENTS_DIR"
+  | "CLOSED_CLAW_RUN_LOGS_DIR"
+  | "CLOSED_CLAW_WORKSPACE"
+  | "CLOSED_CLAW_EXTRA_ALLOWED_PATHS"
+  | "CLOSED_CLAW_SOUL_MD"
+  | "CLOSED_CLAW_LLM_PROVIDER"
+  | "CLOSED_CLAW_LLM_MODEL"
+  | "CLOSED_CLAW_LLM_BASE_URL"
+  | "CLOSED_CLAW_LLM_TIMEOUT_SEC"
+  | "CLOSED_CLAW_LLM_MAX_RETRIES"
+  | "CLOSED_CLAW_LLM_API_KEY"
+  | "OPENAI_API_KEY"
+  | "OPENAI_BASE_URL"
+  | "ANTHROPIC_API_KEY"
+  | "ANTHROPIC_BASE_URL"
+  | "GEMINI_API_KEY"
+  | "GEMINI_BASE_URL"
+  | "CLOSED_CLAW_REPLAY_CASSETTE"
+  | "CLOSED_CLAW_MAX_COST_USD_PER_RUN"
+  | "CLOSED_CLAW_MAX_TOKENS_PER_RUN"
+  | "CLOSED_CLAW_EMBEDDING_MODEL"
+  | "CLOSED_CLAW_EMBEDDING_DIM"
+  | "CLOSED_CLAW_ENABLE_SENTENCE_TRANSFORMERS"
+  | "CLOSED_CLAW_REQUIRE_SQLITE_VEC"
+  | "CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD"
+  | "CLOSED_CLAW_CREATE_APPROVAL_REQUIRED"
+  | "CLOSED_CLAW_CREATE_APPROVAL_MODE"
+  | "CLOSED_CLAW_API_APPROVAL_MODE"
+  | "CLOSED_CLAW_PAID_API_PROVIDERS"
+  | "CLOSED_CLAW_API_APPROVAL_TIMEOUT_SEC"
+  | "CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC"
+  | "CLOSED_CLAW_AGENT_TIMEOUT_SEC"
+  | "CLOSED_CLAW_AGENT_RETRIES"
+  | "CLOSED_CLAW_AGENT_MAX_STEPS"
+  | "CLOSED_CLAW_CIRCUIT_BREAKER_FAILURES"
+  | "CLOSED_CLAW_CIRCUIT_BREAKER_RESET_SEC"
+  | "CLOSED_CLAW_TASK_POOL_POLL_INTERVAL_SEC"
+  | "CLOSED_CLAW_SUBTASK_MAX_ATTEMPTS"
+  | "CLOSED_CLAW_MAX_TOOL_CALLS_PER_AGENT"
+  | "CLOSED_CLAW_MAX_AGENTS_PER_RUN"
+  | "CLOSED_CLAW_MAX_SUBTASKS_PER_PHASE"
+  | "CLOSED_CLAW_MAX_PARALLEL_AGENTS"
+  | "CLOSED_CLAW_MAX_LINE_BYTES"
+  | "CLOSED_CLAW_EVOLUTION_ENABLED"
+  | "CLOSED_CLAW_EVOLUTION_MUTATION_RATE";
 
 export interface LoadSettingsOptions {
   /** Variables to read instead of `Deno.env` (tests pass their own). */
@@ -554,7 +713,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
     }
     raw[def.key] = parsed.value;
   }
-  const r = raw as RawSettings;
+  const r = raw as unknown as RawSettings;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, expandHome(p)));
   const homeDir = abs(r.home);
   const soulDefault = join(cwd, "soul.md");

@@ -10,28 +10,51 @@ import { nowIso, parseJson } from "./db.ts";
 
 /** An agent as the API and the CLI show it (the seed's `shape_agent_row`). */
 export interface AgentRow {
+  /** Its capsule folder's name. */
   agent_id: string;
+  /** Display name. */
   name: string;
+  /** What it does; routing matches subtasks against it. */
   description: string;
+  /** The embedder of its vector. */
   embedding_model: string;
+  /** Its vector's length. */
   embedding_dim: number;
+  /** Tools it may call. */
   tools_allowlist: string[];
+  /** Free-form labels. */
   tags: string[];
+  /** Paid or external APIs it is known to call. */
   api_capabilities: string[];
+  /** Tools or actions that always need approval. */
   requires_approval_for: string[];
+  /** Skills (layer 1) in its prompt. */
   skill_ids: string[];
+  /** What it may touch. */
   permissions: Partial<Permissions>;
+  /** Manifest format version. */
   version: string;
+  /** ISO time of creation. */
   created_at: string;
+  /** ISO time of its last subtask, or null. */
   last_used_at: string | null;
+  /** Subtasks run. */
   usage_count: number;
+  /** Subtasks that succeeded. */
   success_count: number;
+  /** Subtasks that failed. */
   failure_count: number;
+  /** success_count / usage_count, 0..1. */
   success_rate: number;
+  /** Mean subtask latency in ms, or null. */
   avg_latency_ms: number | null;
+  /** `active`, `degraded` or `disabled`. */
   status: string;
+  /** Evolution: its traits (JSON). */
   genome_json: string;
+  /** Evolution: the agents it was derived from (JSON). */
   lineage_json: string;
+  /** Evolution: how well it does, higher is better. */
   fitness_score: number;
 }
 

@@ -6,6 +6,7 @@
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { nowIso, parseJson } from "./db.ts";
 
+/** The states a run can be in; `interrupted` is a run whose process died. */
 export const RUN_STATUSES = [
   "running",
   "ok",
@@ -13,26 +14,46 @@ export const RUN_STATUSES = [
   "cancelled",
   "interrupted",
 ] as const;
+/** One of {@link RUN_STATUSES}. */
 export type RunStatus = typeof RUN_STATUSES[number];
 
+/** A run as the API and the CLI show it. */
 export interface RunRow {
+  /** `run_…` id. */
   run_id: string;
+  /** Groups runs started together. */
   session_id: string | null;
+  /** The first agent the run used. */
   agent_id: string | null;
+  /** The task as given. */
   task: string;
+  /** Where the run is. */
   status: RunStatus;
+  /** The last pipeline stage finished. */
   current_stage: string | null;
+  /** Wall time in ms, once finished. */
   latency_ms: number | null;
+  /** Why it failed, if it did. */
   error_message: string | null;
+  /** The synthesized answer. */
   result: string | null;
+  /** Extra context given with the task. */
   context: Record<string, unknown>;
+  /** The run options kept for resume. */
   options: Record<string, unknown>;
+  /** The process running it, while it runs. */
   owner_pid: number | null;
+  /** Model tokens read. */
   input_tokens: number;
+  /** Model tokens written. */
   output_tokens: number;
+  /** Estimated model cost in USD. */
   cost_usd: number;
+  /** ISO time it started. */
   created_at: string;
+  /** ISO time of the last change. */
   updated_at: string;
+  /** ISO time it ended, or null. */
   finished_at: string | null;
 }
 

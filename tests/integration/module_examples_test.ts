@@ -1,0 +1,247 @@
+/**
+ * The importable module: `createClaw` used directly (run, stream,
+ * registerCapsule, webApp) and the two examples run as subprocesses, all
+ * against the scripted brain on the fake OpenAI server.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Claw, ClosedClawError, createClaw, type RunLogEvent } from "../../mod.ts";
+import { parseRunLog } from "../../coordinator/run_log.ts";
+import { tempDir } from "../helpers/temp.ts";
+import { type Brain, finalStep, startBrain, toolStep } from "./coordinator_brain.ts";
+
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
+
+/** Reads notes.txt with file_io, then answers with its first line. */
+const notesBrain: Brain = {
+  complexity: "simple",
+  plan: () => [{
+    task_id: "read-notes",
+    title: "Read notes.txt",
+    description: "Read notes.txt and report its first line.",
+    role_tag: "file-reader",
+    acceptance_criteria: ["The first line of notes.txt is reported"],
+  }],
+  agent: ({ step, last }) =>
+    step === 0
+      ? toolStep("file_io", { op: "read", path: "notes.txt" })
+      : finalStep(`The first line is: ${/hello \w+/.exec(last)?.[0] ?? "?"}`),
+  synthesis: "notes.txt starts with 'hello world'.",
+};
+
+async function withClaw(
+  fn: (claw: Claw, t: { workspace: string; dir: string }) => Promise<void>,
+  settings: Record<string, string> = {},
+): Promise<void> {
+  await using dir = await tempDir();
+  const { fake, workspace, env } = await startBrain(dir.path, notesBrain);
+  await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
+  const claw = createClaw({
+    cwd: dir.path,
+    env,
+    envFile: false,
+    home: join(dir.path, "data"),
+    settings,
+  });
+  try {
+    await fn(claw, { workspace, dir: dir.path });
+  } finally {
+    await claw.close();
+    await fake.close();
+  }
+}
+
+function childEnv(cwd: string, env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: cwd,
+    NO_COLOR: "1",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    ...env,
+  };
+}
+
+Deno.test("createClaw: run() answers, keeps its data in `home`, and lists the run", () =>
+  withClaw(async (claw, { dir }) => {
+    assert.equal(claw.settings.homeDir, join(dir, "data"));
+    const run = claw.run("What is the first line of notes.txt?");
+    const outcome = await run.done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    assert.equal(outcome.result, "notes.txt starts with 'hello world'.");
+    assert.equal(outcome.runId, run.runId);
+    const [row] = claw.runs();
+    assert.equal(row.run_id, run.runId);
+    assert.equal(row.status, "ok");
+    assert.equal(claw.agents().length, 1, "the run created one agent");
+    await Deno.stat(join(dir, "data", "runs", `${run.runId}.jsonl`));
+  }));
+
+Deno.test("createClaw: stream() yields every run-log event in order, then ends", () =>
+  withClaw(async (claw) => {
+    const seenByOption: string[] = [];
+    const run = claw.stream("What is the first line of notes.txt?", {
+      onEvent: (e) => seenByOption.push(e.event),
+    });
+    const events: RunLogEvent[] = [];
+    for await (const event of run) events.push(event);
+    const outcome = await run.done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    assert.equal(events[0].event, "task_ingested");
+    assert.ok(events.some((e) => e.event === "tool_call"));
+    assert.equal(events.at(-1)?.event, "run_finished");
+    assert.deepEqual(seenByOption, events.map((e) => e.event));
+    const logged = parseRunLog(
+      await Deno.readTextFile(join(claw.settings.runLogsDir, `${run.runId}.jsonl`)),
+    );
+    assert.deepEqual(logged, events);
+    // A second iteration replays the finished run.
+    let again = 0;
+    for await (const _ of run) again++;
+    assert.equal(again, events.length);
+  }));
+
+Deno.test("createClaw: a registered capsule is found and reused by routing", () =>
+  withClaw(async (claw) => {
+    const manifest = await claw.registerCapsule({
+      name: "Notes Reader",
+      description: "Read notes.txt and report its first line.",
+      tools_allowlist: ["file_io"],
+    });
+    assert.match(manifest.agent_id, /^notes-reader/);
+    assert.equal(manifest.embedding_model, "hash-ngram-v1");
+    assert.equal(manifest.embedding_vector.length, claw.settings.embeddingDim);
+    assert.deepEqual(claw.agents().map((a) => a.agent_id), [manifest.agent_id]);
+
+    const events: RunLogEvent[] = [];
+    const outcome = await claw.run("What is the first line of notes.txt?", {
+      onEvent: (e) => events.push(e),
+    }).done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    const routing = events.find((e) => e.event === "routing_decision")!;
+    assert.equal(routing.payload.decision, "reuse");
+    assert.equal(routing.payload.chosen, manifest.agent_id);
+    assert.ok(!events.some((e) => e.event === "agent_created_for_role"));
+    assert.equal(claw.agents().length, 1);
+    assert.equal(claw.agents()[0].usage_count, 1);
+  }, { CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD: "0.3" }));
+
+Deno.test("createClaw: bad input is a ClosedClawError, and a closed claw refuses work", async () => {
+  let closed: Claw | undefined;
+  await withClaw(async (claw) => {
+    closed = claw;
+    await assert.rejects(
+      claw.registerCapsule({ name: "", description: "x", tools_allowlist: ["file_io"] }),
+      (e) =>
+        e instanceof ClosedClawError && e.code === "capsule_invalid" && !e.message.includes("\n"),
+    );
+    assert.throws(
+      () => claw.run("   "),
+      (e) => e instanceof ClosedClawError && e.code === "task_missing",
+    );
+  });
+  assert.throws(
+    () => closed!.runs(),
+    (e) => e instanceof ClosedClawError && e.code === "claw_closed",
+  );
+});
+
+Deno.test("createClaw: webApp() answers authorized requests for its host only", () =>
+  withClaw(async (claw) => {
+    const web = claw.webApp({ port: 9999 });
+    const get = (headers: Record<string, string>) =>
+      web.fetch(new Request("http://127.0.0.1:9999/api/health", { headers }));
+    const bearer = { authorization: `Bearer ${web.token}` };
+    const ok = await get({ host: "127.0.0.1:9999", ...bearer });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).db_exists, true);
+    assert.equal((await get({ host: "127.0.0.1:9999" })).status, 401);
+    assert.equal((await get({ host: "evil.example:9999", ...bearer })).status, 421);
+  }));
+
+Deno.test("examples/run_task.ts prints the answer of a whole run", async () => {
+  await using dir = await tempDir();
+  const { fake, workspace, env } = await startBrain(dir.path, notesBrain);
+  try {
+    await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--config",
+        CONFIG,
+        join(EXAMPLES, "run_task.ts"),
+        "What is the first line of notes.txt?",
+      ],
+      cwd: workspace,
+      clearEnv: true,
+      env: childEnv(workspace, env),
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.equal(stdout.trim(), "Answer: notes.txt starts with 'hello world'.");
+    assert.match(stderr, /· task_ingested\n[\s\S]*· synthesis_complete/);
+    // The example keeps its data in a temporary folder and removes it.
+    assert.deepEqual([...Deno.readDirSync(workspace)].map((e) => e.name), ["notes.txt"]);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("examples/run_task.ts without a key says what to do in one line", async () => {
+  await using dir = await tempDir();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, join(EXAMPLES, "run_task.ts"), "hi"],
+    cwd: dir.path,
+    clearEnv: true,
+    env: childEnv(dir.path, { CLOSED_CLAW_LLM_PROVIDER: "openai" }),
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr).trim();
+  assert.equal(out.code, 2);
+  assert.match(stderr, /^No API key for openai: set OPENAI_API_KEY/);
+  assert.equal(stderr.split("\n").length, 1, stderr);
+});
+
+Deno.test("examples/dashboard.ts serves the dashboard under /claw of its own app", async () => {
+  await using dir = await tempDir();
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, join(EXAMPLES, "dashboard.ts")],
+    cwd: dir.path,
+    clearEnv: true,
+    env: childEnv(dir.path, { PORT: String(port) }),
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream());
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
+  try {
+    let printed = "";
+    while (!printed.includes("Token: ")) {
+      const { value, done } = await lines.next();
+      assert.ok(!done, "the example exited before printing its token");
+      printed += value;
+    }
+    const token = /Token: (\w+)/.exec(printed)![1];
+    const base = `http://127.0.0.1:${port}`;
+    const own = await fetch(`${base}/`);
+    assert.match(await own.text(), /My app/);
+    const health = await fetch(`${base}/claw/api/health`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).db_exists, true);
+    const anonymous = await fetch(`${base}/claw/api/agents`);
+    assert.equal(anonymous.status, 401);
+    await anonymous.body?.cancel();
+  } finally {
+    child.kill("SIGINT");
+    const status = await child.status;
+    const errors = await Array.fromAsync(stderr);
+    assert.equal(status.code, 0, errors.join(""));
+  }
+  await Deno.stat(join(dir.path, ".closed_claw", "registry.db"));
+});
