@@ -53,7 +53,9 @@ export const initCommand: Command = {
       if (builtins.length) printLine(`  installed built-in agent(s): ${builtins.join(", ")}`);
       if (interrupted.length) printLine(`  marked ${interrupted.length} run(s) as interrupted`);
       for (const name of invalid) printWarning(`skipped ${name}: its manifest.json is not valid`);
-      printLine('Next: closed-claw doctor, then deno task run "your task"');
+      printLine(
+        'Next: closed-claw doctor, then closed-claw run "your task" (or deno task run "…" in a clone)',
+      );
     }
     return 0;
   },
