@@ -3,20 +3,12 @@
  * launcher turns into Deno flags and the tool policies enforce.
  */
 import { z } from "zod";
+import { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../tools/policy/tool_names.ts";
 
 export const MANIFEST_VERSION = "1.5";
 
-/** Every tool a capsule can be allowed. */
-export const TOOL_NAMES = [
-  "terminal",
-  "http_api",
-  "web_fetch",
-  "file_io",
-  "python_exec",
-  "sql_query",
-] as const;
-/** A tool a capsule may be allowed to use. */
-export type ToolName = typeof TOOL_NAMES[number];
+// One list of tool names, shared with the guest's zod-free code.
+export { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../tools/policy/tool_names.ts";
 
 const stringList = z.array(z.string()).default([]);
 

@@ -1,6 +1,6 @@
 /**
- * The six tool names, repeated here so guest code never imports the zod-based
- * manifest module. A unit test keeps this list equal to `TOOL_NAMES`.
+ * The six tool names. They live here, free of zod, so guest code can use them;
+ * the manifest module re-exports them as `TOOL_NAMES`.
  */
 export const TOOL_NAME_LIST = [
   "terminal",
