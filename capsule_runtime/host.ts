@@ -19,10 +19,9 @@ import {
   EXEC_TOOLS,
   type LaunchPlan,
   NETWORK_TOOLS,
-  type ResolvedPermissions,
   resolvePermissions,
 } from "./launcher.ts";
-import { findEscapingSymlinks, SYMLINK_SCAN_LIMIT } from "./symlink_scan.ts";
+import { confineRoots, findEscapingSymlinks, SYMLINK_SCAN_LIMIT } from "./symlink_scan.ts";
 import { machineFacts, warmGuestCache } from "./machine.ts";
 import { composeSystemPrompt, STEP_JSON_SCHEMA } from "./prompt.ts";
 import { loadSkillsForPrompt } from "./skills.ts";
@@ -275,7 +274,13 @@ export async function planLaunch(
   const workspace = options.workspace ?? settings.workspace;
   const allowedRoots = options.allowedRoots ?? [workspace, ...settings.extraAllowedPaths];
   const guestEntry = options.guestEntry;
-  const permissions = resolvePermissions(manifest, workspace, allowedRoots);
+  const logical = resolvePermissions(manifest, workspace, allowedRoots);
+  const permissions = {
+    ...logical,
+    readRoots: confineRoots(logical.readRoots, allowedRoots),
+    writeRoots: confineRoots(logical.writeRoots, allowedRoots),
+    sqlPaths: confineRoots(logical.sqlPaths, allowedRoots),
+  };
   const dir = capsuleDir(settings.agentsDir, manifest.agent_id);
   const denoDir = join(settings.homeDir, "deno_cache");
   const listNames = (path: string) => {
@@ -399,11 +404,7 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
       tools,
       workspace,
     });
-    const permissions = resolvePermissions(
-      manifest,
-      workspace,
-      options.allowedRoots ?? [workspace, ...settings.extraAllowedPaths],
-    );
+    const { permissions } = plan;
     const start: StartMessage = {
       v: PROTOCOL_VERSION,
       type: "start",
@@ -431,7 +432,7 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
     let result: CapsuleResult | null = null;
     const maxAttempts = settings.agentRetries + 1;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      result = await runOnce(options, plan, start, attempt, permissions);
+      result = await runOnce(options, plan, start, attempt);
       const retryable = result.status === "error" &&
         ["capsule_crashed", "capsule_protocol_error", "capsule_not_ready"].includes(
           result.error_code ?? "",
@@ -464,7 +465,6 @@ async function runOnce(
   plan: LaunchPlan,
   start: StartMessage,
   attempt: number,
-  permissions: ResolvedPermissions,
 ): Promise<CapsuleResult> {
   const { settings, hooks } = options;
   const emit = (event: CapsuleEvent) => {
@@ -521,6 +521,7 @@ async function runOnce(
   if (options.signal?.aborted) onCancel();
   options.signal?.addEventListener("abort", onCancel, { once: true });
   let spawnMs = 0;
+  const { permissions } = plan;
   const toolContext = {
     workspace: start.tool_context.workspace,
     readRoots: permissions.readRoots,

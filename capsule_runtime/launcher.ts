@@ -141,6 +141,8 @@ export interface LaunchPlan {
   deniedPaths: string[];
   /** Protection that is weaker than asked for, one line each (shown as `log` warnings). */
   warnings: string[];
+  /** The resolved permissions the plan was built from (the tools' context uses the same). */
+  permissions: ResolvedPermissions;
 }
 
 const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
@@ -326,7 +328,7 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     // Name resolution reads the resolver configuration.
     denoFlags.push(`--allow-sys=hostname`);
   }
-  // terminal runs any program (no shell, as in the seed), so it gets a bare --allow-run; that
+  // terminal runs any program through bash, so it gets a bare --allow-run; that
   // is only granted inside bubblewrap (or by explicit opt-in), which bounds what programs see.
   if (has("terminal")) denoFlags.push("--allow-run");
   else if (has("python_exec")) denoFlags.push("--allow-run=python3");
@@ -341,20 +343,19 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     CLOSED_CLAW_CAPSULE: manifest.agent_id,
   };
   const denoArgs = ["run", ...denoFlags, input.guestEntry];
+  const common = {
+    env,
+    denoFlags,
+    refusedTools,
+    tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
+    deniedPaths: [...new Set(denied)],
+    warnings,
+    permissions: perm,
+  };
 
   if (!sandboxed) {
-    return {
-      command: input.denoPath,
-      args: denoArgs,
-      env,
-      cwd: input.workspace,
-      sandbox: "deno-only",
-      denoFlags,
-      refusedTools,
-      tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
-      deniedPaths: [...new Set(denied)],
-      warnings,
-    };
+    const cwd = input.workspace;
+    return { ...common, command: input.denoPath, args: denoArgs, cwd, sandbox: "deno-only" };
   }
 
   const bwrap: string[] = ["--unshare-all"];
@@ -379,7 +380,10 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     visible.add(root);
   }
   const writable = perm.fileWrite && (has("file_io") || execRoot.length) ? perm.writeRoots : [];
-  for (const root of writable) bwrap.push("--bind-try", root, root);
+  for (const root of writable) {
+    bwrap.push("--bind-try", root, root);
+    visible.add(root);
+  }
 
   // If a root contains the data dir (e.g. the workspace is the project and the
   // data dir is ./.closed_claw), hide it, then show only this capsule's folder.
@@ -407,16 +411,6 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
   for (const [key, value] of Object.entries(env)) bwrap.push("--setenv", key, value);
   bwrap.push("--", input.denoPath, ...denoArgs);
 
-  return {
-    command: input.bwrapPath,
-    args: bwrap,
-    env,
-    cwd: dirname(input.guestEntry),
-    sandbox: "bwrap",
-    denoFlags,
-    refusedTools,
-    tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
-    deniedPaths: [...new Set(denied)],
-    warnings,
-  };
+  const cwd = dirname(input.guestEntry);
+  return { ...common, command: input.bwrapPath, args: bwrap, cwd, sandbox: "bwrap" };
 }

@@ -81,3 +81,27 @@ export function findEscapingSymlinks(
   }
   return { escaping: [...escaping].sort(), truncated };
 }
+
+function realOrSelf(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path; // not there yet: nothing to follow
+  }
+}
+
+/**
+ * Drops every granted root whose real location is outside the run's allowed
+ * roots. A manifest root that is itself a symlink (`read_roots: ["link"]`
+ * with `link -> /home/me`) would otherwise pass the logical check and open
+ * the link's target to both the path policy and Deno.
+ *
+ * @example
+ * ```ts
+ * confineRoots(["/ws/docs", "/ws/link-to-home"], ["/ws"]); // ["/ws/docs"]
+ * ```
+ */
+export function confineRoots(roots: readonly string[], allowedRoots: readonly string[]): string[] {
+  const allowed = allowedRoots.map(realOrSelf);
+  return roots.filter((root) => allowed.some((a) => isWithin(a, realOrSelf(root))));
+}

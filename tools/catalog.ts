@@ -9,9 +9,12 @@
  */
 import { z } from "zod";
 import type { ToolName } from "../capsule_runtime/manifest.ts";
-import { normalizeAliases as normalizeAliasesImpl, TOOL_ALIASES } from "./policy/aliases.ts";
+import { normalizeAliases, TOOL_ALIASES } from "./policy/aliases.ts";
 import { coerceArgs } from "./policy/coerce.ts";
 import { MAX_QUERY_CHARS } from "./policy/sql.ts";
+
+/** Renames the seed's aliases (`command` → `cmd`, …); see policy/aliases.ts. */
+export { normalizeAliases } from "./policy/aliases.ts";
 
 /** Everything the host and the LLM need to know about one tool. */
 export interface ToolSpec {
@@ -42,7 +45,7 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 const terminalArgs = z.object({
   cmd: z.string().min(1).max(10_000).describe(
-    "Command line, split like a POSIX shell into a program and its arguments. No shell runs it.",
+    "Command line, run with `bash -c` in the workspace (pipes, &&, redirects and globs work).",
   ),
   timeout_s: timeout(15, 300),
 }).strict();
@@ -163,22 +166,6 @@ export function toolSpec(name: string): ToolSpec | undefined {
   return TOOL_CATALOG.find((tool) => tool.name === name);
 }
 
-/**
- * Renames the seed's aliases (`command` → `cmd`, …); dropped duplicates
- * produce warnings.
- *
- * @example
- * ```ts
- * normalizeAliases("file_io", { action: "read", file: "a.txt" }).args; // { op: "read", path: "a.txt" }
- * ```
- */
-export function normalizeAliases(
-  tool: ToolName,
-  args: Record<string, unknown>,
-): { args: Record<string, unknown>; warnings: string[] } {
-  return normalizeAliasesImpl(tool, args);
-}
-
 function valueAt(args: Record<string, unknown>, path: readonly PropertyKey[]): unknown {
   let value: unknown = args;
   for (const key of path) {
@@ -223,7 +210,7 @@ export function validateToolArgs(
   if (typeof rawArgs !== "object" || rawArgs === null || Array.isArray(rawArgs)) {
     return { ok: false, error: `${tool}: args must be a JSON object` };
   }
-  const aliased = normalizeAliasesImpl(tool, rawArgs as Record<string, unknown>);
+  const aliased = normalizeAliases(tool, rawArgs as Record<string, unknown>);
   const coerced = coerceArgs(tool, aliased.args);
   const parsed = found.argsSchema.safeParse(coerced.args);
   if (!parsed.success) {
@@ -269,7 +256,7 @@ export function toolRegistryForAllowlist(allowlist: readonly string[]): ToolRegi
  * Aliases are applied first, so `{ action: "write" }` counts as a write.
  */
 export function hasSideEffects(tool: ToolName, args: Record<string, unknown>): boolean {
-  const normalized = normalizeAliasesImpl(tool, args ?? {}).args;
+  const normalized = normalizeAliases(tool, args ?? {}).args;
   switch (tool) {
     case "terminal":
     case "python_exec":

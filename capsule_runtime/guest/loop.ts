@@ -267,14 +267,8 @@ export async function runLoop(start: StartMessage, ports: LoopPorts): Promise<Fi
     }
     const outcome = await ports.runTool(parsed.tool, decision.args);
     ports.reportToolDone(decision.id, outcome);
-    for (const key of ["path"] as const) {
-      if (
-        (outcome.result.written || outcome.result.appended) &&
-        typeof outcome.result[key] === "string"
-      ) {
-        artifacts.add(outcome.result[key] as string);
-      }
-    }
+    const { written, appended, path } = outcome.result;
+    if ((written || appended) && typeof path === "string") artifacts.add(path);
     if (outcome.ok) {
       consecutiveErrors = 0;
       okCalls.push({ key, outcome });

@@ -237,3 +237,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a manifest root that is a symlink out of the workspace is granted to nobody", async () => {
+  await using fx = await capsuleFixture({
+    tools: ["file_io"],
+    permissions: { read_roots: ["link", "docs"], write_roots: ["link"], file_write: true },
+  });
+  const outside = join(fx.root, "home");
+  Deno.mkdirSync(outside);
+  Deno.writeTextFileSync(join(outside, "secret.txt"), "s3cret");
+  Deno.mkdirSync(join(fx.workspace, "docs"));
+  Deno.symlinkSync(outside, join(fx.workspace, "link"));
+  const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
+  assert.deepEqual(plan.permissions.readRoots, [join(fx.workspace, "docs")]);
+  assert.deepEqual(plan.permissions.writeRoots, []);
+  const flags = plan.denoFlags.join(" ");
+  assert.ok(!flags.includes(join(fx.workspace, "link")), flags);
+  assert.ok(!flags.includes(outside), flags);
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { findEscapingSymlinks } from "../../capsule_runtime/symlink_scan.ts";
+import { confineRoots, findEscapingSymlinks } from "../../capsule_runtime/symlink_scan.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 Deno.test("links leading outside the roots or to a secret are found; inner links are not", async () => {
@@ -26,4 +26,20 @@ Deno.test("links leading outside the roots or to a secret are found; inner links
   ]);
   assert.equal(scan.truncated, false);
   assert.equal(findEscapingSymlinks([ws], [], 2).truncated, true);
+});
+
+Deno.test("a granted root that is itself a symlink out of the allowed roots is dropped", async () => {
+  await using tmp = await tempDir();
+  const ws = join(tmp.path, "ws");
+  const home = join(tmp.path, "home");
+  Deno.mkdirSync(join(ws, "docs"), { recursive: true });
+  Deno.mkdirSync(home);
+  Deno.symlinkSync(home, join(ws, "link"));
+  const roots = [join(ws, "docs"), join(ws, "link"), join(ws, "not-yet")];
+  assert.deepEqual(confineRoots(roots, [ws]), [join(ws, "docs"), join(ws, "not-yet")]);
+  // A workspace reached through a symlink still counts as itself.
+  Deno.symlinkSync(ws, join(tmp.path, "ws-alias"));
+  assert.deepEqual(confineRoots([join(tmp.path, "ws-alias", "docs")], [ws]), [
+    join(tmp.path, "ws-alias", "docs"),
+  ]);
 });

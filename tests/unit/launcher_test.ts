@@ -266,3 +266,20 @@ Deno.test("an incomplete symlink scan: path tools refused without bubblewrap, a 
   assert.match(boxed.warnings.join("\n"), /stopped after 5 entries/);
   assert.deepEqual(buildLaunchPlan(input(tools, {}, perms)).warnings, []);
 });
+
+Deno.test("inside bubblewrap a secret in a write-only root is masked too", () => {
+  const plan = buildLaunchPlan(
+    input(["file_io"], { bwrapPath: "/usr/bin/bwrap" }, {
+      read_roots: ["docs"],
+      write_roots: ["."],
+      file_write: true,
+    }),
+  );
+  const args = plan.args.join(" ");
+  assert.ok(args.includes("--bind-try /ws /ws"), "the workspace is bound writable");
+  assert.ok(args.includes("--ro-bind /dev/null /ws/.env"), "its .env is masked");
+  assert.ok(
+    args.indexOf("--ro-bind /dev/null /ws/.env") > args.indexOf("--bind-try /ws /ws"),
+    "the mask sits on top of the writable bind",
+  );
+});

@@ -61,6 +61,12 @@ Deno.test("catalog: descriptions warn the LLM about the traps", () => {
   assert.match(toolSpec("terminal")!.description, /fresh shell/);
   assert.match(toolSpec("terminal")!.description, /Standard input is closed/);
   assert.match(toolSpec("terminal")!.description, /\$VAR/);
+  // The tool runs `bash -c`: the cmd field must not tell the model otherwise.
+  const cmd = (toolSpec("terminal")!.jsonSchema as {
+    properties: { cmd: { description: string } };
+  }).properties.cmd.description;
+  assert.match(cmd, /bash/);
+  assert.doesNotMatch(cmd, /no shell/i);
   assert.match(toolSpec("file_io")!.description, /~ is NOT expanded/);
   assert.match(toolSpec("python_exec")!.description, /input\(\) gets EOF/);
   assert.match(toolSpec("sql_query")!.description, /read-only/);

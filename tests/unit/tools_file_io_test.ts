@@ -227,3 +227,20 @@ Deno.test("runTool: unknown tools and non-object args are ok:false, never thrown
   assert.equal(warned.result.content, "bee");
   assert.match(String((warned.result.warnings as string[])[0]), /dropped alias 'file'/);
 });
+
+Deno.test("file_io read: a file whose size the system reports as 0 is read whole", async () => {
+  // Files under /proc report size 0 but have content; the stat size must not cap the read.
+  const procSelf = await Deno.realPath("/proc/self");
+  const ctx: ToolContext = {
+    workspace: procSelf,
+    readRoots: ["."],
+    writeRoots: [],
+    fileWrite: false,
+    sqlPaths: [],
+    networkHosts: [],
+  };
+  const out = await runTool("file_io", { op: "read", path: "status" }, ctx);
+  assert.ok(out.ok, out.error);
+  assert.equal(out.result.truncated, false);
+  assert.match(out.result.content as string, /^Name:.*\n[\s\S]*\nPid:\s+\d+/);
+});

@@ -109,14 +109,22 @@ async function readCapped(
   const info = await file.stat();
   if (info.isDirectory) return { error: "is a directory: use op=list" };
   if (!info.isFile) return { error: "is not a regular file" };
-  const buffer = new Uint8Array(Math.min(maxBytes, info.size) + 1);
+  // Read to EOF (one byte past the cap at most), not to the stat size: files under /proc
+  // report 0 and a file may grow meanwhile. The buffer starts at the stat size and grows.
+  let buffer = new Uint8Array(Math.min(maxBytes, info.size || 4096) + 1);
   let filled = 0;
-  while (filled < buffer.length) {
+  for (;;) {
+    if (filled === buffer.length) {
+      if (filled > maxBytes) break;
+      const bigger = new Uint8Array(Math.min(maxBytes + 1, buffer.length * 2));
+      bigger.set(buffer);
+      buffer = bigger;
+    }
     const n = await file.read(buffer.subarray(filled));
     if (n === null) break;
     filled += n;
   }
-  const truncated = filled > maxBytes || info.size > maxBytes;
+  const truncated = filled > maxBytes;
   const bytes = buffer.subarray(0, Math.min(filled, maxBytes));
   try {
     // `stream: true` tolerates a multi-byte character cut by the cap.

@@ -67,7 +67,6 @@ export async function runTerminal(
         "ask the user to run it themselves if it is really needed",
     );
   }
-  if (!cmd.trim()) return failure("terminal: 'cmd' has no command");
   const outcome = await runProcess("bash", ["-c", cmd], {
     cwd: ctx.workspace,
     env: ctx.env,
