@@ -2,15 +2,16 @@
  * `doctor`: checks everything Closed Claw depends on and says how to fix each
  * problem. Exit code 1 when any check fails (warnings do not fail).
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { openDatabase, SCHEMA_VERSION, schemaVersion } from "../store/mod.ts";
 import { createEmbedder } from "../store/embedder.ts";
 import { findOnPath, probeBubblewrap } from "../capsule_runtime/bwrap_probe.ts";
 import { PROVIDER_INFO, resolveProviderConfig } from "../llm/provider_config.ts";
 import { probeProvider } from "../llm/probe.ts";
+import { readCassette } from "../llm/cassette.ts";
 import { ollamaModels } from "../llm/detect.ts";
 import type { Settings } from "../core/settings.ts";
-import { errorMessage } from "../core/errors.ts";
+import { ClosedClawError, errorMessage } from "../core/errors.ts";
 import { type Command, JSON_OPTION } from "./command.ts";
 import { bold, dim, green, printJson, printLine, red, yellow } from "./output.ts";
 
@@ -165,8 +166,35 @@ function checkChromium(): Check {
     };
 }
 
+/** The replay provider needs no key, but its cassette must be there and readable. */
+function checkCassette(s: Settings): Check {
+  const name = "llm provider";
+  if (!s.replayCassette) {
+    return {
+      name,
+      status: "fail",
+      detail: "replay: CLOSED_CLAW_REPLAY_CASSETTE is not set",
+      fix: "Set it to a cassette recorded by an earlier run (`closed-claw run --record`).",
+    };
+  }
+  const path = resolve(s.cwd, s.replayCassette);
+  try {
+    const calls = readCassette(path).length;
+    return { name, status: "ok", detail: `replay: ${calls} recorded calls in ${path}` };
+  } catch (error) {
+    const known = error instanceof ClosedClawError;
+    return {
+      name,
+      status: "fail",
+      detail: `replay: ${known ? error.message : errorMessage(error)}`,
+      fix: known ? error.hint : undefined,
+    };
+  }
+}
+
 async function checkProvider(s: Settings): Promise<Check> {
   const config = resolveProviderConfig(s);
+  if (config.provider === "replay") return checkCassette(s);
   const info = PROVIDER_INFO[config.provider];
   const where = `${config.provider} / ${config.model}${
     config.baseUrl ? ` at ${config.baseUrl}` : ""

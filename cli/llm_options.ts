@@ -8,7 +8,7 @@
  * } };
  * ```
  */
-import { PROVIDERS } from "../core/settings.ts";
+import { type ProviderName, PROVIDERS } from "../core/settings.ts";
 import { parseProviderName, type ProviderOverrides } from "../llm/provider_config.ts";
 import { UsageError } from "../core/errors.ts";
 import type { CommandContext, OptionHelp } from "./command.ts";
@@ -26,11 +26,13 @@ export const LLM_OPTIONS: Record<string, OptionHelp> = {
   },
 };
 
-/** Reads the two options; an unknown provider lists the valid ones. */
-export function llmOverrides(ctx: Pick<CommandContext, "options">): ProviderOverrides {
+/** Reads the two options; an unknown provider lists the valid ones, an alias is resolved. */
+export function llmOverrides(
+  ctx: Pick<CommandContext, "options">,
+): ProviderOverrides & { provider?: ProviderName } {
   const provider = ctx.options["llm-provider"];
   const model = ctx.options["llm-model"];
-  const overrides: ProviderOverrides = {};
+  const overrides: ProviderOverrides & { provider?: ProviderName } = {};
   if (typeof provider === "string") overrides.provider = parseProviderName(provider);
   if (typeof model === "string") {
     if (model.trim() === "" || /\s/.test(model.trim())) {

@@ -25,16 +25,6 @@ const DESCRIPTIONS: Record<string, string> = {
   gemini: "Google Gemini (needs GEMINI_API_KEY)",
 };
 
-/** The variable holding each provider's base URL. */
-const BASE_URL_ENV: Record<ProviderName, string> = {
-  openai: "OPENAI_BASE_URL",
-  "openai-compatible": "CLOSED_CLAW_LLM_BASE_URL",
-  ollama: "CLOSED_CLAW_LLM_BASE_URL",
-  claude: "ANTHROPIC_BASE_URL",
-  gemini: "GEMINI_BASE_URL",
-  replay: "",
-};
-
 const OWN_BASE_URL: Partial<Record<ProviderName, (s: Settings) => string>> = {
   openai: (s) => s.openaiBaseUrl,
   claude: (s) => s.anthropicBaseUrl,
@@ -114,7 +104,7 @@ async function askKey(provider: ProviderName, existing: string): Promise<string>
 
 /** The `.env` changes for the chosen configuration, clearing generic overrides it would lose to. */
 function envChanges(
-  settings: Settings,
+  file: Record<string, string>,
   config: ProviderConfig,
   typedKey: boolean,
 ): Record<string, string> {
@@ -125,12 +115,11 @@ function envChanges(
     CLOSED_CLAW_LLM_MODEL: config.model,
   };
   if (typedKey && info.keyEnv) changes[info.keyEnv] = config.apiKey;
-  const baseEnv = BASE_URL_ENV[provider];
+  const baseEnv = info.baseUrlEnv;
   if (baseEnv === "CLOSED_CLAW_LLM_BASE_URL") changes[baseEnv] = config.baseUrl;
   else if (config.baseUrl !== info.defaultBaseUrl) changes[baseEnv] = config.baseUrl;
-  else if (readDotenv(join(settings.cwd, ".env"))[baseEnv]) changes[baseEnv] = "";
+  else if (file[baseEnv]) changes[baseEnv] = "";
   // The generic key and base URL win over a provider's own: clear stale ones.
-  const file = readDotenv(join(settings.cwd, ".env"));
   if (baseEnv !== "CLOSED_CLAW_LLM_BASE_URL" && file.CLOSED_CLAW_LLM_BASE_URL) {
     changes.CLOSED_CLAW_LLM_BASE_URL = "";
   }
@@ -161,7 +150,7 @@ export const setupCommand: Command = {
       const model = (await answer(`Model [Enter for ${currentModel}]: `)) || currentModel;
       const existingKey = OWN_KEY[provider]?.(settings) ?? "";
       const apiKey = info.keyEnv ? await askKey(provider, existingKey) : "";
-      const currentBase = BASE_URL_ENV[provider] === "CLOSED_CLAW_LLM_BASE_URL"
+      const currentBase = info.baseUrlEnv === "CLOSED_CLAW_LLM_BASE_URL"
         ? settings.llmBaseUrl || info.defaultBaseUrl
         : OWN_BASE_URL[provider]?.(settings) || info.defaultBaseUrl;
       const baseUrl = await askBaseUrl(provider, currentBase);
@@ -197,8 +186,9 @@ export const setupCommand: Command = {
         printLine("Nothing was saved.");
         return 1;
       }
-      const envPath = join(settings.cwd, ".env");
-      const changes = envChanges(settings, config, apiKey !== "" && apiKey !== existingKey);
+      const envPath = settings.envFile || join(settings.cwd, ".env");
+      const typedKey = apiKey !== "" && apiKey !== existingKey;
+      const changes = envChanges(readDotenv(envPath), config, typedKey);
       upsertDotenv(envPath, changes);
       printLine(green(`Saved to ${envPath}: ${Object.keys(changes).join(", ")}.`));
       printLine("Next: `closed-claw doctor` to check everything, then run a task.");

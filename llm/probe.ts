@@ -3,7 +3,7 @@
  * at the configured base URL with the configured key (setup's verification
  * and doctor's key probe).
  */
-import { PROVIDER_INFO, type ProviderConfig } from "./provider_config.ts";
+import { baseUrlProblem, PROVIDER_INFO, type ProviderConfig } from "./provider_config.ts";
 
 export type ProbeStatus = "ok" | "refused" | "unreachable" | "error";
 
@@ -76,6 +76,16 @@ export async function probeProvider(
   const request = probeRequest(config);
   if (!request) {
     return { status: "ok", url: "", models: [], detail: "answers from a cassette: no key needed" };
+  }
+  const badBaseUrl = baseUrlProblem(config);
+  if (badBaseUrl) {
+    return {
+      status: "error",
+      url: "",
+      models: [],
+      detail: badBaseUrl.message,
+      fix: badBaseUrl.hint,
+    };
   }
   const keyName = config.keySource || PROVIDER_INFO[config.provider].keyEnv || "the API key";
   let response: Response;

@@ -11,6 +11,8 @@ export interface ProviderInfo {
   /** The variable holding this provider's key; "" when it needs none. */
   keyEnv: string;
   keyRequired: boolean;
+  /** The variable holding this provider's own base URL; "" when it has none. */
+  baseUrlEnv: string;
 }
 
 export const PROVIDER_INFO: Record<ProviderName, ProviderInfo> = {
@@ -19,32 +21,43 @@ export const PROVIDER_INFO: Record<ProviderName, ProviderInfo> = {
     defaultBaseUrl: "https://api.openai.com/v1",
     keyEnv: "OPENAI_API_KEY",
     keyRequired: true,
+    baseUrlEnv: "OPENAI_BASE_URL",
   },
   "openai-compatible": {
     defaultModel: "gpt-4o-mini",
     defaultBaseUrl: "",
     keyEnv: "CLOSED_CLAW_LLM_API_KEY",
     keyRequired: false,
+    baseUrlEnv: "CLOSED_CLAW_LLM_BASE_URL",
   },
   ollama: {
     defaultModel: "llama3.1",
     defaultBaseUrl: "http://127.0.0.1:11434/v1",
     keyEnv: "",
     keyRequired: false,
+    baseUrlEnv: "CLOSED_CLAW_LLM_BASE_URL",
   },
   claude: {
     defaultModel: "claude-3-5-haiku-latest",
     defaultBaseUrl: "https://api.anthropic.com",
     keyEnv: "ANTHROPIC_API_KEY",
     keyRequired: true,
+    baseUrlEnv: "ANTHROPIC_BASE_URL",
   },
   gemini: {
     defaultModel: "gemini-2.5-flash",
     defaultBaseUrl: "https://generativelanguage.googleapis.com",
     keyEnv: "GEMINI_API_KEY",
     keyRequired: true,
+    baseUrlEnv: "GEMINI_BASE_URL",
   },
-  replay: { defaultModel: "cassette", defaultBaseUrl: "", keyEnv: "", keyRequired: false },
+  replay: {
+    defaultModel: "cassette",
+    defaultBaseUrl: "",
+    keyEnv: "",
+    keyRequired: false,
+    baseUrlEnv: "",
+  },
 };
 
 export interface ProviderConfig {
@@ -118,6 +131,40 @@ export function resolveProviderConfig(
     timeoutMs: settings.llmTimeoutSec * 1000,
     maxRetries: settings.llmMaxRetries,
   };
+}
+
+/**
+ * Why `config`'s base URL cannot be used (missing for openai-compatible, or
+ * not an http(s) URL), or null when it is fine. Checked before any call, so a
+ * typo is one clear line instead of network errors that are retried and open
+ * the circuit breaker.
+ */
+export function baseUrlProblem(config: ProviderConfig): ClosedClawError | null {
+  if (config.provider === "replay") return null;
+  if (!config.baseUrl) {
+    return PROVIDER_INFO[config.provider].defaultBaseUrl ? null : new ClosedClawError(
+      "llm_base_url_missing",
+      `The ${config.provider} provider needs a base URL.`,
+      {
+        hint: "Set CLOSED_CLAW_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1), or run " +
+          "`closed-claw setup`.",
+      },
+    );
+  }
+  let protocol = "";
+  try {
+    protocol = new URL(config.baseUrl).protocol;
+  } catch { /* not a URL: reported below */ }
+  if (protocol === "http:" || protocol === "https:") return null;
+  // The generic variable wins over the provider's own, so either may hold the typo.
+  const variables = [
+    ...new Set(["CLOSED_CLAW_LLM_BASE_URL", PROVIDER_INFO[config.provider].baseUrlEnv]),
+  ];
+  return new ClosedClawError(
+    "llm_base_url_invalid",
+    `The ${config.provider} base URL "${config.baseUrl}" is not an http:// or https:// URL.`,
+    { hint: `Fix ${variables.join(" or ")}, or run \`closed-claw setup\`.` },
+  );
 }
 
 /** The one-line explanation of a missing key, naming what to set. */

@@ -227,6 +227,10 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
     }
   }
 
+  function cancelled(): LlmError {
+    return new LlmError("cancelled", client.provider, `The ${client.provider} call was cancelled.`);
+  }
+
   /** One attempt, bounded by the timeout; every failure comes back as an LlmError. */
   async function attempt(request: CompletionRequest): Promise<CompletionResponse> {
     const timer = new AbortController();
@@ -240,11 +244,7 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
     try {
       return await Promise.race([client.complete({ ...request, signal }), stopped]);
     } catch (error) {
-      if (request.signal?.aborted) {
-        return Promise.reject(
-          new LlmError("cancelled", client.provider, `The ${client.provider} call was cancelled.`),
-        );
-      }
+      if (request.signal?.aborted) return Promise.reject(cancelled());
       if (timer.signal.aborted) {
         return Promise.reject(
           new LlmError(
@@ -277,6 +277,8 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
   async function call(request: CompletionRequest, meta: CallMeta, check?: Check) {
     checkBudget(meta);
     for (let n = 0;; n++) {
+      // Before the breaker: a cancelled call must not take a half-open circuit's one trial.
+      if (request.signal?.aborted) throw fail(meta, cancelled());
       try {
         breaker.admit();
       } catch (error) {
@@ -295,29 +297,18 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
           : undefined;
         if (wait === undefined || wait > MAX_RETRY_AFTER_MS) throw await withChoices(error);
         await sleep(wait, request.signal);
-        if (request.signal?.aborted) {
-          throw fail(
-            meta,
-            new LlmError(
-              "cancelled",
-              client.provider,
-              `The ${client.provider} call was cancelled.`,
-            ),
-          );
-        }
         continue;
       }
       breaker.success();
-      const price = costOf(client.provider, response.model || client.model, response.usage);
-      if (!price.priced && !unpriced.has(response.model)) {
-        unpriced.add(response.model);
-        options.onWarning?.(
-          `No price is known for model ${response.model}: its calls are counted as $0.`,
-        );
+      const model = response.model || client.model;
+      const price = costOf(client.provider, model, response.usage);
+      if (!price.priced && !unpriced.has(model)) {
+        unpriced.add(model);
+        options.onWarning?.(`No price is known for model ${model}: its calls are counted as $0.`);
       }
       const problem = check?.(response) ?? null;
       account(meta, {
-        model: response.model || client.model,
+        model,
         usage: response.usage,
         costUsd: price.costUsd,
         latencyMs: performance.now() - started,

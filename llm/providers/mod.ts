@@ -9,32 +9,24 @@
  * @module
  */
 import { ClosedClawError } from "../../core/errors.ts";
-import type { ProviderConfig } from "../provider_config.ts";
+import { baseUrlProblem, type ProviderConfig } from "../provider_config.ts";
 import type { ProviderClient } from "../types.ts";
 import { createReplayClient } from "../cassette.ts";
 import { createAnthropicClient } from "./anthropic.ts";
 import { createGeminiClient } from "./gemini.ts";
 import { createOpenAiClient } from "./openai.ts";
 
-export { createAnthropicClient, createGeminiClient, createOpenAiClient };
-
 /** The client for `config`; `replayCassette` is the cassette the `replay` provider reads. */
 export function createProviderClient(
   config: ProviderConfig,
   options: { replayCassette?: string } = {},
 ): ProviderClient {
+  const badBaseUrl = baseUrlProblem(config);
+  if (badBaseUrl) throw badBaseUrl;
   switch (config.provider) {
     case "openai":
-    case "ollama":
-      return createOpenAiClient(config);
     case "openai-compatible":
-      if (!config.baseUrl) {
-        throw new ClosedClawError(
-          "llm_base_url_missing",
-          "The openai-compatible provider needs a base URL.",
-          { hint: "Set CLOSED_CLAW_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1)." },
-        );
-      }
+    case "ollama":
       return createOpenAiClient(config);
     case "claude":
       return createAnthropicClient(config);

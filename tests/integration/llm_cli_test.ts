@@ -136,3 +136,36 @@ Deno.test("doctor probes the key by listing models: ok, refused, unreachable", a
     await fake.close();
   }
 });
+
+Deno.test("doctor checks the replay provider's cassette instead of saying ok", async () => {
+  await using dir = await tempDir();
+  const doctor = async (env: Record<string, string>) => {
+    const result = await runCli(["doctor", "--json"], {
+      cwd: dir.path,
+      env: { CLOSED_CLAW_LLM_PROVIDER: "replay", ...env },
+    });
+    return JSON.parse(result.stdout).checks.find((c: { name: string }) =>
+      c.name === "llm provider"
+    );
+  };
+  const unset = await doctor({});
+  assert.equal(unset.status, "fail");
+  assert.match(unset.detail, /CLOSED_CLAW_REPLAY_CASSETTE is not set/);
+
+  Deno.writeTextFileSync(join(dir.path, "broken.json"), "{}");
+  const broken = await doctor({ CLOSED_CLAW_REPLAY_CASSETTE: "broken.json" });
+  assert.equal(broken.status, "fail");
+  assert.match(broken.detail, /broken\.json is not a Closed Claw cassette/);
+
+  Deno.writeTextFileSync(join(dir.path, "run.json"), JSON.stringify({ version: 1, entries: [] }));
+  const ok = await doctor({ CLOSED_CLAW_REPLAY_CASSETTE: "run.json" });
+  assert.equal(ok.status, "ok", ok.detail);
+  assert.match(ok.detail, /replay: 0 recorded calls in .*run\.json/);
+});
+
+Deno.test("run checks --llm-model like every model command, before looking for a key", async () => {
+  await using dir = await tempDir();
+  const result = await runCli(["run", "hello", "--llm-model", "two words"], { cwd: dir.path });
+  assert.equal(result.code, 2, result.stdout + result.stderr);
+  assert.match(result.stderr, /--llm-model needs a model id, not "two words"/);
+});

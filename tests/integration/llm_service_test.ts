@@ -11,6 +11,8 @@ import { tempDir, testSettings } from "../helpers/temp.ts";
 import { openStore } from "../../store/mod.ts";
 import { createLlmService, type LlmServiceOptions } from "../../llm/service.ts";
 import { resolveLlm } from "../../llm/detect.ts";
+import { probeProvider } from "../../llm/probe.ts";
+import { resolveProviderConfig } from "../../llm/provider_config.ts";
 import { LlmError } from "../../llm/errors.ts";
 import { ClosedClawError } from "../../core/errors.ts";
 
@@ -257,4 +259,53 @@ Deno.test("resolveLlm: with no key, a local Ollama server is used and the user t
     CLOSED_CLAW_LLM_PROVIDER: "claude",
   });
   assert.equal((await resolveLlm(withKey)).config.provider, "claude");
+});
+
+Deno.test("llm service: a call whose signal is already aborted never reaches the provider", async () => {
+  await using dir = await tempDir();
+  let calls = 0;
+  // A client that ignores the signal, as a replayed cassette does.
+  const client = {
+    provider: "openai" as const,
+    model: "m",
+    complete: () => {
+      calls++;
+      return Promise.resolve({
+        text: "answered",
+        usage: { inputTokens: 1, outputTokens: 1 },
+        model: "m",
+      });
+    },
+  };
+  const llm = createLlmService({ settings: testSettings(dir.path), client });
+  const error = await rejection(
+    llm.complete({ ...user("hi"), signal: AbortSignal.abort() }, { runId: "r", purpose: "x" }),
+  );
+  assert.equal(error.kind, "cancelled");
+  assert.equal(calls, 0);
+});
+
+Deno.test("llm service: a base URL that is not http(s) is one line before any call", async () => {
+  await using dir = await tempDir();
+  const settings = testSettings(dir.path, {
+    CLOSED_CLAW_LLM_PROVIDER: "openai-compatible",
+    CLOSED_CLAW_LLM_BASE_URL: "127.0.0.1:8000/v1",
+  });
+  assert.throws(
+    () => createLlmService({ settings }),
+    (e: unknown) =>
+      e instanceof ClosedClawError && e.code === "llm_base_url_invalid" &&
+      /base URL "127\.0\.0\.1:8000\/v1" is not an http:\/\/ or https:\/\/ URL\. Fix CLOSED_CLAW_LLM_BASE_URL/
+        .test(e.toLine()),
+  );
+  const probe = await probeProvider(resolveProviderConfig(settings));
+  assert.equal(probe.status, "error");
+  assert.match(probe.detail, /is not an http:\/\/ or https:\/\/ URL/);
+  // openai-compatible has no default: a missing base URL says what to set.
+  const unset = testSettings(dir.path, { CLOSED_CLAW_LLM_PROVIDER: "openai-compatible" });
+  const missing = await probeProvider(resolveProviderConfig(unset));
+  assert.equal(missing.status, "error");
+  assert.equal(missing.detail, "The openai-compatible provider needs a base URL.");
+  assert.match(missing.fix ?? "", /Set CLOSED_CLAW_LLM_BASE_URL/);
+  assert.throws(() => createLlmService({ settings: unset }), /needs a base URL/);
 });
