@@ -279,10 +279,14 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
     for (let n = 0;; n++) {
       // Before the breaker: a cancelled call must not take a half-open circuit's one trial.
       if (request.signal?.aborted) throw fail(meta, cancelled());
-      try {
-        breaker.admit();
-      } catch (error) {
-        throw fail(meta, error as LlmError);
+      // The breaker counts calls, not attempts: a call is admitted once and, if it fails
+      // after its retries, is one failure (so one flaky call cannot open the circuit).
+      if (n === 0) {
+        try {
+          breaker.admit();
+        } catch (error) {
+          throw fail(meta, error as LlmError);
+        }
       }
       const started = performance.now();
       let response: CompletionResponse;
@@ -291,11 +295,13 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
       } catch (thrown) {
         const error = thrown as LlmError;
         fail(meta, error, performance.now() - started);
-        if (PROVIDER_FAILURES.has(error.kind)) breaker.failure(error);
         const wait = error.retryable && n < config.maxRetries
           ? retryDelay(n, retryBaseMs, error)
           : undefined;
-        if (wait === undefined || wait > MAX_RETRY_AFTER_MS) throw await withChoices(error);
+        if (wait === undefined || wait > MAX_RETRY_AFTER_MS) {
+          if (PROVIDER_FAILURES.has(error.kind)) breaker.failure(error);
+          throw await withChoices(error);
+        }
         await sleep(wait, request.signal);
         continue;
       }

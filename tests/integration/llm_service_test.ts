@@ -126,6 +126,23 @@ Deno.test("llm service: the circuit opens after N failures and half-opens after 
   assert.equal((await llm.complete(user("h"), { purpose: "x" })).text, "still back");
 });
 
+Deno.test("llm service: the breaker counts failed calls, not their retried attempts", async () => {
+  await using t = await setup({
+    CLOSED_CLAW_CIRCUIT_BREAKER_FAILURES: "2",
+    CLOSED_CLAW_LLM_MAX_RETRIES: "2",
+  });
+  const llm = t.service({ timing: { breakerResetSec: 60, retryBaseMs: 5 } });
+  t.fake.enqueue({ status: 503 }, { status: 503 }, { status: 503 });
+  const first = await rejection(llm.complete(user("a"), { purpose: "x" }));
+  assert.equal(first.kind, "server_error", "the real cause, not a paused circuit");
+  assert.equal(t.fake.requests.length, 3, "every retry was made");
+  assert.equal(t.store.breakers.state("openai", 60), "closed", "one failed call so far");
+  t.fake.enqueue({ status: 503 }, { status: 503 }, { status: 503 });
+  assert.equal((await rejection(llm.complete(user("b"), { purpose: "x" }))).kind, "server_error");
+  assert.equal(t.store.breakers.state("openai", 60), "open");
+  assert.equal((await rejection(llm.complete(user("c"), { purpose: "x" }))).kind, "circuit_open");
+});
+
 Deno.test("llm service: a run stops when its cost or token budget is spent", async () => {
   await using t = await setup({ CLOSED_CLAW_MAX_TOKENS_PER_RUN: "100" });
   t.fake.handle(() => ({ text: "ok", usage: { input: 1_000_000, output: 0 } }));
