@@ -5,7 +5,18 @@
  * per event, so logs and CI output stay readable.
  */
 import type { RunLogEvent } from "../coordinator/run_log.ts";
-import { bold, clip, cyan, dim, green, red, renderTable, yellow } from "./output.ts";
+import {
+  bold,
+  clip,
+  cyan,
+  dim,
+  green,
+  red,
+  renderTable,
+  terminalSafe,
+  terminalWidth,
+  yellow,
+} from "./output.ts";
 
 interface PoolRow {
   task_id: string;
@@ -88,9 +99,9 @@ export function applyEvent(model: ViewModel, e: RunLogEvent): void {
       break;
     case "tool_call":
       model.tools.push(
-        `${p.ok ? green("✓") : red("✗")} ${p.tool} ${dim(clip(JSON.stringify(p.args), 70))} ${
-          dim(String(p.task_id))
-        }`,
+        `${p.ok ? green("✓") : red("✗")} ${clip(p.tool, 40)} ${
+          dim(clip(JSON.stringify(p.args), 70))
+        } ${dim(String(p.task_id))}`,
       );
       model.tools.splice(0, Math.max(0, model.tools.length - 4));
       break;
@@ -154,6 +165,15 @@ function paintStatus(line: string, status: string): string {
   return (STATUS_PAINT[status] ?? ((t: string) => t))(line);
 }
 
+/** Terminal rows `block` fills `columns` wide: a line longer than the width wraps. */
+function screenRows(block: string, columns: number): number {
+  return block.split("\n").reduce((rows, line) => {
+    // deno-lint-ignore no-control-regex -- colour codes take no columns
+    const width = [...line.replace(/\x1b\[[0-9;]*m/g, "")].length;
+    return rows + Math.max(1, Math.ceil(width / Math.max(1, columns)));
+  }, 0);
+}
+
 /** Shows a run's events on a terminal (redrawn) or as plain lines. */
 export class LiveView {
   private readonly model: ViewModel = {
@@ -167,13 +187,17 @@ export class LiveView {
   private paused = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly tty: boolean, private readonly write: Writer) {}
+  constructor(
+    private readonly tty: boolean,
+    private readonly write: Writer,
+    private readonly columns: () => number = terminalWidth,
+  ) {}
 
   onEvent(event: RunLogEvent): void {
     applyEvent(this.model, event);
     if (!this.tty) {
       const line = plainLine(event);
-      if (line) this.write(line + "\n");
+      if (line) this.write(terminalSafe(line) + "\n");
       return;
     }
     // Redraw at most every 80 ms: bursts of events cost one frame.
@@ -191,7 +215,8 @@ export class LiveView {
 
   resume(): void {
     this.paused = false;
-    this.draw();
+    // Without a terminal the view prints lines only, never a block.
+    if (this.tty) this.draw();
   }
 
   /** Draws the last frame and leaves it on screen. */
@@ -212,6 +237,6 @@ export class LiveView {
     const block = renderBlock(this.model);
     this.clear();
     this.write(block + "\n");
-    this.drawnLines = block.split("\n").length;
+    this.drawnLines = screenRows(block, this.columns());
   }
 }

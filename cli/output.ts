@@ -33,7 +33,8 @@ export function printWarning(text: string): void {
   Deno.stderr.writeSync(encoder.encode(`${yellow("warning:")} ${text}\n`));
 }
 
-function terminalWidth(): number {
+/** Columns of the terminal on stdout (120 when it is not a terminal). */
+export function terminalWidth(): number {
   try {
     return Deno.stdout.isTerminal() ? Deno.consoleSize().columns : 120;
   } catch {
@@ -41,9 +42,20 @@ function terminalWidth(): number {
   }
 }
 
-/** One-line text: whitespace collapsed and cut to `max` characters with an ellipsis. */
+/**
+ * Text with control characters removed (newlines and tabs kept), so text from
+ * a model, a file or a tool cannot move the cursor, retitle or drive the terminal.
+ */
+export function terminalSafe(text: string): string {
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "");
+}
+
+/** One-line text: whitespace collapsed, control characters dropped, cut to `max` characters with an ellipsis. */
 export function clip(value: unknown, max: number): string {
-  const text = value === null || value === undefined ? "" : String(value).replace(/\s+/g, " ");
+  const text = value === null || value === undefined
+    ? ""
+    : terminalSafe(String(value).replace(/\s+/g, " "));
   return text.length > max ? text.slice(0, Math.max(1, max - 1)) + "…" : text;
 }
 

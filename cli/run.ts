@@ -7,10 +7,9 @@
 import { isAbsolute, resolve } from "node:path";
 import { ClosedClawError, UsageError } from "../core/errors.ts";
 import { assertRunId } from "../core/ids.ts";
-import { APPROVAL_MODES, type ApprovalMode, type ProviderName } from "../core/settings.ts";
+import { APPROVAL_MODES, type ApprovalMode } from "../core/settings.ts";
 import type { Store } from "../store/mod.ts";
 import { resolveLlm } from "../llm/detect.ts";
-import { parseProviderName } from "../llm/provider_config.ts";
 import {
   type AskApproval,
   requestCancel,
@@ -24,12 +23,24 @@ import type { StartDeps } from "../coordinator/coordinator.ts";
 import { runLogPath } from "../coordinator/run_log.ts";
 import type { Command, CommandContext, OptionHelp } from "./command.ts";
 import { LiveView } from "./live_view.ts";
-import { bold, duration, green, printJson, printLine, red, yellow } from "./output.ts";
+import { LLM_OPTIONS, llmOverrides } from "./llm_options.ts";
+import {
+  bold,
+  duration,
+  green,
+  printJson,
+  printLine,
+  red,
+  terminalSafe,
+  yellow,
+} from "./output.ts";
 import { readStdinLine } from "./prompt.ts";
 import { refreshInterruptedRuns } from "./runs.ts";
 
 const encoder = new TextEncoder();
 const writeOut = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
+// Questions go to stderr: they reach the user even when stdout is JSON or a pipe.
+const writePrompt = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
 
 const MODE_HELP = `(${APPROVAL_MODES.join(", ")})`;
 
@@ -94,7 +105,7 @@ function terminalAsk(view: LiveView | null): AskApproval {
   const askOnce: AskApproval = async (question) => {
     if (question.signal.aborted) return null;
     view?.pause();
-    writeOut(
+    writePrompt(
       `\n${yellow("Approval needed")} (${question.kind}): ${question.text}\n` +
         `Type 'yes' to approve within ${question.timeoutSec} s. Anything else denies: `,
     );
@@ -105,7 +116,7 @@ function terminalAsk(view: LiveView | null): AskApproval {
     );
     const answer = await Promise.race([line, aborted]);
     if (answer !== "aborted") pendingLine = null;
-    else writeOut("\n(decided elsewhere or timed out)\n");
+    else writePrompt("\n(decided elsewhere or timed out)\n");
     view?.resume();
     if (answer === "aborted" || answer === null) return null;
     return answer.trim().toLowerCase() === "yes";
@@ -187,7 +198,8 @@ function printSummary(
 ): void {
   printLine();
   printLine(bold(outcome.status === "ok" ? "Answer:" : "Result:"));
-  printLine(outcome.result || "(no result)");
+  // The answer is model text and may quote files: no control sequences reach the terminal.
+  printLine(terminalSafe(outcome.result) || "(no result)");
   printLine();
   const row = store.runs.get(outcome.runId);
   if (state) {
@@ -210,7 +222,9 @@ function printSummary(
       : outcome.status === "cancelled"
       ? yellow(`Run stopped by user request. Continue it with: closed-claw resume ${outcome.runId}`)
       : red(
-        `Task failed: ${outcome.error}. Retry what failed with: closed-claw resume ${outcome.runId}`,
+        `Task failed: ${
+          terminalSafe(outcome.error).replace(/\.+$/, "")
+        }. Retry what failed with: closed-claw resume ${outcome.runId}`,
       ),
   );
 }
@@ -251,8 +265,7 @@ export const runCommand: Command = {
       value: "mode",
       description: `How paid-API calls are approved ${MODE_HELP}.`,
     },
-    "llm-provider": { type: "string", value: "name", description: "Model provider for this run." },
-    "llm-model": { type: "string", value: "model", description: "Model id for this run." },
+    ...LLM_OPTIONS,
     record: {
       type: "boolean",
       description: "Record the model replies to <data>/cassettes/<run_id>.json.",
@@ -280,26 +293,29 @@ export const runCommand: Command = {
   ].join("\n"),
   async run(ctx) {
     const settings = ctx.settings();
-    const provider = stringOption(ctx, "llm-provider");
-    if (provider) parseProviderName(provider);
+    const { provider, model } = llmOverrides(ctx);
     const replayOption = stringOption(ctx, "replay");
     const replay = replayOption ? resolve(settings.cwd, replayOption) : undefined;
     const workspaceOption = stringOption(ctx, "workspace");
-    const show = present(ctx);
-    const deps = await llmDeps(ctx, provider, stringOption(ctx, "llm-model"), replay);
-    refreshInterruptedRuns(deps.store);
-    const handle = startRun(deps, {
+    // Bad flags are reported before the model is resolved (a missing key, an Ollama probe).
+    const options = {
       task: ctx.positionals[0],
       sessionId: stringOption(ctx, "session-id"),
       context: parseContextJson(stringOption(ctx, "context-json"), settings.cwd),
       createApprovalMode: modeOption(ctx, "create-approval-mode"),
       apiApprovalMode: modeOption(ctx, "api-approval-mode"),
-      llmProvider: provider as ProviderName | undefined,
-      llmModel: stringOption(ctx, "llm-model"),
+      llmProvider: provider,
+      llmModel: model,
       record: ctx.options.record === true,
       replay,
       maxCostUsd: costOption(ctx),
       workspace: workspaceOption ? resolve(settings.cwd, workspaceOption) : undefined,
+    };
+    const show = present(ctx);
+    const deps = await llmDeps(ctx, provider, model, replay);
+    refreshInterruptedRuns(deps.store);
+    const handle = startRun(deps, {
+      ...options,
       onEvent: (e) => show.view?.onEvent(e),
       ask: Deno.stdin.isTerminal() ? terminalAsk(show.view) : undefined,
     });

@@ -2,22 +2,11 @@
 import { ClosedClawError } from "../core/errors.ts";
 import { assertRunId } from "../core/ids.ts";
 import { parseRunLog, runLogPath, tailLines } from "../coordinator/run_log.ts";
+import { isProcessAlive } from "../coordinator/cancel.ts";
 import { RUN_STATUSES, type RunStatus, type Store } from "../store/mod.ts";
 import { UsageError } from "../core/errors.ts";
 import { type Command, type CommandContext, intOption, JSON_OPTION } from "./command.ts";
 import { age, clip, dim, duration, printJson, printLine, renderTable } from "./output.ts";
-
-/** True while a process with this pid exists on this machine. */
-export function isProcessAlive(pid: number): boolean {
-  if (pid === Deno.pid) return true;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch (error) {
-    // Without /proc (not Linux) we cannot tell, so we do not call a run interrupted.
-    return !(error instanceof Deno.errors.NotFound);
-  }
-}
 
 /** Marks runs whose process died as interrupted, so listings tell the truth. */
 export function refreshInterruptedRuns(store: Store): string[] {

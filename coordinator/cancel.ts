@@ -16,6 +16,18 @@ export function registerLocalRun(runId: string, cancel: LocalCanceller): () => v
   return () => localRuns.delete(runId);
 }
 
+/** True while a process with this pid exists on this machine (a run's owner, say). */
+export function isProcessAlive(pid: number): boolean {
+  if (pid === Deno.pid) return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (error) {
+    // Without /proc (not Linux) we cannot tell, so the owner counts as alive.
+    return !(error instanceof Deno.errors.NotFound);
+  }
+}
+
 /** The pending cancel request of a run, or null. */
 export function cancelRequest(store: Store, runId: string): string | null {
   const row = store.db.prepare(

@@ -17,7 +17,7 @@ import { createLlmService } from "../llm/service.ts";
 import type { ProviderConfig } from "../llm/provider_config.ts";
 import type { LlmService } from "../llm/types.ts";
 import { ApprovalService } from "./approvals.ts";
-import { cancelRequest, clearCancelRequest, registerLocalRun } from "./cancel.ts";
+import { cancelRequest, clearCancelRequest, isProcessAlive, registerLocalRun } from "./cancel.ts";
 import type { RunContext, StopReason } from "./context.ts";
 import { drive } from "./pipeline.ts";
 import { RunLog } from "./run_log.ts";
@@ -165,7 +165,7 @@ export function resumeRun(
       hint: "Start a new run instead.",
     });
   }
-  if (row.status === "running" && row.owner_pid !== null && isAlive(row.owner_pid)) {
+  if (row.status === "running" && row.owner_pid !== null && isProcessAlive(row.owner_pid)) {
     throw new ClosedClawError(
       "run_active",
       `Run ${runId} is still running (pid ${row.owner_pid}).`,
@@ -184,6 +184,8 @@ export function resumeRun(
       reopenFailed(state);
     }
   }
+  // Built before the row says "running": a missing key must leave the run resumable.
+  const llm = deps.llm ?? buildLlm(deps, runOptions, runId);
   ensureDataDirs(deps.settings);
   clearCancelRequest(deps.store, runId);
   deps.store.runs.update(runId, {
@@ -192,7 +194,6 @@ export function resumeRun(
     error_message: null,
     finished_at: null,
   });
-  const llm = deps.llm ?? buildLlm(deps, runOptions, runId);
   return launch(deps, llm, state, runOptions, true);
 }
 
@@ -231,16 +232,6 @@ function statDir(path: string): void {
     hint: "Pass an existing folder with --workspace.",
     exitCode: 2,
   });
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === Deno.pid) return true;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function buildLlm(deps: StartDeps, options: RunOptions, runId: string): LlmService {

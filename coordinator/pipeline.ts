@@ -92,7 +92,7 @@ async function planPhase(ctx: RunContext, phase: Phase): Promise<void> {
 }
 
 /** Resets subtasks an interrupted process left in progress; that attempt does not count. */
-export function reopenInterrupted(pool: Subtask[]): void {
+function reopenInterrupted(pool: Subtask[]): void {
   for (const t of pool) {
     if (t.status === "in_progress") {
       t.status = t.depends_on.length ? "waiting" : "pending";

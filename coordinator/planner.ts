@@ -155,6 +155,7 @@ export function preparePhasePool(
         ): d is string => d !== undefined && d !== ids[index]),
       ),
     ];
+    const tools = [...new Set(item.tools)].filter((t) => allowedTools.includes(t));
     return {
       task_id: ids[index],
       title: item.title.trim() || ids[index],
@@ -163,8 +164,9 @@ export function preparePhasePool(
       depends_on: depends,
       acceptance_criteria: item.acceptance_criteria.map((c) => c.trim()).filter(Boolean),
       requires_tool: item.requires_tool,
-      tools: [...new Set(item.tools)].filter((t) => allowedTools.includes(t)),
-      writes_files: item.writes_files && item.tools.includes("file_io"),
+      tools,
+      // Judged on the allowed tools: an agent can only write through file_io.
+      writes_files: item.writes_files && tools.includes("file_io"),
       phase,
       status: depends.length ? "waiting" : "pending",
       assigned_agent_id: null,

@@ -105,6 +105,8 @@ export async function runPool<T extends PoolItem>(items: T[], options: PoolOptio
       }
     }
   };
+  // One listener for the whole pool, not one per wake-up.
+  const aborted = abortPromise(options.signal);
   options.onChange();
   while (true) {
     if (options.signal.aborted) cancelOpen();
@@ -132,12 +134,13 @@ export async function runPool<T extends PoolItem>(items: T[], options: PoolOptio
       options.onChange();
       return;
     }
-    await Promise.race([...running.values(), abortPromise(options.signal)]);
+    // Once aborted, only a running item finishing is news.
+    await Promise.race(options.signal.aborted ? running.values() : [...running.values(), aborted]);
   }
 }
 
 function abortPromise(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return new Promise(() => {});
+  if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) =>
     signal.addEventListener("abort", () => resolve(), { once: true })
   );

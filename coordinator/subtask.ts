@@ -20,7 +20,7 @@ import { type AttemptToolEvent, checkResultText, judgeResult, verifyToolUse } fr
 import type { AgentRunStats, Subtask } from "./types.ts";
 
 /** The seed's task payload: workspace note, description, acceptance criteria. */
-export function taskPayload(subtask: Subtask, workspace: string): string {
+function taskPayload(subtask: Subtask, workspace: string): string {
   return [
     `Workspace root: ${workspace}`,
     `$WORKSPACE and \${WORKSPACE} mean ${workspace}; write the real path, not the variable.`,

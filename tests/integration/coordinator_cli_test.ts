@@ -325,3 +325,78 @@ Deno.test({
     await fake.close();
   }
 });
+
+Deno.test("run reports a bad flag before it looks for a model or a key", async () => {
+  await using dir = await tempDir();
+  const result = await runCli(["run", "x", "--max-cost-usd", "lots"], {
+    cwd: dir.path,
+    env: { CLOSED_CLAW_LLM_PROVIDER: "openai" },
+  });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /--max-cost-usd must be a number/);
+  assert.doesNotMatch(result.stderr + result.stdout, /key|Ollama/i);
+});
+
+Deno.test({
+  name: "with --json an interactive approval asks on stderr and stdout stays one JSON object",
+  ignore: !HAS_SCRIPT,
+}, async () => {
+  await using dir = await tempDir();
+  const { fake, env, settings, workspace } = await startBrain(dir.path, {
+    plan:
+      () => [{ task_id: "read", title: "Read", description: "Read n.txt.", role_tag: "reader" }],
+    agent: ({ step, last }) =>
+      step === 0
+        ? toolStep("file_io", { op: "read", path: "n.txt" })
+        : finalStep(last.slice(0, 50)),
+    rerank: () => [{ agent_id: "c1", score: 0.2, reason: "weak" }],
+  });
+  const store = openStore(settings.dbPath);
+  try {
+    await Deno.writeTextFile(join(workspace, "n.txt"), "n");
+    seedAgent(settings, store);
+    const promptFile = join(dir.path, "prompt.txt");
+    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+    const args = ["run", "-A", "--config", CONFIG, MAIN, "run", "Read n", "--json"];
+    const command = [Deno.execPath(), ...args, "--create-approval-mode", "interactive"]
+      .map(quote).join(" ") + ` 2>${quote(promptFile)}`;
+    const child = new Deno.Command("script", {
+      args: ["-qefc", command, "/dev/null"],
+      cwd: dir.path,
+      env: { ...env, NO_COLOR: "1", HOME: dir.path },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    let seen = "";
+    const reading = (async () => {
+      for await (const chunk of child.stdout) seen += decode(chunk);
+    })();
+    const prompted = () => {
+      const stderr = (() => {
+        try {
+          return Deno.readTextFileSync(promptFile);
+        } catch {
+          return "";
+        }
+      })();
+      return (stderr + seen).includes("Type 'yes' to approve");
+    };
+    await waitFor(prompted, "the approval prompt");
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("yes\n"));
+    await reading;
+    await writer.close().catch(() => {});
+    assert.equal((await child.status).code, 0, seen);
+    assert.match(Deno.readTextFileSync(promptFile), /Approval needed \(agent_create\)/);
+    assert.doesNotMatch(seen, /Approval needed/);
+    const json = JSON.parse(seen.slice(seen.indexOf("{")));
+    assert.equal(json.status, "ok");
+    assert.deepEqual(json.approvals.map((a: { operator: string }) => a.operator), [
+      "terminal_user",
+    ]);
+  } finally {
+    store.close();
+    await fake.close();
+  }
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LiveView, plainLine } from "../../cli/live_view.ts";
+import { clip, terminalSafe } from "../../cli/output.ts";
 import type { RunLogEvent } from "../../coordinator/run_log.ts";
 
 const event = (name: string, payload: Record<string, unknown>): RunLogEvent => ({
@@ -68,4 +69,45 @@ Deno.test("on a terminal the view redraws one block in place with the table, app
     "the block is redrawn",
   );
   assert.ok(!out.slice(firstFrame.length).includes("Approval waiting"));
+});
+
+Deno.test("without a terminal, pausing for an approval prompt writes no block and no escape codes", () => {
+  let out = "";
+  const view = new LiveView(false, (t) => out += t);
+  view.onEvent(pool);
+  view.pause();
+  view.resume();
+  view.pause();
+  view.close();
+  assert.equal(out, "");
+});
+
+Deno.test("text from models and files cannot send control sequences to the terminal", () => {
+  const hostile = "\x1b]0;owned\x07\x1b[2J";
+  assert.equal(clip(`a${hostile}b`, 80), "a]0;owned[2Jb");
+  let plain = "";
+  const view = new LiveView(false, (t) => plain += t);
+  view.onEvent(event("tool_call", { tool: "file_io", ok: false, error: hostile, agent_id: "a" }));
+  view.onEvent(event("approval_resolved", { approved: false, operator: "web", note: hostile }));
+  assert.ok(!plain.includes("\x1b") && !plain.includes("\x07"), JSON.stringify(plain));
+  assert.equal(terminalSafe("line 1\r\nline\t2\x9b"), "line 1\nline\t2");
+});
+
+Deno.test("on a narrow terminal the redraw moves up over wrapped lines too", async () => {
+  let out = "";
+  const view = new LiveView(true, (t) => out += t, () => 30);
+  view.onEvent(event("tool_call", {
+    tool: "file_io",
+    ok: true,
+    args: { op: "read", path: "a/very/long/path/that/wraps/on/a/narrow/terminal.txt" },
+    task_id: "execute-read",
+  }));
+  await new Promise((r) => setTimeout(r, 120));
+  const firstFrame = out;
+  // deno-lint-ignore no-control-regex -- measuring what the terminal shows
+  const rows = firstFrame.trimEnd().split("\n").map((l) => l.replace(/\x1b\[[0-9;]*m/g, ""))
+    .reduce((n, l) => n + Math.max(1, Math.ceil([...l].length / 30)), 0);
+  assert.ok(rows > firstFrame.trimEnd().split("\n").length, "the frame has a wrapped line");
+  view.close();
+  assert.ok(out.slice(firstFrame.length).startsWith(`\x1b[${rows}A\x1b[J`));
 });

@@ -104,3 +104,13 @@ Deno.test("the result summary lists completed and failed subtasks in the seed's 
     ].join("\n"),
   );
 });
+
+Deno.test("a subtask writes files only when the run allows file_io", () => {
+  const writer = { ...sub("save"), tools: ["file_io" as const], writes_files: true };
+  const [allowed] = preparePhasePool({ subtasks: [writer] }, "execution", 4, ["file_io"]);
+  assert.equal(allowed.writes_files, true);
+  // Without file_io no agent can get write permission, so routing would never find a fit.
+  const [denied] = preparePhasePool({ subtasks: [writer] }, "execution", 4, ["terminal"]);
+  assert.deepEqual(denied.tools, []);
+  assert.equal(denied.writes_files, false);
+});

@@ -113,3 +113,22 @@ Deno.test("an item whose runner throws fails alone", async () => {
   assert.match(items[0].error, /coordinator_error: boom/);
   assert.equal(items[1].status, "completed");
 });
+
+Deno.test("a long pool adds one abort listener, not one per finished item", async () => {
+  const items = Array.from({ length: 30 }, (_, i) => item(`t${i}`));
+  const signal = new AbortController().signal;
+  let listeners = 0;
+  const add = signal.addEventListener.bind(signal);
+  signal.addEventListener = ((...args: Parameters<typeof add>) => {
+    listeners++;
+    return add(...args);
+  }) as typeof signal.addEventListener;
+  await runPool(items, {
+    maxParallel: 1,
+    signal,
+    onChange: () => {},
+    runItem: (i) => Promise.resolve(void (i.status = "completed")),
+  });
+  assert.ok(items.every((i) => i.status === "completed"));
+  assert.equal(listeners, 1);
+});
