@@ -5,7 +5,7 @@
  * the coordinator really emits are mapped (the seed mapped some nothing emitted).
  */
 import type { RunLogEvent } from "../coordinator/run_log.ts";
-import type { RunRow, Store } from "../store/mod.ts";
+import type { ApprovalRow, LlmCall, RunRow, Store, SubtaskRow, ToolEvent } from "../store/mod.ts";
 
 export const STAGES = ["ingest", "plan", "route", "execute", "validate", "synthesize"] as const;
 export type Stage = typeof STAGES[number];
@@ -61,12 +61,12 @@ export interface RunAnalysis {
   failed_stage: string | null;
   failure_reason: string | null;
   stages: StageSummary[];
-  tool_calls: unknown[];
-  model_calls: unknown[];
+  tool_calls: ToolEvent[];
+  model_calls: LlmCall[];
   usage: { calls: number; input_tokens: number; output_tokens: number; cost_usd: number };
   artifacts: string[];
-  subtasks: unknown[];
-  approvals: unknown[];
+  subtasks: SubtaskRow[];
+  approvals: ApprovalRow[];
   events: RunLogEvent[];
   task: string;
   started_at: string;
@@ -166,6 +166,11 @@ export const RANGES: Record<string, number | null> = {
   "7d": 7 * 24 * 3_600_000,
   all: null,
 };
+
+/** True for a name of `RANGES` (own keys only: `toString` is not a range). */
+export function isRangeName(name: string | undefined): name is string {
+  return name !== undefined && Object.hasOwn(RANGES, name);
+}
 
 /** A run row with the seed's enriched fields (no log reading: cheap for 10k runs). */
 export function enrichRun(run: RunRow) {

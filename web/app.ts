@@ -50,7 +50,7 @@ export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
   api.all("*", (c) => c.json({ error: "No such API route.", code: "not_found" }, 404));
   app.route("/api", api);
   app.route("/static", staticRoutes());
-  app.route("/", pageRoutes(deps, runs));
+  app.route("/", pageRoutes(deps));
 
   app.onError((error, c) => {
     if (error instanceof HttpError) {

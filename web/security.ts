@@ -7,7 +7,14 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 
-export const TOKEN_COOKIE = "closed_claw_token";
+/**
+ * The token cookie's name for a `host[:port]`. Browsers share cookies between
+ * the ports of one host, so each port gets its own name: two dashboards on one
+ * machine must not overwrite each other's login.
+ */
+export function tokenCookieName(host: string): string {
+  return `closed_claw_token_${/:(\d+)$/.exec(host)?.[1] ?? "80"}`;
+}
 
 export interface SecurityOptions {
   /** The access token every request must carry. */
@@ -91,20 +98,22 @@ export function securityMiddleware(options: SecurityOptions): MiddlewareHandler 
     const url = new URL(c.req.url);
     const queryToken = url.searchParams.get("token");
     const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
-    const cookie = getCookie(c, TOKEN_COOKIE);
+    const cookieName = tokenCookieName(host);
+    const cookie = getCookie(c, cookieName);
 
     if (queryToken !== null && SAFE_METHODS.has(c.req.method)) {
       if (!sameSecret(queryToken, options.token)) {
         return deny(c, 401, "bad_token", "Wrong access token: use the URL the server printed.");
       }
       // Trade the token in the URL for a cookie, and drop it from the address bar and history.
-      setCookie(c, TOKEN_COOKIE, options.token, {
+      setCookie(c, cookieName, options.token, {
         httpOnly: true,
         sameSite: "Strict",
         path: "/",
       });
       url.searchParams.delete("token");
-      return c.redirect(url.pathname + url.search, 303);
+      // One leading slash: `//evil.example/` would be a protocol-relative redirect off the site.
+      return c.redirect(url.pathname.replace(/^\/+/, "/") + url.search, 303);
     }
 
     const viaCookie = cookie !== undefined && sameSecret(cookie, options.token);

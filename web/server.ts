@@ -3,6 +3,7 @@ import type { WebDeps } from "./deps.ts";
 import { createWebApp } from "./app.ts";
 import { allowedHostsFor, isLoopbackHost, newAccessToken } from "./security.ts";
 import { ensureDataDirs } from "../core/settings.ts";
+import { ClosedClawError } from "../core/errors.ts";
 
 export interface WebServerOptions {
   hostname?: string;
@@ -41,6 +42,32 @@ function localAddresses(): string[] {
   }
 }
 
+/** `Deno.serve`, with a clear error when the address cannot be bound. */
+function listen(
+  hostname: string,
+  port: number,
+  signal: AbortSignal | undefined,
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+): Deno.HttpServer<Deno.NetAddr> {
+  try {
+    return Deno.serve({ hostname, port, signal, onListen: () => {} }, handler);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new ClosedClawError("port_in_use", `Port ${port} on ${hostname} is already in use.`, {
+        hint: "Stop the other server, or pass another --port (0 picks a free one).",
+        cause: error,
+      });
+    }
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      throw new ClosedClawError("bad_host", `${hostname} is not an address of this machine.`, {
+        hint: "Pass --host 127.0.0.1, or an address this machine has.",
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
 /**
  * Serves the dashboard.
  *
@@ -57,12 +84,12 @@ export function startWebServer(deps: WebDeps, options: WebServerOptions = {}): W
   ensureDataDirs(deps.settings);
   // The app needs the bound port (for the Host check), so it is built right after listening.
   const ref: { web?: ReturnType<typeof createWebApp> } = {};
-  const server = Deno.serve({
+  const server = listen(
     hostname,
-    port: options.port ?? 7860,
-    signal: options.signal,
-    onListen: () => {},
-  }, (request, info) => ref.web!.app.fetch(request, info));
+    options.port ?? 7860,
+    options.signal,
+    (request, info) => ref.web!.app.fetch(request, info),
+  );
   const port = server.addr.port;
   const web = ref.web = createWebApp(deps, {
     token,
@@ -75,6 +102,8 @@ export function startWebServer(deps: WebDeps, options: WebServerOptions = {}): W
     ? `[${hostname}]`
     : hostname;
   const url = `http://${shownHost}:${port}`;
+  // Close the live streams as soon as shutdown starts: the server waits for open responses.
+  options.signal?.addEventListener("abort", () => web.close(), { once: true });
   const finished = server.finished.finally(() => web.close());
   return {
     url,

@@ -5,6 +5,8 @@ import { createCapsule } from "../../capsule_runtime/factory.ts";
 import { BULK_DELETE_CONFIRMATION } from "../../web/api/agents_routes.ts";
 import type { CoordinatorPort } from "../../web/deps.ts";
 import { seedRun, startWebFixture, type WebFixture } from "./web_fixture.ts";
+import { ClosedClawError } from "../../core/errors.ts";
+import { startWebServer } from "../../web/server.ts";
 
 function addAgent(fx: WebFixture, name: string, tools: ("file_io" | "web_fetch")[] = ["file_io"]) {
   const manifest = createCapsule(fx.settings.agentsDir, {
@@ -187,6 +189,15 @@ Deno.test("web api: runs, enriched with range and status, analysis, status, usag
   assert.equal(failed.body[0].run_id, "run-b");
   assert.equal(failed.body[0].failure_reason, "planner failed");
   assert.equal((await fx.api("GET", "/api/runs/enriched?range=1y")).status, 400);
+  // Names inherited by every object are not ranges (they used to reach Date and answer 500).
+  for (const range of ["toString", "constructor", "__proto__"]) {
+    const inherited = await fx.api("GET", `/api/runs/enriched?range=${range}`);
+    assert.equal(inherited.status, 400, range);
+    await inherited.body?.cancel();
+    const page = await fx.api("GET", `/runs?range=${range}`);
+    assert.equal(page.status, 200, range);
+    await page.body?.cancel();
+  }
   assert.equal((await fx.api("GET", "/api/runs?limit=-3")).status, 400);
 
   const analysis = await json(await fx.api("GET", "/api/runs/run-a/analysis"));
@@ -373,5 +384,15 @@ Deno.test("web api: tools list, and the tool tester runs file_io inside a sandbo
       e.isDirectory && !e.name.startsWith(".")
     ),
     [],
+  );
+});
+
+Deno.test("web server: a busy port is one clear error, not a stack trace", async () => {
+  await using fx = await startWebFixture();
+  assert.throws(
+    () => startWebServer(fx.deps, { port: fx.server.port }),
+    (error: unknown) =>
+      error instanceof ClosedClawError && error.code === "port_in_use" &&
+      error.toLine().includes(`Port ${fx.server.port}`) && error.toLine().includes("--port"),
   );
 });

@@ -36,6 +36,14 @@ Deno.test("web security: every route needs the token; the token URL sets an Http
   assert.match(cookie, /SameSite=Strict/i);
   await login.body?.cancel();
 
+  // The redirect stays on this site: a path starting with `//` is not a protocol-relative URL.
+  for (const path of ["//evil.example/", "///evil.example/"]) {
+    const offsite = await fx.raw("GET", `${path}?token=${fx.server.token}`);
+    assert.equal(offsite.status, 303, path);
+    assert.equal(offsite.headers.get("location"), "/evil.example/", path);
+    await offsite.body?.cancel();
+  }
+
   const withCookie = await fx.raw("GET", "/runs", { headers: { cookie: cookie.split(";")[0] } });
   assert.equal(withCookie.status, 200);
   assert.match(withCookie.headers.get("content-security-policy") ?? "", /script-src 'self'/);
@@ -204,4 +212,23 @@ Deno.test("web security: loopback detection and allowed Host values", () => {
   assert.ok(wildcard.has("[fe80::1]:7860"));
   assert.ok(wildcard.has("127.0.0.1:7860"));
   assert.ok(!wildcard.has("evil.example:7860"));
+});
+
+Deno.test("web security: two dashboards on one machine keep separate logins", async () => {
+  await using first = await startWebFixture();
+  await using second = await startWebFixture();
+  // A browser keeps one cookie per name and host, whatever the port, and sends it to every port.
+  const jar = new Map<string, string>();
+  for (const fx of [first, second]) {
+    const login = await fx.raw("GET", `/?token=${fx.server.token}`);
+    const [name, value] = (login.headers.get("set-cookie") ?? "").split(";")[0].split("=");
+    jar.set(name, value);
+    await login.body?.cancel();
+  }
+  const cookie = [...jar].map(([name, value]) => `${name}=${value}`).join("; ");
+  for (const fx of [first, second]) {
+    const response = await fx.raw("GET", "/api/health", { headers: { cookie } });
+    assert.equal(response.status, 200, fx.server.url);
+    await response.body?.cancel();
+  }
 });

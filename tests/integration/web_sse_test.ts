@@ -8,6 +8,10 @@ import {
   startWebFixture,
   type WebFixture,
 } from "./web_fixture.ts";
+import { tempDir, testSettings } from "../helpers/temp.ts";
+import { openStore } from "../../store/mod.ts";
+import { startWebServer } from "../../web/server.ts";
+import { LiveHub } from "../../web/live/hub.ts";
 
 function append(
   fx: WebFixture,
@@ -135,4 +139,67 @@ Deno.test("web sse: unknown or invalid run ids", async () => {
   const response = await fx.api("GET", "/api/runlog/..%2F..%2Fsecret/stream");
   assert.equal(response.status, 400);
   await response.body?.cancel();
+});
+
+/** Settles with "timeout" if `promise` takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("web sse: shutting down ends open streams instead of waiting for the browser to leave", async () => {
+  await using fx = await startWebFixture();
+  seedRun(fx, "open-run", "task", [{ event: "task_ingested" }], "running");
+  const global = await openSse(`${fx.server.url}/api/events/stream`, fx.server.token);
+  const runLog = await openSse(`${fx.server.url}/api/runlog/open-run/stream`, fx.server.token);
+  try {
+    await nextData(global);
+    await nextData(runLog);
+    assert.equal(await within(fx.server.shutdown(), 5000), undefined);
+    assert.equal(await within(global.next(), 5000), null);
+    assert.equal(await within(runLog.next(), 5000), null);
+  } finally {
+    await global.close();
+    await runLog.close();
+  }
+});
+
+Deno.test("web sse: aborting the server's signal (Ctrl-C) stops it with a stream open", async () => {
+  await using temp = await tempDir("claw-web-");
+  const settings = testSettings(temp.path);
+  Deno.mkdirSync(settings.homeDir, { recursive: true });
+  const store = openStore(settings.dbPath);
+  const abort = new AbortController();
+  const server = startWebServer({ settings, store, coordinator: null }, {
+    port: 0,
+    signal: abort.signal,
+  });
+  const stream = await openSse(`${server.url}/api/events/stream`, server.token);
+  try {
+    await nextData(stream);
+    abort.abort();
+    assert.equal(await within(server.finished, 5000), undefined);
+    // The connection is closed: the client sees the end, or a cut connection.
+    assert.equal(await within(stream.next().catch(() => null), 5000), null);
+  } finally {
+    await stream.close();
+    store.close();
+  }
+});
+
+Deno.test("web sse: a subscriber joining while the last one leaves still gets new lines", async () => {
+  await using fx = await startWebFixture();
+  seedRun(fx, "shared", "task", [{ event: "task_ingested" }], "running");
+  const hub = new LiveHub({ runLogsDir: fx.settings.runLogsDir, dbPath: fx.settings.dbPath });
+  const leaving = await hub.subscribeRun("shared", 0, () => {});
+  const seen: string[] = [];
+  const joining = hub.subscribeRun("shared", 0, (item) => seen.push(item.event.event));
+  leaving(); // while the new subscriber is still reading the file
+  const unsubscribe = await joining;
+  append(fx, "shared", "task_plan_created");
+  await hub.flush("shared");
+  assert.deepEqual(seen, ["task_ingested", "task_plan_created"]);
+  unsubscribe();
+  hub.close();
 });

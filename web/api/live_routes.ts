@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { streamSSE } from "hono/streaming";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { assertRunId } from "../../core/ids.ts";
 import type { WebDeps } from "../deps.ts";
 import { validId } from "../http.ts";
@@ -23,6 +23,19 @@ function lastEventId(c: Context): number {
   const raw = c.req.header("last-event-id") ?? c.req.query("last_event_id") ?? "0";
   const n = Number(raw);
   return Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+/**
+ * Calls `end` when the client goes away or the hub closes (server shutdown:
+ * without this an open browser tab would keep the server from stopping).
+ * Returns a function that stops listening to the hub.
+ */
+function endOnAbortOrClose(stream: SSEStreamingApi, hub: LiveHub, end: () => void): () => void {
+  stream.onAbort(end);
+  const signal = hub.closedSignal;
+  if (signal.aborted) end();
+  signal.addEventListener("abort", end, { once: true });
+  return () => signal.removeEventListener("abort", end);
 }
 
 /** The global snapshot: active runs and pending approvals. */
@@ -92,7 +105,7 @@ export function liveRoutes(deps: WebDeps, hub: LiveHub, options: LiveOptions): H
           },
         );
       }, options.keepAliveMs);
-      stream.onAbort(() => {
+      const stopOnEnd = endOnAbortOrClose(stream, hub, () => {
         closed = true;
         finished.resolve();
       });
@@ -100,6 +113,7 @@ export function liveRoutes(deps: WebDeps, hub: LiveHub, options: LiveOptions): H
       await finished.promise;
       clearInterval(keepAlive);
       stopListening();
+      stopOnEnd();
       unsubscribe();
     });
   });
@@ -126,7 +140,7 @@ export function liveRoutes(deps: WebDeps, hub: LiveHub, options: LiveOptions): H
       const keepAlive = setInterval(() => {
         if (!closed) stream.write(": keepalive\n\n").catch(() => finished.resolve());
       }, options.keepAliveMs);
-      stream.onAbort(() => {
+      const stopOnEnd = endOnAbortOrClose(stream, hub, () => {
         closed = true;
         finished.resolve();
       });
@@ -134,6 +148,7 @@ export function liveRoutes(deps: WebDeps, hub: LiveHub, options: LiveOptions): H
       await finished.promise;
       clearInterval(keepAlive);
       stopListening();
+      stopOnEnd();
     });
   });
 

@@ -11,7 +11,7 @@ import { refreshInterruptedRuns } from "../../cli/runs.ts";
 import { RUN_STATUSES, type RunRow, type RunStatus } from "../../store/mod.ts";
 import type { CoordinatorPort, WebDeps, WebRunHandle } from "../deps.ts";
 import { HttpError, intQuery, jsonBody, validId } from "../http.ts";
-import { analyzeRun, enrichRun, RANGES } from "../analysis.ts";
+import { analyzeRun, enrichRun, isRangeName, RANGES } from "../analysis.ts";
 import type { LiveHub } from "../live/hub.ts";
 
 export const NewRunSchema = z.object({
@@ -109,7 +109,7 @@ export function listRunsFiltered(
   filter: { limit: number; range?: string; status?: string },
 ) {
   const range = filter.range ?? "24h";
-  if (!(range in RANGES)) {
+  if (!isRangeName(range)) {
     throw new HttpError(
       400,
       "bad_request",

@@ -50,9 +50,14 @@ export class LiveHub {
   private readonly changeListeners = new Set<() => void>();
   private readonly watchers: Deno.FsWatcher[] = [];
   private changeTimer: ReturnType<typeof setTimeout> | undefined;
-  private closed = false;
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: LiveHubOptions) {}
+
+  /** Aborted by `close()`: open streams end on it, or a server shutdown would wait for them forever. */
+  get closedSignal(): AbortSignal {
+    return this.closing.signal;
+  }
 
   /** Starts watching the runs folder and the database folder (both must exist). */
   start(): void {
@@ -88,7 +93,7 @@ export class LiveHub {
 
   /** Tells global listeners something changed, at most once per debounce window. */
   changed(): void {
-    if (this.closed || this.changeTimer !== undefined) return;
+    if (this.closing.signal.aborted || this.changeTimer !== undefined) return;
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
       for (const listener of this.changeListeners) {
@@ -118,12 +123,12 @@ export class LiveHub {
     onEvent: RunSubscriber,
   ): Promise<() => void> {
     if (!isRunId(runId)) throw new Error("invalid run id");
-    let channel = this.channels.get(runId);
-    if (!channel) {
-      channel = new RunChannel(runLogPath(this.options.runLogsDir, runId));
-      this.channels.set(runId, channel);
-    }
-    await channel.pull();
+    let channel: RunChannel;
+    do {
+      channel = this.channels.get(runId) ?? this.openChannel(runId);
+      await channel.pull();
+      // The last subscriber may have left during the read and dropped this channel: use a live one.
+    } while (this.channels.get(runId) !== channel);
     // Nothing can arrive between the replay and the add: both are synchronous.
     for (const item of channel.events) if (item.id > afterId) onEvent(item);
     channel.subscribers.add(onEvent);
@@ -134,6 +139,12 @@ export class LiveHub {
         this.channels.delete(runId);
       }
     };
+  }
+
+  private openChannel(runId: string): RunChannel {
+    const channel = new RunChannel(runLogPath(this.options.runLogsDir, runId));
+    this.channels.set(runId, channel);
+    return channel;
   }
 
   /** Catches a run's channel up with its file (used before deciding a run has ended). */
@@ -148,7 +159,7 @@ export class LiveHub {
   }
 
   close(): void {
-    this.closed = true;
+    this.closing.abort();
     clearTimeout(this.changeTimer);
     for (const watcher of this.watchers) {
       try {

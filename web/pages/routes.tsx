@@ -16,9 +16,9 @@ import { readSkill } from "../../capsule_runtime/skills.ts";
 import { refreshInterruptedRuns } from "../../cli/runs.ts";
 import { RUN_STATUSES } from "../../store/mod.ts";
 import type { WebDeps } from "../deps.ts";
-import { analyzeRun, RANGES } from "../analysis.ts";
+import { analyzeRun, isRangeName, RANGES } from "../analysis.ts";
 import { agentView, BULK_DELETE_CONFIRMATION, skillsView } from "../api/agents_routes.ts";
-import { listRunsFiltered, type WebRuns } from "../api/runs_routes.ts";
+import { listRunsFiltered } from "../api/runs_routes.ts";
 import { healthOf, settingsView, statsOf, systemStatusOf } from "../api/system_routes.ts";
 import { toolsView } from "../api/tools_routes.ts";
 import { PROVIDER_INFO, resolveProviderConfig } from "../../llm/mod.ts";
@@ -116,7 +116,7 @@ function RunsTable(props: { runs: ReturnType<typeof listRunsFiltered> }) {
   );
 }
 
-export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
+export function pageRoutes(deps: WebDeps): Hono {
   const app = new Hono();
   const page = (title: string, path: string, body: Child) =>
     "<!doctype html>" + (<Layout title={title} path={path}>{body}</Layout>).toString();
@@ -214,9 +214,8 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
 
   app.get("/runs", (c) => {
     refreshInterruptedRuns(deps.store);
-    const range = c.req.query("range") && c.req.query("range")! in RANGES
-      ? c.req.query("range")!
-      : "24h";
+    const requested = c.req.query("range");
+    const range = isRangeName(requested) ? requested : "24h";
     const status = (RUN_STATUSES as readonly string[]).includes(c.req.query("status") ?? "")
       ? c.req.query("status")
       : undefined;
@@ -308,7 +307,6 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
     }
     const lines = await tailLines(runLogPath(deps.settings.runLogsDir, run.run_id), 2000) ?? [];
     const a = analyzeRun(deps.store, run, parseRunLog(lines.join("\n")));
-    const subtasks = deps.store.subtasks.listForRun(run.run_id);
     const fragment = (
       <div id="run-live" data-run-id={run.run_id} data-status={run.status}>
         <section class="cards">
@@ -346,10 +344,10 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
         </section>
         <section>
           <h2>Subtasks</h2>
-          {subtasks.length
+          {a.subtasks.length
             ? (
               <SubtaskGraph
-                nodes={subtasks.map((s) => ({
+                nodes={a.subtasks.map((s) => ({
                   id: s.task_id,
                   label: s.title,
                   status: s.status,
@@ -363,7 +361,7 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
           <h2>Approvals</h2>
           {a.approvals.length === 0 ? <Empty>No approvals.</Empty> : (
             <ul class="list">
-              {deps.store.approvals.list({ runId: run.run_id }).map((ap) => (
+              {a.approvals.map((ap) => (
                 <li>
                   <Status value={ap.status} /> {ap.kind}{" "}
                   <code>{JSON.stringify(ap.request_data).slice(0, 200)}</code>
@@ -389,7 +387,7 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
                   </tr>
                 </thead>
                 <tbody>
-                  {deps.store.toolEvents.listForRun(run.run_id).map((t) => (
+                  {a.tool_calls.map((t) => (
                     <tr>
                       <td>{t.tool}</td>
                       <td class="mono">{t.agent_id ?? ""}</td>
@@ -423,7 +421,7 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
                   </tr>
                 </thead>
                 <tbody>
-                  {deps.store.llmCalls.listForRun(run.run_id).map((m) => (
+                  {a.model_calls.map((m) => (
                     <tr>
                       <td>{m.purpose}</td>
                       <td>{m.provider}/{m.model}</td>
@@ -840,6 +838,7 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
 
   app.get("/system", (c) => {
     const health = healthOf(deps);
+    const stats = statsOf(deps);
     return c.html(page(
       "System health",
       "/system",
@@ -852,12 +851,12 @@ export function pageRoutes(deps: WebDeps, _webRuns: WebRuns): Hono {
             value={`${health.llm_provider}/${health.llm_model}`}
             hint={health.llm_key_set ? "key set" : "no key"}
           />
-          <Card label="Agents / runs" value={`${statsOf(deps).agents} / ${statsOf(deps).runs}`} />
+          <Card label="Agents / runs" value={`${stats.agents} / ${stats.runs}`} />
         </section>
         <Json
           value={{
             health,
-            stats: statsOf(deps),
+            stats,
             data_dir: deps.settings.homeDir,
             workspace: deps.settings.workspace,
           }}
