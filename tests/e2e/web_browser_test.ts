@@ -69,7 +69,13 @@ async function openDashboard(brain: Brain, env: Record<string, string> = {}): Pr
     runLogsDir: settings.runLogsDir,
     brain,
     screenshot: async (name) => {
-      await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+      // Full-page captures of long logs are slow on a loaded 2-core machine: allow time.
+      await page.screenshot({
+        path: join(SCREENS, `${name}.png`),
+        fullPage: true,
+        animations: "disabled",
+        timeout: 90_000,
+      });
     },
     async [Symbol.asyncDispose]() {
       await browser.close();
