@@ -57,6 +57,21 @@ export function assertAgentId(id: string): string {
   return id;
 }
 
+/** Throws a clear error unless `id` is a safe approval id (same shape as run ids). */
+export function assertApprovalId(id: string): string {
+  if (!isRunId(id)) {
+    throw new ClosedClawError(
+      "invalid_approval_id",
+      `"${id.slice(0, 100)}" is not a valid approval id.`,
+      {
+        hint: "List pending approvals with GET /api/approvals or the Approvals page.",
+        exitCode: 2,
+      },
+    );
+  }
+  return id;
+}
+
 /** Throws a clear error unless `id` is a safe run id; returns it otherwise. */
 export function assertRunId(id: string): string {
   if (!isRunId(id)) {

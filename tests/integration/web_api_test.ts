@@ -344,6 +344,9 @@ Deno.test("web api: the New Run form's options reach the coordinator", async () 
     (await fx.api("POST", `/api/approvals/${approval.approval_id}/decide`, {})).status,
     400,
   );
+  const badId = await fx.api("POST", "/api/approvals/..%2f..%2fx/decide", { approved: true });
+  assert.equal(badId.status, 400);
+  assert.match((await badId.json()).error, /not a valid approval id/);
 });
 
 Deno.test("web api: tools list, and the tool tester runs file_io inside a sandboxed capsule", async () => {

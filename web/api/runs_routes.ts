@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { assertRunId, isRunId } from "../../core/ids.ts";
+import { assertApprovalId, assertRunId, isRunId } from "../../core/ids.ts";
 import { APPROVAL_MODES } from "../../core/settings.ts";
 import { parseRunLog, runLogPath, tailLines } from "../../coordinator/run_log.ts";
 import { TOOL_NAMES } from "../../capsule_runtime/manifest.ts";
@@ -264,7 +264,7 @@ export function runsRoutes(deps: WebDeps, hub: LiveHub, webRuns: WebRuns): Hono 
   );
 
   app.post("/approvals/:id/decide", async (c) => {
-    const id = validId(assertRunId, c.req.param("id"));
+    const id = validId(assertApprovalId, c.req.param("id"));
     const body = await jsonBody(c, Decision);
     const coordinator = coordinatorOf(deps);
     if (!deps.store.approvals.get(id)) {
