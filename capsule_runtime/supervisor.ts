@@ -109,6 +109,11 @@ export class CapsuleProcess {
         start = newline + 1;
       }
     }
+    // A last line the capsule did not end with a newline still counts.
+    if (!skipping && size > 0) {
+      const line = decoder.decode(concat(parts, size));
+      if (line.trim()) yield parseGuestLine(line);
+    }
   }
 
   /** Sends one message; false when the capsule's stdin is already closed. */
