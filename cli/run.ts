@@ -224,7 +224,9 @@ function printSummary(
       : red(
         `Task failed: ${
           terminalSafe(outcome.error).replace(/\.+$/, "")
-        }. Retry what failed with: closed-claw resume ${outcome.runId}`,
+        }. Retry what failed with: closed-claw resume ${outcome.runId}${
+          outcome.error.startsWith("budget_exceeded") ? " --max-cost-usd <usd>" : ""
+        }`,
       ),
   );
 }
@@ -333,9 +335,22 @@ export const resumeCommand: Command = {
   summary: "Continue an interrupted, cancelled or failed run without redoing completed subtasks.",
   args: "<run_id>",
   positionals: { min: 1, max: 1 },
-  options: { ...VIEW_OPTIONS },
+  options: {
+    "max-cost-usd": {
+      type: "string",
+      value: "usd",
+      description:
+        "New budget for the whole run, spend before the resume included (default: the run's own).",
+    },
+    ...VIEW_OPTIONS,
+  },
+  details: [
+    "Example, after a run stopped with budget_exceeded:",
+    "  closed-claw resume <run_id> --max-cost-usd 2",
+  ].join("\n"),
   async run(ctx) {
     const runId = assertRunId(ctx.positionals[0]);
+    const maxCostUsd = costOption(ctx);
     const settings = ctx.settings();
     const store = ctx.store();
     refreshInterruptedRuns(store);
@@ -349,6 +364,7 @@ export const resumeCommand: Command = {
     const show = present(ctx);
     const deps = await llmDeps(ctx, stored.llmProvider, stored.llmModel, stored.replay);
     const handle = resumeRun(deps, runId, {
+      maxCostUsd,
       onEvent: (e) => show.view?.onEvent(e),
       ask: Deno.stdin.isTerminal() ? terminalAsk(show.view) : undefined,
     });

@@ -16,6 +16,11 @@ export function registerLocalRun(runId: string, cancel: LocalCanceller): () => v
   return () => localRuns.delete(runId);
 }
 
+/** True while a run is going on in this process. */
+export function isLocalRun(runId: string): boolean {
+  return localRuns.has(runId);
+}
+
 /** True while a process with this pid exists on this machine (a run's owner, say). */
 export function isProcessAlive(pid: number): boolean {
   if (pid === Deno.pid) return true;

@@ -17,7 +17,13 @@ import { createLlmService } from "../llm/service.ts";
 import type { ProviderConfig } from "../llm/provider_config.ts";
 import type { LlmService } from "../llm/types.ts";
 import { ApprovalService } from "./approvals.ts";
-import { cancelRequest, clearCancelRequest, isProcessAlive, registerLocalRun } from "./cancel.ts";
+import {
+  cancelRequest,
+  clearCancelRequest,
+  isLocalRun,
+  isProcessAlive,
+  registerLocalRun,
+} from "./cancel.ts";
 import type { RunContext, StopReason } from "./context.ts";
 import { drive } from "./pipeline.ts";
 import { RunLog } from "./run_log.ts";
@@ -51,6 +57,15 @@ function checkMode(name: string, mode: string | undefined): ApprovalMode | undef
     );
   }
   return mode as ApprovalMode;
+}
+
+function checkCost(maxCostUsd: number | undefined): void {
+  if (maxCostUsd === undefined || (Number.isFinite(maxCostUsd) && maxCostUsd >= 0)) return;
+  throw new ClosedClawError(
+    "invalid_option",
+    `--max-cost-usd must be a number ≥ 0, not ${maxCostUsd}.`,
+    { exitCode: 2 },
+  );
 }
 
 function checkTools(tools: readonly string[] | undefined): ToolName[] {
@@ -115,6 +130,7 @@ export function startRun(deps: StartDeps, options: RunOptions): RunHandle {
   checkMode("--create-approval-mode", options.createApprovalMode);
   checkMode("--api-approval-mode", options.apiApprovalMode);
   checkTools(options.toolsAllowed);
+  checkCost(options.maxCostUsd);
   if (options.workspace) statDir(options.workspace);
   ensureDataDirs(deps.settings);
   const runId = newRunId();
@@ -146,7 +162,9 @@ export function startRun(deps: StartDeps, options: RunOptions): RunHandle {
 
 /**
  * Continues an interrupted (or failed) run without re-running its completed
- * subtasks. Throws when the run is unknown, finished ok, or still running.
+ * subtasks. Throws when the run is unknown, finished ok, or still running, and
+ * (`budget_exceeded`) when its budget is already spent: spend before the
+ * resume counts, so raise it with `options.maxCostUsd`.
  */
 export function resumeRun(
   deps: StartDeps,
@@ -165,7 +183,10 @@ export function resumeRun(
       hint: "Start a new run instead.",
     });
   }
-  if (row.status === "running" && row.owner_pid !== null && isProcessAlive(row.owner_pid)) {
+  // A row of this process that is not running here is one whose end could not be recorded.
+  const ownerActive = row.owner_pid !== null && isProcessAlive(row.owner_pid) &&
+    (row.owner_pid !== Deno.pid || isLocalRun(runId));
+  if (row.status === "running" && ownerActive) {
     throw new ClosedClawError(
       "run_active",
       `Run ${runId} is still running (pid ${row.owner_pid}).`,
@@ -174,8 +195,17 @@ export function resumeRun(
       },
     );
   }
+  checkCost(options.maxCostUsd);
   const stored = row.options as StoredOptions;
-  const runOptions: RunOptions = { ...stored, task: row.task, context: row.context, ...options };
+  const kept: StoredOptions = { ...stored, maxCostUsd: options.maxCostUsd ?? stored.maxCostUsd };
+  const runOptions: RunOptions = {
+    ...kept,
+    task: row.task,
+    context: row.context,
+    signal: options.signal,
+    onEvent: options.onEvent,
+    ask: options.ask,
+  };
   const saved = deps.store.runs.loadState<RunState>(runId);
   const state = saved ?? initialState(runId, runOptions, deps);
   if (saved) {
@@ -186,7 +216,9 @@ export function resumeRun(
   }
   // Built before the row says "running": a missing key must leave the run resumable.
   const llm = deps.llm ?? buildLlm(deps, runOptions, runId);
+  refuseSpentBudget(deps, llm, runId, runOptions.maxCostUsd);
   ensureDataDirs(deps.settings);
+  if (options.maxCostUsd !== undefined) saveOptions(deps.store, runId, kept);
   clearCancelRequest(deps.store, runId);
   deps.store.runs.update(runId, {
     status: "running",
@@ -195,6 +227,46 @@ export function resumeRun(
     finished_at: null,
   });
   return launch(deps, llm, state, runOptions, true);
+}
+
+/**
+ * A resumed run is the same run, so what it spent before counts against its
+ * budget. When nothing is left, refuse at once (before any model call or
+ * capsule) and say how to raise it; the run stays as it was.
+ */
+function refuseSpentBudget(
+  deps: CoordinatorDeps,
+  llm: LlmService,
+  runId: string,
+  maxCostUsd: number | undefined,
+): void {
+  const used = llm.runUsage(runId);
+  const budget = maxCostUsd ?? deps.settings.maxCostUsdPerRun;
+  if (budget > 0 && used.costUsd >= budget) {
+    throw new ClosedClawError(
+      "budget_exceeded",
+      `Run ${runId} has already spent $${used.costUsd.toFixed(4)} of its $${budget} budget.`,
+      {
+        hint: `Pass a higher budget: \`closed-claw resume ${runId} --max-cost-usd <usd>\` ` +
+          "(or raise CLOSED_CLAW_MAX_COST_USD_PER_RUN).",
+      },
+    );
+  }
+  const tokens = used.inputTokens + used.outputTokens;
+  const maxTokens = deps.settings.maxTokensPerRun;
+  if (maxTokens > 0 && tokens >= maxTokens) {
+    throw new ClosedClawError(
+      "budget_exceeded",
+      `Run ${runId} has already used ${tokens} of its ${maxTokens} tokens.`,
+      { hint: "Raise CLOSED_CLAW_MAX_TOKENS_PER_RUN, then resume it." },
+    );
+  }
+}
+
+/** Keeps a resume's new options (a raised budget) for later resumes of the run. */
+function saveOptions(store: Store, runId: string, options: StoredOptions): void {
+  store.db.prepare("UPDATE runs SET options_json = ? WHERE run_id = ?")
+    .run(JSON.stringify(options), runId);
 }
 
 /** Puts failed and cancelled work back in the queue and rewinds to the first unfinished phase. */
@@ -246,19 +318,41 @@ function buildLlm(deps: StartDeps, options: RunOptions, runId: string): LlmServi
   });
 }
 
-/** One embedder and vector index per store, shared by the runs of a process. */
-const shared = new WeakMap<Store, Promise<{ embedder: Embedder; index: VectorIndex }>>();
+/** What routing searches with; `warning` says why neural embeddings are not in use. */
+interface Search {
+  embedder: Embedder;
+  index: VectorIndex;
+  warning: string | null;
+}
 
-function searchFor(deps: CoordinatorDeps) {
-  let found = shared.get(deps.store);
-  if (!found) {
-    found = createEmbedder(deps.settings, { onWarning: () => {} }).then((embedder) => ({
-      embedder,
-      index: new VectorIndex(deps.store.db, embedder.dim),
-    }));
-    shared.set(deps.store, found);
-  }
-  return found;
+/**
+ * The embedder and vector index of each store, shared by the runs of a
+ * process (loading a model is slow) for as long as the embedding settings stay
+ * the same; a run with other settings (saved in the dashboard) gets new ones.
+ */
+const searches = new WeakMap<Store, { key: string; search: Promise<Search> }>();
+
+function searchFor(deps: CoordinatorDeps): Promise<Search> {
+  const { settings, store } = deps;
+  const key = JSON.stringify([
+    settings.enableTransformersEmbeddings,
+    settings.embeddingModel,
+    settings.embeddingDim,
+    settings.modelCacheDir,
+  ]);
+  const cached = searches.get(store);
+  if (cached?.key === key) return cached.search;
+  let warning: string | null = null;
+  const search = createEmbedder(settings, { onWarning: (line) => (warning = line) }).then(
+    (embedder) => ({ embedder, index: new VectorIndex(store.db, embedder.dim), warning }),
+    (error) => {
+      // A failed load is not kept: the next run tries again.
+      if (searches.get(store)?.search === search) searches.delete(store);
+      throw error;
+    },
+  );
+  searches.set(store, { key, search });
+  return search;
 }
 
 function launch(
@@ -285,8 +379,12 @@ function launch(
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
   const poll = setInterval(() => {
-    const reason = cancelRequest(store, runId);
-    if (reason) stopRun({ kind: "cancel", reason });
+    try {
+      const reason = cancelRequest(store, runId);
+      if (reason) stopRun({ kind: "cancel", reason });
+    } catch {
+      // A locked database must not crash the process from a timer; the next poll retries.
+    }
   }, CANCEL_POLL_MS);
   const began = performance.now();
 
@@ -296,7 +394,8 @@ function launch(
   const done = (async (): Promise<RunOutcome> => {
     let crash: unknown = null;
     try {
-      const { embedder, index } = await searchFor(deps);
+      const { embedder, index, warning } = await searchFor(deps);
+      if (warning) log.emit("embedder_warning", { embedder: embedder.name, warning });
       const workspace = options.workspace ?? settings.workspace;
       const ctx: RunContext = {
         settings,
@@ -375,6 +474,28 @@ function launch(
   };
 }
 
+/** Writes an event; a log that cannot be written (disk full) must not stop a run from ending. */
+function note(log: RunLog, event: string, payload: Record<string, unknown>): void {
+  try {
+    log.emit(event, payload);
+  } catch {
+    // Nothing else to tell: the outcome still carries the error.
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof ClosedClawError
+    ? error.toLine()
+    : (error as Error)?.message ?? String(error);
+}
+
+/**
+ * Ends a run and never throws: the outcome is recorded in SQLite and the run
+ * log. When the database cannot be written (locked by another process,
+ * read-only, full), the run log still gets `run_finished` with the error, the
+ * file is closed, and the outcome is an error saying so; the row, left
+ * `running`, is shown as interrupted once this process exits.
+ */
 function finish(
   deps: CoordinatorDeps,
   llm: LlmService,
@@ -385,35 +506,50 @@ function finish(
   stop: StopReason | null,
 ): RunOutcome {
   const { store } = deps;
+  const runId = state.run_id;
   if (crash) {
     state.response_status = stop?.kind === "cancel" ? "cancelled" : "error";
-    state.response_error = `coordinator_error: ${
-      crash instanceof ClosedClawError ? crash.toLine() : (crash as Error)?.message ?? crash
-    }`;
+    state.response_error = `coordinator_error: ${describe(crash)}`;
     state.response_result ||= `Unable to complete task. Reason: ${state.response_error}`;
-    log.emit("error", { error: state.response_error });
+    note(log, "error", { error: state.response_error });
   }
   state.elapsed_ms += performance.now() - began;
-  const usage = llm.runUsage(state.run_id);
-  const status = state.response_status === "ok"
+  let usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  let status: RunOutcome["status"] = state.response_status === "ok"
     ? "ok"
     : state.response_status === "cancelled"
     ? "cancelled"
     : "error";
-  const agentsUsed = Object.keys(state.agent_stats);
-  store.runs.saveState(state.run_id, state);
-  store.runs.update(state.run_id, {
-    status,
-    agent_id: agentsUsed[0] ?? null,
-    result: state.response_result,
-    error_message: state.response_error || null,
-    latency_ms: Math.round(state.elapsed_ms),
-    input_tokens: usage.inputTokens,
-    output_tokens: usage.outputTokens,
-    cost_usd: usage.costUsd,
-    finished_at: new Date().toISOString(),
-  });
-  log.emit("run_finished", {
+  try {
+    usage = llm.runUsage(runId);
+    const agentsUsed = Object.keys(state.agent_stats);
+    store.runs.saveState(runId, state);
+    store.runs.update(runId, {
+      status,
+      agent_id: agentsUsed[0] ?? null,
+      result: state.response_result,
+      error_message: state.response_error || null,
+      latency_ms: Math.round(state.elapsed_ms),
+      input_tokens: usage.inputTokens,
+      output_tokens: usage.outputTokens,
+      cost_usd: usage.costUsd,
+      finished_at: new Date().toISOString(),
+    });
+  } catch (error) {
+    const earlier = state.response_error
+      ? ` The run itself ended with: ${state.response_error}`
+      : "";
+    status = "error";
+    state.response_status = "error";
+    state.response_error =
+      `run_not_recorded: the end of the run could not be saved to ${store.path} ` +
+      `(${describe(error)}). Another process may hold the database locked, or it is read-only or ` +
+      `full; \`closed-claw runs\` shows the run as interrupted once this process exits, and ` +
+      `\`closed-claw resume ${runId}\` continues it.${earlier}`;
+    state.response_result ||= `Unable to complete task. Reason: ${state.response_error}`;
+    note(log, "error", { error: state.response_error });
+  }
+  note(log, "run_finished", {
     status,
     error: state.response_error,
     latency_ms: Math.round(state.elapsed_ms),
@@ -422,11 +558,5 @@ function finish(
     cost_usd: usage.costUsd,
   });
   log.close();
-  return {
-    runId: state.run_id,
-    status,
-    result: state.response_result,
-    error: state.response_error,
-    usage,
-  };
+  return { runId, status, result: state.response_result, error: state.response_error, usage };
 }

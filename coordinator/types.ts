@@ -151,8 +151,12 @@ export interface RunOptions {
   ask?: AskApproval;
 }
 
-/** The options a resumed run takes again (the rest come from the stored run). */
-export type ResumeOptions = Pick<RunOptions, "signal" | "onEvent" | "ask">;
+/**
+ * The options a resumed run takes again (the rest come from the stored run).
+ * `maxCostUsd` raises (or lowers) the run's budget from now on; it is kept
+ * for later resumes. Spend before the resume still counts: it is the same run.
+ */
+export type ResumeOptions = Pick<RunOptions, "signal" | "onEvent" | "ask" | "maxCostUsd">;
 
 /** Model tokens and cost of a run. */
 export interface RunUsage {
