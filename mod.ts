@@ -32,15 +32,14 @@
  * @example Mount the dashboard on your own Hono app
  * ```ts
  * import { Hono } from "hono";
- * import { mount } from "hono/mount";
  * import { createClaw } from "./mod.ts";
  *
  * const claw = createClaw();
- * const dashboard = claw.webApp({ port: 8787 });
+ * const dashboard = claw.webApp({ port: 8787, basePath: "/claw" });
  * const site = new Hono();
- * site.all("/claw/*", mount(dashboard.fetch));
+ * site.all("/claw/*", (c) => dashboard.fetch(c.req.raw)); // unchanged: no mount()
  * Deno.serve({ port: 8787 }, site.fetch);
- * console.log(`API: http://127.0.0.1:8787/claw/api/health (Bearer ${dashboard.token})`);
+ * console.log(`Open http://127.0.0.1:8787${dashboard.loginPath}`);
  * ```
  *
  * @module

@@ -65,7 +65,10 @@ export interface Claw extends AsyncDisposable {
   agents(limit?: number): AgentRow[];
   /** Runs, newest first (default at most 50). */
   runs(limit?: number): RunRow[];
-  /** The dashboard as a Hono app to mount on your own server. */
+  /**
+   * The dashboard as a fetch handler for your own server, optionally under a
+   * prefix (`basePath`); see {@link ClawWebApp} for the one way to mount it.
+   */
   webApp(options: ClawWebAppOptions): ClawWebApp;
   /** Serves the dashboard on its own port. */
   serveWeb(options?: ServeWebOptions): WebServer;

@@ -16,15 +16,22 @@ import { liveRoutes } from "./api/live_routes.ts";
 import { toolsRoutes } from "./api/tools_routes.ts";
 import { staticRoutes } from "./static_routes.ts";
 import { pageRoutes } from "./pages/routes.tsx";
+import { normalizeBasePath, underBasePath } from "./base_path.ts";
 
 export interface WebAppOptions {
   token: string;
   allowedHosts: ReadonlySet<string>;
   /** Keep-alive comment interval for SSE streams (default 15 s). */
   keepAliveMs?: number;
+  /**
+   * The path prefix the dashboard is served under, e.g. `/claw` (default `""`:
+   * at `/`). `app` then expects requests with the prefix still in their URL.
+   */
+  basePath?: string;
 }
 
 export interface WebApp {
+  /** Answers requests under `basePath` (the full URL, prefix included). */
   app: Hono;
   hub: LiveHub;
   runs: WebRuns;
@@ -34,11 +41,19 @@ export interface WebApp {
 
 /** Builds the app; the caller serves `app.fetch` and calls `close()` at shutdown. */
 export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
+  const base = normalizeBasePath(options.basePath ?? "");
   const hub = new LiveHub({ runLogsDir: deps.settings.runLogsDir, dbPath: deps.settings.dbPath });
   hub.start();
   const runs = new WebRuns();
   const app = new Hono();
-  app.use("*", securityMiddleware({ token: options.token, allowedHosts: options.allowedHosts }));
+  app.use(
+    "*",
+    securityMiddleware({
+      token: options.token,
+      allowedHosts: options.allowedHosts,
+      basePath: base,
+    }),
+  );
 
   const api = new Hono();
   api.route("/", systemRoutes(deps));
@@ -50,7 +65,7 @@ export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
   api.all("*", (c) => c.json({ error: "No such API route.", code: "not_found" }, 404));
   app.route("/api", api);
   app.route("/static", staticRoutes());
-  app.route("/", pageRoutes(deps));
+  app.route("/", pageRoutes(deps, base));
 
   app.onError((error, c) => {
     if (error instanceof HttpError) {
@@ -64,7 +79,7 @@ export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
   });
 
   return {
-    app,
+    app: underBasePath(base, app),
     hub,
     runs,
     close: () => {

@@ -21,6 +21,12 @@ export interface SecurityOptions {
   token: string;
   /** `host:port` values a request's Host header may carry. */
   allowedHosts: ReadonlySet<string>;
+  /**
+   * The path the browser sees the dashboard under (e.g. `/claw`; `""` for `/`).
+   * The routes see paths with it already removed; the cookie and the login
+   * redirect need it back.
+   */
+  basePath?: string;
 }
 
 /** A fresh random access token (256 bits, hex). */
@@ -84,6 +90,7 @@ function deny(c: Context, status: 401 | 403 | 415 | 421, code: string, error: st
 
 /** The security middleware; mount it before every route. */
 export function securityMiddleware(options: SecurityOptions): MiddlewareHandler {
+  const base = options.basePath ?? "";
   return async (c, next) => {
     const host = (c.req.header("host") ?? "").toLowerCase();
     if (!options.allowedHosts.has(host)) {
@@ -109,11 +116,11 @@ export function securityMiddleware(options: SecurityOptions): MiddlewareHandler 
       setCookie(c, cookieName, options.token, {
         httpOnly: true,
         sameSite: "Strict",
-        path: "/",
+        path: base || "/",
       });
       url.searchParams.delete("token");
       // One leading slash: `//evil.example/` would be a protocol-relative redirect off the site.
-      return c.redirect(url.pathname.replace(/^\/+/, "/") + url.search, 303);
+      return c.redirect(base + url.pathname.replace(/^\/+/, "/") + url.search, 303);
     }
 
     const viaCookie = cookie !== undefined && sameSecret(cookie, options.token);

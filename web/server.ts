@@ -91,11 +91,18 @@ export function startWebServer(deps: WebDeps, options: WebServerOptions = {}): W
     (request, info) => ref.web!.app.fetch(request, info),
   );
   const port = server.addr.port;
-  const web = ref.web = createWebApp(deps, {
-    token,
-    allowedHosts: allowedHostsFor(hostname, port, localAddresses()),
-    keepAliveMs: options.keepAliveMs,
-  });
+  let web: ReturnType<typeof createWebApp>;
+  try {
+    web = ref.web = createWebApp(deps, {
+      token,
+      allowedHosts: allowedHostsFor(hostname, port, localAddresses()),
+      keepAliveMs: options.keepAliveMs,
+    });
+  } catch (error) {
+    // Nothing will ever answer on this port: give it back instead of leaving it bound.
+    server.shutdown().catch(() => {});
+    throw error;
+  }
   const shownHost = hostname === "0.0.0.0" || hostname === "::"
     ? "127.0.0.1"
     : hostname.includes(":")

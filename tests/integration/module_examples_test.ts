@@ -203,7 +203,7 @@ Deno.test("examples/run_task.ts without a key says what to do in one line", asyn
   assert.equal(stderr.split("\n").length, 1, stderr);
 });
 
-Deno.test("examples/dashboard.ts serves the dashboard under /claw of its own app", async () => {
+Deno.test("examples/dashboard.ts serves the whole dashboard (login, pages, assets, API) under /claw", async () => {
   await using dir = await tempDir();
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
@@ -220,20 +220,41 @@ Deno.test("examples/dashboard.ts serves the dashboard under /claw of its own app
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
   try {
     let printed = "";
-    while (!printed.includes("Token: ")) {
+    while (!/Token: \w+\n/.test(printed)) {
       const { value, done } = await lines.next();
       assert.ok(!done, "the example exited before printing its token");
       printed += value;
     }
     const token = /Token: (\w+)/.exec(printed)![1];
     const base = `http://127.0.0.1:${port}`;
+    assert.ok(printed.includes(`Dashboard: ${base}/claw/?token=${token}`), printed);
     const own = await fetch(`${base}/`);
     assert.match(await own.text(), /My app/);
-    const health = await fetch(`${base}/claw/api/health`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
+    // A browser opens the printed URL once: the token becomes a cookie scoped to /claw.
+    const login = await fetch(`${base}/claw/?token=${token}`, { redirect: "manual" });
+    assert.equal(login.status, 303);
+    assert.equal(login.headers.get("location"), "/claw/");
+    const setCookie = login.headers.get("set-cookie") ?? "";
+    assert.match(setCookie, /Path=\/claw(;|$)/);
+    const cookie = { cookie: setCookie.split(";")[0] };
+    const page = await fetch(`${base}/claw/runs`, { headers: cookie });
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /<body data-base="\/claw">/);
+    assert.ok(html.includes('href="/claw/static/app.css"'));
+    assert.ok(html.includes('href="/claw/agents"'));
+    const css = await fetch(`${base}/claw/static/app.css`, { headers: cookie });
+    assert.equal(css.status, 200);
+    assert.match(css.headers.get("content-type") ?? "", /^text\/css/);
+    await css.body?.cancel();
+    const health = await fetch(`${base}/claw/api/health`, { headers: cookie });
     assert.equal(health.status, 200);
     assert.equal((await health.json()).db_exists, true);
+    const bearer = await fetch(`${base}/claw/api/health`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(bearer.status, 200);
+    await bearer.body?.cancel();
     const anonymous = await fetch(`${base}/claw/api/agents`);
     assert.equal(anonymous.status, 401);
     await anonymous.body?.cancel();

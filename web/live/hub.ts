@@ -7,6 +7,7 @@
  * run) are seen through a watch on its folder. Nothing polls.
  */
 import { basename, dirname } from "node:path";
+import { ClosedClawError, errorMessage } from "../../core/errors.ts";
 import { isRunId } from "../../core/ids.ts";
 import { runLogPath } from "../../coordinator/run_log.ts";
 import { LogFollower, type NumberedEvent } from "./log_follower.ts";
@@ -59,8 +60,28 @@ export class LiveHub {
     return this.closing.signal;
   }
 
-  /** Starts watching the runs folder and the database folder (both must exist). */
+  /**
+   * Starts watching the runs folder and the database folder (both must exist).
+   * If a watch cannot be set up, nothing is left open and the error says why.
+   */
   start(): void {
+    try {
+      this.startWatches();
+    } catch (error) {
+      this.close();
+      throw new ClosedClawError(
+        "live_watch_failed",
+        `Cannot watch the data folder for live updates: ${errorMessage(error).replace(/\.$/, "")}.`,
+        {
+          hint: "On Linux, raise fs.inotify.max_user_instances and max_user_watches (sysctl), " +
+            "or close other programs that watch files.",
+          cause: error,
+        },
+      );
+    }
+  }
+
+  private startWatches(): void {
     this.watch(this.options.runLogsDir, (paths) => {
       for (const path of paths) {
         if (!path.endsWith(".jsonl")) continue;

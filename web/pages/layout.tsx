@@ -14,23 +14,28 @@ const NAV: [string, string][] = [
   ["/system", "System"],
 ];
 
-export function Layout(props: { title: string; path: string; children: Child }) {
+/**
+ * The frame of every page. `path` is the page's section (routed at `/`);
+ * `base` is the prefix the browser sees, also handed to app.js in `data-base`.
+ */
+export function Layout(props: { title: string; path: string; base: string; children: Child }) {
+  const base = props.base;
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · Closed Claw</title>
-        <link rel="stylesheet" href="/static/app.css" />
-        <script src="/static/app.js" defer></script>
+        <link rel="stylesheet" href={`${base}/static/app.css`} />
+        <script src={`${base}/static/app.js`} defer></script>
       </head>
-      <body>
+      <body data-base={base}>
         <header class="top">
-          <a class="brand" href="/">Closed Claw</a>
+          <a class="brand" href={`${base}/`}>Closed Claw</a>
           <nav>
             {NAV.map(([href, label]) => (
               <a
-                href={href}
+                href={base + href}
                 class={href === props.path || (href !== "/" && props.path.startsWith(href))
                   ? "active"
                   : ""}
@@ -40,11 +45,11 @@ export function Layout(props: { title: string; path: string; children: Child }) 
             ))}
           </nav>
           <span class="spacer"></span>
-          <a href="/approvals" class="pill" id="approvals-badge" data-count="0">
+          <a href={`${base}/approvals`} class="pill" id="approvals-badge" data-count="0">
             Approvals <b id="approvals-count">0</b>
           </a>
           <span class="pill" id="live-pill" title="Live updates">offline</span>
-          <a href="/runs/new" class="button primary">New run</a>
+          <a href={`${base}/runs/new`} class="button primary">New run</a>
           <button type="button" class="button" id="theme-toggle" title="Switch theme">
             ◐<span class="wide-only theme-label">Theme</span>
           </button>

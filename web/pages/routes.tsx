@@ -76,7 +76,8 @@ function hourlyBars(runs: { created_at: string; status: string }[]) {
   return bars;
 }
 
-function RunsTable(props: { runs: ReturnType<typeof listRunsFiltered> }) {
+function RunsTable(props: { runs: ReturnType<typeof listRunsFiltered>; base: string }) {
+  const base = props.base;
   if (props.runs.length === 0) return <Empty>No runs in this range.</Empty>;
   return (
     <div class="table-wrap">
@@ -96,7 +97,7 @@ function RunsTable(props: { runs: ReturnType<typeof listRunsFiltered> }) {
           {props.runs.map((r) => (
             <tr>
               <td>
-                <a href={`/runs/${r.run_id}`} class="mono">{r.run_id.slice(0, 12)}</a>
+                <a href={`${base}/runs/${r.run_id}`} class="mono">{r.run_id.slice(0, 12)}</a>
               </td>
               <td>
                 <Status value={r.status} />
@@ -116,10 +117,15 @@ function RunsTable(props: { runs: ReturnType<typeof listRunsFiltered> }) {
   );
 }
 
-export function pageRoutes(deps: WebDeps): Hono {
+/**
+ * The pages, routed at `/`; every link, form and script URL they render
+ * starts with `base`, the prefix the browser sees them under (`""` for `/`).
+ */
+export function pageRoutes(deps: WebDeps, base: string): Hono {
   const app = new Hono();
   const page = (title: string, path: string, body: Child) =>
-    "<!doctype html>" + (<Layout title={title} path={path}>{body}</Layout>).toString();
+    "<!doctype html>" +
+    (<Layout title={title} path={path} base={base}>{body}</Layout>).toString();
 
   app.get("/", (c) => {
     refreshInterruptedRuns(deps.store);
@@ -195,7 +201,7 @@ export function pageRoutes(deps: WebDeps): Hono {
           <ul id="active-runs" class="list">
             {live.active_runs.map((r) => (
               <li>
-                <a href={`/runs/${r.run_id}`}>{r.task}</a> <Status value={r.status} />{" "}
+                <a href={`${base}/runs/${r.run_id}`}>{r.task}</a> <Status value={r.status} />{" "}
                 <span class="muted">{r.current_node ?? ""}</span>
               </li>
             ))}
@@ -206,7 +212,7 @@ export function pageRoutes(deps: WebDeps): Hono {
         </section>
         <section>
           <h2>Recent runs</h2>
-          <RunsTable runs={day.slice(0, 10)} />
+          <RunsTable runs={day.slice(0, 10)} base={base} />
         </section>
       </>,
     ));
@@ -224,7 +230,7 @@ export function pageRoutes(deps: WebDeps): Hono {
       "Runs",
       "/runs",
       <>
-        <form method="get" action="/runs" class="filters">
+        <form method="get" action={`${base}/runs`} class="filters">
           <label>
             Range{" "}
             <select name="range">
@@ -242,7 +248,7 @@ export function pageRoutes(deps: WebDeps): Hono {
           </label>
           <button type="submit" class="button">Filter</button>
         </form>
-        <RunsTable runs={runs} />
+        <RunsTable runs={runs} base={base} />
       </>,
     ));
   });
@@ -254,8 +260,8 @@ export function pageRoutes(deps: WebDeps): Hono {
       "/runs/new",
       <form
         class="stack"
-        data-json-form="/api/runs"
-        data-redirect="/runs/{run_id}"
+        data-json-form={`${base}/api/runs`}
+        data-redirect={`${base}/runs/{run_id}`}
         id="new-run-form"
       >
         <label>
@@ -365,7 +371,7 @@ export function pageRoutes(deps: WebDeps): Hono {
                 <li>
                   <Status value={ap.status} /> {ap.kind}{" "}
                   <code>{JSON.stringify(ap.request_data).slice(0, 200)}</code>
-                  {ap.status === "pending" && <ApprovalButtons id={ap.approval_id} />}
+                  {ap.status === "pending" && <ApprovalButtons id={ap.approval_id} base={base} />}
                 </li>
               ))}
             </ul>
@@ -464,18 +470,20 @@ export function pageRoutes(deps: WebDeps): Hono {
               type="button"
               class="button danger"
               data-action="POST"
-              data-url={`/api/runs/${run.run_id}/cancel`}
+              data-url={`${base}/api/runs/${run.run_id}/cancel`}
             >
               Cancel
             </button>
           )}
-          <a class="button" href={`/runs/new?task=${encodeURIComponent(run.task)}`}>Re-run</a>
+          <a class="button" href={`${base}/runs/new?task=${encodeURIComponent(run.task)}`}>
+            Re-run
+          </a>
           {stopped && (
             <button
               type="button"
               class="button"
               data-action="POST"
-              data-url={`/api/runs/${run.run_id}/resume`}
+              data-url={`${base}/api/runs/${run.run_id}/resume`}
             >
               Resume
             </button>
@@ -486,11 +494,12 @@ export function pageRoutes(deps: WebDeps): Hono {
         <section>
           <h2>
             Raw log <span class="muted" id="raw-log-count"></span>{" "}
-            <a class="small" href={`/api/runlog/${run.run_id}?tail=100000`} target="_blank">
+            <a class="small" href={`${base}/api/runlog/${run.run_id}?tail=100000`} target="_blank">
               as JSON
             </a>
           </h2>
-          <ol class="raw-log" id="raw-log" data-stream={`/api/runlog/${run.run_id}/stream`}></ol>
+          <ol class="raw-log" id="raw-log" data-stream={`${base}/api/runlog/${run.run_id}/stream`}>
+          </ol>
         </section>
       </>,
     ));
@@ -521,7 +530,7 @@ export function pageRoutes(deps: WebDeps): Hono {
                 {agents.map((a) => (
                   <tr>
                     <td>
-                      <a class="mono" href={`/agents/${a.agent_id}`}>{a.agent_id}</a>
+                      <a class="mono" href={`${base}/agents/${a.agent_id}`}>{a.agent_id}</a>
                     </td>
                     <td>{a.name}</td>
                     <td>
@@ -559,9 +568,9 @@ export function pageRoutes(deps: WebDeps): Hono {
             type="button"
             class="button danger"
             data-action="DELETE"
-            data-url={`/api/agents/${view.agent_id}`}
+            data-url={`${base}/api/agents/${view.agent_id}`}
             data-confirm={`Delete agent ${view.agent_id}?`}
-            data-redirect="/agents"
+            data-redirect={`${base}/agents`}
           >
             Delete agent
           </button>
@@ -624,11 +633,11 @@ export function pageRoutes(deps: WebDeps): Hono {
             {all.map((a) => (
               <li>
                 <Status value={a.status} /> <b>{a.kind}</b>{" "}
-                {a.run_id && <a href={`/runs/${a.run_id}`} class="mono">{a.run_id.slice(0, 12)}</a>}
-                {" "}
-                <span class="muted">{when(a.created_at)}</span>
+                {a.run_id && (
+                  <a href={`${base}/runs/${a.run_id}`} class="mono">{a.run_id.slice(0, 12)}</a>
+                )} <span class="muted">{when(a.created_at)}</span>
                 <Json value={a.request_data} />
-                {a.status === "pending" && <ApprovalButtons id={a.approval_id} />}
+                {a.status === "pending" && <ApprovalButtons id={a.approval_id} base={base} />}
                 {a.status !== "pending" && (
                   <span class="muted">by {a.operator ?? "–"} {a.note}</span>
                 )}
@@ -669,7 +678,7 @@ export function pageRoutes(deps: WebDeps): Hono {
                   <td>{e.event_type}</td>
                   <td>
                     {e.run_id && (
-                      <a class="mono" href={`/runs/${e.run_id}`}>{e.run_id.slice(0, 12)}</a>
+                      <a class="mono" href={`${base}/runs/${e.run_id}`}>{e.run_id.slice(0, 12)}</a>
                     )}
                   </td>
                   <td class="mono">{e.agent_id ?? ""}</td>
@@ -706,7 +715,7 @@ export function pageRoutes(deps: WebDeps): Hono {
             </details>
             <form
               class="stack"
-              data-json-form={`/api/tools/${t.name}/test`}
+              data-json-form={`${base}/api/tools/${t.name}/test`}
               data-wrap="args"
               data-output={`out-${t.name}`}
             >
@@ -729,7 +738,7 @@ export function pageRoutes(deps: WebDeps): Hono {
       <ul class="list">
         {skillsView(deps).map((s) => (
           <li>
-            <a href={`/skills/${s.skill_id}`}>
+            <a href={`${base}/skills/${s.skill_id}`}>
               <b>{s.label}</b>
             </a>{" "}
             <span class="muted">({s.skill_id}, used by {s.agent_count})</span>
@@ -757,7 +766,11 @@ export function pageRoutes(deps: WebDeps): Hono {
       "/settings",
       <>
         {keyEnv && (
-          <form class="stack key-form" data-json-form="/api/settings/apikey" data-reset="1">
+          <form
+            class="stack key-form"
+            data-json-form={`${base}/api/settings/apikey`}
+            data-reset="1"
+          >
             <fieldset>
               <legend>API key for {llm.provider}</legend>
               <p class="muted">
@@ -781,7 +794,7 @@ export function pageRoutes(deps: WebDeps): Hono {
                   type="button"
                   class="button"
                   data-action="POST"
-                  data-url="/api/health/verify"
+                  data-url={`${base}/api/health/verify`}
                 >
                   Check the current key
                 </button>
@@ -791,7 +804,7 @@ export function pageRoutes(deps: WebDeps): Hono {
         )}
         <form
           class="stack"
-          data-json-form="/api/settings"
+          data-json-form={`${base}/api/settings`}
           data-wrap="changes"
           data-only-changed="1"
           id="settings-form"
@@ -862,14 +875,19 @@ export function pageRoutes(deps: WebDeps): Hono {
           }}
         />
         <div class="actions">
-          <button type="button" class="button" data-action="POST" data-url="/api/health/verify">
+          <button
+            type="button"
+            class="button"
+            data-action="POST"
+            data-url={`${base}/api/health/verify`}
+          >
             Check the API key
           </button>
           <button
             type="button"
             class="button danger"
             data-action="POST"
-            data-url="/api/agents/delete-bulk"
+            data-url={`${base}/api/agents/delete-bulk`}
             data-body={JSON.stringify({ exclude_ids: [], confirm: BULK_DELETE_CONFIRMATION })}
             data-confirm="Delete EVERY agent and capsule folder?"
           >
@@ -883,14 +901,15 @@ export function pageRoutes(deps: WebDeps): Hono {
   return app;
 }
 
-function ApprovalButtons(props: { id: string }) {
+function ApprovalButtons(props: { id: string; base: string }) {
+  const base = props.base;
   return (
     <span class="approval-buttons">
       <button
         type="button"
         class="button primary"
         data-action="POST"
-        data-url={`/api/approvals/${props.id}/decide`}
+        data-url={`${base}/api/approvals/${props.id}/decide`}
         data-body='{"approved":true}'
       >
         Approve
@@ -899,7 +918,7 @@ function ApprovalButtons(props: { id: string }) {
         type="button"
         class="button danger"
         data-action="POST"
-        data-url={`/api/approvals/${props.id}/decide`}
+        data-url={`${base}/api/approvals/${props.id}/decide`}
         data-body='{"approved":false}'
       >
         Deny

@@ -4,6 +4,10 @@
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
+// The prefix the dashboard is served under ("" at /): every URL built here starts with it.
+// URLs rendered by the server (data-url, data-stream, …) already carry it.
+const BASE = document.body.dataset.base ?? "";
+
 function flash(message, kind = "info") {
   const box = $("#flash");
   if (!box) return;
@@ -119,7 +123,7 @@ document.addEventListener("click", async (event) => {
     button.disabled = false;
     // A started or resumed run: open (or reload) its page so it follows live.
     if (result && result.run_id && result.status === "running") {
-      location.href = `/runs/${encodeURIComponent(result.run_id)}`;
+      location.href = `${BASE}/runs/${encodeURIComponent(result.run_id)}`;
       return;
     }
     refreshRunFragment();
@@ -132,7 +136,7 @@ document.addEventListener("click", async (event) => {
 // Global stream: approvals badge, live pill, active runs count.
 function connectGlobal() {
   const pill = $("#live-pill");
-  const source = new EventSource("/api/events/stream");
+  const source = new EventSource(`${BASE}/api/events/stream`);
   source.addEventListener("open", () => {
     if (pill) (pill.textContent = "live", pill.classList.add("on"));
   });
@@ -154,7 +158,7 @@ function connectGlobal() {
       list.replaceChildren(...snapshot.active_runs.map((run) => {
         const li = document.createElement("li");
         const a = document.createElement("a");
-        a.href = `/runs/${encodeURIComponent(run.run_id)}`;
+        a.href = `${BASE}/runs/${encodeURIComponent(run.run_id)}`;
         a.textContent = run.task;
         li.append(a, ` ${run.current_node ?? ""}`);
         return li;
@@ -188,9 +192,12 @@ async function refreshRunFragment() {
   }
   refreshing = true;
   try {
-    const response = await fetch(`/runs/${encodeURIComponent(live.dataset.runId)}?fragment=1`, {
-      credentials: "same-origin",
-    });
+    const response = await fetch(
+      `${BASE}/runs/${encodeURIComponent(live.dataset.runId)}?fragment=1`,
+      {
+        credentials: "same-origin",
+      },
+    );
     if (response.ok) {
       const holder = document.createElement("div");
       holder.innerHTML = await response.text(); // server-rendered and escaped by hono/jsx
