@@ -8,31 +8,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { chromium } from "playwright-core";
 import { type ClawWebApp, createClaw } from "../../mod.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { hasChromium, launchChromium, saveScreenshot } from "../helpers/browser.ts";
 import { finalStep, startBrain, toolStep } from "../integration/coordinator_brain.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const SCREENS = new URL("../.tmp/screens/", import.meta.url).pathname;
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 Deno.test({
   name: "e2e: the dashboard under /claw logs in, runs live and navigates by its own links",
@@ -68,7 +47,7 @@ Deno.test({
     const dashboard = ref.dashboard = claw.webApp({ port: server.addr.port, basePath: "/claw" });
     const origin = `http://127.0.0.1:${server.addr.port}`;
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const paths: string[] = [];
@@ -100,13 +79,7 @@ Deno.test({
       assert.equal(await page.locator("table a.mono").count(), 1, "the run created one agent");
       assert.match(await page.getAttribute("table a.mono", "href") ?? "", /^\/claw\/agents\//);
 
-      Deno.mkdirSync(SCREENS, { recursive: true });
-      await page.screenshot({
-        path: join(SCREENS, "base_path_agents.png"),
-        fullPage: true,
-        animations: "disabled",
-        timeout: 90_000,
-      });
+      await saveScreenshot(page, "base_path_agents");
       const outside = paths.filter((p) => p !== "/claw" && !p.startsWith("/claw/"));
       assert.deepEqual(outside, [], "requests outside /claw");
       assert.ok(paths.includes("/claw/api/events/stream"), "the live stream under /claw");

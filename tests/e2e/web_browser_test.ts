@@ -6,35 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
 import { openStore, type Store } from "../../store/mod.ts";
 import { startWebServer, type WebServer } from "../../web/server.ts";
 import { coordinatorForWeb } from "../../web/coordinator_adapter.ts";
 import type { WebDeps } from "../../web/deps.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { hasChromium, launchChromium, saveScreenshot } from "../helpers/browser.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../integration/coordinator_brain.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const SCREENS = new URL("../.tmp/screens/", import.meta.url).pathname;
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 interface Dashboard extends AsyncDisposable {
   server: WebServer;
@@ -56,10 +36,9 @@ async function openDashboard(brain: Brain, env: Record<string, string> = {}): Pr
   const deps: WebDeps = { settings, store, coordinator: null };
   deps.coordinator = coordinatorForWeb(deps);
   const server = startWebServer(deps, { port: 0 });
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser: Browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(server.loginUrl);
-  Deno.mkdirSync(SCREENS, { recursive: true });
   return {
     server,
     store,
@@ -68,15 +47,7 @@ async function openDashboard(brain: Brain, env: Record<string, string> = {}): Pr
     agentsDir: settings.agentsDir,
     runLogsDir: settings.runLogsDir,
     brain,
-    screenshot: async (name) => {
-      // Full-page captures of long logs are slow on a loaded 2-core machine: allow time.
-      await page.screenshot({
-        path: join(SCREENS, `${name}.png`),
-        fullPage: true,
-        animations: "disabled",
-        timeout: 90_000,
-      });
-    },
+    screenshot: (name) => saveScreenshot(page, name),
     async [Symbol.asyncDispose]() {
       await browser.close();
       await server.shutdown();
