@@ -33,7 +33,10 @@ export interface WebRunHandle {
 /** The coordinator operations the dashboard drives. */
 export interface CoordinatorPort {
   startRun(options: WebRunOptions): WebRunHandle;
-  resumeRun(runId: string, options: { onEvent?(event: RunLogEvent): void }): WebRunHandle;
+  resumeRun(
+    runId: string,
+    options: { maxCostUsd?: number; onEvent?(event: RunLogEvent): void },
+  ): WebRunHandle;
   /** Cross-process: works for runs started by a CLI process too. */
   requestCancel(runId: string): boolean;
   decideApproval(approvalId: string, approved: boolean, note: string, operator: string): boolean;

@@ -271,10 +271,14 @@ Deno.test("web api: the New Run form's options reach the coordinator", async () 
       calls.push({ ...options, onEvent: typeof options.onEvent });
       return { runId: "started-run", done: new Promise(() => {}), cancel: () => {} };
     },
-    resumeRun: (runId) => ({ runId, done: Promise.resolve(), cancel: () => {} }),
+    resumeRun: (runId, options) => {
+      resumes.push({ runId, maxCostUsd: options.maxCostUsd });
+      return { runId, done: Promise.resolve(), cancel: () => {} };
+    },
     requestCancel: () => true,
     decideApproval: (...args) => (decided.push(args), true),
   };
+  const resumes: unknown[] = [];
   await using fx = await startWebFixture({ coordinator });
   Deno.mkdirSync(join(fx.settings.workspace, "sub"), { recursive: true });
   const started = await json(
@@ -313,6 +317,16 @@ Deno.test("web api: the New Run form's options reach the coordinator", async () 
   seedRun(fx, "stopped", "t", [], "error");
   const resumed = await json(await fx.api("POST", "/api/runs/stopped/resume", {}));
   assert.equal(resumed.status, 202);
+  const raised = await fx.api("POST", "/api/runs/stopped/resume", { max_cost_usd: 2 });
+  assert.equal(raised.status, 202);
+  assert.deepEqual(resumes, [
+    { runId: "stopped", maxCostUsd: undefined },
+    { runId: "stopped", maxCostUsd: 2 },
+  ]);
+  assert.equal(
+    (await fx.api("POST", "/api/runs/stopped/resume", { max_cost_usd: -1 })).status,
+    400,
+  );
   seedRun(fx, "finished", "t", [], "ok");
   assert.equal((await fx.api("POST", "/api/runs/finished/resume", {})).status, 409);
   const cancel = await json(await fx.api("POST", "/api/runs/stopped/cancel", {}));

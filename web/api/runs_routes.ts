@@ -27,6 +27,11 @@ export const NewRunSchema = z.object({
 }).strict();
 export type NewRunBody = z.infer<typeof NewRunSchema>;
 
+/** A resume may raise the run's budget (after a `budget_exceeded` stop). */
+const ResumeSchema = z.object({
+  max_cost_usd: NewRunSchema.shape.max_cost_usd,
+}).strict();
+
 const Decision = z.object({
   approved: z.boolean(),
   note: z.string().max(2000).default(""),
@@ -214,8 +219,9 @@ export function runsRoutes(deps: WebDeps, hub: LiveHub, webRuns: WebRuns): Hono 
     return c.json({ cancel_requested: requested, run_id: run.run_id });
   });
 
-  app.post("/runs/:id/resume", (c) => {
+  app.post("/runs/:id/resume", async (c) => {
     const run = runOrThrow(c.req.param("id"));
+    const body = await jsonBody(c, ResumeSchema);
     if (run.status === "ok" || run.status === "running") {
       throw new HttpError(
         409,
@@ -224,6 +230,7 @@ export function runsRoutes(deps: WebDeps, hub: LiveHub, webRuns: WebRuns): Hono 
       );
     }
     const handle = coordinatorOf(deps).resumeRun(run.run_id, {
+      maxCostUsd: body.max_cost_usd,
       onEvent: () => hub.wake(run.run_id),
     });
     webRuns.track(handle);
