@@ -418,7 +418,7 @@ export const SETTING_DEFS = [
     { min: 1 },
     R(
       "Pool idle check (s)",
-      "How long the pool waits on unresolved dependencies before declaring a cycle.",
+      "Kept for compatibility: dependency cycles are found as soon as the plan is made, so this has no effect.",
     ),
   ),
   num(
@@ -559,7 +559,7 @@ export interface RawSettings {
   circuitBreakerFailures: number;
   /** `CLOSED_CLAW_CIRCUIT_BREAKER_RESET_SEC`: Time before an open circuit lets one trial call through. */
   circuitBreakerResetSec: number;
-  /** `CLOSED_CLAW_TASK_POOL_POLL_INTERVAL_SEC`: How long the pool waits on unresolved dependencies before declaring a cycle. */
+  /** `CLOSED_CLAW_TASK_POOL_POLL_INTERVAL_SEC`: Kept for compatibility; has no effect (cycles are found at planning). */
   taskPoolPollIntervalSec: number;
   /** `CLOSED_CLAW_SUBTASK_MAX_ATTEMPTS`: Attempts per subtask; each retry sees the earlier failure. */
   subtaskMaxAttempts: number;
