@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { type ClawWebApp, createClaw } from "../../mod.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { hasChromium, launchChromium, saveScreenshot } from "../helpers/browser.ts";
-import { finalStep, startBrain, toolStep } from "../integration/coordinator_brain.ts";
+import { notesBrain, startBrain } from "../integration/coordinator_brain.ts";
 
 Deno.test({
   name: "e2e: the dashboard under /claw logs in, runs live and navigates by its own links",
@@ -20,21 +20,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using dir = await tempDir("claw-e2e-");
-    const { fake, workspace, env } = await startBrain(dir.path, {
-      complexity: "simple",
-      plan: () => [{
-        task_id: "read-notes",
-        title: "Read notes.txt",
-        description: "Read notes.txt and report its first line.",
-        role_tag: "file-reader",
-        acceptance_criteria: ["The first line is reported"],
-      }],
-      agent: ({ step }) =>
-        step === 0
-          ? { json: toolStep("file_io", { op: "read", path: "notes.txt" }), delayMs: 1000 }
-          : finalStep("The first line is: hello world"),
-      synthesis: "notes.txt starts with 'hello world'.",
-    });
+    const { fake, workspace, env } = await startBrain(dir.path, notesBrain({ stepDelayMs: 1000 }));
     await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\n");
     const claw = createClaw({ cwd: dir.path, env, envFile: false, home: join(dir.path, "data") });
 

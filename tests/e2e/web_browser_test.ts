@@ -14,7 +14,7 @@ import { coordinatorForWeb } from "../../web/coordinator_adapter.ts";
 import type { WebDeps } from "../../web/deps.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { hasChromium, launchChromium, saveScreenshot } from "../helpers/browser.ts";
-import { type Brain, finalStep, startBrain, toolStep } from "../integration/coordinator_brain.ts";
+import { type Brain, notesBrain, startBrain } from "../integration/coordinator_brain.ts";
 
 interface Dashboard extends AsyncDisposable {
   server: WebServer;
@@ -58,29 +58,7 @@ async function openDashboard(brain: Brain, env: Record<string, string> = {}): Pr
   };
 }
 
-/** Reads notes.txt; `role` is the planner's role tag, so a test can force a second agent. */
-function readNotesBrain(options: { role?: string; stepDelayMs?: number } = {}): Brain {
-  return {
-    complexity: "simple",
-    plan: () => [{
-      task_id: "read-notes",
-      title: "Read notes.txt",
-      description: "Read notes.txt and report its first line.",
-      role_tag: options.role ?? "file-reader",
-      acceptance_criteria: ["The first line is reported"],
-    }],
-    // A delay on the first step keeps the run going long enough to watch it live.
-    agent: ({ step }) =>
-      step === 0
-        ? {
-          json: toolStep("file_io", { op: "read", path: "notes.txt" }),
-          delayMs: options.stepDelayMs ?? 0,
-        }
-        : finalStep("The first line is: hello world"),
-    synthesis: "notes.txt starts with 'hello world'.",
-  };
-}
-const readNotes = readNotesBrain();
+const readNotes = notesBrain();
 
 async function waitForStatus(page: Page, status: string, timeout = 60_000) {
   await page.waitForSelector(`#run-live[data-status="${status}"]`, { timeout });
@@ -92,7 +70,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    await using d = await openDashboard(readNotesBrain({ stepDelayMs: 1500 }));
+    await using d = await openDashboard(notesBrain({ stepDelayMs: 1500 }));
     await Deno.writeTextFile(join(d.workspace, "notes.txt"), "hello world\n");
     // The token left the address bar; the cookie carries it.
     assert.equal(new URL(d.page.url()).search, "");
@@ -147,7 +125,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    await using d = await openDashboard(readNotesBrain({ stepDelayMs: 2000 }));
+    await using d = await openDashboard(notesBrain({ stepDelayMs: 2000 }));
     await Deno.writeTextFile(join(d.workspace, "notes.txt"), "hello world\n");
     await d.page.goto(`${d.server.url}/runs/new`);
     await d.page.fill("textarea[name=task]", "What is the first line of notes.txt?");
@@ -200,8 +178,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const roles = { current: "file-reader" };
-    const brain = readNotesBrain();
-    brain.plan = (phase, prompt) => readNotesBrain({ role: roles.current }).plan(phase, prompt);
+    const brain = notesBrain();
+    brain.plan = (phase, prompt) => notesBrain({ role: roles.current }).plan(phase, prompt);
     await using d = await openDashboard(brain, { CLOSED_CLAW_CREATE_APPROVAL_REQUIRED: "true" });
     await Deno.writeTextFile(join(d.workspace, "notes.txt"), "hello world\n");
     // A first run (auto-approved) creates a file reader; a second run for an

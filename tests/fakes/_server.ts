@@ -58,8 +58,8 @@ export interface RecordedRequest {
 /** Decides the reply for a request when the queue is empty. `index` is its position in `requests`. */
 export type FakeHandler = (req: RecordedRequest, index: number) => FakeReply | Promise<FakeReply>;
 
-/** A running fake server. Always `await close()` it (e.g. in `finally`). */
-export interface FakeServer {
+/** A running fake server. Always close it: `await using`, or `await close()` in `finally`. */
+export interface FakeServer extends AsyncDisposable {
   kind: FakeKind;
   /** `http://127.0.0.1:<port>` */
   url: string;
@@ -183,6 +183,27 @@ export function replyOutputText(reply: FakeReply): string {
 }
 
 /** Plain-object check for parsed JSON. */
+/**
+ * The routes of an API under `/v1`: `POST generatePath` is the model call,
+ * `GET /v1/models` the list and `GET /v1/models/{id}` one model (OpenAI and Anthropic).
+ */
+export function v1Routes(generatePath: string): WireFormat["route"] {
+  return (method, url) => {
+    if (method === "POST" && url.pathname === generatePath) {
+      return { type: "generate", stream: false };
+    }
+    if (method === "GET" && url.pathname === "/v1/models") return { type: "models" };
+    const one = /^\/v1\/models\/([^/]+)$/.exec(url.pathname);
+    if (method === "GET" && one) return { type: "model", name: decodeURIComponent(one[1]) };
+    return null;
+  };
+}
+
+/** The non-empty texts of `items` (each read by `textOf`), joined by newlines. */
+export function joinTexts<T>(items: T[], textOf: (item: T) => string): string {
+  return items.map(textOf).filter((t) => t !== "").join("\n");
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -285,6 +306,13 @@ export function serveFake(
     }, answer);
     const url = `http://127.0.0.1:${server.addr.port}`;
     let closed: Promise<void> | undefined;
+    const close = () => {
+      closed ??= (async () => {
+        closing.abort();
+        await server.shutdown();
+      })();
+      return closed;
+    };
     resolve({
       kind: format.kind,
       url,
@@ -292,13 +320,8 @@ export function serveFake(
       requests,
       enqueue: (...replies) => void queue.push(...replies),
       handle: (h) => void (handler = h),
-      close: () => {
-        closed ??= (async () => {
-          closing.abort();
-          await server.shutdown();
-        })();
-        return closed;
-      },
+      close,
+      [Symbol.asyncDispose]: close,
     });
   });
 }

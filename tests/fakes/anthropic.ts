@@ -8,11 +8,13 @@ import {
   DEFAULT_MODELS,
   type FakeReply,
   isRecord,
+  joinTexts,
   jsonResponse,
   type RecordedRequest,
   splitText,
   type SseEvent,
   sseResponse,
+  v1Routes,
   type WireFormat,
 } from "./_server.ts";
 
@@ -27,15 +29,7 @@ export const anthropicFormat: WireFormat = {
   kind: "anthropic",
   baseURL: (origin) => origin,
 
-  route(method, url) {
-    if (method === "POST" && url.pathname === "/v1/messages") {
-      return { type: "generate", stream: false };
-    }
-    if (method === "GET" && url.pathname === "/v1/models") return { type: "models" };
-    const one = /^\/v1\/models\/([^/]+)$/.exec(url.pathname);
-    if (method === "GET" && one) return { type: "model", name: decodeURIComponent(one[1]) };
-    return null;
-  },
+  route: v1Routes("/v1/messages"),
 
   // The API documents `x-api-key`; @anthropic-ai/sdk 1.x sends the key as
   // `Authorization: Bearer <key>` instead, and the API takes both.
@@ -218,15 +212,12 @@ function modelEntry(id: string) {
 function contentText(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
-  return content
-    .map((b) => {
-      if (!isRecord(b)) return "";
-      if (b.type === "text" && typeof b.text === "string") return b.text;
-      if (b.type === "tool_result") return contentText(b.content);
-      return "";
-    })
-    .filter((t) => t !== "")
-    .join("\n");
+  return joinTexts(content, (b) => {
+    if (!isRecord(b)) return "";
+    if (b.type === "text" && typeof b.text === "string") return b.text;
+    if (b.type === "tool_result") return contentText(b.content);
+    return "";
+  });
 }
 
 /** Anthropic's error `type` for a status. */

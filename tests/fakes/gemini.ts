@@ -9,6 +9,7 @@
 import {
   DEFAULT_MODELS,
   isRecord,
+  joinTexts,
   jsonResponse,
   type RecordedRequest,
   splitText,
@@ -161,15 +162,12 @@ function modelEntry(id: string) {
 function partsText(content: unknown): string {
   if (typeof content === "string") return content;
   if (!isRecord(content) || !Array.isArray(content.parts)) return "";
-  return content.parts
-    .map((p) => {
-      if (!isRecord(p)) return "";
-      if (typeof p.text === "string") return p.text;
-      if (isRecord(p.functionResponse)) return JSON.stringify(p.functionResponse.response ?? {});
-      return "";
-    })
-    .filter((t) => t !== "")
-    .join("\n");
+  return joinTexts(content.parts, (p) => {
+    if (!isRecord(p)) return "";
+    if (typeof p.text === "string") return p.text;
+    if (isRecord(p.functionResponse)) return JSON.stringify(p.functionResponse.response ?? {});
+    return "";
+  });
 }
 
 /** google.rpc status names Gemini puts in `error.status`. */

@@ -6,11 +6,13 @@
 import {
   DEFAULT_MODELS,
   isRecord,
+  joinTexts,
   jsonResponse,
   type RecordedRequest,
   splitText,
   type SseEvent,
   sseResponse,
+  v1Routes,
   type WireFormat,
 } from "./_server.ts";
 
@@ -22,15 +24,7 @@ export const openaiFormat: WireFormat = {
   kind: "openai",
   baseURL: (origin) => `${origin}/v1`,
 
-  route(method, url) {
-    if (method === "POST" && url.pathname === "/v1/chat/completions") {
-      return { type: "generate", stream: false };
-    }
-    if (method === "GET" && url.pathname === "/v1/models") return { type: "models" };
-    const one = /^\/v1\/models\/([^/]+)$/.exec(url.pathname);
-    if (method === "GET" && one) return { type: "model", name: decodeURIComponent(one[1]) };
-    return null;
-  },
+  route: v1Routes("/v1/chat/completions"),
 
   apiKey(req) {
     const auth = req.headers.get("authorization") ?? "";
@@ -183,10 +177,7 @@ function modelEntry(id: string) {
 function contentText(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
-  return content
-    .map((p) => (isRecord(p) && typeof p.text === "string" ? p.text : ""))
-    .filter((t) => t !== "")
-    .join("\n");
+  return joinTexts(content, (p) => (isRecord(p) && typeof p.text === "string" ? p.text : ""));
 }
 
 /** OpenAI's error `type` and `code` for a status. */

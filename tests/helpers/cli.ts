@@ -1,7 +1,7 @@
 /** Runs the real CLI (`main.ts`) in a subprocess, as a user would. */
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-// Tests run the CLI from temporary folders, so the config is named explicitly.
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+/** The repo's deno.json: tests run Deno from temporary folders, so the config is named explicitly. */
+export const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 export interface CliResult {
   code: number;
@@ -9,21 +9,54 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Bytes a subprocess wrote, as text. */
+export const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+/** The `deno` arguments that run the CLI with `args`. */
+export function cliArgs(args: string[]): string[] {
+  return ["run", "-A", "--config", CONFIG, MAIN, ...args];
+}
+
+/**
+ * A clean environment for a subprocess with `cwd` as its HOME: only PATH,
+ * NO_COLOR and the Deno cache are kept from this machine, then `env`.
+ */
+export function childEnv(cwd: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: cwd,
+    NO_COLOR: "1",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    ...env,
+  };
+}
+
+/** Starts the CLI with no stdin and piped output; the caller awaits `output()` or kills it. */
+export function spawnCli(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: cliArgs(args),
+    cwd: options.cwd,
+    clearEnv: true,
+    env: childEnv(options.cwd, options.env),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Runs the CLI to its end, with `stdin` as its input, and returns its exit code and output. */
 export async function runCli(
   args: string[],
   options: { cwd: string; env?: Record<string, string>; stdin?: string },
 ): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
+    args: cliArgs(args),
     cwd: options.cwd,
     clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: options.cwd,
-      NO_COLOR: "1",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      ...options.env,
-    },
+    env: childEnv(options.cwd, options.env),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -32,6 +65,5 @@ export async function runCli(
   if (options.stdin) await writer.write(new TextEncoder().encode(options.stdin));
   await writer.close();
   const out = await child.output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }

@@ -6,14 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
-import { type CapsuleEvent, planLaunch, runCapsule } from "../../capsule_runtime/host.ts";
+import { type CapsuleEvent, planLaunch } from "../../capsule_runtime/host.ts";
 import { machineFacts } from "../../capsule_runtime/machine.ts";
 import type { Resolver } from "../../tools/policy/ssrf.ts";
-import { capsuleFixture, finalStep, scriptedModel, toolStep } from "../fixtures/capsule_harness.ts";
+import {
+  capsuleFixture,
+  finalStep,
+  HOSTILE_GUEST,
+  scriptedModel,
+  toolStep,
+} from "../fixtures/capsule_harness.ts";
 
-const HOSTILE = fileURLToPath(new URL("../fixtures/capsule_hostile_guest.ts", import.meta.url));
 const bwrapWorks = (await machineFacts()).bwrapPath !== "";
 
 /** Public-looking answers only; no test touches a real resolver or the internet. */
@@ -72,14 +76,11 @@ async function probeNetwork(networkHosts: string[], osSandbox: boolean) {
     tools: ["http_api"],
     permissions: { network_hosts: networkHosts },
   });
-  const result = await runCapsule({
-    settings: fx.settings,
-    manifest: fx.manifest,
+  const result = await fx.run({
     task: "net_probe",
-    guestEntry: HOSTILE,
+    guestEntry: HOSTILE_GUEST,
     osSandbox,
     resolver: fakeResolver,
-    onEvent: fx.onEvent,
     timeoutMs: 30_000,
     context: {
       query: ["93.184.215.16:443", "[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:443", "192.0.2.1:80"],
@@ -119,13 +120,10 @@ Deno.test("a weaker network guarantee is reported as a warning event and in the 
     tools: ["web_fetch"],
     permissions: { network_hosts: ["*.example.com"] },
   });
-  const result = await runCapsule({
-    settings: fx.settings,
-    manifest: fx.manifest,
+  const result = await fx.run({
     task: "Say hi.",
     osSandbox: false,
     resolver: fakeResolver,
-    onEvent: fx.onEvent,
     timeoutMs: 30_000,
     hooks: scriptedModel([finalStep("hi")]),
   });
@@ -168,9 +166,7 @@ Deno.test({
   fn: async () => {
     await using fx = await capsuleFixture({ tools: [] });
     const run = () =>
-      runCapsule({
-        settings: fx.settings,
-        manifest: fx.manifest,
+      fx.run({
         task: "Say hi.",
         timeoutMs: 30_000,
         hooks: scriptedModel([finalStep("hi")]),
@@ -210,11 +206,8 @@ Deno.test({
       `curl -s -m 2 -o /dev/null http://127.0.0.1:${port}/; echo curl-exit-$?`,
     ].join("; ");
     try {
-      const result = await runCapsule({
-        settings: fx.settings,
-        manifest: fx.manifest,
+      const result = await fx.run({
         task: "Connect to the host.",
-        onEvent: fx.onEvent,
         timeoutMs: 30_000,
         hooks: scriptedModel([toolStep("terminal", { cmd }), finalStep("tried")]),
       });

@@ -6,14 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
-import { runCapsule } from "../../capsule_runtime/host.ts";
 import { machineFacts } from "../../capsule_runtime/machine.ts";
 import type { Permissions, ToolName } from "../../capsule_runtime/manifest.ts";
-import { capsuleFixture, scriptedModel } from "../fixtures/capsule_harness.ts";
+import { capsuleFixture, HOSTILE_GUEST, scriptedModel } from "../fixtures/capsule_harness.ts";
 
-const HOSTILE = fileURLToPath(new URL("../fixtures/capsule_hostile_guest.ts", import.meta.url));
 const bwrapWorks = (await machineFacts()).bwrapPath !== "";
 
 interface Grant {
@@ -103,13 +100,10 @@ async function escapeAttempts(grant: Grant, osSandbox: boolean) {
     if (!grant.tools.includes("terminal")) {
       hostCalls["terminal not granted"] = { tool: "terminal", args: { cmd: "cat /etc/hostname" } };
     }
-    const result = await runCapsule({
-      settings: fx.settings,
-      manifest: fx.manifest,
+    const result = await fx.run({
       task: "escape",
-      guestEntry: HOSTILE,
+      guestEntry: HOSTILE_GUEST,
       osSandbox,
-      onEvent: fx.onEvent,
       timeoutMs: 60_000,
       context: {
         secret_text: secret,

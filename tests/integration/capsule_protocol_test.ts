@@ -5,39 +5,27 @@
  * with side effects, and paid-API calls wait for approval.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import {
-  type CapsuleEvent,
-  type CapsuleHooks,
-  runCapsule,
-  type RunCapsuleOptions,
-} from "../../capsule_runtime/host.ts";
+import type { CapsuleHooks, RunCapsuleOptions } from "../../capsule_runtime/host.ts";
 import type { Permissions, ToolName } from "../../capsule_runtime/manifest.ts";
 import {
   type CapsuleFixture,
   capsuleFixture,
+  eventsOfType,
   finalStep,
+  HOSTILE_GUEST,
   scriptedModel,
   toolStep,
 } from "../fixtures/capsule_harness.ts";
 
-const HOSTILE = fileURLToPath(new URL("../fixtures/capsule_hostile_guest.ts", import.meta.url));
-
 function hostile(fx: CapsuleFixture, task: string, extra: Partial<RunCapsuleOptions> = {}) {
-  return runCapsule({
-    settings: fx.settings,
-    manifest: fx.manifest,
+  return fx.run({
     task,
-    guestEntry: HOSTILE,
+    guestEntry: HOSTILE_GUEST,
     hooks: scriptedModel([]),
-    onEvent: fx.onEvent,
     timeoutMs: 20_000,
     ...extra,
   });
 }
-
-const ofType = <T extends CapsuleEvent["type"]>(events: CapsuleEvent[], type: T) =>
-  events.filter((e): e is Extract<CapsuleEvent, { type: T }> => e.type === type);
 
 /** Proves the host's event loop is not blocked: a timer fires on time. */
 async function assertResponsive(): Promise<void> {
@@ -51,7 +39,7 @@ Deno.test("a capsule flooding stdout and stderr is drained and still finishes", 
   const r = await hostile(fx, "flood");
   assert.equal(r.status, "ok");
   assert.equal(r.result, "survived the flood");
-  assert.ok(ofType(fx.events, "log").length >= 2048);
+  assert.ok(eventsOfType(fx.events, "log").length >= 2048);
   assert.ok(r.stderr_tail.length <= 16 * 1024, "stderr is kept as a bounded tail");
   await assertResponsive();
 });
@@ -66,7 +54,7 @@ Deno.test("a 10 MB line over the cap is a protocol error that stops the capsule"
   assert.equal(r.status, "error");
   assert.equal(r.error_code, "capsule_protocol_error");
   assert.ok(performance.now() - began < 10_000, "stopped at once, not after its 60 s sleep");
-  const errors = ofType(fx.events, "protocol_error");
+  const errors = eventsOfType(fx.events, "protocol_error");
   assert.equal(errors.length, 1);
   assert.match(errors[0].error, /longer than the 1048576-byte cap/);
 });
@@ -76,9 +64,9 @@ Deno.test("a 10 MB line under a larger cap is accepted", async () => {
   const r = await hostile(fx, "huge_line", { timeoutMs: 3000 });
   // It then hangs, so it ends by timeout, but the line itself arrived whole.
   assert.equal(r.error_code, "capsule_timeout");
-  const big = ofType(fx.events, "log").find((e) => e.msg.startsWith("yyyy"));
+  const big = eventsOfType(fx.events, "log").find((e) => e.msg.startsWith("yyyy"));
   assert.ok(big, "the 10 MB log line was parsed");
-  assert.equal(ofType(fx.events, "protocol_error").length, 0);
+  assert.equal(eventsOfType(fx.events, "protocol_error").length, 0);
 });
 
 Deno.test("a hanging capsule is killed at its timeout", async () => {
@@ -96,7 +84,7 @@ Deno.test("malformed lines become protocol_error events; a valid final still cou
   const r = await hostile(fx, "malformed");
   assert.equal(r.status, "ok");
   assert.equal(r.result, "still here");
-  const errors = ofType(fx.events, "protocol_error");
+  const errors = eventsOfType(fx.events, "protocol_error");
   assert.equal(errors.length, 3);
   assert.match(errors[0].error, /not JSON/);
   assert.match(errors[0].preview, /this is not json/);
@@ -128,7 +116,7 @@ Deno.test("a crash after a side-effecting tool was allowed is not retried", asyn
   assert.match(r.error_message ?? "", /not retried: a tool with side effects had already run/);
   assert.equal(r.attempts, 1);
   assert.equal(r.side_effects, true);
-  assert.equal(ofType(fx.events, "tool_requested").length, 1);
+  assert.equal(eventsOfType(fx.events, "tool_requested").length, 1);
 });
 
 Deno.test("a crash after a read-only tool is retried", async () => {
@@ -138,7 +126,7 @@ Deno.test("a crash after a read-only tool is retried", async () => {
   assert.equal(r.error_code, "capsule_crashed");
   assert.equal(r.attempts, 3);
   assert.equal(r.side_effects, false);
-  assert.equal(ofType(fx.events, "started").length, 3);
+  assert.equal(eventsOfType(fx.events, "started").length, 3);
 });
 
 // ---------------------------------------------------------------- paid-API approval
@@ -156,15 +144,12 @@ async function paidCall(approve?: CapsuleHooks["approve"], url = PAID_URL) {
     finalStep("done"),
   ]);
   const requests: Parameters<NonNullable<CapsuleHooks["approve"]>>[0][] = [];
-  const r = await runCapsule({
-    settings: fx.settings,
-    manifest: fx.manifest,
+  const r = await fx.run({
     task: "charge",
     hooks: {
       complete: model.complete,
       approve: approve && ((request) => (requests.push(request), approve(request))),
     },
-    onEvent: fx.onEvent,
     resolver: publicResolver,
     timeoutMs: 20_000,
   });
@@ -181,13 +166,13 @@ Deno.test("a paid API call waits for approval and runs only when approved", asyn
   assert.equal(requests[0].provider, "paid.test");
   assert.equal(requests[0].endpoint, "POST https://api.paid.test/v1/charges");
   assert.equal(requests[0].agent_id, fx.manifest.agent_id);
-  const [approval] = ofType(fx.events, "approval");
+  const [approval] = eventsOfType(fx.events, "approval");
   assert.equal(approval.approved, true);
-  const [decided] = ofType(fx.events, "tool_decided");
+  const [decided] = eventsOfType(fx.events, "tool_decided");
   assert.equal(decided.allowed, true);
   // The approval came before the decision the capsule waits for.
   assert.ok(fx.events.indexOf(approval) < fx.events.indexOf(decided));
-  assert.equal(ofType(fx.events, "tool_done").length, 1, "the approved call was attempted");
+  assert.equal(eventsOfType(fx.events, "tool_done").length, 1, "the approved call was attempted");
 });
 
 Deno.test("a denied paid API call is refused with the reason", async () => {
@@ -196,17 +181,17 @@ Deno.test("a denied paid API call is refused with the reason", async () => {
   );
   await using _ = fx;
   assert.equal(requests.length, 1);
-  const [decided] = ofType(fx.events, "tool_decided");
+  const [decided] = eventsOfType(fx.events, "tool_decided");
   assert.equal(decided.allowed, false);
   assert.match(decided.reason, /not approved \(denied_via_web\)/);
-  assert.equal(ofType(fx.events, "tool_done").length, 0, "the capsule never made the call");
+  assert.equal(eventsOfType(fx.events, "tool_done").length, 0, "the capsule never made the call");
 });
 
 Deno.test("without an approver, and when the approver throws, paid calls are denied", async () => {
   for (const approve of [undefined, () => Promise.reject(new Error("approver down"))]) {
     const { fx } = await paidCall(approve);
     await using _ = fx;
-    const [decided] = ofType(fx.events, "tool_decided");
+    const [decided] = eventsOfType(fx.events, "tool_decided");
     assert.equal(decided.allowed, false);
     assert.match(decided.reason, approve ? /approver down/ : /no approver/);
   }
@@ -218,9 +203,7 @@ Deno.test("without an approve hook, decideTool gets the paid call to approve its
     env: { CLOSED_CLAW_PAID_API_PROVIDERS: "paid.test" },
   });
   const seen: unknown[] = [];
-  await runCapsule({
-    settings: fx.settings,
-    manifest: fx.manifest,
+  await fx.run({
     task: "charge",
     hooks: {
       complete:
@@ -230,7 +213,6 @@ Deno.test("without an approve hook, decideTool gets the paid call to approve its
         return Promise.resolve({ allowed: false, args: {}, reason: "decided by the caller" });
       },
     },
-    onEvent: fx.onEvent,
     resolver: publicResolver,
   });
   assert.deepEqual(seen, [{
@@ -238,7 +220,7 @@ Deno.test("without an approve hook, decideTool gets the paid call to approve its
     endpoint: "GET https://api.paid.test/v1/charges",
     reason: "http_api call to the paid API host api.paid.test (paid.test)",
   }]);
-  assert.match(ofType(fx.events, "tool_decided")[0].reason, /decided by the caller/);
+  assert.match(eventsOfType(fx.events, "tool_decided")[0].reason, /decided by the caller/);
 });
 
 Deno.test("calls to hosts not marked paid need no approval", async () => {
@@ -248,6 +230,6 @@ Deno.test("calls to hosts not marked paid need no approval", async () => {
   );
   await using _ = fx;
   assert.equal(requests.length, 0);
-  assert.equal(ofType(fx.events, "approval").length, 0);
-  assert.equal(ofType(fx.events, "tool_decided")[0].allowed, true);
+  assert.equal(eventsOfType(fx.events, "approval").length, 0);
+  assert.equal(eventsOfType(fx.events, "tool_decided")[0].allowed, true);
 });

@@ -5,14 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  type CapsuleEvent,
-  runCapsule,
-  type RunCapsuleOptions,
-} from "../../capsule_runtime/host.ts";
+import type { RunCapsuleOptions } from "../../capsule_runtime/host.ts";
 import {
   type CapsuleFixture,
   capsuleFixture,
+  eventsOfType,
   finalStep,
   pidsWithCommand,
   scriptedModel,
@@ -25,20 +22,14 @@ function run(
   extra: Partial<RunCapsuleOptions> = {},
 ) {
   const model = scriptedModel(turns);
-  const result = runCapsule({
-    settings: fx.settings,
-    manifest: fx.manifest,
+  const result = fx.run({
     task: "Read notes.txt and report what it says.",
     hooks: { complete: model.complete },
-    onEvent: fx.onEvent,
     timeoutMs: 30_000,
     ...extra,
   });
   return { model, result };
 }
-
-const ofType = <T extends CapsuleEvent["type"]>(events: CapsuleEvent[], type: T) =>
-  events.filter((e): e is Extract<CapsuleEvent, { type: T }> => e.type === type);
 
 Deno.test("a capsule calls a tool, gets the observation and answers", async () => {
   await using fx = await capsuleFixture({ tools: ["file_io"] });
@@ -68,10 +59,10 @@ Deno.test("a capsule calls a tool, gets the observation and answers", async () =
     "model_call",
     "final",
   ]);
-  const decided = ofType(fx.events, "tool_decided")[0];
+  const decided = eventsOfType(fx.events, "tool_decided")[0];
   assert.equal(decided.allowed, true);
   assert.equal(decided.args.op, "read"); // aliases normalised by the host
-  assert.equal(ofType(fx.events, "tool_done")[0].ok, true);
+  assert.equal(eventsOfType(fx.events, "tool_done")[0].ok, true);
 });
 
 Deno.test("memories written at the end come back in the next run's system prompt", async () => {
@@ -127,7 +118,7 @@ Deno.test("a failed model call is reported and counted as an error", async () =>
   const r = await result;
   assert.equal(r.status, "ok");
   assert.equal(r.result, "recovered");
-  const calls = ofType(fx.events, "model_call");
+  const calls = eventsOfType(fx.events, "model_call");
   assert.equal(calls[0].ok, false);
   assert.match(calls[0].error ?? "", /upstream 500/);
 });

@@ -64,6 +64,50 @@ export function finalStep(result: string, status = "ok"): Record<string, unknown
   return { thought: "done", action: "final", tool: "", args_json: "{}", result, status };
 }
 
+/**
+ * Reads notes.txt with file_io, then answers with the "hello …" line it read.
+ * `role` is the planner's role tag (a test can force a second agent);
+ * `stepDelayMs` slows the first step so a run can be watched live.
+ */
+export function notesBrain(options: { role?: string; stepDelayMs?: number } = {}): Brain {
+  return {
+    complexity: "simple",
+    plan: () => [{
+      task_id: "read-notes",
+      title: "Read notes.txt",
+      description: "Read notes.txt and report its first line.",
+      role_tag: options.role ?? "file-reader",
+      acceptance_criteria: ["The first line of notes.txt is reported"],
+    }],
+    agent: ({ step, last }) => {
+      if (step > 0) return finalStep(`The first line is: ${/hello \w+/.exec(last)?.[0] ?? "?"}`);
+      const read = toolStep("file_io", { op: "read", path: "notes.txt" });
+      return options.stepDelayMs ? { json: read, delayMs: options.stepDelayMs } : read;
+    },
+    synthesis: "notes.txt starts with 'hello world'.",
+  };
+}
+
+/** Two reader subtasks: first.txt, then second.txt once the first is done. */
+export const READ_BOTH_PLAN: PlanItem[] = [
+  { task_id: "first", title: "First", description: "Read first.txt.", role_tag: "reader" },
+  {
+    task_id: "second",
+    title: "Second",
+    description: "Read second.txt.",
+    role_tag: "reader",
+    depends_on: ["first"],
+  },
+];
+
+/** How many capsule steps were asked of the subtask whose task (first user message) has `text`. */
+export function stepCallsFor(fake: FakeServer, text: string): number {
+  return fake.requests.filter((r) =>
+    schemaName(r) === "agent_step" &&
+    String(r.body.messages.find((m: { role: string }) => m.role === "user")?.content).includes(text)
+  ).length;
+}
+
 function schemaName(req: RecordedRequest): string {
   return req.body?.response_format?.json_schema?.name ?? "";
 }

@@ -4,22 +4,19 @@ import { join } from "node:path";
 import { openStore } from "../../store/mod.ts";
 import { runCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { finalStep, startBrain, toolStep } from "./coordinator_brain.ts";
+import {
+  finalStep,
+  READ_BOTH_PLAN,
+  startBrain,
+  stepCallsFor,
+  toolStep,
+} from "./coordinator_brain.ts";
 
 Deno.test("budget stop, resume without more budget is refused at once, resume with --max-cost-usd finishes", async () => {
   await using dir = await tempDir();
   let expensive = true;
   const { fake, env, settings, workspace } = await startBrain(dir.path, {
-    plan: () => [
-      { task_id: "first", title: "First", description: "Read first.txt.", role_tag: "reader" },
-      {
-        task_id: "second",
-        title: "Second",
-        description: "Read second.txt.",
-        role_tag: "reader",
-        depends_on: ["first"],
-      },
-    ],
+    plan: () => READ_BOTH_PLAN,
     agent: ({ prompt, step, last }) => {
       const file = prompt.includes("Read second.txt") ? "second.txt" : "first.txt";
       if (step > 0) return finalStep(`${file}: ${last.slice(0, 80)}`);
@@ -46,12 +43,7 @@ Deno.test("budget stop, resume without more budget is refused at once, resume wi
       first.execution_subtask_pool.map((s: { status: string }) => s.status),
       ["completed", "failed"],
     );
-    const firstStepCalls = () =>
-      fake.requests.filter((r) =>
-        r.body?.response_format?.json_schema?.name === "agent_step" &&
-        String(r.body.messages.find((m: { role: string }) => m.role === "user")?.content)
-          .includes("Read first.txt")
-      ).length;
+    const firstStepCalls = () => stepCallsFor(fake, "Read first.txt");
     const firstCallsBefore = firstStepCalls();
     assert.ok(firstCallsBefore > 0);
 

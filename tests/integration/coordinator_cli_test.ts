@@ -2,30 +2,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore } from "../../store/mod.ts";
-import { runCli } from "../helpers/cli.ts";
+import { cliArgs, decode, runCli, spawnCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { type Brain, finalStep, seedAgent, startBrain, toolStep } from "./coordinator_brain.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
-
-function spawnCli(args: string[], cwd: string, env: Record<string, string>) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
-    cwd,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: cwd,
-      NO_COLOR: "1",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      ...env,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
+import {
+  type Brain,
+  finalStep,
+  READ_BOTH_PLAN,
+  seedAgent,
+  startBrain,
+  stepCallsFor,
+  toolStep,
+} from "./coordinator_brain.ts";
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
   const deadline = Date.now() + ms;
@@ -34,8 +21,6 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-
-const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 /** Waits until some run's log has `event`; returns that run's id. */
 async function waitForLogEvent(runLogsDir: string, event: string): Promise<string> {
@@ -53,6 +38,20 @@ async function waitForLogEvent(runLogsDir: string, event: string): Promise<strin
   }, event);
   return runId;
 }
+
+/** A run whose one subtask sleeps 30 s in the terminal, so it can be stopped mid-tool. */
+const startSleeper = (dir: string) =>
+  startBrain(dir, {
+    plan: () => [{
+      task_id: "sleep",
+      title: "Sleep",
+      description: "Sleep.",
+      role_tag: "sleeper",
+      tools: ["terminal"],
+    }],
+    agent: ({ step }) =>
+      step === 0 ? toolStep("terminal", { cmd: "sleep 30" }) : finalStep("slept"),
+  }, { CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC: "true" });
 
 Deno.test("run prints the answer and exits 0; a failed run exits 1; bad input exits 2", async () => {
   await using dir = await tempDir();
@@ -101,19 +100,9 @@ Deno.test("run prints the answer and exits 0; a failed run exits 1; bad input ex
 
 Deno.test("cancel-run from another process stops a run during a tool call; it exits 130", async () => {
   await using dir = await tempDir();
-  const { fake, env, settings } = await startBrain(dir.path, {
-    plan: () => [{
-      task_id: "sleep",
-      title: "Sleep",
-      description: "Sleep.",
-      role_tag: "sleeper",
-      tools: ["terminal"],
-    }],
-    agent: ({ step }) =>
-      step === 0 ? toolStep("terminal", { cmd: "sleep 30" }) : finalStep("slept"),
-  }, { CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC: "true" });
+  const { fake, env, settings } = await startSleeper(dir.path);
   try {
-    const child = spawnCli(["run", "Sleep a while"], dir.path, env);
+    const child = spawnCli(["run", "Sleep a while"], { cwd: dir.path, env });
     const runId = await waitForLogEvent(settings.runLogsDir, "tool_started");
     const started = performance.now();
     const cancel = await runCli(["cancel-run", runId], { cwd: dir.path, env });
@@ -132,19 +121,9 @@ Deno.test("cancel-run from another process stops a run during a tool call; it ex
 
 Deno.test("Ctrl-C stops the run at once and exits 130, and the run is recorded as cancelled", async () => {
   await using dir = await tempDir();
-  const { fake, env, settings } = await startBrain(dir.path, {
-    plan: () => [{
-      task_id: "sleep",
-      title: "Sleep",
-      description: "Sleep.",
-      role_tag: "sleeper",
-      tools: ["terminal"],
-    }],
-    agent: ({ step }) =>
-      step === 0 ? toolStep("terminal", { cmd: "sleep 30" }) : finalStep("slept"),
-  }, { CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC: "true" });
+  const { fake, env, settings } = await startSleeper(dir.path);
   try {
-    const child = spawnCli(["run", "Sleep a while"], dir.path, env);
+    const child = spawnCli(["run", "Sleep a while"], { cwd: dir.path, env });
     const store = openStore(settings.dbPath);
     try {
       await waitForLogEvent(settings.runLogsDir, "tool_started");
@@ -166,16 +145,7 @@ Deno.test("kill -9 of the coordinator, then resume continues without redoing com
   await using dir = await tempDir();
   let hang = true;
   const { fake, env, settings, workspace } = await startBrain(dir.path, {
-    plan: () => [
-      { task_id: "first", title: "First", description: "Read first.txt.", role_tag: "reader" },
-      {
-        task_id: "second",
-        title: "Second",
-        description: "Read second.txt.",
-        role_tag: "reader",
-        depends_on: ["first"],
-      },
-    ],
+    plan: () => READ_BOTH_PLAN,
     agent: ({ prompt, step, last }) => {
       const file = prompt.includes("Read second.txt") ? "second.txt" : "first.txt";
       if (file === "second.txt" && hang) return { text: "{}", delayMs: 60_000 };
@@ -188,7 +158,7 @@ Deno.test("kill -9 of the coordinator, then resume continues without redoing com
   try {
     await Deno.writeTextFile(join(workspace, "first.txt"), "1");
     await Deno.writeTextFile(join(workspace, "second.txt"), "2");
-    const child = spawnCli(["run", "Read both files"], dir.path, env);
+    const child = spawnCli(["run", "Read both files"], { cwd: dir.path, env });
     const store = openStore(settings.dbPath);
     let runId = "";
     try {
@@ -203,13 +173,7 @@ Deno.test("kill -9 of the coordinator, then resume continues without redoing com
     } finally {
       store.close();
     }
-    // Capsule steps whose task (the first user message) is the first subtask.
-    const firstCalls = () =>
-      fake.requests.filter((r) =>
-        r.body?.response_format?.json_schema?.name === "agent_step" &&
-        String(r.body.messages.find((m: { role: string }) => m.role === "user")?.content)
-          .includes("Read first.txt")
-      ).length;
+    const firstCalls = () => stepCallsFor(fake, "Read first.txt");
     const before = firstCalls();
     child.kill("SIGKILL");
     await child.output();
@@ -267,19 +231,8 @@ Deno.test({
     await Deno.writeTextFile(join(workspace, "notes.txt"), "n");
     const existing = seedAgent(settings, store);
     const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-    const command = [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--config",
-      CONFIG,
-      MAIN,
-      "run",
-      "Read notes",
-      "--create-approval-mode",
-      "interactive",
-    ]
-      .map(quote).join(" ");
+    const args = cliArgs(["run", "Read notes", "--create-approval-mode", "interactive"]);
+    const command = [Deno.execPath(), ...args].map(quote).join(" ");
     // `script` gives the CLI a pseudo-terminal, as a user's shell would.
     const child = new Deno.Command("script", {
       args: ["-qefc", command, "/dev/null"],
@@ -357,9 +310,8 @@ Deno.test({
     seedAgent(settings, store);
     const promptFile = join(dir.path, "prompt.txt");
     const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-    const args = ["run", "-A", "--config", CONFIG, MAIN, "run", "Read n", "--json"];
-    const command = [Deno.execPath(), ...args, "--create-approval-mode", "interactive"]
-      .map(quote).join(" ") + ` 2>${quote(promptFile)}`;
+    const args = cliArgs(["run", "Read n", "--json", "--create-approval-mode", "interactive"]);
+    const command = [Deno.execPath(), ...args].map(quote).join(" ") + ` 2>${quote(promptFile)}`;
     const child = new Deno.Command("script", {
       args: ["-qefc", command, "/dev/null"],
       cwd: dir.path,

@@ -13,21 +13,10 @@ import type { Settings } from "../../core/settings.ts";
 import { openStore, type Store } from "../../store/mod.ts";
 import type { RecordedRequest } from "../fakes/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { type Brain, finalStep, startBrain, toolStep } from "./coordinator_brain.ts";
+import { type Brain, notesBrain, startBrain, toolStep } from "./coordinator_brain.ts";
 
 const readNotes: Brain = {
-  complexity: "simple",
-  plan: () => [{
-    task_id: "read-notes",
-    title: "Read notes.txt",
-    description: "Read notes.txt and report its first line.",
-    role_tag: "file-reader",
-    acceptance_criteria: ["The first line of notes.txt is reported"],
-  }],
-  agent: ({ step }) =>
-    step === 0
-      ? toolStep("file_io", { op: "read", path: "notes.txt" })
-      : finalStep("The first line is: hello world"),
+  ...notesBrain(),
   // The existing agent never fits well, so the second run creates a new one.
   rerank: () => [{ agent_id: "c1", score: 0, reason: "not a fit" }],
 };

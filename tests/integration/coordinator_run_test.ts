@@ -5,25 +5,11 @@ import { openStore } from "../../store/mod.ts";
 import { parseRunLog } from "../../coordinator/run_log.ts";
 import { startRun } from "../../coordinator/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { finalStep, startBrain, toolStep } from "./coordinator_brain.ts";
+import { notesBrain, startBrain } from "./coordinator_brain.ts";
 
 Deno.test("a simple task runs one capsule with a real tool and synthesizes the answer", async () => {
   await using dir = await tempDir();
-  const { fake, settings, workspace } = await startBrain(dir.path, {
-    complexity: "simple",
-    plan: () => [{
-      task_id: "read-notes",
-      title: "Read notes.txt",
-      description: "Read notes.txt and report its first line.",
-      role_tag: "file-reader",
-      acceptance_criteria: ["The first line of notes.txt is reported"],
-    }],
-    agent: ({ step, last }) =>
-      step === 0
-        ? toolStep("file_io", { op: "read", path: "notes.txt" })
-        : finalStep(`The first line is: ${/hello \w+/.exec(last)?.[0] ?? "?"}`),
-    synthesis: "notes.txt starts with 'hello world'.",
-  });
+  const { fake, settings, workspace } = await startBrain(dir.path, notesBrain());
   await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
   const store = openStore(settings.dbPath);
   try {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { type FakeKind, type FakeServer, startFakeServer } from "../fakes/mod.ts";
+import { rejection as rejectionOf } from "../helpers/assert.ts";
 import { tempDir, testSettings } from "../helpers/temp.ts";
 import { createLlmService } from "../../llm/service.ts";
 import { LlmError } from "../../llm/errors.ts";
@@ -63,29 +64,18 @@ async function withService(
   env: Record<string, string> = {},
 ) {
   await using dir = await tempDir();
-  const fake = await startFakeServer(c.fake, { apiKey: KEY });
-  try {
-    const settings = testSettings(dir.path, {
-      CLOSED_CLAW_LLM_PROVIDER: c.provider,
-      CLOSED_CLAW_LLM_MAX_RETRIES: "2",
-      ...c.env(fake.baseURL),
-      ...env,
-    });
-    await body(createLlmService({ settings, timing: { retryBaseMs: 10 } }), fake);
-  } finally {
-    await fake.close();
-  }
+  await using fake = await startFakeServer(c.fake, { apiKey: KEY });
+  const settings = testSettings(dir.path, {
+    CLOSED_CLAW_LLM_PROVIDER: c.provider,
+    CLOSED_CLAW_LLM_MAX_RETRIES: "2",
+    ...c.env(fake.baseURL),
+    ...env,
+  });
+  await body(createLlmService({ settings, timing: { retryBaseMs: 10 } }), fake);
 }
 
-async function rejection(p: Promise<unknown>): Promise<LlmError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof LlmError, `expected an LlmError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail("expected the call to reject");
-}
+/** Awaits a rejection that must be an LlmError. */
+const rejection = (p: Promise<unknown>) => rejectionOf(p, LlmError);
 
 const ask = {
   messages: [{ role: "system" as const, content: "Be brief." }, {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { z } from "zod";
 import { startFakeServer } from "../fakes/mod.ts";
+import { rejection as rejectionOf } from "../helpers/assert.ts";
 import { tempDir, testSettings } from "../helpers/temp.ts";
 import { openStore } from "../../store/mod.ts";
 import { createLlmService, type LlmServiceOptions } from "../../llm/service.ts";
@@ -23,15 +24,8 @@ for (const name of ["LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING", "LANGSMITH_TRAC
 const KEY = "sk-fake";
 const user = (content: string) => ({ messages: [{ role: "user" as const, content }] });
 
-async function rejection(p: Promise<unknown>): Promise<LlmError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof LlmError, `expected an LlmError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail("expected the call to reject");
-}
+/** Awaits a rejection that must be an LlmError. */
+const rejection = (p: Promise<unknown>) => rejectionOf(p, LlmError);
 
 /** A temp dir, a store, an OpenAI fake, and settings pointing at it. */
 async function setup(env: Record<string, string> = {}) {

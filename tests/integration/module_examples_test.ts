@@ -7,35 +7,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Claw, ClosedClawError, createClaw, type RunLogEvent } from "../../mod.ts";
 import { parseRunLog } from "../../coordinator/run_log.ts";
+import { childEnv, CONFIG } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { type Brain, finalStep, startBrain, toolStep } from "./coordinator_brain.ts";
+import { notesBrain, startBrain } from "./coordinator_brain.ts";
 
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
-
-/** Reads notes.txt with file_io, then answers with its first line. */
-const notesBrain: Brain = {
-  complexity: "simple",
-  plan: () => [{
-    task_id: "read-notes",
-    title: "Read notes.txt",
-    description: "Read notes.txt and report its first line.",
-    role_tag: "file-reader",
-    acceptance_criteria: ["The first line of notes.txt is reported"],
-  }],
-  agent: ({ step, last }) =>
-    step === 0
-      ? toolStep("file_io", { op: "read", path: "notes.txt" })
-      : finalStep(`The first line is: ${/hello \w+/.exec(last)?.[0] ?? "?"}`),
-  synthesis: "notes.txt starts with 'hello world'.",
-};
 
 async function withClaw(
   fn: (claw: Claw, t: { workspace: string; dir: string }) => Promise<void>,
   settings: Record<string, string> = {},
 ): Promise<void> {
   await using dir = await tempDir();
-  const { fake, workspace, env } = await startBrain(dir.path, notesBrain);
+  const { fake, workspace, env } = await startBrain(dir.path, notesBrain());
   await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
   const claw = createClaw({
     cwd: dir.path,
@@ -50,16 +33,6 @@ async function withClaw(
     await claw.close();
     await fake.close();
   }
-}
-
-function childEnv(cwd: string, env: Record<string, string>): Record<string, string> {
-  return {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: cwd,
-    NO_COLOR: "1",
-    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-    ...env,
-  };
 }
 
 Deno.test("createClaw: run() answers, keeps its data in `home`, and lists the run", () =>
@@ -161,7 +134,7 @@ Deno.test("createClaw: webApp() answers authorized requests for its host only", 
 
 Deno.test("examples/run_task.ts prints the answer of a whole run", async () => {
   await using dir = await tempDir();
-  const { fake, workspace, env } = await startBrain(dir.path, notesBrain);
+  const { fake, workspace, env } = await startBrain(dir.path, notesBrain());
   try {
     await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
     const out = await new Deno.Command(Deno.execPath(), {

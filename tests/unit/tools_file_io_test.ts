@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runTool, type ToolContext } from "../../tools/guest/run.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { toolContext } from "../helpers/tool_context.ts";
 
 async function workspace(root: string) {
   const base = await Deno.realPath(root);
@@ -15,14 +16,7 @@ async function workspace(root: string) {
   await Deno.writeTextFile(join(ws, "docs", "deep", "note.md"), "# note");
   await Deno.writeTextFile(join(outside, "secret.txt"), "top secret");
   await Deno.symlink(outside, join(ws, "outlink"));
-  const ctx: ToolContext = {
-    workspace: ws,
-    readRoots: ["."],
-    writeRoots: ["."],
-    fileWrite: true,
-    sqlPaths: [],
-    networkHosts: [],
-  };
+  const ctx = toolContext(ws, { writeRoots: ["."], fileWrite: true });
   return { ws, outside, ctx };
 }
 
@@ -231,14 +225,7 @@ Deno.test("runTool: unknown tools and non-object args are ok:false, never thrown
 Deno.test("file_io read: a file whose size the system reports as 0 is read whole", async () => {
   // Files under /proc report size 0 but have content; the stat size must not cap the read.
   const procSelf = await Deno.realPath("/proc/self");
-  const ctx: ToolContext = {
-    workspace: procSelf,
-    readRoots: ["."],
-    writeRoots: [],
-    fileWrite: false,
-    sqlPaths: [],
-    networkHosts: [],
-  };
+  const ctx = toolContext(procSelf);
   const out = await runTool("file_io", { op: "read", path: "status" }, ctx);
   assert.ok(out.ok, out.error);
   assert.equal(out.result.truncated, false);

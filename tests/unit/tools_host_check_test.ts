@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkToolCall } from "../../tools/host_check.ts";
-import type { ToolContext } from "../../tools/guest/types.ts";
 import type { Resolver } from "../../tools/policy/ssrf.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { toolContext } from "../helpers/tool_context.ts";
 
 const resolver: Resolver = (host) =>
   Promise.resolve(
@@ -12,16 +12,8 @@ const resolver: Resolver = (host) =>
       : [{ address: "10.0.0.1", family: 4 }],
   );
 
-function ctxFor(workspace: string): ToolContext {
-  return {
-    workspace,
-    readRoots: ["."],
-    writeRoots: ["out"],
-    fileWrite: true,
-    sqlPaths: [],
-    networkHosts: [],
-  };
-}
+const ctxFor = (workspace: string) =>
+  toolContext(workspace, { writeRoots: ["out"], fileWrite: true });
 
 const ALL = ["terminal", "http_api", "web_fetch", "file_io", "python_exec", "sql_query"];
 

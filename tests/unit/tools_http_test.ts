@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { runHttpApi, runWebFetch } from "../../tools/guest/http.ts";
 import type { PinnedDeps } from "../../tools/guest/pinned_fetch.ts";
-import { runTool, type ToolContext } from "../../tools/guest/run.ts";
+import { runTool } from "../../tools/guest/run.ts";
 import type { ResolvedAddress } from "../../tools/policy/ssrf.ts";
+import { toolContext } from "../helpers/tool_context.ts";
 
 const CERT = await Deno.readTextFile(
   fileURLToPath(new URL("../fixtures/tools/tls_cert.pem", import.meta.url)),
@@ -123,14 +124,7 @@ function wiring(extra: Record<string, string> = {}) {
   return { deps, resolved, dialled };
 }
 
-const ctx: ToolContext = {
-  workspace: Deno.cwd(),
-  readRoots: ["."],
-  writeRoots: [],
-  fileWrite: false,
-  sqlPaths: [],
-  networkHosts: [],
-};
+const ctx = toolContext(Deno.cwd());
 
 Deno.test("web_fetch: HTML becomes readable text with the seed's result shape", async () => {
   const { deps } = wiring();

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
 import type { ToolContext, ToolResult } from "../../tools/guest/run.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { toolContext } from "../helpers/tool_context.ts";
 
 const RUNNER = fileURLToPath(new URL("../fixtures/tools/run_tool.ts", import.meta.url));
 const TLS_PROBE = fileURLToPath(new URL("../fixtures/tools/tls_probe.ts", import.meta.url));
@@ -54,14 +55,11 @@ async function setup(root: string) {
   await Deno.mkdir(ws);
   await Deno.mkdir(other);
   await Deno.writeTextFile(join(other, "secret.txt"), "secret");
-  const ctx: ToolContext = {
-    workspace: ws,
+  const ctx = toolContext(ws, {
     readRoots: [ws, other], // the policy allows it: only Deno refuses
     writeRoots: [ws, other],
     fileWrite: true,
-    sqlPaths: [],
-    networkHosts: [],
-  };
+  });
   return { ws, other, ctx };
 }
 

@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runTool, type ToolContext } from "../../tools/guest/run.ts";
+import { runTool } from "../../tools/guest/run.ts";
 import { deniedCommand } from "../../tools/guest/terminal.ts";
 import { tempDir } from "../helpers/temp.ts";
-
-function ctxFor(workspace: string, extra: Partial<ToolContext> = {}): ToolContext {
-  return {
-    workspace,
-    readRoots: ["."],
-    writeRoots: [],
-    fileWrite: false,
-    sqlPaths: [],
-    networkHosts: [],
-    ...extra,
-  };
-}
+import { toolContext } from "../helpers/tool_context.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -33,7 +22,7 @@ Deno.test("terminal: a bash command line — pipes, &&, redirects and globs work
   const out = await runTool(
     "terminal",
     { cmd: 'ls *.txt | wc -l > count.out && cat count.out; echo "$((1 + 2))"' },
-    ctxFor(dir.path),
+    toolContext(dir.path),
   );
   assert.ok(out.ok, out.error);
   assert.equal(out.result.stdout, "1\n3\n");
@@ -46,16 +35,18 @@ Deno.test("terminal: runs in the workspace with a scrubbed environment", async (
   await using dir = await tempDir();
   Deno.env.set("CLAW_TOOLS_TEST_SECRET", "sk-should-not-leak");
   try {
-    const pwd = await runTool("terminal", { cmd: "pwd" }, ctxFor(dir.path));
+    const pwd = await runTool("terminal", { cmd: "pwd" }, toolContext(dir.path));
     assert.equal(String(pwd.result.stdout).trim(), await Deno.realPath(dir.path));
-    const env = await runTool("terminal", { cmd: "env" }, ctxFor(dir.path));
+    const env = await runTool("terminal", { cmd: "env" }, toolContext(dir.path));
     assert.ok(env.ok, env.error);
     assert.ok(!String(env.result.stdout).includes("sk-should-not-leak"));
     assert.match(String(env.result.stdout), /^PATH=/m);
     const explicit = await runTool(
       "terminal",
       { cmd: "env" },
-      ctxFor(dir.path, { env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ONLY: "this" } }),
+      toolContext(dir.path, {
+        env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ONLY: "this" },
+      }),
     );
     assert.match(String(explicit.result.stdout), /^ONLY=this$/m);
     assert.ok(!String(explicit.result.stdout).includes("HOME="));
@@ -66,7 +57,7 @@ Deno.test("terminal: runs in the workspace with a scrubbed environment", async (
 
 Deno.test("terminal: failures are ok:false with one clear line", async () => {
   await using dir = await tempDir();
-  const ctx = ctxFor(dir.path);
+  const ctx = toolContext(dir.path);
   const missing = await runTool("terminal", { cmd: "definitely-not-a-command-xyz --help" }, ctx);
   assert.equal(missing.ok, false);
   assert.equal(missing.result.returncode, 127);
@@ -81,7 +72,7 @@ Deno.test("terminal: failures are ok:false with one clear line", async () => {
   assert.ok(!empty.ok && /'cmd'/.test(empty.error));
   const noArgs = await runTool("terminal", {}, ctx);
   assert.ok(!noArgs.ok && /'cmd' is required/.test(noArgs.error));
-  const gone = await runTool("terminal", { cmd: "ls" }, ctxFor(join(dir.path, "missing")));
+  const gone = await runTool("terminal", { cmd: "ls" }, toolContext(join(dir.path, "missing")));
   assert.ok(!gone.ok && /does not exist/.test(gone.error));
 });
 
@@ -94,7 +85,7 @@ Deno.test("terminal: timeout kills the process and its whole group", async () =>
     cmd:
       `python3 -c "import subprocess, time; subprocess.Popen(['sh', '-c', 'sleep 2; touch ${marker}']); time.sleep(30)"`,
     timeout_s: 1,
-  }, ctxFor(dir.path));
+  }, toolContext(dir.path));
   assert.equal(out.ok, false);
   assert.match(out.error, /timed out after 1 s/);
   assert.equal(out.result.timed_out, true);
@@ -109,7 +100,7 @@ Deno.test("terminal: background leftovers are reaped when the command exits", as
   const started = performance.now();
   const out = await runTool("terminal", {
     cmd: `sh -c "(sleep 2; touch ${marker}) & echo started"`,
-  }, ctxFor(dir.path));
+  }, toolContext(dir.path));
   assert.ok(out.ok, out.error);
   assert.equal(out.result.stdout, "started\n");
   assert.ok(performance.now() - started < 2_000, "did not wait for the background job's pipes");
@@ -125,7 +116,7 @@ Deno.test("terminal: abort signal kills the process", async () => {
   const out = await runTool(
     "terminal",
     { cmd: "sleep 20" },
-    ctxFor(dir.path, { signal: controller.signal }),
+    toolContext(dir.path, { signal: controller.signal }),
   );
   assert.ok(!out.ok && /cancelled/.test(out.error));
   assert.ok(performance.now() - started < 3_000);
@@ -136,14 +127,14 @@ Deno.test("terminal: output is capped per stream with a visible marker", async (
   const out = await runTool(
     "terminal",
     { cmd: "seq 1 10000" },
-    ctxFor(dir.path, { limits: { maxOutputChars: 100 } }),
+    toolContext(dir.path, { limits: { maxOutputChars: 100 } }),
   );
   assert.ok(out.ok);
   const stdout = String(out.result.stdout);
   assert.ok(stdout.startsWith("1\n2\n3\n"));
   assert.ok(stdout.endsWith("… [truncated, 48894 total chars]"), stdout.slice(-60));
   assert.equal(stdout.length, 100 + "… [truncated, 48894 total chars]".length);
-  const big = await runTool("terminal", { cmd: "seq 1 20000" }, ctxFor(dir.path));
+  const big = await runTool("terminal", { cmd: "seq 1 20000" }, toolContext(dir.path));
   assert.ok(String(big.result.stdout).length < 50_100, "default cap 50,000");
   assert.match(String(big.result.stdout), /\[truncated, 108894 total chars\]$/);
 });
@@ -182,7 +173,7 @@ Deno.test("terminal: the courtesy denylist stops obvious accidents", async () =>
     assert.equal(deniedCommand(cmd), null, cmd);
   }
   await using dir = await tempDir();
-  const out = await runTool("terminal", { cmd: "rm -rf ." }, ctxFor(dir.path));
+  const out = await runTool("terminal", { cmd: "rm -rf ." }, toolContext(dir.path));
   assert.ok(!out.ok && /denylist \(rm -r -f\)/.test(out.error));
 });
 
@@ -190,14 +181,14 @@ Deno.test("python_exec: runs python3 -c in the workspace", async () => {
   await using dir = await tempDir();
   const out = await runTool("python_exec", {
     script: "import os\nprint(6 * 7)\nprint(os.getcwd())",
-  }, ctxFor(dir.path));
+  }, toolContext(dir.path));
   assert.ok(out.ok, out.error);
   assert.equal(out.result.stdout, `42\n${await Deno.realPath(dir.path)}\n`);
   assert.equal(out.result.stderr, "");
   const raised = await runTool(
     "python_exec",
     { code: "raise SystemExit('boom')" },
-    ctxFor(dir.path),
+    toolContext(dir.path),
   );
   assert.ok(!raised.ok && raised.error === "boom");
   assert.equal(raised.result.returncode, 1);
@@ -208,12 +199,16 @@ Deno.test("python_exec: stdin is closed, and reading it warns like the seed", as
   const read = await runTool(
     "python_exec",
     { code: "import sys\nprint(repr(sys.stdin.read()))" },
-    ctxFor(dir.path),
+    toolContext(dir.path),
   );
   assert.ok(read.ok, read.error);
   assert.equal(read.result.stdout, "''\n");
   assert.match(String(read.result.stderr), /^WARNING: this code reads standard input/);
-  const prompt = await runTool("python_exec", { code: "name = input('name? ')" }, ctxFor(dir.path));
+  const prompt = await runTool(
+    "python_exec",
+    { code: "name = input('name? ')" },
+    toolContext(dir.path),
+  );
   assert.equal(prompt.ok, false);
   assert.match(String(prompt.result.stderr), /WARNING[\s\S]*EOFError/);
 });
@@ -224,7 +219,7 @@ Deno.test("python_exec: timeout keeps what was printed and kills the interpreter
   const out = await runTool("python_exec", {
     code: "import time\nprint('early')\ntime.sleep(30)",
     timeout: 1,
-  }, ctxFor(dir.path));
+  }, toolContext(dir.path));
   assert.equal(out.ok, false);
   assert.equal(out.result.timed_out, true);
   assert.equal(out.result.stdout, "early\n", "unbuffered output survives the kill");
@@ -233,6 +228,10 @@ Deno.test("python_exec: timeout keeps what was printed and kills the interpreter
 
 Deno.test("python_exec: code size is capped", async () => {
   await using dir = await tempDir();
-  const out = await runTool("python_exec", { code: "#" + "x".repeat(30_000) }, ctxFor(dir.path));
+  const out = await runTool(
+    "python_exec",
+    { code: "#" + "x".repeat(30_000) },
+    toolContext(dir.path),
+  );
   assert.ok(!out.ok && /longer than 30000/.test(out.error));
 });

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { runTool, type ToolContext } from "../../tools/guest/run.ts";
+import { runTool } from "../../tools/guest/run.ts";
 import { executeReadOnly } from "../../tools/guest/sql_query.ts";
 import { checkReadOnlySql } from "../../tools/policy/sql.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { toolContext } from "../helpers/tool_context.ts";
 
 Deno.test("sql policy: single SELECT/WITH statements are accepted", () => {
   const accepted: [string, string][] = [
@@ -82,18 +83,6 @@ function fixtureDb(dir: string): string {
   return path;
 }
 
-function ctxFor(workspace: string, extra: Partial<ToolContext> = {}): ToolContext {
-  return {
-    workspace,
-    readRoots: ["."],
-    writeRoots: [],
-    fileWrite: false,
-    sqlPaths: [],
-    networkHosts: [],
-    ...extra,
-  };
-}
-
 Deno.test("sql_query: rows keyed by column, params bound, big integers and BLOBs rendered safely", async () => {
   await using dir = await tempDir();
   await fixtureDb(dir.path);
@@ -101,7 +90,7 @@ Deno.test("sql_query: rows keyed by column, params bound, big integers and BLOBs
     database: "data.db",
     sql: "SELECT id, name, big, data FROM t WHERE name LIKE ? ORDER BY id",
     params: ["%"],
-  }, ctxFor(dir.path));
+  }, toolContext(dir.path));
   assert.ok(out.ok, out.error);
   assert.deepEqual(out.result, {
     rows: [
@@ -114,14 +103,14 @@ Deno.test("sql_query: rows keyed by column, params bound, big integers and BLOBs
   const literal = await runTool("sql_query", {
     db_path: "data.db",
     query: "SELECT name FROM t WHERE name = 'bob;';",
-  }, ctxFor(dir.path));
+  }, toolContext(dir.path));
   assert.ok(literal.ok, literal.error);
   assert.deepEqual(literal.result.rows, [{ name: "bob;" }]);
   const bools = await runTool("sql_query", {
     db_path: "data.db",
     query: "SELECT ? AS t, ? AS f, ? AS n",
     params: [true, false, null],
-  }, ctxFor(dir.path));
+  }, toolContext(dir.path));
   assert.deepEqual(bools.result.rows, [{ t: 1, f: 0, n: null }]);
 });
 
@@ -131,7 +120,7 @@ Deno.test("sql_query: rows are capped and flagged", async () => {
   const out = await runTool("sql_query", {
     db_path: "data.db",
     query: "SELECT x FROM n ORDER BY x",
-  }, ctxFor(dir.path, { limits: { maxRows: 5 } }));
+  }, toolContext(dir.path, { limits: { maxRows: 5 } }));
   assert.ok(out.ok);
   assert.equal(out.result.row_count, 5);
   assert.equal(out.result.truncated, true);
@@ -142,7 +131,7 @@ Deno.test("sql_query: every failure is ok:false with one line", async () => {
   await using dir = await tempDir();
   await fixtureDb(dir.path);
   await Deno.writeTextFile(join(dir.path, "not_a_db.db"), "hello, this is not sqlite");
-  const ctx = ctxFor(dir.path);
+  const ctx = toolContext(dir.path);
   const cases: [Record<string, unknown>, RegExp][] = [
     [
       { db_path: "data.db", query: "SELECT * FROM missing_table" },
@@ -172,7 +161,7 @@ Deno.test("sql_query: a non-empty sql_paths list is the only place databases may
   await fixtureDb(dir.path);
   await Deno.mkdir(join(dir.path, "dbs"));
   await Deno.copyFile(join(dir.path, "data.db"), join(dir.path, "dbs", "ok.db"));
-  const ctx = ctxFor(dir.path, { sqlPaths: ["dbs/ok.db"] });
+  const ctx = toolContext(dir.path, { sqlPaths: ["dbs/ok.db"] });
   const allowed = await runTool("sql_query", {
     db_path: "dbs/ok.db",
     query: "SELECT count(*) AS n FROM t",
@@ -230,7 +219,7 @@ Deno.test("sql_query: a runaway query times out without blocking the guest", asy
     // Finite (a few seconds of work) so the abandoned worker ends on its own.
     query:
       "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000) SELECT count(*) FROM c",
-  }, ctxFor(dir.path, { limits: { sqlTimeoutMs: 300 } }));
+  }, toolContext(dir.path, { limits: { sqlTimeoutMs: 300 } }));
   clearInterval(ticker);
   assert.equal(out.ok, false);
   assert.match(out.error, /timed out/);
