@@ -26,13 +26,36 @@ export function openDatabase(path: string, options: OpenOptions = {}): DatabaseS
       cause: error,
     });
   }
-  db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+  const busyMs = options.busyTimeoutMs ?? 10_000;
+  db.exec(`PRAGMA busy_timeout = ${busyMs}`);
   if (!options.readOnly) {
-    db.exec("PRAGMA journal_mode = WAL");
+    // Switching a new file to WAL while another process does the same can fail with
+    // "database is locked" without SQLite calling the busy handler: retry it ourselves.
+    retryWhileBusy(() => db.exec("PRAGMA journal_mode = WAL"), busyMs);
     db.exec("PRAGMA synchronous = NORMAL");
   }
   db.exec("PRAGMA foreign_keys = ON");
   return db;
+}
+
+/**
+ * Runs `fn` again while it fails with SQLITE_BUSY / "database is locked", for
+ * up to `timeoutMs`, waiting a little longer each time; other errors, and the
+ * last busy error, are thrown.
+ */
+export function retryWhileBusy<T>(fn: () => T, timeoutMs: number, now = Date.now): T {
+  const deadline = now() + timeoutMs;
+  for (let wait = 5;; wait = Math.min(wait * 2, 200)) {
+    try {
+      return fn();
+    } catch (error) {
+      if (!/database is locked|SQLITE_BUSY/i.test(String(error)) || now() + wait > deadline) {
+        throw error;
+      }
+      // A synchronous pause: the open path is synchronous, and this is rare.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
 }
 
 /**
