@@ -342,15 +342,18 @@ export const resumeCommand: Command = {
       description:
         "New budget for the whole run, spend before the resume included (default: the run's own).",
     },
+    ...LLM_OPTIONS,
     ...VIEW_OPTIONS,
   },
   details: [
     "Example, after a run stopped with budget_exceeded:",
     "  closed-claw resume <run_id> --max-cost-usd 2",
+    "Without --llm-provider/--llm-model the run continues with the model it started with.",
   ].join("\n"),
   async run(ctx) {
     const runId = assertRunId(ctx.positionals[0]);
     const maxCostUsd = costOption(ctx);
+    const flags = llmOverrides(ctx);
     const settings = ctx.settings();
     const store = ctx.store();
     refreshInterruptedRuns(store);
@@ -362,7 +365,10 @@ export const resumeCommand: Command = {
     }
     const stored = row.options as { llmProvider?: string; llmModel?: string; replay?: string };
     const show = present(ctx);
-    const deps = await llmDeps(ctx, stored.llmProvider, stored.llmModel, stored.replay);
+    // Another provider starts from its own default model unless one is given too.
+    const provider = flags.provider ?? stored.llmProvider;
+    const model = flags.model ?? (flags.provider ? undefined : stored.llmModel);
+    const deps = await llmDeps(ctx, provider, model, flags.provider ? undefined : stored.replay);
     const handle = resumeRun(deps, runId, {
       maxCostUsd,
       onEvent: (e) => show.view?.onEvent(e),

@@ -68,12 +68,20 @@ Deno.test("budget stop, resume without more budget is refused at once, resume wi
     });
     assert.equal(badFlag.code, 2);
     assert.match(badFlag.stderr, /--max-cost-usd must be a number/);
-
-    expensive = false;
-    const resumed = await runCli(["resume", runId, "--max-cost-usd", "5", "--json"], {
+    const badProvider = await runCli(["resume", runId, "--llm-provider", "nope"], {
       cwd: dir.path,
       env,
     });
+    assert.equal(badProvider.code, 2);
+    assert.match(badProvider.stderr, /Unknown LLM provider "nope"\. Choose one of: openai/);
+
+    // The resume may also switch model: the calls after it use the one given.
+    expensive = false;
+    const requestsBeforeResume = fake.requests.length;
+    const resumed = await runCli(
+      ["resume", runId, "--max-cost-usd", "5", "--llm-model", "gpt-4o", "--json"],
+      { cwd: dir.path, env },
+    );
     assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
     const json = JSON.parse(resumed.stdout);
     assert.equal(json.status, "ok");
@@ -84,6 +92,8 @@ Deno.test("budget stop, resume without more budget is refused at once, resume wi
     );
     assert.equal(firstStepCalls(), firstCallsBefore, "the completed subtask did not run again");
     assert.ok(json.usage.costUsd >= 0.15, "the run's cost includes the spend before the resume");
+    const resumedModels = new Set(fake.requests.slice(requestsBeforeResume).map((r) => r.model));
+    assert.deepEqual([...resumedModels], ["gpt-4o"]);
     const after = openStore(settings.dbPath);
     try {
       assert.equal(after.runs.get(runId)!.options.maxCostUsd, 5, "the raised budget is kept");
