@@ -6,6 +6,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import type { ProviderConfig } from "../provider_config.ts";
 import type { CompletionRequest, CompletionResponse, ProviderClient } from "../types.ts";
 import { toLlmError } from "./_errors.ts";
+import { wireSchema } from "./_schema.ts";
 
 /** Anthropic requires max_tokens; this is used when the request sets none. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -40,7 +41,7 @@ export function createAnthropicClient(config: ProviderConfig): ProviderClient {
               tools: [{
                 name: schema.name,
                 description: schema.description ?? `Reply with a ${schema.name} object.`,
-                input_schema: schema.jsonSchema as Anthropic.Tool.InputSchema,
+                input_schema: wireSchema(schema) as Anthropic.Tool.InputSchema,
               }],
               tool_choice: { type: "tool" as const, name: schema.name },
             }

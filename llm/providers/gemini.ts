@@ -6,6 +6,7 @@ import { GoogleGenAI } from "@google/genai";
 import type { ProviderConfig } from "../provider_config.ts";
 import type { CompletionRequest, CompletionResponse, ProviderClient } from "../types.ts";
 import { toLlmError } from "./_errors.ts";
+import { wireSchema } from "./_schema.ts";
 
 /** A ProviderClient for Google's Gemini API. */
 export function createGeminiClient(config: ProviderConfig): ProviderClient {
@@ -35,7 +36,7 @@ export function createGeminiClient(config: ProviderConfig): ProviderClient {
             ...(request.schema
               ? {
                 responseMimeType: "application/json",
-                responseJsonSchema: request.schema.jsonSchema,
+                responseJsonSchema: wireSchema(request.schema),
               }
               : {}),
           },

@@ -12,6 +12,7 @@ import type {
   ProviderClient,
 } from "../types.ts";
 import { toLlmError } from "./_errors.ts";
+import { wireSchema } from "./_schema.ts";
 
 const ROLE = { system: "system", user: "human", assistant: "ai" } as const;
 
@@ -44,7 +45,7 @@ function responseFormat(schema: OutputSchema) {
     json_schema: {
       name: schema.name,
       description: schema.description,
-      schema: schema.jsonSchema,
+      schema: wireSchema(schema),
       strict: isStrictCompatible(schema.jsonSchema),
     },
   };

@@ -106,6 +106,17 @@ for (const c of CASES) {
     });
   });
 
+  Deno.test(`llm ${c.provider}: a schema's $schema declaration is not sent`, async () => {
+    await withService(c, async (llm, fake) => {
+      fake.enqueue({ json: { answer: "yes", score: 1 } });
+      const jsonSchema = z.toJSONSchema(verdict) as Record<string, unknown>;
+      assert.ok("$schema" in jsonSchema, "zod declares it");
+      await llm.complete({ ...ask, schema: { name: "verdict", jsonSchema } }, meta);
+      assert.ok(!JSON.stringify(fake.requests[0].body).includes('"$schema"'));
+      assert.equal(c.schemaSent(fake.requests[0].body), "verdict");
+    });
+  });
+
   Deno.test(`llm ${c.provider}: a repair retry shows the validation error, then succeeds`, async () => {
     await withService(c, async (llm, fake) => {
       fake.enqueue({ json: { answer: "yes", score: "high" } }, {
