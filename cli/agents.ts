@@ -5,6 +5,7 @@ import { readManifest, readSkill } from "../capsule_runtime/factory.ts";
 import { type Command, intOption, JSON_OPTION } from "./command.ts";
 import { age, bold, dim, printJson, printLine, renderTable } from "./output.ts";
 import { confirm } from "./prompt.ts";
+import { NETWORK_TOOLS } from "../capsule_runtime/launcher.ts";
 
 export const agentsCommand: Command = {
   name: "agents",
@@ -96,7 +97,15 @@ export const agentCommand: Command = {
     field("tags", manifest.tags.join(", ") || "(none)");
     field("read roots", p.read_roots.join(", ") || "(none)");
     field("write roots", p.file_write ? p.write_roots.join(", ") || "(none)" : "(no writes)");
-    field("network", p.network_hosts.length ? p.network_hosts.join(", ") : "(any public host)");
+    const networked = NETWORK_TOOLS.some((t) => manifest.tools_allowlist.includes(t));
+    field(
+      "network",
+      !networked
+        ? "(no network tool)"
+        : p.network_hosts.length
+        ? p.network_hosts.join(", ")
+        : "(any public host)",
+    );
     field("usage", `${manifest.usage_count} runs, ${Math.round(manifest.success_rate * 100)}% ok`);
     field("last used", age(manifest.last_used_at));
     field("memories", detail.memory_entries);
