@@ -108,8 +108,9 @@ export function stepCallsFor(fake: FakeServer, text: string): number {
   ).length;
 }
 
+/** The structured-output schema a request asks for: OpenAI's response_format, or Claude's forced tool. */
 function schemaName(req: RecordedRequest): string {
-  return req.body?.response_format?.json_schema?.name ?? "";
+  return req.body?.response_format?.json_schema?.name ?? req.body?.tool_choice?.name ?? "";
 }
 
 function fullPlan(items: PlanItem[]) {
@@ -199,22 +200,29 @@ export function brainHandler(brain: Brain): FakeHandler {
   };
 }
 
-/** A fake OpenAI server answering from `brain`, and settings that point at it. */
+/** A fake OpenAI (or Anthropic) server answering from `brain`, and settings that point at it. */
 export async function startBrain(
   dir: string,
   brain: Brain,
   env: Record<string, string> = {},
+  wire: "openai" | "anthropic" = "openai",
 ): Promise<
   { fake: FakeServer; settings: Settings; workspace: string; env: Record<string, string> }
 > {
-  const fake = await startFakeServer("openai", { apiKey: "test-key-0123456789" });
+  const key = "test-key-0123456789";
+  const fake = await startFakeServer(wire, { apiKey: key });
   fake.handle(brainHandler(brain));
   const workspace = join(dir, "ws");
   await Deno.mkdir(workspace, { recursive: true });
+  const provider: Record<string, string> = wire === "openai"
+    ? { CLOSED_CLAW_LLM_PROVIDER: "openai", OPENAI_API_KEY: key, OPENAI_BASE_URL: fake.baseURL }
+    : {
+      CLOSED_CLAW_LLM_PROVIDER: "claude",
+      ANTHROPIC_API_KEY: key,
+      ANTHROPIC_BASE_URL: fake.baseURL,
+    };
   const fullEnv = {
-    CLOSED_CLAW_LLM_PROVIDER: "openai",
-    OPENAI_API_KEY: "test-key-0123456789",
-    OPENAI_BASE_URL: fake.baseURL,
+    ...provider,
     CLOSED_CLAW_WORKSPACE: workspace,
     CLOSED_CLAW_CREATE_APPROVAL_MODE: "approve",
     CLOSED_CLAW_API_APPROVAL_MODE: "approve",

@@ -63,3 +63,23 @@ Deno.test("a simple task runs one capsule with a real tool and synthesizes the a
     await fake.close();
   }
 });
+
+Deno.test("the same run through the Claude SDK: structured steps come back as forced tool calls", async () => {
+  await using dir = await tempDir();
+  const { fake, settings, workspace } = await startBrain(dir.path, notesBrain(), {}, "anthropic");
+  await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
+  const store = openStore(settings.dbPath);
+  try {
+    const outcome = await startRun({ settings, store }, {
+      task: "What is the first line of notes.txt?",
+    }).done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    assert.equal(outcome.result, "notes.txt starts with 'hello world'.");
+    assert.ok(fake.requests.some((r) => r.body?.tool_choice?.name === "agent_step"));
+    const calls = store.llmCalls.listForRun(outcome.runId);
+    assert.ok(calls.length > 0 && calls.every((c) => c.provider === "claude"));
+  } finally {
+    store.close();
+    await fake.close();
+  }
+});
