@@ -6,7 +6,8 @@
 import { z } from "zod";
 import { ClosedClawError } from "../core/errors.ts";
 import { ensureDataDirs, type EnvName, loadSettings, type Settings } from "../core/settings.ts";
-import { type CapsuleInput, createCapsule, syncRegistryIndex } from "../capsule_runtime/factory.ts";
+import type { CapsuleInput } from "../capsule_runtime/factory.ts";
+import { registerCapsule } from "../capsule_runtime/register.ts";
 import type { Manifest } from "../capsule_runtime/manifest.ts";
 import { startRun } from "../coordinator/coordinator.ts";
 import type { RunHandle, RunOptions } from "../coordinator/types.ts";
@@ -156,15 +157,8 @@ export function createClaw(options: ClawOptions = {}): Claw {
         index: new VectorIndex(deps.store.db, embedder.dim),
       }));
       const { embedder, index } = await search;
-      const [vector] = await embedder.embed([input.description]);
-      const manifest = createValidCapsule(deps.settings.agentsDir, {
-        ...input,
-        embedding_model: embedder.name,
-        embedding_vector: Array.from(vector),
-      });
-      deps.store.agents.upsertManifest(manifest);
-      index.upsert(manifest.agent_id, vector);
-      syncRegistryIndex(deps.settings.agentsDir);
+      const registry = { agentsDir: deps.settings.agentsDir, store: deps.store, embedder, index };
+      const manifest = await validCapsule(() => registerCapsule(registry, input));
       return manifest;
     },
     agents(limit = 200) {
@@ -204,9 +198,10 @@ export function createClaw(options: ClawOptions = {}): Claw {
 }
 
 /** `createCapsule` with a bad input reported as one readable line, not a zod dump. */
-function createValidCapsule(agentsDir: string, input: CapsuleInput): Manifest {
+/** Runs `create`, turning a manifest validation failure into one clear error. */
+async function validCapsule(create: () => Promise<Manifest>): Promise<Manifest> {
   try {
-    return createCapsule(agentsDir, input);
+    return await create();
   } catch (error) {
     if (error instanceof z.ZodError) {
       throw new ClosedClawError(

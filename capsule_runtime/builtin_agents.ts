@@ -9,10 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ClosedClawError } from "../core/errors.ts";
-import type { Embedder } from "../store/embedder.ts";
-import type { Store } from "../store/mod.ts";
-import type { VectorIndex } from "../store/vector_index.ts";
-import { type CapsuleInput, createCapsule, readManifest, syncRegistryIndex } from "./factory.ts";
+import { type CapsuleInput, readManifest } from "./factory.ts";
+import { type CapsuleRegistry, registerCapsule } from "./register.ts";
 import { PermissionsSchema, TOOL_NAMES } from "./manifest.ts";
 
 const AGENTS_URL = new URL("../agents", import.meta.url);
@@ -83,7 +81,7 @@ function readMarker(agentsDir: string): Set<string> {
  * Safe to call at every start: it does nothing once all are installed.
  */
 export async function installBuiltinAgents(
-  deps: { agentsDir: string; store: Store; embedder: Embedder; index: VectorIndex },
+  deps: CapsuleRegistry,
   builtins: BuiltinAgent[] = loadBuiltinAgents(),
 ): Promise<string[]> {
   const installed = readMarker(deps.agentsDir);
@@ -92,19 +90,10 @@ export async function installBuiltinAgents(
   const added: string[] = [];
   for (const builtin of missing) {
     if (!readManifest(deps.agentsDir, builtin.agent_id)) {
-      const [vector] = await deps.embedder.embed([builtin.description]);
-      const manifest = createCapsule(deps.agentsDir, {
-        ...builtin,
-        embedding_model: deps.embedder.name,
-        embedding_vector: Array.from(vector),
-      });
-      deps.store.agents.upsertManifest(manifest);
-      deps.index.upsert(manifest.agent_id, vector);
-      added.push(manifest.agent_id);
+      added.push((await registerCapsule(deps, builtin)).agent_id);
     }
     installed.add(builtin.agent_id);
   }
   Deno.writeTextFileSync(join(deps.agentsDir, MARKER), JSON.stringify([...installed]) + "\n");
-  if (added.length) syncRegistryIndex(deps.agentsDir);
   return added;
 }

@@ -6,7 +6,8 @@
  * behind the create/reuse approval gate.
  */
 import { z } from "zod";
-import { createCapsule, readManifest, syncRegistryIndex } from "../capsule_runtime/factory.ts";
+import { readManifest } from "../capsule_runtime/factory.ts";
+import { registerCapsule } from "../capsule_runtime/register.ts";
 import type { Manifest, ToolName } from "../capsule_runtime/manifest.ts";
 import { evolveGenome, lineageTags, withWorkingStyle } from "./evolution.ts";
 import { isFatalLlmError } from "./planner.ts";
@@ -276,7 +277,6 @@ async function create(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
     subtask,
     allowedTools: ctx.toolsAllowed,
   }, { runId: ctx.state.run_id, signal: ctx.signal });
-  const [vector] = await ctx.embedder.embed([`${profile.description}\n${subtask.title}`]);
   // Role and profile tags make later agents of this kind find this one as an ancestor.
   const kinship = lineageTags(subtask.role_tag, profile.profile_id);
   const evolved = ctx.settings.evolutionEnabled
@@ -287,7 +287,8 @@ async function create(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
     })
     : null;
   const skillMd = evolved ? withWorkingStyle(profile.skill_md, evolved.genome) : profile.skill_md;
-  const manifest = createCapsule(ctx.settings.agentsDir, {
+  const registry = { ...ctx, agentsDir: ctx.settings.agentsDir };
+  const manifest = await registerCapsule(registry, {
     name: `${profile.name_prefix} ${crypto.randomUUID().slice(0, 4)}`,
     description: profile.description,
     tools_allowlist: profile.tools_allowlist,
@@ -295,14 +296,9 @@ async function create(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
     skill_ids: profile.skill_ids,
     skill_md: skillMd,
     permissions: profile.permissions,
-    embedding_model: ctx.embedder.name,
-    embedding_vector: Array.from(vector),
     genome_json: evolved ? JSON.stringify(evolved.genome) : undefined,
     lineage_json: evolved ? JSON.stringify(evolved.lineage) : undefined,
-  });
-  ctx.store.agents.upsertManifest(manifest);
-  ctx.index.upsert(manifest.agent_id, vector);
-  syncRegistryIndex(ctx.settings.agentsDir);
+  }, `${profile.description}\n${subtask.title}`);
   ctx.state.role_agent_map[subtask.role_tag] = manifest.agent_id;
   ctx.state.created_agents.push({
     agent_id: manifest.agent_id,
