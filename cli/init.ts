@@ -7,7 +7,7 @@ import { VectorIndex } from "../store/vector_index.ts";
 import { SCHEMA_VERSION } from "../store/mod.ts";
 import { type Command, JSON_OPTION } from "./command.ts";
 import { printJson, printLine, printWarning } from "./output.ts";
-import { refreshInterruptedRuns } from "./runs.ts";
+import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
 
 export const initCommand: Command = {
   name: "init",

@@ -35,7 +35,7 @@ import {
   yellow,
 } from "./output.ts";
 import { readStdinLine } from "./prompt.ts";
-import { refreshInterruptedRuns } from "./runs.ts";
+import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
 
 const encoder = new TextEncoder();
 const writeOut = (text: string) => Deno.stdout.writeSync(encoder.encode(text));

@@ -2,16 +2,11 @@
 import { ClosedClawError } from "../core/errors.ts";
 import { assertRunId } from "../core/ids.ts";
 import { parseRunLog, runLogPath, tailLines } from "../coordinator/run_log.ts";
-import { isProcessAlive } from "../coordinator/cancel.ts";
+import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
 import { RUN_STATUSES, type RunStatus, type Store } from "../store/mod.ts";
 import { UsageError } from "../core/errors.ts";
 import { type Command, type CommandContext, intOption, JSON_OPTION } from "./command.ts";
 import { age, clip, dim, duration, printJson, printLine, renderTable } from "./output.ts";
-
-/** Marks runs whose process died as interrupted, so listings tell the truth. */
-export function refreshInterruptedRuns(store: Store): string[] {
-  return store.runs.markInterrupted(isProcessAlive);
-}
 
 function statusFilter(ctx: CommandContext): RunStatus | undefined {
   const status = ctx.options.status as string | undefined;

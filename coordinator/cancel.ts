@@ -33,6 +33,11 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
+/** Marks runs whose owning process died as interrupted, so listings tell the truth. */
+export function refreshInterruptedRuns(store: Store): string[] {
+  return store.runs.markInterrupted(isProcessAlive);
+}
+
 /** The pending cancel request of a run, or null. */
 export function cancelRequest(store: Store, runId: string): string | null {
   const row = store.db.prepare(

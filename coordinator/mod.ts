@@ -18,7 +18,7 @@
  * @module
  */
 export { resumeRun, type StartDeps, startRun } from "./coordinator.ts";
-export { requestCancel } from "./cancel.ts";
+export { refreshInterruptedRuns, requestCancel } from "./cancel.ts";
 export {
   type ApprovalOutcome,
   type ApprovalRequest,

@@ -7,7 +7,7 @@ import { APPROVAL_MODES } from "../../core/settings.ts";
 import { parseRunLog, runLogPath, tailLines } from "../../coordinator/run_log.ts";
 import { TOOL_NAMES } from "../../capsule_runtime/manifest.ts";
 import { isWithin } from "../../capsule_runtime/launcher.ts";
-import { refreshInterruptedRuns } from "../../cli/runs.ts";
+import { refreshInterruptedRuns } from "../../coordinator/cancel.ts";
 import { RUN_STATUSES, type RunRow, type RunStatus } from "../../store/mod.ts";
 import type { CoordinatorPort, WebDeps, WebRunHandle } from "../deps.ts";
 import { HttpError, intQuery, jsonBody, validId } from "../http.ts";

@@ -13,7 +13,7 @@ import { APPROVAL_MODES } from "../../core/settings.ts";
 import { parseRunLog, runLogPath, tailLines } from "../../coordinator/run_log.ts";
 import { TOOL_NAMES } from "../../capsule_runtime/manifest.ts";
 import { readSkill } from "../../capsule_runtime/skills.ts";
-import { refreshInterruptedRuns } from "../../cli/runs.ts";
+import { refreshInterruptedRuns } from "../../coordinator/cancel.ts";
 import { RUN_STATUSES } from "../../store/mod.ts";
 import type { WebDeps } from "../deps.ts";
 import { analyzeRun, isRangeName, RANGES } from "../analysis.ts";
