@@ -10,7 +10,7 @@ import { HashEmbedder } from "../store/hash_embedder.ts";
 import { type MemoryEntry, MemoryStore } from "../store/memory.ts";
 import { hasSideEffects, toolRegistryForAllowlist } from "../tools/catalog.ts";
 import { checkToolCall, type PaidApiApproval } from "../tools/host_check.ts";
-import { checkUrl, type Resolver } from "../tools/policy/ssrf.ts";
+import { checkUrl, type Resolver } from "../guest/policy/ssrf.ts";
 import type { ToolName } from "./manifest.ts";
 import type { Manifest } from "./manifest.ts";
 import { capsuleDir, readSkill } from "./factory.ts";
@@ -26,7 +26,7 @@ import { machineFacts, warmGuestCache } from "./machine.ts";
 import { composeSystemPrompt, STEP_JSON_SCHEMA } from "./prompt.ts";
 import { loadSkillsForPrompt } from "./skills.ts";
 import { PROTOCOL_VERSION } from "./protocol.ts";
-import type { ChatMessageWire, FinalMessage, StartMessage } from "./protocol_types.ts";
+import type { ChatMessageWire, FinalMessage, StartMessage } from "../guest/protocol_types.ts";
 import { CapsuleProcess } from "./supervisor.ts";
 
 export interface ModelReply {
@@ -186,7 +186,7 @@ export interface RunCapsuleOptions {
    */
   resolver?: Resolver;
   /**
-   * Tests only: run this guest script instead of capsule_runtime/guest/main.ts,
+   * Tests only: run this guest script instead of guest/main.ts,
    * with exactly the same flags, sandbox and environment (hostile-capsule tests).
    */
   guestEntry?: string;

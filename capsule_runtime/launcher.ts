@@ -9,7 +9,7 @@
  * unless a network tool is granted, its own PID namespace.
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { blockedReason, formatIp, normalizeHost, parseIp } from "../tools/policy/ssrf.ts";
+import { blockedReason, formatIp, normalizeHost, parseIp } from "../guest/policy/ssrf.ts";
 import type { Manifest, ToolName } from "./manifest.ts";
 
 export const NETWORK_TOOLS: readonly ToolName[] = ["http_api", "web_fetch"];
@@ -110,7 +110,7 @@ export interface LaunchInput {
   networkAddresses?: string[];
   workspace: string;
   denoPath: string;
-  /** The guest entry point (capsule_runtime/guest/main.ts). */
+  /** The guest entry point (guest/main.ts). */
   guestEntry: string;
   /** Source folders and files the guest imports, bound read-only into the sandbox. */
   guestSources: string[];

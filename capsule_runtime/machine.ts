@@ -24,13 +24,8 @@ export interface MachineFacts {
 export function guestFiles(): { entry: string; sources: string[] } {
   const root = dirname(dirname(fileURLToPath(import.meta.url)));
   return {
-    entry: join(root, "capsule_runtime", "guest", "main.ts"),
-    sources: [
-      join(root, "capsule_runtime", "guest"),
-      join(root, "capsule_runtime", "protocol_types.ts"),
-      join(root, "tools", "guest"),
-      join(root, "tools", "policy"),
-    ],
+    entry: join(root, "guest", "main.ts"),
+    sources: [join(root, "guest")],
   };
 }
 

@@ -3,12 +3,12 @@
  * launcher turns into Deno flags and the tool policies enforce.
  */
 import { z } from "zod";
-import { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../tools/policy/tool_names.ts";
+import { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../guest/policy/tool_names.ts";
 
 export const MANIFEST_VERSION = "1.5";
 
 // One list of tool names, shared with the guest's zod-free code.
-export { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../tools/policy/tool_names.ts";
+export { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../guest/policy/tool_names.ts";
 
 const stringList = z.array(z.string()).default([]);
 

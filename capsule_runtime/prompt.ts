@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { MemoryEntry } from "../store/memory.ts";
-import type { ToolSpecWire } from "./protocol_types.ts";
+import type { ToolSpecWire } from "../guest/protocol_types.ts";
 
 /** One agent step, as the model must answer it. */
 export const StepSchema = z.object({

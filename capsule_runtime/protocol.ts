@@ -4,9 +4,9 @@
  * could take the coordinator down.
  */
 import { z } from "zod";
-import { type GuestMessage, type HostMessage, PROTOCOL_VERSION } from "./protocol_types.ts";
+import { type GuestMessage, type HostMessage, PROTOCOL_VERSION } from "../guest/protocol_types.ts";
 
-export * from "./protocol_types.ts";
+export * from "../guest/protocol_types.ts";
 
 const v = z.literal(PROTOCOL_VERSION);
 const id = z.string().min(1).max(64);

@@ -3,7 +3,7 @@ import { ClosedClawError } from "../core/errors.ts";
 import { assertRunId } from "../core/ids.ts";
 import { parseRunLog, runLogPath, tailLines } from "../coordinator/run_log.ts";
 import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
-import { RUN_STATUSES, type RunStatus, type Store } from "../store/mod.ts";
+import { RUN_STATUSES, type RunStatus } from "../store/mod.ts";
 import { UsageError } from "../core/errors.ts";
 import { type Command, type CommandContext, intOption, JSON_OPTION } from "./command.ts";
 import { age, clip, dim, duration, printJson, printLine, renderTable } from "./output.ts";

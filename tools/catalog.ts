@@ -5,16 +5,16 @@
  * seed's `tool_registry_for_allowlist`.
  *
  * Guest code must not import this file (it needs zod); the guest uses
- * `tools/guest/run.ts`, which shares the alias and coercion tables.
+ * `guest/tools/run.ts`, which shares the alias and coercion tables.
  */
 import { z } from "zod";
 import type { ToolName } from "../capsule_runtime/manifest.ts";
-import { normalizeAliases, TOOL_ALIASES } from "./policy/aliases.ts";
-import { coerceArgs } from "./policy/coerce.ts";
-import { MAX_QUERY_CHARS } from "./policy/sql.ts";
+import { normalizeAliases, TOOL_ALIASES } from "../guest/policy/aliases.ts";
+import { coerceArgs } from "../guest/policy/coerce.ts";
+import { MAX_QUERY_CHARS } from "../guest/policy/sql.ts";
 
 /** Renames the seed's aliases (`command` → `cmd`, …); see policy/aliases.ts. */
-export { normalizeAliases } from "./policy/aliases.ts";
+export { normalizeAliases } from "../guest/policy/aliases.ts";
 
 /** Everything the host and the LLM need to know about one tool. */
 export interface ToolSpec {

@@ -6,13 +6,13 @@
  */
 import type { ToolName } from "../capsule_runtime/manifest.ts";
 import { validateToolArgs } from "./catalog.ts";
-import { checkPath, type PathPolicy } from "./policy/paths.ts";
-import { checkReadOnlySql } from "./policy/sql.ts";
-import { checkUrl, checkUrlStatic, type Resolver, systemResolver } from "./policy/ssrf.ts";
-import { isToolName } from "./policy/tool_names.ts";
-import { paidProviderFor } from "./policy/paid_api.ts";
-import { deniedCommand } from "./guest/terminal.ts";
-import type { ToolContext } from "./guest/types.ts";
+import { checkPath, type PathPolicy } from "../guest/policy/paths.ts";
+import { checkReadOnlySql } from "../guest/policy/sql.ts";
+import { checkUrl, checkUrlStatic, type Resolver, systemResolver } from "../guest/policy/ssrf.ts";
+import { isToolName } from "../guest/policy/tool_names.ts";
+import { paidProviderFor } from "../guest/policy/paid_api.ts";
+import { deniedCommand } from "../guest/tools/terminal.ts";
+import type { ToolContext } from "../guest/tools/types.ts";
 
 /** What the host knows when it checks a call. */
 export interface HostCheckOptions {

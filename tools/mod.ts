@@ -1,6 +1,6 @@
 /**
  * The tools folder's public surface for the HOST (it imports zod).
- * Guest code imports `tools/guest/run.ts` instead.
+ * Guest code imports `guest/tools/run.ts` instead.
  *
  * @module
  */
@@ -20,16 +20,21 @@ export {
   type PaidApiApproval,
   type ToolDecision,
 } from "./host_check.ts";
-export { paidProviderFor } from "./policy/paid_api.ts";
-export { checkPath, type PathCheck, type PathMode, type PathPolicy } from "./policy/paths.ts";
+export { paidProviderFor } from "../guest/policy/paid_api.ts";
+export {
+  checkPath,
+  type PathCheck,
+  type PathMode,
+  type PathPolicy,
+} from "../guest/policy/paths.ts";
 export {
   checkUrl,
   type CheckUrlOptions,
   type ResolvedAddress,
   type Resolver,
   type UrlCheck,
-} from "./policy/ssrf.ts";
-export { checkReadOnlySql, type SqlCheck } from "./policy/sql.ts";
-export { truncateText } from "./policy/output.ts";
-export { runTool } from "./guest/run.ts";
-export type { ToolContext, ToolResult } from "./guest/types.ts";
+} from "../guest/policy/ssrf.ts";
+export { checkReadOnlySql, type SqlCheck } from "../guest/policy/sql.ts";
+export { truncateText } from "../guest/policy/output.ts";
+export { runTool } from "../guest/tools/run.ts";
+export type { ToolContext, ToolResult } from "../guest/tools/types.ts";

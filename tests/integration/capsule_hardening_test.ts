@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
 import { type CapsuleEvent, planLaunch } from "../../capsule_runtime/host.ts";
 import { machineFacts } from "../../capsule_runtime/machine.ts";
-import type { Resolver } from "../../tools/policy/ssrf.ts";
+import type { Resolver } from "../../guest/policy/ssrf.ts";
 import {
   capsuleFixture,
   finalStep,

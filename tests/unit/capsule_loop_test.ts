@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type LoopPorts, parseStep, runLoop } from "../../capsule_runtime/guest/loop.ts";
-import type { StartMessage } from "../../capsule_runtime/protocol_types.ts";
+import { type LoopPorts, parseStep, runLoop } from "../../guest/loop.ts";
+import type { StartMessage } from "../../guest/protocol_types.ts";
 
 const start: StartMessage = {
   v: 1,

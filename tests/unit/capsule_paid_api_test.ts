@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { checkToolCall } from "../../tools/host_check.ts";
-import { paidProviderFor } from "../../tools/policy/paid_api.ts";
+import { paidProviderFor } from "../../guest/policy/paid_api.ts";
 
 const ctx = {
   workspace: "/ws",

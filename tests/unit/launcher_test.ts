@@ -31,8 +31,8 @@ function input(
     existingSecrets: [{ path: "/ws/.env", isDir: false }],
     workspace: "/ws",
     denoPath: "/usr/bin/deno",
-    guestEntry: "/src/capsule_runtime/guest/main.ts",
-    guestSources: ["/src/capsule_runtime/guest"],
+    guestEntry: "/src/guest/main.ts",
+    guestSources: ["/src/guest"],
     denoDir: "/data/deno_cache",
     bwrapPath: "",
     systemPaths: [{ path: "/usr" }, { path: "/bin", symlinkTarget: "usr/bin" }],
@@ -180,7 +180,7 @@ Deno.test("with bubblewrap the whole capsule runs inside it, network only when g
   );
   const sep = args.indexOf("--");
   assert.deepEqual(args.slice(sep + 1, sep + 3), ["/usr/bin/deno", "run"]);
-  assert.equal(args.at(-1), "/src/capsule_runtime/guest/main.ts");
+  assert.equal(args.at(-1), "/src/guest/main.ts");
   const net = buildLaunchPlan(input(["web_fetch"], { bwrapPath: "/usr/bin/bwrap" }));
   assert.ok(net.args.includes("--share-net"));
   const write = buildLaunchPlan(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runTool, type ToolContext } from "../../tools/guest/run.ts";
+import { runTool, type ToolContext } from "../../guest/tools/run.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { toolContext } from "../helpers/tool_context.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkToolCall } from "../../tools/host_check.ts";
-import type { Resolver } from "../../tools/policy/ssrf.ts";
+import type { Resolver } from "../../guest/policy/ssrf.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { toolContext } from "../helpers/tool_context.ts";
 

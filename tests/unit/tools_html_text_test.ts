@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { collapseWhitespace, decodeEntities, htmlToText } from "../../tools/guest/html_text.ts";
+import { collapseWhitespace, decodeEntities, htmlToText } from "../../guest/tools/html_text.ts";
 
 const PAGE = `<!DOCTYPE html>
 <html lang="en">

@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { runHttpApi, runWebFetch } from "../../tools/guest/http.ts";
-import type { PinnedDeps } from "../../tools/guest/pinned_fetch.ts";
-import { runTool } from "../../tools/guest/run.ts";
-import type { ResolvedAddress } from "../../tools/policy/ssrf.ts";
+import { runHttpApi, runWebFetch } from "../../guest/tools/http.ts";
+import type { PinnedDeps } from "../../guest/tools/pinned_fetch.ts";
+import { runTool } from "../../guest/tools/run.ts";
+import type { ResolvedAddress } from "../../guest/policy/ssrf.ts";
 import { toolContext } from "../helpers/tool_context.ts";
 
 const CERT = await Deno.readTextFile(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TextCapper, truncateText, truncationMark } from "../../tools/policy/output.ts";
+import { TextCapper, truncateText, truncationMark } from "../../guest/policy/output.ts";
 
 Deno.test("truncateText: marks cuts visibly with the total size", () => {
   assert.deepEqual(truncateText("abc", 3), { text: "abc", truncated: false, totalChars: 3 });

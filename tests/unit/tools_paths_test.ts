@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { checkPath, expandWorkspace, isInside, type PathPolicy } from "../../tools/policy/paths.ts";
+import { checkPath, expandWorkspace, isInside, type PathPolicy } from "../../guest/policy/paths.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 /**

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
-import type { ToolContext, ToolResult } from "../../tools/guest/run.ts";
+import type { ToolContext, ToolResult } from "../../guest/tools/run.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { toolContext } from "../helpers/tool_context.ts";
 

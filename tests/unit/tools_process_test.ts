@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runTool } from "../../tools/guest/run.ts";
-import { deniedCommand } from "../../tools/guest/terminal.ts";
+import { runTool } from "../../guest/tools/run.ts";
+import { deniedCommand } from "../../guest/tools/terminal.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { toolContext } from "../helpers/tool_context.ts";
 

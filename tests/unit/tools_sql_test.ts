@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { runTool } from "../../tools/guest/run.ts";
-import { executeReadOnly } from "../../tools/guest/sql_query.ts";
-import { checkReadOnlySql } from "../../tools/policy/sql.ts";
+import { runTool } from "../../guest/tools/run.ts";
+import { executeReadOnly } from "../../guest/tools/sql_query.ts";
+import { checkReadOnlySql } from "../../guest/policy/sql.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { toolContext } from "../helpers/tool_context.ts";
 

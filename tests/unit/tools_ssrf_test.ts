@@ -10,7 +10,7 @@ import {
   parseIpv6,
   type ResolvedAddress,
   type Resolver,
-} from "../../tools/policy/ssrf.ts";
+} from "../../guest/policy/ssrf.ts";
 
 /** A resolver that must not be called (IP literals and refused names never resolve). */
 const neverResolve: Resolver = (host) => {

@@ -1,12 +1,12 @@
 /**
- * The entry point of every capsule: `deno run <flags> capsule_runtime/guest/main.ts`.
+ * The entry point of every capsule: `deno run <flags> guest/main.ts`.
  * It imports nothing but relative files and `node:` built-ins, so it starts
  * fast, needs no network or package cache, and carries no copied code.
  */
 import { HostChannel, send } from "./io.ts";
 import { runLoop } from "./loop.ts";
-import { runTool } from "../../tools/guest/run.ts";
-import type { LlmResultMessage, ToolDecisionMessage } from "../protocol_types.ts";
+import { runTool } from "./tools/run.ts";
+import type { LlmResultMessage, ToolDecisionMessage } from "./protocol_types.ts";
 
 const abort = new AbortController();
 const channel = new HostChannel((reason) => {

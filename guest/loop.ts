@@ -9,7 +9,7 @@ import type {
   LlmResultMessage,
   StartMessage,
   ToolDecisionMessage,
-} from "../protocol_types.ts";
+} from "./protocol_types.ts";
 
 /** One step the model chooses, in the shape the step schema asks for. */
 export interface StepAction {

@@ -10,7 +10,7 @@ import {
   PROTOCOL_VERSION,
   type StartMessage,
   type ToolDecisionMessage,
-} from "../protocol_types.ts";
+} from "./protocol_types.ts";
 
 const encoder = new TextEncoder();
 
