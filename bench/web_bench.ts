@@ -18,15 +18,12 @@ const server = startWebServer({ settings, store, coordinator: null }, { port: 0 
 const auth = { authorization: `Bearer ${server.token}` };
 
 // 10k runs for the list benchmark.
-const insert = store.db.prepare(
-  `INSERT INTO runs (run_id, task, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-);
-store.db.exec("BEGIN");
-for (let i = 0; i < 10_000; i++) {
-  const at = new Date(Date.now() - i * 60_000).toISOString();
-  insert.run(`bench-${i}`, `benchmark task number ${i}`, i % 10 ? "ok" : "error", at, at);
-}
-store.db.exec("COMMIT");
+store.runs.importMany(Array.from({ length: 10_000 }, (_, i) => ({
+  run_id: `bench-${i}`,
+  task: `benchmark task number ${i}`,
+  status: i % 10 ? "ok" : "error",
+  created_at: new Date(Date.now() - i * 60_000).toISOString(),
+})));
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -3,7 +3,7 @@
  * problem. Exit code 1 when any check fails (warnings do not fail).
  */
 import { join, resolve } from "node:path";
-import { openDatabase, SCHEMA_VERSION, schemaVersion } from "../store/mod.ts";
+import { openDatabase, quickCheck, SCHEMA_VERSION, schemaVersion } from "../store/mod.ts";
 import { createEmbedder } from "../store/embedder.ts";
 import { findOnPath, probeBubblewrap } from "../capsule_runtime/bwrap_probe.ts";
 import { PROVIDER_INFO, resolveProviderConfig } from "../llm/provider_config.ts";
@@ -77,13 +77,13 @@ function checkSqlite(s: Settings): Check {
   try {
     const db = openDatabase(s.dbPath, { readOnly: true });
     const version = schemaVersion(db);
-    const check = db.prepare("PRAGMA quick_check").get() as { quick_check: string };
+    const integrity = quickCheck(db);
     db.close();
-    if (check.quick_check !== "ok") {
+    if (integrity !== "ok") {
       return {
         name: "sqlite",
         status: "fail",
-        detail: `integrity check failed: ${check.quick_check}`,
+        detail: `integrity check failed: ${integrity}`,
         fix: "Restore registry.db from a backup, or move it away and run `closed-claw init`.",
       };
     }

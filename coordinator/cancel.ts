@@ -40,17 +40,12 @@ export function refreshInterruptedRuns(store: Store): string[] {
 
 /** The pending cancel request of a run, or null. */
 export function cancelRequest(store: Store, runId: string): string | null {
-  const row = store.db.prepare(
-    "SELECT cancel_requested_at, cancel_reason FROM runs WHERE run_id = ?",
-  ).get(runId) as { cancel_requested_at: string | null; cancel_reason: string | null } | undefined;
-  return row?.cancel_requested_at ? row.cancel_reason || "cancel requested" : null;
+  return store.runs.cancelReason(runId);
 }
 
 /** Clears a run's cancel flag (a resumed run starts fresh). */
 export function clearCancelRequest(store: Store, runId: string): void {
-  store.db.prepare(
-    "UPDATE runs SET cancel_requested_at = NULL, cancel_reason = NULL WHERE run_id = ?",
-  ).run(runId);
+  store.runs.clearCancel(runId);
 }
 
 /**
@@ -75,9 +70,7 @@ export function requestCancel(
     });
   }
   if (row.status !== "running") return false;
-  deps.store.db.prepare(
-    "UPDATE runs SET cancel_requested_at = ?, cancel_reason = ? WHERE run_id = ? AND status = 'running'",
-  ).run(new Date().toISOString(), reason, runId);
+  deps.store.runs.requestCancel(runId, reason);
   localRuns.get(runId)?.(reason);
   return true;
 }

@@ -265,8 +265,7 @@ function refuseSpentBudget(
 
 /** Keeps a resume's new options (a raised budget) for later resumes of the run. */
 function saveOptions(store: Store, runId: string, options: StoredOptions): void {
-  store.db.prepare("UPDATE runs SET options_json = ? WHERE run_id = ?")
-    .run(JSON.stringify(options), runId);
+  store.runs.saveOptions(runId, options as Record<string, unknown>);
 }
 
 /** Puts failed and cancelled work back in the queue and rewinds to the first unfinished phase. */

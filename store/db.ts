@@ -75,6 +75,12 @@ export function transaction<T>(db: DatabaseSync, fn: () => T): T {
   }
 }
 
+/** SQLite's quick integrity check: `"ok"`, or the first problem it found. */
+export function quickCheck(db: DatabaseSync): string {
+  const row = db.prepare("PRAGMA quick_check").get() as { quick_check: string };
+  return row.quick_check;
+}
+
 /** Current time as an ISO-8601 UTC string, the format of every timestamp column. */
 export function nowIso(): string {
   return new Date().toISOString();
