@@ -84,7 +84,7 @@ export interface Claw extends AsyncDisposable {
  *
  * @example
  * ```ts
- * import { createClaw } from "./mod.ts";
+ * import { createClaw } from "../mod.ts";
  *
  * await using claw = createClaw({ home: "/tmp/claw-demo" });
  * const outcome = await claw.run("How many .ts files are in this folder?").done;

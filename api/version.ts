@@ -6,7 +6,7 @@ import denoConfig from "../deno.json" with { type: "json" };
  *
  * @example
  * ```ts
- * import { VERSION } from "./mod.ts";
+ * import { VERSION } from "../mod.ts";
  * console.log(`closed-claw ${VERSION}`);
  * ```
  */

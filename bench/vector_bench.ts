@@ -8,8 +8,10 @@
  * per iteration; only the 10k-insert case builds a fresh database each time.
  */
 import { join } from "node:path";
-import { type DatabaseSync, nowIso, openDatabase, transaction } from "../store/db.ts";
+import { type DatabaseSync, nowIso, openDatabase } from "../store/db.ts";
 import { migrate } from "../store/migrations.ts";
+import { AgentsRepo } from "../store/agents_repo.ts";
+import type { AgentRecord } from "../store/agent_record.ts";
 import { VectorIndex } from "../store/vector_index.ts";
 
 const DIM = 384;
@@ -40,20 +42,48 @@ let dbCount = 0;
 function freshDb(n: number): { db: DatabaseSync; entries: Array<[string, Float32Array]> } {
   const db = openDatabase(join(dir, `bench_${dbCount++}.db`));
   migrate(db);
-  const insert = db.prepare(
-    `INSERT INTO agents (agent_id, name, description, embedding_model, embedding_dim, version,
-       created_at) VALUES (?, ?, 'bench', 'bench', ?, '1', ?)`,
-  );
   const entries: Array<[string, Float32Array]> = [];
+  for (let i = 0; i < n; i++) {
+    entries.push([`agent-${String(i).padStart(6, "0")}`, randomVector()]);
+  }
   const now = nowIso();
-  transaction(db, () => {
-    for (let i = 0; i < n; i++) {
-      const id = `agent-${String(i).padStart(6, "0")}`;
-      insert.run(id, id, DIM, now);
-      entries.push([id, randomVector()]);
-    }
-  });
+  new AgentsRepo(db).upsertMany(entries.map(([id, vector]) => benchAgent(id, vector, now)));
   return { db, entries };
+}
+
+/** An agents row with only what the index needs: an id, a dimension, the default status. */
+function benchAgent(id: string, vector: Float32Array, now: string): AgentRecord {
+  return {
+    agent_id: id,
+    name: id,
+    description: "bench",
+    embedding_model: "bench",
+    embedding_vector: vector,
+    tools_allowlist: [],
+    tags: [],
+    api_capabilities: [],
+    requires_approval_for: [],
+    skill_ids: [],
+    permissions: {
+      read_roots: [],
+      write_roots: [],
+      network_hosts: [],
+      file_write: false,
+      sql_paths: [],
+    },
+    version: "1",
+    created_at: now,
+    last_used_at: null,
+    usage_count: 0,
+    success_count: 0,
+    failure_count: 0,
+    success_rate: 0,
+    avg_latency_ms: null,
+    status: "active",
+    genome_json: "{}",
+    lineage_json: "{}",
+    fitness_score: 0,
+  };
 }
 
 function indexOf(n: number): { db: DatabaseSync; index: VectorIndex } {

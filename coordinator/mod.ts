@@ -5,15 +5,24 @@
  *
  * @example
  * ```ts
- * import { startRun } from "./coordinator/mod.ts";
+ * import { startRun } from "./mod.ts";
+ * import { ensureDataDirs, loadSettings } from "../core/mod.ts";
+ * import { openStore } from "../store/mod.ts";
  *
- * const run = startRun({ settings, store }, {
- *   task: "Summarise README.md",
- *   createApprovalMode: "approve",
- *   onEvent: (e) => console.log(e.event),
- * });
- * const outcome = await run.done;
- * console.log(outcome.status, outcome.result);
+ * const settings = loadSettings();
+ * ensureDataDirs(settings);
+ * const store = openStore(settings.dbPath);
+ * try {
+ *   const run = startRun({ settings, store }, {
+ *     task: "Summarise README.md",
+ *     createApprovalMode: "approve",
+ *     onEvent: (e) => console.log(e.event),
+ *   });
+ *   const outcome = await run.done;
+ *   console.log(outcome.status, outcome.result);
+ * } finally {
+ *   store.close();
+ * }
  * ```
  * @module
  */

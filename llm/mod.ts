@@ -5,12 +5,22 @@
  *
  * @example
  * ```ts
+ * import { z } from "zod";
+ * import { createLlmService, resolveLlm } from "./mod.ts";
+ * import { loadSettings } from "../core/mod.ts";
+ * import { openStore } from "../store/mod.ts";
+ *
+ * const settings = loadSettings();
+ * const store = openStore(settings.dbPath);
  * const { config, notice } = await resolveLlm(settings);
+ * if (notice) console.error(notice);
  * const llm = createLlmService({ settings, store, config });
  * const { value } = await llm.structured(z.object({ ok: z.boolean() }), {
  *   messages: [{ role: "user", content: "Is the sky blue? Answer as JSON." }],
  *   schemaName: "answer",
  * }, { purpose: "judge" });
+ * console.log(value.ok);
+ * store.close();
  * ```
  * @module
  */

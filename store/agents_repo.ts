@@ -4,9 +4,9 @@
  * stale manifest.json can never reset usage, success rate or status (seed bug
  * §11.1.6).
  */
-import type { DatabaseSync } from "node:sqlite";
-import type { Manifest, Permissions } from "../capsule_runtime/manifest.ts";
-import { nowIso, parseJson } from "./db.ts";
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { AgentPermissions, AgentRecord } from "./agent_record.ts";
+import { nowIso, parseJson, transaction } from "./db.ts";
 
 /** An agent as the API and the CLI show it (the seed's `shape_agent_row`). */
 export interface AgentRow {
@@ -31,7 +31,7 @@ export interface AgentRow {
   /** Skills (layer 1) in its prompt. */
   skill_ids: string[];
   /** What it may touch. */
-  permissions: Partial<Permissions>;
+  permissions: Partial<AgentPermissions>;
   /** Manifest format version. */
   version: string;
   /** ISO time of creation. */
@@ -88,6 +88,50 @@ function shape(row: Raw): AgentRow {
   };
 }
 
+const UPSERT_SQL = `INSERT INTO agents (agent_id, name, description, embedding_model,
+    embedding_dim, tools_allowlist_json, tags_json, api_capabilities_json,
+    requires_approval_for_json, skill_ids_json, permissions_json, version, created_at,
+    last_used_at, usage_count, success_count, failure_count, success_rate, avg_latency_ms,
+    status, genome_json, lineage_json, fitness_score)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+  ON CONFLICT(agent_id) DO UPDATE SET
+    name = excluded.name, description = excluded.description,
+    embedding_model = excluded.embedding_model, embedding_dim = excluded.embedding_dim,
+    tools_allowlist_json = excluded.tools_allowlist_json, tags_json = excluded.tags_json,
+    api_capabilities_json = excluded.api_capabilities_json,
+    requires_approval_for_json = excluded.requires_approval_for_json,
+    skill_ids_json = excluded.skill_ids_json, permissions_json = excluded.permissions_json,
+    version = excluded.version, genome_json = excluded.genome_json,
+    lineage_json = excluded.lineage_json`;
+
+function upsertParams(m: AgentRecord): SQLInputValue[] {
+  return [
+    m.agent_id,
+    m.name,
+    m.description,
+    m.embedding_model,
+    m.embedding_vector.length,
+    JSON.stringify(m.tools_allowlist),
+    JSON.stringify(m.tags),
+    JSON.stringify(m.api_capabilities),
+    JSON.stringify(m.requires_approval_for),
+    JSON.stringify(m.skill_ids),
+    JSON.stringify(m.permissions),
+    m.version,
+    m.created_at,
+    m.last_used_at,
+    m.usage_count,
+    m.success_count,
+    m.failure_count,
+    m.success_rate,
+    m.avg_latency_ms,
+    m.status,
+    m.genome_json,
+    m.lineage_json,
+    m.fitness_score,
+  ];
+}
+
 export class AgentsRepo {
   constructor(private readonly db: DatabaseSync) {}
 
@@ -95,48 +139,19 @@ export class AgentsRepo {
    * Inserts an agent from its manifest, or updates its descriptive fields.
    * Metrics and status are written only on insert.
    */
-  upsertManifest(m: Manifest): void {
-    this.db.prepare(
-      `INSERT INTO agents (agent_id, name, description, embedding_model, embedding_dim,
-         tools_allowlist_json, tags_json, api_capabilities_json, requires_approval_for_json,
-         skill_ids_json, permissions_json, version, created_at, last_used_at, usage_count,
-         success_count, failure_count, success_rate, avg_latency_ms, status, genome_json,
-         lineage_json, fitness_score)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-       ON CONFLICT(agent_id) DO UPDATE SET
-         name = excluded.name, description = excluded.description,
-         embedding_model = excluded.embedding_model, embedding_dim = excluded.embedding_dim,
-         tools_allowlist_json = excluded.tools_allowlist_json, tags_json = excluded.tags_json,
-         api_capabilities_json = excluded.api_capabilities_json,
-         requires_approval_for_json = excluded.requires_approval_for_json,
-         skill_ids_json = excluded.skill_ids_json, permissions_json = excluded.permissions_json,
-         version = excluded.version, genome_json = excluded.genome_json,
-         lineage_json = excluded.lineage_json`,
-    ).run(
-      m.agent_id,
-      m.name,
-      m.description,
-      m.embedding_model,
-      m.embedding_vector.length,
-      JSON.stringify(m.tools_allowlist),
-      JSON.stringify(m.tags),
-      JSON.stringify(m.api_capabilities),
-      JSON.stringify(m.requires_approval_for),
-      JSON.stringify(m.skill_ids),
-      JSON.stringify(m.permissions),
-      m.version,
-      m.created_at,
-      m.last_used_at,
-      m.usage_count,
-      m.success_count,
-      m.failure_count,
-      m.success_rate,
-      m.avg_latency_ms,
-      m.status,
-      m.genome_json,
-      m.lineage_json,
-      m.fitness_score,
-    );
+  upsertManifest(m: AgentRecord): void {
+    this.db.prepare(UPSERT_SQL).run(...upsertParams(m));
+  }
+
+  /** {@link upsertManifest} for many agents, in one transaction with one prepared statement. */
+  upsertMany(records: Iterable<AgentRecord>): void {
+    const upsert = this.db.prepare(UPSERT_SQL);
+    const write = () => {
+      for (const m of records) upsert.run(...upsertParams(m));
+    };
+    // Joins a transaction the caller already holds (a vector index write, say).
+    if (this.db.isTransaction) write();
+    else transaction(this.db, write);
   }
 
   get(agentId: string): AgentRow | null {

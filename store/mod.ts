@@ -3,6 +3,8 @@
  *
  * @example
  * ```ts
+ * import { openStore } from "./mod.ts";
+ *
  * const store = openStore("/tmp/claw/registry.db");
  * console.log(store.runs.list({ limit: 5 }));
  * store.close();
@@ -20,6 +22,7 @@ import { BreakersRepo } from "./breakers_repo.ts";
 
 export * from "./db.ts";
 export * from "./migrations.ts";
+export * from "./agent_record.ts";
 export * from "./agents_repo.ts";
 export * from "./runs_repo.ts";
 export * from "./subtasks_repo.ts";

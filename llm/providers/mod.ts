@@ -3,8 +3,13 @@
  *
  * @example
  * ```ts
- * const client = createProviderClient(resolveProviderConfig(settings));
+ * import { createProviderClient } from "./mod.ts";
+ * import { resolveProviderConfig } from "../mod.ts";
+ * import { loadSettings } from "../../core/mod.ts";
+ *
+ * const client = createProviderClient(resolveProviderConfig(loadSettings()));
  * const reply = await client.complete({ messages: [{ role: "user", content: "hi" }] });
+ * console.log(reply.text);
  * ```
  * @module
  */
