@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
-import type { RunContext } from "../../coordinator/context.ts";
 import { auditRun, blendFitness, fitnessOf } from "../../coordinator/records.ts";
 import { parseRunLog, RunLog } from "../../coordinator/run_log.ts";
-import type { RunState } from "../../coordinator/types.ts";
 import { openStore } from "../../store/mod.ts";
 import { VectorIndex } from "../../store/vector_index.ts";
+import { runContext, runState } from "../helpers/run_context.ts";
 import { tempDir, testSettings } from "../helpers/temp.ts";
 
 Deno.test("fitness follows the seed's weights and blends across runs", () => {
@@ -43,21 +42,18 @@ Deno.test("the audit records every agent once, degrades a failing one, and never
     for (let i = 0; i < 4; i++) store.agents.recordUsage(failing.agent_id, false, 10);
     store.runs.create({ run_id: "run1", task: "t" });
     const stats = { latency_ms: 100, tool_calls: 1, tool_ok: 1 };
-    const state = {
+    const state = runState({
       run_id: "run1",
       agent_stats: {
         [failing.agent_id]: { subtasks: 1, succeeded: 0, failed: 1, ...stats },
         [good.agent_id]: { subtasks: 2, succeeded: 2, failed: 0, ...stats },
       },
-      audited_stats: {},
-      created_agents: [],
-      approvals: [],
       tool_event_count: 2,
       response_status: "error",
-      response_result: "",
       response_error: "x",
-    } as unknown as RunState;
-    const ctx = { state, store, log, index: new VectorIndex(store.db, 8) } as unknown as RunContext;
+    });
+    const index = new VectorIndex(store.db, 8);
+    const ctx = runContext({ settings, store, log, state, index });
     auditRun(ctx);
     auditRun(ctx); // a resumed run audits again
     const bad = store.agents.get(failing.agent_id)!;
