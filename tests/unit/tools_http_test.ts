@@ -88,12 +88,6 @@ function handler(request: Request): Response | Promise<Response> {
   }
 }
 
-const plain = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
-const secure = Deno.serve(
-  { hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY, onListen() {} },
-  handler,
-);
-
 const PUBLIC: Record<string, string> = {
   "site.test": "93.184.215.14",
   "other.test": "93.184.215.15",
@@ -101,8 +95,17 @@ const PUBLIC: Record<string, string> = {
   "wrong.test": "93.184.215.16",
 };
 
-/** Test wiring: a resolver over a table and a dialler onto the local servers. */
-function wiring(extra: Record<string, string> = {}) {
+/**
+ * A plain and a TLS server on 127.0.0.1 for one test, and its wiring: a
+ * resolver over a table and a dialler onto the two servers. `await using`
+ * shuts both down when the test ends.
+ */
+function startServers(extra: Record<string, string> = {}) {
+  const plain = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  const secure = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY, onListen() {} },
+    handler,
+  );
   const resolved: string[] = [];
   const dialled: ResolvedAddress[] = [];
   const deps: PinnedDeps = {
@@ -121,13 +124,22 @@ function wiring(extra: Record<string, string> = {}) {
     },
     ca: [CERT],
   };
-  return { deps, resolved, dialled };
+  return {
+    plain,
+    deps,
+    resolved,
+    dialled,
+    async [Symbol.asyncDispose]() {
+      await Promise.all([plain.shutdown(), secure.shutdown()]);
+    },
+  };
 }
 
 const ctx = toolContext(Deno.cwd());
 
 Deno.test("web_fetch: HTML becomes readable text with the seed's result shape", async () => {
-  const { deps } = wiring();
+  await using servers = startServers();
+  const { deps } = servers;
   const out = await runWebFetch({ url: "http://site.test/html" }, ctx, deps);
   assert.ok(out.ok, out.error);
   assert.deepEqual(out.result, {
@@ -141,7 +153,8 @@ Deno.test("web_fetch: HTML becomes readable text with the seed's result shape", 
 
 Deno.test("pinning: one DNS answer per hop, and the connection goes to exactly that address", async () => {
   let calls = 0;
-  const { deps, dialled } = wiring();
+  await using servers = startServers();
+  const { deps, dialled } = servers;
   // A rebinding resolver: public on the first answer, loopback afterwards.
   deps.resolver = () =>
     Promise.resolve([{ address: calls++ === 0 ? "93.184.215.14" : "127.0.0.1", family: 4 }]);
@@ -157,7 +170,8 @@ Deno.test("pinning: one DNS answer per hop, and the connection goes to exactly t
 });
 
 Deno.test("http_api: JSON body, params, headers; response headers filtered", async () => {
-  const { deps } = wiring();
+  await using servers = startServers();
+  const { deps } = servers;
   // A lower-case method; Host and Content-Length must be dropped, not sent.
   const wired = await runHttpApi(
     {
@@ -190,7 +204,8 @@ Deno.test("http_api: JSON body, params, headers; response headers filtered", asy
 });
 
 Deno.test("redirects: every hop is re-checked; private targets are refused", async () => {
-  const { deps } = wiring({ "internal.test": "192.168.1.10" });
+  await using servers = startServers({ "internal.test": "192.168.1.10" });
+  const { deps } = servers;
   const literal = await runWebFetch({ url: "http://site.test/redirect-private" }, ctx, deps);
   assert.equal(literal.ok, false);
   assert.match(
@@ -208,7 +223,8 @@ Deno.test("redirects: every hop is re-checked; private targets are refused", asy
 });
 
 Deno.test("redirects: credentials are not carried to another origin; network_hosts applies to every hop", async () => {
-  const { deps } = wiring();
+  await using servers = startServers();
+  const { deps } = servers;
   const out = await runHttpApi(
     {
       url: "http://site.test/redirect-other",
@@ -234,7 +250,8 @@ Deno.test("redirects: credentials are not carried to another origin; network_hos
 });
 
 Deno.test("http_api: a POST is never re-sent to a redirect target", async () => {
-  const { deps, dialled } = wiring();
+  await using servers = startServers();
+  const { deps, dialled } = servers;
   const out = await runHttpApi(
     { method: "POST", url: "http://site.test/redirect-ok", json: {} },
     ctx,
@@ -247,7 +264,8 @@ Deno.test("http_api: a POST is never re-sent to a redirect target", async () => 
 });
 
 Deno.test("http: statuses, encodings, charsets, binary bodies and caps", async () => {
-  const { deps } = wiring();
+  await using servers = startServers();
+  const { deps } = servers;
   const failed = await runHttpApi({ url: "http://site.test/status500" }, ctx, deps);
   assert.equal(failed.ok, false);
   assert.equal(failed.error, "http_status_500");
@@ -270,7 +288,8 @@ Deno.test("http: statuses, encodings, charsets, binary bodies and caps", async (
 });
 
 Deno.test("http: timeouts, cancellation and DNS failures are ok:false", async () => {
-  const { deps } = wiring();
+  await using servers = startServers();
+  const { deps } = servers;
   const started = performance.now();
   const slow = await runHttpApi({ url: "http://site.test/slow", timeout_s: 1 }, ctx, deps);
   assert.ok(!slow.ok && /timed out/.test(slow.error), slow.error);
@@ -295,7 +314,8 @@ Deno.test("http: timeouts, cancellation and DNS failures are ok:false", async ()
 });
 
 Deno.test("http: a refused connection is one clear line", async () => {
-  const { deps } = wiring();
+  await using servers = startServers();
+  const { deps } = servers;
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (closed.addr as Deno.NetAddr).port;
   closed.close();
@@ -311,6 +331,8 @@ Deno.test("http: a refused connection is one clear line", async () => {
 });
 
 Deno.test("http: without seams, a live local server on 127.0.0.1 is still refused", async () => {
+  await using servers = startServers();
+  const { plain } = servers;
   for (
     const url of [
       `http://127.0.0.1:${plain.addr.port}/ok`,
@@ -325,7 +347,8 @@ Deno.test("http: without seams, a live local server on 127.0.0.1 is still refuse
 });
 
 Deno.test("https: the certificate is verified against the URL's host name, not the pinned IP", async () => {
-  const { deps } = wiring();
+  await using servers = startServers();
+  const { deps } = servers;
   const ok = await runWebFetch({ url: "https://secure.test/ok" }, ctx, deps);
   assert.ok(ok.ok, ok.error);
   assert.equal(ok.result.text, "hello");
@@ -338,11 +361,4 @@ Deno.test("https: the certificate is verified against the URL's host name, not t
   const wrongName = await runWebFetch({ url: "https://wrong.test/ok" }, ctx, deps);
   assert.equal(wrongName.ok, false);
   assert.match(wrongName.error, /TLS certificate verification failed for wrong\.test/);
-});
-
-Deno.test({
-  name: "http: servers shut down",
-  async fn() {
-    await Promise.all([plain.shutdown(), secure.shutdown()]);
-  },
 });
