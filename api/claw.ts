@@ -12,8 +12,7 @@ import type { Manifest } from "../capsule_runtime/manifest.ts";
 import { startRun } from "../coordinator/coordinator.ts";
 import type { RunHandle, RunOptions } from "../coordinator/types.ts";
 import { type AgentRow, openStore, type RunRow } from "../store/mod.ts";
-import { createEmbedder, type Embedder } from "../store/embedder.ts";
-import { VectorIndex } from "../store/vector_index.ts";
+import { releaseSearch, sharedSearch } from "../store/search_cache.ts";
 import { coordinatorForWeb } from "../web/coordinator_adapter.ts";
 import type { WebDeps } from "../web/deps.ts";
 import { startWebServer, type WebServer } from "../web/server.ts";
@@ -115,7 +114,6 @@ export function createClaw(options: ClawOptions = {}): Claw {
   const active = new Set<RunHandle>();
   const webApps = new Set<ClawWebApp>();
   const servers = new Set<WebServer>();
-  let search: Promise<{ embedder: Embedder; index: VectorIndex }> | null = null;
   let closed = false;
 
   const assertOpen = () => {
@@ -152,11 +150,8 @@ export function createClaw(options: ClawOptions = {}): Claw {
       ),
     async registerCapsule(input) {
       assertOpen();
-      search ??= createEmbedder(deps.settings, { onWarning: () => {} }).then((embedder) => ({
-        embedder,
-        index: new VectorIndex(deps.store.db, embedder.dim),
-      }));
-      const { embedder, index } = await search;
+      // Shared with the runs: the model loads once; its fallback warning is theirs to log.
+      const { embedder, index } = await sharedSearch(deps.settings, deps.store.db);
       const registry = { agentsDir: deps.settings.agentsDir, store: deps.store, embedder, index };
       const manifest = await validCapsule(() => registerCapsule(registry, input));
       return manifest;
@@ -189,7 +184,7 @@ export function createClaw(options: ClawOptions = {}): Claw {
       await Promise.allSettled([...active].map((handle) => handle.done));
       for (const web of webApps) web.close();
       await Promise.allSettled([...servers].map((server) => server.shutdown()));
-      if (search) await (await search).embedder.dispose?.();
+      await releaseSearch(deps.store.db);
       deps.store.close();
     },
     [Symbol.asyncDispose]: () => claw.close(),

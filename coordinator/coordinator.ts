@@ -10,8 +10,7 @@ import { assertRunId, newRunId, randomHex } from "../core/ids.ts";
 import { Redactor, secretsOf } from "../core/redact.ts";
 import { APPROVAL_MODES, type ApprovalMode, ensureDataDirs } from "../core/settings.ts";
 import { TOOL_NAMES, type ToolName } from "../capsule_runtime/manifest.ts";
-import { createEmbedder, type Embedder } from "../store/embedder.ts";
-import { VectorIndex } from "../store/vector_index.ts";
+import { sharedSearch } from "../store/search_cache.ts";
 import type { Store } from "../store/mod.ts";
 import { createLlmService } from "../llm/service.ts";
 import type { ProviderConfig } from "../llm/provider_config.ts";
@@ -317,43 +316,6 @@ function buildLlm(deps: StartDeps, options: RunOptions, runId: string): LlmServi
   });
 }
 
-/** What routing searches with; `warning` says why neural embeddings are not in use. */
-interface Search {
-  embedder: Embedder;
-  index: VectorIndex;
-  warning: string | null;
-}
-
-/**
- * The embedder and vector index of each store, shared by the runs of a
- * process (loading a model is slow) for as long as the embedding settings stay
- * the same; a run with other settings (saved in the dashboard) gets new ones.
- */
-const searches = new WeakMap<Store, { key: string; search: Promise<Search> }>();
-
-function searchFor(deps: CoordinatorDeps): Promise<Search> {
-  const { settings, store } = deps;
-  const key = JSON.stringify([
-    settings.enableTransformersEmbeddings,
-    settings.embeddingModel,
-    settings.embeddingDim,
-    settings.modelCacheDir,
-  ]);
-  const cached = searches.get(store);
-  if (cached?.key === key) return cached.search;
-  let warning: string | null = null;
-  const search = createEmbedder(settings, { onWarning: (line) => (warning = line) }).then(
-    (embedder) => ({ embedder, index: new VectorIndex(store.db, embedder.dim), warning }),
-    (error) => {
-      // A failed load is not kept: the next run tries again.
-      if (searches.get(store)?.search === search) searches.delete(store);
-      throw error;
-    },
-  );
-  searches.set(store, { key, search });
-  return search;
-}
-
 function launch(
   deps: StartDeps,
   llm: LlmService,
@@ -393,7 +355,7 @@ function launch(
   const done = (async (): Promise<RunOutcome> => {
     let crash: unknown = null;
     try {
-      const { embedder, index, warning } = await searchFor(deps);
+      const { embedder, index, warning } = await sharedSearch(settings, store.db);
       if (warning) log.emit("embedder_warning", { embedder: embedder.name, warning });
       const workspace = options.workspace ?? settings.workspace;
       const ctx: RunContext = {
