@@ -19,9 +19,10 @@ import { doctorCommand } from "./doctor.ts";
 import { setupCommand } from "./setup.ts";
 import { initCommand } from "./init.ts";
 import { toolsCommand } from "./tools.ts";
+import { trustCommand } from "./trust.ts";
 import { cancelRunCommand, resumeCommand, runCommand } from "./run.ts";
 import { webCommand } from "./web.ts";
-import { bold, printError, printLine } from "./output.ts";
+import { bold, printError, printLine, printWarning } from "./output.ts";
 import { runMenu } from "./menu.ts";
 
 export const VERSION: string = denoConfig.version;
@@ -31,6 +32,7 @@ export const COMMANDS: Command[] = [
   setupCommand,
   initCommand,
   doctorCommand,
+  trustCommand,
   runCommand,
   resumeCommand,
   cancelRunCommand,
@@ -58,7 +60,7 @@ function globalHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Options: --help (on any command), --version",
-    "Settings come from the environment and ./.env; see the README's configuration table.",
+    "Settings come from the environment and ./.env (once accepted with `closed-claw trust`); see the README's configuration table.",
   ].join("\n");
 }
 
@@ -86,6 +88,17 @@ function unknownCommand(name: string): UsageError {
   );
 }
 
+/** Loads settings and says, once, which config files were ignored and how to accept them. */
+function loadSettingsAndWarn(): Settings {
+  const settings = loadSettings();
+  for (const file of settings.ignoredFiles) {
+    printWarning(
+      `Ignoring ${file.path}: ${file.reason} (an agent could have written it). Review it, then run \`closed-claw trust ${file.path}\` to use it.`,
+    );
+  }
+  return settings;
+}
+
 function makeContext(options: CommandContext["options"], positionals: string[]): CommandContext & {
   dispose(): void;
 } {
@@ -94,8 +107,8 @@ function makeContext(options: CommandContext["options"], positionals: string[]):
   return {
     options,
     positionals,
-    settings: () => (settings ??= loadSettings()),
-    store: () => (store ??= openStore((settings ??= loadSettings()).dbPath)),
+    settings: () => (settings ??= loadSettingsAndWarn()),
+    store: () => (store ??= openStore((settings ??= loadSettingsAndWarn()).dbPath)),
     dispose: () => store?.close(),
   };
 }

@@ -6,7 +6,7 @@
  * from a pipe; end of input cancels with one line and saves nothing.
  */
 import { join } from "node:path";
-import { readDotenv, upsertDotenv } from "../core/dotenv.ts";
+import { assertEnvAccepted, readDotenv, saveAcceptedDotenv } from "../core/dotenv.ts";
 import { type ProviderName, PROVIDERS, type Settings } from "../core/settings.ts";
 import { ClosedClawError, errorMessage } from "../core/errors.ts";
 import { parseProviderName, PROVIDER_INFO, type ProviderConfig } from "../llm/provider_config.ts";
@@ -140,6 +140,9 @@ export const setupCommand: Command = {
   ].join("\n"),
   async run(ctx) {
     const settings = ctx.settings();
+    const envPath = settings.envFile || join(settings.cwd, ".env");
+    // Checked before any question, so no answer is wasted on a file we would refuse.
+    assertEnvAccepted(envPath, settings.configDir);
     printLine(bold("Closed Claw setup"));
     try {
       const provider = await askProvider(settings.llmProvider);
@@ -186,10 +189,9 @@ export const setupCommand: Command = {
         printLine("Nothing was saved.");
         return 1;
       }
-      const envPath = settings.envFile || join(settings.cwd, ".env");
       const typedKey = apiKey !== "" && apiKey !== existingKey;
       const changes = envChanges(readDotenv(envPath), config, typedKey);
-      upsertDotenv(envPath, changes);
+      saveAcceptedDotenv(envPath, changes, settings.configDir);
       printLine(green(`Saved to ${envPath}: ${Object.keys(changes).join(", ")}.`));
       printLine("Next: `closed-claw doctor` to check everything, then run a task.");
       return 0;

@@ -4,6 +4,7 @@
  * keys into every child process.
  */
 import { ClosedClawError } from "./errors.ts";
+import { readTrustedFile, trustFile } from "./trust.ts";
 
 const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
 
@@ -95,4 +96,34 @@ export function upsertDotenv(path: string, changes: Record<string, string>): voi
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   Deno.writeTextFileSync(tmp, updated.join("\n") + "\n", { mode: 0o600 });
   Deno.renameSync(tmp, path);
+}
+
+/**
+ * Saves `.env` changes made by the user (setup, the dashboard) and records the
+ * result as accepted, so later runs read it. A file that exists but was never
+ * accepted, or changed since, may have been planted by a capsule: it is
+ * refused instead of being built on.
+ */
+export function saveAcceptedDotenv(
+  path: string,
+  changes: Record<string, string>,
+  configDir: string,
+): void {
+  assertEnvAccepted(path, configDir);
+  upsertDotenv(path, changes);
+  trustFile(path, configDir);
+}
+
+/** Throws when `path` exists but is not a file the user accepted. */
+export function assertEnvAccepted(path: string, configDir: string): void {
+  const read = readTrustedFile(path, { configDir });
+  if (read.state !== "ignored") return;
+  throw new ClosedClawError(
+    "env_not_accepted",
+    `${path} is ${read.reason}; nothing was saved (a capsule could have written it).`,
+    {
+      hint: `Review it, then run \`closed-claw trust ${path}\` (or delete it) and try again.`,
+      exitCode: 2,
+    },
+  );
 }

@@ -6,7 +6,9 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { ClosedClawError } from "./errors.ts";
-import { readDotenv } from "./dotenv.ts";
+import { parseDotenv, readDotenv } from "./dotenv.ts";
+import { readTrustedFile, userConfigDir } from "./trust.ts";
+import { readSoul } from "./soul.ts";
 
 /** The model providers `CLOSED_CLAW_LLM_PROVIDER` accepts. */
 export const PROVIDERS = [
@@ -206,7 +208,10 @@ export const SETTING_DEFS = [
     "CLOSED_CLAW_SOUL_MD",
     "soulMdSetting",
     "",
-    P("Soul file", "Markdown put before every agent's skills; empty means ./soul.md when present."),
+    P(
+      "Soul file",
+      "Markdown put before every agent's skills; empty means soul.md in the data folder (or ./soul.md once accepted with `closed-claw trust`).",
+    ),
     "path",
   ),
   select(
@@ -495,7 +500,7 @@ export interface RawSettings {
   workspaceSetting: string;
   /** `CLOSED_CLAW_EXTRA_ALLOWED_PATHS`: Comma-separated folders agents may also use, besides the workspace. */
   extraAllowedPaths: string[];
-  /** `CLOSED_CLAW_SOUL_MD`: Markdown put before every agent's skills; empty means ./soul.md when present. */
+  /** `CLOSED_CLAW_SOUL_MD`: Markdown put before every agent's skills; empty means soul.md in the data folder (or ./soul.md once accepted with `closed-claw trust`). */
   soulMdSetting: string;
   /** `CLOSED_CLAW_LLM_PROVIDER`: Which model provider the coordinator and agents use. */
   llmProvider: ProviderName;
@@ -604,8 +609,12 @@ export interface Settings extends Readonly<RawSettings> {
   readonly soulMdPath: string;
   /** The folder `.env` was read from. */
   readonly cwd: string;
-  /** The `.env` file that was read, if any. */
+  /** The `.env` file settings come from (written by `setup`), whether or not it was read. */
   readonly envFile: string;
+  /** The user's config folder (holds the ledger of accepted files); "" when unknown. */
+  readonly configDir: string;
+  /** Config files found but not used, with why (e.g. a `.env` nobody accepted). */
+  readonly ignoredFiles: readonly { path: string; reason: string }[];
 }
 
 /** The name of a settings variable, e.g. `CLOSED_CLAW_HOME` (one per row of `SETTING_DEFS`). */
@@ -663,8 +672,14 @@ export interface LoadSettingsOptions {
   env?: Record<string, string | undefined>;
   /** Folder that relative paths and `.env` are resolved against. Default: `Deno.cwd()`. */
   cwd?: string;
-  /** `.env` path; `false` reads none. Default: `<cwd>/.env`. */
+  /**
+   * `.env` path; `false` reads none. A path given here is read as it is (the
+   * caller chose it). Default: `<cwd>/.env`, read only when the user accepted
+   * its content (`closed-claw trust`), since capsules may write the workspace.
+   */
   envFile?: string | false;
+  /** The user's config folder. Default: from CLOSED_CLAW_CONFIG_DIR, XDG_CONFIG_HOME or HOME. */
+  configDir?: string;
   /** Values that win over both the environment and `.env` (CLI flags). */
   overrides?: Partial<Record<EnvName, string>>;
 }
@@ -689,8 +704,15 @@ function readProcessEnv(): Record<string, string | undefined> {
 export function loadSettings(options: LoadSettingsOptions = {}): Settings {
   const cwd = resolve(options.cwd ?? Deno.cwd());
   const envFile = options.envFile === false ? "" : resolve(cwd, options.envFile ?? ".env");
-  const fromFile = envFile ? readDotenv(envFile) : {};
   const env = options.env ?? readProcessEnv();
+  const configDir = options.configDir ?? userConfigDir(options.env ?? undefined);
+  const ignoredFiles: { path: string; reason: string }[] = [];
+  const fromFile = readEnvFile(
+    envFile,
+    typeof options.envFile === "string",
+    configDir,
+    ignoredFiles,
+  );
   const raw: Record<string, unknown> = {};
   for (const def of SETTING_DEFS) {
     const override = options.overrides?.[def.env as EnvName];
@@ -716,8 +738,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
   const r = raw as unknown as RawSettings;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, expandHome(p)));
   const homeDir = abs(r.home);
-  const soulDefault = join(cwd, "soul.md");
-  return Object.freeze({
+  const settings = {
     ...r,
     homeDir,
     dbPath: r.dbPathSetting ? abs(r.dbPathSetting) : join(homeDir, "registry.db"),
@@ -727,10 +748,35 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
     modelCacheDir: join(homeDir, "models"),
     workspace: r.workspaceSetting ? abs(r.workspaceSetting) : cwd,
     extraAllowedPaths: r.extraAllowedPaths.map(abs),
-    soulMdPath: r.soulMdSetting ? abs(r.soulMdSetting) : soulDefault,
+    soulMdPath: r.soulMdSetting ? abs(r.soulMdSetting) : join(homeDir, "soul.md"),
     cwd,
     envFile,
+    configDir,
+  };
+  const soul = readSoul(settings);
+  return Object.freeze({
+    ...settings,
+    ignoredFiles: Object.freeze([...ignoredFiles, ...soul.ignored]),
   });
+}
+
+/**
+ * The `.env` entries to use. A file the caller named is read as it is; the
+ * default one only when the user accepted this exact content, because a
+ * capsule with write access could have planted it to redirect keys.
+ */
+function readEnvFile(
+  path: string,
+  named: boolean,
+  configDir: string,
+  ignored: { path: string; reason: string }[],
+): Record<string, string> {
+  if (!path) return {};
+  if (named) return readDotenv(path);
+  const read = readTrustedFile(path, { configDir, trustedDirs: configDir ? [configDir] : [] });
+  if (read.state === "trusted") return parseDotenv(read.text);
+  if (read.state === "ignored") ignored.push({ path, reason: read.reason });
+  return {};
 }
 
 function expandHome(path: string): string {

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { ClosedClawError } from "../core/errors.ts";
+import { saveAcceptedDotenv } from "../core/dotenv.ts";
 
 /** A JSON error `{error, code}` with `status`. */
 export function apiError(c: Context, status: ContentfulStatusCode, code: string, error: string) {
@@ -51,6 +52,23 @@ export function validId(check: (id: string) => string, id: string): string {
     return check(id);
   } catch (error) {
     if (error instanceof ClosedClawError) throw new HttpError(400, error.code, error.message);
+    throw error;
+  }
+}
+
+/** Saves `.env` changes made in the dashboard; a `.env` nobody accepted is a 409, not built on. */
+export function saveEnvForWeb(
+  envFile: string,
+  changes: Record<string, string>,
+  configDir: string,
+): void {
+  try {
+    saveAcceptedDotenv(envFile, changes, configDir);
+  } catch (error) {
+    if (error instanceof ClosedClawError) {
+      const hint = error.hint ? ` ${error.hint}` : "";
+      throw new HttpError(409, error.code, `${error.message}${hint}`);
+    }
     throw error;
   }
 }

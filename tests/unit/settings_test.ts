@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadSettings, settingsCatalogue, validateSettingValue } from "../../core/settings.ts";
 import { parseDotenv, upsertDotenv } from "../../core/dotenv.ts";
+import { trustFile } from "../../core/trust.ts";
 import { ClosedClawError } from "../../core/errors.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -38,7 +39,14 @@ Deno.test("the environment wins over .env, and .env is read without touching Den
     join(dir.path, ".env"),
     "# comment\nCLOSED_CLAW_MAX_PARALLEL_AGENTS=2\nexport OPENAI_API_KEY='sk-file'\nCLOSED_CLAW_PAID_API_PROVIDERS=api.a.com, api.b.com # hosts\n",
   );
-  const s = loadSettings({ cwd: dir.path, env: { CLOSED_CLAW_MAX_PARALLEL_AGENTS: "3" } });
+  // The user accepted this .env (a file nobody accepted is ignored: core_trust_test.ts).
+  const configDir = join(dir.path, "config");
+  trustFile(join(dir.path, ".env"), configDir);
+  const s = loadSettings({
+    cwd: dir.path,
+    configDir,
+    env: { CLOSED_CLAW_MAX_PARALLEL_AGENTS: "3" },
+  });
   assert.equal(s.maxParallelAgents, 3);
   assert.equal(s.openaiApiKey, "sk-file");
   assert.deepEqual(s.paidApiProviders, ["api.a.com", "api.b.com"]);

@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { join } from "node:path";
 import { z } from "zod";
-import { upsertDotenv } from "../../core/dotenv.ts";
+import { saveEnvForWeb } from "../http.ts";
 import { PROVIDER_INFO, type ProviderConfig, resolveProviderConfig } from "../../llm/mod.ts";
 import { probeProvider, type ProbeResult } from "../../llm/mod.ts";
 import type { WebDeps } from "../deps.ts";
@@ -97,7 +97,7 @@ export function llmKeyRoutes(deps: WebDeps): Hono {
       return c.json({ ...result, saved: false, error: result.message });
     }
     const envFile = deps.settings.envFile || join(deps.settings.cwd, ".env");
-    upsertDotenv(envFile, { [keyEnv]: key });
+    saveEnvForWeb(envFile, { [keyEnv]: key }, deps.settings.configDir);
     deps.reloadSettings?.();
     // A variable in the process environment, or the generic key, still wins over .env.
     const shadowedBy: string[] = [];

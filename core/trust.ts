@@ -1,0 +1,181 @@
+/**
+ * Files the host reads as configuration (`.env`, a soul file) may sit in a
+ * folder that capsules can write. Such a file counts only when the user
+ * accepted its exact content: the ledger in the user's config folder maps
+ * each accepted file's real path to the SHA-256 of its content. A file that
+ * is new, changed since it was accepted, or reached through a symlink is
+ * ignored, so nothing a capsule plants can redirect keys or reach a prompt.
+ */
+import { createHash } from "node:crypto";
+import { dirname, join, resolve } from "node:path";
+import { ClosedClawError } from "./errors.ts";
+
+/** Variables that locate the user's config folder; read from the process environment only. */
+export interface ConfigDirEnv {
+  CLOSED_CLAW_CONFIG_DIR?: string;
+  XDG_CONFIG_HOME?: string;
+  HOME?: string;
+}
+
+/** The user's config folder: CLOSED_CLAW_CONFIG_DIR, else $XDG_CONFIG_HOME/closed-claw, else ~/.config/closed-claw. */
+export function userConfigDir(env: ConfigDirEnv = processConfigEnv()): string {
+  if (env.CLOSED_CLAW_CONFIG_DIR?.trim()) return resolve(env.CLOSED_CLAW_CONFIG_DIR);
+  if (env.XDG_CONFIG_HOME?.trim()) return join(resolve(env.XDG_CONFIG_HOME), "closed-claw");
+  if (env.HOME?.trim()) return join(resolve(env.HOME), ".config", "closed-claw");
+  return "";
+}
+
+function processConfigEnv(): ConfigDirEnv {
+  const get = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined; // no --allow-env for it: treat as unset
+    }
+  };
+  return {
+    CLOSED_CLAW_CONFIG_DIR: get("CLOSED_CLAW_CONFIG_DIR"),
+    XDG_CONFIG_HOME: get("XDG_CONFIG_HOME"),
+    HOME: get("HOME"),
+  };
+}
+
+/** The ledger file inside a config folder. */
+export function ledgerPath(configDir: string): string {
+  return join(configDir, "trusted_files.json");
+}
+
+/** A config file as read for a trust decision. */
+export type ConfigFileRead =
+  | { state: "missing" }
+  | { state: "refused"; reason: string }
+  | { state: "read"; realPath: string; sha256: string; text: string };
+
+/** Reads a file for a trust decision: never through a symlink, only a regular file. */
+export function readConfigFile(path: string): ConfigFileRead {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { state: "missing" };
+    return { state: "refused", reason: `cannot be read (${errorName(error)})` };
+  }
+  if (info.isSymlink) return { state: "refused", reason: "is a symbolic link" };
+  if (!info.isFile) return { state: "refused", reason: "is not a regular file" };
+  try {
+    const realPath = Deno.realPathSync(path);
+    // Parent folders may be links too; the real path is what the ledger names.
+    const bytes = Deno.readFileSync(realPath);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    return { state: "read", realPath, sha256, text: new TextDecoder().decode(bytes) };
+  } catch (error) {
+    return { state: "refused", reason: `cannot be read (${errorName(error)})` };
+  }
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : String(error);
+}
+
+function loadLedger(configDir: string): Record<string, string> {
+  if (!configDir) return {};
+  try {
+    const parsed = JSON.parse(Deno.readTextFileSync(ledgerPath(configDir)));
+    const files = parsed?.files;
+    if (!files || typeof files !== "object") return {};
+    return Object.fromEntries(
+      Object.entries(files).filter(([, v]) => typeof v === "string"),
+    ) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+/** What the host may use of a config file: its text, or why it is ignored. */
+export type TrustedRead =
+  | { state: "missing" }
+  | { state: "ignored"; reason: string }
+  | { state: "trusted"; text: string; realPath: string };
+
+export interface TrustOptions {
+  /** The user's config folder (where the ledger is). "" means no ledger: only trusted folders count. */
+  configDir: string;
+  /** Folders capsules can never write (the data folder, the config folder): files there need no ledger entry. */
+  trustedDirs?: string[];
+}
+
+/**
+ * Reads a config file only if the user accepted this exact content, or it lies
+ * in a folder capsules cannot write. Never follows a symlink.
+ */
+export function readTrustedFile(path: string, options: TrustOptions): TrustedRead {
+  const read = readConfigFile(path);
+  if (read.state === "missing") return read;
+  if (read.state === "refused") return { state: "ignored", reason: read.reason };
+  const inTrustedDir = (options.trustedDirs ?? []).some((dir) => isInside(read.realPath, dir));
+  if (inTrustedDir) return { state: "trusted", text: read.text, realPath: read.realPath };
+  const accepted = loadLedger(options.configDir)[read.realPath];
+  if (accepted === read.sha256) {
+    return { state: "trusted", text: read.text, realPath: read.realPath };
+  }
+  return {
+    state: "ignored",
+    reason: accepted ? "changed since you accepted it" : "not accepted by you yet",
+  };
+}
+
+function isInside(path: string, dir: string): boolean {
+  let real = dir;
+  try {
+    real = Deno.realPathSync(dir);
+  } catch {
+    // a folder that does not exist holds nothing
+    return false;
+  }
+  return path === real || path.startsWith(real.endsWith("/") ? real : real + "/");
+}
+
+/**
+ * Records a file's current content as accepted by the user. Refuses symlinks
+ * and non-regular files. Returns the real path recorded.
+ */
+export function trustFile(path: string, configDir: string): string {
+  if (!configDir) {
+    throw new ClosedClawError(
+      "config_dir_unknown",
+      "There is no user config folder to record it.",
+      {
+        hint: "Set HOME, XDG_CONFIG_HOME or CLOSED_CLAW_CONFIG_DIR.",
+        exitCode: 2,
+      },
+    );
+  }
+  const read = readConfigFile(path);
+  if (read.state !== "read") {
+    const why = read.state === "missing" ? "does not exist" : read.reason;
+    throw new ClosedClawError("trust_refused", `${path} ${why}; nothing was accepted.`, {
+      hint: "Name a regular file (not a link).",
+      exitCode: 2,
+    });
+  }
+  const files = loadLedger(configDir);
+  files[read.realPath] = read.sha256;
+  writeLedger(configDir, files);
+  return read.realPath;
+}
+
+/** Forgets an accepted file (after it was deleted or replaced on purpose). */
+export function distrustFile(realPath: string, configDir: string): void {
+  const files = loadLedger(configDir);
+  if (!(realPath in files)) return;
+  delete files[realPath];
+  writeLedger(configDir, files);
+}
+
+function writeLedger(configDir: string, files: Record<string, string>): void {
+  const path = ledgerPath(configDir);
+  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  Deno.writeTextFileSync(tmp, JSON.stringify({ files }, null, 2) + "\n", { mode: 0o600 });
+  Deno.renameSync(tmp, path);
+}
