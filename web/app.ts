@@ -11,11 +11,24 @@ import { LiveHub } from "./live/hub.ts";
 import { systemRoutes } from "./api/system_routes.ts";
 import { llmKeyRoutes } from "./api/llm_key_routes.ts";
 import { agentsRoutes } from "./api/agents_routes.ts";
-import { runsRoutes, WebRuns } from "./api/runs_routes.ts";
+import { runsRoutes } from "./api/runs_routes.ts";
+import { approvalsRoutes } from "./api/approvals_routes.ts";
 import { liveRoutes } from "./api/live_routes.ts";
 import { toolsRoutes } from "./api/tools_routes.ts";
 import { staticRoutes } from "./static_routes.ts";
-import { pageRoutes } from "./pages/routes.tsx";
+import { overviewPage } from "./pages/overview_page.tsx";
+import { runsPage } from "./pages/runs_page.tsx";
+import { newRunPage } from "./pages/new_run_page.tsx";
+import { runPage } from "./pages/run_page.tsx";
+import { agentsPage } from "./pages/agents_page.tsx";
+import { agentPage } from "./pages/agent_page.tsx";
+import { approvalsPage } from "./pages/approvals_page.tsx";
+import { auditPage } from "./pages/audit_page.tsx";
+import { toolsPage } from "./pages/tools_page.tsx";
+import { skillsPage } from "./pages/skills_page.tsx";
+import { settingsPage } from "./pages/settings_page.tsx";
+import { systemPage } from "./pages/system_page.tsx";
+import { WebRuns } from "./web_runs.ts";
 import { normalizeBasePath, underBasePath } from "./base_path.ts";
 
 export interface WebAppOptions {
@@ -61,11 +74,29 @@ export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
   api.route("/", agentsRoutes(deps));
   api.route("/", liveRoutes(deps, hub, { keepAliveMs: options.keepAliveMs ?? 15_000 }));
   api.route("/", runsRoutes(deps, hub, runs));
+  api.route("/", approvalsRoutes(deps, hub));
   api.route("/", toolsRoutes(deps));
   api.all("*", (c) => c.json({ error: "No such API route.", code: "not_found" }, 404));
   app.route("/api", api);
   app.route("/static", staticRoutes());
-  app.route("/", pageRoutes(deps, base));
+
+  // Every link, form and script URL a page renders starts with `base`, the
+  // prefix the browser sees (`""` at `/`). The New Run page comes before the
+  // run page so `/runs/new` is never read as a run id.
+  const pages = new Hono();
+  pages.route("/", overviewPage(deps, base));
+  pages.route("/", runsPage(deps, base));
+  pages.route("/", newRunPage(deps, base));
+  pages.route("/", runPage(deps, base));
+  pages.route("/", agentsPage(deps, base));
+  pages.route("/", agentPage(deps, base));
+  pages.route("/", approvalsPage(deps, base));
+  pages.route("/", auditPage(deps, base));
+  pages.route("/", toolsPage(base));
+  pages.route("/", skillsPage(deps, base));
+  pages.route("/", settingsPage(deps, base));
+  pages.route("/", systemPage(deps, base));
+  app.route("/", pages);
 
   app.onError((error, c) => {
     if (error instanceof HttpError) {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { ClosedClawError } from "../../core/errors.ts";
 import { listSkills } from "../../capsule_runtime/skills.ts";
 import { openStore } from "../../store/mod.ts";
-import { skillsView } from "../../web/api/agents_routes.ts";
+import { skillsView } from "../../web/views/skills_view.ts";
 import { startWebServer } from "../../web/server.ts";
 import { tempDir, testSettings } from "../helpers/temp.ts";
 

@@ -13,7 +13,7 @@ import type { WebDeps } from "../deps.ts";
 import { validId } from "../http.ts";
 import type { LiveHub } from "../live/hub.ts";
 import type { NumberedEvent } from "../live/log_follower.ts";
-import { activeRunOf } from "./runs_routes.ts";
+import { liveSnapshot } from "../views/live_snapshot.ts";
 
 export interface LiveOptions {
   keepAliveMs: number;
@@ -36,26 +36,6 @@ function endOnAbortOrClose(stream: SSEStreamingApi, hub: LiveHub, end: () => voi
   if (signal.aborted) end();
   signal.addEventListener("abort", end, { once: true });
   return () => signal.removeEventListener("abort", end);
-}
-
-/** The global snapshot: active runs and pending approvals. */
-export function liveSnapshot(deps: WebDeps) {
-  const active = deps.store.runs.list({ status: "running", limit: 100 }).map((r) => {
-    const run = activeRunOf(r);
-    return { ...run, task: run.task.slice(0, 120), error: run.error?.slice(0, 200) ?? null };
-  });
-  const pending = deps.store.approvals.listPending();
-  return {
-    active_runs: active,
-    pending_approvals: pending.length,
-    approvals: pending.slice(0, 20).map((a) => ({
-      approval_id: a.approval_id,
-      run_id: a.run_id,
-      kind: a.kind,
-      request_data: a.request_data,
-      created_at: a.created_at,
-    })),
-  };
 }
 
 export function liveRoutes(deps: WebDeps, hub: LiveHub, options: LiveOptions): Hono {

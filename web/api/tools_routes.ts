@@ -1,24 +1,13 @@
 /** The tool catalogue and the sandboxed tool tester. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { TOOL_CATALOG, toolSpec } from "../../tools/catalog.ts";
+import { toolSpec } from "../../tools/catalog.ts";
 import type { WebDeps } from "../deps.ts";
 import { HttpError, jsonBody } from "../http.ts";
 import { testToolInCapsule } from "../tool_tester.ts";
+import { toolsView } from "../views/tools_view.ts";
 
 const ToolTest = z.object({ args: z.record(z.string(), z.unknown()).default({}) }).strict();
-
-/** `GET /api/tools`'s body. */
-export function toolsView() {
-  return TOOL_CATALOG.map((t) => ({
-    name: t.name,
-    description: t.description,
-    args_schema: t.jsonSchema,
-    risk_level: t.riskLevel,
-    side_effects: t.sideEffects,
-    enabled: true,
-  }));
-}
 
 export function toolsRoutes(deps: WebDeps): Hono {
   const app = new Hono();

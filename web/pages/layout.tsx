@@ -63,3 +63,9 @@ export function Layout(props: { title: string; path: string; base: string; child
     </html>
   );
 }
+
+/** A whole HTML document: `body` inside the frame, behind the doctype. */
+export function renderPage(base: string, title: string, path: string, body: Child): string {
+  return "<!doctype html>" +
+    (<Layout title={title} path={path} base={base}>{body}</Layout>).toString();
+}

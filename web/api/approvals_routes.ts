@@ -1,0 +1,59 @@
+/** Approval routes: pending and all requests, and the operator's decision. */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { z } from "zod";
+import { assertApprovalId, assertRunId } from "../../core/ids.ts";
+import type { WebDeps } from "../deps.ts";
+import { HttpError, intQuery, jsonBody, validId } from "../http.ts";
+import type { LiveHub } from "../live/hub.ts";
+import { coordinatorOf } from "./_coordinator.ts";
+
+const Decision = z.object({
+  approved: z.boolean(),
+  note: z.string().max(2000).default(""),
+}).strict();
+
+/** `GET /approvals/pending`: the open requests, optionally of one run. */
+function listPending(deps: WebDeps, c: Context) {
+  const runId = c.req.query("run_id");
+  const rows = deps.store.approvals.listPending(runId ? validId(assertRunId, runId) : undefined);
+  return c.json(rows.map((a) => ({
+    approval_id: a.approval_id,
+    run_id: a.run_id,
+    kind: a.kind,
+    request_data: a.request_data,
+    created_at: a.created_at,
+    expires_at: a.expires_at,
+  })));
+}
+
+/** `POST /approvals/:id/decide`: resolves a pending request once; a second decision is a 409. */
+async function decide(deps: WebDeps, hub: LiveHub, c: Context, rawId: string) {
+  const id = validId(assertApprovalId, rawId);
+  const body = await jsonBody(c, Decision);
+  const coordinator = coordinatorOf(deps);
+  if (!deps.store.approvals.get(id)) {
+    throw new HttpError(404, "approval_not_found", `No approval ${id}.`);
+  }
+  const resolved = coordinator.decideApproval(id, body.approved, body.note, "dashboard");
+  if (!resolved) {
+    throw new HttpError(
+      409,
+      "already_decided",
+      "This approval was already decided or timed out.",
+    );
+  }
+  hub.changed();
+  return c.json({ approval_id: id, approved: body.approved, resolved: true });
+}
+
+export function approvalsRoutes(deps: WebDeps, hub: LiveHub): Hono {
+  const app = new Hono();
+  app.get("/approvals/pending", (c) => listPending(deps, c));
+  app.get(
+    "/approvals",
+    (c) => c.json(deps.store.approvals.list({ limit: intQuery(c, "limit", 200, 10_000) })),
+  );
+  app.post("/approvals/:id/decide", (c) => decide(deps, hub, c, c.req.param("id")));
+  return app;
+}

@@ -1,0 +1,111 @@
+/** @jsxImportSource hono/jsx */
+// Pages are rendered once on the server, never diffed, so React's list keys mean nothing here.
+// deno-lint-ignore-file jsx-key
+/** One agent at `/agents/:id`: figures, capsule flags, skill, memories and manifest. */
+import { Hono } from "hono";
+import { assertAgentId, isAgentId } from "../../core/ids.ts";
+import type { WebDeps } from "../deps.ts";
+import { type AgentView, agentView } from "../views/agent_view.ts";
+import { ms, when } from "./format.ts";
+import { renderPage } from "./layout.tsx";
+import { Card, Empty, Json, Status } from "./ui.tsx";
+
+function DeleteButton(props: { agentId: string; base: string }) {
+  const { agentId, base } = props;
+  return (
+    <div class="actions">
+      <button
+        type="button"
+        class="button danger"
+        data-action="DELETE"
+        data-url={`${base}/api/agents/${agentId}`}
+        data-confirm={`Delete agent ${agentId}?`}
+        data-redirect={`${base}/agents`}
+      >
+        Delete agent
+      </button>
+    </div>
+  );
+}
+
+function Figures(props: { view: AgentView }) {
+  const { view } = props;
+  return (
+    <section class="cards">
+      <Card label="Status" value={<Status value={view.status} />} />
+      <Card label="Uses" value={String(view.metrics.usage_count)} />
+      <Card label="Success" value={`${Math.round(view.metrics.success_rate * 100)}%`} />
+      <Card label="Avg latency" value={ms(view.metrics.avg_latency_ms)} />
+      <Card
+        label="Tool calls"
+        value={`${view.metrics.tool_calls} (${view.metrics.tool_errors} failed)`}
+      />
+    </section>
+  );
+}
+
+function Memories(props: { view: AgentView }) {
+  const { view } = props;
+  return (
+    <section>
+      <h2>Memories ({view.memory_entries})</h2>
+      {view.memories.length === 0 ? <Empty>No memories yet.</Empty> : (
+        <ul class="list">
+          {view.memories.map((m) => (
+            <li>
+              <span class="muted">{when(m.created_at)}</span> {m.content}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function AgentDetail(props: { view: AgentView; base: string }) {
+  const { view } = props;
+  return (
+    <>
+      <p>{view.description}</p>
+      <DeleteButton agentId={view.agent_id} base={props.base} />
+      <Figures view={view} />
+      <section>
+        <h2>Deno flags of its capsule ({view.sandbox})</h2>
+        <pre class="flags">{view.deno_flags.join("\n")}</pre>
+        {view.refused_tools.map((r) => <p class="alert-box">{r.tool}: {r.reason}</p>)}
+      </section>
+      <section>
+        <h2>skill.md</h2>
+        <pre class="result">{view.skill_md}</pre>
+      </section>
+      <Memories view={view} />
+      <section>
+        <h2>Manifest</h2>
+        <Json
+          value={{
+            ...view,
+            skill_md: undefined,
+            memories: undefined,
+            recent_tool_calls: undefined,
+          }}
+        />
+      </section>
+    </>
+  );
+}
+
+export function agentPage(deps: WebDeps, base: string): Hono {
+  const app = new Hono();
+  app.get("/agents/:id", async (c) => {
+    const id = c.req.param("id");
+    const view = isAgentId(id) ? await agentView(deps, assertAgentId(id)) : null;
+    if (!view) {
+      return c.html(
+        renderPage(base, "Agent not found", "/agents", <Empty>No agent {id.slice(0, 80)}.</Empty>),
+        404,
+      );
+    }
+    return c.html(renderPage(base, view.name, "/agents", <AgentDetail view={view} base={base} />));
+  });
+  return app;
+}

@@ -1,0 +1,46 @@
+/** @jsxImportSource hono/jsx */
+// Pages are rendered once on the server, never diffed, so React's list keys mean nothing here.
+// deno-lint-ignore-file jsx-key
+/** Every approval request at `/approvals`, pending ones with Approve and Deny. */
+import { Hono } from "hono";
+import type { ApprovalRow } from "../../store/mod.ts";
+import type { WebDeps } from "../deps.ts";
+import { ApprovalButtons } from "./approval_buttons.tsx";
+import { when } from "./format.ts";
+import { renderPage } from "./layout.tsx";
+import { Empty, Json, Status } from "./ui.tsx";
+
+function ApprovalItem(props: { a: ApprovalRow; base: string }) {
+  const { a, base } = props;
+  return (
+    <li>
+      <Status value={a.status} /> <b>{a.kind}</b>{" "}
+      {a.run_id && <a href={`${base}/runs/${a.run_id}`} class="mono">{a.run_id.slice(0, 12)}</a>}
+      {" "}
+      <span class="muted">{when(a.created_at)}</span>
+      <Json value={a.request_data} />
+      {a.status === "pending" && <ApprovalButtons id={a.approval_id} base={base} />}
+      {a.status !== "pending" && <span class="muted">by {a.operator ?? "–"} {a.note}</span>}
+    </li>
+  );
+}
+
+export function approvalsPage(deps: WebDeps, base: string): Hono {
+  const app = new Hono();
+  app.get("/approvals", (c) => {
+    const all = deps.store.approvals.list({ limit: 200 });
+    return c.html(renderPage(
+      base,
+      "Approvals",
+      "/approvals",
+      all.length === 0
+        ? <Empty>No approval requests yet.</Empty>
+        : (
+          <ul class="list" id="approval-list">
+            {all.map((a) => <ApprovalItem a={a} base={base} />)}
+          </ul>
+        ),
+    ));
+  });
+  return app;
+}

@@ -1,0 +1,163 @@
+/** @jsxImportSource hono/jsx */
+// Pages are rendered once on the server, never diffed, so React's list keys mean nothing here.
+// deno-lint-ignore-file jsx-key
+/**
+ * The live part of a run's page (`#run-live`): app.js re-fetches it as a
+ * fragment while the run is going and swaps it in.
+ */
+import type { RunAnalysis } from "../analysis.ts";
+import type { RunRow } from "../../store/mod.ts";
+import { ApprovalButtons } from "./approval_buttons.tsx";
+import { SubtaskGraph } from "./charts.tsx";
+import { DataTable } from "./data_table.tsx";
+import { money, ms } from "./format.ts";
+import { Card, Empty, Status } from "./ui.tsx";
+
+function Figures(props: { run: RunRow; a: RunAnalysis }) {
+  const { run, a } = props;
+  return (
+    <section class="cards">
+      <Card label="Status" value={<Status value={run.status} />} hint={a.current_stage ?? ""} />
+      <Card label="Duration" value={ms(run.latency_ms)} />
+      <Card label="Tokens" value={`${a.usage.input_tokens} in / ${a.usage.output_tokens} out`} />
+      <Card label="Cost" value={money(a.usage.cost_usd)} hint={`${a.usage.calls} model calls`} />
+    </section>
+  );
+}
+
+function Stages(props: { a: RunAnalysis }) {
+  const a = props.a;
+  return (
+    <section>
+      <h2>Stages</h2>
+      <ol class="timeline" data-log-lines={String(a.events.length)}>
+        {a.stages.map((s) => (
+          <li
+            class={s.events ? (s.errors ? "has-errors" : "done") : "idle"}
+            data-stage={s.name}
+            data-events={String(s.events)}
+          >
+            <b>{s.name}</b>{" "}
+            <span class="muted">{s.events} events, {s.errors} errors, {ms(s.duration_ms)}</span>
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function Subtasks(props: { a: RunAnalysis }) {
+  const a = props.a;
+  return (
+    <section>
+      <h2>Subtasks</h2>
+      {a.subtasks.length
+        ? (
+          <SubtaskGraph
+            nodes={a.subtasks.map((s) => ({
+              id: s.task_id,
+              label: s.title,
+              status: s.status,
+              depends_on: s.depends_on,
+            }))}
+          />
+        )
+        : <Empty>No subtasks yet.</Empty>}
+    </section>
+  );
+}
+
+function Approvals(props: { a: RunAnalysis; base: string }) {
+  const { a, base } = props;
+  return (
+    <section>
+      <h2>Approvals</h2>
+      {a.approvals.length === 0 ? <Empty>No approvals.</Empty> : (
+        <ul class="list">
+          {a.approvals.map((ap) => (
+            <li>
+              <Status value={ap.status} /> {ap.kind}{" "}
+              <code>{JSON.stringify(ap.request_data).slice(0, 200)}</code>
+              {ap.status === "pending" && <ApprovalButtons id={ap.approval_id} base={base} />}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function ToolCalls(props: { a: RunAnalysis }) {
+  return (
+    <section>
+      <h2>Tool calls</h2>
+      <DataTable
+        rows={props.a.tool_calls}
+        empty="No tool calls."
+        columns={[
+          { header: "Tool", cell: (t) => t.tool },
+          { header: "Agent", cell: (t) => t.agent_id ?? "", class: "mono" },
+          { header: "OK", cell: (t) => (t.ok ? "yes" : "no") },
+          { header: "Time", cell: (t) => ms(t.latency_ms) },
+          { header: "Args", cell: (t) => <code>{JSON.stringify(t.args).slice(0, 200)}</code> },
+          { header: "Error", cell: (t) => t.error },
+        ]}
+      />
+    </section>
+  );
+}
+
+/** Shown when the run made any model call (by the usage totals, as the cards count them). */
+function ModelCalls(props: { a: RunAnalysis }) {
+  const a = props.a;
+  return (
+    <section>
+      <h2>Model calls</h2>
+      {a.usage.calls === 0 ? <Empty>No model calls.</Empty> : (
+        <DataTable
+          rows={a.model_calls}
+          columns={[
+            { header: "Purpose", cell: (m) => m.purpose },
+            { header: "Model", cell: (m) => <>{m.provider}/{m.model}</> },
+            { header: "Tokens in", cell: (m) => m.input_tokens },
+            { header: "Tokens out", cell: (m) => m.output_tokens },
+            { header: "Cost", cell: (m) => money(m.cost_usd) },
+            { header: "Time", cell: (m) => ms(m.latency_ms) },
+            { header: "Outcome", cell: (m) => m.outcome },
+          ]}
+        />
+      )}
+    </section>
+  );
+}
+
+export function RunLive(props: { run: RunRow; analysis: RunAnalysis; base: string }) {
+  const { run, analysis: a, base } = props;
+  return (
+    <div id="run-live" data-run-id={run.run_id} data-status={run.status}>
+      <Figures run={run} a={a} />
+      {a.failure_reason && (
+        <section class="alert-box">
+          <b>Failed in {a.failed_stage ?? "an unknown stage"}:</b> {a.failure_reason}
+        </section>
+      )}
+      <Stages a={a} />
+      <Subtasks a={a} />
+      <Approvals a={a} base={base} />
+      <ToolCalls a={a} />
+      <ModelCalls a={a} />
+      {a.artifacts.length > 0 && (
+        <section>
+          <h2>Artifacts</h2>
+          <ul class="list">{a.artifacts.map((p) => <li class="mono">{p}</li>)}</ul>
+        </section>
+      )}
+      {run.result && (
+        <section>
+          <h2>Result</h2>
+          <pre class="result">{run.result}</pre>
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,69 @@
+/** @jsxImportSource hono/jsx */
+/** System health at `/system`: status, versions, counts, and the key check and bulk delete. */
+import { Hono } from "hono";
+import type { WebDeps } from "../deps.ts";
+import { BULK_DELETE_CONFIRMATION } from "../api/agents_routes.ts";
+import { healthOf, statsOf, systemStatusOf } from "../views/health.ts";
+import { renderPage } from "./layout.tsx";
+import { Card, Json, Status } from "./ui.tsx";
+
+function SystemActions(props: { base: string }) {
+  const base = props.base;
+  return (
+    <div class="actions">
+      <button
+        type="button"
+        class="button"
+        data-action="POST"
+        data-url={`${base}/api/health/verify`}
+      >
+        Check the API key
+      </button>
+      <button
+        type="button"
+        class="button danger"
+        data-action="POST"
+        data-url={`${base}/api/agents/delete-bulk`}
+        data-body={JSON.stringify({ exclude_ids: [], confirm: BULK_DELETE_CONFIRMATION })}
+        data-confirm="Delete EVERY agent and capsule folder?"
+      >
+        Delete all agents
+      </button>
+    </div>
+  );
+}
+
+export function systemPage(deps: WebDeps, base: string): Hono {
+  const app = new Hono();
+  app.get("/system", (c) => {
+    const health = healthOf(deps);
+    const stats = statsOf(deps);
+    return c.html(renderPage(
+      base,
+      "System health",
+      "/system",
+      <>
+        <section class="cards">
+          <Card label="Status" value={<Status value={systemStatusOf(deps).status} />} />
+          <Card label="Deno" value={Deno.version.deno} />
+          <Card
+            label="Model"
+            value={`${health.llm_provider}/${health.llm_model}`}
+            hint={health.llm_key_set ? "key set" : "no key"}
+          />
+          <Card label="Agents / runs" value={`${stats.agents} / ${stats.runs}`} />
+        </section>
+        <Json
+          value={{
+            health,
+            stats,
+            data_dir: deps.settings.homeDir,
+            workspace: deps.settings.workspace,
+          }}
+        />
+        <SystemActions base={base} />
+      </>,
+    ));
+  });
+  return app;
+}
