@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { preparePhasePool } from "../../coordinator/planner.ts";
+import { summarizePools } from "../../coordinator/synthesize.ts";
+import { planSubtask as sub } from "../helpers/plan.ts";
+
+Deno.test("the result summary lists completed and failed subtasks in the seed's format", () => {
+  const pool = preparePhasePool({ subtasks: [sub("a"), sub("b")] }, "execution", 4, ["file_io"]);
+  assert.equal(summarizePools([]), "No sub-tasks were generated.");
+  assert.equal(summarizePools(pool), "No sub-tasks completed out of 2 total.");
+  pool[0].status = "completed";
+  pool[0].result = "done";
+  pool[1].status = "failed";
+  pool[1].error = "boom";
+  assert.equal(
+    summarizePools(pool),
+    [
+      "Completed sub-tasks:",
+      "- [execution/execute-a] (file-reader) Title a: done",
+      "Failed/Cancelled sub-tasks:",
+      "- [execution/execute-b] (file-reader) Title b: error=boom",
+    ].join("\n"),
+  );
+});
