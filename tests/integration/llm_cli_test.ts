@@ -22,6 +22,19 @@ Deno.test("setup with piped answers verifies against the base URL and writes .en
       join(dir.path, ".env"),
       "# my settings\nFOO=bar\nOPENAI_API_KEY=old-key\nCLOSED_CLAW_LLM_API_KEY=stale\n",
     );
+    // A .env the user never accepted could have been planted: setup refuses
+    // before asking anything, and saves nothing.
+    const refused = await runCli(["setup"], { cwd: dir.path, stdin: `1\n\n${KEY}\n` });
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /\.env is not accepted by you yet; nothing was saved/);
+    assert.match(refused.stderr, /closed-claw trust/);
+    assert.doesNotMatch(refused.stdout, /Provider/);
+    const accepted = await runCli(["trust", ".env"], { cwd: dir.path });
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.match(
+      accepted.stdout,
+      /Accepted .*\.env \(FOO=bar, OPENAI_API_KEY=\*\*\*\*, CLOSED_CLAW_LLM_API_KEY=\*\*\*\*\)/,
+    );
     const result = await runCli(["setup"], {
       cwd: dir.path,
       stdin: `1\n\n${KEY}\n${fake.baseURL}\n`,
