@@ -11,6 +11,8 @@ export * from "../guest/protocol_types.ts";
 const v = z.literal(PROTOCOL_VERSION);
 const id = z.string().min(1).max(64);
 const record = z.record(z.string(), z.unknown());
+/** A stable code, e.g. `tool_failed`: short, since it names a kind of failure, not its story. */
+const errorCode = z.string().min(1).max(64);
 
 const GuestMessageSchema = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("ready") }),
@@ -39,6 +41,7 @@ const GuestMessageSchema = z.discriminatedUnion("type", [
     ok: z.boolean(),
     result: record,
     error: z.string().default(""),
+    error_code: errorCode.optional(),
     ms: z.number().nonnegative(),
   }),
   z.object({

@@ -3,12 +3,13 @@
  * host) for the next step, run the tool the host allowed, show the model what
  * happened, until it gives a final answer or a budget runs out.
  */
-import type {
-  ChatMessageWire,
-  FinalMessage,
-  LlmResultMessage,
-  StartMessage,
-  ToolDecisionMessage,
+import {
+  type ChatMessageWire,
+  FATAL_LLM_ERROR_CODES,
+  type FinalMessage,
+  type LlmResultMessage,
+  type StartMessage,
+  type ToolDecisionMessage,
 } from "./protocol_types.ts";
 
 /** One step the model chooses, in the shape the step schema asks for. */
@@ -42,8 +43,10 @@ export interface LoopPorts {
 
 type Final = Omit<FinalMessage, "v" | "type">;
 
-/** Model errors after which another step cannot help. */
-const FATAL_MODEL_ERRORS = /budget_exceeded|circuit_open|cancelled|key_missing|auth/;
+/** A failed model call after which another step cannot help (judged by its code, not its text). */
+export function isFatalModelError(reply: LlmResultMessage): boolean {
+  return !reply.ok && FATAL_LLM_ERROR_CODES.includes(reply.error_code ?? "");
+}
 
 /** Parses the model's reply into a step, accepting JSON wrapped in prose or a code fence. */
 export function parseStep(text: string): StepAction | string {
@@ -139,20 +142,24 @@ function taskText(start: StartMessage): string {
   return `Task:\n${start.task}${context}\n\nReply with your first step as a JSON object.`;
 }
 
-/** Runs the loop to a final answer. */
-export async function runLoop(start: StartMessage, ports: LoopPorts): Promise<Final> {
-  const { limits } = start;
-  const allowed = new Set(start.tools.map((t) => t.name));
-  const messages: ChatMessageWire[] = [
-    { role: "system", content: start.system_prompt },
-    { role: "user", content: taskText(start) },
-  ];
-  const artifacts = new Set<string>();
-  const okCalls: { key: string; outcome: ToolOutcome }[] = [];
-  let consecutiveErrors = 0;
-  let toolCalls = 0;
-  let lastError = "";
-  const finish = (
+/** Parses a step's args_json into an object, or says why it is not one. */
+function parseArgs(
+  argsJson: string,
+): { ok: true; args: Record<string, unknown> } | { ok: false; error: string } {
+  try {
+    const value = JSON.parse(argsJson);
+    if (!value || typeof value !== "object" || Array.isArray(value)) {
+      throw new Error("not an object");
+    }
+    return { ok: true, args: value };
+  } catch (error) {
+    return { ok: false, error: `invalid args_json: ${(error as Error).message}` };
+  }
+}
+
+/** Builds final answers that carry the run's artifacts and one episodic memory. */
+function finisher(start: StartMessage, artifacts: Set<string>) {
+  return (
     status: Final["status"],
     result: string,
     extra: Partial<Final> = {},
@@ -170,7 +177,52 @@ export async function runLoop(start: StartMessage, ports: LoopPorts): Promise<Fi
     steps,
     ...extra,
   });
-  const observe = (text: string) => messages.push({ role: "user", content: text });
+}
+
+/** The model's final step as the loop's answer; status "error" means it found the task infeasible. */
+function finalAnswer(finish: ReturnType<typeof finisher>, step: StepAction, n: number): Final {
+  return step.status === "error"
+    ? finish("error", step.result, {
+      error_code: "agent_self_reported_infeasible",
+      error_message: step.result,
+    }, n)
+    : finish("ok", step.result, {}, n);
+}
+
+/**
+ * When the same successful call was already made twice in a row, what it
+ * returned (its stdout, else its JSON) is the answer: a third time cannot help.
+ */
+function repeatedAnswer(
+  okCalls: { key: string; outcome: ToolOutcome }[],
+  key: string,
+): string | undefined {
+  if (okCalls.slice(-2).filter((c) => c.key === key).length !== 2) return undefined;
+  const last = okCalls[okCalls.length - 1].outcome.result;
+  const stdout = typeof last.stdout === "string" ? last.stdout.trim() : "";
+  return stdout || JSON.stringify(last);
+}
+
+/** Runs the loop to a final answer. */
+export async function runLoop(start: StartMessage, ports: LoopPorts): Promise<Final> {
+  const { limits } = start;
+  const allowed = new Set(start.tools.map((t) => t.name));
+  const messages: ChatMessageWire[] = [
+    { role: "system", content: start.system_prompt },
+    { role: "user", content: taskText(start) },
+  ];
+  const artifacts = new Set<string>();
+  const okCalls: { key: string; outcome: ToolOutcome }[] = [];
+  let consecutiveErrors = 0;
+  let toolCalls = 0;
+  let lastError = "";
+  const finish = finisher(start, artifacts);
+  /** A step that went wrong: counted, remembered, and explained to the model. */
+  const mistake = (error: string, explanation?: string) => {
+    consecutiveErrors++;
+    lastError = error;
+    if (explanation) messages.push({ role: "user", content: explanation });
+  };
 
   for (let step = 1; step <= limits.max_steps; step++) {
     if (consecutiveErrors >= limits.max_consecutive_errors) {
@@ -181,76 +233,54 @@ export async function runLoop(start: StartMessage, ports: LoopPorts): Promise<Fi
     }
     const reply = await ports.askModel(compactHistory(messages));
     if (!reply.ok) {
-      lastError = reply.error ?? "model call failed";
-      if (FATAL_MODEL_ERRORS.test(lastError)) {
-        return finish(
-          "error",
-          "",
-          { error_code: "agent_llm_failure", error_message: lastError },
-          step,
-        );
+      const error = reply.error ?? "model call failed";
+      if (isFatalModelError(reply)) {
+        return finish("error", "", { error_code: "agent_llm_failure", error_message: error }, step);
       }
-      consecutiveErrors++;
+      mistake(error);
       continue;
     }
     const text = reply.message ?? "";
     messages.push({ role: "assistant", content: text });
     const parsed = parseStep(text);
     if (typeof parsed === "string") {
-      consecutiveErrors++;
-      lastError = `invalid step: ${parsed}`;
-      observe(
+      mistake(
+        `invalid step: ${parsed}`,
         `Your reply was not a valid step (${parsed}). Reply with one JSON object as instructed.`,
       );
       continue;
     }
     if (parsed.action === "final") {
-      if (!parsed.result.trim()) {
-        consecutiveErrors++;
-        lastError = "empty final result";
-        observe("Your final answer was empty. Give the actual result in the `result` field.");
-        continue;
-      }
-      return parsed.status === "error"
-        ? finish("error", parsed.result, {
-          error_code: "agent_self_reported_infeasible",
-          error_message: parsed.result,
-        }, step)
-        : finish("ok", parsed.result, {}, step);
+      if (parsed.result.trim()) return finalAnswer(finish, parsed, step);
+      mistake(
+        "empty final result",
+        "Your final answer was empty. Give the actual result in the `result` field.",
+      );
+      continue;
     }
 
     // A tool step.
     if (!allowed.has(parsed.tool)) {
-      consecutiveErrors++;
-      lastError = `tool_not_allowed:${parsed.tool}`;
-      observe(
-        `Tool "${parsed.tool}" is not available. Available tools: ${
-          [...allowed].join(", ") || "none"
-        }.`,
+      const available = [...allowed].join(", ") || "none";
+      mistake(
+        `tool_not_allowed:${parsed.tool}`,
+        `Tool "${parsed.tool}" is not available. Available tools: ${available}.`,
       );
       continue;
     }
-    let args: Record<string, unknown>;
-    try {
-      const value = JSON.parse(parsed.args_json);
-      if (!value || typeof value !== "object" || Array.isArray(value)) {
-        throw new Error("not an object");
-      }
-      args = value;
-    } catch (error) {
-      consecutiveErrors++;
-      lastError = `invalid args_json: ${(error as Error).message}`;
-      observe(`args_json must be a JSON object text, e.g. {"op":"list","path":"."}: ${lastError}`);
+    const parsedArgs = parseArgs(parsed.args_json);
+    if (!parsedArgs.ok) {
+      const { error } = parsedArgs;
+      mistake(
+        error,
+        `args_json must be a JSON object text, e.g. {"op":"list","path":"."}: ${error}`,
+      );
       continue;
     }
+    const { args } = parsedArgs;
     const key = callKey(parsed.tool, args);
-    const repeats = okCalls.slice(-2).filter((c) => c.key === key).length;
-    if (repeats === 2) {
-      // The same successful call twice already: answer with what it returned.
-      const last = okCalls[okCalls.length - 1].outcome.result;
-      const stdout = typeof last.stdout === "string" ? last.stdout.trim() : "";
-      return finish("ok", stdout || JSON.stringify(last), {}, step);
-    }
+    const repeated = repeatedAnswer(okCalls, key);
+    if (repeated !== undefined) return finish("ok", repeated, {}, step);
     if (toolCalls >= limits.max_tool_calls) {
       return finish("error", "", {
         error_code: "agent_tool_budget_exceeded",
@@ -260,9 +290,10 @@ export async function runLoop(start: StartMessage, ports: LoopPorts): Promise<Fi
     toolCalls++;
     const decision = await ports.askHost(parsed.tool, args, parsed.thought);
     if (!decision.allowed) {
-      consecutiveErrors++;
-      lastError = `denied: ${decision.reason}`;
-      observe(`The host refused this ${parsed.tool} call: ${decision.reason}. Choose another way.`);
+      mistake(
+        `denied: ${decision.reason}`,
+        `The host refused this ${parsed.tool} call: ${decision.reason}. Choose another way.`,
+      );
       continue;
     }
     const outcome = await ports.runTool(parsed.tool, decision.args);
@@ -272,11 +303,11 @@ export async function runLoop(start: StartMessage, ports: LoopPorts): Promise<Fi
     if (outcome.ok) {
       consecutiveErrors = 0;
       okCalls.push({ key, outcome });
-    } else {
-      consecutiveErrors++;
-      lastError = outcome.error;
-    }
-    observe(observation(parsed.tool, outcome, limits.max_observation_chars));
+    } else mistake(outcome.error);
+    messages.push({
+      role: "user",
+      content: observation(parsed.tool, outcome, limits.max_observation_chars),
+    });
   }
   return finish("error", "", {
     error_code: "agent_step_budget_exceeded",

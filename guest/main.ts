@@ -6,7 +6,7 @@
 import { HostChannel, send } from "./io.ts";
 import { runLoop } from "./loop.ts";
 import { runTool } from "./tools/run.ts";
-import type { LlmResultMessage, ToolDecisionMessage } from "./protocol_types.ts";
+import { type LlmResultMessage, TOOL_FAILED, type ToolDecisionMessage } from "./protocol_types.ts";
 
 const abort = new AbortController();
 const channel = new HostChannel((reason) => {
@@ -56,6 +56,7 @@ const final = await runLoop(start, {
       ok: outcome.ok,
       result: outcome.result,
       error: outcome.error,
+      ...(outcome.ok ? {} : { error_code: TOOL_FAILED }),
       ms: outcome.ms,
     }),
 });

@@ -6,6 +6,33 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * `llm_result.error_code` values after which another model call cannot help:
+ * the run's budget is spent, calls are paused, the run was cancelled, or no
+ * key works. Codes, not message text, so a reworded message changes nothing.
+ */
+export const FATAL_LLM_ERROR_CODES: readonly string[] = [
+  "budget_exceeded",
+  "circuit_open",
+  "cancelled",
+  "key_missing",
+  "auth",
+];
+
+/** `error_code` of a failed model call whose error carried no code of its own. */
+export const LLM_CALL_FAILED = "model_call_failed";
+
+/** Why the host refused a tool call (`tool_decision.error_code`). */
+export type ToolRefusalCode =
+  | "tool_limit" // the capsule's tool-call limit is reached
+  | "tool_policy" // allowlist, argument schema, path, SSRF or SQL policy
+  | "approval_denied" // a paid-API call was not approved
+  | "refused_by_caller" // the caller's own decision said no
+  | "decision_failed"; // the caller's decision threw
+
+/** `tool_done.error_code` of a tool that ran and failed. */
+export const TOOL_FAILED = "tool_failed";
+
 export interface ChatMessageWire {
   role: "system" | "user" | "assistant";
   content: string;
@@ -59,6 +86,8 @@ export interface LlmResultMessage {
   ok: boolean;
   message?: string;
   error?: string;
+  /** Set when `ok` is false: the failure's kind, e.g. `budget_exceeded`, `rate_limited`. */
+  error_code?: string;
   usage?: { input_tokens: number; output_tokens: number };
 }
 export interface ToolDecisionMessage {
@@ -69,6 +98,8 @@ export interface ToolDecisionMessage {
   /** The validated, alias-normalised args the guest must use. */
   args: Record<string, unknown>;
   reason: string;
+  /** Set when `allowed` is false: a `ToolRefusalCode` (a caller's own decision may add others). */
+  error_code?: string;
 }
 export interface CancelMessage {
   v: number;
@@ -104,6 +135,8 @@ export interface ToolDoneMessage {
   ok: boolean;
   result: Record<string, unknown>;
   error: string;
+  /** Set when `ok` is false. */
+  error_code?: string;
   ms: number;
 }
 export interface LogMessage {

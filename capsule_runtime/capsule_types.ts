@@ -1,0 +1,197 @@
+/**
+ * The host's public capsule types: the caller's hooks, the events a run
+ * emits and the result it ends with. Kept apart from the code so the
+ * session, the tool decision and the entry point share one definition.
+ */
+import type { Settings } from "../core/settings.ts";
+import type { PaidApiApproval } from "../tools/host_check.ts";
+import type { Resolver } from "../guest/policy/ssrf.ts";
+import type { Manifest } from "./manifest.ts";
+import type { LaunchPlan } from "./launcher.ts";
+import type { ChatMessageWire, FinalMessage } from "../guest/protocol_types.ts";
+
+export interface ModelReply {
+  text: string;
+  usage: { input_tokens: number; output_tokens: number };
+}
+
+export interface ToolDecision {
+  allowed: boolean;
+  args: Record<string, unknown>;
+  reason: string;
+  /** Why a refusal, as a stable code (`ToolRefusalCode`); the host sets one when it is missing. */
+  error_code?: string;
+}
+
+/** A paid-API call waiting for approval (see `CapsuleHooks.approve`). */
+export interface ApprovalRequest extends PaidApiApproval {
+  agent_id: string;
+  tool: string;
+  /** The validated args the capsule will run with if approved. */
+  args: Record<string, unknown>;
+  /** Aborted when the run is cancelled or times out: stop waiting and deny. */
+  signal: AbortSignal;
+}
+
+/** The answer to an `ApprovalRequest`. */
+export interface ApprovalAnswer {
+  approved: boolean;
+  /** Why, in one line (e.g. "approved_via_web", "timed_out_default_deny"). */
+  note: string;
+}
+
+/**
+ * What the caller (the coordinator) provides. Every tool call first passes the
+ * host policy (`checkToolCall`: allowlist, schema, path/SSRF/SQL policy); a
+ * call to a host in CLOSED_CLAW_PAID_API_PROVIDERS then goes to `approve`;
+ * then `decideTool`, when given, has the last word. Only after all three does
+ * the host answer the capsule's `tool_decision`.
+ */
+export interface CapsuleHooks {
+  /** Answers one model call for the capsule; the host holds the keys. */
+  complete(request: {
+    messages: ChatMessageWire[];
+    schema?: { name: string; json_schema: Record<string, unknown> };
+    signal: AbortSignal;
+  }): Promise<ModelReply>;
+  /**
+   * Optional extra decision on a call the host policy (and approval) already
+   * allowed; `args` are the validated, alias-normalised args. Returning
+   * `allowed: false` refuses the call with `reason`; the returned `args` are
+   * what the capsule runs with. A throw refuses the call.
+   */
+  decideTool?(call: {
+    tool: string;
+    args: Record<string, unknown>;
+    reason: string;
+    signal: AbortSignal;
+    /**
+     * Set for a paid-API call when there is no `approve` hook: decideTool
+     * must then get it approved itself (prefer giving `approve`).
+     */
+    paidApi?: PaidApiApproval;
+  }): Promise<ToolDecision>;
+  /**
+   * Approves or denies a call to a paid API host (http_api or web_fetch to a
+   * host in CLOSED_CLAW_PAID_API_PROVIDERS) before the capsule may make it.
+   * Without this hook such calls go to `decideTool` with `paidApi` set, or
+   * are denied when there is no decideTool either. A throw counts as a denial.
+   *
+   * @example
+   * ```ts
+   * approve: async (req) => ({ approved: await askUser(`${req.endpoint}?`), note: "asked" })
+   * ```
+   */
+  approve?(request: ApprovalRequest): Promise<ApprovalAnswer>;
+}
+
+export type CapsuleEvent =
+  | {
+    type: "started";
+    pid: number;
+    sandbox: LaunchPlan["sandbox"];
+    spawn_ms: number;
+    deno_flags: string[];
+    refused_tools: LaunchPlan["refusedTools"];
+    attempt: number;
+  }
+  | {
+    type: "model_call";
+    id: string;
+    ok: boolean;
+    ms: number;
+    error?: string;
+    usage?: ModelReply["usage"];
+  }
+  | {
+    type: "tool_requested";
+    id: string;
+    tool: string;
+    args: Record<string, unknown>;
+    reason: string;
+  }
+  | {
+    type: "tool_decided";
+    id: string;
+    tool: string;
+    allowed: boolean;
+    reason: string;
+    args: Record<string, unknown>;
+    ms: number;
+  }
+  | {
+    type: "tool_done";
+    id: string;
+    tool: string;
+    ok: boolean;
+    error: string;
+    ms: number;
+    result: Record<string, unknown>;
+  }
+  | {
+    type: "approval";
+    id: string;
+    tool: string;
+    provider: string;
+    endpoint: string;
+    approved: boolean;
+    note: string;
+    ms: number;
+  }
+  | { type: "log"; level: string; msg: string }
+  | { type: "protocol_error"; error: string; preview: string }
+  | { type: "final"; status: string; result: string }
+  | { type: "error"; code: string; message: string };
+
+export interface RunCapsuleOptions {
+  settings: Settings;
+  manifest: Manifest;
+  task: string;
+  hooks: CapsuleHooks;
+  context?: Record<string, unknown>;
+  /** Default: settings.workspace. */
+  workspace?: string;
+  /** Roots the run may touch; default: the workspace plus CLOSED_CLAW_EXTRA_ALLOWED_PATHS. */
+  allowedRoots?: string[];
+  /** Default: composed from soul.md, skills, skill.md and memories. */
+  systemPrompt?: string;
+  sessionId?: string;
+  runId?: string;
+  signal?: AbortSignal;
+  onEvent?: (event: CapsuleEvent) => void;
+  /** Default: CLOSED_CLAW_AGENT_TIMEOUT_SEC. */
+  timeoutMs?: number;
+  /** Default: CLOSED_CLAW_AGENT_MAX_STEPS. */
+  maxSteps?: number;
+  /**
+   * DNS resolver for the host's SSRF check and the launch-time resolution of
+   * network_hosts for Deno's --allow-net (tests; the guest always resolves itself).
+   */
+  resolver?: Resolver;
+  /**
+   * Tests only: run this guest script instead of guest/main.ts,
+   * with exactly the same flags, sandbox and environment (hostile-capsule tests).
+   */
+  guestEntry?: string;
+  /** false: run with Deno permissions only, even where bubblewrap works. Default true. */
+  osSandbox?: boolean;
+}
+
+export interface CapsuleResult {
+  status: "ok" | "error" | "cancelled";
+  result: string;
+  error_code?: string;
+  error_message?: string;
+  artifacts: string[];
+  memory_updates: FinalMessage["memory_updates"];
+  latency_ms: number;
+  spawn_ms: number;
+  tool_calls: number;
+  /** A tool with side effects was allowed to run, so the attempt must not be silently repeated. */
+  side_effects: boolean;
+  attempts: number;
+  sandbox: LaunchPlan["sandbox"];
+  stderr_tail: string;
+  /** Protection weaker than the manifest asked for (LaunchPlan.warnings), also sent as `log` events. */
+  warnings: string[];
+}
