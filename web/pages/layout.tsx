@@ -64,7 +64,12 @@ export function Layout(props: { title: string; path: string; base: string; child
   );
 }
 
-/** A whole HTML document: `body` inside the frame, behind the doctype. */
+/**
+ * A whole HTML document: `body` inside the frame, behind the doctype. Every
+ * value goes through hono/jsx, which escapes text and attributes; data for
+ * scripts travels in data-* attributes, never in inline script (the CSP
+ * forbids inline script anyway).
+ */
 export function renderPage(base: string, title: string, path: string, body: Child): string {
   return "<!doctype html>" +
     (<Layout title={title} path={path} base={base}>{body}</Layout>).toString();
