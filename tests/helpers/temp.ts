@@ -18,6 +18,10 @@ export function testSettings(dir: string, env: Record<string, string> = {}): Set
   return loadSettings({
     cwd: dir,
     envFile: false,
-    env: { CLOSED_CLAW_HOME: join(dir, ".closed_claw"), ...env },
+    env: {
+      CLOSED_CLAW_HOME: join(dir, ".closed_claw"),
+      CLOSED_CLAW_CONFIG_DIR: join(dir, ".config", "closed-claw"),
+      ...env,
+    },
   });
 }

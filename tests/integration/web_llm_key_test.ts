@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadSettings } from "../../core/settings.ts";
+import { trustFile } from "../../core/trust.ts";
 import { type FakeKind, type FakeServer, startFakeServer } from "../fakes/mod.ts";
 import { startWebFixture } from "./web_fixture.ts";
 
@@ -53,10 +54,17 @@ Deno.test("web api: settings/apikey saves a verified key to .env, never echoes i
   await using fx = await startWebFixture({ env: { OPENAI_BASE_URL: fake.baseURL } });
   const envFile = join(fx.settings.cwd, ".env");
   Deno.writeTextFileSync(envFile, "# my settings\nCLOSED_CLAW_AGENT_TIMEOUT_SEC=90\n");
+  // A .env nobody accepted may have been planted by an agent: nothing is saved into it.
+  const planted = await fx.api("POST", "/api/settings/apikey", { api_key: GOOD_KEY });
+  assert.equal(planted.status, 409);
+  assert.equal((await planted.json()).code, "env_not_accepted");
+  assert.doesNotMatch(Deno.readTextFileSync(envFile), /OPENAI_API_KEY/);
+  trustFile(envFile, fx.settings.configDir); // the user reviewed and accepted it
   // The fixture's settings ignore .env; a reload reads the file like `closed-claw web` does.
   fx.deps.reloadSettings = () => {
     fx.deps.settings = loadSettings({
       cwd: fx.settings.cwd,
+      configDir: fx.settings.configDir,
       env: { CLOSED_CLAW_HOME: fx.settings.homeDir, OPENAI_BASE_URL: fake.baseURL },
     });
   };
