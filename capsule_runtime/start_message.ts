@@ -3,6 +3,7 @@
  * system prompt (composed from the host's own files, never the workspace's),
  * the tools it may call, where they may reach, and its budgets.
  */
+import { readSoul as readTrustedSoul } from "../core/soul.ts";
 import type { Settings } from "../core/settings.ts";
 import type { MemoryEntry } from "../store/memory.ts";
 import { toolRegistryForAllowlist } from "../tools/catalog.ts";
@@ -32,13 +33,12 @@ export interface StartParts {
   recall: () => MemoryEntry[];
 }
 
-/** Layer 0 of the prompt (soul.md in the data folder); empty when there is none. */
+/**
+ * Layer 0 of the prompt: the soul file, read again for every capsule so a file
+ * changed during a run is checked again (only trusted content counts).
+ */
 export function readSoul(settings: Settings): string {
-  try {
-    return Deno.readTextFileSync(settings.soulMdPath);
-  } catch {
-    return "";
-  }
+  return readTrustedSoul(settings).text;
 }
 
 /** Builds the `start` message for one run (every attempt sends the same one). */
