@@ -9,36 +9,19 @@
  * unless a network tool is granted, its own PID namespace.
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { blockedReason, formatIp, normalizeHost, parseIp } from "../guest/policy/ssrf.ts";
+import { networkFlags } from "./launch_network.ts";
+import { toolsWithPermission } from "../guest/tools/registry.ts";
+import { HOST_TOOL_SPECS } from "../tools/specs/registry.ts";
 import type { Manifest, ToolName } from "./manifest.ts";
 
-export const NETWORK_TOOLS: readonly ToolName[] = ["http_api", "web_fetch"];
-export const EXEC_TOOLS: readonly ToolName[] = ["terminal", "python_exec"];
-/** Tools that read the scanned roots through Deno's --allow-read (which follows symlinks). */
-export const PATH_TOOLS: readonly ToolName[] = ["file_io", "sql_query"];
+export { DENIED_NETWORKS, networkAllowList } from "./launch_network.ts";
 
-/**
- * Addresses no capsule may reach, whatever its manifest says. Deno 2.9 accepts
- * IPv4 CIDR ranges but no IPv6 range (`[fc00::]/7` makes `deno run` fail to
- * start), so private IPv6 ranges are left to the tools' SSRF guard.
- */
-export const DENIED_NETWORKS = [
-  "0.0.0.0/8",
-  "10.0.0.0/8",
-  "100.64.0.0/10",
-  "127.0.0.0/8",
-  "169.254.0.0/16",
-  "172.16.0.0/12",
-  "192.0.0.0/24",
-  "192.168.0.0/16",
-  "198.18.0.0/15",
-  "224.0.0.0/4",
-  "240.0.0.0/4",
-  "[::1]",
-  "[::]",
-  "localhost",
-  "metadata.google.internal",
-];
+/** Tools that reach hosts: they get --allow-net and share the network inside bubblewrap. */
+export const NETWORK_TOOLS: readonly ToolName[] = toolsWithPermission("network");
+/** Tools that start programs: they need bubblewrap (or an opt-in) and no network tool beside them. */
+export const EXEC_TOOLS: readonly ToolName[] = toolsWithPermission("exec");
+/** Tools that read the scanned roots through Deno's --allow-read (which follows symlinks). */
+export const PATH_TOOLS: readonly ToolName[] = toolsWithPermission("path");
 
 /** Files of the system a sandboxed capsule may read (never /etc as a whole: it holds shadow). */
 export const SYSTEM_ETC_FILES = [
@@ -147,62 +130,6 @@ export interface LaunchPlan {
 
 const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
 
-/** A host name or `*.` pattern Deno accepts in `--allow-net` (no scheme, port, path or comma). */
-const HOST_PATTERN =
-  /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
-
-/** `--allow-net` entry for a public IP address, or `null` for an address no capsule may reach. */
-function publicAddressEntry(text: string): string | null {
-  const ip = parseIp(text);
-  if (!ip || blockedReason(ip)) return null;
-  return ip.family === 6 ? `[${formatIp(ip)}]` : formatIp(ip);
-}
-
-/**
- * What Deno's `--allow-net` holds for a manifest's `network_hosts`: each name
- * (Deno checks the DNS lookup against it) and each public address it resolved
- * to (Deno checks the connection against the IP the tools dial). `entries` is
- * `null` when Deno cannot enforce the list: it is empty (any public host), or
- * a `*.` pattern whose addresses cannot be known at launch.
- *
- * @example
- * ```ts
- * networkAllowList(["api.example.com"], ["203.0.113.7"]).entries;
- * // ["api.example.com", "203.0.113.7"]
- * ```
- */
-export function networkAllowList(
-  hosts: readonly string[],
-  addresses: readonly string[],
-): { entries: string[] | null; warnings: string[] } {
-  if (hosts.length === 0) return { entries: null, warnings: [] };
-  const warnings: string[] = [];
-  const wildcards = hosts.filter((h) => h.trim().startsWith("*."));
-  if (wildcards.length) {
-    warnings.push(
-      `network_hosts has the pattern ${
-        wildcards.join(", ")
-      }: its addresses cannot be pinned at launch, so only the host's policy check (not Deno) limits this capsule to its hosts; list exact host names to have Deno enforce them`,
-    );
-    return { entries: null, warnings };
-  }
-  const entries = new Set<string>();
-  for (const raw of hosts) {
-    const host = normalizeHost(raw.trim());
-    if (parseIp(host)) {
-      const entry = publicAddressEntry(host);
-      if (entry) entries.add(entry);
-      else warnings.push(`network_hosts entry '${raw}' is not a public address; it stays blocked`);
-    } else if (HOST_PATTERN.test(host)) entries.add(host);
-    else warnings.push(`network_hosts entry '${raw}' is not a host name; it is ignored`);
-  }
-  for (const address of addresses) {
-    const entry = publicAddressEntry(address);
-    if (entry) entries.add(entry);
-  }
-  return { entries: [...entries], warnings };
-}
-
 /** Resolves a manifest path (relative to the workspace, or absolute). */
 export function resolveRoot(workspace: string, path: string): string {
   return isAbsolute(path) ? resolve(path) : resolve(workspace, path);
@@ -237,36 +164,35 @@ export function resolvePermissions(
   };
 }
 
-/** Builds the command that starts a capsule. Pure: same input, same plan. */
-export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
-  const { manifest, permissions: perm } = input;
-  const sandboxed = input.bwrapPath !== "";
-  const granted = new Set(manifest.tools_allowlist);
+/** Refuses granted tools that cannot run safely here; returns what is left. */
+function grantTools(input: LaunchInput, sandboxed: boolean) {
+  const granted = new Set(input.manifest.tools_allowlist);
   const refusedTools: LaunchPlan["refusedTools"] = [];
-  for (const tool of EXEC_TOOLS) {
-    if (granted.has(tool) && !sandboxed && !input.allowUnsandboxedExec) {
-      granted.delete(tool);
-      refusedTools.push({
-        tool,
-        reason:
-          `${tool} needs the bubblewrap OS sandbox, which is not available here (install bubblewrap, or set CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC=true to accept the risk)`,
-      });
+  const warnings: string[] = [];
+  const refuse = (tools: readonly ToolName[], reason: (tool: ToolName) => string) => {
+    for (const tool of tools) {
+      if (granted.delete(tool)) refusedTools.push({ tool, reason: reason(tool) });
     }
+  };
+  if (!sandboxed && !input.allowUnsandboxedExec) {
+    refuse(
+      EXEC_TOOLS,
+      (tool) =>
+        `${tool} needs the bubblewrap OS sandbox, which is not available here (install bubblewrap, or set CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC=true to accept the risk)`,
+    );
   }
   // Programs started by exec tools are outside Deno's --deny-net, so inside a sandbox that
   // shares the network they could reach services on this machine (127.0.0.1). Exec tools
   // therefore never share a sandbox with network tools: the work is split into subtasks.
   if (sandboxed && NETWORK_TOOLS.some((t) => granted.has(t))) {
-    for (const tool of EXEC_TOOLS) {
-      if (!granted.delete(tool)) continue;
-      refusedTools.push({
-        tool,
-        reason:
-          `${tool} cannot share a capsule with http_api or web_fetch (programs it starts could reach services on this machine); give network work and ${tool} work to separate agents`,
-      });
-    }
+    refuse(
+      EXEC_TOOLS,
+      (tool) =>
+        `${tool} cannot share a capsule with ${
+          NETWORK_TOOLS.join(" or ")
+        } (programs it starts could reach services on this machine); give network work and ${tool} work to separate agents`,
+    );
   }
-  const warnings: string[] = [];
   const scan = input.incompleteSymlinkScan;
   if (scan && sandboxed) {
     warnings.push(
@@ -274,35 +200,63 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     );
   } else if (scan) {
     // Deno follows links, so an unscanned link out of a root would be readable: refuse instead.
-    for (const tool of PATH_TOOLS) {
-      if (!granted.delete(tool)) continue;
-      refusedTools.push({
-        tool,
-        reason:
-          `${tool} is refused: its roots hold more than ${scan.limit} entries, too many to check every symlink; narrow the manifest's read_roots/sql_paths or install bubblewrap`,
-      });
-    }
+    refuse(
+      PATH_TOOLS,
+      (tool) =>
+        `${tool} is refused: its roots hold more than ${scan.limit} entries, too many to check every symlink; narrow the manifest's read_roots/sql_paths or install bubblewrap`,
+    );
   }
-  const has = (tool: ToolName) => granted.has(tool);
-  const network = NETWORK_TOOLS.some(has);
+  return { granted, refusedTools, warnings };
+}
 
-  const read = [input.capsuleDir];
-  const write = [join(input.capsuleDir, "logs")];
-  if (has("file_io")) read.push(...perm.readRoots);
-  if (has("file_io") && perm.fileWrite) write.push(...perm.writeRoots);
-  if (has("sql_query")) read.push(...perm.sqlPaths);
-  // Exec tools work in the workspace; what they may touch is bounded by the OS sandbox.
-  if (has("terminal") || has("python_exec")) read.push(input.workspace);
+/** What the granted tools need together, each list in registry order. */
+interface MergedNeeds {
+  network: boolean;
+  denoRead: string[];
+  denoWrite: string[];
+  /** A bare --allow-run (some tool may start any program). */
+  anyRun: boolean;
+  run: string[];
+  roBinds: string[];
+  rwBinds: string[];
+}
 
-  const denied = [
-    ...CONTROL_FILES.map((name) => join(input.capsuleDir, name)),
-    ...input.otherCapsuleDirs,
-    ...input.dataDirEntries,
-    ...input.secretPaths,
-    ...(input.escapingSymlinks ?? []),
-  ];
+function mergeNeeds(
+  granted: ReadonlySet<ToolName>,
+  perm: ResolvedPermissions,
+  workspace: string,
+): MergedNeeds {
+  const merged: MergedNeeds = {
+    network: NETWORK_TOOLS.some((t) => granted.has(t)),
+    denoRead: [],
+    denoWrite: [],
+    anyRun: false,
+    run: [],
+    roBinds: [],
+    rwBinds: [],
+  };
+  for (const spec of HOST_TOOL_SPECS) {
+    if (!granted.has(spec.name)) continue;
+    const needs = spec.launch(perm, workspace);
+    merged.denoRead.push(...needs.denoRead ?? []);
+    merged.denoWrite.push(...needs.denoWrite ?? []);
+    if (needs.run === "any") merged.anyRun = true;
+    else merged.run.push(...needs.run ?? []);
+    merged.roBinds.push(...needs.roBinds ?? []);
+    merged.rwBinds.push(...needs.rwBinds ?? []);
+  }
+  return merged;
+}
 
-  const denoFlags = [
+function denoFlagsFor(
+  input: LaunchInput,
+  needs: MergedNeeds,
+  denied: string[],
+  warnings: string[],
+): string[] {
+  const read = [input.capsuleDir, ...needs.denoRead];
+  const write = [join(input.capsuleDir, "logs"), ...needs.denoWrite];
+  const flags = [
     "--no-prompt",
     "--cached-only",
     "--no-config",
@@ -315,51 +269,26 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     `--deny-read=${list(denied)}`,
     `--deny-write=${list(denied)}`,
   ];
-  if (network) {
-    // With exact network_hosts, Deno allows only those names and the public addresses
-    // they resolved to at launch; otherwise any host, and the tool policy checks names.
-    // Either way Deno blocks every private range, whatever a name resolves to.
-    const allowed = networkAllowList(perm.networkHosts, input.networkAddresses ?? []);
-    warnings.push(...allowed.warnings);
-    // No usable entry at all: no --allow-net (an empty `--allow-net=` stops Deno from starting).
-    if (!allowed.entries) denoFlags.push("--allow-net");
-    else if (allowed.entries.length) denoFlags.push(`--allow-net=${list(allowed.entries)}`);
-    denoFlags.push(`--deny-net=${DENIED_NETWORKS.join(",")}`);
-    // Name resolution reads the resolver configuration.
-    denoFlags.push(`--allow-sys=hostname`);
+  if (needs.network) {
+    const { networkHosts } = input.permissions;
+    flags.push(...networkFlags(networkHosts, input.networkAddresses ?? [], warnings));
   }
-  // terminal runs any program through bash, so it gets a bare --allow-run; that
-  // is only granted inside bubblewrap (or by explicit opt-in), which bounds what programs see.
-  if (has("terminal")) denoFlags.push("--allow-run");
-  else if (has("python_exec")) denoFlags.push("--allow-run=python3");
+  // A bare --allow-run is only granted inside bubblewrap (or by explicit opt-in),
+  // which bounds what the programs see.
+  if (needs.anyRun) flags.push("--allow-run");
+  else if (needs.run.length) flags.push(`--allow-run=${list(needs.run)}`);
+  return flags;
+}
 
-  const env: Record<string, string> = {
-    PATH: "/usr/local/bin:/usr/bin:/bin",
-    HOME: sandboxed ? "/tmp" : join(input.capsuleDir, "logs"),
-    LANG: "C.UTF-8",
-    NO_COLOR: "1",
-    DENO_DIR: input.denoDir,
-    DENO_NO_UPDATE_CHECK: "1",
-    CLOSED_CLAW_CAPSULE: manifest.agent_id,
-  };
-  const denoArgs = ["run", ...denoFlags, input.guestEntry];
-  const common = {
-    env,
-    denoFlags,
-    refusedTools,
-    tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
-    deniedPaths: [...new Set(denied)],
-    warnings,
-    permissions: perm,
-  };
-
-  if (!sandboxed) {
-    const cwd = input.workspace;
-    return { ...common, command: input.denoPath, args: denoArgs, cwd, sandbox: "deno-only" };
-  }
-
+/** The bubblewrap command line around `deno run`. */
+function bwrapArgs(
+  input: LaunchInput,
+  needs: MergedNeeds,
+  env: Record<string, string>,
+  denoArgs: string[],
+): string[] {
   const bwrap: string[] = ["--unshare-all"];
-  if (network) bwrap.push("--share-net");
+  if (needs.network) bwrap.push("--share-net");
   bwrap.push("--die-with-parent", "--new-session", "--cap-drop", "ALL");
   for (const sys of input.systemPaths) {
     if (sys.symlinkTarget) bwrap.push("--symlink", sys.symlinkTarget, sys.path);
@@ -373,14 +302,11 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
   // The workspace roots: readable ones read-only, writable ones read-write,
   // in that order so a writable sub-folder overrides its read-only parent.
   const visible = new Set<string>();
-  const readable = has("file_io") ? perm.readRoots : [];
-  const execRoot = has("terminal") || has("python_exec") ? [input.workspace] : [];
-  for (const root of [...readable, ...execRoot, ...(has("sql_query") ? perm.sqlPaths : [])]) {
+  for (const root of needs.roBinds) {
     if (!visible.has(root)) bwrap.push("--ro-bind-try", root, root);
     visible.add(root);
   }
-  const writable = perm.fileWrite && (has("file_io") || execRoot.length) ? perm.writeRoots : [];
-  for (const root of writable) {
+  for (const root of new Set(needs.rwBinds)) {
     bwrap.push("--bind-try", root, root);
     visible.add(root);
   }
@@ -410,7 +336,47 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
   bwrap.push("--chdir", input.workspace);
   for (const [key, value] of Object.entries(env)) bwrap.push("--setenv", key, value);
   bwrap.push("--", input.denoPath, ...denoArgs);
+  return bwrap;
+}
 
+/** Builds the command that starts a capsule. Pure: same input, same plan. */
+export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
+  const { manifest, permissions: perm } = input;
+  const sandboxed = input.bwrapPath !== "";
+  const { granted, refusedTools, warnings } = grantTools(input, sandboxed);
+  const needs = mergeNeeds(granted, perm, input.workspace);
+  const denied = [
+    ...CONTROL_FILES.map((name) => join(input.capsuleDir, name)),
+    ...input.otherCapsuleDirs,
+    ...input.dataDirEntries,
+    ...input.secretPaths,
+    ...(input.escapingSymlinks ?? []),
+  ];
+  const denoFlags = denoFlagsFor(input, needs, denied, warnings);
+  const env: Record<string, string> = {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    HOME: sandboxed ? "/tmp" : join(input.capsuleDir, "logs"),
+    LANG: "C.UTF-8",
+    NO_COLOR: "1",
+    DENO_DIR: input.denoDir,
+    DENO_NO_UPDATE_CHECK: "1",
+    CLOSED_CLAW_CAPSULE: manifest.agent_id,
+  };
+  const denoArgs = ["run", ...denoFlags, input.guestEntry];
+  const common = {
+    env,
+    denoFlags,
+    refusedTools,
+    tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
+    deniedPaths: [...new Set(denied)],
+    warnings,
+    permissions: perm,
+  };
+  if (!sandboxed) {
+    const cwd = input.workspace;
+    return { ...common, command: input.denoPath, args: denoArgs, cwd, sandbox: "deno-only" };
+  }
+  const args = bwrapArgs(input, needs, env, denoArgs);
   const cwd = dirname(input.guestEntry);
-  return { ...common, command: input.bwrapPath, args: bwrap, cwd, sandbox: "bwrap" };
+  return { ...common, command: input.bwrapPath, args, cwd, sandbox: "bwrap" };
 }

@@ -3,12 +3,12 @@
  * launcher turns into Deno flags and the tool policies enforce.
  */
 import { z } from "zod";
-import { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../guest/policy/tool_names.ts";
+import { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../guest/tools/registry.ts";
 
 export const MANIFEST_VERSION = "1.5";
 
-// One list of tool names, shared with the guest's zod-free code.
-export { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../guest/policy/tool_names.ts";
+// The tool names come from the guest tool registry (zod-free, shared with the capsule).
+export { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../guest/tools/registry.ts";
 
 const stringList = z.array(z.string()).default([]);
 
@@ -17,7 +17,7 @@ export const PermissionsSchema = z.object({
   read_roots: z.array(z.string()).default(["."]),
   /** Folders file_io may write (only when `file_write` is true). */
   write_roots: z.array(z.string()).default([]),
-  /** Hosts http_api and web_fetch may reach; empty means any public host. */
+  /** Hosts the network tools may reach; empty means any public host. */
   network_hosts: stringList,
   /** Whether file_io may write, append or create files. */
   file_write: z.boolean().default(false),
@@ -30,7 +30,7 @@ export interface Permissions {
   read_roots: string[];
   /** Folders file_io may write (only when `file_write` is true). */
   write_roots: string[];
-  /** Hosts http_api and web_fetch may reach; empty means any public host. */
+  /** Hosts the network tools may reach; empty means any public host. */
   network_hosts: string[];
   /** Whether file_io may write, append or create files. */
   file_write: boolean;

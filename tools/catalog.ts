@@ -1,17 +1,19 @@
 /**
- * The tool catalogue (HOST side): for each of the six tools its description
- * for the LLM, zod argument schema with the seed's defaults, JSON Schema,
- * risk level, side effects and alias table; plus argument validation and the
- * seed's `tool_registry_for_allowlist`.
+ * The tool catalogue (HOST side): for each tool its description for the LLM,
+ * zod argument schema with the seed's defaults, JSON Schema, risk level, side
+ * effects and alias table, all read from the tool specs (tools/specs/); plus
+ * argument validation and the seed's `tool_registry_for_allowlist`.
  *
  * Guest code must not import this file (it needs zod); the guest uses
- * `guest/tools/run.ts`, which shares the alias and coercion tables.
+ * `guest/tools/run.ts`, which reads the same tool definitions.
  */
 import { z } from "zod";
 import type { ToolName } from "../capsule_runtime/manifest.ts";
-import { normalizeAliases, TOOL_ALIASES } from "../guest/policy/aliases.ts";
+import { normalizeAliases } from "../guest/policy/aliases.ts";
 import { coerceArgs } from "../guest/policy/coerce.ts";
-import { MAX_QUERY_CHARS } from "../guest/policy/sql.ts";
+import { guestTool } from "../guest/tools/registry.ts";
+import { HOST_TOOL_SPECS } from "./specs/registry.ts";
+import type { HostToolSpec } from "./specs/types.ts";
 
 /** Renames the seed's aliases (`command` → `cmd`, …); see policy/aliases.ts. */
 export { normalizeAliases } from "../guest/policy/aliases.ts";
@@ -36,130 +38,20 @@ export interface ToolRegistryEntry {
   side_effects: boolean;
 }
 
-const timeout = (fallback: number, max: number) =>
-  z.number().min(1).max(max).default(fallback).describe(
-    `Timeout in seconds (default ${fallback}, max ${max}).`,
-  );
-
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-
-const terminalArgs = z.object({
-  cmd: z.string().min(1).max(10_000).describe(
-    "Command line, run with `bash -c` in the workspace (pipes, &&, redirects and globs work).",
-  ),
-  timeout_s: timeout(15, 300),
-}).strict();
-
-const httpApiArgs = z.object({
-  method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]).default("GET")
-    .describe("HTTP method (default GET)."),
-  url: z.string().min(1).max(8192).describe("Absolute http:// or https:// URL of a public host."),
-  headers: z.record(z.string(), scalar).default({}).describe("Request headers."),
-  json: z.unknown().optional().describe("Request body, sent as JSON."),
-  params: z.record(z.string(), z.union([scalar, z.array(scalar)])).default({})
-    .describe("Query-string parameters added to the URL."),
-  timeout_s: timeout(20, 120),
-}).strict();
-
-const webFetchArgs = z.object({
-  url: z.string().min(1).max(8192).describe("Absolute http:// or https:// URL of a public page."),
-  timeout_s: timeout(20, 120),
-}).strict();
-
-const fileIoArgs = z.object({
-  op: z.enum(["list", "read", "write", "append"]).describe("Operation."),
-  path: z.string().min(1).max(4096).default(".").describe(
-    "File or folder: relative to the workspace, absolute, or starting with $WORKSPACE.",
-  ),
-  content: z.string().max(5_000_000).optional().describe(
-    "Text to write or append (required for write/append).",
-  ),
-  recursive: z.boolean().default(false).describe("list: include sub-folders."),
-  max_entries: z.number().int().min(1).max(2000).default(200).describe(
-    "list: most entries returned (1..2000).",
-  ),
-}).strict().superRefine((value, context) => {
-  if ((value.op === "write" || value.op === "append") && value.content === undefined) {
-    context.addIssue({ code: "custom", path: ["content"], message: `required for op=${value.op}` });
-  }
-});
-
-const pythonExecArgs = z.object({
-  code: z.string().min(1).max(30_000).describe("Python 3 source, run with `python3 -c`."),
-  timeout_s: timeout(15, 300),
-}).strict();
-
-const sqlQueryArgs = z.object({
-  db_path: z.string().min(1).max(4096).describe(
-    "SQLite file: relative to the workspace, or absolute.",
-  ),
-  query: z.string().min(1).max(MAX_QUERY_CHARS).describe("One SELECT or WITH … SELECT statement."),
-  params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).max(999).default([])
-    .describe("Values bound to `?` placeholders, in order."),
-}).strict();
-
-const DESCRIPTIONS: Record<ToolName, string> = {
-  terminal:
-    "Run a shell command line with bash in the workspace and return {returncode, stdout, stderr}. " +
-    "Pipes, &&, redirects, globs and $VAR work; every call is a fresh shell (cd does not carry over). " +
-    "Standard input is closed, so nothing interactive works. " +
-    "Output is cut at 50,000 characters per stream; default timeout 15 s (max 300), then the process is killed. " +
-    "Obviously destructive commands (rm -rf, mkfs, dd of=…) are refused.",
-  http_api:
-    "Make an HTTP request to a public http(s) API and return {status_code, headers, text}. " +
-    "`json` is sent as a JSON body, `params` are added to the query string. Private, loopback, link-local " +
-    "and cloud-metadata addresses are refused, and so are credentials in the URL. Redirects are followed " +
-    "(max 5) only for GET and HEAD. The response text is cut at 10,000 characters; only a few response " +
-    "headers are returned. Default timeout 20 s (max 120). Success means status 200–399.",
-  web_fetch:
-    "Fetch a public web page with GET and return its readable text as {status_code, text, " +
-    "content_type, raw_length}. HTML is converted to plain text (scripts, styles and markup removed) and cut " +
-    "at 8,000 characters; other text is cut at 10,000. Private and local addresses are refused; redirects " +
-    "are followed (max 5). Default timeout 20 s (max 120).",
-  file_io:
-    "List, read, write or append files inside this agent's allowed folders. Paths are relative to " +
-    "the workspace (or absolute inside an allowed folder; $WORKSPACE is replaced; ~ is NOT expanded). " +
-    "list → {path, recursive, truncated, entries[{path, name, kind, size_bytes}]} (max_entries 1..2000, " +
-    "default 200); read → {content, size_bytes, truncated} (UTF-8 text only, cut at 1 MiB); write → " +
-    "{written, path, bytes} (creates folders); append → {appended, path, bytes}. Writing needs write permission.",
-  python_exec:
-    "Run a Python 3 snippet (`python3 -c code`, at most 30,000 characters) in the workspace and " +
-    "return {returncode, stdout, stderr}. Standard input is closed: input() gets EOF, so put data in the " +
-    "code. Print what you need to see; output is cut at 50,000 characters per stream. Default timeout " +
-    "15 s (max 300), then the process is killed.",
-  sql_query:
-    "Run ONE read-only SELECT (or WITH … SELECT) query on a SQLite file and return {rows, " +
-    "row_count, truncated}, each row an object keyed by column name. Use `?` placeholders with `params`. " +
-    "Writes, PRAGMA, ATTACH and several statements are refused; the database is opened read-only. At most " +
-    "1,000 rows are returned; BLOBs appear as {blob_bytes: n}.",
-};
-
-function spec(
-  name: ToolName,
-  argsSchema: z.ZodType,
-  riskLevel: ToolSpec["riskLevel"],
-  sideEffects: boolean,
-): ToolSpec {
+function catalogEntry(spec: HostToolSpec): ToolSpec {
   return {
-    name,
-    description: DESCRIPTIONS[name],
-    argsSchema,
-    jsonSchema: z.toJSONSchema(argsSchema, { io: "input" }) as Record<string, unknown>,
-    riskLevel,
-    sideEffects,
-    aliases: { ...TOOL_ALIASES[name] },
+    name: spec.name,
+    description: spec.description,
+    argsSchema: spec.argsSchema,
+    jsonSchema: z.toJSONSchema(spec.argsSchema, { io: "input" }) as Record<string, unknown>,
+    riskLevel: spec.riskLevel,
+    sideEffects: spec.guest.sideEffects !== "never",
+    aliases: { ...spec.guest.aliases },
   };
 }
 
-/** The six tools, in the seed's order. */
-export const TOOL_CATALOG: readonly ToolSpec[] = Object.freeze([
-  spec("terminal", terminalArgs, "high", true),
-  spec("http_api", httpApiArgs, "medium", true),
-  spec("web_fetch", webFetchArgs, "low", false),
-  spec("file_io", fileIoArgs, "medium", true),
-  spec("python_exec", pythonExecArgs, "high", true),
-  spec("sql_query", sqlQueryArgs, "low", false),
-]);
+/** Every tool, in the seed's order (derived from the tool registry). */
+export const TOOL_CATALOG: readonly ToolSpec[] = Object.freeze(HOST_TOOL_SPECS.map(catalogEntry));
 
 /** The spec for `name`, or `undefined` for an unknown tool. */
 export function toolSpec(name: string): ToolSpec | undefined {
@@ -254,28 +146,11 @@ export function toolRegistryForAllowlist(allowlist: readonly string[]): ToolRegi
  * Whether a call has side effects that must never be silently re-run
  * (terminal, python_exec, file_io write/append, http_api non-GET/HEAD).
  * Aliases are applied first, so `{ action: "write" }` counts as a write.
+ * An unknown tool counts as having side effects.
  */
 export function hasSideEffects(tool: ToolName, args: Record<string, unknown>): boolean {
-  const normalized = normalizeAliases(tool, args ?? {}).args;
-  switch (tool) {
-    case "terminal":
-    case "python_exec":
-      return true;
-    case "file_io": {
-      const op = typeof normalized.op === "string" ? normalized.op.trim().toLowerCase() : "";
-      // Anything not clearly a read is treated as a write.
-      return op !== "list" && op !== "read";
-    }
-    case "http_api": {
-      const method = typeof normalized.method === "string"
-        ? normalized.method.trim().toUpperCase()
-        : "GET";
-      return method !== "GET" && method !== "HEAD";
-    }
-    case "web_fetch":
-    case "sql_query":
-      return false;
-    default:
-      return true;
-  }
+  const def = guestTool(tool);
+  if (!def) return true;
+  if (def.sideEffects !== "depends") return def.sideEffects === "always";
+  return def.hasSideEffects?.(normalizeAliases(tool, args ?? {}).args) ?? true;
 }

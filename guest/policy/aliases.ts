@@ -1,26 +1,18 @@
 /**
  * The seed's alias table: common LLM mistakes (`command` for `cmd`, `body`
- * for `json`, …) are renamed before validation. Guest-safe.
+ * for `json`, …) are renamed before validation. Each tool declares its own
+ * aliases in its definition. Guest-safe.
  */
-import type { ToolName } from "./tool_names.ts";
+import { GUEST_TOOLS, guestTool, type ToolName } from "../tools/registry.ts";
 
 /** alias → canonical arg name, per tool (seed §5.2 "Alias normalisation"). */
-export const TOOL_ALIASES: Readonly<Record<ToolName, Readonly<Record<string, string>>>> = {
-  terminal: { command: "cmd", shell: "cmd", run: "cmd", exec: "cmd", timeout: "timeout_s" },
-  http_api: { body: "json", data: "json", timeout: "timeout_s" },
-  web_fetch: { timeout: "timeout_s", link: "url" },
-  file_io: {
-    operation: "op",
-    action: "op",
-    file: "path",
-    file_path: "path",
-    filepath: "path",
-    data: "content",
-    text: "content",
-  },
-  python_exec: { script: "code", python: "code", snippet: "code", timeout: "timeout_s" },
-  sql_query: { sql: "query", database: "db_path", db: "db_path" },
-};
+export const TOOL_ALIASES: Readonly<Record<ToolName, Readonly<Record<string, string>>>> = Object
+  .freeze(
+    Object.fromEntries(GUEST_TOOLS.map((tool) => [tool.name, tool.aliases])) as Record<
+      ToolName,
+      Readonly<Record<string, string>>
+    >,
+  );
 
 /**
  * Renames aliases to their canonical names. A canonical key given explicitly
@@ -35,7 +27,7 @@ export function normalizeAliases(
   tool: ToolName,
   args: Record<string, unknown>,
 ): { args: Record<string, unknown>; warnings: string[] } {
-  const table = TOOL_ALIASES[tool] ?? {};
+  const table = guestTool(tool)?.aliases ?? {};
   const out: Record<string, unknown> = {};
   const warnings: string[] = [];
   // Canonical (non-alias) keys first, so an explicit `cmd` beats `command`.

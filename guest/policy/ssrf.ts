@@ -1,5 +1,5 @@
 /**
- * SSRF guard for http_api and web_fetch, shared by host and guest.
+ * SSRF guard for the network tools, shared by host and guest.
  *
  * `checkUrl` accepts only http(s) URLs without credentials, refuses local
  * host names, parses IP literals in every form, resolves a host name ONCE and

@@ -7,6 +7,14 @@ import { dirname, join } from "node:path";
 import { checkPath, type PathMode, type PathPolicy } from "../policy/paths.ts";
 import { ArgError, optionalBoolean, optionalNumber } from "./args.ts";
 import { describeError } from "./errors.ts";
+import {
+  booleanLike,
+  defineGuestTool,
+  type GuestToolDef,
+  lowerArg,
+  numberLike,
+  type ToolArgs,
+} from "./tool_def.ts";
 import { failure, success, type ToolContext, type ToolResult } from "./types.ts";
 
 /** Default read cap: larger files are cut and flagged `truncated`. */
@@ -232,3 +240,44 @@ export async function runFileIo(
     return failure(describeError(error, "file_io"));
   }
 }
+
+/** `list`'s `max_entries` range (seed: clamped 1..2000). */
+export const MAX_ENTRIES_RANGE = { min: 1, max: 2000 } as const;
+
+function coerceFileIo(args: ToolArgs, warnings: string[]): void {
+  if (typeof args.op === "string") args.op = args.op.trim().toLowerCase();
+  if ("recursive" in args) args.recursive = booleanLike(args.recursive);
+  if (!("max_entries" in args)) return;
+  args.max_entries = numberLike(args.max_entries);
+  if (typeof args.max_entries !== "number" || !Number.isFinite(args.max_entries)) return;
+  // Out of range is clamped with a warning rather than failing the call.
+  const clamped = Math.min(
+    MAX_ENTRIES_RANGE.max,
+    Math.max(MAX_ENTRIES_RANGE.min, Math.trunc(args.max_entries)),
+  );
+  if (clamped !== args.max_entries) {
+    warnings.push(`max_entries ${args.max_entries} clamped to ${clamped}`);
+  }
+  args.max_entries = clamped;
+}
+
+/** The file_io tool: reads its roots; writes and appends are side effects. */
+export const fileIoTool: GuestToolDef<"file_io"> = defineGuestTool({
+  name: "file_io",
+  aliases: {
+    operation: "op",
+    action: "op",
+    file: "path",
+    file_path: "path",
+    filepath: "path",
+    data: "content",
+    text: "content",
+  },
+  maxTimeoutS: 0,
+  coerce: coerceFileIo,
+  sideEffects: "depends",
+  // Anything not clearly a read is treated as a write.
+  hasSideEffects: (args) => !["list", "read"].includes(lowerArg(args.op)),
+  permission: "path",
+  run: runFileIo,
+});

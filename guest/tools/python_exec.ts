@@ -6,6 +6,7 @@
 import { ArgError, optionalNumber, requireString } from "./args.ts";
 import { DEFAULT_MAX_OUTPUT_CHARS, runProcess } from "./process.ts";
 import { processResult } from "./terminal.ts";
+import { defineGuestTool, type GuestToolDef } from "./tool_def.ts";
 import { failure, type ToolContext, type ToolResult } from "./types.ts";
 
 /** Longest accepted snippet (seed: 30,000 characters). */
@@ -52,3 +53,13 @@ export async function runPythonExec(
   });
   return processResult(outcome, timeoutS, INTERACTIVE.test(code) ? STDIN_WARNING : "");
 }
+
+/** The python_exec tool: starts python3, so it is an `exec` tool and never re-run silently. */
+export const pythonExecTool: GuestToolDef<"python_exec"> = defineGuestTool({
+  name: "python_exec",
+  aliases: { script: "code", python: "code", snippet: "code", timeout: "timeout_s" },
+  maxTimeoutS: 300,
+  sideEffects: "always",
+  permission: "exec",
+  run: runPythonExec,
+});

@@ -10,6 +10,7 @@ import { checkPath } from "../policy/paths.ts";
 import { checkReadOnlySql } from "../policy/sql.ts";
 import { SQL_WORKER_SOURCE } from "./_sql_worker_source.ts";
 import { describeError } from "./errors.ts";
+import { defineGuestTool, type GuestToolDef } from "./tool_def.ts";
 import { failure, success, type ToolContext, type ToolResult } from "./types.ts";
 
 /** Default row cap. */
@@ -138,3 +139,13 @@ export async function runSqlQuery(
   if (!reply.ok) return failure(`SQL error on ${what}: ${reply.error}`);
   return success({ rows: reply.rows, row_count: reply.rows.length, truncated: reply.truncated });
 }
+
+/** The sql_query tool: reads database files inside its roots, read-only. */
+export const sqlQueryTool: GuestToolDef<"sql_query"> = defineGuestTool({
+  name: "sql_query",
+  aliases: { sql: "query", database: "db_path", db: "db_path" },
+  maxTimeoutS: 0,
+  sideEffects: "never",
+  permission: "path",
+  run: runSqlQuery,
+});

@@ -10,6 +10,7 @@
  */
 import { ArgError, optionalNumber, requireString } from "./args.ts";
 import { DEFAULT_MAX_OUTPUT_CHARS, runProcess } from "./process.ts";
+import { defineGuestTool, type GuestToolDef } from "./tool_def.ts";
 import { failure, type ToolContext, type ToolResult } from "./types.ts";
 
 /** Longest accepted command line. */
@@ -100,3 +101,13 @@ export function processResult(
   }
   return { ok: true, result, error: "" };
 }
+
+/** The terminal tool: starts programs, so it is an `exec` tool and never re-run silently. */
+export const terminalTool: GuestToolDef<"terminal"> = defineGuestTool({
+  name: "terminal",
+  aliases: { command: "cmd", shell: "cmd", run: "cmd", exec: "cmd", timeout: "timeout_s" },
+  maxTimeoutS: 300,
+  sideEffects: "always",
+  permission: "exec",
+  run: runTerminal,
+});

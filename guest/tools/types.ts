@@ -15,7 +15,7 @@ export interface ToolContext {
   fileWrite: boolean;
   /** SQLite files sql_query may open; empty means any file inside the read roots. */
   sqlPaths: string[];
-  /** Hosts http_api and web_fetch may reach (`*.example.com` allowed); empty = any public host. */
+  /** Hosts the network tools may reach (`*.example.com` allowed); empty = any public host. */
   networkHosts: string[];
   /** Paid-API providers: a redirect may not reach one the host did not approve. */
   paidHosts?: readonly string[];

@@ -1,0 +1,25 @@
+/** Host spec of `python_exec`: a Python 3 snippet run with `python3 -c`. */
+import { z } from "zod";
+import { MAX_CODE_CHARS, PYTHON_BIN, pythonExecTool } from "../../guest/tools/python_exec.ts";
+import { timeoutArg } from "./_shared.ts";
+import { defineHostTool, type HostToolSpec } from "./types.ts";
+
+export const pythonExecSpec: HostToolSpec<"python_exec"> = defineHostTool(pythonExecTool, {
+  description:
+    "Run a Python 3 snippet (`python3 -c code`, at most 30,000 characters) in the workspace and " +
+    "return {returncode, stdout, stderr}. Standard input is closed: input() gets EOF, so put data in the " +
+    "code. Print what you need to see; output is cut at 50,000 characters per stream. Default timeout " +
+    "15 s (max 300), then the process is killed.",
+  argsSchema: z.object({
+    code: z.string().min(1).max(MAX_CODE_CHARS).describe("Python 3 source, run with `python3 -c`."),
+    timeout_s: timeoutArg(15, pythonExecTool.maxTimeoutS),
+  }).strict(),
+  riskLevel: "high",
+  // What the program may touch is bounded by the OS sandbox, as for terminal.
+  launch: (perm, workspace) => ({
+    denoRead: [workspace],
+    run: [PYTHON_BIN],
+    roBinds: [workspace],
+    rwBinds: perm.fileWrite ? perm.writeRoots : [],
+  }),
+});
