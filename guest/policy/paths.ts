@@ -7,6 +7,7 @@
  * symlink can lead outside. Guest-safe: Deno APIs and `node:path` only.
  */
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { secretInPath } from "./secrets.ts";
 
 /** Whether the path will be read (read, list, sql) or written (write, append). */
 export type PathMode = "read" | "write";
@@ -182,5 +183,29 @@ export async function checkPath(
       return { ok: false, error: `path '${raw}' is a protected file and cannot be accessed` };
     }
   }
+  const secret = namedSecret(abs, real.real, roots, realRoots);
+  if (secret) {
+    return {
+      ok: false,
+      error: `path '${raw}' is a secret file ('${secret}': environment files, keys and ` +
+        "credentials are refused unless the agent's manifest names the exact file)",
+    };
+  }
   return { ok: true, path: abs, realPath: real.real, exists: real.exists };
+}
+
+/**
+ * The secret component of a path (logical or real), or null. A root that is
+ * itself the file counts as the manifest naming it, so it is allowed.
+ */
+function namedSecret(
+  abs: string,
+  real: string,
+  roots: string[],
+  realRoots: string[],
+): string | null {
+  if (roots.includes(abs) || realRoots.includes(real)) return null;
+  const root = roots.find((r) => isInside(abs, r)) ?? abs;
+  const realRoot = realRoots.find((r) => isInside(real, r)) ?? real;
+  return secretInPath(abs, root) ?? secretInPath(real, realRoot);
 }

@@ -195,3 +195,30 @@ Deno.test("paths: relative roots resolve against the workspace, absolute roots a
   // The workspace itself is not a root here.
   assert.equal((await checkPath("sub/a.txt", "read", policy)).ok, false);
 });
+
+Deno.test("checkPath: secret files are refused at any depth unless the manifest names the exact file", async () => {
+  const ws = await Deno.makeTempDir();
+  try {
+    for (const rel of ["deep/.env", ".env.local", "a/.env.production", "k/server.pem", "id_rsa"]) {
+      await Deno.mkdir(join(ws, rel, ".."), { recursive: true });
+      await Deno.writeTextFile(join(ws, rel), "secret");
+    }
+    await Deno.mkdir(join(ws, "home", ".ssh"), { recursive: true });
+    await Deno.writeTextFile(join(ws, "home", ".ssh", "config"), "Host x");
+    await Deno.writeTextFile(join(ws, "notes.txt"), "fine");
+    const policy = { workspace: ws, readRoots: ["."], writeRoots: ["."], fileWrite: true };
+    for (const rel of ["deep/.env", ".env.local", "a/.env.production", "k/server.pem", "id_rsa"]) {
+      const read = await checkPath(rel, "read", policy);
+      assert.equal(read.ok, false, rel);
+      assert.match(!read.ok ? read.error : "", /is a secret file/);
+    }
+    assert.equal((await checkPath("home/.ssh/config", "read", policy)).ok, false);
+    assert.equal((await checkPath("new/.env", "write", policy)).ok, false, "no planting either");
+    assert.equal((await checkPath("notes.txt", "read", policy)).ok, true);
+    // Named exactly by the manifest: allowed.
+    const named = { ...policy, readRoots: [".", "deep/.env"] };
+    assert.equal((await checkPath("deep/.env", "read", named)).ok, true);
+  } finally {
+    await Deno.remove(ws, { recursive: true });
+  }
+});
