@@ -127,23 +127,124 @@ function permitted(where: string): boolean {
   }
 }
 
+type CheckedUrl = Extract<Awaited<ReturnType<typeof checkUrl>>, { ok: true }>;
+type Target = ResolvedAddress & { port: number };
+
+/** The address to dial for a checked URL. */
+function dialTarget(check: CheckedUrl, deps: PinnedDeps): Target {
+  // With exact network_hosts, Deno allows only the addresses resolved at launch: when
+  // DNS now answers differently, dial a checked address that is still among them.
+  const pinned =
+    [check.pinned, ...check.addresses].find((a) => permitted(addressWithPort(a, check.port))) ??
+      check.pinned;
+  return deps.connectTo ? deps.connectTo(pinned, check.port) : { ...pinned, port: check.port };
+}
+
+/** The pinned lookup: whatever name node asks for, answer the checked address. */
+function pinnedLookup(target: Target, fail: (error: unknown) => void) {
+  return (
+    _hostname: string,
+    lookupOptions: { all?: boolean } | number | undefined,
+    callback: (...args: unknown[]) => void,
+  ) => {
+    try {
+      const all = typeof lookupOptions === "object" && lookupOptions?.all;
+      if (all) callback(null, [{ address: target.address, family: target.family }]);
+      else callback(null, target.address, target.family);
+    } catch (error) {
+      fail(error);
+    }
+  };
+}
+
+/** node:http(s) options that connect to `target` while naming the URL's host. */
+function requestOptions(
+  check: CheckedUrl,
+  target: Target,
+  method: string,
+  headers: Record<string, string>,
+  fail: (error: unknown) => void,
+  deps: PinnedDeps,
+): https.RequestOptions {
+  const isLiteral = parseIp(check.host) !== null;
+  const secure = check.url.protocol === "https:";
+  return {
+    method,
+    host: isLiteral ? target.address : check.host,
+    port: target.port,
+    path: `${check.url.pathname}${check.url.search}`,
+    headers: { ...headers, host: check.url.host },
+    lookup: pinnedLookup(target, fail) as unknown as http.RequestOptions["lookup"],
+    agent: false, // no pooling: a pooled socket could belong to another address
+    ...(secure
+      ? { servername: isLiteral ? undefined : check.host, rejectUnauthorized: true, ca: deps.ca }
+      : {}),
+  };
+}
+
+/** Where a response's body goes: the exchange's own finish/fail and its cap. */
+interface BodySink {
+  maxBodyBytes: number;
+  settled: () => boolean;
+  finish: (hop: Hop) => void;
+  fail: (error: unknown) => void;
+}
+
+/** Decodes (gzip, deflate, br) and collects a response body up to the cap. */
+function collectBody(response: http.IncomingMessage, sink: BodySink): void {
+  const status = response.statusCode ?? 0;
+  const responseHeaders = flatHeaders(response.headers);
+  let stream: Readable = response;
+  const encoding = (responseHeaders["content-encoding"] ?? "").trim().toLowerCase();
+  if (encoding === "gzip" || encoding === "x-gzip") {
+    stream = response.pipe(zlib.createGunzip());
+  } else if (encoding === "deflate") stream = response.pipe(zlib.createInflate());
+  else if (encoding === "br") stream = response.pipe(zlib.createBrotliDecompress());
+  if (stream !== response) {
+    response.on("error", sink.fail);
+    // The body we return is decoded, so its encoding headers no longer apply.
+    delete responseHeaders["content-encoding"];
+    delete responseHeaders["content-length"];
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const done = (bodyTruncated: boolean) => {
+    const bodyBytes = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bodyBytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    sink.finish({ ok: true, status, headers: responseHeaders, body: bodyBytes, bodyTruncated });
+  };
+  stream.on("data", (chunk: Uint8Array) => {
+    if (sink.settled()) return;
+    const room = sink.maxBodyBytes - size;
+    if (chunk.length > room) {
+      // Stop reading at the cap (also bounds decompression bombs).
+      chunks.push(chunk.subarray(0, room));
+      size += room;
+      done(true);
+      stream.destroy();
+      return;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  });
+  stream.on("end", () => done(false));
+  stream.on("error", sink.fail);
+}
+
 /** Sends one request to the checked address; never follows redirects. */
 function requestOnce(
-  check: Extract<Awaited<ReturnType<typeof checkUrl>>, { ok: true }>,
+  check: CheckedUrl,
   method: string,
   headers: Record<string, string>,
   body: Uint8Array | undefined,
   options: { deadline: number; maxBodyBytes: number; readBody: boolean; signal?: AbortSignal },
   deps: PinnedDeps,
 ): Promise<Hop> {
-  // With exact network_hosts, Deno allows only the addresses resolved at launch: when
-  // DNS now answers differently, dial a checked address that is still among them.
-  const pinned =
-    [check.pinned, ...check.addresses].find((a) => permitted(addressWithPort(a, check.port))) ??
-      check.pinned;
-  const target = deps.connectTo
-    ? deps.connectTo(pinned, check.port)
-    : { ...pinned, port: check.port };
+  const target = dialTarget(check, deps);
   const where = addressWithPort(target, target.port);
   // Deno throws NotCapable from inside node:net asynchronously, where no
   // 'error' handler sees it; ask first so a refusal is an answer, not a crash.
@@ -174,92 +275,17 @@ function requestOnce(
     );
     const onAbort = () => finish({ ok: false, error: "request cancelled" });
     options.signal?.addEventListener("abort", onAbort, { once: true });
-
-    // The pinned lookup: whatever name node asks for, answer the checked address.
-    const lookup = (
-      _hostname: string,
-      lookupOptions: { all?: boolean } | number | undefined,
-      callback: (...args: unknown[]) => void,
-    ) => {
-      try {
-        const all = typeof lookupOptions === "object" && lookupOptions?.all;
-        if (all) callback(null, [{ address: target.address, family: target.family }]);
-        else callback(null, target.address, target.family);
-      } catch (error) {
-        fail(error);
-      }
-    };
-    const isLiteral = parseIp(check.host) !== null;
+    const sink = { maxBodyBytes: options.maxBodyBytes, settled: () => settled, finish, fail };
     const secure = check.url.protocol === "https:";
     try {
-      request = (secure ? https : http).request({
-        method,
-        host: isLiteral ? target.address : check.host,
-        port: target.port,
-        path: `${check.url.pathname}${check.url.search}`,
-        headers: { ...headers, host: check.url.host },
-        lookup: lookup as unknown as http.RequestOptions["lookup"],
-        agent: false, // no pooling: a pooled socket could belong to another address
-        ...(secure
-          ? {
-            servername: isLiteral ? undefined : check.host,
-            rejectUnauthorized: true,
-            ca: deps.ca,
-          }
-          : {}),
-      }, (response) => {
+      const opts = requestOptions(check, target, method, headers, fail, deps);
+      request = (secure ? https : http).request(opts, (response) => {
+        if (options.readBody) return collectBody(response, sink);
         const status = response.statusCode ?? 0;
         const responseHeaders = flatHeaders(response.headers);
-        if (!options.readBody) {
-          response.destroy();
-          finish({
-            ok: true,
-            status,
-            headers: responseHeaders,
-            body: new Uint8Array(),
-            bodyTruncated: false,
-          });
-          return;
-        }
-        let stream: Readable = response;
-        const encoding = (responseHeaders["content-encoding"] ?? "").trim().toLowerCase();
-        if (encoding === "gzip" || encoding === "x-gzip") {
-          stream = response.pipe(zlib.createGunzip());
-        } else if (encoding === "deflate") stream = response.pipe(zlib.createInflate());
-        else if (encoding === "br") stream = response.pipe(zlib.createBrotliDecompress());
-        if (stream !== response) {
-          response.on("error", fail);
-          // The body we return is decoded, so its encoding headers no longer apply.
-          delete responseHeaders["content-encoding"];
-          delete responseHeaders["content-length"];
-        }
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        const done = (bodyTruncated: boolean) => {
-          const bodyBytes = new Uint8Array(size);
-          let offset = 0;
-          for (const chunk of chunks) {
-            bodyBytes.set(chunk, offset);
-            offset += chunk.length;
-          }
-          finish({ ok: true, status, headers: responseHeaders, body: bodyBytes, bodyTruncated });
-        };
-        stream.on("data", (chunk: Uint8Array) => {
-          if (settled) return;
-          const room = options.maxBodyBytes - size;
-          if (chunk.length > room) {
-            // Stop reading at the cap (also bounds decompression bombs).
-            chunks.push(chunk.subarray(0, room));
-            size += room;
-            done(true);
-            stream.destroy();
-            return;
-          }
-          chunks.push(chunk);
-          size += chunk.length;
-        });
-        stream.on("end", () => done(false));
-        stream.on("error", fail);
+        response.destroy();
+        const empty = new Uint8Array();
+        finish({ ok: true, status, headers: responseHeaders, body: empty, bodyTruncated: false });
       });
       request.on("error", fail);
       if (body) request.write(body);
