@@ -4,22 +4,15 @@
  * tool call, validate the answer, and retry with the failure in context.
  */
 import type { Manifest } from "../capsule_runtime/manifest.ts";
-import {
-  type ApprovalAnswer,
-  type ApprovalRequest,
-  type CapsuleEvent,
-  type CapsuleHooks,
-  runCapsule,
-} from "../capsule_runtime/host.ts";
-import type { ChatMessage } from "../llm/types.ts";
-import { LlmError } from "../llm/errors.ts";
+import { runCapsule } from "../capsule_runtime/host.ts";
+import { capsuleEventRecorder, capsuleHooks, message, stopIfFatal } from "./capsule_hooks.ts";
 import { genomeRunLimits, parseGenome } from "./evolution.ts";
 import { acquireAgent } from "./routing.ts";
 import { emitUsage, type RunContext } from "./context.ts";
 import { type AttemptToolEvent, checkResultText, judgeResult, verifyToolUse } from "./validate.ts";
 import type { AgentRunStats, Subtask } from "./types.ts";
 
-/** The seed's task payload: workspace note, description, acceptance criteria. */
+/** What the agent is asked: a workspace note, the description, the acceptance criteria. */
 function taskPayload(subtask: Subtask, workspace: string): string {
   return [
     `Workspace root: ${workspace}`,
@@ -97,6 +90,9 @@ export async function runSubtask(
   ctx.checkpoint();
 }
 
+/** What a capsule run ends with. */
+type CapsuleResult = Awaited<ReturnType<typeof runCapsule>>;
+
 /** One attempt; resolves to null on success or the failure text. */
 async function runAttempt(
   ctx: RunContext,
@@ -104,7 +100,6 @@ async function runAttempt(
   dependencyResults: Record<string, string>,
   onAgent: (agentId: string) => void,
 ): Promise<string | null> {
-  const { state, settings } = ctx;
   let acquired;
   try {
     acquired = await acquireAgent(ctx, subtask);
@@ -114,15 +109,38 @@ async function runAttempt(
   if ("error" in acquired) return acquired.error;
   const allowed = acquired.manifest.tools_allowlist.filter((t) => ctx.toolsAllowed.includes(t));
   const manifest: Manifest = { ...acquired.manifest, tools_allowlist: allowed };
-  const agentId = manifest.agent_id;
-  onAgent(agentId);
-  subtask.assigned_agent_id = agentId;
-  const max = settings.subtaskMaxAttempts;
+  onAgent(manifest.agent_id);
+  subtask.assigned_agent_id = manifest.agent_id;
+  const task = attemptTask(ctx, subtask);
+  announceAttempt(ctx, subtask, manifest, task, dependencyResults);
+  const toolEvents: AttemptToolEvent[] = [];
+  const result = await runAgent(ctx, subtask, manifest, task, dependencyResults, toolEvents);
+  if (result.status === "cancelled") return "cancelled_by_user";
+  if (result.status === "error") {
+    return `${result.error_code ?? "subtask_failed"}: ${result.error_message ?? ""}`.trim();
+  }
+  return await acceptResult(ctx, subtask, manifest.agent_id, result, toolEvents);
+}
+
+/** What the agent is told: the attempt number, the task and what failed before. */
+function attemptTask(ctx: RunContext, subtask: Subtask): string {
+  const max = ctx.settings.subtaskMaxAttempts;
   const payload = taskPayload(subtask, ctx.workspace);
-  const task = `Subtask attempt ${subtask.attempts}/${max}.\n${payload}` +
+  return `Subtask attempt ${subtask.attempts}/${max}.\n${payload}` +
     (subtask.prior_failures.length
       ? `\n\nEarlier attempts failed: ${subtask.prior_failures.join(" | ")}. Avoid repeating that.`
       : "");
+}
+
+/** Logs the start of an attempt (and the skills its agent brings) and checkpoints. */
+function announceAttempt(
+  ctx: RunContext,
+  subtask: Subtask,
+  manifest: Manifest,
+  task: string,
+  dependencyResults: Record<string, string>,
+): void {
+  const agentId = manifest.agent_id;
   if (manifest.skill_ids.length) {
     ctx.log.emit("skills_composed", {
       agent_id: agentId,
@@ -136,7 +154,7 @@ async function runAttempt(
     title: subtask.title,
     role_tag: subtask.role_tag,
     attempt: subtask.attempts,
-    max_attempts: max,
+    max_attempts: ctx.settings.subtaskMaxAttempts,
     agent_id: agentId,
     task_payload: task.slice(0, 1000),
     depends_on: subtask.depends_on,
@@ -145,8 +163,19 @@ async function runAttempt(
     ),
   });
   ctx.checkpoint();
+}
 
-  const toolEvents: AttemptToolEvent[] = [];
+/** Runs the agent's capsule on the task, recording its tool calls into `toolEvents`. */
+async function runAgent(
+  ctx: RunContext,
+  subtask: Subtask,
+  manifest: Manifest,
+  task: string,
+  dependencyResults: Record<string, string>,
+  toolEvents: AttemptToolEvent[],
+): Promise<CapsuleResult> {
+  const { state, settings } = ctx;
+  const agentId = manifest.agent_id;
   const stats = statsFor(ctx, agentId);
   // An evolved agent runs with its genome's step budget and temperature.
   const limits = genomeRunLimits(parseGenome(manifest.genome_json), settings);
@@ -168,7 +197,7 @@ async function runAttempt(
         role_tag: subtask.role_tag,
         depends_on_results: dependencyResults,
         attempt: subtask.attempts,
-        max_attempts: max,
+        max_attempts: settings.subtaskMaxAttempts,
         prior_failures: subtask.prior_failures,
       },
     },
@@ -182,11 +211,21 @@ async function runAttempt(
   stats.latency_ms += result.latency_ms;
   stats.tool_calls += toolEvents.length;
   stats.tool_ok += toolEvents.filter((e) => e.ok).length;
+  return result;
+}
 
-  if (result.status === "cancelled") return "cancelled_by_user";
-  if (result.status === "error") {
-    return `${result.error_code ?? "subtask_failed"}: ${result.error_message ?? ""}`.trim();
-  }
+/**
+ * Checks a finished capsule's answer (tool use, acceptance criteria, the
+ * judge) and records it when it passes; null on success or the failure text.
+ */
+async function acceptResult(
+  ctx: RunContext,
+  subtask: Subtask,
+  agentId: string,
+  result: CapsuleResult,
+  toolEvents: AttemptToolEvent[],
+): Promise<string | null> {
+  const { state } = ctx;
   const failure = verifyToolUse(subtask.requires_tool, toolEvents) ??
     checkResultText(result.result, subtask.acceptance_criteria);
   if (failure) return failure;
@@ -215,7 +254,7 @@ async function runAttempt(
     task_id: subtask.task_id,
     title: subtask.title,
     attempt: subtask.attempts,
-    max_attempts: max,
+    max_attempts: ctx.settings.subtaskMaxAttempts,
     agent_id: agentId,
     result: result.result.slice(0, 2000),
     tool_calls_in_attempt: toolEvents.length,
@@ -223,215 +262,4 @@ async function runAttempt(
     latency_ms: result.latency_ms,
   });
   return null;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Budget and cancel errors stop the whole run; returns the failure text then. */
-function stopIfFatal(ctx: RunContext, error: unknown): string | null {
-  if (error instanceof LlmError && error.kind === "budget_exceeded") {
-    ctx.stop({ kind: "budget", reason: error.message });
-    return `budget_exceeded: ${error.message}`;
-  }
-  if (ctx.signal.aborted) return "cancelled_by_user";
-  return null;
-}
-
-function capsuleHooks(
-  ctx: RunContext,
-  subtask: Subtask,
-  manifest: Manifest,
-  temperature: number | undefined,
-): CapsuleHooks {
-  const meta = {
-    runId: ctx.state.run_id,
-    taskId: subtask.task_id,
-    agentId: manifest.agent_id,
-    purpose: "agent_step",
-  };
-  // The host checks every tool call itself (allowlist, schema, paths, SSRF,
-  // SQL); the coordinator answers model calls and paid-API approvals.
-  return {
-    async complete(request) {
-      try {
-        const reply = await ctx.llm.complete({
-          messages: request.messages as ChatMessage[],
-          schema: request.schema
-            ? { name: request.schema.name, jsonSchema: request.schema.json_schema }
-            : undefined,
-          temperature,
-          signal: request.signal,
-        }, meta);
-        return {
-          text: reply.text,
-          usage: { input_tokens: reply.usage.inputTokens, output_tokens: reply.usage.outputTokens },
-        };
-      } catch (error) {
-        stopIfFatal(ctx, error);
-        throw error;
-      }
-    },
-    approve: (request) => approvePaidCall(ctx, subtask, request),
-  };
-}
-
-/** The paid-API gate: one approval request in the run's API mode, recorded and logged. */
-async function approvePaidCall(
-  ctx: RunContext,
-  subtask: Subtask,
-  paid: ApprovalRequest,
-): Promise<ApprovalAnswer> {
-  const { state } = ctx;
-  const decision = await ctx.approvals.request({
-    runId: state.run_id,
-    kind: "api_call",
-    mode: state.runtime_policies.api_approval_mode,
-    request: {
-      type: "api_call",
-      call_type: "external_paid_api",
-      provider: paid.provider,
-      endpoint: paid.endpoint,
-      estimated_cost_usd: 0,
-      reason: paid.reason,
-      agent_id: paid.agent_id,
-      task_id: subtask.task_id,
-    },
-    summary: `Agent ${paid.agent_id} wants to call the paid API ${paid.endpoint} (${
-      paid.reason || "no reason given"
-    }).`,
-    timeoutSec: ctx.settings.apiApprovalTimeoutSec,
-    signal: AbortSignal.any([ctx.signal, paid.signal]),
-  });
-  state.approvals.push({
-    approval_id: decision.approval_id,
-    kind: "api_call",
-    approved: decision.approved,
-    operator: decision.operator,
-    note: decision.note,
-    summary: `${paid.provider} ${paid.endpoint}`,
-  });
-  ctx.log.emit("approval_decision", {
-    agent_id: paid.agent_id,
-    provider: paid.provider,
-    endpoint: paid.endpoint,
-    call_type: "external_paid_api",
-    estimated_cost_usd: 0,
-    reason: paid.reason,
-    approved: decision.approved,
-    note: decision.note,
-  });
-  return { approved: decision.approved, note: decision.note };
-}
-
-/** Turns capsule events into tool events, run-log lines and audit rows. */
-function capsuleEventRecorder(
-  ctx: RunContext,
-  subtask: Subtask,
-  agentId: string,
-  attemptEvents: AttemptToolEvent[],
-): (event: CapsuleEvent) => void {
-  const argsById = new Map<string, { args: Record<string, unknown>; reason: string }>();
-  const record = (
-    tool: string,
-    args: Record<string, unknown>,
-    reason: string,
-    outcome: { allowed: boolean; ok: boolean; error: string; result: unknown; ms: number | null },
-  ) => {
-    const safeArgs = ctx.redactor.value(args);
-    const safeResult = ctx.redactor.value(outcome.result);
-    attemptEvents.push({ tool, allowed: outcome.allowed, ok: outcome.ok, error: outcome.error });
-    ctx.state.tool_event_count++;
-    ctx.store.toolEvents.insert({
-      run_id: ctx.state.run_id,
-      task_id: subtask.task_id,
-      agent_id: agentId,
-      attempt: subtask.attempts,
-      tool,
-      args: safeArgs,
-      allowed: outcome.allowed,
-      ok: outcome.ok,
-      reason,
-      error: outcome.error,
-      result: safeResult,
-      latency_ms: outcome.ms,
-    });
-    ctx.store.audit.record("tool_call", {
-      tool,
-      args: safeArgs,
-      ok: outcome.ok,
-      error: outcome.error,
-      task_id: subtask.task_id,
-    }, { runId: ctx.state.run_id, agentId });
-    ctx.log.emit("tool_call", {
-      agent_id: agentId,
-      task_id: subtask.task_id,
-      tool,
-      ok: outcome.ok,
-      allowed: outcome.allowed,
-      reason,
-      args: safeArgs,
-      result: preview(safeResult),
-      error: outcome.error,
-    });
-  };
-  return (event) => {
-    switch (event.type) {
-      case "started":
-        ctx.log.emit("capsule_started", {
-          agent_id: agentId,
-          task_id: subtask.task_id,
-          pid: event.pid,
-          sandbox: event.sandbox,
-          spawn_ms: event.spawn_ms,
-          refused_tools: event.refused_tools,
-        });
-        break;
-      case "tool_decided":
-        argsById.set(event.id, { args: event.args, reason: event.reason });
-        if (event.allowed) {
-          ctx.log.emit("tool_started", {
-            agent_id: agentId,
-            task_id: subtask.task_id,
-            tool: event.tool,
-            args: ctx.redactor.value(event.args),
-          });
-        } else {
-          record(event.tool, event.args, event.reason, {
-            allowed: false,
-            ok: false,
-            error: `refused: ${event.reason}`,
-            result: {},
-            ms: event.ms,
-          });
-        }
-        break;
-      case "tool_done": {
-        const known = argsById.get(event.id);
-        record(event.tool, known?.args ?? {}, known?.reason ?? "", {
-          allowed: true,
-          ok: event.ok,
-          error: event.error,
-          result: event.result,
-          ms: event.ms,
-        });
-        break;
-      }
-      case "error":
-        ctx.log.emit("capsule_error", {
-          agent_id: agentId,
-          task_id: subtask.task_id,
-          code: event.code,
-          message: event.message,
-        });
-        break;
-    }
-  };
-}
-
-/** A bounded preview of a tool result for the run log (the full result is in tool_events). */
-function preview(result: unknown): unknown {
-  const text = JSON.stringify(result ?? null);
-  return text.length <= 2000 ? result : `${text.slice(0, 2000)}… (${text.length} chars)`;
 }

@@ -1,0 +1,230 @@
+/**
+ * The host side of one capsule run: answering its model calls and paid-API
+ * approvals, and turning its events into tool-event rows, audit rows and
+ * run-log lines. Budget and cancel errors stop the whole run.
+ */
+import type { Manifest } from "../capsule_runtime/manifest.ts";
+import type {
+  ApprovalAnswer,
+  ApprovalRequest,
+  CapsuleEvent,
+  CapsuleHooks,
+} from "../capsule_runtime/host.ts";
+import type { ChatMessage } from "../llm/types.ts";
+import { LlmError } from "../llm/errors.ts";
+import type { RunContext } from "./context.ts";
+import type { AttemptToolEvent } from "./validate.ts";
+import type { Subtask } from "./types.ts";
+
+/** The message of an error, or the thrown value as text. */
+export function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Budget and cancel errors stop the whole run; returns the failure text then. */
+export function stopIfFatal(ctx: RunContext, error: unknown): string | null {
+  if (error instanceof LlmError && error.kind === "budget_exceeded") {
+    ctx.stop({ kind: "budget", reason: error.message });
+    return `budget_exceeded: ${error.message}`;
+  }
+  if (ctx.signal.aborted) return "cancelled_by_user";
+  return null;
+}
+
+/** The coordinator's answers to a capsule: its model calls and its paid-API approvals. */
+export function capsuleHooks(
+  ctx: RunContext,
+  subtask: Subtask,
+  manifest: Manifest,
+  temperature: number | undefined,
+): CapsuleHooks {
+  const meta = {
+    runId: ctx.state.run_id,
+    taskId: subtask.task_id,
+    agentId: manifest.agent_id,
+    purpose: "agent_step",
+  };
+  // The host checks every tool call itself (allowlist, schema, paths, SSRF,
+  // SQL); the coordinator answers model calls and paid-API approvals.
+  return {
+    async complete(request) {
+      try {
+        const reply = await ctx.llm.complete({
+          messages: request.messages as ChatMessage[],
+          schema: request.schema
+            ? { name: request.schema.name, jsonSchema: request.schema.json_schema }
+            : undefined,
+          temperature,
+          signal: request.signal,
+        }, meta);
+        return {
+          text: reply.text,
+          usage: { input_tokens: reply.usage.inputTokens, output_tokens: reply.usage.outputTokens },
+        };
+      } catch (error) {
+        stopIfFatal(ctx, error);
+        throw error;
+      }
+    },
+    approve: (request) => approvePaidCall(ctx, subtask, request),
+  };
+}
+
+/** The paid-API gate: one approval request in the run's API mode, recorded and logged. */
+async function approvePaidCall(
+  ctx: RunContext,
+  subtask: Subtask,
+  paid: ApprovalRequest,
+): Promise<ApprovalAnswer> {
+  const { state } = ctx;
+  const decision = await ctx.approvals.request({
+    runId: state.run_id,
+    kind: "api_call",
+    mode: state.runtime_policies.api_approval_mode,
+    request: {
+      type: "api_call",
+      call_type: "external_paid_api",
+      provider: paid.provider,
+      endpoint: paid.endpoint,
+      estimated_cost_usd: 0,
+      reason: paid.reason,
+      agent_id: paid.agent_id,
+      task_id: subtask.task_id,
+    },
+    summary: `Agent ${paid.agent_id} wants to call the paid API ${paid.endpoint} (${
+      paid.reason || "no reason given"
+    }).`,
+    timeoutSec: ctx.settings.apiApprovalTimeoutSec,
+    signal: AbortSignal.any([ctx.signal, paid.signal]),
+  });
+  state.approvals.push({
+    approval_id: decision.approval_id,
+    kind: "api_call",
+    approved: decision.approved,
+    operator: decision.operator,
+    note: decision.note,
+    summary: `${paid.provider} ${paid.endpoint}`,
+  });
+  ctx.log.emit("approval_decision", {
+    agent_id: paid.agent_id,
+    provider: paid.provider,
+    endpoint: paid.endpoint,
+    call_type: "external_paid_api",
+    estimated_cost_usd: 0,
+    reason: paid.reason,
+    approved: decision.approved,
+    note: decision.note,
+  });
+  return { approved: decision.approved, note: decision.note };
+}
+
+/** Turns capsule events into tool events, run-log lines and audit rows. */
+export function capsuleEventRecorder(
+  ctx: RunContext,
+  subtask: Subtask,
+  agentId: string,
+  attemptEvents: AttemptToolEvent[],
+): (event: CapsuleEvent) => void {
+  const argsById = new Map<string, { args: Record<string, unknown>; reason: string }>();
+  const record = (
+    tool: string,
+    args: Record<string, unknown>,
+    reason: string,
+    outcome: { allowed: boolean; ok: boolean; error: string; result: unknown; ms: number | null },
+  ) => {
+    const safeArgs = ctx.redactor.value(args);
+    const safeResult = ctx.redactor.value(outcome.result);
+    attemptEvents.push({ tool, allowed: outcome.allowed, ok: outcome.ok, error: outcome.error });
+    ctx.state.tool_event_count++;
+    ctx.store.toolEvents.insert({
+      run_id: ctx.state.run_id,
+      task_id: subtask.task_id,
+      agent_id: agentId,
+      attempt: subtask.attempts,
+      tool,
+      args: safeArgs,
+      allowed: outcome.allowed,
+      ok: outcome.ok,
+      reason,
+      error: outcome.error,
+      result: safeResult,
+      latency_ms: outcome.ms,
+    });
+    ctx.store.audit.record("tool_call", {
+      tool,
+      args: safeArgs,
+      ok: outcome.ok,
+      error: outcome.error,
+      task_id: subtask.task_id,
+    }, { runId: ctx.state.run_id, agentId });
+    ctx.log.emit("tool_call", {
+      agent_id: agentId,
+      task_id: subtask.task_id,
+      tool,
+      ok: outcome.ok,
+      allowed: outcome.allowed,
+      reason,
+      args: safeArgs,
+      result: preview(safeResult),
+      error: outcome.error,
+    });
+  };
+  return (event) => {
+    switch (event.type) {
+      case "started":
+        ctx.log.emit("capsule_started", {
+          agent_id: agentId,
+          task_id: subtask.task_id,
+          pid: event.pid,
+          sandbox: event.sandbox,
+          spawn_ms: event.spawn_ms,
+          refused_tools: event.refused_tools,
+        });
+        break;
+      case "tool_decided":
+        argsById.set(event.id, { args: event.args, reason: event.reason });
+        if (event.allowed) {
+          ctx.log.emit("tool_started", {
+            agent_id: agentId,
+            task_id: subtask.task_id,
+            tool: event.tool,
+            args: ctx.redactor.value(event.args),
+          });
+        } else {
+          record(event.tool, event.args, event.reason, {
+            allowed: false,
+            ok: false,
+            error: `refused: ${event.reason}`,
+            result: {},
+            ms: event.ms,
+          });
+        }
+        break;
+      case "tool_done": {
+        const known = argsById.get(event.id);
+        record(event.tool, known?.args ?? {}, known?.reason ?? "", {
+          allowed: true,
+          ok: event.ok,
+          error: event.error,
+          result: event.result,
+          ms: event.ms,
+        });
+        break;
+      }
+      case "error":
+        ctx.log.emit("capsule_error", {
+          agent_id: agentId,
+          task_id: subtask.task_id,
+          code: event.code,
+          message: event.message,
+        });
+        break;
+    }
+  };
+}
+
+/** A bounded preview of a tool result for the run log (the full result is in tool_events). */
+function preview(result: unknown): unknown {
+  const text = JSON.stringify(result ?? null);
+  return text.length <= 2000 ? result : `${text.slice(0, 2000)}… (${text.length} chars)`;
+}

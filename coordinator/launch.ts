@@ -1,0 +1,175 @@
+/**
+ * Running a prepared run in the background: its run log, the ways it stops
+ * (a local cancel, the caller's signal, a cancel flag set by another
+ * process), the services its pipeline needs, and its end.
+ */
+import { join } from "node:path";
+import { Redactor, secretsOf } from "../core/redact.ts";
+import type { Store } from "../store/mod.ts";
+import { sharedSearch } from "../store/search_cache.ts";
+import { createLlmService } from "../llm/service.ts";
+import type { ProviderConfig } from "../llm/provider_config.ts";
+import type { LlmService } from "../llm/types.ts";
+import { ApprovalService } from "./approvals.ts";
+import { cancelRequest, registerLocalRun } from "./cancel.ts";
+import type { RunContext, StopReason } from "./context.ts";
+import { finish } from "./finish.ts";
+import { drive } from "./pipeline.ts";
+import { RunLog } from "./run_log.ts";
+import { checkTools } from "./run_options.ts";
+import type { CoordinatorDeps, RunHandle, RunOptions, RunOutcome, RunState } from "./types.ts";
+
+/** How often a running coordinator checks its run's cancel flag (ms). */
+const CANCEL_POLL_MS = 200;
+
+/** Extra dependencies: a resolved provider configuration (the CLI's Ollama fallback). */
+export interface StartDeps extends CoordinatorDeps {
+  llmConfig?: ProviderConfig;
+}
+
+/** The model service of one run, with its recording, replay and budget options. */
+export function buildLlm(deps: StartDeps, options: RunOptions, runId: string): LlmService {
+  return createLlmService({
+    settings: deps.settings,
+    store: deps.store,
+    config: deps.llmConfig,
+    overrides: { provider: options.llmProvider, model: options.llmModel },
+    record: options.record ? join(deps.settings.cassettesDir, `${runId}.json`) : undefined,
+    replay: options.replay,
+    budget: options.maxCostUsd !== undefined ? { maxCostUsd: options.maxCostUsd } : undefined,
+  });
+}
+
+/** Starts driving a run whose row and state are written; returns at once. */
+export function launch(
+  deps: StartDeps,
+  llm: LlmService,
+  state: RunState,
+  options: RunOptions,
+  resumed: boolean,
+): RunHandle {
+  const { settings, store } = deps;
+  const runId = state.run_id;
+  const redactor = new Redactor(secretsOf(settings));
+  const log = new RunLog(settings.runLogsDir, runId, redactor);
+  if (options.onEvent) log.onEvent((event) => options.onEvent!(event));
+  const controller = new AbortController();
+  let stop: StopReason | null = null;
+  const stopRun = (reason: StopReason) => {
+    if (stop) return;
+    stop = reason;
+    controller.abort(reason.reason);
+  };
+  const unregister = registerLocalRun(runId, (reason) => stopRun({ kind: "cancel", reason }));
+  const onAbort = () => stopRun({ kind: "cancel", reason: "cancelled by the caller" });
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  const poll = setInterval(() => {
+    try {
+      const reason = cancelRequest(store, runId);
+      if (reason) stopRun({ kind: "cancel", reason });
+    } catch {
+      // A locked database must not crash the process from a timer; the next poll retries.
+    }
+  }, CANCEL_POLL_MS);
+  const began = performance.now();
+
+  if (resumed) log.emit("run_resumed", { stage: state.stage, session_id: state.session_id });
+  else log.emit("task_ingested", { task: state.task, session_id: state.session_id });
+
+  const done = (async (): Promise<RunOutcome> => {
+    let crash: unknown = null;
+    try {
+      const { embedder, index, warning } = await sharedSearch(settings, store.db);
+      if (warning) log.emit("embedder_warning", { embedder: embedder.name, warning });
+      const workspace = options.workspace ?? settings.workspace;
+      const ctx: RunContext = {
+        settings,
+        store,
+        llm,
+        log,
+        state,
+        embedder,
+        index,
+        redactor,
+        workspace,
+        allowedRoots: [workspace, ...settings.extraAllowedPaths],
+        toolsAllowed: checkTools(options.toolsAllowed),
+        signal: controller.signal,
+        stop: stopRun,
+        stopped: () => stop,
+        checkpoint: () => saveCheckpoint(store, state),
+        roleLocks: new Map(),
+        approvals: approvalService(store, options, redactor, log),
+      };
+      await drive(ctx);
+    } catch (error) {
+      crash = error;
+    } finally {
+      clearInterval(poll);
+      options.signal?.removeEventListener("abort", onAbort);
+      unregister();
+    }
+    return finish(deps, llm, log, state, began, crash, stop);
+  })();
+  return {
+    runId,
+    done,
+    cancel: (reason = "cancelled by user") => stopRun({ kind: "cancel", reason }),
+  };
+}
+
+/** Writes the run's state and every subtask to SQLite, so the run can resume from here. */
+function saveCheckpoint(store: Store, state: RunState): void {
+  const runId = state.run_id;
+  store.runs.saveState(runId, state);
+  store.subtasks.saveAll(
+    [...state.discovery_subtask_pool, ...state.execution_subtask_pool].map((t, i) => ({
+      run_id: runId,
+      task_id: t.task_id,
+      phase: t.phase,
+      title: t.title,
+      description: t.description,
+      role_tag: t.role_tag,
+      depends_on: t.depends_on,
+      acceptance_criteria: t.acceptance_criteria,
+      requires_tool: t.requires_tool,
+      status: t.status,
+      assigned_agent_id: t.assigned_agent_id,
+      result: t.result || null,
+      error: t.error || null,
+      attempts: t.attempts,
+      position: i,
+      started_at: t.started_at,
+      finished_at: t.finished_at,
+    })),
+  );
+}
+
+/** Approvals of one run, each request and decision written to its log. */
+function approvalService(
+  store: Store,
+  options: RunOptions,
+  redactor: Redactor,
+  log: RunLog,
+): ApprovalService {
+  return new ApprovalService(store, {
+    ask: options.ask,
+    redactor,
+    onRequest: (row) =>
+      log.emit("approval_request", {
+        approval_id: row.approval_id,
+        kind: row.kind,
+        request: row.request_data,
+        expires_at: row.expires_at,
+      }),
+    onDecision: (row, outcome) =>
+      log.emit("approval_resolved", {
+        approval_id: row.approval_id,
+        kind: row.kind,
+        approved: outcome.approved,
+        operator: outcome.operator,
+        note: outcome.note,
+      }),
+  });
+}
