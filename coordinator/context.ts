@@ -44,7 +44,7 @@ export interface RunContext {
   roleLocks: Map<string, Promise<unknown>>;
 }
 
-/** Emits `task_pool_update` with the seed's snapshot shape. */
+/** Emits `task_pool_update`: a snapshot of a phase's subtasks. */
 export function emitPool(ctx: RunContext, phase: "discovery" | "execution"): void {
   const pool = phase === "discovery"
     ? ctx.state.discovery_subtask_pool

@@ -101,7 +101,7 @@ function sortedJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The seed's genome hash: SHA-256 of the sorted-key JSON, first 16 hex characters. */
+/** A genome's hash: SHA-256 of the sorted-key JSON, first 16 hex characters. */
 export function genomeHash(genome: Genome): string {
   return createHash("sha256").update(sortedJson(genome)).digest("hex").slice(0, 16);
 }
@@ -227,13 +227,12 @@ export function parseLineage(json: string): Lineage | null {
   }
 }
 
-/** Tags every agent gets are no sign of kinship (the seed's noise tags). */
+/** Tags every agent gets are no sign of kinship. */
 const NOISE_TAGS = new Set(["auto", "capability"]);
 
 /**
  * The tags that relate agents: the role slug and the profile id. New agents
- * carry them (the seed looked ancestors up by profile_id, which was never a
- * tag, so ancestry almost never triggered).
+ * carry them, so looking ancestors up by tag finds them.
  */
 export function lineageTags(roleTag: string, profileId: string): string[] {
   return [...new Set([slugify(roleTag), profileId.trim()])].filter((t) => t && !NOISE_TAGS.has(t));
@@ -368,7 +367,7 @@ export function withWorkingStyle(skillMd: string, genome: Genome): string {
 }
 
 /**
- * How a genome sets a capsule run: the seed's step cap
+ * How a genome sets a capsule run: the step cap
  * `min(max_iterations, max_tool_calls_per_agent)` and the model temperature.
  * Without a genome, the defaults stand (empty result).
  */

@@ -164,7 +164,7 @@ export async function drive(ctx: RunContext): Promise<void> {
     advance(ctx, "execution_done");
   }
   if (!done(ctx, "validated")) {
-    // The seed's validate_outputs: a response that is neither ok nor error is invalid.
+    // A response that is neither ok nor error is invalid.
     applyStop(ctx);
     if (s.response_status === null) {
       s.response_status = "error";

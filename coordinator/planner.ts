@@ -1,8 +1,8 @@
 /**
  * Classification and planning: one model call says whether a task is simple
  * or complex; planning turns the task (and, for the execution phase of a
- * complex task, the discovery results) into a pool of subtasks with the
- * seed's id prefixes, caps and dependency rules.
+ * complex task, the discovery results) into a pool of subtasks with phase
+ * id prefixes, caps and dependency rules.
  */
 import { z } from "zod";
 import { TOOL_NAMES, type ToolName } from "../capsule_runtime/manifest.ts";
@@ -122,7 +122,7 @@ function slug(text: string): string {
 }
 
 /**
- * The seed's `_prepare_phase_pool`: cap the plan, prefix ids with
+ * Turns a plan into a phase pool: cap the plan, prefix ids with
  * `discover-`/`execute-`, de-duplicate them with `-2`, `-3`, ..., remap and
  * drop unknown dependencies, and set `waiting`/`pending`. Tools outside
  * `allowedTools` are dropped.

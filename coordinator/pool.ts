@@ -76,7 +76,7 @@ function resolveDependencies(items: PoolItem[]): boolean {
   return changed;
 }
 
-/** The phase status the seed reports for a finished pool. */
+/** The phase status reported for a finished pool. */
 export function phaseOutcome(items: readonly PoolItem[], phase: string): PhaseOutcome {
   if (items.some((i) => i.status === "cancelled" && i.error === "cancelled_by_user")) {
     return { status: "error", error: "cancelled_by_user" };

@@ -49,7 +49,7 @@ function titleCase(text: string): string {
     .map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()).join(" ").slice(0, 60);
 }
 
-/** The seed's canonical tags: stable capability words that make reuse match. */
+/** Canonical tags: stable capability words that make reuse match. */
 export function canonicalTags(text: string, tools: readonly ToolName[]): string[] {
   const t = text.toLowerCase();
   const tags: string[] = [];

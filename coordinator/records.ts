@@ -11,7 +11,7 @@ export const DEGRADE_MIN_USES = 5;
 export const DEGRADE_RATE = 0.2;
 
 /**
- * The seed's fitness: completion 0.40, tool efficiency 0.25 (0.5 without
+ * An agent's fitness: completion 0.40, tool efficiency 0.25 (0.5 without
  * calls), verification 0.20, speed 0.15 (`min(1, 30000/latency)`).
  */
 export function fitnessOf(stats: AgentRunStats): number {

@@ -31,7 +31,7 @@ export interface Candidate {
   status: string;
 }
 
-/** The seed's weighting: success rate counts only after 2 uses (0.5 before). */
+/** Candidate weighting: success rate counts only after 2 uses (0.5 before). */
 export function effectiveScore(c: Pick<Candidate, "score" | "usage_count" | "success_rate">) {
   const sr = c.usage_count >= 2 ? c.success_rate : 0.5;
   return c.score * (0.3 + 0.7 * sr);

@@ -1,11 +1,11 @@
 /**
- * The end of a run: the seed's plain summary of the subtask results, and the
+ * The end of a run: a plain summary of the subtask results, and the
  * final answer (one model call on success; the plain failure report otherwise).
  */
 import type { LlmService } from "../llm/types.ts";
 import type { RunState, Subtask } from "./types.ts";
 
-/** The seed's result summary over the given pools. */
+/** The result summary over the given pools: completed, then failed or cancelled. */
 export function summarizePools(pools: readonly Subtask[]): string {
   if (pools.length === 0) return "No sub-tasks were generated.";
   const line = (t: Subtask) => `- [${t.phase}/${t.task_id}] (${t.role_tag}) ${t.title}`;
@@ -24,7 +24,7 @@ export function summarizePools(pools: readonly Subtask[]): string {
   return parts.join("\n");
 }
 
-/** The failure report the seed gives instead of a synthesis. */
+/** The failure report given instead of a synthesis. */
 export function failureReport(state: RunState): string {
   const pools = [...state.discovery_subtask_pool, ...state.execution_subtask_pool];
   const failed = pools.filter((t) => t.status === "failed" || t.status === "cancelled");

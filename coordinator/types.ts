@@ -30,7 +30,7 @@ export const STAGES = [
 ] as const;
 export type Stage = typeof STAGES[number];
 
-/** One subtask of a phase pool (the seed's item shape plus `tools` and `prior_failures`). */
+/** One subtask of a phase pool, with the tools it needs and its earlier failures. */
 export interface Subtask {
   task_id: string;
   title: string;

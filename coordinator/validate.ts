@@ -8,7 +8,7 @@ import type { LlmService } from "../llm/types.ts";
 import { isFatalLlmError } from "./planner.ts";
 import type { Subtask } from "./types.ts";
 
-/** The seed's give-up phrases (matched case-insensitively). */
+/** Phrases with which an agent gives up (matched case-insensitively). */
 export const GIVE_UP_PHRASES = [
   "could not be completed",
   "unable to complete the task",
@@ -27,7 +27,7 @@ export interface AttemptToolEvent {
   error: string;
 }
 
-/** The seed's `_verify_subtask_tool_execution`; null when fine, else the failure. */
+/** A subtask that needs a tool must show a successful call; null when fine, else the failure. */
 export function verifyToolUse(
   requiresTool: boolean,
   events: readonly AttemptToolEvent[],
@@ -39,7 +39,7 @@ export function verifyToolUse(
   return last.error ? `required_tool_failed: ${last.error}` : "all_tool_calls_failed";
 }
 
-/** The seed's text checks of `_verify_acceptance_criteria`; null when fine. */
+/** Text checks of an answer against its acceptance criteria; null when fine. */
 export function checkResultText(result: string, criteria: readonly string[]): string | null {
   const text = result.toLowerCase();
   if (GIVE_UP_PHRASES.some((p) => text.includes(p))) {

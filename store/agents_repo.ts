@@ -1,14 +1,13 @@
 /**
  * The agents table. The database is the source of truth for an agent's
  * metrics: writing a manifest updates its description fields only, so a
- * stale manifest.json can never reset usage, success rate or status (seed bug
- * §11.1.6).
+ * stale manifest.json can never reset usage, success rate or status.
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import type { AgentPermissions, AgentRecord } from "./agent_record.ts";
 import { nowIso, parseJson, transaction } from "./db.ts";
 
-/** An agent as the API and the CLI show it (the seed's `shape_agent_row`). */
+/** An agent as the API and the CLI show it. */
 export interface AgentRow {
   /** Its capsule folder's name. */
   agent_id: string;
@@ -159,7 +158,7 @@ export class AgentsRepo {
     return row ? shape(row as Raw) : null;
   }
 
-  /** Agents, most used first, like the seed's `list_agents`. */
+  /** Agents, most used first, newest first among equals. */
   list(limit = 200, status?: string): AgentRow[] {
     const rows = status
       ? this.db.prepare(

@@ -177,7 +177,7 @@ export class AuditRepo {
     ).run(eventType, ids.runId ?? null, ids.agentId ?? null, JSON.stringify(payload), nowIso());
   }
 
-  /** Newest first, in the seed's `audit` shape. */
+  /** Newest first, in the shape `audit` listings show. */
   list(options: { limit?: number; runId?: string } = {}): AuditEvent[] {
     const rows = options.runId
       ? this.db.prepare("SELECT * FROM audit_events WHERE run_id = ? ORDER BY id DESC LIMIT ?")

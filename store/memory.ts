@@ -1,7 +1,7 @@
 /**
  * A capsule's episodic memory (`<capsule>/memory.db`). The host reads recent
  * and relevant memories back into the agent's prompt and writes what the agent
- * reports at the end of a run: memory is no longer write-only (seed §11.1.9).
+ * reports at the end of a run, so memory is read as well as written.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { openDatabase, transaction } from "./db.ts";

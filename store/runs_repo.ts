@@ -1,7 +1,7 @@
 /**
  * The runs table: one row per run from the moment it starts, so failed,
- * cancelled and crashed runs are recorded too (the seed wrote a row only at
- * the very end). `state_json` holds the coordinator's checkpoint for resume.
+ * cancelled and crashed runs are recorded too, not only finished ones.
+ * `state_json` holds the coordinator's checkpoint for resume.
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { nowIso, parseJson, transaction } from "./db.ts";
