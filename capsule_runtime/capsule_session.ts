@@ -22,12 +22,20 @@ import { CapsuleProcess, type StdoutItem } from "./supervisor.ts";
 import type { CapsuleEvent, CapsuleResult, RunCapsuleOptions } from "./capsule_types.ts";
 import { decideToolCall, refusal, type ToolDecisionDeps } from "./tool_decision.ts";
 import { errorText, lastStderrLine, modelErrorCode, roundMs } from "./_format.ts";
+import { guestTool } from "../guest/tools/registry.ts";
+import { runTool, type ToolContext } from "../guest/tools/run.ts";
+import { programRunner } from "./program_runner.ts";
 
 /** Malformed lines tolerated before a capsule is stopped as broken. */
 const MAX_PROTOCOL_ERRORS = 20;
 const READY_TIMEOUT_MS = 15_000;
 /** Calls past the limit still answered (refused) before the capsule is stopped. */
 const TOOL_LIMIT_GRACE = 2;
+/** Messages and stdout bytes one capsule may send before it is stopped as flooding. */
+const MAX_MESSAGES = 5_000;
+const MAX_STDOUT_BYTES = 64 * 1024 * 1024;
+/** Largest tool result kept in events and records; a bigger one is cut to a preview. */
+const MAX_STORED_RESULT_CHARS = 256 * 1024;
 
 type Failure = { code: string; message: string };
 type Timer = ReturnType<typeof setTimeout>;
@@ -73,6 +81,13 @@ export function notStarted(
   };
 }
 
+/** A tool result small enough to keep; a bigger one becomes a marked preview. */
+export function boundedResult(result: Record<string, unknown>): Record<string, unknown> {
+  const text = JSON.stringify(result);
+  if (text.length <= MAX_STORED_RESULT_CHARS) return result;
+  return { truncated: true, chars: text.length, preview: text.slice(0, 4000) };
+}
+
 /** A listener that throws must not break the capsule. */
 function safeEmitter(onEvent: RunCapsuleOptions["onEvent"]): (event: CapsuleEvent) => void {
   return (event) => {
@@ -103,12 +118,17 @@ class CapsuleSession {
   private readonly timers: Timer[] = [];
   private readyTimer: Timer | undefined;
   private toolCalls = 0;
+  private messages = 0;
+  /** The id of the one call the guest may now report with `tool_done` (it runs it). */
+  private pendingToolId: string | null = null;
   private sideEffects = false;
   private protocolErrors = 0;
   private spawnMs = 0;
   private final: FinalMessage | null = null;
   private failure: Failure | null = null;
   private readonly decisionDeps: ToolDecisionDeps;
+  /** Where the tools run and what they may touch (the host policy checks against it). */
+  private toolContext: ToolContext | undefined;
 
   constructor(
     private readonly options: RunCapsuleOptions,
@@ -131,9 +151,10 @@ class CapsuleSession {
     signal?.addEventListener("abort", onCancel, { once: true });
     try {
       for await (const item of this.proc.lines(this.options.settings.maxLineBytes)) {
+        if (this.flooding()) break;
         if (!item.ok) this.onBadLine(item);
         else await this.handle(item.message);
-        if (this.final) break;
+        if (this.final || this.failure) break;
       }
       await this.ended();
     } catch (error) {
@@ -145,6 +166,19 @@ class CapsuleSession {
     }
     await this.proc.status.catch(() => {});
     return this.result();
+  }
+
+  /** Every message and byte counts against the capsule's limits; past them it is stopped. */
+  private flooding(): boolean {
+    const tooMany = ++this.messages > MAX_MESSAGES;
+    if (!tooMany && this.proc.bytesRead <= MAX_STDOUT_BYTES) return false;
+    this.stop(
+      "capsule_flood",
+      tooMany
+        ? `The capsule sent more than ${MAX_MESSAGES} messages and was stopped.`
+        : `The capsule wrote more than ${MAX_STDOUT_BYTES} bytes and was stopped.`,
+    );
+    return true;
   }
 
   /** One handler per guest message kind. */
@@ -227,7 +261,18 @@ class CapsuleSession {
       args: decision.args,
       ms: roundMs(performance.now() - t0),
     });
-    await this.proc.send({ v: PROTOCOL_VERSION, type: "tool_decision", id, ...decision });
+    const hostRun = decision.allowed && guestTool(tool)?.permission === "exec";
+    // A program the tool starts runs in its own sandbox, started here, so it can
+    // never reach the capsule's protocol pipe; the guest gets the result back.
+    const outcome = hostRun ? await this.runOnHost(id, tool, decision.args) : undefined;
+    this.pendingToolId = decision.allowed && !hostRun ? id : null;
+    await this.proc.send({
+      v: PROTOCOL_VERSION,
+      type: "tool_decision",
+      id,
+      ...decision,
+      ...(outcome ? { outcome } : {}),
+    });
     if (this.toolCalls > limit + TOOL_LIMIT_GRACE) {
       this.stop(
         "capsule_tool_limit",
@@ -240,7 +285,7 @@ class CapsuleSession {
   private toolDecisionDeps(): ToolDecisionDeps {
     const { options, plan } = this;
     const { permissions } = plan;
-    const ctx = {
+    const ctx: ToolContext = this.toolContext = {
       workspace: this.start.tool_context.workspace,
       readRoots: permissions.readRoots,
       writeRoots: permissions.writeRoots,
@@ -265,15 +310,36 @@ class CapsuleSession {
     };
   }
 
+  /** Runs an exec tool's program in its own sandbox and reports it like a guest-run call. */
+  private async runOnHost(id: string, tool: string, args: Record<string, unknown>) {
+    const t0 = performance.now();
+    const ctx = { ...this.toolContext!, signal: this.abort.signal };
+    const ran = await runTool(tool, args, { ...ctx, runProgram: programRunner(this.plan) });
+    const outcome = { ...ran, ms: roundMs(performance.now() - t0) };
+    this.emit({ type: "tool_done", id, tool, ...outcome, result: boundedResult(outcome.result) });
+    return outcome;
+  }
+
+  /**
+   * The guest's report of the one call it was just allowed to run. Any other
+   * id (a replay, a guess, a forgery) is a protocol error and is not stored.
+   */
   private onToolDone(msg: ToolDoneMessage): void {
+    if (msg.id !== this.pendingToolId) {
+      this.protocolError(
+        `tool_done for '${msg.id.slice(0, 40)}', which is not the call in progress`,
+      );
+      return;
+    }
+    this.pendingToolId = null;
     this.emit({
       type: "tool_done",
       id: msg.id,
       tool: this.toolNames.get(msg.id) ?? "?",
       ok: msg.ok,
-      error: msg.error,
+      error: msg.error.slice(0, 4000),
       ms: msg.ms,
-      result: msg.result,
+      result: boundedResult(msg.result),
     });
   }
 
@@ -282,15 +348,23 @@ class CapsuleSession {
   }
 
   private onFinal(msg: FinalMessage): void {
+    if (this.pendingToolId) {
+      this.protocolError("final while a tool call was still in progress");
+      return;
+    }
     this.final = msg;
     this.emit({ type: "final", status: msg.status, result: msg.result.slice(0, 2000) });
   }
 
   /** A line that did not parse: reported; too many of them, or one too long, stop the capsule. */
   private onBadLine(item: Extract<StdoutItem, { ok: false }>): void {
-    this.emit({ type: "protocol_error", error: item.error, preview: item.preview });
-    if (++this.protocolErrors > MAX_PROTOCOL_ERRORS || "tooLong" in item) {
-      this.stop("capsule_protocol_error", `The capsule broke the protocol: ${item.error}.`);
+    this.protocolError(item.error, item.preview, "tooLong" in item);
+  }
+
+  private protocolError(error: string, preview = "", fatal = false): void {
+    this.emit({ type: "protocol_error", error, preview });
+    if (++this.protocolErrors > MAX_PROTOCOL_ERRORS || fatal) {
+      this.stop("capsule_protocol_error", `The capsule broke the protocol: ${error}.`);
     }
   }
 

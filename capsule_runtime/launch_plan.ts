@@ -4,7 +4,7 @@
  * The pure part lives in launcher.ts; this file gathers the machine's facts
  * (secrets that exist, other capsules, escaping symlinks, resolved hosts).
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Settings } from "../core/settings.ts";
 import { checkUrl, type Resolver } from "../guest/policy/ssrf.ts";
 import type { Manifest } from "./manifest.ts";
@@ -12,11 +12,14 @@ import { capsuleDir } from "./factory.ts";
 import {
   buildLaunchPlan,
   EXEC_TOOLS,
+  isWithin,
   type LaunchPlan,
   NETWORK_TOOLS,
+  type ResolvedPermissions,
   resolvePermissions,
 } from "./launcher.ts";
-import { confineRoots, findEscapingSymlinks, SYMLINK_SCAN_LIMIT } from "./symlink_scan.ts";
+import { programEnv } from "./program_sandbox.ts";
+import { confineRoots, realOrSelf, scanRoots, SYMLINK_SCAN_LIMIT } from "./symlink_scan.ts";
 import { machineFacts } from "./machine.ts";
 
 /** Where and how a capsule is launched; every field has a default from the settings. */
@@ -72,82 +75,128 @@ export async function planLaunch(
   options: PlanOptions = {},
 ): Promise<LaunchPlan> {
   const facts = await machineFacts();
-  const workspace = options.workspace ?? settings.workspace;
-  const allowedRoots = options.allowedRoots ?? [workspace, ...settings.extraAllowedPaths];
+  // Every check and every sandbox bind works on real paths: a workspace or root
+  // that is a symlink must not widen what the capsule reaches.
+  const workspace = realOrSelf(options.workspace ?? settings.workspace);
+  const allowedRoots = (options.allowedRoots ?? [workspace, ...settings.extraAllowedPaths])
+    .map(realOrSelf);
   const guestEntry = options.guestEntry;
-  const logical = resolvePermissions(manifest, workspace, allowedRoots);
-  const permissions = {
-    ...logical,
-    readRoots: confineRoots(logical.readRoots, allowedRoots),
-    writeRoots: confineRoots(logical.writeRoots, allowedRoots),
-    sqlPaths: confineRoots(logical.sqlPaths, allowedRoots),
+  const permissions = realPermissions(resolvePermissions(manifest, workspace, allowedRoots));
+  const hidden = protectedDirs(settings);
+  // A root inside the data or config folder would undo their denial (Deno lets
+  // a narrower allow win over a wider deny), so such roots are dropped.
+  const confine = (roots: string[]) =>
+    confineRoots(roots, allowedRoots).filter((r) => !hidden.some((h) => isWithin(h, r)));
+  const confined = {
+    ...permissions,
+    readRoots: confine(permissions.readRoots),
+    writeRoots: confine(permissions.writeRoots),
+    sqlPaths: confine(permissions.sqlPaths),
   };
   const dir = capsuleDir(settings.agentsDir, manifest.agent_id);
   const denoDir = join(settings.homeDir, "deno_cache");
-  const listNames = (path: string) => {
-    try {
-      return [...Deno.readDirSync(path)].map((e) => join(path, e.name));
-    } catch {
-      return [];
-    }
-  };
-  const home = Deno.env.get("HOME") ?? "";
-  const secretPaths = [
+  const db = realOrSelf(settings.dbPath);
+  const fixedSecrets = [
     ...(settings.envFile ? [settings.envFile] : []),
-    join(workspace, ".env"),
-    settings.dbPath,
-    `${settings.dbPath}-wal`,
-    `${settings.dbPath}-shm`,
-    ...(home ? [join(home, ".ssh"), join(home, ".aws"), join(home, ".config")] : []),
+    ...[db, `${db}-wal`, `${db}-shm`],
+    ...homeSecrets(),
   ];
   const execTool = manifest.tools_allowlist.some((t) => EXEC_TOOLS.includes(t));
-  const scannedRoots = [
-    ...permissions.readRoots,
-    ...permissions.writeRoots,
-    ...permissions.sqlPaths,
-    ...(execTool ? [workspace] : []),
-  ];
+  const scannedRoots = [...confined.readRoots, ...confined.writeRoots, ...confined.sqlPaths];
   const scanLimit = options.symlinkScanLimit ?? SYMLINK_SCAN_LIMIT;
-  const symlinks = findEscapingSymlinks(
-    scannedRoots,
-    [settings.homeDir, ...secretPaths],
-    scanLimit,
-  );
+  const scan = scanRoots(scannedRoots, [...hidden, ...fixedSecrets], scanLimit);
+  const secretPaths = [...hidden, ...fixedSecrets, ...scan.secrets.map((s) => s.path)];
   const networkGranted = manifest.tools_allowlist.some((t) => NETWORK_TOOLS.includes(t));
-  const resolved = networkGranted && permissions.networkHosts.length
-    ? await resolveNetworkHosts(permissions.networkHosts, options.resolver)
+  const resolved = networkGranted && confined.networkHosts.length
+    ? await resolveNetworkHosts(confined.networkHosts, options.resolver)
     : { addresses: [], warnings: [] };
+  const bwrapPath = options.osSandbox === false ? "" : facts.bwrapPath;
   const plan = buildLaunchPlan({
     manifest,
-    permissions,
-    escapingSymlinks: symlinks.escaping,
-    incompleteSymlinkScan: symlinks.truncated ? { limit: scanLimit } : undefined,
+    permissions: confined,
+    escapingSymlinks: scan.escaping,
+    incompleteSymlinkScan: scan.truncated ? { limit: scanLimit } : undefined,
     networkAddresses: resolved.addresses,
     capsuleDir: dir,
-    otherCapsuleDirs: listNames(settings.agentsDir).filter((p) => p !== dir),
-    dataDirEntries: listNames(settings.homeDir).filter((p) =>
-      p !== settings.agentsDir && p !== denoDir
-    ),
     homeDir: settings.homeDir,
     agentsDir: settings.agentsDir,
     secretPaths,
-    existingSecrets: secretPaths.flatMap((path) => {
-      try {
-        return [{ path, isDir: Deno.statSync(path).isDirectory }];
-      } catch {
-        return [];
-      }
-    }),
+    existingSecrets: [...existing(fixedSecrets), ...scan.secrets],
+    hiddenDirs: hidden.filter(exists),
     workspace,
     denoPath: facts.denoPath,
     guestEntry: guestEntry ?? facts.guestEntry,
     guestSources: guestEntry ? [...facts.guestSources, guestEntry] : facts.guestSources,
+    productRoot: dirname(dirname(facts.guestEntry)),
     denoDir,
-    bwrapPath: options.osSandbox === false ? "" : facts.bwrapPath,
+    bwrapPath,
     systemPaths: facts.systemPaths,
     etcPaths: facts.etcPaths,
     allowUnsandboxedExec: settings.allowUnsandboxedExec,
   });
   plan.warnings.push(...resolved.warnings);
+  if (execTool && plan.tools.some((t) => EXEC_TOOLS.includes(t)) && bwrapPath) {
+    plan.programSandbox = {
+      bwrapPath,
+      systemPaths: facts.systemPaths,
+      etcPaths: facts.etcPaths.filter((p) => !p.endsWith("resolv.conf")),
+      workspace,
+      readRoots: [...confined.readRoots, ...confined.sqlPaths],
+      writeRoots: confined.fileWrite ? confined.writeRoots : [],
+      hiddenDirs: hidden.filter(exists),
+      readOnlyDirs: [dirname(dirname(facts.guestEntry))],
+      secrets: [...existing(fixedSecrets), ...scan.secrets],
+      env: programEnv(),
+    };
+  }
   return plan;
+}
+
+/** Folders no capsule or program may read or write: the data folder and the user's config folder. */
+function protectedDirs(settings: Settings): string[] {
+  const dirs = [settings.homeDir, settings.configDir, settings.agentsDir, settings.runLogsDir]
+    .filter(Boolean);
+  return [...new Set(dirs.map(realOrSelf))];
+}
+
+/** Credential folders in the user's home, denied even when a root contains the home folder. */
+function homeSecrets(): string[] {
+  let home = "";
+  try {
+    home = Deno.env.get("HOME") ?? "";
+  } catch {
+    // no --allow-env for HOME: nothing to add
+  }
+  return home
+    ? [".ssh", ".aws", ".gnupg", ".netrc"].map((name) => realOrSelf(join(home, name)))
+    : [];
+}
+
+/** The permissions with every root and database path at its real location. */
+function realPermissions(p: ResolvedPermissions): ResolvedPermissions {
+  return {
+    ...p,
+    readRoots: p.readRoots.map(realOrSelf),
+    writeRoots: p.writeRoots.map(realOrSelf),
+    sqlPaths: p.sqlPaths.map(realOrSelf),
+  };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function existing(paths: string[]): { path: string; isDir: boolean }[] {
+  return paths.flatMap((path) => {
+    try {
+      return [{ path, isDir: Deno.statSync(path).isDirectory }];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -13,6 +13,7 @@ import { networkFlags } from "./launch_network.ts";
 import { toolsWithPermission } from "../guest/tools/registry.ts";
 import { HOST_TOOL_SPECS } from "../tools/specs/registry.ts";
 import type { Manifest, ToolName } from "./manifest.ts";
+import type { ProgramSandboxInput } from "./program_sandbox.ts";
 
 export { DENIED_NETWORKS, networkAllowList } from "./launch_network.ts";
 
@@ -60,10 +61,6 @@ export interface LaunchInput {
   manifest: Manifest;
   permissions: ResolvedPermissions;
   capsuleDir: string;
-  /** Other capsule folders, hidden from this one. */
-  otherCapsuleDirs: string[];
-  /** Data-dir entries other than the agents dir (registry.db, runs/, cassettes/, ...). */
-  dataDirEntries: string[];
   homeDir: string;
   agentsDir: string;
   /** Secret files to deny even when inside a root (.env files, ~/.ssh). */
@@ -91,6 +88,13 @@ export interface LaunchInput {
    * IP, and only these (plus the names, for the lookup) are allowed.
    */
   networkAddresses?: string[];
+  /**
+   * Existing folders no capsule may see (the data folder, the user's config
+   * folder): denied to Deno and hidden under an empty tmpfs inside bubblewrap.
+   */
+  hiddenDirs?: string[];
+  /** The product's own code (a local checkout or install): never writable by a capsule. */
+  productRoot?: string;
   workspace: string;
   denoPath: string;
   /** The guest entry point (guest/main.ts). */
@@ -126,6 +130,12 @@ export interface LaunchPlan {
   warnings: string[];
   /** The resolved permissions the plan was built from (the tools' context uses the same). */
   permissions: ResolvedPermissions;
+  /**
+   * Where programs of terminal/python_exec run: a bubblewrap sandbox of their
+   * own, started by the host (set by planLaunch when bubblewrap works). Absent:
+   * programs run unsandboxed, which only an explicit opt-in allows.
+   */
+  programSandbox?: ProgramSandboxInput;
 }
 
 const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
@@ -254,8 +264,8 @@ function denoFlagsFor(
   denied: string[],
   warnings: string[],
 ): string[] {
-  const read = [input.capsuleDir, ...needs.denoRead];
-  const write = [join(input.capsuleDir, "logs"), ...needs.denoWrite];
+  // The guest itself needs no files: only what its tools need is granted. An
+  // empty list means no flag at all (Deno refuses `--allow-read=`).
   const flags = [
     "--no-prompt",
     "--cached-only",
@@ -264,11 +274,11 @@ function denoFlagsFor(
     "--no-npm",
     "--no-remote",
     `--v8-flags=--max-old-space-size=${input.maxHeapMb ?? 512}`,
-    `--allow-read=${list(read)}`,
-    `--allow-write=${list(write)}`,
-    `--deny-read=${list(denied)}`,
-    `--deny-write=${list(denied)}`,
   ];
+  if (needs.denoRead.length) flags.push(`--allow-read=${list(needs.denoRead)}`);
+  if (needs.denoWrite.length) flags.push(`--allow-write=${list(needs.denoWrite)}`);
+  const readOnly = input.productRoot ? [input.productRoot] : [];
+  flags.push(`--deny-read=${list(denied)}`, `--deny-write=${list([...denied, ...readOnly])}`);
   if (needs.network) {
     const { networkHosts } = input.permissions;
     flags.push(...networkFlags(networkHosts, input.networkAddresses ?? [], warnings));
@@ -311,17 +321,12 @@ function bwrapArgs(
     visible.add(root);
   }
 
-  // If a root contains the data dir (e.g. the workspace is the project and the
-  // data dir is ./.closed_claw), hide it, then show only this capsule's folder.
-  bwrap.push("--tmpfs", input.homeDir);
-  bwrap.push("--dir", input.agentsDir);
-  bwrap.push("--ro-bind", input.capsuleDir, input.capsuleDir);
-  // Its control files are empty inside: programs it may run (terminal) do not
-  // go through Deno's --deny-read. The factory creates all three.
-  for (const name of CONTROL_FILES) {
-    bwrap.push("--ro-bind", "/dev/null", join(input.capsuleDir, name));
-  }
-  bwrap.push("--bind", join(input.capsuleDir, "logs"), join(input.capsuleDir, "logs"));
+  // The product's code stays read-only even inside a writable root.
+  const root = input.productRoot;
+  if (root && [...visible].some((r) => isWithin(r, root))) bwrap.push("--ro-bind", root, root);
+  // If a root contains the data folder or the user's config folder (e.g. the
+  // workspace is the project and the data dir is ./.closed_claw), hide them whole.
+  for (const dir of input.hiddenDirs ?? [input.homeDir]) bwrap.push("--tmpfs", dir);
   // Deno and the guest's code last, so no mount above can hide them.
   bwrap.push("--ro-bind", input.denoPath, input.denoPath);
   bwrap.push("--ro-bind", input.denoDir, input.denoDir);
@@ -347,8 +352,6 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
   const needs = mergeNeeds(granted, perm, input.workspace);
   const denied = [
     ...CONTROL_FILES.map((name) => join(input.capsuleDir, name)),
-    ...input.otherCapsuleDirs,
-    ...input.dataDirEntries,
     ...input.secretPaths,
     ...(input.escapingSymlinks ?? []),
   ];

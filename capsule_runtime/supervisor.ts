@@ -17,6 +17,8 @@ const STDERR_TAIL = 16 * 1024;
 
 export class CapsuleProcess {
   readonly pid: number;
+  /** Every byte the capsule has written to stdout so far (counted against its limits). */
+  bytesRead = 0;
   readonly status: Promise<Deno.CommandStatus>;
   private readonly child: Deno.ChildProcess;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -79,6 +81,7 @@ export class CapsuleProcess {
     let size = 0;
     let skipping = false;
     for await (const chunk of this.child.stdout) {
+      this.bytesRead += chunk.length;
       let start = 0;
       while (start < chunk.length) {
         const newline = chunk.indexOf(10, start);

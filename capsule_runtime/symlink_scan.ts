@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { isWithin } from "./launcher.ts";
+import { isSecretName, secretInPath } from "../guest/policy/secrets.ts";
 
 /**
  * Entries walked before the scan gives up (it runs at every launch). A scan
@@ -24,6 +25,12 @@ export interface SymlinkScan {
   truncated: boolean;
 }
 
+/** What a walk of the roots found: escaping links and secret files. */
+export interface RootScan extends SymlinkScan {
+  /** Secret files and folders (see guest/policy/secrets.ts), real paths, not below another secret. */
+  secrets: { path: string; isDir: boolean }[];
+}
+
 /**
  * Walks `roots` (without following links) and lists the links that escape.
  *
@@ -38,13 +45,31 @@ export function findEscapingSymlinks(
   deniedPaths: readonly string[],
   maxEntries = SYMLINK_SCAN_LIMIT,
 ): SymlinkScan {
+  const { escaping, truncated } = scanRoots(roots, deniedPaths, maxEntries);
+  return { escaping, truncated };
+}
+
+/**
+ * One walk of `roots` (links not followed) that lists escaping links and
+ * every secret file or folder at any depth, so both can be denied and masked.
+ * A root that is itself a secret was named by the manifest and is not listed.
+ */
+export function scanRoots(
+  roots: readonly string[],
+  deniedPaths: readonly string[],
+  maxEntries = SYMLINK_SCAN_LIMIT,
+): RootScan {
   const escaping = new Set<string>();
+  const secrets: RootScan["secrets"] = [];
   const seen = new Set<string>();
   let entries = 0;
   let truncated = false;
-  const escapes = (target: string) =>
-    !roots.some((root) => isWithin(root, target)) ||
-    deniedPaths.some((denied) => isWithin(denied, target));
+  // A link to a secret file escapes too: the secret is masked, the link would not be.
+  const escapes = (target: string) => {
+    const root = roots.find((r) => isWithin(r, target));
+    return !root || deniedPaths.some((denied) => isWithin(denied, target)) ||
+      (!roots.includes(target) && secretInPath(target, root) !== null);
+  };
 
   const walk = (dir: string) => {
     let list: Deno.DirEntry[];
@@ -59,6 +84,12 @@ export function findEscapingSymlinks(
         return;
       }
       const path = join(dir, entry.name);
+      if (
+        !entry.isSymlink && isSecretName(entry.name, entry.isDirectory) && !roots.includes(path)
+      ) {
+        secrets.push({ path, isDir: entry.isDirectory });
+        if (entry.isDirectory) continue; // masked whole
+      }
       if (entry.isSymlink) {
         let target: string;
         try {
@@ -79,10 +110,11 @@ export function findEscapingSymlinks(
     seen.add(root);
     walk(root);
   }
-  return { escaping: [...escaping].sort(), truncated };
+  return { escaping: [...escaping].sort(), secrets, truncated };
 }
 
-function realOrSelf(path: string): string {
+/** The real path of `path`, or `path` itself when it does not exist (yet). */
+export function realOrSelf(path: string): string {
   try {
     return Deno.realPathSync(path);
   } catch {

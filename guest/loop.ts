@@ -296,8 +296,9 @@ export async function runLoop(start: StartMessage, ports: LoopPorts): Promise<Fi
       );
       continue;
     }
-    const outcome = await ports.runTool(parsed.tool, decision.args);
-    ports.reportToolDone(decision.id, outcome);
+    // A call the host ran itself comes back with its result; others run here.
+    const outcome = decision.outcome ?? await ports.runTool(parsed.tool, decision.args);
+    if (!decision.outcome) ports.reportToolDone(decision.id, outcome);
     const { written, appended, path } = outcome.result;
     if ((written || appended) && typeof path === "string") artifacts.add(path);
     if (outcome.ok) {

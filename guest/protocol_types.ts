@@ -100,6 +100,19 @@ export interface ToolDecisionMessage {
   reason: string;
   /** Set when `allowed` is false: a `ToolRefusalCode` (a caller's own decision may add others). */
   error_code?: string;
+  /**
+   * Set when the host ran the call itself (programs of terminal/python_exec run
+   * in a sandbox the host starts, apart from the capsule): the guest uses this
+   * result and sends no `tool_done`.
+   */
+  outcome?: HostToolOutcome;
+}
+/** The result of a call the host ran. */
+export interface HostToolOutcome {
+  ok: boolean;
+  result: Record<string, unknown>;
+  error: string;
+  ms: number;
 }
 export interface CancelMessage {
   v: number;

@@ -42,7 +42,7 @@ export async function runPythonExec(
     if (error instanceof ArgError) return failure(`python_exec: ${error.message}`);
     throw error;
   }
-  const outcome = await runProcess(PYTHON_BIN, ["-c", code], {
+  const outcome = await (ctx.runProgram ?? runProcess)(PYTHON_BIN, ["-c", code], {
     cwd: ctx.workspace,
     env: ctx.env,
     // Unbuffered, so output printed before a timeout is not lost.

@@ -68,7 +68,7 @@ export async function runTerminal(
         "ask the user to run it themselves if it is really needed",
     );
   }
-  const outcome = await runProcess("bash", ["-c", cmd], {
+  const outcome = await (ctx.runProgram ?? runProcess)("bash", ["-c", cmd], {
     cwd: ctx.workspace,
     env: ctx.env,
     timeoutMs: timeoutS * 1000,

@@ -3,6 +3,8 @@
  */
 export type { ToolName } from "../policy/tool_names.ts";
 
+import type { ProcessOptions, ProcessOutcome } from "./process.ts";
+
 /** Everything a tool needs to know about where it runs and what it may touch. */
 export interface ToolContext {
   /** The capsule's workspace: cwd of processes, base of relative paths. */
@@ -25,6 +27,15 @@ export interface ToolContext {
   denyPaths?: string[];
   /** Environment for terminal/python_exec children; default: a few safe names copied from our own env. */
   env?: Record<string, string>;
+  /**
+   * Starts the program of terminal/python_exec. The host passes one that runs
+   * it in a sandbox of its own; the default starts it directly.
+   */
+  runProgram?: (
+    command: string,
+    args: string[],
+    options: ProcessOptions,
+  ) => Promise<ProcessOutcome>;
   /** Optional caps overriding the defaults. */
   limits?: {
     /** Per-stream cap for process output (default 50,000 chars). */

@@ -63,6 +63,14 @@ Deno.test("unknown commands, unknown flags and bad values exit 2 with one clear 
 Deno.test("a bad setting stops every command with one line naming the variable and the fix", async () => {
   await using dir = await tempDir();
   await Deno.writeTextFile(join(dir.path, ".env"), "CLOSED_CLAW_MAX_PARALLEL_AGENTS=lots\n");
+  // Until the user accepts it, a .env is ignored (an agent could have written it), with one warning.
+  const ignored = await runCli(["runs"], { cwd: dir.path });
+  assert.equal(ignored.code, 0, ignored.stderr);
+  assert.match(
+    ignored.stderr,
+    /^warning: Ignoring .*\.env: not accepted by you yet .*closed-claw trust/,
+  );
+  assert.equal((await runCli(["trust", ".env"], { cwd: dir.path })).code, 0);
   const result = await runCli(["runs"], { cwd: dir.path });
   assert.equal(result.code, 2);
   assertOneLineError(

@@ -18,8 +18,6 @@ function input(extra: Partial<LaunchInput> = {}): LaunchInput {
     manifest,
     permissions: resolvePermissions(manifest, "/ws", ["/ws"]),
     capsuleDir: "/data/agents/worker-1a2b",
-    otherCapsuleDirs: [],
-    dataDirEntries: [],
     homeDir: "/data",
     agentsDir: "/data/agents",
     secretPaths: [],
@@ -43,15 +41,16 @@ Deno.test("escaping symlinks are denied by their own path", () => {
   assert.ok(denyRead.split("=")[1].split(",").includes("/ws/link_home"));
 });
 
-Deno.test("inside bubblewrap the capsule's control files are masked for programs it runs", () => {
+Deno.test("inside bubblewrap nothing of the data folder is visible, not even the capsule's own folder", () => {
   const plan = buildLaunchPlan(input());
+  const args = plan.args.slice(0, plan.args.indexOf("--")).join(" "); // bubblewrap's own part
+  assert.ok(args.includes("--tmpfs /data"));
+  assert.ok(!plan.args.includes("/data/agents/worker-1a2b"));
   for (const name of ["manifest.json", "skill.md", "memory.db"]) {
-    const at = plan.args.indexOf(`/data/agents/worker-1a2b/${name}`);
-    assert.ok(at > 0, name);
-    assert.deepEqual(plan.args.slice(at - 2, at), ["--ro-bind", "/dev/null"], name);
-    // ...after the capsule folder itself is bound, so the mask is on top.
-    assert.ok(at > plan.args.indexOf("/data/agents/worker-1a2b"));
+    assert.ok(!args.includes(`/data/agents/worker-1a2b/${name}`), name);
   }
+  // Only Deno's cache is shown again, read-only, after the data folder is hidden.
+  assert.ok(plan.args.indexOf("/data/deno_cache") > plan.args.indexOf("/data"));
 });
 
 Deno.test("--deny-net holds only forms Deno 2.9 accepts (no IPv6 CIDR ranges)", () => {

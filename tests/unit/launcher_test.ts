@@ -23,11 +23,11 @@ function input(
     manifest,
     permissions: resolvePermissions(manifest, "/ws", ["/ws"]),
     capsuleDir: "/data/agents/worker-1a2b",
-    otherCapsuleDirs: ["/data/agents/other-9f9f"],
-    dataDirEntries: ["/data/registry.db", "/data/runs"],
     homeDir: "/data",
     agentsDir: "/data/agents",
-    secretPaths: ["/ws/.env", "/root/.ssh"],
+    // The whole data folder is denied and hidden (planLaunch lists it with the secrets).
+    secretPaths: ["/data", "/ws/.env", "/root/.ssh"],
+    hiddenDirs: ["/data"],
     existingSecrets: [{ path: "/ws/.env", isDir: false }],
     workspace: "/ws",
     denoPath: "/usr/bin/deno",
@@ -48,13 +48,14 @@ const flag = (flags: string[], name: string) =>
     ? ["*"]
     : flags.find((f) => f.startsWith(`${name}=`))?.split("=")[1]?.split(",") ?? [];
 
-Deno.test("every capsule gets --no-prompt, --cached-only and only its own folder", () => {
+Deno.test("every capsule gets --no-prompt, --cached-only and no files of its own", () => {
   const plan = buildLaunchPlan(input([]));
   for (const f of ["--no-prompt", "--cached-only", "--no-config", "--no-npm", "--no-remote"]) {
     assert.ok(plan.denoFlags.includes(f), f);
   }
-  assert.deepEqual(flag(plan.denoFlags, "--allow-read"), ["/data/agents/worker-1a2b"]);
-  assert.deepEqual(flag(plan.denoFlags, "--allow-write"), ["/data/agents/worker-1a2b/logs"]);
+  // The guest needs no files: with no file tool there is no read or write grant at all.
+  assert.deepEqual(flag(plan.denoFlags, "--allow-read"), []);
+  assert.deepEqual(flag(plan.denoFlags, "--allow-write"), []);
   assert.ok(
     !plan.denoFlags.some((f) =>
       f.startsWith("--allow-net") || f.startsWith("--allow-run") || f.startsWith("--allow-env")
@@ -65,8 +66,7 @@ Deno.test("every capsule gets --no-prompt, --cached-only and only its own folder
     const p of [
       "/data/agents/worker-1a2b/manifest.json",
       "/data/agents/worker-1a2b/skill.md",
-      "/data/agents/other-9f9f",
-      "/data/registry.db",
+      "/data",
       "/ws/.env",
       "/root/.ssh",
     ]
@@ -103,9 +103,10 @@ Deno.test("the table: each tool adds exactly its permissions", () => {
     { tools: ["http_api"], net: true },
     { tools: ["web_fetch"], net: true },
     { tools: ["sql_query"], perms: { sql_paths: ["db/app.sqlite"] }, read: ["/ws/db/app.sqlite"] },
-    { tools: ["terminal"], sandbox: true, read: ["/ws"], run: ["*"] },
-    { tools: ["python_exec"], sandbox: true, read: ["/ws"], run: ["python3"] },
-    { tools: ["terminal", "file_io"], sandbox: true, read: ["/ws"], run: ["*"] },
+    // Programs of exec tools run in a sandbox the host starts: the capsule gets nothing for them.
+    { tools: ["terminal"], sandbox: true },
+    { tools: ["python_exec"], sandbox: true },
+    { tools: ["terminal", "file_io"], sandbox: true, read: ["/ws"] },
     // Exec tools never share a sandbox with the network (see the refusal test below).
     {
       tools: ["terminal", "python_exec", "web_fetch"],
@@ -154,7 +155,8 @@ Deno.test("without bubblewrap, terminal and python_exec are refused unless the u
   assert.deepEqual(flag(refused.denoFlags, "--allow-run"), []);
   const optIn = buildLaunchPlan(input(["terminal"], { allowUnsandboxedExec: true }));
   assert.deepEqual(optIn.tools, ["terminal"]);
-  assert.deepEqual(flag(optIn.denoFlags, "--allow-run"), ["*"]);
+  // Even then the capsule never starts programs itself: the host does.
+  assert.deepEqual(flag(optIn.denoFlags, "--allow-run"), []);
 });
 
 Deno.test("with bubblewrap the whole capsule runs inside it, network only when granted", () => {
@@ -170,9 +172,9 @@ Deno.test("with bubblewrap the whole capsule runs inside it, network only when g
     args.flatMap((a, i) => (a === opt ? [`${args[i + 1]} ${args[i + 2]}`] : []));
   assert.ok(pairs("--ro-bind-try").includes("/ws /ws"), "workspace read-only");
   assert.ok(!pairs("--bind-try").length, "nothing writable without file_write");
-  assert.ok(
-    args.join(" ").includes("--tmpfs /data --dir /data/agents --ro-bind /data/agents/worker-1a2b"),
-  );
+  // The data folder is hidden whole: not even the capsule's own folder is visible.
+  assert.ok(args.join(" ").includes("--tmpfs /data"));
+  assert.ok(!args.includes("/data/agents/worker-1a2b"));
   assert.ok(pairs("--symlink").includes("usr/bin /bin"));
   assert.ok(
     !args.includes("/etc/shadow") && !pairs("--ro-bind").includes("/etc /etc"),
@@ -260,7 +262,7 @@ Deno.test("an incomplete symlink scan: path tools refused without bubblewrap, a 
   assert.deepEqual(bare.tools, ["web_fetch"]);
   assert.deepEqual(bare.refusedTools.map((r) => r.tool), ["file_io", "sql_query"]);
   assert.match(bare.refusedTools[0].reason, /more than 5 entries/);
-  assert.deepEqual(flag(bare.denoFlags, "--allow-read"), ["/data/agents/worker-1a2b"]);
+  assert.deepEqual(flag(bare.denoFlags, "--allow-read"), []);
   const boxed = buildLaunchPlan(input(tools, { ...scan, bwrapPath: "/usr/bin/bwrap" }, perms));
   assert.deepEqual(boxed.tools, tools);
   assert.match(boxed.warnings.join("\n"), /stopped after 5 entries/);

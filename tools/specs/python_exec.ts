@@ -1,6 +1,6 @@
 /** Host spec of `python_exec`: a Python 3 snippet run with `python3 -c`. */
 import { z } from "zod";
-import { MAX_CODE_CHARS, PYTHON_BIN, pythonExecTool } from "../../guest/tools/python_exec.ts";
+import { MAX_CODE_CHARS, pythonExecTool } from "../../guest/tools/python_exec.ts";
 import { timeoutArg } from "./_shared.ts";
 import { defineHostTool, type HostToolSpec } from "./types.ts";
 
@@ -15,11 +15,7 @@ export const pythonExecSpec: HostToolSpec<"python_exec"> = defineHostTool(python
     timeout_s: timeoutArg(15, pythonExecTool.maxTimeoutS),
   }).strict(),
   riskLevel: "high",
-  // What the program may touch is bounded by the OS sandbox, as for terminal.
-  launch: (perm, workspace) => ({
-    denoRead: [workspace],
-    run: [PYTHON_BIN],
-    roBinds: [workspace],
-    rwBinds: perm.fileWrite ? perm.writeRoots : [],
-  }),
+  // The program runs in a sandbox of its own that the host starts (see
+  // capsule_runtime/program_sandbox.ts), so the capsule needs no permission for it.
+  launch: () => ({}),
 });

@@ -24,12 +24,7 @@ export const terminalSpec: HostToolSpec<"terminal"> = defineHostTool(terminalToo
       ? { ok: false, reason: `command refused by the destructive-command denylist (${denied})` }
       : { ok: true };
   },
-  // bash may start any program, so a bare --allow-run; the launcher grants it only
-  // inside bubblewrap (or by explicit opt-in), which bounds what programs can see.
-  launch: (perm, workspace) => ({
-    denoRead: [workspace],
-    run: "any",
-    roBinds: [workspace],
-    rwBinds: perm.fileWrite ? perm.writeRoots : [],
-  }),
+  // The program runs in a sandbox of its own that the host starts (see
+  // capsule_runtime/program_sandbox.ts), so the capsule needs no permission for it.
+  launch: () => ({}),
 });

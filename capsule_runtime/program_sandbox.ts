@@ -1,0 +1,88 @@
+/**
+ * The sandbox around a program that `terminal` or `python_exec` starts. The
+ * host starts each program in a bubblewrap sandbox of its own, not inside the
+ * capsule: in a separate PID namespace the program cannot see the capsule's
+ * process, so it can neither open the capsule's protocol pipe through
+ * `/proc/<pid>/fd` nor ptrace it. Its files follow the manifest: read roots
+ * read-only, write roots writable (only when the manifest grants writes),
+ * secrets masked at any depth, the data and config folders hidden, and the
+ * product's own code read-only. It never has a network.
+ *
+ * Pure: every fact comes in through `ProgramSandboxInput`, so it is tested by table.
+ */
+import type { SystemPath } from "./launcher.ts";
+
+/** A path to hide inside the sandbox; folders get an empty tmpfs, files /dev/null. */
+export interface MaskedPath {
+  path: string;
+  isDir: boolean;
+}
+
+export interface ProgramSandboxInput {
+  bwrapPath: string;
+  /** System folders bound read-only (or recreated as symlinks). */
+  systemPaths: SystemPath[];
+  /** /etc files programs need (resolv.conf is not among them: there is no network). */
+  etcPaths: string[];
+  /** The program's working folder (real path). */
+  workspace: string;
+  /** Folders the program may read (real paths). */
+  readRoots: string[];
+  /** Folders the program may write (real paths); empty unless the manifest grants writes. */
+  writeRoots: string[];
+  /** Folders that must not be visible at all (data folder, user config folder). */
+  hiddenDirs: string[];
+  /** Folders that stay read-only even inside a writable root (the product's code). */
+  readOnlyDirs: string[];
+  /** Secret files and folders found inside the roots (real paths). */
+  secrets: MaskedPath[];
+  /** The program's whole environment. */
+  env: Record<string, string>;
+}
+
+/** The fixed environment of programs: no keys, no host variables. */
+export function programEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    HOME: "/tmp",
+    TMPDIR: "/tmp",
+    LANG: "C.UTF-8",
+    ...extra,
+  };
+}
+
+function within(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");
+}
+
+/** The bubblewrap arguments (without the bwrap binary) that run `argv` in its sandbox. */
+export function programSandboxArgs(input: ProgramSandboxInput, argv: string[]): string[] {
+  // A new user, PID, IPC, UTS, cgroup and network namespace; no capabilities.
+  const args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"];
+  for (const sys of input.systemPaths) {
+    if (sys.symlinkTarget) args.push("--symlink", sys.symlinkTarget, sys.path);
+    else args.push("--ro-bind", sys.path, sys.path);
+  }
+  for (const etc of input.etcPaths) args.push("--ro-bind-try", etc, etc);
+  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  args.push("--dir", input.workspace);
+  const writable = [...new Set(input.writeRoots)];
+  const readable = [...new Set(input.readRoots)].filter((r) => !writable.includes(r));
+  // Read-only first, so a writable sub-folder overrides its read-only parent.
+  for (const root of readable) args.push("--ro-bind-try", root, root);
+  for (const root of writable) args.push("--bind-try", root, root);
+  const visible = [...readable, ...writable];
+  const shown = (path: string) => visible.some((root) => within(root, path));
+  for (const dir of input.readOnlyDirs) if (shown(dir)) args.push("--ro-bind-try", dir, dir);
+  for (const secret of input.secrets) {
+    if (!shown(secret.path)) continue;
+    if (secret.isDir) args.push("--tmpfs", secret.path);
+    else args.push("--ro-bind", "/dev/null", secret.path);
+  }
+  // Last, so nothing bound above can show them again.
+  for (const dir of input.hiddenDirs) if (shown(dir)) args.push("--tmpfs", dir);
+  args.push("--chdir", input.workspace, "--clearenv");
+  for (const [key, value] of Object.entries(input.env)) args.push("--setenv", key, value);
+  args.push("--", ...argv);
+  return args;
+}
