@@ -13,7 +13,7 @@ import { networkFlags } from "./launch_network.ts";
 import { toolsWithPermission } from "../guest/tools/registry.ts";
 import { HOST_TOOL_SPECS } from "../tools/specs/registry.ts";
 import type { Manifest, ToolName } from "./manifest.ts";
-import type { ProgramSandboxInput } from "./program_sandbox.ts";
+import { outermost, type ProgramSandboxInput } from "./program_sandbox.ts";
 
 export { DENIED_NETWORKS, networkAllowList } from "./launch_network.ts";
 
@@ -326,7 +326,7 @@ function bwrapArgs(
   if (root && [...visible].some((r) => isWithin(r, root))) bwrap.push("--ro-bind", root, root);
   // If a root contains the data folder or the user's config folder (e.g. the
   // workspace is the project and the data dir is ./.closed_claw), hide them whole.
-  for (const dir of input.hiddenDirs ?? [input.homeDir]) bwrap.push("--tmpfs", dir);
+  for (const dir of outermost(input.hiddenDirs ?? [input.homeDir])) bwrap.push("--tmpfs", dir);
   // Deno and the guest's code last, so no mount above can hide them.
   bwrap.push("--ro-bind", input.denoPath, input.denoPath);
   bwrap.push("--ro-bind", input.denoDir, input.denoDir);

@@ -55,6 +55,11 @@ function within(root: string, path: string): boolean {
   return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");
 }
 
+/** The folders not inside another one of the list (hiding those hides the rest). */
+export function outermost(dirs: readonly string[]): string[] {
+  return dirs.filter((dir) => !dirs.some((other) => other !== dir && within(other, dir)));
+}
+
 /** The bubblewrap arguments (without the bwrap binary) that run `argv` in its sandbox. */
 export function programSandboxArgs(input: ProgramSandboxInput, argv: string[]): string[] {
   // A new user, PID, IPC, UTS, cgroup and network namespace; no capabilities.
@@ -80,7 +85,7 @@ export function programSandboxArgs(input: ProgramSandboxInput, argv: string[]): 
     else args.push("--ro-bind", "/dev/null", secret.path);
   }
   // Last, so nothing bound above can show them again.
-  for (const dir of input.hiddenDirs) if (shown(dir)) args.push("--tmpfs", dir);
+  for (const dir of outermost(input.hiddenDirs)) if (shown(dir)) args.push("--tmpfs", dir);
   args.push("--chdir", input.workspace, "--clearenv");
   for (const [key, value] of Object.entries(input.env)) args.push("--setenv", key, value);
   args.push("--", ...argv);

@@ -44,6 +44,10 @@ async function escapeAttempts(grant: Grant, osSandbox: boolean) {
   Deno.mkdirSync(outside);
   Deno.writeTextFileSync(join(outside, "secret.txt"), secret);
   Deno.writeTextFileSync(join(ws, ".env"), `OPENAI_API_KEY=${secret}\n`);
+  Deno.mkdirSync(join(ws, "deep"));
+  Deno.writeTextFileSync(join(ws, "deep", ".env"), `TOKEN=${secret}\n`);
+  Deno.writeTextFileSync(join(ws, ".env.production"), `TOKEN=${secret}\n`);
+  Deno.writeTextFileSync(join(ws, "deep", "server.key"), secret);
   Deno.writeTextFileSync(fx.settings.dbPath, secret);
   Deno.symlinkSync(join(outside, "secret.txt"), join(ws, "link_secret.txt"));
   Deno.symlinkSync(outside, join(ws, "linkdir"));
@@ -84,6 +88,11 @@ async function escapeAttempts(grant: Grant, osSandbox: boolean) {
         args: { op: "read", path: "linkdir/secret.txt" },
       },
       "file_io read .env": { tool: "file_io", args: { op: "read", path: ".env" } },
+      "file_io read deep .env": { tool: "file_io", args: { op: "read", path: "deep/.env" } },
+      "file_io write data folder": {
+        tool: "file_io",
+        args: { op: "write", path: join(fx.settings.homeDir, "planted.txt"), content: "x" },
+      },
       "file_io write manifest": {
         tool: "file_io",
         args: { op: "write", path: join(capsule, "manifest.json"), content: "{}" },
@@ -115,6 +124,9 @@ async function escapeAttempts(grant: Grant, osSandbox: boolean) {
           "file in symlinked dir": join(ws, "linkdir", "secret.txt"),
           "symlink to .env": join(ws, "link_env"),
           ".env": join(ws, ".env"),
+          "deep .env": join(ws, "deep", ".env"),
+          ".env.production": join(ws, ".env.production"),
+          "deep key file": join(ws, "deep", "server.key"),
           "registry.db": fx.settings.dbPath,
           "other capsule": otherSkill,
           "own skill.md": join(capsule, "skill.md"),
@@ -126,6 +138,9 @@ async function escapeAttempts(grant: Grant, osSandbox: boolean) {
           ".env": join(ws, ".env"),
           "registry.db": fx.settings.dbPath,
           "outside folder": join(outside, "new.txt"),
+          "data folder": join(fx.settings.homeDir, "planted.txt"),
+          "deno cache": join(fx.settings.homeDir, "deno_cache", "planted.js"),
+          "deep .env": join(ws, "deep", ".env"),
         },
         urls: [
           `http://127.0.0.1:${port}/`,
@@ -156,6 +171,9 @@ async function escapeAttempts(grant: Grant, osSandbox: boolean) {
     assert.match(Deno.readTextFileSync(join(capsule, "manifest.json")), /"agent_id"/);
     assert.equal(Deno.readTextFileSync(otherSkill), secret);
     assert.throws(() => Deno.statSync(join(outside, "new.txt")));
+    assert.throws(() => Deno.statSync(join(fx.settings.homeDir, "planted.txt")));
+    assert.throws(() => Deno.statSync(join(fx.settings.homeDir, "deno_cache", "planted.js")));
+    assert.equal(Deno.readTextFileSync(join(ws, "deep", ".env")), `TOKEN=${secret}\n`);
     // Nothing the capsule printed carries the secret or the host's key.
     const everything = JSON.stringify(fx.events) + result.stderr_tail;
     assert.ok(!everything.includes(hostKey), "host env leaked");
