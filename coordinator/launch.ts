@@ -3,6 +3,7 @@
  * (a local cancel, the caller's signal, a cancel flag set by another
  * process), the services its pipeline needs, and its end.
  */
+import { realOrSelf } from "../capsule_runtime/symlink_scan.ts";
 import { join } from "node:path";
 import { Redactor, secretsOf } from "../core/redact.ts";
 import type { Store } from "../store/mod.ts";
@@ -82,7 +83,8 @@ export function launch(
     try {
       const { embedder, index, warning } = await sharedSearch(settings, store.db);
       if (warning) log.emit("embedder_warning", { embedder: embedder.name, warning });
-      const workspace = options.workspace ?? settings.workspace;
+      // Real paths from here on: every check and sandbox bind sees where files really are.
+      const workspace = realOrSelf(options.workspace ?? settings.workspace);
       const ctx: RunContext = {
         settings,
         store,
@@ -93,7 +95,7 @@ export function launch(
         index,
         redactor,
         workspace,
-        allowedRoots: [workspace, ...settings.extraAllowedPaths],
+        allowedRoots: [workspace, ...settings.extraAllowedPaths.map(realOrSelf)],
         toolsAllowed: checkTools(options.toolsAllowed),
         signal: controller.signal,
         stop: stopRun,

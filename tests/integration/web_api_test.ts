@@ -307,6 +307,21 @@ Deno.test("web api: the New Run form's options reach the coordinator", async () 
   });
   const outside = await json(await fx.api("POST", "/api/runs", { task: "x", workspace: "/etc" }));
   assert.equal(outside.status, 400);
+  // A folder inside the workspace that is a symlink out of it is judged by where it leads.
+  const elsewhere = await Deno.makeTempDir({ prefix: "claw-elsewhere-" });
+  try {
+    Deno.symlinkSync(elsewhere, join(fx.settings.workspace, "projects"));
+    const linked = await json(
+      await fx.api("POST", "/api/runs", { task: "x", workspace: "projects" }),
+    );
+    assert.equal(linked.status, 400);
+    assert.equal(linked.body.code, "workspace_outside");
+  } finally {
+    Deno.removeSync(elsewhere, { recursive: true });
+  }
+  const missing = await json(await fx.api("POST", "/api/runs", { task: "x", workspace: "nope" }));
+  assert.equal(missing.body.code, "workspace_missing");
+  assert.equal(calls.length, 1, "no refused request started a run");
   assert.equal((await fx.api("POST", "/api/runs", { task: "   " })).status, 400);
   assert.equal((await fx.api("POST", "/api/runs", { task: "x", tools: ["rm"] })).status, 400);
   assert.equal(

@@ -1,4 +1,5 @@
 /** Run and run-log routes (list, status, analysis, usage, start, cancel, resume) and the audit list. */
+import { realOrSelf } from "../../capsule_runtime/symlink_scan.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { isAbsolute, resolve } from "node:path";
@@ -41,20 +42,31 @@ interface RunControl {
   webRuns: WebRuns;
 }
 
-/** The workspace a run asked for, which must stay inside the configured workspace. */
+/**
+ * The workspace a run asked for, which must stay inside the configured
+ * workspace. Checked on real paths: a folder that is a symlink out of the
+ * allowed roots (say, to the home folder) is refused, and the run gets the
+ * real path, so nothing later can follow the link elsewhere.
+ */
 function scopedWorkspace(deps: WebDeps, requested: string | undefined): string | undefined {
   if (!requested?.trim()) return undefined;
   const base = deps.settings.workspace;
   const path = isAbsolute(requested) ? resolve(requested) : resolve(base, requested);
-  const roots = [base, ...deps.settings.extraAllowedPaths];
-  if (!roots.some((root) => isWithin(root, path))) {
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch {
+    throw new HttpError(400, "workspace_missing", `The workspace ${requested} does not exist.`);
+  }
+  const roots = [base, ...deps.settings.extraAllowedPaths].map(realOrSelf);
+  if (!roots.some((root) => isWithin(root, real))) {
     throw new HttpError(
       400,
       "workspace_outside",
       "The workspace must be inside the configured workspace or an extra allowed path.",
     );
   }
-  return path;
+  return real;
 }
 
 function runOrThrow(deps: WebDeps, id: string) {
