@@ -152,8 +152,19 @@ export async function planLaunch(
   return plan;
 }
 
-/** Folders no capsule or program may read or write: the data folder and the user's config folder. */
+/**
+ * Folders no capsule or program may read or write: the data folder and the
+ * user's config folder. The config folder is created if missing, so it can be
+ * hidden: otherwise a program could create it, and the trust ledger in it.
+ */
 function protectedDirs(settings: Settings): string[] {
+  if (settings.configDir) {
+    try {
+      Deno.mkdirSync(settings.configDir, { recursive: true, mode: 0o700 });
+    } catch {
+      // unwritable: Deno's deny list still covers the path
+    }
+  }
   const dirs = [settings.homeDir, settings.configDir, settings.agentsDir, settings.runLogsDir]
     .filter(Boolean);
   return [...new Set(dirs.map(realOrSelf))];
