@@ -27,7 +27,8 @@ Deno.test("examples/run_task.ts prints the answer of a whole run", async () => {
       ],
       cwd: workspace,
       clearEnv: true,
-      env: childEnv(workspace, env),
+      // HOME (and so the user's config folder) outside the workspace, as for most users.
+      env: childEnv(dir.path, env),
     }).output();
     const stdout = new TextDecoder().decode(out.stdout);
     const stderr = new TextDecoder().decode(out.stderr);
