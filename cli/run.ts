@@ -4,10 +4,12 @@
  * terminal, stop cleanly on Ctrl-C, and exit 0 (ok), 1 (failed) or 130
  * (cancelled).
  */
+import { changedSince, fingerprints } from "../core/trust.ts";
+import { soulCandidates } from "../core/soul.ts";
 import { isAbsolute, resolve } from "node:path";
 import { ClosedClawError, UsageError } from "../core/errors.ts";
 import { assertRunId } from "../core/ids.ts";
-import { APPROVAL_MODES, type ApprovalMode } from "../core/settings.ts";
+import { APPROVAL_MODES, type ApprovalMode, type Settings } from "../core/settings.ts";
 import type { Store } from "../store/mod.ts";
 import { resolveLlm } from "../llm/detect.ts";
 import {
@@ -30,6 +32,7 @@ import {
   green,
   printJson,
   printLine,
+  printWarning,
   red,
   terminalSafe,
   yellow,
@@ -141,10 +144,12 @@ function present(ctx: CommandContext): Presentation {
 /** Runs a handle to its end with Ctrl-C handling; returns the exit code. */
 async function follow(
   store: Store,
-  runLogsDir: string,
+  settings: Settings,
   handle: RunHandle,
   show: Presentation,
 ): Promise<number> {
+  const runLogsDir = settings.runLogsDir;
+  const configFiles = fingerprints([settings.envFile, ...soulCandidates(settings)]);
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;
@@ -164,6 +169,11 @@ async function follow(
   const logPath = runLogPath(runLogsDir, outcome.runId);
   if (show.json) printJson(finalJson(outcome, state, logPath));
   else printSummary(outcome, state, store, logPath);
+  for (const path of changedSince(configFiles)) {
+    printWarning(
+      `This run created or changed ${path}; it is ignored until you review it and run \`closed-claw trust ${path}\`.`,
+    );
+  }
   return outcome.status === "ok" ? 0 : outcome.status === "cancelled" ? 130 : 1;
 }
 
@@ -326,7 +336,7 @@ export const runCommand: Command = {
         `Run started: ${handle.runId}\nCancel with Ctrl-C or \`closed-claw cancel-run ${handle.runId}\`.\n`,
       );
     }
-    return follow(deps.store, settings.runLogsDir, handle, show);
+    return follow(deps.store, settings, handle, show);
   },
 };
 
@@ -375,7 +385,7 @@ export const resumeCommand: Command = {
       ask: Deno.stdin.isTerminal() ? terminalAsk(show.view) : undefined,
     });
     if (!show.json) writeOut(`Resuming run ${runId}\n`);
-    return follow(store, settings.runLogsDir, handle, show);
+    return follow(store, settings, handle, show);
   },
 };
 

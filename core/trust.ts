@@ -179,3 +179,21 @@ function writeLedger(configDir: string, files: Record<string, string>): void {
   Deno.writeTextFileSync(tmp, JSON.stringify({ files }, null, 2) + "\n", { mode: 0o600 });
   Deno.renameSync(tmp, path);
 }
+
+/** The content hash of each file now ("" when missing or unreadable), to notice changes later. */
+export function fingerprints(paths: readonly string[]): Map<string, string> {
+  return new Map(
+    paths.filter(Boolean).map((path) => {
+      const read = readConfigFile(path);
+      return [path, read.state === "read" ? read.sha256 : ""];
+    }),
+  );
+}
+
+/** The files whose content differs from `before` and that now exist: created or changed meanwhile. */
+export function changedSince(before: Map<string, string>): string[] {
+  const now = fingerprints([...before.keys()]);
+  return [...before.keys()].filter((path) =>
+    now.get(path) !== "" && now.get(path) !== before.get(path)
+  );
+}

@@ -46,6 +46,12 @@ Deno.test({
     try {
       const first = await runCli(["run", "Tidy the folder", "--json"], { cwd: workspace, env });
       assert.equal(first.code, 0, first.stderr);
+      // The user is told at once which config files the run created.
+      assert.match(
+        first.stderr,
+        /This run created or changed .*\.env; it is ignored until you review it/,
+      );
+      assert.match(first.stderr, /This run created or changed .*soul\.md/);
       // The attack really ran: the files are there for the next command to find.
       assert.match(Deno.readTextFileSync(join(workspace, ".env")), /OPENAI_BASE_URL/);
       assert.match(Deno.readTextFileSync(join(workspace, "soul.md")), /INJECTED-SOUL/);
