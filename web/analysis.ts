@@ -2,7 +2,7 @@
  * Turns a run's log events and database rows into what the run-detail page
  * and `/api/runs/{id}/analysis` show: six stages, tool calls, model calls,
  * artifacts and, for a failed run, where and why it failed. Only event names
- * the coordinator really emits are mapped (the seed mapped some nothing emitted).
+ * the coordinator really emits are mapped.
  */
 import type { RunLogEvent } from "../coordinator/run_log.ts";
 import type { ApprovalRow, LlmCall, RunRow, Store, SubtaskRow, ToolEvent } from "../store/mod.ts";
@@ -172,7 +172,7 @@ export function isRangeName(name: string | undefined): name is string {
   return name !== undefined && Object.hasOwn(RANGES, name);
 }
 
-/** A run row with the seed's enriched fields (no log reading: cheap for 10k runs). */
+/** A run row plus `failed_stage` and `failure_reason` (no log reading: cheap for 10k runs). */
 export function enrichRun(run: RunRow) {
   const failed = run.status === "error" || run.status === "interrupted";
   return {

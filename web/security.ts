@@ -2,7 +2,7 @@
  * The dashboard's front door: Host check (DNS rebinding), access token
  * (printed URL, then an HttpOnly SameSite=Strict cookie, or a Bearer header
  * for scripts), Origin check on every state-changing request (CSRF), and
- * JSON-only bodies. The seed had none of these (§11.2.4).
+ * JSON-only bodies.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";

@@ -21,7 +21,10 @@ const ApiKeyBody = z.object({
   api_key: z.string().trim().min(1, "Paste a key first.").max(MAX_KEY_LENGTH),
 }).strict();
 
-/** The seed's verify shape, plus the probe's status and what to do when it failed. */
+/**
+ * A key check in the verify API shape (`provider`, `model`, `verified`,
+ * `message`, `latency_ms`), plus the probe's status and what to do when it failed.
+ */
 export interface KeyCheck {
   provider: string;
   model: string;

@@ -6,7 +6,7 @@ import type { WebDeps } from "../deps.ts";
 import { HttpError } from "../http.ts";
 import { analyzeRun, enrichRun, isRangeName, RANGES } from "../analysis.ts";
 
-/** The seed's active-run shape. */
+/** A run in the active-runs API shape (`current_node`, `started_at`, `error`, …). */
 export function activeRunOf(run: RunRow) {
   return {
     run_id: run.run_id,
