@@ -1,7 +1,7 @@
 /**
  * Capsules on disk: `<agents dir>/<agent_id>/` with manifest.json, skill.md,
  * memory.db and logs/. Every path is built from a validated id and checked to
- * stay inside the agents dir, so no id can reach outside it (seed §11.2.4).
+ * stay inside the agents dir, so no id can reach outside it.
  */
 import { join, relative, resolve, sep } from "node:path";
 import { ClosedClawError } from "../core/errors.ts";
@@ -199,8 +199,8 @@ export function deleteCapsule(agentsDir: string, agentId: string): boolean {
 }
 
 /**
- * Rebuilds `<agents dir>/registry.json` from the manifests on disk (the seed's
- * shape: `{version, agents: [manifest without embedding_vector]}`).
+ * Rebuilds `<agents dir>/registry.json` from the manifests on disk, in the
+ * shape `{version, agents: [manifest without embedding_vector]}`.
  */
 export function syncRegistryIndex(agentsDir: string): number {
   const { manifests } = listCapsules(agentsDir);

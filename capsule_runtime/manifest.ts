@@ -1,6 +1,7 @@
 /**
- * The capsule manifest: the seed's fields plus `permissions`, which the
- * launcher turns into Deno flags and the tool policies enforce.
+ * The capsule manifest (`manifest.json`): identity, tools, usage
+ * stats, genome and `permissions`, which the launcher turns into Deno flags
+ * and the tool policies enforce.
  */
 import { z } from "zod";
 import { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../guest/tools/registry.ts";

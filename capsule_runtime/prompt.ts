@@ -2,8 +2,7 @@
  * The capsule's system prompt, composed by the host: layer 0 soul.md, layer 1
  * the skill library files the manifest names, layer 2 the capsule's own
  * skill.md, then what it remembers, the tools it may use and how to answer.
- * (The seed built this prompt and then never sent it; here the guest's first
- * message is this prompt.)
+ * The guest sends it to the model as the system message.
  */
 import { z } from "zod";
 import type { MemoryEntry } from "../store/memory.ts";

@@ -76,7 +76,7 @@ export function parseGuestLine(line: string): ParsedLine {
   } catch {
     return { ok: false, error: "not JSON", preview };
   }
-  // The seed's final response had no `type`; accept that shape too.
+  // A final response may come as a bare `{status, result, ...}` with no `type`; accept it.
   if (
     value && typeof value === "object" && !("type" in value) && "status" in value &&
     "result" in value
