@@ -1,21 +1,21 @@
 /**
  * The tool catalogue (HOST side): for each tool its description for the LLM,
- * zod argument schema with the seed's defaults, JSON Schema, risk level, side
+ * zod argument schema with its defaults, JSON Schema, risk level, side
  * effects and alias table, all read from the tool specs (tools/specs/); plus
- * argument validation and the seed's `tool_registry_for_allowlist`.
+ * argument validation and the registry entries for an agent's allowlist.
  *
  * Guest code must not import this file (it needs zod); the guest uses
  * `guest/tools/run.ts`, which reads the same tool definitions.
  */
 import { z } from "zod";
-import type { ToolName } from "../capsule_runtime/manifest.ts";
+import type { ToolName } from "../guest/tools/registry.ts";
 import { normalizeAliases } from "../guest/policy/aliases.ts";
 import { coerceArgs } from "../guest/policy/coerce.ts";
 import { guestTool } from "../guest/tools/registry.ts";
 import { HOST_TOOL_SPECS } from "./specs/registry.ts";
 import type { HostToolSpec } from "./specs/types.ts";
 
-/** Renames the seed's aliases (`command` → `cmd`, …); see policy/aliases.ts. */
+/** Renames common argument aliases (`command` → `cmd`, …); see policy/aliases.ts. */
 export { normalizeAliases } from "../guest/policy/aliases.ts";
 
 /** Everything the host and the LLM need to know about one tool. */
@@ -29,7 +29,7 @@ export interface ToolSpec {
   aliases: Record<string, string>;
 }
 
-/** One entry of the seed's tool registry, as sent to capsules and the planner. */
+/** One tool registry entry, as sent to capsules and the planner. */
 export interface ToolRegistryEntry {
   name: ToolName;
   description: string;
@@ -50,7 +50,7 @@ function catalogEntry(spec: HostToolSpec): ToolSpec {
   };
 }
 
-/** Every tool, in the seed's order (derived from the tool registry). */
+/** Every tool, in the tool registry's order. */
 export const TOOL_CATALOG: readonly ToolSpec[] = Object.freeze(HOST_TOOL_SPECS.map(catalogEntry));
 
 /** The spec for `name`, or `undefined` for an unknown tool. */
@@ -122,7 +122,7 @@ export function validateToolArgs(
 
 /**
  * The registry entries for an agent's allowlist, in allowlist order, known
- * names only, each once (seed `tool_registry_for_allowlist`).
+ * names only, each once.
  */
 export function toolRegistryForAllowlist(allowlist: readonly string[]): ToolRegistryEntry[] {
   const seen = new Set<string>();

@@ -1,11 +1,11 @@
 /**
- * The seed's alias table: common LLM mistakes (`command` for `cmd`, `body`
+ * The alias table: common LLM mistakes (`command` for `cmd`, `body`
  * for `json`, …) are renamed before validation. Each tool declares its own
  * aliases in its definition. Guest-safe.
  */
 import { GUEST_TOOLS, guestTool, type ToolName } from "../tools/registry.ts";
 
-/** alias → canonical arg name, per tool (seed §5.2 "Alias normalisation"). */
+/** alias → canonical arg name, per tool. */
 export const TOOL_ALIASES: Readonly<Record<ToolName, Readonly<Record<string, string>>>> = Object
   .freeze(
     Object.fromEntries(GUEST_TOOLS.map((tool) => [tool.name, tool.aliases])) as Record<

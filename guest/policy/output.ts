@@ -3,7 +3,7 @@
  * Guest-safe (no npm, no import-map names).
  */
 
-/** The visible marker appended to any cut text, as in the seed. */
+/** The visible marker appended to any cut text: `… [truncated, N total chars]`. */
 export function truncationMark(totalChars: number): string {
   return `… [truncated, ${totalChars} total chars]`;
 }

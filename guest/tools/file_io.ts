@@ -241,7 +241,7 @@ export async function runFileIo(
   }
 }
 
-/** `list`'s `max_entries` range (seed: clamped 1..2000). */
+/** `list`'s `max_entries` range; values outside it are clamped to 1..2000. */
 export const MAX_ENTRIES_RANGE = { min: 1, max: 2000 } as const;
 
 function coerceFileIo(args: ToolArgs, warnings: string[]): void {

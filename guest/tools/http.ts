@@ -8,9 +8,9 @@ import { htmlToText } from "./html_text.ts";
 import { DEFAULT_MAX_BODY_BYTES, type PinnedDeps, pinnedFetch } from "./pinned_fetch.ts";
 import { failure, type ToolContext, type ToolResult } from "./types.ts";
 
-/** Text cap for http_api and for non-HTML web_fetch bodies (seed: 10,000). */
+/** Text cap for http_api and for non-HTML web_fetch bodies: 10,000 characters. */
 export const MAX_TEXT_CHARS = 10_000;
-/** Text cap for HTML converted to text (seed: 8,000). */
+/** Text cap for HTML converted to text: 8,000 characters. */
 export const MAX_HTML_TEXT_CHARS = 8_000;
 /** Methods http_api accepts. */
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;

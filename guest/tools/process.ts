@@ -12,7 +12,7 @@
 import { type CappedText, TextCapper } from "../policy/output.ts";
 import { describeError, firstLine } from "./errors.ts";
 
-/** Default per-stream output cap (seed: 50,000 characters). */
+/** Default per-stream output cap: 50,000 characters, as documented for the CLI. */
 export const DEFAULT_MAX_OUTPUT_CHARS = 50_000;
 
 /** Environment names copied to children by default. */

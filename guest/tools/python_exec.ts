@@ -1,7 +1,7 @@
 /**
  * python_exec: runs `python3 -c <code>` in the workspace with stdin closed and
- * a timeout. Code that waits for input gets EOF at once; the seed's warning
- * about it is kept. Guest-safe.
+ * a timeout. Code that waits for input gets EOF at once, and a warning about
+ * it is prepended to stderr. Guest-safe.
  */
 import { ArgError, optionalNumber, requireString } from "./args.ts";
 import { DEFAULT_MAX_OUTPUT_CHARS, runProcess } from "./process.ts";
@@ -9,7 +9,7 @@ import { processResult } from "./terminal.ts";
 import { defineGuestTool, type GuestToolDef } from "./tool_def.ts";
 import { failure, type ToolContext, type ToolResult } from "./types.ts";
 
-/** Longest accepted snippet (seed: 30,000 characters). */
+/** Longest accepted snippet: 30,000 characters. */
 export const MAX_CODE_CHARS = 30_000;
 
 /** The interpreter to run; found on PATH. */
@@ -17,7 +17,7 @@ export const PYTHON_BIN = "python3";
 
 const INTERACTIVE = /\binput\s*\(|\bsys\.stdin\b|\braw_input\s*\(|\bfileinput\.input\s*\(/;
 
-/** The warning prepended to stderr when the code reads stdin (seed behaviour). */
+/** The warning prepended to stderr when the code reads stdin. */
 export const STDIN_WARNING =
   "WARNING: this code reads standard input (input()/sys.stdin), but stdin is closed: " +
   "reads return EOF. Pass data in the code instead.\n";

@@ -1,6 +1,6 @@
 /**
- * The guest's list of tools, in the seed's order. Every table that names the
- * tools (names, aliases, coercions, dispatch, the launcher's classes, the
+ * The guest's list of tools, in their fixed listing order. Every table that
+ * names the tools (names, aliases, coercions, dispatch, the launcher's classes, the
  * host's specs) is derived from this list, so a new tool is one definition
  * file plus one line here (and its host spec). Guest-safe.
  */

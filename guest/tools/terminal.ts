@@ -1,9 +1,8 @@
 /**
  * terminal: runs a command line with `bash -c` in the workspace, so pipes,
- * `&&`, redirects, globs and `$VAR` work as agents expect. The seed ran one
- * program without a shell because it had no sandbox; here the OS sandbox
- * (bubblewrap) bounds what the shell can reach, and without it the tool is
- * refused unless the user opts in. Guest-safe.
+ * `&&`, redirects, globs and `$VAR` work as agents expect. A shell is safe
+ * only because the OS sandbox (bubblewrap) bounds what it can reach; without
+ * the sandbox the tool is refused unless the user opts in. Guest-safe.
  *
  * The denylist below is a courtesy that stops obvious accidents (`rm -rf`);
  * it is NOT a security boundary — the OS sandbox and Deno's --allow-run are.
@@ -16,7 +15,7 @@ import { failure, type ToolContext, type ToolResult } from "./types.ts";
 /** Longest accepted command line. */
 export const MAX_CMD_CHARS = 10_000;
 
-/** Destructive patterns refused as a courtesy (seed list, plus obvious variants). */
+/** Destructive patterns refused as a courtesy (common ones, plus obvious variants). */
 const DENYLIST: [RegExp, string][] = [
   [
     /\brm\b(?=[^;&|\n]*\s-(?:-recursive\b|[a-zA-Z]*[rR]))(?=[^;&|\n]*\s-(?:-force\b|[a-zA-Z]*f))/,
@@ -78,7 +77,7 @@ export async function runTerminal(
   return processResult(outcome, timeoutS);
 }
 
-/** Shapes a process outcome as the seed's `{returncode, stdout, stderr}` result. */
+/** Shapes a process outcome as the tool's `{returncode, stdout, stderr}` result. */
 export function processResult(
   outcome: Awaited<ReturnType<typeof runProcess>>,
   timeoutS: number,

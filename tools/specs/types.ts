@@ -5,11 +5,19 @@
  * spec is built on the tool's guest definition (name, aliases, classes).
  */
 import type { z } from "zod";
-import type { ResolvedPermissions } from "../../capsule_runtime/launcher.ts";
 import type { Resolver } from "../../guest/policy/ssrf.ts";
 import type { ToolName } from "../../guest/tools/registry.ts";
 import type { GuestToolDef, ToolArgs } from "../../guest/tools/tool_def.ts";
 import type { ToolContext } from "../../guest/tools/types.ts";
+
+/** A manifest's permissions resolved against the workspace (absolute, real paths). */
+export interface ResolvedPermissions {
+  readRoots: string[];
+  writeRoots: string[];
+  fileWrite: boolean;
+  networkHosts: string[];
+  sqlPaths: string[];
+}
 
 /** What the host knows when it checks a call. */
 export interface HostCheckOptions {
@@ -63,7 +71,7 @@ export interface HostToolSpec<N extends ToolName = ToolName> {
   readonly guest: GuestToolDef<N>;
   /** Shown to the LLM in the catalogue. */
   readonly description: string;
-  /** Validates canonical args and fills the seed's defaults. */
+  /** Validates canonical args and fills in the documented defaults. */
   readonly argsSchema: z.ZodType;
   readonly riskLevel: "low" | "medium" | "high";
   /** The tool's own policy (paths, SQL, SSRF, denylist); none means schema-valid is enough. */
