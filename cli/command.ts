@@ -46,7 +46,7 @@ export const COMMON_OPTIONS: Record<string, OptionHelp> = {
 };
 
 export const JSON_OPTION: Record<string, OptionHelp> = {
-  json: { type: "boolean", description: "Print JSON (the seed's shapes) instead of a table." },
+  json: { type: "boolean", description: "Print JSON instead of a table." },
 };
 
 /** Parses a command's arguments strictly; throws UsageError with one clear line. */

@@ -1,8 +1,9 @@
 /**
- * The interactive menu (`closed-claw` with no command): the seed's fifteen
- * entries, chosen with the arrow keys or a number in a terminal, or read line
- * by line from piped input. Each entry asks for its answers and then runs the
- * same command the CLI would, so the menu adds no behaviour of its own.
+ * The interactive menu (`closed-claw` with no command): fifteen numbered
+ * entries (the last is Exit), chosen with the arrow keys or a number in a
+ * terminal, or read line by line from piped input. Each entry asks for its
+ * answers and then runs the same command the CLI would, so the menu adds no
+ * behaviour of its own.
  */
 import { APPROVAL_MODES } from "../core/settings.ts";
 import { ask, confirm, readKey } from "./prompt.ts";
@@ -66,7 +67,7 @@ async function runTaskArgv(): Promise<string[] | null> {
   return flag(argv, "--llm-model", model);
 }
 
-/** The seed's menu, in its order. */
+/** The menu entries in their fixed order: the numbers users type stay stable; Exit follows. */
 export const MENU: MenuEntry[] = [
   { label: "Setup", argv: () => Promise.resolve(["setup"]) },
   { label: "Init", argv: () => Promise.resolve(["init"]) },

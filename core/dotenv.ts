@@ -1,7 +1,7 @@
 /**
- * A small `.env` reader and writer. Reading never touches `Deno.env`: the
- * seed copied every `.env` entry into the process environment, which leaked
- * keys into every child process.
+ * A small `.env` reader and writer. Reading never touches `Deno.env`:
+ * copying `.env` entries into the process environment would leak keys into
+ * every child process.
  */
 import { ClosedClawError } from "./errors.ts";
 import { readTrustedFile, trustFile } from "./trust.ts";

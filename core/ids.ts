@@ -26,7 +26,7 @@ export function newAgentId(name: string): string {
   return `${slugify(name)}-${randomHex(4)}`;
 }
 
-/** A new run id: 32 hex characters, like the seed's uuid4().hex. */
+/** A new run id: a random UUID as 32 lower-case hex characters, no dashes. */
 export function newRunId(): string {
   return crypto.randomUUID().replaceAll("-", "");
 }

@@ -104,8 +104,9 @@ function providerSettings(s: Settings, provider: ProviderName): { key: string; b
 
 /**
  * Resolves the provider, model, key and base URL to use. The generic
- * CLOSED_CLAW_LLM_API_KEY wins over the provider's own key (as in the seed),
- * and CLOSED_CLAW_LLM_BASE_URL over the provider's base URL.
+ * CLOSED_CLAW_LLM_API_KEY wins over the provider's own key (one variable sets
+ * the key for any provider), and CLOSED_CLAW_LLM_BASE_URL over the provider's
+ * base URL.
  */
 export function resolveProviderConfig(
   settings: Settings,
