@@ -12,6 +12,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { networkFlags } from "./launch_network.ts";
 import { toolsWithPermission } from "../guest/tools/registry.ts";
 import { HOST_TOOL_SPECS } from "../tools/specs/registry.ts";
+import type { ResolvedPermissions } from "../tools/specs/types.ts";
 import type { Manifest, ToolName } from "./manifest.ts";
 import { outermost, type ProgramSandboxInput } from "./program_sandbox.ts";
 
@@ -49,13 +50,7 @@ export interface SystemPath {
   symlinkTarget?: string;
 }
 
-export interface ResolvedPermissions {
-  readRoots: string[];
-  writeRoots: string[];
-  fileWrite: boolean;
-  networkHosts: string[];
-  sqlPaths: string[];
-}
+export type { ResolvedPermissions } from "../tools/specs/types.ts";
 
 export interface LaunchInput {
   manifest: Manifest;

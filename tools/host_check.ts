@@ -5,7 +5,7 @@
  * from its spec (path policy, SQL policy, SSRF first hop, the terminal
  * courtesy denylist).
  */
-import type { ToolName } from "../capsule_runtime/manifest.ts";
+import type { ToolName } from "../guest/tools/registry.ts";
 import { isToolName } from "../guest/tools/registry.ts";
 import { validateToolArgs } from "./catalog.ts";
 import { hostToolSpec } from "./specs/registry.ts";

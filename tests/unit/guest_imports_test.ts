@@ -6,23 +6,9 @@
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { specifiers } from "../helpers/imports.ts";
 
 const GUEST = fileURLToPath(new URL("../../guest/", import.meta.url)).replace(/\/$/, "");
-
-/** Every module specifier a source file names (static, dynamic, side-effect and worker URLs). */
-export function specifiers(source: string): string[] {
-  const found: string[] = [];
-  const patterns = [
-    /\bfrom\s*["']([^"']+)["']/g,
-    /\bimport\s*["']([^"']+)["']/g,
-    /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
-    /\bnew\s+Worker\s*\(\s*new\s+URL\s*\(\s*["']([^"']+)["']/g,
-  ];
-  for (const pattern of patterns) {
-    for (const match of source.matchAll(pattern)) found.push(match[1]);
-  }
-  return found;
-}
 
 async function* sourceFiles(dir: string): AsyncGenerator<string> {
   for await (const entry of Deno.readDir(dir)) {
