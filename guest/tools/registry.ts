@@ -22,8 +22,23 @@ export const GUEST_TOOLS = [
   sqlQueryTool,
 ] as const;
 
-/** One of the tool names. */
-export type ToolName = typeof GUEST_TOOLS[number]["name"];
+/**
+ * One of the tool names. Spelled out (the public API documents it), and
+ * checked below against the registry so the two cannot drift apart.
+ */
+export type ToolName =
+  | "terminal"
+  | "http_api"
+  | "web_fetch"
+  | "file_io"
+  | "python_exec"
+  | "sql_query";
+
+type RegistryName = typeof GUEST_TOOLS[number]["name"];
+/** Fails to type-check when ToolName and the registry list different tools. */
+const _sameNames: [ToolName] extends [RegistryName]
+  ? ([RegistryName] extends [ToolName] ? true : never)
+  : never = true;
 
 /** The tool names in registry order (a non-empty tuple, as `z.enum` wants). */
 export const TOOL_NAME_LIST = Object.freeze(GUEST_TOOLS.map((tool) => tool.name)) as readonly [
