@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { type ClawWebApp, createClaw } from "../../mod.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { hasChromium, launchChromium, saveScreenshot } from "../helpers/browser.ts";
-import { notesBrain, startBrain } from "../integration/coordinator_brain.ts";
+import { notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
 
 Deno.test({
   name: "e2e: the dashboard under /claw logs in, runs live and navigates by its own links",

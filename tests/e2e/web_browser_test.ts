@@ -14,7 +14,7 @@ import { coordinatorForWeb } from "../../web/coordinator_adapter.ts";
 import type { WebDeps } from "../../web/deps.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { hasChromium, launchChromium, saveScreenshot } from "../helpers/browser.ts";
-import { type Brain, notesBrain, startBrain } from "../integration/coordinator_brain.ts";
+import { type Brain, notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
 
 interface Dashboard extends AsyncDisposable {
   server: WebServer;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type Claw, ClosedClawError, createClaw, type RunLogEvent } from "../../mod.ts";
 import { parseRunLog } from "../../coordinator/run_log.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { notesBrain, startBrain } from "./coordinator_brain.ts";
+import { notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
 
 async function withClaw(
   fn: (claw: Claw, t: { workspace: string; dir: string }) => Promise<void>,

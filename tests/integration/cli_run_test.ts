@@ -12,7 +12,7 @@ import {
   startBrain,
   stepCallsFor,
   toolStep,
-} from "./coordinator_brain.ts";
+} from "../helpers/coordinator_brain.ts";
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
   const deadline = Date.now() + ms;

@@ -10,7 +10,7 @@ import {
   startBrain,
   stepCallsFor,
   toolStep,
-} from "./coordinator_brain.ts";
+} from "../helpers/coordinator_brain.ts";
 
 Deno.test("budget stop, resume without more budget is refused at once, resume with --max-cost-usd finishes", async () => {
   await using dir = await tempDir();

@@ -13,7 +13,7 @@ import type { Settings } from "../../core/settings.ts";
 import { openStore, type Store } from "../../store/mod.ts";
 import type { RecordedRequest } from "../fakes/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { type Brain, notesBrain, startBrain, toolStep } from "./coordinator_brain.ts";
+import { type Brain, notesBrain, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 
 const readNotes: Brain = {
   ...notesBrain(),

@@ -6,10 +6,16 @@ import { resumeRun, type RunLogEvent, type RunState, startRun } from "../../coor
 import type { Settings } from "../../core/settings.ts";
 import { promptText } from "../fakes/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { type Brain, finalStep, seedAgent, startBrain, toolStep } from "./coordinator_brain.ts";
+import {
+  type Brain,
+  finalStep,
+  seedAgent,
+  startBrain,
+  toolStep,
+} from "../helpers/coordinator_brain.ts";
 
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
-const DECIDER = new URL("./coordinator_decider.ts", import.meta.url).pathname;
+const DECIDER = new URL("../helpers/coordinator_decider.ts", import.meta.url).pathname;
 
 const readStep = (path: string) => (input: { step: number; last: string }) =>
   input.step === 0

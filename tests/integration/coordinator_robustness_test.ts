@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { openStore } from "../../store/mod.ts";
 import { parseRunLog, resumeRun, type RunLogEvent, startRun } from "../../coordinator/mod.ts";
 import { tempDir, testSettings } from "../helpers/temp.ts";
-import { type Brain, brainHandler, finalStep, startBrain, toolStep } from "./coordinator_brain.ts";
+import {
+  type Brain,
+  brainHandler,
+  finalStep,
+  startBrain,
+  toolStep,
+} from "../helpers/coordinator_brain.ts";
 
 const readNotes: Brain = {
   plan: () => [{

@@ -5,7 +5,7 @@ import { openStore } from "../../store/mod.ts";
 import { parseRunLog } from "../../coordinator/run_log.ts";
 import { startRun } from "../../coordinator/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { notesBrain, startBrain } from "./coordinator_brain.ts";
+import { notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
 
 Deno.test("a simple task runs one capsule with a real tool and synthesizes the answer", async () => {
   await using dir = await tempDir();

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { childEnv, CONFIG } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { notesBrain, startBrain } from "./coordinator_brain.ts";
+import { notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
 
 const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
 import { BULK_DELETE_CONFIRMATION } from "../../web/api/agents_routes.ts";
 import type { CoordinatorPort } from "../../web/deps.ts";
-import { seedRun, startWebFixture, type WebFixture } from "./web_fixture.ts";
+import { seedRun, startWebFixture, type WebFixture } from "../helpers/web_fixture.ts";
 import { ClosedClawError } from "../../core/errors.ts";
 import { startWebServer } from "../../web/server.ts";
 

@@ -9,7 +9,7 @@ import { mountableWebApp } from "../../api/web_mount.ts";
 import type { ClawWebApp } from "../../api/web_mount.ts";
 import { BULK_DELETE_CONFIRMATION } from "../../web/api/agents_routes.ts";
 import { normalizeBasePath } from "../../web/base_path.ts";
-import { seedRun, startWebFixture, type WebFixture } from "./web_fixture.ts";
+import { seedRun, startWebFixture, type WebFixture } from "../helpers/web_fixture.ts";
 
 const PORT = 8787;
 const ORIGIN = `http://127.0.0.1:${PORT}`;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
 import { allowedHostsFor, isLoopbackHost } from "../../web/security.ts";
-import { seedRun, startWebFixture } from "./web_fixture.ts";
+import { seedRun, startWebFixture } from "../helpers/web_fixture.ts";
 
 Deno.test("web security: every route needs the token; the token URL sets an HttpOnly SameSite=Strict cookie", async () => {
   await using fx = await startWebFixture();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type LoopPorts, parseStep, runLoop } from "../../guest/loop.ts";
-import type { StartMessage } from "../../guest/protocol_types.ts";
+import { isFatalModelError, type LoopPorts, parseStep, runLoop } from "../../guest/loop.ts";
+import type { LlmResultMessage, StartMessage } from "../../guest/protocol_types.ts";
 
 const start: StartMessage = {
   v: 1,
@@ -103,4 +103,24 @@ Deno.test("guest loop: a step in a code fence or with an args object is understo
   assert.equal((fenced as { args_json: string }).args_json, '{"op":"list"}');
   assert.equal(parseStep('{"action":"maybe"}'), 'field "action" must be "tool" or "final"');
   assert.equal(parseStep("no json here"), "the reply is not a JSON object");
+});
+
+// Model-call failures cross the protocol with an `error_code` (see capsule_runtime_format_test.ts).
+Deno.test("the guest gives up on fatal codes only, whatever the text says", () => {
+  const reply = (error_code: string | undefined, error = "x"): LlmResultMessage => ({
+    v: 1,
+    type: "llm_result",
+    id: "llm-1",
+    ok: false,
+    error,
+    error_code,
+  });
+  for (const code of ["budget_exceeded", "circuit_open", "cancelled", "key_missing", "auth"]) {
+    assert.equal(isFatalModelError(reply(code)), true, code);
+  }
+  for (const code of ["rate_limited", "timeout", "model_call_failed", undefined]) {
+    assert.equal(isFatalModelError(reply(code, "budget_exceeded: auth cancelled")), false);
+  }
+  const ok: LlmResultMessage = { v: 1, type: "llm_result", id: "l", ok: true, error_code: "auth" };
+  assert.equal(isFatalModelError(ok), false);
 });

@@ -42,6 +42,23 @@ function input(
   };
 }
 
+/**
+ * A bare input: no secrets, no hidden folders given (the data folder is then
+ * hidden as `homeDir`), no system paths, bubblewrap found. Use with
+ * BARE_TOOLS and BARE_PERMS (the manifest's default permissions).
+ */
+const BARE: Partial<LaunchInput> = {
+  secretPaths: [],
+  hiddenDirs: undefined,
+  existingSecrets: undefined,
+  guestSources: [],
+  bwrapPath: "/usr/bin/bwrap",
+  systemPaths: [],
+  etcPaths: [],
+};
+const BARE_TOOLS: ToolName[] = ["file_io", "terminal", "http_api"];
+const BARE_PERMS = { write_roots: [] };
+
 /** A flag's list; a bare flag (e.g. `--allow-run`, any program) reads as ["*"]. */
 const flag = (flags: string[], name: string) =>
   flags.includes(name)
@@ -284,4 +301,31 @@ Deno.test("inside bubblewrap a secret in a write-only root is masked too", () =>
     args.indexOf("--ro-bind /dev/null /ws/.env") > args.indexOf("--bind-try /ws /ws"),
     "the mask sits on top of the writable bind",
   );
+});
+
+Deno.test("escaping symlinks are denied by their own path", () => {
+  const plan = buildLaunchPlan(
+    input(BARE_TOOLS, { ...BARE, escapingSymlinks: ["/ws/link_home"] }, BARE_PERMS),
+  );
+  assert.ok(plan.deniedPaths.includes("/ws/link_home"));
+  const denyRead = plan.denoFlags.find((f) => f.startsWith("--deny-read="))!;
+  assert.ok(denyRead.split("=")[1].split(",").includes("/ws/link_home"));
+});
+
+Deno.test("inside bubblewrap nothing of the data folder is visible, not even the capsule's own folder", () => {
+  const plan = buildLaunchPlan(input(BARE_TOOLS, BARE, BARE_PERMS));
+  const args = plan.args.slice(0, plan.args.indexOf("--")).join(" "); // bubblewrap's own part
+  assert.ok(args.includes("--tmpfs /data"));
+  assert.ok(!plan.args.includes("/data/agents/worker-1a2b"));
+  for (const name of ["manifest.json", "skill.md", "memory.db"]) {
+    assert.ok(!args.includes(`/data/agents/worker-1a2b/${name}`), name);
+  }
+  // Only Deno's cache is shown again, read-only, after the data folder is hidden.
+  assert.ok(plan.args.indexOf("/data/deno_cache") > plan.args.indexOf("/data"));
+});
+
+Deno.test("--deny-net holds only forms Deno 2.9 accepts (no IPv6 CIDR ranges)", () => {
+  for (const net of DENIED_NETWORKS) {
+    assert.ok(!(net.startsWith("[") && net.includes("/")), net);
+  }
 });

@@ -7,7 +7,7 @@ import {
   type SseMessage,
   startWebFixture,
   type WebFixture,
-} from "./web_fixture.ts";
+} from "../helpers/web_fixture.ts";
 import { tempDir, testSettings } from "../helpers/temp.ts";
 import { openStore } from "../../store/mod.ts";
 import { startWebServer } from "../../web/server.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { FakeHandler, FakeReply, RecordedRequest } from "../fakes/mod.ts";
 import { promptText, startFakeServer } from "../fakes/mod.ts";
 import type { FakeServer } from "../fakes/mod.ts";
-import { testSettings } from "../helpers/temp.ts";
+import { testSettings } from "./temp.ts";
 import type { Settings } from "../../core/settings.ts";
 import type { Store } from "../../store/mod.ts";
 import { createCapsule } from "../../capsule_runtime/factory.ts";

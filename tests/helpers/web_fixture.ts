@@ -4,7 +4,7 @@ import type { Settings } from "../../core/settings.ts";
 import { openStore, type Store } from "../../store/mod.ts";
 import { startWebServer, type WebServer } from "../../web/server.ts";
 import type { CoordinatorPort, WebDeps } from "../../web/deps.ts";
-import { tempDir, testSettings } from "../helpers/temp.ts";
+import { tempDir, testSettings } from "./temp.ts";
 
 export interface WebFixture extends AsyncDisposable {
   dir: string;

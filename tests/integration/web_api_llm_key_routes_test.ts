@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { loadSettings } from "../../core/settings.ts";
 import { trustFile } from "../../core/trust.ts";
 import { type FakeKind, type FakeServer, startFakeServer } from "../fakes/mod.ts";
-import { startWebFixture } from "./web_fixture.ts";
+import { startWebFixture } from "../helpers/web_fixture.ts";
 
 const GOOD_KEY = "sk-fake-good-key-0123456789";
 
