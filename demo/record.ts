@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { startFakeServer } from "../tests/fakes/mod.ts";
-import { brainHandler, finalStep, toolStep } from "../tests/integration/coordinator_brain.ts";
+import { brainHandler, finalStep, toolStep } from "../tests/helpers/coordinator_brain.ts";
 import { CASSETTE, DEMO_HOME, prepareDemoRoot, runDemoCli } from "./_demo.ts";
 
 const REPORT = [
