@@ -133,7 +133,7 @@ async function checkSandbox(s: Settings): Promise<Check> {
       status: "ok",
       detail: `layers: Deno permissions + ${
         bwrap.version || "bubblewrap"
-      } (works: capsules run inside it; terminal and python_exec allowed inside it)`,
+      } (works: capsules run inside it; each terminal/python_exec program gets a sandbox of its own)`,
     };
   }
   const why = bwrap.installed
@@ -150,6 +150,22 @@ async function checkSandbox(s: Settings): Promise<Check> {
     fix: bwrap.installed
       ? "Allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)."
       : "Install it: sudo apt-get install bubblewrap",
+  };
+}
+
+/** Which workspace config files are used, and which are ignored until the user accepts them. */
+function checkConfigFiles(s: Settings): Check {
+  if (s.ignoredFiles.length === 0) {
+    const used = s.configDir ? `accepted files are listed in ${s.configDir}` : "no config folder";
+    return { name: "config files", status: "ok", detail: `nothing ignored (${used})` };
+  }
+  const first = s.ignoredFiles[0];
+  return {
+    name: "config files",
+    status: "warn",
+    detail: s.ignoredFiles.map((f) => `${f.path} ignored: ${f.reason}`).join("; "),
+    fix:
+      `Review it, then run \`closed-claw trust ${first.path}\` (an agent could have written it).`,
   };
 }
 
@@ -235,6 +251,7 @@ export async function runChecks(settings: Settings): Promise<Check[]> {
     checkSqlite(settings),
     await checkEmbedder(settings),
     await checkSandbox(settings),
+    checkConfigFiles(settings),
     checkChromium(),
     await checkProvider(settings),
   ];

@@ -91,6 +91,7 @@ Deno.test({
       const doctor = await runCli(["doctor"], { cwd: workspace, env: userEnv });
       assert.equal(attacker.requests.length, 0, "the key never went to the planted base URL");
       assert.match(doctor.stderr, /Ignoring .*\.env: not accepted by you yet/);
+      assert.match(doctor.stdout, /WARN\s+config files\s+.*\.env ignored: not accepted by you yet/);
 
       // A later run: no prompt carries the planted soul.
       const before = fake.requests.length;

@@ -120,9 +120,11 @@ Deno.test("doctor reports each check and how to fix a missing key", async () => 
     "sqlite",
     "embedder",
     "os sandbox",
+    "config files",
     "chromium",
     "llm provider",
   ]);
+  assert.equal(report.checks.find((c: { name: string }) => c.name === "config files").status, "ok");
   const provider = report.checks.find((c: { name: string }) => c.name === "llm provider");
   assert.equal(provider.status, "fail");
   assert.match(provider.fix, /OPENAI_API_KEY/);
