@@ -345,11 +345,14 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
   const sandboxed = input.bwrapPath !== "";
   const { granted, refusedTools, warnings } = grantTools(input, sandboxed);
   const needs = mergeNeeds(granted, perm, input.workspace);
-  const denied = [
-    ...CONTROL_FILES.map((name) => join(input.capsuleDir, name)),
-    ...input.secretPaths,
-    ...(input.escapingSymlinks ?? []),
-  ];
+  // A path inside another denied one adds nothing (the whole data folder is usually denied).
+  const denied = outermost([
+    ...new Set([
+      ...CONTROL_FILES.map((name) => join(input.capsuleDir, name)),
+      ...input.secretPaths,
+      ...(input.escapingSymlinks ?? []),
+    ]),
+  ]);
   const denoFlags = denoFlagsFor(input, needs, denied, warnings);
   const env: Record<string, string> = {
     PATH: "/usr/local/bin:/usr/bin:/bin",
