@@ -1,6 +1,7 @@
 /**
- * The way one call reaches the provider: the run's budget is checked, the
- * circuit breaker admits it, each attempt is bounded by a timeout, failures
+ * The way one call reaches the provider: the call reserves its worst case on
+ * the run's budget (which bounds its `maxTokens`), the circuit breaker admits
+ * it, each attempt is bounded by a timeout, failures
  * that retrying can help are retried with jittered exponential backoff (or
  * the server's Retry-After), and every attempt is accounted. An answered call
  * is appended to the cassette being recorded, if any.
@@ -8,7 +9,7 @@
 import type { CircuitBreaker } from "./breaker.ts";
 import type { CassetteRecorder } from "./cassette.ts";
 import { LlmError } from "./errors.ts";
-import type { Accounting } from "./_accounting.ts";
+import type { Accounting, Reservation } from "./_accounting.ts";
 import { probeProvider } from "./probe.ts";
 import type { ProviderConfig } from "./provider_config.ts";
 import { toLlmError } from "./providers/_errors.ts";
@@ -146,12 +147,26 @@ async function withChoices(
 export function createCallPath(options: CallPathOptions): CallPath {
   const { client, config, timeoutMs, retryBaseMs, breaker, accounting, recorder } = options;
 
-  return async function call<V = never>(
+  async function call<V = never>(
     request: CompletionRequest,
     meta: CallMeta,
     check?: (response: CompletionResponse) => Verdict<V>,
   ): Promise<Answer<V>> {
-    accounting.checkBudget(meta);
+    // Before the breaker: a call the budget refuses must not take a half-open circuit's trial.
+    const reservation = await accounting.reserve(meta, request);
+    try {
+      return await reserved(reservation.request, meta, reservation, check);
+    } finally {
+      reservation.release();
+    }
+  }
+
+  async function reserved<V>(
+    request: CompletionRequest,
+    meta: CallMeta,
+    reservation: Reservation,
+    check?: (response: CompletionResponse) => Verdict<V>,
+  ): Promise<Answer<V>> {
     for (let n = 0;; n++) {
       // Before the breaker: a cancelled call must not take a half-open circuit's one trial.
       if (request.signal?.aborted) throw accounting.failed(meta, cancelled(client.provider));
@@ -182,9 +197,18 @@ export function createCallPath(options: CallPathOptions): CallPath {
       breaker.success();
       const verdict = check?.(response);
       const problem = verdict && !verdict.ok ? verdict.error : null;
-      const costUsd = accounting.answered(meta, response, performance.now() - started, problem);
+      // Throws, never retried, when the reply used more than it was allowed.
+      const costUsd = accounting.answered(
+        meta,
+        response,
+        performance.now() - started,
+        problem,
+        reservation,
+      );
       recorder?.append(meta.purpose, client, request, response);
       return { response: { ...response, costUsd }, verdict };
     }
-  };
+  }
+
+  return call;
 }

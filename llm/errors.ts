@@ -16,9 +16,18 @@ export type LlmErrorKind =
   | "malformed" // the provider's reply was not valid JSON / not the expected shape
   | "invalid_output" // the model's structured output did not validate after a repair retry
   | "circuit_open" // too many recent failures: calls are paused
-  | "budget_exceeded" // the run's cost or token budget is spent
+  | "budget_exceeded" // the run's cost or token budget is spent (or was overrun: see BUDGET_OVERRUN)
   | "replay_mismatch" // a replayed run asked something the cassette does not hold
   | "cancelled"; // the caller aborted
+
+/**
+ * The code of a `budget_exceeded` error raised because a reply reported more
+ * usage than the call was allowed (the provider ignored `max_tokens`, or the
+ * run's recorded spend went past its cap). Its kind stays `budget_exceeded`,
+ * so everything that stops a run on a spent budget stops on it too (the run is
+ * resumable with a higher budget); its code and message say it was an overrun.
+ */
+export const BUDGET_OVERRUN = "llm_budget_overrun";
 
 const RETRYABLE: ReadonlySet<LlmErrorKind> = new Set([
   "rate_limited",
@@ -48,9 +57,11 @@ export class LlmError extends ClosedClawError {
       rawText?: string;
       hint?: string;
       cause?: unknown;
+      /** Overrides the code (`llm_<kind>` by default), e.g. {@link BUDGET_OVERRUN}. */
+      code?: string;
     } = {},
   ) {
-    super(`llm_${kind}`, message, { hint: options.hint, cause: options.cause });
+    super(options.code ?? `llm_${kind}`, message, { hint: options.hint, cause: options.cause });
     this.name = "LlmError";
     this.kind = kind;
     this.provider = provider;

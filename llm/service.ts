@@ -1,8 +1,9 @@
 /**
  * `createLlmService`: one configured provider wrapped with a per-call
  * timeout, retries (jittered exponential backoff, honouring Retry-After), a
- * persisted per-provider circuit breaker, run budgets, accounting of every
- * attempt in llm_calls, structured output with one repair retry, and
+ * persisted circuit breaker per endpoint (provider, base URL and model), hard
+ * run budgets (each call reserves its worst case and is bounded by
+ * `max_tokens`), accounting of every attempt in llm_calls, structured output with one repair retry, and
  * record/replay.
  *
  * @example
@@ -21,7 +22,7 @@ import type { Store } from "../store/mod.ts";
 import { createAccounting } from "./_accounting.ts";
 import { createCallPath } from "./_call_path.ts";
 import { callStructured } from "./_structured.ts";
-import { CircuitBreaker, MemoryBreakers } from "./breaker.ts";
+import { CircuitBreaker, endpointKey, MemoryBreakers } from "./breaker.ts";
 import { CassetteRecorder } from "./cassette.ts";
 import {
   missingKeyError,
@@ -92,7 +93,7 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
     retryBaseMs: options.timing?.retryBaseMs ?? 500,
     breaker: new CircuitBreaker(
       store?.breakers ?? new MemoryBreakers(),
-      client.provider,
+      endpointKey(client.provider, config.baseUrl, client.model),
       settings.circuitBreakerFailures,
       options.timing?.breakerResetSec ?? settings.circuitBreakerResetSec,
     ),

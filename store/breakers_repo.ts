@@ -1,5 +1,8 @@
 /**
- * Persisted circuit-breaker state per model provider. Closed → open after N
+ * Persisted circuit-breaker state per model endpoint. The `provider` column
+ * holds the breaker's key: since breakers are per endpoint it is the
+ * endpoint key `provider base-url model` (llm/breaker.ts builds and parses
+ * it); rows from older versions hold a bare provider name. Closed → open after N
  * consecutive failures → half-open once the reset window has passed, when
  * exactly one process wins the trial call; its success closes the circuit,
  * its failure re-opens it for another window.
@@ -65,6 +68,31 @@ export class BreakersRepo {
          last_failure_at = ?3, last_error = ?4`,
     ).run(provider, threshold, now, error.slice(0, 500));
     return this.get(provider);
+  }
+
+  /** The rows whose circuit is open or half-open. */
+  listOpen(): BreakerRow[] {
+    return this.list().filter((r) => r.opened_at !== null);
+  }
+
+  /**
+   * Closes every circuit whose key is one of `keys` or starts with one of
+   * `prefixes` (e.g. every model at a base URL a probe just reached);
+   * returns how many were open.
+   */
+  clear(keys: string[], prefixes: string[] = []): number {
+    let opened = 0;
+    const close = this.db.prepare(
+      "UPDATE provider_circuit_breakers SET failure_count = 0, opened_at = NULL WHERE provider = ?",
+    );
+    for (const row of this.list()) {
+      if (!keys.includes(row.provider) && !prefixes.some((p) => row.provider.startsWith(p))) {
+        continue;
+      }
+      if (row.opened_at) opened++;
+      close.run(row.provider);
+    }
+    return opened;
   }
 
   /** A success closes the circuit and clears the count. */

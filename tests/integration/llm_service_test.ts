@@ -14,7 +14,8 @@ import { createLlmService, type LlmServiceOptions } from "../../llm/service.ts";
 import { resolveLlm } from "../../llm/detect.ts";
 import { probeProvider } from "../../llm/probe.ts";
 import { resolveProviderConfig } from "../../llm/provider_config.ts";
-import { LlmError } from "../../llm/errors.ts";
+import { BUDGET_OVERRUN, LlmError } from "../../llm/errors.ts";
+import { endpointKey } from "../../llm/breaker.ts";
 import { ClosedClawError } from "../../core/errors.ts";
 
 for (const name of ["LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING", "LANGSMITH_TRACING"]) {
@@ -101,7 +102,8 @@ Deno.test("llm service: the circuit opens after N failures and half-opens after 
   assert.match(open.message, /paused after 2 consecutive failures.*next trial call is allowed at/);
   assert.equal(t.fake.requests.length, 2, "an open circuit does not call the provider");
   // Persisted: another service on the same store sees the open circuit.
-  assert.equal(t.store.breakers.state("openai", 0.3), "open");
+  const key = endpointKey("openai", t.fake.baseURL, "gpt-4o-mini");
+  assert.equal(t.store.breakers.state(key, 0.3), "open");
   assert.equal(
     (await rejection(t.service().complete(user("d"), { purpose: "x" }))).kind,
     "circuit_open",
@@ -116,7 +118,7 @@ Deno.test("llm service: the circuit opens after N failures and half-opens after 
   await new Promise((r) => setTimeout(r, 350));
   t.fake.enqueue({ text: "back" }, { text: "still back" });
   assert.equal((await llm.complete(user("g"), { purpose: "x" })).text, "back");
-  assert.equal(t.store.breakers.state("openai", 0.3), "closed");
+  assert.equal(t.store.breakers.state(key, 0.3), "closed");
   assert.equal((await llm.complete(user("h"), { purpose: "x" })).text, "still back");
 });
 
@@ -130,10 +132,11 @@ Deno.test("llm service: the breaker counts failed calls, not their retried attem
   const first = await rejection(llm.complete(user("a"), { purpose: "x" }));
   assert.equal(first.kind, "server_error", "the real cause, not a paused circuit");
   assert.equal(t.fake.requests.length, 3, "every retry was made");
-  assert.equal(t.store.breakers.state("openai", 60), "closed", "one failed call so far");
+  const key = endpointKey("openai", t.fake.baseURL, "gpt-4o-mini");
+  assert.equal(t.store.breakers.state(key, 60), "closed", "one failed call so far");
   t.fake.enqueue({ status: 503 }, { status: 503 }, { status: 503 });
   assert.equal((await rejection(llm.complete(user("b"), { purpose: "x" }))).kind, "server_error");
-  assert.equal(t.store.breakers.state("openai", 60), "open");
+  assert.equal(t.store.breakers.state(key, 60), "open");
   assert.equal((await rejection(llm.complete(user("c"), { purpose: "x" }))).kind, "circuit_open");
 });
 
@@ -142,20 +145,26 @@ Deno.test("llm service: a run stops when its cost or token budget is spent", asy
   t.fake.handle(() => ({ text: "ok", usage: { input: 1_000_000, output: 0 } }));
   const byCost = t.service({ budget: { maxCostUsd: 0.2, maxTokens: 0 } });
   await byCost.complete(user("1"), { runId: "costly", purpose: "plan" }); // $0.15
-  await byCost.complete(user("2"), { runId: "costly", purpose: "plan" }); // $0.30
+  // $0.30: the reply reports far more input than was sent, taking the spend past the cap.
+  const overrun = await rejection(byCost.complete(user("2"), { runId: "costly", purpose: "plan" }));
+  assert.equal(overrun.kind, "budget_exceeded");
+  assert.equal(overrun.code, BUDGET_OVERRUN);
   const stopped = await rejection(byCost.complete(user("3"), { runId: "costly", purpose: "plan" }));
   assert.equal(stopped.kind, "budget_exceeded");
   assert.match(stopped.message, /Run costly has spent \$0\.3000 of its \$0\.2 budget/);
   assert.equal(t.fake.requests.length, 2, "the call over budget is never sent");
   const outcomes = t.store.llmCalls.listForRun("costly").map((r) => r.outcome);
-  assert.deepEqual(outcomes, ["ok", "ok", "budget_exceeded"]);
+  assert.deepEqual(outcomes, ["ok", "budget_overrun", "budget_exceeded"]);
   // Other runs have their own budget; calls without a run are not budgeted.
   await byCost.complete(user("4"), { runId: "fresh", purpose: "plan" });
   await byCost.complete(user("5"), { purpose: "setup" });
 
   // The token budget comes from CLOSED_CLAW_MAX_TOKENS_PER_RUN.
   const byTokens = t.service();
-  await byTokens.complete(user("6"), { runId: "tokens", purpose: "plan" });
+  const tokenOverrun = await rejection(
+    byTokens.complete(user("6"), { runId: "tokens", purpose: "plan" }),
+  );
+  assert.equal(tokenOverrun.code, BUDGET_OVERRUN);
   const tokens = await rejection(
     byTokens.complete(user("7"), { runId: "tokens", purpose: "plan" }),
   );

@@ -45,7 +45,8 @@ function spyAccounting() {
   const rows: string[] = [];
   const accounting: Accounting = {
     runUsage: () => ({ inputTokens: 0, outputTokens: 0, costUsd: 0 }),
-    checkBudget: () => {},
+    reserve: (_meta, request) =>
+      Promise.resolve({ request, inputTokens: 0, heldTokens: 0, heldUsd: 0, release: () => {} }),
     failed: (_meta, e) => {
       rows.push(e.kind);
       return e;
