@@ -6,7 +6,6 @@
  */
 import type { ToolName } from "./manifest.ts";
 import { hasSideEffects } from "../tools/catalog.ts";
-import { checkToolCall } from "../tools/host_check.ts";
 import {
   type FinalMessage,
   type GuestMessage,
@@ -23,8 +22,19 @@ import type { CapsuleEvent, CapsuleResult, RunCapsuleOptions } from "./capsule_t
 import { decideToolCall, refusal, type ToolDecisionDeps } from "./tool_decision.ts";
 import { errorText, lastStderrLine, modelErrorCode, roundMs } from "./_format.ts";
 import { guestTool } from "../guest/tools/registry.ts";
-import { runTool, type ToolContext } from "../guest/tools/run.ts";
-import { programRunner } from "./program_runner.ts";
+import type { ToolContext } from "../guest/tools/run.ts";
+import { inDoubtMessage, runProgram, sessionToolDeps } from "./session_tools.ts";
+import { boundedResult, emptyOutcome, type Failure, notStarted, safeEmitter } from "./_outcome.ts";
+
+import {
+  journaledOutcome,
+  modelRequestHash,
+  type StepJournal,
+  toolRequestHash,
+} from "./step_journal.ts";
+import { StepReplay, type ToolTurn } from "./step_replay.ts";
+
+export { boundedResult, notStarted };
 
 /** Malformed lines tolerated before a capsule is stopped as broken. */
 const MAX_PROTOCOL_ERRORS = 20;
@@ -34,18 +44,18 @@ const TOOL_LIMIT_GRACE = 2;
 /** Messages and stdout bytes one capsule may send before it is stopped as flooding. */
 const MAX_MESSAGES = 5_000;
 const MAX_STDOUT_BYTES = 64 * 1024 * 1024;
-/** Largest tool result kept in events and records; a bigger one is cut to a preview. */
-const MAX_STORED_RESULT_CHARS = 256 * 1024;
-
-type Failure = { code: string; message: string };
 type Timer = ReturnType<typeof setTimeout>;
 
-/** Runs one attempt to its result; `attempt` counts from 1. */
+/**
+ * Runs one attempt to its result; `attempt` counts from 1. Every model reply
+ * and tool call goes into `journal`, and what it already holds is replayed.
+ */
 export async function runAttempt(
   options: RunCapsuleOptions,
   plan: LaunchPlan,
   start: StartMessage,
   attempt: number,
+  journal: StepJournal,
 ): Promise<CapsuleResult> {
   const began = performance.now();
   const emit = safeEmitter(options.onEvent);
@@ -59,56 +69,10 @@ export async function runAttempt(
       latency_ms: roundMs(performance.now() - began),
     });
   }
-  return await new CapsuleSession(options, plan, start, attempt, proc, emit, began).run();
-}
-
-/** The result of a run whose capsule never started. */
-export function notStarted(
-  plan: LaunchPlan,
-  code: string,
-  extra: { message: string; attempts: number; latency_ms: number },
-): CapsuleResult {
-  return {
-    latency_ms: extra.latency_ms,
-    spawn_ms: 0,
-    tool_calls: 0,
-    side_effects: false,
-    attempts: extra.attempts,
-    sandbox: plan.sandbox,
-    stderr_tail: "",
-    warnings: plan.warnings,
-    ...emptyOutcome("error", { code, message: extra.message }),
-  };
-}
-
-/** A tool result small enough to keep; a bigger one becomes a marked preview. */
-export function boundedResult(result: Record<string, unknown>): Record<string, unknown> {
-  const text = JSON.stringify(result);
-  if (text.length <= MAX_STORED_RESULT_CHARS) return result;
-  return { truncated: true, chars: text.length, preview: text.slice(0, 4000) };
-}
-
-/** A listener that throws must not break the capsule. */
-function safeEmitter(onEvent: RunCapsuleOptions["onEvent"]): (event: CapsuleEvent) => void {
-  return (event) => {
-    try {
-      onEvent?.(event);
-    } catch {
-      // ignored on purpose
-    }
-  };
-}
-
-/** The answer fields of a run that produced no answer. */
-function emptyOutcome(status: CapsuleResult["status"], f: Failure) {
-  return {
-    status,
-    result: "",
-    error_code: f.code,
-    error_message: f.message,
-    artifacts: [],
-    memory_updates: [],
-  };
+  const replay = new StepReplay(journal, (step, detail) => {
+    emit({ type: "journal_diverged", step, detail });
+  });
+  return await new CapsuleSession(options, plan, start, attempt, proc, emit, began, replay).run();
 }
 
 /** A running capsule and everything the host has seen of it so far. */
@@ -121,6 +85,8 @@ class CapsuleSession {
   private messages = 0;
   /** The id of the one call the guest may now report with `tool_done` (it runs it). */
   private pendingToolId: string | null = null;
+  /** The journal step of that call. */
+  private pendingStep = 0;
   private sideEffects = false;
   private protocolErrors = 0;
   private spawnMs = 0;
@@ -128,7 +94,7 @@ class CapsuleSession {
   private failure: Failure | null = null;
   private readonly decisionDeps: ToolDecisionDeps;
   /** Where the tools run and what they may touch (the host policy checks against it). */
-  private toolContext: ToolContext | undefined;
+  private readonly toolContext: ToolContext;
 
   constructor(
     private readonly options: RunCapsuleOptions,
@@ -138,8 +104,11 @@ class CapsuleSession {
     private readonly proc: CapsuleProcess,
     private readonly emit: (event: CapsuleEvent) => void,
     private readonly began: number,
+    private readonly replay: StepReplay,
   ) {
-    this.decisionDeps = this.toolDecisionDeps();
+    const tools = sessionToolDeps(options, plan, start, emit, this.abort.signal);
+    this.decisionDeps = tools.deps;
+    this.toolContext = tools.ctx;
   }
 
   /** Reads the capsule's lines until its final answer or its end, then reports. */
@@ -221,6 +190,19 @@ class CapsuleSession {
     const t0 = performance.now();
     const base = { type: "model_call", id: msg.id } as const;
     const reply = { v: PROTOCOL_VERSION, type: "llm_result", id: msg.id } as const;
+    const hash = modelRequestHash(msg);
+    const turn = this.replay.model(hash);
+    if (turn.reply) {
+      // Answered before: the journaled reply, with no model call and no cost.
+      this.emit({ type: "step_replayed", step: turn.step, kind: "model" });
+      await this.proc.send({
+        ...reply,
+        ok: true,
+        message: turn.reply.text,
+        usage: turn.reply.usage,
+      });
+      return;
+    }
     try {
       const answer = await this.options.hooks.complete({
         messages: msg.messages,
@@ -228,6 +210,7 @@ class CapsuleSession {
         signal: this.abort.signal,
       });
       const ms = roundMs(performance.now() - t0);
+      this.replay.recordModel(turn.step, hash, { text: answer.text, usage: answer.usage });
       this.emit({ ...base, ok: true, ms, usage: answer.usage });
       await this.proc.send({ ...reply, ok: true, message: answer.text, usage: answer.usage });
     } catch (error) {
@@ -237,21 +220,77 @@ class CapsuleSession {
     }
   }
 
-  /** Counts the call against the limit, decides it, and answers `tool_decision`. */
+  /**
+   * Counts the call against the limit, then answers `tool_decision`: from the
+   * journal when the call was made before (it does not run again), or by
+   * deciding it (and running a program here) and journaling each part.
+   */
   private async onToolRequest(msg: ToolRequestMessage): Promise<void> {
-    const { settings } = this.options;
-    const limit = settings.maxToolCallsPerAgent;
+    const limit = this.options.settings.maxToolCallsPerAgent;
     this.toolCalls++;
     this.toolNames.set(msg.id, msg.tool);
+    const { tool, args, reason } = msg;
+    const hash = toolRequestHash(tool, args);
+    const turn = this.replay.tool(hash, tool);
+    if (turn.kind === "in_doubt") {
+      this.stop("side_effect_in_doubt", inDoubtMessage(tool, args));
+      return;
+    }
+    if (turn.kind === "replay") await this.replayTool(msg, turn);
+    else {
+      if (turn.rerun) this.emit({ type: "step_rerun", step: turn.step, tool, args });
+      this.replay.recordToolRequest(turn.step, hash, { tool, args, reason });
+      await this.decideAndAnswer(msg, turn.step);
+    }
+    if (this.toolCalls > limit + TOOL_LIMIT_GRACE) {
+      this.stop(
+        "capsule_tool_limit",
+        `The capsule kept calling tools past its limit of ${limit}.`,
+      );
+    }
+  }
+
+  /** A call made before: its journaled decision and result go back; nothing runs. */
+  private async replayTool(
+    msg: ToolRequestMessage,
+    turn: Extract<ToolTurn, { kind: "replay" }>,
+  ): Promise<void> {
+    const { decision, outcome } = turn;
+    if (decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args)) {
+      this.sideEffects = true;
+    }
+    this.emit({
+      type: "step_replayed",
+      step: turn.step,
+      kind: "tool",
+      tool: msg.tool,
+      args: decision.args,
+      allowed: decision.allowed,
+      ok: outcome?.ok ?? false,
+      error: outcome ? outcome.error : `refused: ${decision.reason}`,
+    });
+    await this.proc.send({
+      v: PROTOCOL_VERSION,
+      type: "tool_decision",
+      id: msg.id,
+      ...decision,
+      ...(outcome ? { outcome } : {}),
+    });
+  }
+
+  /** Decides a live call, runs a program here, and answers `tool_decision`. */
+  private async decideAndAnswer(msg: ToolRequestMessage, step: number): Promise<void> {
+    const limit = this.options.settings.maxToolCallsPerAgent;
     const { id, tool, args, reason } = msg;
     this.emit({ type: "tool_requested", id, tool, args, reason });
     const t0 = performance.now();
     const decision = this.toolCalls > limit
       ? refusal("tool_limit", `tool call limit of ${limit} reached`)
       : await decideToolCall(msg, this.decisionDeps);
-    if (decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args)) {
-      this.sideEffects = true;
-    }
+    const effects = decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args);
+    if (effects) this.sideEffects = true;
+    // Journaled before the call can run: a crash from here on leaves it "in flight".
+    this.replay.journal.recordToolDecision(step, decision, effects);
     this.emit({
       type: "tool_decided",
       id,
@@ -264,8 +303,9 @@ class CapsuleSession {
     const hostRun = decision.allowed && guestTool(tool)?.permission === "exec";
     // A program the tool starts runs in its own sandbox, started here, so it can
     // never reach the capsule's protocol pipe; the guest gets the result back.
-    const outcome = hostRun ? await this.runOnHost(id, tool, decision.args) : undefined;
+    const outcome = hostRun ? await this.runOnHost(id, tool, decision.args, step) : undefined;
     this.pendingToolId = decision.allowed && !hostRun ? id : null;
+    this.pendingStep = step;
     await this.proc.send({
       v: PROTOCOL_VERSION,
       type: "tool_decision",
@@ -273,49 +313,12 @@ class CapsuleSession {
       ...decision,
       ...(outcome ? { outcome } : {}),
     });
-    if (this.toolCalls > limit + TOOL_LIMIT_GRACE) {
-      this.stop(
-        "capsule_tool_limit",
-        `The capsule kept calling tools past its limit of ${limit}.`,
-      );
-    }
-  }
-
-  /** The host policy and the caller's hooks, as the tool decision uses them. */
-  private toolDecisionDeps(): ToolDecisionDeps {
-    const { options, plan } = this;
-    const { permissions } = plan;
-    const ctx: ToolContext = this.toolContext = {
-      workspace: this.start.tool_context.workspace,
-      readRoots: permissions.readRoots,
-      writeRoots: permissions.writeRoots,
-      fileWrite: permissions.fileWrite,
-      sqlPaths: permissions.sqlPaths,
-      networkHosts: permissions.networkHosts,
-      denyPaths: plan.deniedPaths,
-    };
-    return {
-      check: (tool: string, args: Record<string, unknown>) =>
-        checkToolCall(tool, args, {
-          allowlist: plan.tools,
-          ctx,
-          resolver: options.resolver,
-          paidApiProviders: options.settings.paidApiProviders,
-        }),
-      approve: options.hooks.approve?.bind(options.hooks),
-      decideTool: options.hooks.decideTool?.bind(options.hooks),
-      onApproval: this.emit,
-      agentId: options.manifest.agent_id,
-      signal: this.abort.signal,
-    };
   }
 
   /** Runs an exec tool's program in its own sandbox and reports it like a guest-run call. */
-  private async runOnHost(id: string, tool: string, args: Record<string, unknown>) {
-    const t0 = performance.now();
-    const ctx = { ...this.toolContext!, signal: this.abort.signal };
-    const ran = await runTool(tool, args, { ...ctx, runProgram: programRunner(this.plan) });
-    const outcome = { ...ran, ms: roundMs(performance.now() - t0) };
+  private async runOnHost(id: string, tool: string, args: Record<string, unknown>, step: number) {
+    const outcome = await runProgram(this.toolContext, this.plan, tool, args, this.abort.signal);
+    this.replay.journal.recordToolResult(step, journaledOutcome(outcome));
     this.emit({ type: "tool_done", id, tool, ...outcome, result: boundedResult(outcome.result) });
     return outcome;
   }
@@ -332,6 +335,11 @@ class CapsuleSession {
       return;
     }
     this.pendingToolId = null;
+    const { ok, result, error, ms } = msg;
+    this.replay.journal.recordToolResult(
+      this.pendingStep,
+      journaledOutcome({ ok, result, error, ms }),
+    );
     this.emit({
       type: "tool_done",
       id: msg.id,

@@ -9,6 +9,7 @@ import type { Resolver } from "../guest/policy/ssrf.ts";
 import type { Manifest } from "./manifest.ts";
 import type { LaunchPlan } from "./launcher.ts";
 import type { ChatMessageWire, FinalMessage } from "../guest/protocol_types.ts";
+import type { StepJournal } from "./step_journal.ts";
 
 export interface ModelReply {
   text: string;
@@ -138,6 +139,30 @@ export type CapsuleEvent =
     note: string;
     ms: number;
   }
+  | {
+    /** A step answered from the journal: no model call, no tool run. */
+    type: "step_replayed";
+    step: number;
+    kind: "model" | "tool";
+    tool?: string;
+    args?: Record<string, unknown>;
+    allowed?: boolean;
+    ok?: boolean;
+    error?: string;
+  }
+  | {
+    /** A read-only call that was in flight when the last attempt stopped, run again. */
+    type: "step_rerun";
+    step: number;
+    tool: string;
+    args: Record<string, unknown>;
+  }
+  | {
+    /** The guest asked something else than the journal holds: live from `step` on. */
+    type: "journal_diverged";
+    step: number;
+    detail: string;
+  }
   | { type: "log"; level: string; msg: string }
   | { type: "protocol_error"; error: string; preview: string }
   | { type: "final"; status: string; result: string }
@@ -175,6 +200,12 @@ export interface RunCapsuleOptions {
   guestEntry?: string;
   /** false: run with Deno permissions only, even where bubblewrap works. Default true. */
   osSandbox?: boolean;
+  /**
+   * Where the conversation is journaled and replayed from (the coordinator
+   * gives one in SQLite per subtask). Default: one in memory for this call,
+   * so relaunches after a crash replay instead of re-running completed calls.
+   */
+  journal?: StepJournal;
 }
 
 export interface CapsuleResult {
@@ -187,7 +218,7 @@ export interface CapsuleResult {
   latency_ms: number;
   spawn_ms: number;
   tool_calls: number;
-  /** A tool with side effects was allowed to run, so the attempt must not be silently repeated. */
+  /** A tool with side effects was allowed to run (now, or in a step replayed from the journal). */
   side_effects: boolean;
   attempts: number;
   sandbox: LaunchPlan["sandbox"];

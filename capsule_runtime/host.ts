@@ -16,7 +16,10 @@ import { CapsuleMemory } from "./capsule_memory.ts";
 import { notStarted, runAttempt } from "./capsule_session.ts";
 import type { CapsuleResult, RunCapsuleOptions } from "./capsule_types.ts";
 import type { LaunchPlan } from "./launcher.ts";
-import type { StartMessage } from "../guest/protocol_types.ts";
+import { PROTOCOL_VERSION, type StartMessage } from "../guest/protocol_types.ts";
+import { MemoryJournal, type StepJournal } from "./step_journal.ts";
+import { inFlightEffect } from "./step_replay.ts";
+import { inDoubtMessage } from "./session_tools.ts";
 import { errorText } from "./_format.ts";
 
 export type {
@@ -30,11 +33,12 @@ export type {
   ToolDecision,
 } from "./capsule_types.ts";
 export { planLaunch, type PlanOptions } from "./launch_plan.ts";
+export { type JournalStep, MemoryJournal, type StepJournal } from "./step_journal.ts";
 
 /** Failures after which a fresh attempt may succeed (the capsule, not the task, broke). */
 const RETRYABLE = ["capsule_crashed", "capsule_protocol_error", "capsule_not_ready"];
 
-/** Runs a capsule to its final answer (with retries that never repeat side effects). */
+/** Runs a capsule to its final answer (with relaunches that replay, never repeat, completed calls). */
 export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleResult> {
   const { settings, manifest } = options;
   const workspace = options.workspace ?? settings.workspace;
@@ -55,19 +59,21 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
     });
   }
   const memory = CapsuleMemory.open(settings.agentsDir, manifest.agent_id);
+  const journal = options.journal ?? new MemoryJournal();
   try {
-    const start = buildStartMessage({
-      settings,
-      manifest,
-      plan,
-      task: options.task,
-      workspace,
-      context: options.context,
-      systemPrompt: options.systemPrompt,
-      maxSteps: options.maxSteps,
-      recall: () => memory.recall(options.task),
-    });
-    const result = await runWithRetries(options, plan, start);
+    const fresh = () =>
+      buildStartMessage({
+        settings,
+        manifest,
+        plan,
+        task: options.task,
+        workspace,
+        context: options.context,
+        systemPrompt: options.systemPrompt,
+        maxSteps: options.maxSteps,
+        recall: () => memory.recall(options.task),
+      });
+    const result = await runWithRetries(options, plan, journaledStart(journal, fresh), journal);
     if (result.status !== "cancelled") {
       memory.remember(result.memory_updates, {
         sessionId: options.sessionId,
@@ -80,19 +86,42 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
   }
 }
 
-/** Relaunches a capsule that broke, unless a tool with side effects had already run. */
+/**
+ * The start message of a journaled conversation, so a continued one sees
+ * exactly what it saw before (and asks the same things); a new one is
+ * built and journaled.
+ */
+function journaledStart(journal: StepJournal, fresh: () => StartMessage): StartMessage {
+  const saved = journal.start() as StartMessage | null;
+  if (saved && saved.type === "start" && saved.v === PROTOCOL_VERSION) return saved;
+  const start = fresh();
+  journal.recordStart(start);
+  return start;
+}
+
+/**
+ * Relaunches a capsule that broke. Each attempt replays the journal: calls
+ * that completed are not run again and answered model calls are not asked
+ * again; a side-effecting call cut off in flight fails the attempt instead.
+ */
 async function runWithRetries(
   options: RunCapsuleOptions,
   plan: LaunchPlan,
   start: StartMessage,
+  journal: StepJournal,
 ): Promise<CapsuleResult> {
   const maxAttempts = options.settings.agentRetries + 1;
   for (let attempt = 1;; attempt++) {
-    const result = await runAttempt(options, plan, start, attempt);
+    const result = await runAttempt(options, plan, start, attempt, journal);
     const retryable = result.status === "error" && RETRYABLE.includes(result.error_code ?? "");
     if (!retryable || attempt >= maxAttempts) return result;
-    if (result.side_effects) {
-      result.error_message += " (not retried: a tool with side effects had already run)";
+    const inDoubt = inFlightEffect(journal);
+    if (inDoubt) {
+      // Relaunching could only replay up to that call and stop there.
+      result.error_code = "side_effect_in_doubt";
+      result.error_message = `${result.error_message} ${
+        inDoubtMessage(inDoubt.tool, inDoubt.args)
+      }`;
       return result;
     }
   }

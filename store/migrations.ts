@@ -178,6 +178,28 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN cancel_requested_at TEXT;
   ALTER TABLE runs ADD COLUMN cancel_reason TEXT;
   `,
+  // 3: the step journal: each model reply and tool call of a subtask's agent,
+  // as it happens, so resume and retries replay instead of re-executing.
+  `
+  CREATE TABLE step_journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    conversation INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    request_hash TEXT NOT NULL DEFAULT '',
+    request_json TEXT,
+    decision_json TEXT,
+    result_json TEXT,
+    side_effects INTEGER NOT NULL DEFAULT 0,
+    truncated INTEGER NOT NULL DEFAULT 0,
+    superseded INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX step_journal_key ON step_journal(run_id, task_id, conversation, step);
+  `,
 ];
 
 /** The schema version this build of Closed Claw writes. */

@@ -19,6 +19,7 @@ import { SubtasksRepo } from "./subtasks_repo.ts";
 import { AuditRepo, LlmCallsRepo, ToolEventsRepo } from "./events_repos.ts";
 import { ApprovalsRepo } from "./approvals_repo.ts";
 import { BreakersRepo } from "./breakers_repo.ts";
+import { JournalRepo } from "./journal_repo.ts";
 
 export * from "./db.ts";
 export * from "./migrations.ts";
@@ -29,6 +30,7 @@ export * from "./subtasks_repo.ts";
 export * from "./events_repos.ts";
 export * from "./approvals_repo.ts";
 export * from "./breakers_repo.ts";
+export * from "./journal_repo.ts";
 export * from "./memory.ts";
 
 export interface Store {
@@ -42,6 +44,8 @@ export interface Store {
   readonly audit: AuditRepo;
   readonly approvals: ApprovalsRepo;
   readonly breakers: BreakersRepo;
+  /** The step journal: model replies and tool calls, replayed by resume and retries. */
+  readonly journal: JournalRepo;
   close(): void;
 }
 
@@ -60,6 +64,7 @@ export function openStore(path: string): Store {
     audit: new AuditRepo(db),
     approvals: new ApprovalsRepo(db),
     breakers: new BreakersRepo(db),
+    journal: new JournalRepo(db),
     close: () => db.close(),
   };
 }
