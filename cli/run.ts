@@ -1,8 +1,8 @@
 /**
  * `run "<task>"`, `resume <run_id>` and `cancel-run <run_id>`: start or
  * continue a run with a live view, answer interactive approvals on the
- * terminal, stop cleanly on Ctrl-C, and exit 0 (ok), 1 (failed) or 130
- * (cancelled).
+ * terminal, stop cleanly on Ctrl-C, SIGTERM and SIGHUP, and exit 0 (ok),
+ * 1 (failed), 130 (cancelled), 143 (SIGTERM) or 129 (SIGHUP).
  */
 import { changedSince, fingerprints } from "../core/trust.ts";
 import { soulCandidates } from "../core/soul.ts";
@@ -39,6 +39,7 @@ import {
 } from "./output.ts";
 import { readStdinLine } from "./prompt.ts";
 import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
+import { whileUnowned } from "../coordinator/run_owner.ts";
 
 const encoder = new TextEncoder();
 const writeOut = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
@@ -157,14 +158,26 @@ async function follow(
     if (!show.json) writeOut(`\n${yellow("Cancelling…")} (press Ctrl-C again to quit at once)\n`);
     handle.cancel("interrupted by user (Ctrl-C)");
   };
+  // SIGTERM (kill, systemd, docker stop) and SIGHUP (the terminal closed) stop the run the same
+  // way: capsules stopped, state saved; the run is left `interrupted`, ready for `resume`.
+  let stoppedBy: StopSignal | null = null;
+  const onStop = (signal: StopSignal) => () => {
+    if (stoppedBy) Deno.exit(SIGNAL_EXIT[stoppedBy]);
+    stoppedBy = signal;
+    handle.cancel(`stopped by ${signal}`);
+  };
+  const listeners = STOP_SIGNALS.map((signal) => [signal, onStop(signal)] as const);
   Deno.addSignalListener("SIGINT", onInterrupt);
+  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   let outcome: RunOutcome;
   try {
     outcome = await handle.done;
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     show.view?.close();
   }
+  if (stoppedBy) return stoppedBySignal(store, outcome, stoppedBy, show);
   const state = store.runs.loadState<RunState>(outcome.runId);
   const logPath = runLogPath(runLogsDir, outcome.runId);
   if (show.json) printJson(finalJson(outcome, state, logPath));
@@ -175,6 +188,46 @@ async function follow(
     );
   }
   return outcome.status === "ok" ? 0 : outcome.status === "cancelled" ? 130 : 1;
+}
+
+const STOP_SIGNALS = ["SIGTERM", "SIGHUP"] as const;
+type StopSignal = typeof STOP_SIGNALS[number];
+/** 128 + the signal's number, as shells report a process ended by it. */
+const SIGNAL_EXIT: Record<StopSignal, number> = { SIGTERM: 143, SIGHUP: 129 };
+
+/**
+ * Records a run stopped by SIGTERM or SIGHUP as `interrupted` (unless it ended
+ * anyway, or another process already took it over), says so, and returns 143 or 129.
+ */
+function stoppedBySignal(
+  store: Store,
+  outcome: RunOutcome,
+  signal: StopSignal,
+  show: Presentation,
+): number {
+  let status: string = outcome.status;
+  try {
+    whileUnowned(store, outcome.runId, () => {
+      if (store.runs.get(outcome.runId)?.status !== "cancelled") return;
+      store.runs.update(outcome.runId, {
+        status: "interrupted",
+        error_message: `interrupted: stopped by ${signal}`,
+      });
+      status = "interrupted";
+    });
+    // The terminal may be gone (SIGHUP): nothing printed is worth a different exit code.
+    if (show.json) printJson({ run_id: outcome.runId, status, error: `stopped by ${signal}` });
+    else {
+      writeOut(
+        `\n${
+          yellow(`Run stopped by ${signal}.`)
+        } Continue it with: closed-claw resume ${outcome.runId}\n`,
+      );
+    }
+  } catch {
+    // Nothing more to do: the run's state is saved, and `runs` shows it.
+  }
+  return outcome.status === "ok" ? 0 : SIGNAL_EXIT[signal];
 }
 
 function finalJson(outcome: RunOutcome, state: RunState | null, runLog: string) {
@@ -301,7 +354,8 @@ export const runCommand: Command = {
     '  closed-claw run "Count TODOs in src" --workspace ./myproject --create-approval-mode approve',
     "",
     "Ctrl-C cancels the run (its capsules are stopped at once); `closed-claw resume <run_id>` continues it.",
-    "Exit code: 0 on success, 1 on failure, 130 when cancelled.",
+    "SIGTERM and SIGHUP stop it the same way and leave it interrupted, ready to resume.",
+    "Exit code: 0 on success, 1 on failure, 130 when cancelled, 143 on SIGTERM, 129 on SIGHUP.",
   ].join("\n"),
   async run(ctx) {
     const settings = ctx.settings();

@@ -6,6 +6,7 @@
 import { ClosedClawError } from "../core/errors.ts";
 import { assertRunId } from "../core/ids.ts";
 import type { Store } from "../store/mod.ts";
+import { whileUnowned } from "./run_owner.ts";
 
 type LocalCanceller = (reason: string) => void;
 const localRuns = new Map<string, LocalCanceller>();
@@ -21,22 +22,25 @@ export function isLocalRun(runId: string): boolean {
   return localRuns.has(runId);
 }
 
-/** True while a process with this pid exists on this machine (a run's owner, say). */
-export function isProcessAlive(pid: number): boolean {
-  if (pid === Deno.pid) return true;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch (error) {
-    // Without /proc (not Linux) we cannot tell, so the owner counts as alive.
-    return !(error instanceof Deno.errors.NotFound);
+/**
+ * Marks runs whose owner is gone as interrupted, so listings tell the truth
+ * within moments of a crash, kill -9 or a stopped terminal. A run's owner is
+ * the process holding its lock (see `run_owner.ts`); the row is changed while
+ * that lock is held here, so a resume starting at the same time waits.
+ */
+export function refreshInterruptedRuns(store: Store): string[] {
+  const marked: string[] = [];
+  for (const runId of store.runs.runningIds()) {
+    whileUnowned(store, runId, () => {
+      if (store.runs.markRunInterrupted(runId, OWNER_GONE)) marked.push(runId);
+    });
   }
+  return marked;
 }
 
-/** Marks runs whose owning process died as interrupted, so listings tell the truth. */
-export function refreshInterruptedRuns(store: Store): string[] {
-  return store.runs.markInterrupted(isProcessAlive);
-}
+/** The reason recorded on a run whose process ended without recording the run's end. */
+export const OWNER_GONE =
+  "interrupted: the process running it ended before the run did (killed, crashed or out of disk)";
 
 /** The pending cancel request of a run, or null. */
 export function cancelRequest(store: Store, runId: string): string | null {
@@ -50,7 +54,8 @@ export function clearCancelRequest(store: Store, runId: string): void {
 
 /**
  * Asks a running run to stop. True when the run was running and is now
- * flagged; false when it has already finished. Throws for an unknown run.
+ * flagged, or had lost its process (interrupted) and is now cancelled; false
+ * when it has already finished. Throws for an unknown run.
  *
  * @example
  * ```ts
@@ -69,8 +74,21 @@ export function requestCancel(
       hint: "List runs with `closed-claw runs`.",
     });
   }
-  if (row.status !== "running") return false;
-  deps.store.runs.requestCancel(runId, reason);
+  if (row.status !== "running" && row.status !== "interrupted") return false;
+  // A run nobody owns any more (its process died) is closed here, as its owner would have.
+  let closed = false;
+  whileUnowned(deps.store, runId, () => {
+    const now = deps.store.runs.get(runId);
+    if (now?.status !== "running" && now?.status !== "interrupted") return;
+    deps.store.runs.update(runId, {
+      status: "cancelled",
+      error_message: reason,
+      finished_at: new Date().toISOString(),
+    });
+    closed = true;
+  });
+  if (closed) return true;
+  if (!deps.store.runs.requestCancel(runId, reason)) return false;
   localRuns.get(runId)?.(reason);
   return true;
 }

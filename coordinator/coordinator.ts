@@ -6,10 +6,12 @@
 import { ClosedClawError } from "../core/errors.ts";
 import { assertRunId, newRunId, randomHex } from "../core/ids.ts";
 import { ensureDataDirs } from "../core/settings.ts";
-import { clearCancelRequest, isLocalRun, isProcessAlive } from "./cancel.ts";
+import { clearCancelRequest } from "./cancel.ts";
+import { claimRun, type RunOwnership } from "./run_owner.ts";
 import { buildLlm, launch, type StartDeps } from "./launch.ts";
 import { refuseSpentBudget, reopenFailed } from "./resume.ts";
 import { checkCost, checkMode, checkTools, statDir, type StoredOptions } from "./run_options.ts";
+import type { RunRow } from "../store/runs_repo.ts";
 import type { CoordinatorDeps, ResumeOptions, RunHandle, RunOptions, RunState } from "./types.ts";
 
 export type { StartDeps } from "./launch.ts";
@@ -83,16 +85,30 @@ export function startRun(deps: StartDeps, options: RunOptions): RunHandle {
     workspace: options.workspace,
     toolsAllowed: options.toolsAllowed,
   };
-  deps.store.runs.create({
-    run_id: runId,
-    session_id: state.session_id,
-    task: state.task,
-    context: state.context,
-    options: stored as Record<string, unknown>,
-    owner_pid: Deno.pid,
+  // Owned from before its row exists: no listing can take it for a dead run.
+  const owner = claimRun(deps.store, runId);
+  return owned(owner, () => {
+    deps.store.runs.create({
+      run_id: runId,
+      session_id: state.session_id,
+      task: state.task,
+      context: state.context,
+      options: stored as Record<string, unknown>,
+      owner_pid: Deno.pid,
+    });
+    deps.store.runs.saveState(runId, state);
+    return launch(deps, llm, state, { ...options, ...stored }, false, owner);
   });
-  deps.store.runs.saveState(runId, state);
-  return launch(deps, llm, state, { ...options, ...stored }, false);
+}
+
+/** Runs `start` as `owner`; if it throws, the ownership is let go so the run is not held. */
+function owned(owner: RunOwnership, start: () => RunHandle): RunHandle {
+  try {
+    return start();
+  } catch (error) {
+    owner.release();
+    throw error;
+  }
 }
 
 /**
@@ -118,18 +134,18 @@ export function resumeRun(
       hint: "Start a new run instead.",
     });
   }
-  // A row of this process that is not running here is one whose end could not be recorded.
-  const ownerActive = row.owner_pid !== null && isProcessAlive(row.owner_pid) &&
-    (row.owner_pid !== Deno.pid || isLocalRun(runId));
-  if (row.status === "running" && ownerActive) {
-    throw new ClosedClawError(
-      "run_active",
-      `Run ${runId} is still running (pid ${row.owner_pid}).`,
-      {
-        hint: `Cancel it first with \`closed-claw cancel-run ${runId}\`.`,
-      },
-    );
-  }
+  // The owner is whoever holds the run's lock; a dead owner's lock is gone with it.
+  const owner = claimRun(deps.store, runId);
+  return owned(owner, () => resumeOwned(deps, runId, row, options, owner));
+}
+
+function resumeOwned(
+  deps: StartDeps,
+  runId: string,
+  row: RunRow,
+  options: ResumeOptions,
+  owner: RunOwnership,
+): RunHandle {
   checkCost(options.maxCostUsd);
   const stored = row.options as StoredOptions;
   const kept: StoredOptions = { ...stored, maxCostUsd: options.maxCostUsd ?? stored.maxCostUsd };
@@ -164,5 +180,5 @@ export function resumeRun(
     error_message: null,
     finished_at: null,
   });
-  return launch(deps, llm, state, runOptions, true);
+  return launch(deps, llm, state, runOptions, true, owner);
 }

@@ -5,6 +5,7 @@
  */
 import { realOrSelf } from "../capsule_runtime/symlink_scan.ts";
 import { join } from "node:path";
+import { ClosedClawError } from "../core/errors.ts";
 import { Redactor, secretsOf } from "../core/redact.ts";
 import type { Store } from "../store/mod.ts";
 import { sharedSearch } from "../store/search_cache.ts";
@@ -17,6 +18,7 @@ import type { RunContext, StopReason } from "./context.ts";
 import { finish } from "./finish.ts";
 import { drive } from "./pipeline.ts";
 import { RunLog } from "./run_log.ts";
+import type { RunOwnership } from "./run_owner.ts";
 import { checkTools } from "./run_options.ts";
 import type { CoordinatorDeps, RunHandle, RunOptions, RunOutcome, RunState } from "./types.ts";
 
@@ -48,11 +50,12 @@ export function launch(
   state: RunState,
   options: RunOptions,
   resumed: boolean,
+  owner: RunOwnership,
 ): RunHandle {
   const { settings, store } = deps;
   const runId = state.run_id;
   const redactor = new Redactor(secretsOf(settings));
-  const log = new RunLog(settings.runLogsDir, runId, redactor);
+  const log = openRunLog(store, settings.runLogsDir, runId, redactor);
   if (options.onEvent) log.onEvent((event) => options.onEvent!(event));
   const controller = new AbortController();
   let stop: StopReason | null = null;
@@ -75,12 +78,12 @@ export function launch(
   }, CANCEL_POLL_MS);
   const began = performance.now();
 
-  if (resumed) log.emit("run_resumed", { stage: state.stage, session_id: state.session_id });
-  else log.emit("task_ingested", { task: state.task, session_id: state.session_id });
-
   const done = (async (): Promise<RunOutcome> => {
     let crash: unknown = null;
     try {
+      // A log that cannot be written (full disk) ends the run here, recorded and resumable.
+      if (resumed) log.emit("run_resumed", { stage: state.stage, session_id: state.session_id });
+      else log.emit("task_ingested", { task: state.task, session_id: state.session_id });
       const { embedder, index, warning } = await sharedSearch(settings, store.db);
       if (warning) log.emit("embedder_warning", { embedder: embedder.name, warning });
       // Real paths from here on: every check and sandbox bind sees where files really are.
@@ -112,13 +115,39 @@ export function launch(
       options.signal?.removeEventListener("abort", onAbort);
       unregister();
     }
-    return finish(deps, llm, log, state, began, crash, stop);
+    try {
+      return finish(deps, llm, log, state, began, crash, stop);
+    } finally {
+      // Only now, with its end recorded (or not recordable), may another process take the run.
+      owner.release();
+    }
   })();
   return {
     runId,
     done,
     cancel: (reason = "cancelled by user") => stopRun({ kind: "cancel", reason }),
   };
+}
+
+/**
+ * Opens the run's log. When it cannot be (a read-only folder, a full disk) the
+ * run does not start: its row says why and stays resumable, and the error is thrown.
+ */
+function openRunLog(store: Store, dir: string, runId: string, redactor: Redactor): RunLog {
+  try {
+    return new RunLog(dir, runId, redactor);
+  } catch (error) {
+    try {
+      store.runs.update(runId, {
+        status: "error",
+        error_message: error instanceof ClosedClawError ? error.toLine() : String(error),
+        finished_at: new Date().toISOString(),
+      });
+    } catch {
+      // The row is left running; it shows as interrupted once the ownership is let go.
+    }
+    throw error;
+  }
 }
 
 /** Writes the run's state and every subtask to SQLite, so the run can resume from here. */

@@ -4,6 +4,7 @@
  * and listeners (terminal view, dashboard SSE) get each event as it happens.
  */
 import { join } from "node:path";
+import { ClosedClawError } from "../core/errors.ts";
 import { assertRunId } from "../core/ids.ts";
 import { Redactor } from "../core/redact.ts";
 
@@ -27,6 +28,8 @@ export class RunLog {
   private readonly file: Deno.FsFile;
   private readonly encoder = new TextEncoder();
   private readonly listeners = new Set<RunLogListener>();
+  /** True while the file does not end in a newline. */
+  private torn: boolean;
   readonly path: string;
 
   constructor(
@@ -34,19 +37,38 @@ export class RunLog {
     readonly runId: string,
     private readonly redactor = new Redactor(),
   ) {
-    Deno.mkdirSync(runLogsDir, { recursive: true });
     this.path = runLogPath(runLogsDir, runId);
-    this.file = Deno.openSync(this.path, { append: true, create: true });
+    try {
+      Deno.mkdirSync(runLogsDir, { recursive: true });
+      this.file = Deno.openSync(this.path, { read: true, append: true, create: true });
+    } catch (error) {
+      throw writeFailed(this.path, runId, error);
+    }
+    this.torn = endsTorn(this.file);
   }
 
-  /** Appends one event; a single write call per line keeps lines whole. */
+  /**
+   * Appends one event as one whole line. A line left torn (a full disk, a
+   * crash mid-write) is ended first, so the event starts on a line of its own
+   * and readers skip only the torn one. Throws `run_log_write_failed` when the
+   * line cannot be written.
+   */
   emit(event: string, payload: Record<string, unknown> = {}): RunLogEvent {
     const entry: RunLogEvent = {
       ts: new Date().toISOString(),
       event,
       payload: this.redactor.value(payload),
     };
-    this.file.writeSync(this.encoder.encode(JSON.stringify(entry) + "\n"));
+    const line = JSON.stringify(entry) + "\n";
+    const bytes = this.encoder.encode(this.torn ? "\n" + line : line);
+    try {
+      // Marked torn until the whole line is down: a failure halfway leaves it open.
+      this.torn = true;
+      for (let done = 0; done < bytes.length;) done += this.file.writeSync(bytes.subarray(done));
+      this.torn = false;
+    } catch (error) {
+      throw writeFailed(this.path, this.runId, error);
+    }
     for (const listener of this.listeners) {
       try {
         listener(entry, this.runId);
@@ -65,6 +87,28 @@ export class RunLog {
   close(): void {
     this.file.close();
   }
+}
+
+/** True when the file is not empty and its last byte is not a newline. */
+function endsTorn(file: Deno.FsFile): boolean {
+  const size = file.statSync().size;
+  if (size === 0) return false;
+  const last = new Uint8Array(1);
+  file.seekSync(size - 1, Deno.SeekMode.Start);
+  const read = file.readSync(last);
+  return read === 1 && last[0] !== 10;
+}
+
+function writeFailed(path: string, runId: string, error: unknown): ClosedClawError {
+  return new ClosedClawError(
+    "run_log_write_failed",
+    `Cannot write the run log ${path}: ${(error as Error)?.message ?? String(error)}.`,
+    {
+      hint:
+        `Free disk space or make the folder writable, then continue with \`closed-claw resume ${runId}\`.`,
+      cause: error,
+    },
+  );
 }
 
 /** Parses JSONL text into events, skipping lines that are not whole JSON objects. */

@@ -283,6 +283,24 @@ export class RunsRepo {
     return dead.map((r) => String(r.run_id));
   }
 
+  /** The ids of runs whose row says `running`. */
+  runningIds(): string[] {
+    return this.db.prepare("SELECT run_id FROM runs WHERE status = 'running'").all()
+      .map((r) => String((r as Raw).run_id));
+  }
+
+  /**
+   * Marks one running run as `interrupted` (its owner is gone), keeping an
+   * error already recorded and `reason` otherwise. False when it was not running.
+   */
+  markRunInterrupted(runId: string, reason: string): boolean {
+    const result = this.db.prepare(
+      `UPDATE runs SET status = 'interrupted', error_message = COALESCE(error_message, ?),
+         updated_at = ? WHERE run_id = ? AND status = 'running'`,
+    ).run(reason, nowIso(), runId);
+    return Number(result.changes) > 0;
+  }
+
   /** Adds one model call's usage to the run's totals. */
   addUsage(runId: string, inputTokens: number, outputTokens: number, costUsd: number): void {
     this.db.prepare(

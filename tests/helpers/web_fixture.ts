@@ -5,6 +5,7 @@ import { openStore, type Store } from "../../store/mod.ts";
 import { startWebServer, type WebServer } from "../../web/server.ts";
 import type { CoordinatorPort, WebDeps } from "../../web/deps.ts";
 import { tempDir, testSettings } from "./temp.ts";
+import { claimRun, type RunOwnership } from "../../coordinator/run_owner.ts";
 
 export interface WebFixture extends AsyncDisposable {
   dir: string;
@@ -12,6 +13,8 @@ export interface WebFixture extends AsyncDisposable {
   store: Store;
   deps: WebDeps;
   server: WebServer;
+  /** Runs seeded as `running`: this process owns them (holds their locks) until disposal. */
+  owners: RunOwnership[];
   /** Authenticated request (Bearer token, JSON, right Host). */
   api(
     method: string,
@@ -51,12 +54,14 @@ export async function startWebFixture(
       body: init.body,
       redirect: "manual",
     });
+  const owners: RunOwnership[] = [];
   return {
     dir: temp.path,
     settings,
     store,
     deps,
     server,
+    owners,
     raw,
     api: (method, path, body, headers = {}) =>
       raw(method, path, {
@@ -68,6 +73,7 @@ export async function startWebFixture(
         body: method === "GET" ? undefined : JSON.stringify(body ?? {}),
       }),
     async [Symbol.asyncDispose]() {
+      for (const owner of owners) owner.release();
       await server.shutdown();
       store.close();
       await temp[Symbol.asyncDispose]();
@@ -84,6 +90,8 @@ export function seedRun(
   status: "running" | "ok" | "error" = "ok",
 ): void {
   fx.store.runs.create({ run_id: runId, task, owner_pid: Deno.pid });
+  // A running run has a live owner, as a CLI process would be: this one.
+  if (status === "running") fx.owners.push(claimRun(fx.store, runId));
   if (status !== "running") {
     fx.store.runs.update(runId, { status, finished_at: new Date().toISOString() });
   }
