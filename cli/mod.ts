@@ -22,6 +22,7 @@ import { toolsCommand } from "./tools.ts";
 import { trustCommand } from "./trust.ts";
 import { cancelRunCommand, resumeCommand, runCommand } from "./run.ts";
 import { webCommand } from "./web.ts";
+import { backupCommand } from "./backup.ts";
 import { bold, printError, printLine, printWarning } from "./output.ts";
 import { runMenu } from "./menu.ts";
 
@@ -41,6 +42,7 @@ export const COMMANDS: Command[] = [
   runsCommand,
   auditCommand,
   runlogCommand,
+  backupCommand,
   toolsCommand,
   deleteAgentCommand,
   deleteAllAgentsCommand,

@@ -17,6 +17,7 @@ export interface OpenOptions {
 /** Opens (and creates, unless read-only) a database with the project's pragmas. */
 export function openDatabase(path: string, options: OpenOptions = {}): DatabaseSync {
   if (!options.readOnly && path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") refuseNonDatabase(path);
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
@@ -36,6 +37,54 @@ export function openDatabase(path: string, options: OpenOptions = {}): DatabaseS
   }
   db.exec("PRAGMA foreign_keys = ON");
   return db;
+}
+
+/** The 16 bytes every SQLite database file starts with. */
+const SQLITE_HEADER = "SQLite format 3\0";
+
+/**
+ * Throws `db_not_sqlite` when `path` exists but is not a SQLite database: an
+ * empty file (SQLite would silently start a new, empty database in it) or one
+ * with another header. The file is left as it is. A file another process is
+ * creating right now is empty only for a moment, so an empty file is looked at
+ * again for up to `graceMs` before it is refused.
+ */
+export function refuseNonDatabase(path: string, graceMs = 500): void {
+  const header = (): string | null => {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true });
+    } catch {
+      return null; // missing (SQLite creates it) or unreadable (SQLite says why)
+    }
+    try {
+      const bytes = new Uint8Array(16);
+      let got = 0;
+      while (got < 16) {
+        const n = file.readSync(bytes.subarray(got));
+        if (n === null || n === 0) break;
+        got += n;
+      }
+      return new TextDecoder("latin1").decode(bytes.subarray(0, got));
+    } finally {
+      file.close();
+    }
+  };
+  let head = header();
+  for (const deadline = Date.now() + graceMs; head === "" && Date.now() < deadline;) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    head = header();
+  }
+  if (head === null || head === SQLITE_HEADER) return;
+  const what = head === "" ? "is empty (0 bytes)" : "is not a SQLite database";
+  throw new ClosedClawError(
+    "db_not_sqlite",
+    `The database ${path} ${what}; it was left as it is.`,
+    {
+      hint: `Restore it from a copy (\`closed-claw backup\` makes one), or move it away to start ` +
+        "with an empty history.",
+    },
+  );
 }
 
 /**
