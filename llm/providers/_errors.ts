@@ -47,6 +47,21 @@ function causeText(error: ErrorLike): string {
   return serverMessage(cause || error.message);
 }
 
+/** What runtimes and SDKs say when a reply's body stops short (Deno's fetch, undici, Node). */
+const TRUNCATED =
+  /error reading a body from connection|unexpected end of (file|data|stream)|premature close|connection closed before message completed|incomplete (body|response|chunked)|body.*(terminated|closed)/i;
+
+/** True when `error`, or an error it wraps, says the reply's body was cut off. */
+function truncatedBody(error: ErrorLike): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (TRUNCATED.test(current.message) || code === "ERR_STREAM_PREMATURE_CLOSE") return true;
+    current = (current as ErrorLike).cause;
+  }
+  return false;
+}
+
 /** Turns an SDK error into an `LlmError` for `config`'s provider. */
 export function toLlmError(error: unknown, config: ProviderConfig): LlmError {
   if (error instanceof LlmError) return error;
@@ -127,6 +142,16 @@ export function toLlmError(error: unknown, config: ProviderConfig): LlmError {
     return new LlmError("cancelled", provider, `The ${provider} call was cancelled.`, {
       cause: error,
     });
+  }
+  if (truncatedBody(e)) {
+    return new LlmError(
+      "network",
+      provider,
+      `${provider} at ${where}: the connection closed before the reply was complete (${
+        causeText(e)
+      }).`,
+      { cause: error, hint: "Usually a dropped connection or a proxy cutting it; retry the run." },
+    );
   }
   if (e instanceof SyntaxError || /JSON|Unexpected token|parse/i.test(e.message)) {
     return new LlmError(
