@@ -12,9 +12,25 @@ export interface CliResult {
 /** Bytes a subprocess wrote, as text. */
 export const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
-/** The `deno` arguments that run the CLI with `args`. */
+/**
+ * The permission flags of `deno task run` in deno.json (`--allow-read`, …),
+ * read from the task itself so tests run the CLI exactly as users do.
+ */
+export const CLI_FLAGS: string[] = (() => {
+  const config = JSON.parse(Deno.readTextFileSync(CONFIG)) as { tasks: Record<string, string> };
+  const words = config.tasks.run.trim().split(/\s+/);
+  const main = words.indexOf("main.ts");
+  if (words[0] !== "deno" || words[1] !== "run" || main < 0) {
+    throw new Error(
+      `deno.json's "run" task is not "deno run <flags> main.ts …": ${config.tasks.run}`,
+    );
+  }
+  return words.slice(2, main);
+})();
+
+/** The `deno` arguments that run the CLI with `args`, with `deno task run`'s own flags. */
 export function cliArgs(args: string[]): string[] {
-  return ["run", "-A", "--config", CONFIG, MAIN, ...args];
+  return ["run", ...CLI_FLAGS, "--config", CONFIG, MAIN, ...args];
 }
 
 /**
