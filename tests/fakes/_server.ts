@@ -81,6 +81,15 @@ export interface FakeServerOptions {
   apiKey?: string;
   /** Initial handler, as if passed to {@link FakeServer.handle}. */
   handler?: FakeHandler;
+  /**
+   * Keep to the request's output limit (OpenAI `max_tokens` or
+   * `max_completion_tokens`, Anthropic `max_tokens`, Gemini
+   * `generationConfig.maxOutputTokens`) as real providers do: a reply longer
+   * than the limit is cut (plain text to ≈ 4 characters a token), its reported
+   * output tokens never exceed it (even a scripted `usage`), and its finish
+   * reason says it was cut. Off by default: replies are sent as scripted.
+   */
+  honourMaxTokens?: boolean;
 }
 
 /** What a route is: a model call (recorded, scripted) or a canned list/get of models. */
@@ -116,6 +125,10 @@ export interface WireFormat {
   getModel(name: string): unknown | null;
   /** All prompt texts of a request body, system first. */
   texts(body: unknown): { system: string[]; messages: { role: string; text: string }[] };
+  /** The output-token limit a request body sets, if any. */
+  maxTokens?(body: Record<string, unknown>): number | undefined;
+  /** The finish reason of a reply cut at the output limit (`length`, `max_tokens`, `MAX_TOKENS`). */
+  cutFinishReason?: string;
 }
 
 /** Models every fake lists (the project's defaults among them). */
@@ -289,10 +302,20 @@ export function serveFake(
     if (reply.malformed) return format.malformed(recorded);
 
     const promptChars = promptTextOf(format, body).length;
-    const usage = reply.usage ?? {
+    let usage = reply.usage ?? {
       input: roughTokens("x".repeat(promptChars)),
       output: roughTokens(replyOutputText(reply)),
     };
+    const limit = options.honourMaxTokens ? format.maxTokens?.(body) : undefined;
+    if (limit !== undefined && usage.output > limit) {
+      const plain = reply.json === undefined && !reply.toolCalls?.length;
+      reply = {
+        ...reply,
+        ...(plain && reply.text !== undefined ? { text: reply.text.slice(0, limit * 4) } : {}),
+        finishReason: format.cutFinishReason ?? "length",
+      };
+      usage = { ...usage, output: limit };
+    }
     return format.success(reply, recorded, usage);
   };
 

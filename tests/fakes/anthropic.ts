@@ -41,6 +41,9 @@ export const anthropicFormat: WireFormat = {
 
   bodyStreams: (body) => body.stream === true,
 
+  maxTokens: (body) => typeof body.max_tokens === "number" ? body.max_tokens : undefined,
+  cutFinishReason: "max_tokens",
+
   error(status, message) {
     const requestId = `req_fake_${++counter}`;
     return jsonResponse(

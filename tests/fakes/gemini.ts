@@ -51,6 +51,12 @@ export const geminiFormat: WireFormat = {
   // Streaming is chosen by the URL (`:streamGenerateContent`), never the body.
   bodyStreams: () => false,
 
+  maxTokens(body) {
+    const config = isRecord(body.generationConfig) ? body.generationConfig : {};
+    return typeof config.maxOutputTokens === "number" ? config.maxOutputTokens : undefined;
+  },
+  cutFinishReason: "MAX_TOKENS",
+
   error(status, message, retryAfterSec) {
     const details: unknown[] = [];
     if (status === 401) {

@@ -33,6 +33,9 @@ export const openaiFormat: WireFormat = {
 
   bodyStreams: (body) => body.stream === true,
 
+  maxTokens: (body) => numberOr(body.max_completion_tokens) ?? numberOr(body.max_tokens),
+  cutFinishReason: "length",
+
   error(status, message) {
     const [type, code] = errorKind(status);
     return jsonResponse(
@@ -188,4 +191,9 @@ function errorKind(status: number): [string, string | null] {
   if (status === 429) return ["requests", "rate_limit_exceeded"];
   if (status >= 500) return ["server_error", null];
   return ["invalid_request_error", null];
+}
+
+/** `value` when it is a number. */
+function numberOr(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
 }
