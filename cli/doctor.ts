@@ -3,11 +3,18 @@
  * problem. Exit code 1 when any check fails (warnings do not fail).
  */
 import { join, resolve } from "node:path";
-import { openDatabase, quickCheck, SCHEMA_VERSION, schemaVersion } from "../store/mod.ts";
+import {
+  BreakersRepo,
+  openDatabase,
+  quickCheck,
+  SCHEMA_VERSION,
+  schemaVersion,
+} from "../store/mod.ts";
 import { createEmbedder } from "../store/embedder.ts";
 import { findOnPath, probeBubblewrap } from "../capsule_runtime/bwrap_probe.ts";
 import { PROVIDER_INFO, resolveProviderConfig } from "../llm/provider_config.ts";
 import { probeProvider } from "../llm/probe.ts";
+import { openBreakers } from "../llm/breaker.ts";
 import { readCassette } from "../llm/cassette.ts";
 import { ollamaModels } from "../llm/detect.ts";
 import type { Settings } from "../core/settings.ts";
@@ -208,6 +215,49 @@ function checkCassette(s: Settings): Check {
   }
 }
 
+/**
+ * Runs `fn` with the breakers table of registry.db, or returns `fallback`
+ * when there is no database (doctor never creates one) or it cannot be read.
+ */
+function withBreakers<T>(s: Settings, fallback: T, fn: (repo: BreakersRepo) => T): T {
+  try {
+    Deno.statSync(s.dbPath);
+  } catch {
+    return fallback;
+  }
+  let db: ReturnType<typeof openDatabase> | undefined;
+  try {
+    db = openDatabase(s.dbPath, { busyTimeoutMs: 2000 });
+    return fn(new BreakersRepo(db));
+  } catch {
+    return fallback;
+  } finally {
+    db?.close();
+  }
+}
+
+/**
+ * One line per open circuit breaker (none when all are closed): its endpoint,
+ * its last error and when it lets a call through.
+ */
+export function checkBreakers(s: Settings, now: number = Date.now()): Check[] {
+  const rows = withBreakers(s, [], (repo) => repo.listOpen());
+  const open = openBreakers(rows, s.circuitBreakerResetSec, now);
+  return open.map((b) => ({
+    name: "breaker",
+    status: "warn",
+    detail: `${b.label}: ${
+      b.state === "open" ? "open" : "half-open"
+    } after ${b.failures} consecutive failures (last: ${b.lastError || "unknown"}); ${
+      b.state === "open"
+        ? `resets at ${b.resetsAt} (in ${b.resetsInSec} s)`
+        : `the next call is a trial (since ${b.resetsAt})`
+    }`,
+    fix:
+      "Wait for the reset, or fix the endpoint and run `closed-claw doctor` with it configured: a successful key probe clears its breaker.",
+  }));
+}
+
 async function checkProvider(s: Settings): Promise<Check> {
   const config = resolveProviderConfig(s);
   if (config.provider === "replay") return checkCassette(s);
@@ -236,8 +286,11 @@ async function checkProvider(s: Settings): Promise<Check> {
   const key = config.apiKey
     ? `key set (${config.apiKey.length} chars, from ${config.keySource})`
     : "no key needed";
-  // Lists the provider's models with the key: proves it works without spending tokens.
-  const probe = await probeProvider(config);
+  // Lists the provider's models with the key: proves it works without spending tokens;
+  // when it does, the breakers of that base URL are cleared.
+  const probe = await probeProvider(config, {
+    breakers: { clear: (keys, prefixes) => withBreakers(s, 0, (r) => r.clear(keys, prefixes)) },
+  });
   return probe.status === "ok"
     ? { name: "llm provider", status: "ok", detail: `${where}: ${key}; ${probe.detail}` }
     : { name: "llm provider", status: "fail", detail: `${where}: ${probe.detail}`, fix: probe.fix };
@@ -254,6 +307,8 @@ export async function runChecks(settings: Settings): Promise<Check[]> {
     checkConfigFiles(settings),
     checkChromium(),
     await checkProvider(settings),
+    // After the key probe, which clears the breakers of an endpoint that answers.
+    ...checkBreakers(settings),
   ];
 }
 

@@ -1,8 +1,10 @@
 /**
  * Checks a provider configuration without spending tokens: lists the models
  * at the configured base URL with the configured key (setup's verification
- * and doctor's key probe).
+ * and doctor's key probe). A successful probe can clear the circuit breakers
+ * of the endpoints it reached.
  */
+import { endpointPrefix } from "./breaker.ts";
 import { baseUrlProblem, PROVIDER_INFO, type ProviderConfig } from "./provider_config.ts";
 
 export type ProbeStatus = "ok" | "refused" | "unreachable" | "error";
@@ -17,6 +19,13 @@ export interface ProbeResult {
   detail: string;
   /** What to do about it (absent when `ok`). */
   fix?: string;
+  /** Open circuit breakers this probe closed (only with `breakers`, only when `ok`). */
+  breakersCleared?: number;
+}
+
+/** Where breakers are cleared (BreakersRepo's `clear`). */
+export interface BreakerClearer {
+  clear(keys: string[], prefixes: string[]): number;
 }
 
 interface ProbeRequest {
@@ -71,7 +80,15 @@ function probeRequest(config: ProviderConfig): ProbeRequest | null {
  */
 export async function probeProvider(
   config: ProviderConfig,
-  options: { timeoutMs?: number } = {},
+  options: {
+    timeoutMs?: number;
+    /**
+     * When given, an `ok` probe closes the breakers of every model at the
+     * probed base URL (and an older provider-wide breaker): the endpoint
+     * answered with the key, so calls may go to it again.
+     */
+    breakers?: BreakerClearer;
+  } = {},
 ): Promise<ProbeResult> {
   const request = probeRequest(config);
   if (!request) {
@@ -111,11 +128,17 @@ export async function probeProvider(
   const body = await response.json().catch(() => null);
   if (response.ok) {
     const models = request.ids(body);
+    const breakersCleared = options.breakers?.clear(
+      [config.provider],
+      [endpointPrefix(config.provider, config.baseUrl)],
+    );
     return {
       status: "ok",
       url: request.url,
       models,
-      detail: `the key works (${models.length} models listed at ${request.url})`,
+      detail: `the key works (${models.length} models listed at ${request.url})` +
+        (breakersCleared ? `; ${breakersCleared} open circuit breaker(s) cleared` : ""),
+      ...(breakersCleared !== undefined ? { breakersCleared } : {}),
     };
   }
   if (response.status === 401 || response.status === 403) {

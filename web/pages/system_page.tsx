@@ -1,9 +1,14 @@
 /** @jsxImportSource hono/jsx */
-/** System health at `/system`: status, versions, counts, and the key check and bulk delete. */
+/**
+ * System health at `/system`: status, versions, counts, the open circuit
+ * breakers, and the key check and bulk delete.
+ */
 import { Hono } from "hono";
 import type { WebDeps } from "../deps.ts";
 import { BULK_DELETE_CONFIRMATION } from "../api/agents_routes.ts";
-import { healthOf, statsOf, systemStatusOf } from "../views/health.ts";
+import { breakersOf, healthOf, statsOf, systemStatusOf } from "../views/health.ts";
+import type { OpenBreaker } from "../../llm/breaker.ts";
+import { DataTable } from "./data_table.tsx";
 import { renderPage } from "./layout.tsx";
 import { Card, Json, Status } from "./ui.tsx";
 
@@ -33,6 +38,34 @@ function SystemActions(props: { base: string }) {
   );
 }
 
+/** One row per open circuit breaker: which endpoint, why, and when it lets a call through. */
+function BreakersTable(props: { rows: OpenBreaker[] }) {
+  return (
+    <section id="breakers">
+      <h2>Circuit breakers</h2>
+      <DataTable
+        rows={props.rows}
+        empty="No open circuit breaker: calls go to every endpoint."
+        columns={[
+          { header: "Endpoint", cell: (b) => b.label },
+          { header: "State", cell: (b) => <Status value={b.state} /> },
+          { header: "Failures", cell: (b) => String(b.failures) },
+          { header: "Last error", cell: (b) => b.lastError },
+          {
+            header: "Resets",
+            cell: (b) =>
+              b.state === "open" ? `${b.resetsAt} (in ${b.resetsInSec} s)` : "next call is a trial",
+          },
+        ]}
+      />
+      <p>
+        A successful key probe by <code>closed-claw doctor</code>{" "}
+        clears the breakers of the endpoint it reaches.
+      </p>
+    </section>
+  );
+}
+
 export function systemPage(deps: WebDeps, base: string): Hono {
   const app = new Hono();
   app.get("/system", (c) => {
@@ -53,6 +86,7 @@ export function systemPage(deps: WebDeps, base: string): Hono {
           />
           <Card label="Agents / runs" value={`${stats.agents} / ${stats.runs}`} />
         </section>
+        <BreakersTable rows={breakersOf(deps)} />
         <Json
           value={{
             health,

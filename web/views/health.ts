@@ -1,5 +1,6 @@
 /** What the health, status and stats endpoints report, also shown on the pages. */
 import { PROVIDER_INFO, resolveProviderConfig } from "../../llm/provider_config.ts";
+import { type OpenBreaker, openBreakers } from "../../llm/breaker.ts";
 import type { WebDeps } from "../deps.ts";
 
 function exists(path: string): boolean {
@@ -66,4 +67,9 @@ export function statsOf(deps: WebDeps) {
     success_rate: runs ? Math.round((ok / runs) * 1000) / 10 : 0,
     run_logs: runLogs,
   };
+}
+
+/** The circuit breakers that are open or half-open: one per endpoint, with when each resets. */
+export function breakersOf(deps: WebDeps, now: number = Date.now()): OpenBreaker[] {
+  return openBreakers(deps.store.breakers.listOpen(), deps.settings.circuitBreakerResetSec, now);
 }
