@@ -211,6 +211,11 @@ export function capsuleEventRecorder(
         });
         break;
       }
+      case "step_replayed":
+      case "step_rerun":
+      case "journal_diverged":
+        journalEvent(ctx, subtask, agentId, event, attemptEvents);
+        break;
       case "error":
         ctx.log.emit("capsule_error", {
           agent_id: agentId,
@@ -221,6 +226,42 @@ export function capsuleEventRecorder(
         break;
     }
   };
+}
+
+/**
+ * Replay events in the run log, so users see what was not done again. A
+ * replayed tool call counts for the attempt's validation (it happened) but
+ * is not recorded again: its tool_events row was written when it ran.
+ */
+function journalEvent(
+  ctx: RunContext,
+  subtask: Subtask,
+  agentId: string,
+  event: Extract<CapsuleEvent, { type: "step_replayed" | "step_rerun" | "journal_diverged" }>,
+  attemptEvents: AttemptToolEvent[],
+): void {
+  const base = { agent_id: agentId, task_id: subtask.task_id, step: event.step };
+  if (event.type === "journal_diverged") {
+    ctx.log.emit("journal_diverged", { ...base, detail: event.detail });
+  } else if (event.type === "step_rerun") {
+    const args = ctx.redactor.value(event.args);
+    ctx.log.emit("step_rerun", { ...base, tool: event.tool, args, read_only: true });
+  } else if (event.kind === "model") {
+    ctx.log.emit("step_replayed", { ...base, kind: "model_call" });
+  } else {
+    const tool = event.tool ?? "?";
+    const allowed = event.allowed ?? false;
+    const ok = event.ok ?? false;
+    attemptEvents.push({ tool, allowed, ok, error: event.error ?? "" });
+    ctx.log.emit("step_replayed", {
+      ...base,
+      kind: "tool_call",
+      tool,
+      args: ctx.redactor.value(event.args ?? {}),
+      allowed,
+      ok,
+    });
+  }
 }
 
 /** A bounded preview of a tool result for the run log (the full result is in tool_events). */

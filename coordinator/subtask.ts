@@ -2,15 +2,19 @@
  * One subtask, attempt by attempt: acquire the role's agent, run its capsule
  * (model calls and tool decisions answered here, in the host), record every
  * tool call, validate the answer, and retry with the failure in context.
+ * Each attempt continues the subtask's open conversation from the step
+ * journal (coordinator/journal.ts), so a retry after a crash, or a resume,
+ * replays what already happened instead of doing it again.
  */
 import type { Manifest } from "../capsule_runtime/manifest.ts";
-import { runCapsule } from "../capsule_runtime/host.ts";
+import { runCapsule, type StepJournal } from "../capsule_runtime/host.ts";
 import { capsuleEventRecorder, capsuleHooks, message, stopIfFatal } from "./capsule_hooks.ts";
 import { genomeRunLimits, parseGenome } from "./evolution.ts";
 import { acquireAgent } from "./routing.ts";
 import { emitUsage, type RunContext } from "./context.ts";
 import { type AttemptToolEvent, checkResultText, judgeResult, verifyToolUse } from "./validate.ts";
 import type { AgentRunStats, Subtask } from "./types.ts";
+import { concludes, earlierEffectsNote, IN_DOUBT, inDoubtFailure, openJournal } from "./journal.ts";
 
 /** What the agent is asked: a workspace note, the description, the acceptance criteria. */
 function taskPayload(subtask: Subtask, workspace: string): string {
@@ -67,7 +71,9 @@ export async function runSubtask(
       agent_id: agentId,
       error: failure,
     });
+    // Another attempt would meet the same limit, or the same call in doubt.
     if (failure.startsWith("max_agents_per_run_exceeded")) break;
+    if (failure.startsWith(`${IN_DOUBT}:`)) break;
   }
   if (subtask.status !== "completed") {
     const stop = ctx.stopped();
@@ -111,15 +117,31 @@ async function runAttempt(
   const manifest: Manifest = { ...acquired.manifest, tools_allowlist: allowed };
   onAgent(manifest.agent_id);
   subtask.assigned_agent_id = manifest.agent_id;
-  const task = attemptTask(ctx, subtask);
+  // An open conversation is continued (replayed from the journal), else a new one begins.
+  const journal = openJournal(ctx, subtask);
+  const task = attemptTask(ctx, subtask) + earlierEffectsNote(ctx, subtask, journal);
   announceAttempt(ctx, subtask, manifest, task, dependencyResults);
   const toolEvents: AttemptToolEvent[] = [];
-  const result = await runAgent(ctx, subtask, manifest, task, dependencyResults, toolEvents);
+  const run = { manifest, task, dependencyResults, toolEvents, journal };
+  const result = await runAgent(ctx, subtask, run);
+  const failure = await attemptFailure(ctx, subtask, result, toolEvents);
+  if (concludes(ctx, result, failure)) journal.close(failure ?? "completed");
+  return failure;
+}
+
+/** What an attempt's capsule result amounts to: null on success, else the failure text. */
+async function attemptFailure(
+  ctx: RunContext,
+  subtask: Subtask,
+  result: CapsuleResult,
+  toolEvents: AttemptToolEvent[],
+): Promise<string | null> {
   if (result.status === "cancelled") return "cancelled_by_user";
+  if (result.error_code === IN_DOUBT) return inDoubtFailure(ctx, result);
   if (result.status === "error") {
     return `${result.error_code ?? "subtask_failed"}: ${result.error_message ?? ""}`.trim();
   }
-  return await acceptResult(ctx, subtask, manifest.agent_id, result, toolEvents);
+  return await acceptResult(ctx, subtask, subtask.assigned_agent_id ?? "", result, toolEvents);
 }
 
 /** What the agent is told: the attempt number, the task and what failed before. */
@@ -165,15 +187,19 @@ function announceAttempt(
   ctx.checkpoint();
 }
 
-/** Runs the agent's capsule on the task, recording its tool calls into `toolEvents`. */
-async function runAgent(
-  ctx: RunContext,
-  subtask: Subtask,
-  manifest: Manifest,
-  task: string,
-  dependencyResults: Record<string, string>,
-  toolEvents: AttemptToolEvent[],
-): Promise<CapsuleResult> {
+/** One attempt's capsule run: the agent, its task, and where its steps are journaled. */
+interface AgentRun {
+  manifest: Manifest;
+  task: string;
+  dependencyResults: Record<string, string>;
+  /** Filled with the attempt's tool calls (replayed ones too). */
+  toolEvents: AttemptToolEvent[];
+  journal: StepJournal;
+}
+
+/** Runs the agent's capsule on the task, recording its tool calls into `run.toolEvents`. */
+async function runAgent(ctx: RunContext, subtask: Subtask, run: AgentRun): Promise<CapsuleResult> {
+  const { manifest, task, dependencyResults, toolEvents, journal } = run;
   const { state, settings } = ctx;
   const agentId = manifest.agent_id;
   const stats = statsFor(ctx, agentId);
@@ -207,6 +233,7 @@ async function runAgent(
     runId: state.run_id,
     signal: ctx.signal,
     onEvent: capsuleEventRecorder(ctx, subtask, agentId, toolEvents),
+    journal,
   });
   stats.latency_ms += result.latency_ms;
   stats.tool_calls += toolEvents.length;
