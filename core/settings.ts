@@ -393,7 +393,7 @@ export const SETTING_DEFS = [
     "agentRetries",
     2,
     { min: 0, max: 10, int: true },
-    R("Agent retries", "Relaunches of a capsule that crashed before any side-effecting tool ran."),
+    R("Agent retries", "Relaunches of a capsule that crashed; each replays the step journal."),
   ),
   num(
     "CLOSED_CLAW_AGENT_MAX_STEPS",
@@ -556,7 +556,7 @@ export interface RawSettings {
   allowUnsandboxedExec: boolean;
   /** `CLOSED_CLAW_AGENT_TIMEOUT_SEC`: Time limit of one agent capsule run; the process group is killed after it. */
   agentTimeoutSec: number;
-  /** `CLOSED_CLAW_AGENT_RETRIES`: Relaunches of a capsule that crashed before any side-effecting tool ran. */
+  /** `CLOSED_CLAW_AGENT_RETRIES`: Relaunches of a capsule that crashed; each replays the step journal. */
   agentRetries: number;
   /** `CLOSED_CLAW_AGENT_MAX_STEPS`: Reasoning steps an agent may take before it must answer. */
   agentMaxSteps: number;
