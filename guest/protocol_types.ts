@@ -13,6 +13,7 @@ export const PROTOCOL_VERSION = 1;
  */
 export const FATAL_LLM_ERROR_CODES: readonly string[] = [
   "budget_exceeded",
+  "budget_overrun",
   "circuit_open",
   "cancelled",
   "key_missing",

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { saveEnvForWeb } from "../http.ts";
 import { PROVIDER_INFO, type ProviderConfig, resolveProviderConfig } from "../../llm/mod.ts";
 import { probeProvider, type ProbeResult } from "../../llm/mod.ts";
+import type { BreakerClearer } from "../../llm/probe.ts";
 import type { WebDeps } from "../deps.ts";
 import { HttpError, jsonBody } from "../http.ts";
 
@@ -35,9 +36,14 @@ export interface KeyCheck {
   fix?: string;
 }
 
-async function check(config: ProviderConfig, timeoutMs: number): Promise<KeyCheck> {
+async function check(
+  config: ProviderConfig,
+  timeoutMs: number,
+  breakers?: BreakerClearer,
+): Promise<KeyCheck> {
   const started = performance.now();
-  const probe = await probeProvider(config, { timeoutMs });
+  // A key that works clears the endpoint's circuit breakers, as `doctor` does.
+  const probe = await probeProvider(config, { timeoutMs, breakers });
   return {
     provider: config.provider,
     model: config.model,
@@ -80,7 +86,7 @@ export function llmKeyRoutes(deps: WebDeps): Hono {
         } satisfies KeyCheck,
       );
     }
-    return c.json(await check(config, timeoutMs()));
+    return c.json(await check(config, timeoutMs(), deps.store.breakers));
   });
 
   app.post("/settings/apikey", async (c) => {
@@ -95,7 +101,11 @@ export function llmKeyRoutes(deps: WebDeps): Hono {
         `The ${current.provider} provider takes no API key; choose another provider in Settings first.`,
       );
     }
-    const result = await check({ ...current, apiKey: key, keySource: keyEnv }, timeoutMs());
+    const result = await check(
+      { ...current, apiKey: key, keySource: keyEnv },
+      timeoutMs(),
+      deps.store.breakers,
+    );
     if (!result.verified) {
       return c.json({ ...result, saved: false, error: result.message });
     }
