@@ -59,7 +59,7 @@ function BreakersTable(props: { rows: OpenBreaker[] }) {
         ]}
       />
       <p>
-        A successful key check (Settings' "Check the API key", or <code>closed-claw doctor</code>)
+        A successful key check (Settings' "Check the current key", or <code>closed-claw doctor</code>)
         {" "}
         clears the breakers of the endpoint it reaches.
       </p>
