@@ -195,12 +195,8 @@ class CapsuleSession {
     if (turn.reply) {
       // Answered before: the journaled reply, with no model call and no cost.
       this.emit({ type: "step_replayed", step: turn.step, kind: "model" });
-      await this.proc.send({
-        ...reply,
-        ok: true,
-        message: turn.reply.text,
-        usage: turn.reply.usage,
-      });
+      const { text, usage } = turn.reply;
+      await this.proc.send({ ...reply, ok: true, message: text, usage });
       return;
     }
     try {
