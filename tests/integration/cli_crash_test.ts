@@ -1,0 +1,194 @@
+/**
+ * The crash suite: the coordinator (the real CLI, with `deno task run`'s own
+ * permission flags) is killed at each stage of a run, then the run is resumed.
+ * Every completed side effect must happen exactly once, answered model calls
+ * must not be paid for again, and no run may be left `running`.
+ *
+ * The run: one subtask whose agent appends a line to effects.txt with
+ * `terminal` (a side effect), then answers; a judge checks it; a synthesis
+ * closes the run. The fake model holds the reply of the stage under test, and
+ * the test kills the coordinator while it waits.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { machineFacts } from "../../capsule_runtime/machine.ts";
+import type { RecordedRequest } from "../fakes/mod.ts";
+import { childEnv, cliArgs, decode, runCli } from "../helpers/cli.ts";
+import { brainHandler, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const bwrapWorks = (await machineFacts()).bwrapPath !== "";
+
+/** The structured-output schema a request asks for ("" for plain text: the synthesis). */
+function schemaOf(req: RecordedRequest): string {
+  return req.body?.response_format?.json_schema?.name ?? "";
+}
+
+function agentSteps(req: RecordedRequest): number {
+  const messages: { role: string }[] = req.body?.messages ?? [];
+  return messages.filter((m) => m.role === "assistant").length;
+}
+
+interface Stage {
+  name: string;
+  /** The request whose reply is held while the coordinator is killed. */
+  holds(req: RecordedRequest): boolean;
+  /** When set, the stage is reached when this says so (instead of when the held request arrives). */
+  reached?(workspace: string): boolean;
+  /** The agent's command (default: append one line to effects.txt). */
+  cmd?: string;
+  /** What the resumed run says when it cannot complete. */
+  failure?: RegExp;
+  /** Lines in effects.txt once the resumed run is over. */
+  effects: number;
+  /** Whether the resumed run completes (a side effect in flight fails its subtask instead). */
+  resumes: boolean;
+}
+
+const STAGES: Stage[] = [
+  { name: "planning", holds: (r) => schemaOf(r) === "execution_plan", effects: 1, resumes: true },
+  { name: "routing", holds: (r) => schemaOf(r) === "agent_profile", effects: 1, resumes: true },
+  {
+    name: "capsule started",
+    holds: (r) => schemaOf(r) === "agent_step" && agentSteps(r) === 0,
+    effects: 1,
+    resumes: true,
+  },
+  {
+    // The line is written, the call has not returned: a side effect in flight.
+    name: "a side-effecting tool in flight",
+    holds: () => false,
+    reached: (workspace) => effectLines(workspace) === 1,
+    cmd: "echo paid >> effects.txt; sleep 100",
+    effects: 1,
+    resumes: false,
+    failure: /terminal.*(may|might) (or may not )?have/s,
+  },
+  {
+    name: "after a tool completed",
+    holds: (r) => schemaOf(r) === "agent_step" && agentSteps(r) === 1,
+    effects: 1,
+    resumes: true,
+  },
+  {
+    name: "acceptance judge",
+    holds: (r) => schemaOf(r) === "acceptance_verdict",
+    effects: 1,
+    resumes: true,
+  },
+  { name: "synthesis", holds: (r) => schemaOf(r) === "", effects: 1, resumes: true },
+];
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function runStatus(cwd: string, env: Record<string, string>, runId: string) {
+  const out = await runCli(["runs", "--json"], { cwd, env });
+  const rows = JSON.parse(out.stdout) as { run_id: string; status: string }[];
+  return rows.find((r) => r.run_id === runId)?.status ?? "missing";
+}
+
+/** The run's id, from the one run log in the data folder. */
+function onlyRunId(dataDir: string): string {
+  const [entry] = [...Deno.readDirSync(join(dataDir, "runs"))];
+  return entry.name.replace(".jsonl", "");
+}
+
+function effectLines(workspace: string): number {
+  try {
+    return Deno.readTextFileSync(join(workspace, "effects.txt")).trim().split("\n").length;
+  } catch {
+    return 0;
+  }
+}
+
+async function crashAndResume(stage: Stage, signal: Deno.Signal) {
+  await using dir = await tempDir();
+  let holding = true;
+  const brain = {
+    complexity: "simple" as const,
+    plan: () => [{
+      task_id: "pay",
+      title: "Record the payment",
+      description: "Append one line to effects.txt.",
+      role_tag: "payer",
+      tools: ["terminal", "file_io"],
+      writes_files: true,
+      acceptance_criteria: ["effects.txt has the line"],
+    }],
+    agent: ({ step }: { step: number }) =>
+      step === 0
+        ? toolStep("terminal", { cmd: stage.cmd ?? "echo paid >> effects.txt", timeout_s: 120 })
+        : finalStep("paid"),
+    synthesis: "The payment is recorded.",
+  };
+  const { fake, workspace, env } = await startBrain(dir.path, brain);
+  // Hold the reply of the stage under test until the coordinator is dead.
+  const answer = brainHandler(brain);
+  fake.handle(async (req, index) => {
+    const reply = await answer(req, index);
+    return holding && stage.holds(req) ? { ...reply, delayMs: 120_000 } : reply;
+  });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(["run", "Record the payment", "--json"]),
+      cwd: workspace,
+      clearEnv: true,
+      env: childEnv(workspace, env),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    await waitFor(
+      () => stage.reached?.(workspace) ?? fake.requests.some(stage.holds),
+      `the ${stage.name} stage`,
+    );
+    child.kill(signal);
+    const killed = await child.output();
+    if (signal === "SIGTERM") assert.equal(killed.code, 143, decode(killed.stderr));
+    holding = false;
+    const runId = onlyRunId(join(workspace, ".closed_claw"));
+    // Within seconds the run shows as interrupted, never as running for ever.
+    await waitFor(
+      async () => (await runStatus(workspace, env, runId)) === "interrupted",
+      "the run to show as interrupted",
+      10_000,
+    );
+    const asked = fake.requests.length;
+    const resumed = await runCli(["resume", runId, "--json"], { cwd: workspace, env });
+    const lines = effectLines(workspace);
+    assert.equal(lines, stage.effects, `${stage.name}: the side effect ran ${lines} times`);
+    if (stage.resumes) assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    else assert.match(resumed.stdout + resumed.stderr, stage.failure ?? /terminal/);
+    assert.notEqual(await runStatus(workspace, env, runId), "running");
+    if (stage.name === "after a tool completed") {
+      // The answered first step is replayed from the journal, not asked (and paid for) again.
+      const firstSteps = fake.requests.slice(asked).filter((r) =>
+        schemaOf(r) === "agent_step" && agentSteps(r) === 0
+      );
+      assert.equal(firstSteps.length, 0, "the first agent step was paid for again");
+    }
+  } finally {
+    holding = false;
+    await fake.close();
+  }
+}
+
+for (const stage of STAGES) {
+  Deno.test({
+    name: `crash suite: kill -9 during ${stage.name}, then resume`,
+    ignore: !bwrapWorks,
+    fn: () => crashAndResume(stage, "SIGKILL"),
+  });
+}
+
+Deno.test({
+  name: "crash suite: SIGTERM after a tool completed stops like Ctrl-C (143), then resume",
+  ignore: !bwrapWorks,
+  fn: () => crashAndResume(STAGES.find((s) => s.name === "after a tool completed")!, "SIGTERM"),
+});
