@@ -192,3 +192,100 @@ Deno.test({
   ignore: !bwrapWorks,
   fn: () => crashAndResume(STAGES.find((s) => s.name === "after a tool completed")!, "SIGTERM"),
 });
+
+/** Whether this process may mount a tmpfs (root, with mount available). */
+const canMountTmpfs = Deno.uid() === 0 && (() => {
+  try {
+    return Deno.statSync("/bin/mount").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+async function sh(cmd: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${decode(out.stderr)}`);
+}
+
+Deno.test({
+  name: canMountTmpfs
+    ? "crash suite: the data folder's disk fills up after a tool completed; the run ends resumable"
+    : "crash suite: full disk (skipped: needs root to mount a small tmpfs)",
+  ignore: !bwrapWorks || !canMountTmpfs,
+  fn: async () => {
+    await using dir = await tempDir();
+    const data = join(dir.path, "data");
+    Deno.mkdirSync(data);
+    await sh("mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", data]);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let filled = false;
+    try {
+      const brain = {
+        complexity: "simple" as const,
+        plan: () => [{
+          task_id: "pay",
+          title: "Record the payment",
+          description: "Append one line to effects.txt.",
+          role_tag: "payer",
+          tools: ["terminal", "file_io"],
+          writes_files: true,
+        }],
+        agent: ({ step }: { step: number }) =>
+          step === 0
+            ? toolStep("terminal", { cmd: "echo paid >> effects.txt" })
+            : finalStep("paid"),
+        synthesis: "The payment is recorded.",
+      };
+      const { fake, workspace, env } = await startBrain(dir.path, brain, {
+        CLOSED_CLAW_HOME: data,
+      });
+      const answer = brainHandler(brain);
+      fake.handle(async (req, index) => {
+        const reply = await answer(req, index);
+        if (!filled && schemaOf(req) === "agent_step" && agentSteps(req) === 1) await gate;
+        return reply;
+      });
+      try {
+        const child = new Deno.Command(Deno.execPath(), {
+          args: cliArgs(["run", "Record the payment", "--json"]),
+          cwd: workspace,
+          clearEnv: true,
+          env: childEnv(workspace, env),
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        await waitFor(
+          () => fake.requests.some((r) => schemaOf(r) === "agent_step" && agentSteps(r) === 1),
+          "the step after the tool",
+        );
+        // Fill the disk to the last byte, then let the run go on.
+        await new Deno.Command("dd", {
+          args: ["if=/dev/zero", `of=${join(data, "filler")}`, "bs=64k"],
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        filled = true;
+        release();
+        const ended = await child.output();
+        assert.notEqual(ended.code, 0, "a run that cannot record its work does not claim success");
+        Deno.removeSync(join(data, "filler"));
+        const runId = onlyRunId(data);
+        await waitFor(
+          async () => (await runStatus(workspace, env, runId)) !== "running",
+          "the run to stop being 'running'",
+          10_000,
+        );
+        const resumed = await runCli(["resume", runId, "--json"], { cwd: workspace, env });
+        assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+        assert.equal(effectLines(workspace), 1, "the payment was written once");
+      } finally {
+        await fake.close();
+      }
+    } finally {
+      release();
+      await sh("umount", ["-l", data]).catch(() => {});
+    }
+  },
+});
