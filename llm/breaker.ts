@@ -170,7 +170,9 @@ export class CircuitBreaker {
     throw new LlmError(
       "circuit_open",
       this.provider,
-      `Calls to ${describeEndpoint(this.key)} are paused after ${row.failure_count} consecutive failures ` +
+      `Calls to ${
+        describeEndpoint(this.key)
+      } are paused after ${row.failure_count} consecutive failures ` +
         `(last: ${row.last_error || "unknown"}); the next trial call is allowed at ` +
         `${resumes.toISOString()} (in ${inSec} s).`,
       { hint: "Wait, or run `closed-claw doctor`: a successful key probe clears it." },

@@ -59,9 +59,8 @@ function BreakersTable(props: { rows: OpenBreaker[] }) {
         ]}
       />
       <p>
-        A successful key check (Settings' "Check the current key", or <code>closed-claw doctor</code>)
-        {" "}
-        clears the breakers of the endpoint it reaches.
+        A successful key check (Settings' "Check the current key", or{" "}
+        <code>closed-claw doctor</code>) clears the breakers of the endpoint it reaches.
       </p>
     </section>
   );
