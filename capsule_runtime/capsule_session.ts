@@ -4,8 +4,6 @@
  * answer, a crash, a hang, a flood of bad lines, a cancel) into a result.
  * Nothing a capsule does can make this throw.
  */
-import type { ToolName } from "./manifest.ts";
-import { hasSideEffects } from "../tools/catalog.ts";
 import {
   type FinalMessage,
   type GuestMessage,
@@ -13,34 +11,21 @@ import {
   type LogMessage,
   PROTOCOL_VERSION,
   type StartMessage,
-  type ToolDoneMessage,
-  type ToolRequestMessage,
 } from "./protocol.ts";
 import type { LaunchPlan } from "./launcher.ts";
 import { CapsuleProcess, type StdoutItem } from "./supervisor.ts";
 import type { CapsuleEvent, CapsuleResult, RunCapsuleOptions } from "./capsule_types.ts";
-import { decideToolCall, refusal, type ToolDecisionDeps } from "./tool_decision.ts";
 import { errorText, lastStderrLine, modelErrorCode, roundMs } from "./_format.ts";
-import { guestTool } from "../guest/tools/registry.ts";
-import type { ToolContext } from "../guest/tools/run.ts";
-import { inDoubtMessage, runProgram, sessionToolDeps } from "./session_tools.ts";
 import { boundedResult, emptyOutcome, type Failure, notStarted, safeEmitter } from "./_outcome.ts";
-
-import {
-  journaledOutcome,
-  modelRequestHash,
-  type StepJournal,
-  toolRequestHash,
-} from "./step_journal.ts";
-import { StepReplay, type ToolTurn } from "./step_replay.ts";
+import { modelRequestHash, type StepJournal } from "./step_journal.ts";
+import { StepReplay } from "./step_replay.ts";
+import { SessionToolCalls } from "./session_tool_calls.ts";
 
 export { boundedResult, notStarted };
 
 /** Malformed lines tolerated before a capsule is stopped as broken. */
 const MAX_PROTOCOL_ERRORS = 20;
 const READY_TIMEOUT_MS = 15_000;
-/** Calls past the limit still answered (refused) before the capsule is stopped. */
-const TOOL_LIMIT_GRACE = 2;
 /** Messages and stdout bytes one capsule may send before it is stopped as flooding. */
 const MAX_MESSAGES = 5_000;
 const MAX_STDOUT_BYTES = 64 * 1024 * 1024;
@@ -78,23 +63,14 @@ export async function runAttempt(
 /** A running capsule and everything the host has seen of it so far. */
 class CapsuleSession {
   private readonly abort = new AbortController();
-  private readonly toolNames = new Map<string, string>();
   private readonly timers: Timer[] = [];
   private readyTimer: Timer | undefined;
-  private toolCalls = 0;
   private messages = 0;
-  /** The id of the one call the guest may now report with `tool_done` (it runs it). */
-  private pendingToolId: string | null = null;
-  /** The journal step of that call. */
-  private pendingStep = 0;
-  private sideEffects = false;
   private protocolErrors = 0;
   private spawnMs = 0;
   private final: FinalMessage | null = null;
   private failure: Failure | null = null;
-  private readonly decisionDeps: ToolDecisionDeps;
-  /** Where the tools run and what they may touch (the host policy checks against it). */
-  private readonly toolContext: ToolContext;
+  private readonly tools: SessionToolCalls;
 
   constructor(
     private readonly options: RunCapsuleOptions,
@@ -106,9 +82,17 @@ class CapsuleSession {
     private readonly began: number,
     private readonly replay: StepReplay,
   ) {
-    const tools = sessionToolDeps(options, plan, start, emit, this.abort.signal);
-    this.decisionDeps = tools.deps;
-    this.toolContext = tools.ctx;
+    this.tools = new SessionToolCalls({
+      options,
+      plan,
+      start,
+      replay,
+      signal: this.abort.signal,
+      emit,
+      send: (message) => proc.send(message),
+      stop: (code, message) => this.stop(code, message),
+      protocolError: (error) => this.protocolError(error),
+    });
   }
 
   /** Reads the capsule's lines until its final answer or its end, then reports. */
@@ -158,9 +142,9 @@ class CapsuleSession {
       case "llm_request":
         return this.onLlmRequest(msg);
       case "tool_request":
-        return this.onToolRequest(msg);
+        return this.tools.onRequest(msg);
       case "tool_done":
-        return this.onToolDone(msg);
+        return this.tools.onDone(msg);
       case "log":
         return this.onLog(msg);
       case "final":
@@ -216,143 +200,12 @@ class CapsuleSession {
     }
   }
 
-  /**
-   * Counts the call against the limit, then answers `tool_decision`: from the
-   * journal when the call was made before (it does not run again), or by
-   * deciding it (and running a program here) and journaling each part.
-   */
-  private async onToolRequest(msg: ToolRequestMessage): Promise<void> {
-    const limit = this.options.settings.maxToolCallsPerAgent;
-    this.toolCalls++;
-    this.toolNames.set(msg.id, msg.tool);
-    const { tool, args, reason } = msg;
-    const hash = toolRequestHash(tool, args);
-    const turn = this.replay.tool(hash, tool);
-    if (turn.kind === "in_doubt") {
-      this.stop("side_effect_in_doubt", inDoubtMessage(tool, args));
-      return;
-    }
-    if (turn.kind === "replay") await this.replayTool(msg, turn);
-    else {
-      if (turn.rerun) this.emit({ type: "step_rerun", step: turn.step, tool, args });
-      this.replay.recordToolRequest(turn.step, hash, { tool, args, reason });
-      await this.decideAndAnswer(msg, turn.step);
-    }
-    if (this.toolCalls > limit + TOOL_LIMIT_GRACE) {
-      this.stop(
-        "capsule_tool_limit",
-        `The capsule kept calling tools past its limit of ${limit}.`,
-      );
-    }
-  }
-
-  /** A call made before: its journaled decision and result go back; nothing runs. */
-  private async replayTool(
-    msg: ToolRequestMessage,
-    turn: Extract<ToolTurn, { kind: "replay" }>,
-  ): Promise<void> {
-    const { decision, outcome } = turn;
-    if (decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args)) {
-      this.sideEffects = true;
-    }
-    this.emit({
-      type: "step_replayed",
-      step: turn.step,
-      kind: "tool",
-      tool: msg.tool,
-      args: decision.args,
-      allowed: decision.allowed,
-      ok: outcome?.ok ?? false,
-      error: outcome ? outcome.error : `refused: ${decision.reason}`,
-    });
-    await this.proc.send({
-      v: PROTOCOL_VERSION,
-      type: "tool_decision",
-      id: msg.id,
-      ...decision,
-      ...(outcome ? { outcome } : {}),
-    });
-  }
-
-  /** Decides a live call, runs a program here, and answers `tool_decision`. */
-  private async decideAndAnswer(msg: ToolRequestMessage, step: number): Promise<void> {
-    const limit = this.options.settings.maxToolCallsPerAgent;
-    const { id, tool, args, reason } = msg;
-    this.emit({ type: "tool_requested", id, tool, args, reason });
-    const t0 = performance.now();
-    const decision = this.toolCalls > limit
-      ? refusal("tool_limit", `tool call limit of ${limit} reached`)
-      : await decideToolCall(msg, this.decisionDeps);
-    const effects = decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args);
-    if (effects) this.sideEffects = true;
-    // Journaled before the call can run: a crash from here on leaves it "in flight".
-    this.replay.journal.recordToolDecision(step, decision, effects);
-    this.emit({
-      type: "tool_decided",
-      id,
-      tool,
-      allowed: decision.allowed,
-      reason: decision.reason,
-      args: decision.args,
-      ms: roundMs(performance.now() - t0),
-    });
-    const hostRun = decision.allowed && guestTool(tool)?.permission === "exec";
-    // A program the tool starts runs in its own sandbox, started here, so it can
-    // never reach the capsule's protocol pipe; the guest gets the result back.
-    const outcome = hostRun ? await this.runOnHost(id, tool, decision.args, step) : undefined;
-    this.pendingToolId = decision.allowed && !hostRun ? id : null;
-    this.pendingStep = step;
-    await this.proc.send({
-      v: PROTOCOL_VERSION,
-      type: "tool_decision",
-      id,
-      ...decision,
-      ...(outcome ? { outcome } : {}),
-    });
-  }
-
-  /** Runs an exec tool's program in its own sandbox and reports it like a guest-run call. */
-  private async runOnHost(id: string, tool: string, args: Record<string, unknown>, step: number) {
-    const outcome = await runProgram(this.toolContext, this.plan, tool, args, this.abort.signal);
-    this.replay.journal.recordToolResult(step, journaledOutcome(outcome));
-    this.emit({ type: "tool_done", id, tool, ...outcome, result: boundedResult(outcome.result) });
-    return outcome;
-  }
-
-  /**
-   * The guest's report of the one call it was just allowed to run. Any other
-   * id (a replay, a guess, a forgery) is a protocol error and is not stored.
-   */
-  private onToolDone(msg: ToolDoneMessage): void {
-    if (msg.id !== this.pendingToolId) {
-      this.protocolError(
-        `tool_done for '${msg.id.slice(0, 40)}', which is not the call in progress`,
-      );
-      return;
-    }
-    this.pendingToolId = null;
-    const { ok, result, error, ms } = msg;
-    this.replay.journal.recordToolResult(
-      this.pendingStep,
-      journaledOutcome({ ok, result, error, ms }),
-    );
-    this.emit({
-      type: "tool_done",
-      id: msg.id,
-      tool: this.toolNames.get(msg.id) ?? "?",
-      ok: msg.ok,
-      error: msg.error.slice(0, 4000),
-      ms: msg.ms,
-      result: boundedResult(msg.result),
-    });
-  }
-
   private onLog(msg: LogMessage): void {
     this.emit({ type: "log", level: msg.level, msg: msg.msg.slice(0, 2000) });
   }
 
   private onFinal(msg: FinalMessage): void {
-    if (this.pendingToolId) {
+    if (this.tools.inProgress) {
       this.protocolError("final while a tool call was still in progress");
       return;
     }
@@ -428,8 +281,8 @@ class CapsuleSession {
     const base = {
       latency_ms: roundMs(performance.now() - this.began),
       spawn_ms: roundMs(this.spawnMs),
-      tool_calls: this.toolCalls,
-      side_effects: this.sideEffects,
+      tool_calls: this.tools.count,
+      side_effects: this.tools.sideEffects,
       attempts: this.attempt,
       sandbox: this.plan.sandbox,
       stderr_tail: this.proc.stderrTail(),

@@ -4,47 +4,18 @@
  * terminal, stop cleanly on Ctrl-C, SIGTERM and SIGHUP, and exit 0 (ok),
  * 1 (failed), 130 (cancelled), 143 (SIGTERM) or 129 (SIGHUP).
  */
-import { changedSince, fingerprints } from "../core/trust.ts";
-import { soulCandidates } from "../core/soul.ts";
 import { isAbsolute, resolve } from "node:path";
 import { ClosedClawError, UsageError } from "../core/errors.ts";
 import { assertRunId } from "../core/ids.ts";
-import { APPROVAL_MODES, type ApprovalMode, type Settings } from "../core/settings.ts";
-import type { Store } from "../store/mod.ts";
+import { APPROVAL_MODES, type ApprovalMode } from "../core/settings.ts";
 import { resolveLlm } from "../llm/detect.ts";
-import {
-  type AskApproval,
-  requestCancel,
-  resumeRun,
-  type RunHandle,
-  type RunOutcome,
-  type RunState,
-  startRun,
-} from "../coordinator/mod.ts";
+import { requestCancel, resumeRun, startRun } from "../coordinator/mod.ts";
 import type { StartDeps } from "../coordinator/coordinator.ts";
-import { runLogPath } from "../coordinator/run_log.ts";
 import type { Command, CommandContext, OptionHelp } from "./command.ts";
-import { LiveView } from "./live_view.ts";
 import { LLM_OPTIONS, llmOverrides } from "./llm_options.ts";
-import {
-  bold,
-  duration,
-  green,
-  printJson,
-  printLine,
-  printWarning,
-  red,
-  terminalSafe,
-  yellow,
-} from "./output.ts";
-import { readStdinLine } from "./prompt.ts";
+import { printJson, yellow } from "./output.ts";
+import { follow, present, terminalAsk, writeOut } from "./run_follow.ts";
 import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
-import { whileUnowned } from "../coordinator/run_owner.ts";
-
-const encoder = new TextEncoder();
-const writeOut = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
-// Questions go to stderr: they reach the user even when stdout is JSON or a pipe.
-const writePrompt = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
 
 const MODE_HELP = `(${APPROVAL_MODES.join(", ")})`;
 
@@ -100,198 +71,6 @@ function costOption(ctx: CommandContext): number | undefined {
     throw new UsageError(`--max-cost-usd must be a number ≥ 0, not "${value}".`);
   }
   return n;
-}
-
-/** Asks approvals on the terminal, one at a time, without losing a line typed after a timeout. */
-function terminalAsk(view: LiveView | null): AskApproval {
-  let pendingLine: Promise<string | null> | null = null;
-  let queue: Promise<unknown> = Promise.resolve();
-  const askOnce: AskApproval = async (question) => {
-    if (question.signal.aborted) return null;
-    view?.pause();
-    writePrompt(
-      `\n${yellow("Approval needed")} (${question.kind}): ${question.text}\n` +
-        `Type 'yes' to approve within ${question.timeoutSec} s. Anything else denies: `,
-    );
-    pendingLine ??= readStdinLine();
-    const line = pendingLine;
-    const aborted = new Promise<"aborted">((resolve) =>
-      question.signal.addEventListener("abort", () => resolve("aborted"), { once: true })
-    );
-    const answer = await Promise.race([line, aborted]);
-    if (answer !== "aborted") pendingLine = null;
-    else writePrompt("\n(decided elsewhere or timed out)\n");
-    view?.resume();
-    if (answer === "aborted" || answer === null) return null;
-    return answer.trim().toLowerCase() === "yes";
-  };
-  return (question) => {
-    const next = queue.then(() => askOnce(question));
-    queue = next.catch(() => {});
-    return next;
-  };
-}
-
-interface Presentation {
-  json: boolean;
-  view: LiveView | null;
-}
-
-function present(ctx: CommandContext): Presentation {
-  const json = ctx.options.json === true;
-  return { json, view: json ? null : new LiveView(Deno.stdout.isTerminal(), writeOut) };
-}
-
-/** Runs a handle to its end with Ctrl-C handling; returns the exit code. */
-async function follow(
-  store: Store,
-  settings: Settings,
-  handle: RunHandle,
-  show: Presentation,
-): Promise<number> {
-  const runLogsDir = settings.runLogsDir;
-  const configFiles = fingerprints([settings.envFile, ...soulCandidates(settings)]);
-  let interrupts = 0;
-  const onInterrupt = () => {
-    interrupts++;
-    if (interrupts > 1) Deno.exit(130);
-    if (!show.json) writeOut(`\n${yellow("Cancelling…")} (press Ctrl-C again to quit at once)\n`);
-    handle.cancel("interrupted by user (Ctrl-C)");
-  };
-  // SIGTERM (kill, systemd, docker stop) and SIGHUP (the terminal closed) stop the run the same
-  // way: capsules stopped, state saved; the run is left `interrupted`, ready for `resume`.
-  let stoppedBy: StopSignal | null = null;
-  const onStop = (signal: StopSignal) => () => {
-    if (stoppedBy) Deno.exit(SIGNAL_EXIT[stoppedBy]);
-    stoppedBy = signal;
-    handle.cancel(`stopped by ${signal}`);
-  };
-  const listeners = STOP_SIGNALS.map((signal) => [signal, onStop(signal)] as const);
-  Deno.addSignalListener("SIGINT", onInterrupt);
-  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
-  let outcome: RunOutcome;
-  try {
-    outcome = await handle.done;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
-    show.view?.close();
-  }
-  if (stoppedBy) return stoppedBySignal(store, outcome, stoppedBy, show);
-  const state = store.runs.loadState<RunState>(outcome.runId);
-  const logPath = runLogPath(runLogsDir, outcome.runId);
-  if (show.json) printJson(finalJson(outcome, state, logPath));
-  else printSummary(outcome, state, store, logPath);
-  for (const path of changedSince(configFiles)) {
-    printWarning(
-      `This run created or changed ${path}; it is ignored until you review it and run \`closed-claw trust ${path}\`.`,
-    );
-  }
-  return outcome.status === "ok" ? 0 : outcome.status === "cancelled" ? 130 : 1;
-}
-
-const STOP_SIGNALS = ["SIGTERM", "SIGHUP"] as const;
-type StopSignal = typeof STOP_SIGNALS[number];
-/** 128 + the signal's number, as shells report a process ended by it. */
-const SIGNAL_EXIT: Record<StopSignal, number> = { SIGTERM: 143, SIGHUP: 129 };
-
-/**
- * Records a run stopped by SIGTERM or SIGHUP as `interrupted` (unless it ended
- * anyway, or another process already took it over), says so, and returns 143 or 129.
- */
-function stoppedBySignal(
-  store: Store,
-  outcome: RunOutcome,
-  signal: StopSignal,
-  show: Presentation,
-): number {
-  let status: string = outcome.status;
-  try {
-    whileUnowned(store, outcome.runId, () => {
-      if (store.runs.get(outcome.runId)?.status !== "cancelled") return;
-      store.runs.update(outcome.runId, {
-        status: "interrupted",
-        error_message: `interrupted: stopped by ${signal}`,
-      });
-      status = "interrupted";
-    });
-    // The terminal may be gone (SIGHUP): nothing printed is worth a different exit code.
-    if (show.json) printJson({ run_id: outcome.runId, status, error: `stopped by ${signal}` });
-    else {
-      writeOut(
-        `\n${
-          yellow(`Run stopped by ${signal}.`)
-        } Continue it with: closed-claw resume ${outcome.runId}\n`,
-      );
-    }
-  } catch {
-    // Nothing more to do: the run's state is saved, and `runs` shows it.
-  }
-  return outcome.status === "ok" ? 0 : SIGNAL_EXIT[signal];
-}
-
-function finalJson(outcome: RunOutcome, state: RunState | null, runLog: string) {
-  const s = state;
-  return {
-    run_id: outcome.runId,
-    status: outcome.status,
-    result: outcome.result,
-    error: outcome.error || null,
-    agent_id: s ? Object.keys(s.agent_stats)[0] ?? "unknown" : "unknown",
-    created_agents: s?.created_agents ?? [],
-    role_agent_map: s?.role_agent_map ?? {},
-    subtask_pool: s ? [...s.discovery_subtask_pool, ...s.execution_subtask_pool] : [],
-    discovery_subtask_pool: s?.discovery_subtask_pool ?? [],
-    execution_subtask_pool: s?.execution_subtask_pool ?? [],
-    discovery_results: s?.discovery_results ?? {},
-    execution_results: s?.execution_results ?? {},
-    artifacts: [],
-    approvals: s?.approvals ?? [],
-    tool_event_count: s?.tool_event_count ?? 0,
-    usage: outcome.usage,
-    run_log: runLog,
-  };
-}
-
-function printSummary(
-  outcome: RunOutcome,
-  state: RunState | null,
-  store: Store,
-  runLog: string,
-): void {
-  printLine();
-  printLine(bold(outcome.status === "ok" ? "Answer:" : "Result:"));
-  // The answer is model text and may quote files: no control sequences reach the terminal.
-  printLine(terminalSafe(outcome.result) || "(no result)");
-  printLine();
-  const row = store.runs.get(outcome.runId);
-  if (state) {
-    const subtasks = [...state.discovery_subtask_pool, ...state.execution_subtask_pool];
-    const completed = subtasks.filter((t) => t.status === "completed").length;
-    const agents = Object.keys(state.agent_stats);
-    printLine(
-      `Subtasks: ${completed}/${subtasks.length} completed · Agents: ${agents.length} used, ${state.created_agents.length} created · Approvals: ${state.approvals.length} · Tool calls: ${state.tool_event_count}`,
-    );
-  }
-  printLine(
-    `Tokens: ${outcome.usage.inputTokens} in / ${outcome.usage.outputTokens} out · Cost: $${
-      outcome.usage.costUsd.toFixed(4)
-    } · Time: ${duration(row?.latency_ms)}`,
-  );
-  printLine(`Run log: ${runLog}`);
-  printLine(
-    outcome.status === "ok"
-      ? green("Task completed successfully.")
-      : outcome.status === "cancelled"
-      ? yellow(`Run stopped by user request. Continue it with: closed-claw resume ${outcome.runId}`)
-      : red(
-        `Task failed: ${
-          terminalSafe(outcome.error).replace(/\.+$/, "")
-        }. Retry what failed with: closed-claw resume ${outcome.runId}${
-          outcome.error.startsWith("budget_exceeded") ? " --max-cost-usd <usd>" : ""
-        }`,
-      ),
-  );
 }
 
 async function llmDeps(

@@ -1,0 +1,212 @@
+/**
+ * The tool calls of one capsule session: counts each against the limit,
+ * answers `tool_decision` from the step journal (a call made before does not
+ * run again) or by deciding it (running a program here), journals every part,
+ * and accepts `tool_done` only for the one call the guest was just allowed.
+ */
+import type { ToolName } from "./manifest.ts";
+import { hasSideEffects } from "../tools/catalog.ts";
+import {
+  type HostMessage,
+  PROTOCOL_VERSION,
+  type StartMessage,
+  type ToolDoneMessage,
+  type ToolRequestMessage,
+} from "./protocol.ts";
+import type { LaunchPlan } from "./launcher.ts";
+import type { CapsuleEvent, RunCapsuleOptions } from "./capsule_types.ts";
+import { decideToolCall, refusal, type ToolDecisionDeps } from "./tool_decision.ts";
+import { roundMs } from "./_format.ts";
+import { guestTool } from "../guest/tools/registry.ts";
+import type { ToolContext } from "../guest/tools/run.ts";
+import { inDoubtMessage, runProgram, sessionToolDeps } from "./session_tools.ts";
+import { boundedResult } from "./_outcome.ts";
+import { journaledOutcome, toolRequestHash } from "./step_journal.ts";
+import type { StepReplay, ToolTurn } from "./step_replay.ts";
+
+/** Calls past the limit still answered (refused) before the capsule is stopped. */
+const TOOL_LIMIT_GRACE = 2;
+
+/** What the tool calls need of their session. */
+export interface ToolCallsSession {
+  readonly options: RunCapsuleOptions;
+  readonly plan: LaunchPlan;
+  readonly start: StartMessage;
+  readonly replay: StepReplay;
+  /** Aborted when the session stops; programs in flight end with it. */
+  readonly signal: AbortSignal;
+  emit(event: CapsuleEvent): void;
+  send(message: HostMessage): Promise<unknown>;
+  /** Stops the capsule with a failure. */
+  stop(code: string, message: string): void;
+  protocolError(error: string): void;
+}
+
+/** One session's tool calls and what the host has seen of them. */
+export class SessionToolCalls {
+  /** Calls requested so far, refused ones included. */
+  count = 0;
+  /** Whether an allowed call had side effects. */
+  sideEffects = false;
+  private readonly toolNames = new Map<string, string>();
+  /** The id of the one call the guest may now report with `tool_done` (it runs it). */
+  private pendingToolId: string | null = null;
+  /** The journal step of that call. */
+  private pendingStep = 0;
+  private readonly decisionDeps: ToolDecisionDeps;
+  /** Where the tools run and what they may touch (the host policy checks against it). */
+  private readonly toolContext: ToolContext;
+
+  constructor(private readonly session: ToolCallsSession) {
+    const { options, plan, start, signal } = session;
+    const emit = (event: CapsuleEvent) => session.emit(event);
+    const tools = sessionToolDeps(options, plan, start, emit, signal);
+    this.decisionDeps = tools.deps;
+    this.toolContext = tools.ctx;
+  }
+
+  /** Whether the guest is running a call it has not reported yet. */
+  get inProgress(): boolean {
+    return this.pendingToolId !== null;
+  }
+
+  /**
+   * Counts the call against the limit, then answers `tool_decision`: from the
+   * journal when the call was made before (it does not run again), or by
+   * deciding it (and running a program here) and journaling each part.
+   */
+  async onRequest(msg: ToolRequestMessage): Promise<void> {
+    const { session } = this;
+    const limit = session.options.settings.maxToolCallsPerAgent;
+    this.count++;
+    this.toolNames.set(msg.id, msg.tool);
+    const { tool, args, reason } = msg;
+    const hash = toolRequestHash(tool, args);
+    const turn = session.replay.tool(hash, tool);
+    if (turn.kind === "in_doubt") {
+      session.stop("side_effect_in_doubt", inDoubtMessage(tool, args));
+      return;
+    }
+    if (turn.kind === "replay") await this.replayTool(msg, turn);
+    else {
+      if (turn.rerun) session.emit({ type: "step_rerun", step: turn.step, tool, args });
+      session.replay.recordToolRequest(turn.step, hash, { tool, args, reason });
+      await this.decideAndAnswer(msg, turn.step);
+    }
+    if (this.count > limit + TOOL_LIMIT_GRACE) {
+      session.stop(
+        "capsule_tool_limit",
+        `The capsule kept calling tools past its limit of ${limit}.`,
+      );
+    }
+  }
+
+  /** A call made before: its journaled decision and result go back; nothing runs. */
+  private async replayTool(
+    msg: ToolRequestMessage,
+    turn: Extract<ToolTurn, { kind: "replay" }>,
+  ): Promise<void> {
+    const { decision, outcome } = turn;
+    if (decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args)) {
+      this.sideEffects = true;
+    }
+    this.session.emit({
+      type: "step_replayed",
+      step: turn.step,
+      kind: "tool",
+      tool: msg.tool,
+      args: decision.args,
+      allowed: decision.allowed,
+      ok: outcome?.ok ?? false,
+      error: outcome ? outcome.error : `refused: ${decision.reason}`,
+    });
+    await this.session.send({
+      v: PROTOCOL_VERSION,
+      type: "tool_decision",
+      id: msg.id,
+      ...decision,
+      ...(outcome ? { outcome } : {}),
+    });
+  }
+
+  /** Decides a live call, runs a program here, and answers `tool_decision`. */
+  private async decideAndAnswer(msg: ToolRequestMessage, step: number): Promise<void> {
+    const { session } = this;
+    const limit = session.options.settings.maxToolCallsPerAgent;
+    const { id, tool, args, reason } = msg;
+    session.emit({ type: "tool_requested", id, tool, args, reason });
+    const t0 = performance.now();
+    const decision = this.count > limit
+      ? refusal("tool_limit", `tool call limit of ${limit} reached`)
+      : await decideToolCall(msg, this.decisionDeps);
+    const effects = decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args);
+    if (effects) this.sideEffects = true;
+    // Journaled before the call can run: a crash from here on leaves it "in flight".
+    session.replay.journal.recordToolDecision(step, decision, effects);
+    session.emit({
+      type: "tool_decided",
+      id,
+      tool,
+      allowed: decision.allowed,
+      reason: decision.reason,
+      args: decision.args,
+      ms: roundMs(performance.now() - t0),
+    });
+    const hostRun = decision.allowed && guestTool(tool)?.permission === "exec";
+    // A program the tool starts runs in its own sandbox, started here, so it can
+    // never reach the capsule's protocol pipe; the guest gets the result back.
+    const outcome = hostRun ? await this.runOnHost(id, tool, decision.args, step) : undefined;
+    this.pendingToolId = decision.allowed && !hostRun ? id : null;
+    this.pendingStep = step;
+    await session.send({
+      v: PROTOCOL_VERSION,
+      type: "tool_decision",
+      id,
+      ...decision,
+      ...(outcome ? { outcome } : {}),
+    });
+  }
+
+  /** Runs an exec tool's program in its own sandbox and reports it like a guest-run call. */
+  private async runOnHost(id: string, tool: string, args: Record<string, unknown>, step: number) {
+    const { session } = this;
+    const outcome = await runProgram(this.toolContext, session.plan, tool, args, session.signal);
+    session.replay.journal.recordToolResult(step, journaledOutcome(outcome));
+    session.emit({
+      type: "tool_done",
+      id,
+      tool,
+      ...outcome,
+      result: boundedResult(outcome.result),
+    });
+    return outcome;
+  }
+
+  /**
+   * The guest's report of the one call it was just allowed to run. Any other
+   * id (a replay, a guess, a forgery) is a protocol error and is not stored.
+   */
+  onDone(msg: ToolDoneMessage): void {
+    if (msg.id !== this.pendingToolId) {
+      this.session.protocolError(
+        `tool_done for '${msg.id.slice(0, 40)}', which is not the call in progress`,
+      );
+      return;
+    }
+    this.pendingToolId = null;
+    const { ok, result, error, ms } = msg;
+    this.session.replay.journal.recordToolResult(
+      this.pendingStep,
+      journaledOutcome({ ok, result, error, ms }),
+    );
+    this.session.emit({
+      type: "tool_done",
+      id: msg.id,
+      tool: this.toolNames.get(msg.id) ?? "?",
+      ok: msg.ok,
+      error: msg.error.slice(0, 4000),
+      ms: msg.ms,
+      result: boundedResult(msg.result),
+    });
+  }
+}
