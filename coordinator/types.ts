@@ -67,11 +67,27 @@ export interface AgentRunStats {
 
 export interface ApprovalRecord {
   approval_id: string;
-  kind: "api_call" | "agent_create";
+  kind: "api_call" | "agent_create" | "data_flow";
   approved: boolean;
   operator: string;
   note: string;
   summary: string;
+}
+
+/** A decided data-flow crossing: private data of `from` into `to`'s networked agent. */
+export interface DataFlowDecision {
+  approval_id: string;
+  approved: boolean;
+  operator: string;
+  note: string;
+}
+
+/** What the data-flow rule remembers across checkpoints and resumes. */
+export interface DataFlowState {
+  /** `from>to>agent` → the decision, so retries and resumes do not ask again. */
+  decisions: Record<string, DataFlowDecision>;
+  /** task_id → the subtasks whose private data entered its context (its result inherits it). */
+  inherited: Record<string, string[]>;
 }
 
 export interface RunState {
@@ -97,6 +113,8 @@ export interface RunState {
   response_status: "ok" | "error" | "cancelled" | null;
   response_result: string;
   response_error: string;
+  /** Data-flow approvals and which subtasks received private data (absent in older runs). */
+  data_flow?: DataFlowState;
   /** Milliseconds spent before the last interruption (resume adds to it). */
   elapsed_ms: number;
 }
@@ -111,7 +129,7 @@ export interface CoordinatorDeps {
 
 /** Answers an interactive approval on a terminal; null when there is no answer. */
 export type AskApproval = (question: {
-  kind: "api_call" | "agent_create";
+  kind: "api_call" | "agent_create" | "data_flow";
   text: string;
   timeoutSec: number;
   signal: AbortSignal;

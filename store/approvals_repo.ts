@@ -6,7 +6,8 @@
 import type { DatabaseSync } from "node:sqlite";
 import { nowIso, parseJson } from "./db.ts";
 
-export type ApprovalKind = "api_call" | "agent_create";
+/** `data_flow`: private data about to enter a capsule that can reach the network. */
+export type ApprovalKind = "api_call" | "agent_create" | "data_flow";
 export type ApprovalStatus = "pending" | "approved" | "denied" | "timed_out";
 
 export interface ApprovalRow {

@@ -55,6 +55,13 @@ export class ToolEventsRepo {
       .all(runId, limit).map(shapeToolEvent);
   }
 
+  /** The calls of one subtask of a run (every attempt), oldest first. */
+  listForTask(runId: string, taskId: string, limit = 10_000): ToolEvent[] {
+    return this.db.prepare(
+      "SELECT * FROM tool_events WHERE run_id = ? AND task_id = ? ORDER BY id LIMIT ?",
+    ).all(runId, taskId, limit).map(shapeToolEvent);
+  }
+
   listForAgent(agentId: string, limit = 200): ToolEvent[] {
     return this.db.prepare(
       "SELECT * FROM tool_events WHERE agent_id = ? ORDER BY id DESC LIMIT ?",
