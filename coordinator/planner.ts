@@ -10,6 +10,7 @@ import { toolRegistryForAllowlist } from "../tools/catalog.ts";
 import type { LlmService } from "../llm/types.ts";
 import { LlmError } from "../llm/errors.ts";
 import type { Complexity, Phase, Subtask } from "./types.ts";
+import { NETWORK_TOOLS } from "./data_flow.ts";
 
 const ComplexitySchema = z.object({ complexity: z.enum(["simple", "complex"]) });
 
@@ -88,6 +89,9 @@ function planPrompt(req: PlanRequest): string {
     "You are the planner of a multi-agent orchestrator. Split the task into subtasks, each done by one specialist agent with tools.",
     phaseRules,
     `Rules: at most ${req.maxSubtasks} subtasks (NEVER more than ${req.maxSubtasks}); prefer fewer; use depends_on only when a subtask needs another's result; give each subtask concrete acceptance criteria; tools must be the fewest needed, chosen from the catalog.`,
+    `Data-flow rule: results of subtasks that read files, databases or run programs are private, and passing them (by depends_on, or discovery results) to a subtask with a network tool (${
+      NETWORK_TOOLS.join(", ")
+    }) needs the user's approval; keep network subtasks from depending on private results unless the task needs it.`,
     `Workspace root: ${req.workspace}`,
     `Tool catalog: ${JSON.stringify(catalog)}`,
     Object.keys(req.context).length ? `Context: ${JSON.stringify(req.context).slice(0, 4000)}` : "",

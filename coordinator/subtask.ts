@@ -11,6 +11,7 @@ import { runCapsule, type StepJournal } from "../capsule_runtime/host.ts";
 import { capsuleEventRecorder, capsuleHooks, message, stopIfFatal } from "./capsule_hooks.ts";
 import { genomeRunLimits, parseGenome } from "./evolution.ts";
 import { acquireAgent } from "./routing.ts";
+import { gateDataFlow, type GatedContext } from "./data_flow_gate.ts";
 import { emitUsage, type RunContext } from "./context.ts";
 import { type AttemptToolEvent, checkResultText, judgeResult, verifyToolUse } from "./validate.ts";
 import type { AgentRunStats, Subtask } from "./types.ts";
@@ -117,12 +118,15 @@ async function runAttempt(
   const manifest: Manifest = { ...acquired.manifest, tools_allowlist: allowed };
   onAgent(manifest.agent_id);
   subtask.assigned_agent_id = manifest.agent_id;
+  // Private data bound for an agent that can reach the network needs an approval.
+  const gated = await gateDataFlow(ctx, subtask, manifest, dependencyResults);
+  if (ctx.signal.aborted) return "cancelled_by_user";
   // An open conversation is continued (replayed from the journal), else a new one begins.
   const journal = openJournal(ctx, subtask);
   const task = attemptTask(ctx, subtask) + earlierEffectsNote(ctx, subtask, journal);
-  announceAttempt(ctx, subtask, manifest, task, dependencyResults);
+  announceAttempt(ctx, subtask, manifest, task, gated.dependencyResults);
   const toolEvents: AttemptToolEvent[] = [];
-  const run = { manifest, task, dependencyResults, toolEvents, journal };
+  const run = { manifest, task, gated, toolEvents, journal };
   const result = await runAgent(ctx, subtask, run);
   const failure = await attemptFailure(ctx, subtask, result, toolEvents);
   if (concludes(ctx, result, failure)) journal.close(failure ?? "completed");
@@ -191,7 +195,8 @@ function announceAttempt(
 interface AgentRun {
   manifest: Manifest;
   task: string;
-  dependencyResults: Record<string, string>;
+  /** The dependency and discovery results that passed the data-flow gate. */
+  gated: GatedContext;
   /** Filled with the attempt's tool calls (replayed ones too). */
   toolEvents: AttemptToolEvent[];
   journal: StepJournal;
@@ -199,7 +204,7 @@ interface AgentRun {
 
 /** Runs the agent's capsule on the task, recording its tool calls into `run.toolEvents`. */
 async function runAgent(ctx: RunContext, subtask: Subtask, run: AgentRun): Promise<CapsuleResult> {
-  const { manifest, task, dependencyResults, toolEvents, journal } = run;
+  const { manifest, task, gated, toolEvents, journal } = run;
   const { state, settings } = ctx;
   const agentId = manifest.agent_id;
   const stats = statsFor(ctx, agentId);
@@ -215,13 +220,14 @@ async function runAgent(ctx: RunContext, subtask: Subtask, run: AgentRun): Promi
       ...state.context,
       parent_task: state.task,
       task_phase: subtask.phase,
-      discovery_results: state.discovery_results,
+      discovery_results: gated.discoveryResults,
+      ...(gated.withheld.length ? { data_flow_withheld: gated.withheld } : {}),
       subtask: {
         task_id: subtask.task_id,
         title: subtask.title,
         phase: subtask.phase,
         role_tag: subtask.role_tag,
-        depends_on_results: dependencyResults,
+        depends_on_results: gated.dependencyResults,
         attempt: subtask.attempts,
         max_attempts: settings.subtaskMaxAttempts,
         prior_failures: subtask.prior_failures,
