@@ -24,6 +24,7 @@ const STAGE_OF: Record<string, Stage> = {
   subtask_attempt_failed: "execute",
   tool_call: "execute",
   approval_decision: "execute",
+  data_flow_approval: "execute",
   pool_iteration_limit_reached: "execute",
   agent_degraded: "validate",
   run_summary: "validate",

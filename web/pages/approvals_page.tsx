@@ -10,6 +10,21 @@ import { when } from "./format.ts";
 import { renderPage } from "./layout.tsx";
 import { Empty, Json, Status } from "./ui.tsx";
 
+/** A data-flow request in words: whose data would flow to which agent and tools, and a preview. */
+function DataFlowLine(props: { request: Record<string, unknown> }) {
+  const r = props.request;
+  const tools = Array.isArray(r.network_tools) ? r.network_tools.join(", ") : "";
+  return (
+    <div class="data-flow">
+      Private data of subtask <b>{String(r.from_task_id ?? "?")}</b>{" "}
+      ({String(r.from_origin ?? "")}) would flow to agent{" "}
+      <span class="mono">{String(r.to_agent_id ?? "?")}</span> for subtask{" "}
+      <b>{String(r.to_task_id ?? "?")}</b>, which can reach the network ({tools}).
+      <pre class="preview">{String(r.preview ?? "")}</pre>
+    </div>
+  );
+}
+
 function ApprovalItem(props: { a: ApprovalRow; base: string }) {
   const { a, base } = props;
   return (
@@ -18,6 +33,7 @@ function ApprovalItem(props: { a: ApprovalRow; base: string }) {
       {a.run_id && <a href={`${base}/runs/${a.run_id}`} class="mono">{a.run_id.slice(0, 12)}</a>}
       {" "}
       <span class="muted">{when(a.created_at)}</span>
+      {a.kind === "data_flow" && <DataFlowLine request={a.request_data} />}
       <Json value={a.request_data} />
       {a.status === "pending" && <ApprovalButtons id={a.approval_id} base={base} />}
       {a.status !== "pending" && <span class="muted">by {a.operator ?? "–"} {a.note}</span>}
