@@ -163,6 +163,15 @@ export type CapsuleEvent =
     step: number;
     detail: string;
   }
+  | {
+    /** A program of a host-run tool hit a resource limit (limits.ts); its tool call failed. */
+    type: "limit_breached";
+    id: string;
+    tool: string;
+    /** `limit_memory`, `limit_processes`, `limit_cpu`, `limit_file_size`, ... */
+    limit: string;
+    message: string;
+  }
   | { type: "log"; level: string; msg: string }
   | { type: "protocol_error"; error: string; preview: string }
   | { type: "final"; status: string; result: string }

@@ -21,6 +21,7 @@ import { MemoryJournal, type StepJournal } from "./step_journal.ts";
 import { inFlightEffect } from "./step_replay.ts";
 import { inDoubtMessage } from "./session_tools.ts";
 import { errorText } from "./_format.ts";
+import { withLimitEvents } from "./limit_events.ts";
 
 export type {
   ApprovalAnswer,
@@ -40,6 +41,7 @@ const RETRYABLE = ["capsule_crashed", "capsule_protocol_error", "capsule_not_rea
 
 /** Runs a capsule to its final answer (with relaunches that replay, never repeat, completed calls). */
 export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleResult> {
+  options = { ...options, onEvent: withLimitEvents(options.onEvent) };
   const { settings, manifest } = options;
   const workspace = options.workspace ?? settings.workspace;
   const plan = await planLaunch(settings, manifest, {

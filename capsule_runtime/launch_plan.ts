@@ -21,6 +21,8 @@ import {
 import { programEnv } from "./program_sandbox.ts";
 import { confineRoots, realOrSelf, scanRoots, SYMLINK_SCAN_LIMIT } from "./symlink_scan.ts";
 import { machineFacts } from "./machine.ts";
+import { bwrapKnowsSize, limitFacts } from "./limit_facts.ts";
+import { effectiveLimits } from "./limits.ts";
 
 /** Where and how a capsule is launched; every field has a default from the settings. */
 export interface PlanOptions {
@@ -34,6 +36,8 @@ export interface PlanOptions {
   resolver?: Resolver;
   /** Entries the symlink scan walks before it stops (tests use a small one). */
   symlinkScanLimit?: number;
+  /** false: start without resource limits (the benchmark compares); default true. */
+  limits?: boolean;
 }
 
 /** How long launch-time resolution of one network host may take. */
@@ -133,6 +137,7 @@ export async function planLaunch(
     systemPaths: facts.systemPaths,
     etcPaths: facts.etcPaths,
     allowUnsandboxedExec: settings.allowUnsandboxedExec,
+    ...limitInput(options.limits !== false),
   });
   plan.warnings.push(...resolved.warnings);
   if (execTool && plan.tools.some((t) => EXEC_TOOLS.includes(t)) && bwrapPath) {
@@ -147,9 +152,24 @@ export async function planLaunch(
       readOnlyDirs: [dirname(dirname(facts.guestEntry))],
       secrets: [...existing(fixedSecrets), ...scan.secrets],
       env: programEnv(),
+      // /tmp is memory: it may hold no more than the run may write.
+      tmpSizeBytes: options.limits !== false && bwrapKnowsSize(bwrapPath)
+        ? effectiveLimits(manifest).bytes_written_mb * 1024 * 1024
+        : undefined,
     };
   }
   return plan;
+}
+
+/** How this machine enforces the manifest's limits (limits.ts, limit_facts.ts). */
+function limitInput(enforce: boolean) {
+  const facts = limitFacts();
+  return {
+    enforceLimits: enforce,
+    prlimitPath: facts.prlimitPath,
+    // RLIMIT_NPROC never binds root: a pids cgroup per program does, where one is writable.
+    pidsCgroupBase: facts.root ? facts.pidsCgroupBase : "",
+  };
 }
 
 /**

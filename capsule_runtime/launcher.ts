@@ -15,6 +15,7 @@ import { HOST_TOOL_SPECS } from "../tools/specs/registry.ts";
 import type { ResolvedPermissions } from "../tools/specs/types.ts";
 import type { Manifest, ToolName } from "./manifest.ts";
 import { outermost, type ProgramSandboxInput } from "./program_sandbox.ts";
+import { effectiveLimits, type LimitPlan, prlimitOptions } from "./limits.ts";
 
 export { DENIED_NETWORKS, networkAllowList } from "./launch_network.ts";
 
@@ -105,7 +106,14 @@ export interface LaunchInput {
   /** Which of SYSTEM_ETC_FILES exist here. */
   etcPaths: string[];
   allowUnsandboxedExec: boolean;
+  /** The guest's V8 heap in MiB; default: the manifest's `limits.guest_memory_mb`. */
   maxHeapMb?: number;
+  /** util-linux's `prlimit` when it is here ("" or absent: no rlimits are set). */
+  prlimitPath?: string;
+  /** Where per-program pids cgroups go (see pids_cgroup.ts); "" or absent: none. */
+  pidsCgroupBase?: string;
+  /** false: start without resource limits (benchmarks compare); default true. */
+  enforceLimits?: boolean;
 }
 
 export interface LaunchPlan {
@@ -131,6 +139,8 @@ export interface LaunchPlan {
    * programs run unsandboxed, which only an explicit opt-in allows.
    */
   programSandbox?: ProgramSandboxInput;
+  /** The manifest's resource limits and how this machine enforces them (limits.ts). */
+  limits?: LimitPlan;
 }
 
 const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
@@ -268,7 +278,9 @@ function denoFlagsFor(
     "--no-lock",
     "--no-npm",
     "--no-remote",
-    `--v8-flags=--max-old-space-size=${input.maxHeapMb ?? 512}`,
+    `--v8-flags=--max-old-space-size=${
+      input.maxHeapMb ?? effectiveLimits(input.manifest).guest_memory_mb
+    }`,
   ];
   if (needs.denoRead.length) flags.push(`--allow-read=${list(needs.denoRead)}`);
   if (needs.denoWrite.length) flags.push(`--allow-write=${list(needs.denoWrite)}`);
@@ -290,7 +302,7 @@ function bwrapArgs(
   input: LaunchInput,
   needs: MergedNeeds,
   env: Record<string, string>,
-  denoArgs: string[],
+  guestArgv: string[],
 ): string[] {
   const bwrap: string[] = ["--unshare-all"];
   if (needs.network) bwrap.push("--share-net");
@@ -335,7 +347,7 @@ function bwrapArgs(
   }
   bwrap.push("--chdir", input.workspace);
   for (const [key, value] of Object.entries(env)) bwrap.push("--setenv", key, value);
-  bwrap.push("--", input.denoPath, ...denoArgs);
+  bwrap.push("--", ...guestArgv);
   return bwrap;
 }
 
@@ -364,6 +376,16 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     CLOSED_CLAW_CAPSULE: manifest.agent_id,
   };
   const denoArgs = ["run", ...denoFlags, input.guestEntry];
+  const limits: LimitPlan = {
+    limits: effectiveLimits(manifest),
+    enforce: input.enforceLimits !== false,
+    prlimitPath: input.prlimitPath ?? "",
+    pidsCgroupBase: input.pidsCgroupBase ?? "",
+  };
+  // The guest under prlimit; RLIMIT_NPROC only in bubblewrap's fresh user namespace.
+  const limited = limits.enforce && limits.prlimitPath
+    ? [limits.prlimitPath, ...prlimitOptions(limits.limits, "guest", sandboxed), "--"]
+    : [];
   const common = {
     env,
     denoFlags,
@@ -372,12 +394,14 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     deniedPaths: [...new Set(denied)],
     warnings,
     permissions: perm,
+    limits,
   };
   if (!sandboxed) {
     const cwd = input.workspace;
-    return { ...common, command: input.denoPath, args: denoArgs, cwd, sandbox: "deno-only" };
+    const [command, ...args] = [...limited, input.denoPath, ...denoArgs];
+    return { ...common, command, args, cwd, sandbox: "deno-only" };
   }
-  const args = bwrapArgs(input, needs, env, denoArgs);
+  const args = bwrapArgs(input, needs, env, [...limited, input.denoPath, ...denoArgs]);
   const cwd = dirname(input.guestEntry);
   return { ...common, command: input.bwrapPath, args, cwd, sandbox: "bwrap" };
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../guest/tools/registry.ts";
+import { DEFAULT_LIMITS, LIMIT_RANGES, type Limits } from "./limits.ts";
 
 export const MANIFEST_VERSION = "1.5";
 
@@ -39,6 +40,22 @@ export interface Permissions {
   sql_paths: string[];
 }
 
+const limit = (name: keyof Limits) =>
+  z.number().int().min(LIMIT_RANGES[name][0]).max(LIMIT_RANGES[name][1]).default(
+    DEFAULT_LIMITS[name],
+  );
+/** Resource limits (see limits.ts); a missing field takes its default. */
+export const LimitsSchema = z.object({
+  memory_mb: limit("memory_mb"),
+  guest_memory_mb: limit("guest_memory_mb"),
+  processes: limit("processes"),
+  cpu_seconds: limit("cpu_seconds"),
+  file_size_mb: limit("file_size_mb"),
+  open_files: limit("open_files"),
+  bytes_written_mb: limit("bytes_written_mb"),
+}).strict();
+export type { Limits } from "./limits.ts";
+
 export const ManifestSchema = z.object({
   agent_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,95}$/, "lower-case letters, digits and dashes"),
   name: z.string().min(1).max(120),
@@ -51,6 +68,7 @@ export const ManifestSchema = z.object({
   requires_approval_for: stringList,
   skill_ids: stringList,
   permissions: PermissionsSchema.default(PermissionsSchema.parse({})),
+  limits: LimitsSchema.optional(),
   version: z.string().default(MANIFEST_VERSION),
   created_at: z.string(),
   last_used_at: z.string().nullable().default(null),
@@ -88,6 +106,8 @@ export interface Manifest {
   skill_ids: string[];
   /** What it may touch. */
   permissions: Permissions;
+  /** Resource limits of the agent and its programs; absent: the defaults (`effectiveLimits`). */
+  limits?: Limits;
   /** Manifest format version. */
   version: string;
   /** ISO time of creation. */
@@ -118,6 +138,7 @@ export interface Manifest {
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 // The interfaces above are the public, documented types; the schemas must parse to exactly them.
 const _permissionsMatchSchema: Same<Permissions, z.infer<typeof PermissionsSchema>> = true;
+const _limitsMatchSchema: Same<Limits, z.infer<typeof LimitsSchema>> = true;
 const _manifestMatchesSchema: Same<Manifest, z.infer<typeof ManifestSchema>> = true;
 export type ManifestInput = z.input<typeof ManifestSchema>;
 

@@ -2,10 +2,12 @@
  * Starts the programs of terminal and python_exec for a capsule, from the
  * host: inside their own bubblewrap sandbox when the plan has one, otherwise
  * (only with CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC) directly, with a fixed
- * environment that holds no keys.
+ * environment that holds no keys. Either way under the manifest's resource
+ * limits (program_guard.ts): a breach ends the call with a typed error.
  */
 import { type ProcessOptions, type ProcessOutcome, runProcess } from "../guest/tools/process.ts";
 import type { LaunchPlan } from "./launcher.ts";
+import { ProgramGuard } from "./program_guard.ts";
 import { programEnv, programSandboxArgs } from "./program_sandbox.ts";
 
 /** The `runProgram` a host-run tool uses for this capsule. */
@@ -13,18 +15,33 @@ export function programRunner(
   plan: LaunchPlan,
 ): (command: string, args: string[], options: ProcessOptions) => Promise<ProcessOutcome> {
   const sandbox = plan.programSandbox;
-  return (command, args, options) => {
+  return async (command, args, options) => {
     const env = programEnv(options.extraEnv);
-    if (!sandbox) {
-      return runProcess(command, args, { ...options, env, extraEnv: undefined });
+    const guard = new ProgramGuard(plan, options.signal);
+    const early = await guard.begin();
+    if (early) return ProgramGuard.refused(early, guard.limits);
+    const watched = { ...options, signal: guard.signal, onStderr: guard.onStderr };
+    let outcome: ProcessOutcome;
+    try {
+      if (!sandbox) {
+        const [cmd, ...argv] = guard.outer(guard.limited([command, ...args], false));
+        outcome = await runProcess(cmd, argv, { ...watched, env, extraEnv: undefined });
+      } else {
+        const inner = guard.limited([command, ...args], true);
+        const bwrap = [sandbox.bwrapPath, ...programSandboxArgs({ ...sandbox, env }, inner)];
+        const [cmd, ...argv] = guard.outer(bwrap);
+        outcome = await runProcess(cmd, argv, {
+          ...watched,
+          // bubblewrap itself needs nothing; the program's environment is set inside.
+          cwd: "/",
+          env: { PATH: env.PATH },
+          extraEnv: undefined,
+        });
+      }
+    } catch (error) {
+      await guard.cancel();
+      throw error;
     }
-    const argv = programSandboxArgs({ ...sandbox, env }, [command, ...args]);
-    return runProcess(sandbox.bwrapPath, argv, {
-      ...options,
-      // bubblewrap itself needs nothing; the program's environment is set inside.
-      cwd: "/",
-      env: { PATH: env.PATH },
-      extraEnv: undefined,
-    });
+    return await guard.end(outcome);
   };
 }

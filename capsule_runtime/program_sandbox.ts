@@ -38,6 +38,8 @@ export interface ProgramSandboxInput {
   secrets: MaskedPath[];
   /** The program's whole environment. */
   env: Record<string, string>;
+  /** Size of the program's /tmp (a tmpfs, so memory) in bytes; absent: bwrap's default. */
+  tmpSizeBytes?: number;
 }
 
 /** The fixed environment of programs: no keys, no host variables. */
@@ -69,8 +71,9 @@ export function programSandboxArgs(input: ProgramSandboxInput, argv: string[]): 
     else args.push("--ro-bind", sys.path, sys.path);
   }
   for (const etc of input.etcPaths) args.push("--ro-bind-try", etc, etc);
-  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
-  args.push("--dir", input.workspace);
+  args.push("--proc", "/proc", "--dev", "/dev");
+  if (input.tmpSizeBytes) args.push("--size", String(input.tmpSizeBytes));
+  args.push("--tmpfs", "/tmp", "--dir", input.workspace);
   const writable = [...new Set(input.writeRoots)];
   const readable = [...new Set(input.readRoots)].filter((r) => !writable.includes(r));
   // Read-only first, so a writable sub-folder overrides its read-only parent.

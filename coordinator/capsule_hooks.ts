@@ -216,6 +216,15 @@ export function capsuleEventRecorder(
       case "journal_diverged":
         journalEvent(ctx, subtask, agentId, event, attemptEvents);
         break;
+      case "limit_breached":
+        ctx.log.emit("limit_breached", {
+          agent_id: agentId,
+          task_id: subtask.task_id,
+          tool: event.tool,
+          limit: event.limit,
+          message: event.message,
+        });
+        break;
       case "error":
         ctx.log.emit("capsule_error", {
           agent_id: agentId,

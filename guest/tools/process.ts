@@ -40,6 +40,8 @@ export interface ProcessOptions {
   timeoutMs: number;
   maxOutputChars: number;
   signal?: AbortSignal;
+  /** Sees each chunk of stderr as it arrives (the host watches it for limit breaches). */
+  onStderr?: (chunk: Uint8Array) => void;
 }
 
 /** What happened to the child. */
@@ -53,6 +55,8 @@ export type ProcessOutcome =
     stderr: CappedText;
     timedOut: boolean;
     aborted: boolean;
+    /** Set by the host when a resource limit stopped the program (code like `limit_cpu`). */
+    limit?: { code: string; message: string };
   }
   | { ok: false; error: string };
 
@@ -90,12 +94,14 @@ function childEnv(
 async function drain(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   capper: TextCapper,
+  onChunk?: (chunk: Uint8Array) => void,
 ): Promise<void> {
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return;
       capper.push(value);
+      onChunk?.(value);
     }
   } catch {
     // The stream was cancelled after the grace period; keep what we have.
@@ -180,7 +186,10 @@ export async function runProcess(
   const stdout = new TextCapper(options.maxOutputChars);
   const stderr = new TextCapper(options.maxOutputChars);
   const readers = [child.stdout.getReader(), child.stderr.getReader()];
-  const drained = Promise.all([drain(readers[0], stdout), drain(readers[1], stderr)]);
+  const drained = Promise.all([
+    drain(readers[0], stdout),
+    drain(readers[1], stderr, options.onStderr),
+  ]);
   let timedOut = false;
   let aborted = false;
   const timer = setTimeout(() => {

@@ -90,6 +90,10 @@ export function processResult(
     stderr: stderrPrefix + outcome.stderr.text,
     timed_out: outcome.timedOut,
   };
+  // A resource limit stopped it: a typed error the model can act on (`limit_cpu: ...`).
+  if (outcome.limit) {
+    return failure(outcome.limit.message, { ...result, limit: outcome.limit.code });
+  }
   if (outcome.timedOut) {
     return failure(`timed out after ${timeoutS} s; the process was killed`, result);
   }
