@@ -107,7 +107,8 @@ export const runCommand: Command = {
     "api-approval-mode": {
       type: "string",
       value: "mode",
-      description: `How paid-API calls are approved ${MODE_HELP}.`,
+      description:
+        `How paid-API calls and private data bound for networked agents are approved ${MODE_HELP}.`,
     },
     ...LLM_OPTIONS,
     record: {

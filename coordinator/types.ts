@@ -145,7 +145,7 @@ export interface RunOptions {
   context?: Record<string, unknown>;
   /** Who approves creating a new agent when a close match exists; default: the settings'. */
   createApprovalMode?: ApprovalMode;
-  /** Who approves calls to paid APIs; default: the settings'. */
+  /** Who approves calls to paid APIs and private data bound for networked agents; default: the settings'. */
   apiApprovalMode?: ApprovalMode;
   /** Model provider for this run; default: the settings'. */
   llmProvider?: ProviderName;

@@ -355,7 +355,10 @@ export const SETTING_DEFS = [
     "apiApprovalMode",
     APPROVAL_MODES,
     "interactive",
-    Y("API approval mode", "How calls to paid API hosts are approved."),
+    Y(
+      "API approval mode",
+      "How paid-API calls and private data bound for networked agents are approved.",
+    ),
   ),
   list(
     "CLOSED_CLAW_PAID_API_PROVIDERS",
@@ -546,7 +549,7 @@ export interface RawSettings {
   createApprovalRequired: boolean;
   /** `CLOSED_CLAW_CREATE_APPROVAL_MODE`: How create/reuse decisions are approved. */
   createApprovalMode: ApprovalMode;
-  /** `CLOSED_CLAW_API_APPROVAL_MODE`: How calls to paid API hosts are approved. */
+  /** `CLOSED_CLAW_API_APPROVAL_MODE`: How paid API calls and private data flowing to networked agents are approved. */
   apiApprovalMode: ApprovalMode;
   /** `CLOSED_CLAW_PAID_API_PROVIDERS`: Comma-separated hosts whose calls need approval (e.g. api.stripe.com). */
   paidApiProviders: string[];

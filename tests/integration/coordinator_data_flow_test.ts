@@ -161,6 +161,43 @@ Deno.test("deny mode: the networked agent's prompt lacks the file's text and say
   }
 });
 
+Deno.test("a retried networked subtask is not asked again: the decision is kept in the run", async () => {
+  await using dir = await tempDir();
+  let verdicts = 0;
+  const brain: Brain = {
+    ...flowBrain(),
+    // The publisher's first answer fails the judge; the reader's passes.
+    judge: (prompt) => !(prompt.includes("published") && verdicts++ === 0),
+  };
+  const publish = { ...PUBLISH, acceptance_criteria: ["It is published"] };
+  const { fake, env, settings } = await setup(dir.path, { ...brain, plan: () => [READ, publish] });
+  const store = openStore(settings.dbPath);
+  try {
+    const out = await runCli([
+      "run",
+      "Publish the payroll",
+      "--json",
+      "--api-approval-mode",
+      "deny",
+    ], {
+      cwd: dir.path,
+      env,
+    });
+    assert.equal(out.code, 0, out.stderr + out.stdout);
+    const publisher = JSON.parse(out.stdout).execution_subtask_pool[1];
+    assert.equal(publisher.attempts, 2);
+    const prompts = stepPrompts(fake.requests, "Publish a summary");
+    assert.ok(prompts.length >= 2 && prompts.every((p) => !p.includes("PAYROLL-7731")));
+    assert.equal(store.approvals.list().filter((a) => a.kind === "data_flow").length, 1);
+    assert.deepEqual(flowRecords(store, settings.runLogsDir).log, [
+      { ...CROSSING, decision: "denied" },
+    ]);
+  } finally {
+    store.close();
+    await fake.close();
+  }
+});
+
 Deno.test("deny mode also guards discovery results handed to a networked execution agent", async () => {
   await using dir = await tempDir();
   const publish = { ...PUBLISH, depends_on: [] };

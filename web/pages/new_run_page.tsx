@@ -12,7 +12,9 @@ function ApprovalModes() {
     <div class="row">
       {(["create_approval_mode", "api_approval_mode"] as const).map((name) => (
         <label>
-          {name === "create_approval_mode" ? "Agent creation approval" : "Paid API approval"}
+          {name === "create_approval_mode"
+            ? "Agent creation approval"
+            : "Paid API and data-flow approval"}
           <select name={name}>
             {APPROVAL_MODES.filter((m) => m !== "interactive").map((m) => (
               <option value={m} selected={m === "web"}>{m}</option>

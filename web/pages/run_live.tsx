@@ -77,7 +77,11 @@ function Approvals(props: { a: RunAnalysis; base: string }) {
           {a.approvals.map((ap) => (
             <li>
               <Status value={ap.status} /> {ap.kind}{" "}
-              <code>{JSON.stringify(ap.request_data).slice(0, 200)}</code>
+              <code>
+                {ap.kind === "data_flow"
+                  ? String(ap.request_data.summary ?? "").slice(0, 600)
+                  : JSON.stringify(ap.request_data).slice(0, 200)}
+              </code>
               {ap.status === "pending" && <ApprovalButtons id={ap.approval_id} base={base} />}
             </li>
           ))}
