@@ -1,8 +1,10 @@
 /**
  * Capsule benchmarks (`deno task bench`): spawn-to-ready latency of a warm
  * capsule with and without bubblewrap (target: 80 ms median), the host↔guest
- * round trip of a no-op tool decision (target: 0.5 ms median), and 8
- * capsules started at once.
+ * round trip of a no-op tool decision (target: 0.5 ms median), 8
+ * capsules started at once, and the cost of resource limits: spawn-to-ready
+ * with limits on versus off in one group, so `deno bench` prints the ratio
+ * (target: at most ~1.1x).
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +33,7 @@ const bwrapWorks = (await machineFacts()).bwrapPath !== "";
 const plans = {
   bwrap: await planLaunch(settings, manifest),
   denoOnly: await planLaunch(settings, manifest, { osSandbox: false }),
+  bwrapNoLimits: await planLaunch(settings, manifest, { limits: false }),
 };
 
 /** Spawns a capsule and waits for its `ready` line; the caller kills it. */
@@ -49,11 +52,17 @@ async function stop(procs: CapsuleProcess[]): Promise<void> {
   await Promise.all(procs.map((proc) => proc.status));
 }
 
-function spawnBench(name: string, plan: LaunchPlan, count: number, ignore = false) {
+function spawnBench(
+  name: string,
+  plan: LaunchPlan,
+  count: number,
+  ignore = false,
+  group: { group: string; baseline: boolean } | undefined = undefined,
+) {
   Deno.bench({
     name,
-    group: count === 1 ? "spawn" : undefined,
-    baseline: count === 1 && plan.sandbox === "deno-only",
+    group: group?.group ?? (count === 1 ? "spawn" : undefined),
+    baseline: group?.baseline ?? (count === 1 && plan.sandbox === "deno-only"),
     ignore,
     async fn(b) {
       b.start();
@@ -66,6 +75,11 @@ function spawnBench(name: string, plan: LaunchPlan, count: number, ignore = fals
 
 spawnBench("spawn to ready, warm, Deno permissions only", plans.denoOnly, 1);
 spawnBench("spawn to ready, warm, inside bubblewrap", plans.bwrap, 1, !bwrapWorks);
+// The same capsule in bubblewrap without and with its resource limits (prlimit, RLIMIT_DATA).
+const limitsGroup = (baseline: boolean) => ({ group: "limits", baseline });
+spawnBench("spawn to ready, limits off", plans.bwrapNoLimits, 1, !bwrapWorks, limitsGroup(true));
+spawnBench("spawn to ready, limits on", plans.bwrap, 1, !bwrapWorks, limitsGroup(false));
+// Last: the burst leaves processes exiting, which would disturb the groups above.
 spawnBench("8 capsules started at once, until all are ready", plans.bwrap, 8);
 
 // One echo capsule kept open for the round-trip bench.

@@ -3,6 +3,7 @@ import { ClosedClawError } from "../core/errors.ts";
 import { agentDetail, deleteAgent, deleteAllAgents } from "../capsule_runtime/registry.ts";
 import { readManifest, readSkill } from "../capsule_runtime/factory.ts";
 import { type Command, intOption, JSON_OPTION } from "./command.ts";
+import { describeLimits, effectiveLimits } from "../capsule_runtime/limits.ts";
 import { age, bold, dim, printJson, printLine, renderTable } from "./output.ts";
 import { confirm } from "./prompt.ts";
 import { NETWORK_TOOLS } from "../capsule_runtime/launcher.ts";
@@ -77,6 +78,7 @@ export const agentCommand: Command = {
         found: true,
         agent: {
           ...manifest,
+          limits: effectiveLimits(manifest),
           embedding_vector: ctx.options["include-embedding"]
             ? vector
             : `<hidden: ${vector.length} floats>`,
@@ -106,6 +108,7 @@ export const agentCommand: Command = {
         ? p.network_hosts.join(", ")
         : "(any public host)",
     );
+    field("limits", describeLimits(effectiveLimits(manifest)).map((l) => l.label).join(", "));
     field("usage", `${manifest.usage_count} runs, ${Math.round(manifest.success_rate * 100)}% ok`);
     field("last used", age(manifest.last_used_at));
     field("memories", detail.memory_entries);

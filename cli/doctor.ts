@@ -12,6 +12,7 @@ import {
 } from "../store/mod.ts";
 import { createEmbedder } from "../store/embedder.ts";
 import { findOnPath, probeBubblewrap } from "../capsule_runtime/bwrap_probe.ts";
+import { limitFacts, limitStatus } from "../capsule_runtime/limit_facts.ts";
 import { PROVIDER_INFO, resolveProviderConfig } from "../llm/provider_config.ts";
 import { probeProvider } from "../llm/probe.ts";
 import { openBreakers } from "../llm/breaker.ts";
@@ -160,6 +161,29 @@ async function checkSandbox(s: Settings): Promise<Check> {
   };
 }
 
+/** Which resource limits hold for capsules and their programs here, and which do not. */
+async function checkLimits(): Promise<Check> {
+  const facts = limitFacts();
+  const lines = limitStatus(facts, (await probeBubblewrap()).works);
+  const on = lines.filter((l) => l.active).map((l) => `${l.limit} (${l.how})`);
+  const off = lines.filter((l) => !l.active).map((l) => `${l.limit}: ${l.how}`);
+  const cgroup = facts.root && facts.pidsCgroupBase
+    ? "pids cgroup used"
+    : "cgroups not used (rlimits suffice unless the host runs as root)";
+  const detail = `active: ${on.join("; ") || "none"}${
+    off.length ? `; NOT enforced: ${off.join("; ")}` : ""
+  }; ${cgroup}`;
+  if (!off.length) return { name: "limits", status: "ok", detail };
+  return {
+    name: "limits",
+    status: "warn",
+    detail,
+    fix: facts.prlimitPath
+      ? "Run as an ordinary user with bubblewrap, or delegate a cgroup v2 with the pids controller."
+      : "Install util-linux (prlimit): sudo apt-get install util-linux",
+  };
+}
+
 /** Which workspace config files are used, and which are ignored until the user accepts them. */
 function checkConfigFiles(s: Settings): Check {
   if (s.ignoredFiles.length === 0) {
@@ -304,6 +328,7 @@ export async function runChecks(settings: Settings): Promise<Check[]> {
     checkSqlite(settings),
     await checkEmbedder(settings),
     await checkSandbox(settings),
+    await checkLimits(),
     checkConfigFiles(settings),
     checkChromium(),
     await checkProvider(settings),

@@ -62,6 +62,18 @@ function Memories(props: { view: AgentView }) {
   );
 }
 
+function Limits(props: { view: AgentView }) {
+  const { view } = props;
+  const off = view.limit_enforcement.filter((l) => !l.active);
+  return (
+    <section>
+      <h2>Resource limits</h2>
+      <ul class="list">{view.limit_lines.map((line) => <li>{line}</li>)}</ul>
+      {off.map((l) => <p class="alert-box">{l.limit}: {l.how}</p>)}
+    </section>
+  );
+}
+
 function AgentDetail(props: { view: AgentView; base: string }) {
   const { view } = props;
   return (
@@ -74,6 +86,7 @@ function AgentDetail(props: { view: AgentView; base: string }) {
         <pre class="flags">{view.deno_flags.join("\n")}</pre>
         {view.refused_tools.map((r) => <p class="alert-box">{r.tool}: {r.reason}</p>)}
       </section>
+      <Limits view={view} />
       <section>
         <h2>skill.md</h2>
         <pre class="result">{view.skill_md}</pre>

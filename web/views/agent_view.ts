@@ -4,6 +4,8 @@ import { agentDetail } from "../../capsule_runtime/registry.ts";
 import { capsuleDir } from "../../capsule_runtime/factory.ts";
 import { publicManifest } from "../../capsule_runtime/manifest.ts";
 import { planLaunch } from "../../capsule_runtime/host.ts";
+import { describeLimits, effectiveLimits } from "../../capsule_runtime/limits.ts";
+import { limitFacts, limitStatus } from "../../capsule_runtime/limit_facts.ts";
 import { MemoryStore } from "../../store/memory.ts";
 import type { WebDeps } from "../deps.ts";
 
@@ -45,6 +47,10 @@ export async function agentView(deps: WebDeps, agentId: string) {
     memories: recentMemories(deps.settings.agentsDir, agentId, 20),
     deno_flags: denoFlags,
     sandbox,
+    limits: effectiveLimits(detail.manifest),
+    limit_lines: describeLimits(effectiveLimits(detail.manifest)).map((l) => l.label),
+    /** Which limits this machine enforces (the same lines as `doctor`). */
+    limit_enforcement: limitStatus(limitFacts(), sandbox === "bwrap"),
     refused_tools: refused,
     metrics: {
       usage_count: detail.manifest.usage_count,
