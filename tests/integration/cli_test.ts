@@ -120,11 +120,16 @@ Deno.test("doctor reports each check and how to fix a missing key", async () => 
     "sqlite",
     "embedder",
     "os sandbox",
+    "limits",
     "config files",
     "chromium",
     "llm provider",
   ]);
   assert.equal(report.checks.find((c: { name: string }) => c.name === "config files").status, "ok");
+  // Which resource limits hold here, and which not, in one line.
+  const limits = report.checks.find((c: { name: string }) => c.name === "limits");
+  assert.match(limits.detail, /bytes written per run/);
+  assert.match(limits.detail, /processes\/threads/);
   const provider = report.checks.find((c: { name: string }) => c.name === "llm provider");
   assert.equal(provider.status, "fail");
   assert.match(provider.fix, /OPENAI_API_KEY/);
