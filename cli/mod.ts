@@ -2,52 +2,37 @@
  * The `closed-claw` command line: finds the command, parses its arguments
  * strictly, runs it, and turns every error into one clear line and an exit
  * code (2 for usage errors). Stack traces only with CLOSED_CLAW_DEBUG=1.
+ *
+ * It starts light: `--help` and `--version` load no command, and a command
+ * loads only its own module (cli/commands.ts), settings and the store when
+ * it runs; provider SDKs, transformers.js and the web stack load where used.
  */
 import denoConfig from "../deno.json" with { type: "json" };
 import { ClosedClawError, UsageError } from "../core/errors.ts";
-import { loadSettings, type Settings } from "../core/settings.ts";
-import { openStore, type Store } from "../store/mod.ts";
-import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command.ts";
-import {
-  agentCommand,
-  agentsCommand,
-  deleteAgentCommand,
-  deleteAllAgentsCommand,
-} from "./agents.ts";
-import { auditCommand, runlogCommand, runsCommand } from "./runs.ts";
-import { doctorCommand } from "./doctor.ts";
-import { setupCommand } from "./setup.ts";
-import { initCommand } from "./init.ts";
-import { toolsCommand } from "./tools.ts";
-import { trustCommand } from "./trust.ts";
-import { cancelRunCommand, resumeCommand, runCommand } from "./run.ts";
-import { webCommand } from "./web.ts";
-import { backupCommand } from "./backup.ts";
+import type { Settings } from "../core/settings.ts";
+import type { Store } from "../store/mod.ts";
+import type { CommandContext } from "./command.ts";
+import { COMMANDS } from "./commands.ts";
+import { importLazily } from "./_lazy.ts";
 import { bold, printError, printLine, printWarning } from "./output.ts";
-import { runMenu } from "./menu.ts";
+
+export { COMMANDS };
+export type { CommandEntry } from "./commands.ts";
 
 export const VERSION: string = denoConfig.version;
 
-/** Every command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [
-  setupCommand,
-  initCommand,
-  doctorCommand,
-  trustCommand,
-  runCommand,
-  resumeCommand,
-  cancelRunCommand,
-  agentsCommand,
-  agentCommand,
-  runsCommand,
-  auditCommand,
-  runlogCommand,
-  backupCommand,
-  toolsCommand,
-  deleteAgentCommand,
-  deleteAllAgentsCommand,
-  webCommand,
-];
+/** `../core/settings.ts`, `../store/mod.ts`, `./command.ts` and `./menu.ts`, when first needed. */
+const lazily = {
+  settings: () =>
+    importLazily<typeof import("../core/settings.ts")>(
+      new URL("../core/settings.ts", import.meta.url),
+    ),
+  store: () =>
+    importLazily<typeof import("../store/mod.ts")>(new URL("../store/mod.ts", import.meta.url)),
+  command: () =>
+    importLazily<typeof import("./command.ts")>(new URL("./command.ts", import.meta.url)),
+  menu: () => importLazily<typeof import("./menu.ts")>(new URL("./menu.ts", import.meta.url)),
+};
 
 function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -91,7 +76,7 @@ function unknownCommand(name: string): UsageError {
 }
 
 /** Loads settings and says, once, which config files were ignored and how to accept them. */
-function loadSettingsAndWarn(): Settings {
+function loadSettingsAndWarn(loadSettings: () => Settings): Settings {
   const settings = loadSettings();
   for (const file of settings.ignoredFiles) {
     printWarning(
@@ -101,16 +86,23 @@ function loadSettingsAndWarn(): Settings {
   return settings;
 }
 
-function makeContext(options: CommandContext["options"], positionals: string[]): CommandContext & {
-  dispose(): void;
-} {
+/** A command's context; settings and the store are loaded here, opened on first use. */
+async function makeContext(
+  options: CommandContext["options"],
+  positionals: string[],
+): Promise<CommandContext & { dispose(): void }> {
+  const [{ loadSettings }, { openStore }] = await Promise.all([
+    lazily.settings(),
+    lazily.store(),
+  ]);
   let settings: Settings | undefined;
   let store: Store | undefined;
+  const loaded = () => (settings ??= loadSettingsAndWarn(loadSettings));
   return {
     options,
     positionals,
-    settings: () => (settings ??= loadSettingsAndWarn()),
-    store: () => (store ??= openStore((settings ??= loadSettingsAndWarn()).dbPath)),
+    settings: loaded,
+    store: () => (store ??= openStore(loaded().dbPath)),
     dispose: () => store?.close(),
   };
 }
@@ -119,7 +111,10 @@ function makeContext(options: CommandContext["options"], positionals: string[]):
 export async function main(argv: string[]): Promise<number> {
   try {
     const [name, ...rest] = argv;
-    if (name === undefined || name === "menu") return await runMenu(main);
+    if (name === undefined || name === "menu") {
+      const { runMenu } = await lazily.menu();
+      return await runMenu(main);
+    }
     if (name === "--help" || name === "-h" || name === "help") {
       if (name === "help" && rest[0]) return main([rest[0], "--help"]);
       printLine(globalHelp());
@@ -132,14 +127,18 @@ export async function main(argv: string[]): Promise<number> {
     if (name.startsWith("-")) {
       throw new UsageError(`Unknown option ${name}.`, "Run `closed-claw --help` for usage.");
     }
-    const command = COMMANDS.find((c) => c.name === name);
-    if (!command) throw unknownCommand(name);
+    const entry = COMMANDS.find((c) => c.name === name);
+    if (!entry) throw unknownCommand(name);
+    const [command, { commandHelp, parseCommandArgs }] = await Promise.all([
+      entry.load(),
+      lazily.command(),
+    ]);
     const parsed = parseCommandArgs(command, rest);
     if (parsed.help) {
       printLine(commandHelp(command));
       return 0;
     }
-    const ctx = makeContext(parsed.values, parsed.positionals);
+    const ctx = await makeContext(parsed.values, parsed.positionals);
     try {
       return await command.run(ctx);
     } finally {

@@ -1,8 +1,9 @@
-/** `web`: serves the dashboard until Ctrl-C. */
+/**
+ * `web`: serves the dashboard until Ctrl-C. Hono, the pages and the
+ * coordinator are imported when the server starts, not for `web --help`.
+ */
 import { UsageError } from "../core/errors.ts";
 import { loadSettings } from "../core/settings.ts";
-import { startWebServer } from "../web/server.ts";
-import { coordinatorForWeb } from "../web/coordinator_adapter.ts";
 import type { WebDeps } from "../web/deps.ts";
 import type { Command } from "./command.ts";
 import { bold, printLine, printWarning } from "./output.ts";
@@ -23,6 +24,10 @@ export const webCommand: Command = {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UsageError(`--port must be a number from 0 to 65535, not "${portText}".`);
     }
+    const [{ startWebServer }, { coordinatorForWeb }] = await Promise.all([
+      import("../web/server.ts"),
+      import("../web/coordinator_adapter.ts"),
+    ]);
     const store = ctx.store();
     const deps: WebDeps = {
       settings: ctx.settings(),

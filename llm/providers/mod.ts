@@ -15,13 +15,35 @@
  */
 import { ClosedClawError } from "../../core/errors.ts";
 import { baseUrlProblem, type ProviderConfig } from "../provider_config.ts";
-import type { ProviderClient } from "../types.ts";
+import type { CompletionRequest, CompletionResponse, ProviderClient } from "../types.ts";
 import { createReplayClient } from "../cassette.ts";
-import { createAnthropicClient } from "./anthropic.ts";
-import { createGeminiClient } from "./gemini.ts";
-import { createOpenAiClient } from "./openai.ts";
 
-/** The client for `config`; `replayCassette` is the cassette the `replay` provider reads. */
+/**
+ * A client whose SDK is imported on its first call, so a process loads only
+ * the SDK of the provider it uses, and none until it calls a model.
+ */
+function lazyClient(
+  config: ProviderConfig,
+  load: () => Promise<ProviderClient>,
+): ProviderClient {
+  let client: Promise<ProviderClient> | undefined;
+  return {
+    provider: config.provider,
+    model: config.model,
+    async complete(request: CompletionRequest): Promise<CompletionResponse> {
+      client ??= load().catch((error) => {
+        client = undefined; // a failed import is tried again on the next call
+        throw error;
+      });
+      return await (await client).complete(request);
+    },
+  };
+}
+
+/**
+ * The client for `config`; `replayCassette` is the cassette the `replay`
+ * provider reads. Its provider's SDK is imported on its first call.
+ */
 export function createProviderClient(
   config: ProviderConfig,
   options: { replayCassette?: string } = {},
@@ -32,11 +54,20 @@ export function createProviderClient(
     case "openai":
     case "openai-compatible":
     case "ollama":
-      return createOpenAiClient(config);
+      return lazyClient(
+        config,
+        async () => (await import("./openai.ts")).createOpenAiClient(config),
+      );
     case "claude":
-      return createAnthropicClient(config);
+      return lazyClient(
+        config,
+        async () => (await import("./anthropic.ts")).createAnthropicClient(config),
+      );
     case "gemini":
-      return createGeminiClient(config);
+      return lazyClient(
+        config,
+        async () => (await import("./gemini.ts")).createGeminiClient(config),
+      );
     case "replay":
       if (!options.replayCassette) {
         throw new ClosedClawError("cassette_missing", "The replay provider needs a cassette.", {
