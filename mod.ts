@@ -67,6 +67,7 @@ export {
 } from "./core/settings.ts";
 export type { CapsuleInput } from "./capsule_runtime/factory.ts";
 export {
+  type Limits,
   type Manifest,
   type Permissions,
   TOOL_NAMES,
