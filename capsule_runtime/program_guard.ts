@@ -79,7 +79,7 @@ export class ProgramGuard {
 
   /** The outermost command: inside the pids cgroup when there is one. */
   outer(argv: string[]): string[] {
-    return this.#group ? inPidsGroup(this.#group.dir, argv) : argv;
+    return this.#group ? inPidsGroup(this.#group.dir, argv, this.limits.processes) : argv;
   }
 
   /** Watches stderr for a breach that would not end the program by itself. */
@@ -96,7 +96,7 @@ export class ProgramGuard {
   }
 
   #watch(): void {
-    if (this.#group && this.#group.refusals() > 0) this.#stop("limit_processes");
+    // Refused forks show on stderr (onStderr); the group's own count is read at the end.
     const meter = this.#meter;
     if (!meter || this.#metering || performance.now() - this.#lastMeter < METER_EVERY_MS) return;
     this.#metering = true;

@@ -157,3 +157,47 @@ Deno.test("without bubblewrap, a file_io capsule cannot touch the data folder or
     await fake.close();
   }
 });
+
+Deno.test({
+  name: "a fork bomb run through the CLI (its own flags) is bounded and ends with limit_processes",
+  ignore: !bwrapWorks,
+  fn: async () => {
+    await using dir = await tempDir();
+    // Doctor, with the same flags, must say processes are bounded here; otherwise stop before the bomb.
+    const doctor = await runCli(["doctor", "--json"], { cwd: dir.path });
+    const limits = JSON.parse(doctor.stdout).checks.find((c: { name: string }) =>
+      c.name === "limits"
+    );
+    assert.doesNotMatch(limits.detail, /processes\/threads \(not enforced/, limits.detail);
+    const { fake, workspace, env } = await startBrain(dir.path, {
+      plan: () => [{
+        task_id: "bomb",
+        title: "Run the build",
+        description: "Run the build.",
+        role_tag: "builder",
+        tools: ["terminal", "file_io"],
+      }],
+      agent: ({ step }) =>
+        step === 0
+          ? toolStep("terminal", { cmd: "f(){ f | f & }; f; sleep 2; echo survived" })
+          : finalStep("built"),
+    });
+    try {
+      const started = performance.now();
+      const result = await runCli(["run", "Run the build", "--json"], { cwd: workspace, env });
+      // The subtask needed its program, so it fails, and says why in one line.
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      assert.match(
+        JSON.parse(result.stdout).result,
+        /limit_processes: the program needed more than/,
+      );
+      assert.ok(performance.now() - started < 60_000);
+      const log = Deno.readTextFileSync(
+        join(workspace, ".closed_claw", "runs", `${JSON.parse(result.stdout).run_id}.jsonl`),
+      );
+      assert.match(log, /limit_breached[^\n]*limit_processes/);
+    } finally {
+      await fake.close();
+    }
+  },
+});
