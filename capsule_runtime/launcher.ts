@@ -21,7 +21,7 @@ export { DENIED_NETWORKS, networkAllowList } from "./launch_network.ts";
 
 /** Tools that reach hosts: they get --allow-net and share the network inside bubblewrap. */
 export const NETWORK_TOOLS: readonly ToolName[] = toolsWithPermission("network");
-/** Tools that start programs: they need bubblewrap (or an opt-in) and no network tool beside them. */
+/** Tools that start programs: they need bubblewrap (or an opt-in), and the egress proxy to sit beside a network tool. */
 export const EXEC_TOOLS: readonly ToolName[] = toolsWithPermission("exec");
 /** Tools that read the scanned roots through Deno's --allow-read (which follows symlinks). */
 export const PATH_TOOLS: readonly ToolName[] = toolsWithPermission("path");
@@ -106,6 +106,13 @@ export interface LaunchInput {
   /** Which of SYSTEM_ETC_FILES exist here. */
   etcPaths: string[];
   allowUnsandboxedExec: boolean;
+  /**
+   * Programs get network only through the egress proxy here (bubblewrap and
+   * its bridge work: egress_bridge.ts). Then exec tools may share a capsule
+   * with network tools: the programs run in a sandbox of their own with no
+   * route out whatever the capsule shares. Absent or false: they may not.
+   */
+  egressProxy?: boolean;
   /** The guest's V8 heap in MiB; default: the manifest's `limits.guest_memory_mb`. */
   maxHeapMb?: number;
   /** util-linux's `prlimit` when it is here ("" or absent: no rlimits are set). */
@@ -141,6 +148,12 @@ export interface LaunchPlan {
   programSandbox?: ProgramSandboxInput;
   /** The manifest's resource limits and how this machine enforces them (limits.ts). */
   limits?: LimitPlan;
+  /**
+   * Programs reach these hosts through the egress proxy (set by planLaunch when
+   * the manifest grants network_hosts to an exec tool and the proxy works here);
+   * runCapsule starts the proxy and sets `programSandbox.egressSocket`.
+   */
+  egress?: { networkHosts: string[]; byteLimit: number };
 }
 
 const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
@@ -196,10 +209,11 @@ function grantTools(input: LaunchInput, sandboxed: boolean) {
         `${tool} needs the bubblewrap OS sandbox, which is not available here (install bubblewrap, or set CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC=true to accept the risk)`,
     );
   }
-  // Programs started by exec tools are outside Deno's --deny-net, so inside a sandbox that
-  // shares the network they could reach services on this machine (127.0.0.1). Exec tools
-  // therefore never share a sandbox with network tools: the work is split into subtasks.
-  if (sandboxed && NETWORK_TOOLS.some((t) => granted.has(t))) {
+  // Programs started by exec tools are outside Deno's --deny-net. They run in a sandbox of
+  // their own without a network; where the egress proxy is their only way out (it checks every
+  // host), they may share a capsule with network tools. Otherwise the work stays split, so no
+  // program could ever reach services on this machine (127.0.0.1) through a shared network.
+  if (sandboxed && !input.egressProxy && NETWORK_TOOLS.some((t) => granted.has(t))) {
     refuse(
       EXEC_TOOLS,
       (tool) =>

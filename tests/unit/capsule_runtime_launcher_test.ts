@@ -114,6 +114,8 @@ Deno.test("the table: each tool adds exactly its permissions", () => {
     net?: boolean;
     run?: string[];
     sandbox?: boolean;
+    /** The egress proxy works here (with bubblewrap). */
+    egress?: boolean;
     /** The tools left after refusals; default: all of `tools`. */
     left?: ToolName[];
   }[] = [
@@ -127,17 +129,28 @@ Deno.test("the table: each tool adds exactly its permissions", () => {
     { tools: ["terminal"], sandbox: true },
     { tools: ["python_exec"], sandbox: true },
     { tools: ["terminal", "file_io"], sandbox: true, read: ["/ws"] },
-    // Exec tools never share a sandbox with the network (see the refusal test below).
+    // Without the egress proxy, exec tools never share a capsule with a network tool (see the
+    // refusal test below); with it they do, and still get no --allow-run.
     {
       tools: ["terminal", "python_exec", "web_fetch"],
       sandbox: true,
       net: true,
       left: ["web_fetch"],
     },
+    {
+      tools: ["terminal", "python_exec", "web_fetch"],
+      sandbox: true,
+      egress: true,
+      net: true,
+    },
   ];
   for (const c of cases) {
     const plan = buildLaunchPlan(
-      input(c.tools, c.sandbox ? { bwrapPath: "/usr/bin/bwrap" } : {}, c.perms),
+      input(
+        c.tools,
+        c.sandbox ? { bwrapPath: "/usr/bin/bwrap", egressProxy: c.egress } : {},
+        c.perms,
+      ),
     );
     const label = c.tools.join("+") + JSON.stringify(c.perms ?? {});
     const read = flag(plan.denoFlags, "--allow-read").filter((p) =>
@@ -223,7 +236,7 @@ Deno.test("the plan is a pure function of its input", () => {
   assert.deepEqual(a, b);
 });
 
-Deno.test("exec tools are refused next to a network tool inside bubblewrap, with the reason", () => {
+Deno.test("without the egress proxy, exec tools are refused next to a network tool, with the reason", () => {
   const plan = buildLaunchPlan(
     input(["terminal", "http_api", "python_exec"], { bwrapPath: "/usr/bin/bwrap" }),
   );
@@ -232,6 +245,30 @@ Deno.test("exec tools are refused next to a network tool inside bubblewrap, with
   assert.match(plan.refusedTools[0].reason, /separate agents/);
   assert.ok(!plan.denoFlags.some((f) => f.startsWith("--allow-run")));
   assert.ok(plan.args.includes("--share-net"), "the network tool still works");
+});
+
+Deno.test("with the egress proxy, exec tools share a capsule with network tools; without bubblewrap the old rule holds", () => {
+  const tools: ToolName[] = ["terminal", "http_api", "python_exec"];
+  const hosts = { network_hosts: ["api.example.com"] };
+  const plan = buildLaunchPlan(
+    input(tools, { bwrapPath: "/usr/bin/bwrap", egressProxy: true }, hosts),
+  );
+  assert.deepEqual(plan.tools, tools);
+  assert.deepEqual(plan.refusedTools, []);
+  // The capsule never starts programs, whatever it shares: the host does, in their own sandbox.
+  assert.ok(!plan.denoFlags.some((f) => f.startsWith("--allow-run")));
+  assert.ok(plan.args.includes("--share-net"), "the network tool works");
+  assert.deepEqual(flag(plan.denoFlags, "--deny-net"), DENIED_NETWORKS);
+  // An exec tool alone never makes the capsule share the network.
+  const alone = buildLaunchPlan(
+    input(["terminal"], { bwrapPath: "/usr/bin/bwrap", egressProxy: true }, hosts),
+  );
+  assert.ok(!alone.args.includes("--share-net"));
+  assert.ok(!alone.denoFlags.some((f) => f.startsWith("--allow-net")));
+  // Without bubblewrap the proxy cannot hold programs: exec tools are refused unless opted in.
+  const bare = buildLaunchPlan(input(tools, { egressProxy: true }, hosts));
+  assert.deepEqual(bare.tools, ["http_api"]);
+  assert.match(bare.refusedTools[0].reason, /CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC/);
 });
 
 Deno.test("exact network_hosts: Deno allows only those names and their public addresses", () => {

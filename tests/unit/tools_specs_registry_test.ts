@@ -209,3 +209,19 @@ Deno.test("each permission class launches as its class says", () => {
     assert.equal(unscanned.tools.length === 0, cls === "path", spec.name);
   }
 });
+
+Deno.test("exec and network tools share a capsule only where the egress proxy holds programs", () => {
+  for (const exec of EXEC_TOOLS) {
+    for (const net of NETWORK_TOOLS) {
+      const both = (extra: Partial<LaunchInput>) => {
+        const base = launchInput(exec, extra);
+        const manifest = { ...base.manifest, tools_allowlist: [exec, net] };
+        return buildLaunchPlan({ ...base, manifest });
+      };
+      assert.deepEqual(both({ egressProxy: true }).tools, [exec, net], `${exec}+${net}`);
+      assert.deepEqual(both({}).tools, [net], `${exec}+${net} without the proxy`);
+      const bare = both({ bwrapPath: "", egressProxy: true });
+      assert.deepEqual(bare.tools, [net], `${exec}+${net} without bubblewrap`);
+    }
+  }
+});
