@@ -172,6 +172,25 @@ export type CapsuleEvent =
     limit: string;
     message: string;
   }
+  | {
+    /**
+     * A connection a program opened through the egress proxy (egress_proxy.ts),
+     * reported once it was refused or is over.
+     */
+    type: "egress";
+    /** `CONNECT` for a tunnel (TLS stays end to end), else the method of a plain HTTP request. */
+    method: string;
+    host: string;
+    port: number;
+    allowed: boolean;
+    /** Why it was allowed or refused, or why it was cut off. */
+    reason: string;
+    /** The checked address the proxy connected to ("" when refused). */
+    address: string;
+    bytes_up: number;
+    bytes_down: number;
+    ms: number;
+  }
   | { type: "log"; level: string; msg: string }
   | { type: "protocol_error"; error: string; preview: string }
   | { type: "final"; status: string; result: string }

@@ -22,6 +22,7 @@ import { inFlightEffect } from "./step_replay.ts";
 import { inDoubtMessage } from "./session_tools.ts";
 import { errorText } from "./_format.ts";
 import { withLimitEvents } from "./limit_events.ts";
+import { startCapsuleEgress } from "./capsule_egress.ts";
 
 export type {
   ApprovalAnswer,
@@ -62,6 +63,8 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
   }
   const memory = CapsuleMemory.open(settings.agentsDir, manifest.agent_id);
   const journal = options.journal ?? new MemoryJournal();
+  // Programs reach their network_hosts only through this run's egress proxy.
+  const egress = await startCapsuleEgress(plan, options);
   try {
     const fresh = () =>
       buildStartMessage({
@@ -84,6 +87,7 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
     }
     return result;
   } finally {
+    await egress?.close();
     memory.close();
   }
 }

@@ -23,6 +23,7 @@ import { confineRoots, realOrSelf, scanRoots, SYMLINK_SCAN_LIMIT } from "./symli
 import { machineFacts } from "./machine.ts";
 import { bwrapKnowsSize, limitFacts } from "./limit_facts.ts";
 import { effectiveLimits } from "./limits.ts";
+import { egressProxyAvailable } from "./egress_bridge.ts";
 
 /** Where and how a capsule is launched; every field has a default from the settings. */
 export interface PlanOptions {
@@ -115,6 +116,7 @@ export async function planLaunch(
     ? await resolveNetworkHosts(confined.networkHosts, options.resolver)
     : { addresses: [], warnings: [] };
   const bwrapPath = options.osSandbox === false ? "" : facts.bwrapPath;
+  const egressProxy = egressProxyAvailable({ bwrapPath }).available;
   const plan = buildLaunchPlan({
     manifest,
     permissions: confined,
@@ -137,6 +139,7 @@ export async function planLaunch(
     systemPaths: facts.systemPaths,
     etcPaths: facts.etcPaths,
     allowUnsandboxedExec: settings.allowUnsandboxedExec,
+    egressProxy,
     ...limitInput(options.limits !== false),
   });
   plan.warnings.push(...resolved.warnings);
@@ -157,6 +160,11 @@ export async function planLaunch(
         ? effectiveLimits(manifest).bytes_written_mb * 1024 * 1024
         : undefined,
     };
+    const hosts = confined.networkHosts.map((h) => h.trim()).filter(Boolean);
+    if (egressProxy && hosts.length) {
+      const byteLimit = effectiveLimits(manifest).egress_mb * 1024 * 1024;
+      plan.egress = { networkHosts: hosts, byteLimit };
+    }
   }
   return plan;
 }

@@ -31,6 +31,8 @@ export interface Limits {
   open_files: number;
   /** Growth of the write roots over one capsule run, MiB (metered by the host). */
   bytes_written_mb: number;
+  /** Bytes (up plus down) programs may move to each network host over one run, MiB (egress proxy). */
+  egress_mb: number;
 }
 
 /** The defaults: safe for one agent on a laptop, generous for normal scripts. */
@@ -42,6 +44,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   file_size_mb: 256,
   open_files: 512,
   bytes_written_mb: 1024,
+  egress_mb: 512,
 });
 
 /** Accepted range of each limit (the manifest schema enforces it). */
@@ -53,6 +56,7 @@ export const LIMIT_RANGES: Readonly<Record<keyof Limits, [number, number]>> = Ob
   file_size_mb: [1, 65_536],
   open_files: [32, 65_536],
   bytes_written_mb: [1, 1_048_576],
+  egress_mb: [1, 1_048_576],
 });
 
 /** Deno's own writable mappings (thread stacks, code space) beside the heap, measured ~600 MiB. */

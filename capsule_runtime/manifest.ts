@@ -53,6 +53,7 @@ export const LimitsSchema = z.object({
   file_size_mb: limit("file_size_mb"),
   open_files: limit("open_files"),
   bytes_written_mb: limit("bytes_written_mb"),
+  egress_mb: limit("egress_mb"),
 }).strict();
 export type { Limits } from "./limits.ts";
 

@@ -6,11 +6,15 @@
  * `/proc/<pid>/fd` nor ptrace it. Its files follow the manifest: read roots
  * read-only, write roots writable (only when the manifest grants writes),
  * secrets masked at any depth, the data and config folders hidden, and the
- * product's own code read-only. It never has a network.
+ * product's own code read-only. It never has a network of its own: with
+ * `egressSocket` set, the egress proxy's socket is bound in and a bridge on
+ * 127.0.0.1 inside the sandbox leads to it (egress_bridge.ts), so the only
+ * way out is the proxy and its policy.
  *
  * Pure: every fact comes in through `ProgramSandboxInput`, so it is tested by table.
  */
 import type { SystemPath } from "./launcher.ts";
+import { EGRESS_SOCKET, egressEnv, withBridge } from "./egress_bridge.ts";
 
 /** A path to hide inside the sandbox; folders get an empty tmpfs, files /dev/null. */
 export interface MaskedPath {
@@ -40,6 +44,11 @@ export interface ProgramSandboxInput {
   env: Record<string, string>;
   /** Size of the program's /tmp (a tmpfs, so memory) in bytes; absent: bwrap's default. */
   tmpSizeBytes?: number;
+  /**
+   * The host path of the egress proxy's Unix socket (set by runCapsule when
+   * the manifest grants network_hosts and the proxy runs); absent: no network.
+   */
+  egressSocket?: string;
 }
 
 /** The fixed environment of programs: no keys, no host variables. */
@@ -89,8 +98,11 @@ export function programSandboxArgs(input: ProgramSandboxInput, argv: string[]): 
   }
   // Last, so nothing bound above can show them again.
   for (const dir of outermost(input.hiddenDirs)) if (shown(dir)) args.push("--tmpfs", dir);
+  const egress = input.egressSocket;
+  if (egress) args.push("--bind", egress, EGRESS_SOCKET);
   args.push("--chdir", input.workspace, "--clearenv");
-  for (const [key, value] of Object.entries(input.env)) args.push("--setenv", key, value);
-  args.push("--", ...argv);
+  const env = egress ? { ...input.env, ...egressEnv() } : input.env;
+  for (const [key, value] of Object.entries(env)) args.push("--setenv", key, value);
+  args.push("--", ...(egress ? withBridge(argv) : argv));
   return args;
 }

@@ -225,6 +225,9 @@ export function capsuleEventRecorder(
           message: event.message,
         });
         break;
+      case "egress":
+        egressEvent(ctx, subtask, agentId, event);
+        break;
       case "error":
         ctx.log.emit("capsule_error", {
           agent_id: agentId,
@@ -271,6 +274,22 @@ function journalEvent(
       ok,
     });
   }
+}
+
+/**
+ * A connection a program opened through the egress proxy (allowed, refused or
+ * cut off, with its bytes): one run-log line and one audit row each.
+ */
+function egressEvent(
+  ctx: RunContext,
+  subtask: Subtask,
+  agentId: string,
+  event: Extract<CapsuleEvent, { type: "egress" }>,
+): void {
+  const { type: _type, ...fields } = event;
+  const line = { agent_id: agentId, task_id: subtask.task_id, ...fields };
+  ctx.log.emit("egress", line);
+  ctx.store.audit.record("egress", line, { runId: ctx.state.run_id, agentId });
 }
 
 /** A bounded preview of a tool result for the run log (the full result is in tool_events). */
