@@ -57,7 +57,10 @@ async function planPhase(ctx: RunContext, phase: Phase): Promise<void> {
       tools: ctx.toolsAllowed,
       workspace: ctx.workspace,
     }, { runId: s.run_id, signal: ctx.signal });
-    const pool = preparePhasePool(plan, phase, ctx.settings.maxSubtasksPerPhase, ctx.toolsAllowed);
+    const pool = preparePhasePool(plan, phase, ctx.settings.maxSubtasksPerPhase, ctx.toolsAllowed, {
+      givenText: `${s.task}\n${JSON.stringify(s.context)}`,
+      onRefused: (task_id, line) => ctx.log.emit("network_host_refused", { task_id, line }),
+    });
     if (phase === "discovery") s.discovery_subtask_pool = pool;
     else s.execution_subtask_pool = pool;
     ctx.log.emit("task_plan_created", {
@@ -70,6 +73,7 @@ async function planPhase(ctx: RunContext, phase: Phase): Promise<void> {
         role_tag: t.role_tag,
         depends_on: t.depends_on,
         tools: t.tools,
+        network_hosts: t.network_hosts,
         acceptance_criteria: t.acceptance_criteria,
       })),
     });

@@ -7,10 +7,14 @@
 import { z } from "zod";
 import { TOOL_NAMES, type ToolName } from "../capsule_runtime/manifest.ts";
 import { toolRegistryForAllowlist } from "../tools/catalog.ts";
+import { toolsWithPermission } from "../guest/tools/registry.ts";
 import type { LlmService } from "../llm/types.ts";
 import { LlmError } from "../llm/errors.ts";
 import type { Complexity, Phase, Subtask } from "./types.ts";
 import { NETWORK_TOOLS } from "./data_flow.ts";
+import { checkHostPatterns } from "./network_hosts.ts";
+
+const EXEC_TOOLS: readonly ToolName[] = toolsWithPermission("exec");
 
 const ComplexitySchema = z.object({ complexity: z.enum(["simple", "complex"]) });
 
@@ -26,6 +30,9 @@ export const PlanSchema = z.object({
     requires_tool: z.boolean().describe("True when the subtask cannot be done without a tool."),
     tools: z.array(z.enum(TOOL_NAMES)).describe("The fewest tools the subtask needs."),
     writes_files: z.boolean().describe("True only when the subtask must create or change files."),
+    network_hosts: z.array(z.string()).default([]).describe(
+      'Hosts its programs or network tools must reach, e.g. ["github.com", "*.pypi.org"]; else [].',
+    ),
   })),
 });
 export type Plan = z.infer<typeof PlanSchema>;
@@ -91,7 +98,10 @@ function planPrompt(req: PlanRequest): string {
     `Rules: at most ${req.maxSubtasks} subtasks (NEVER more than ${req.maxSubtasks}); prefer fewer; use depends_on only when a subtask needs another's result; give each subtask concrete acceptance criteria; tools must be the fewest needed, chosen from the catalog.`,
     `Data-flow rule: results of subtasks that read files, databases or run programs are private, and passing them (by depends_on, or discovery results) to a subtask with a network tool (${
       NETWORK_TOOLS.join(", ")
-    }) needs the user's approval; keep network subtasks from depending on private results unless the task needs it.`,
+    }) or network_hosts needs the user's approval; keep network subtasks from depending on private results unless the task needs it.`,
+    `Network: programs (${
+      EXEC_TOOLS.join(", ")
+    }) reach the network only through a proxy that lets through exactly the hosts in the subtask's network_hosts; list there every host the subtask needs (host names or *.domain, e.g. "github.com", "*.pypi.org"; no scheme, path, port or IP unless the task gives one), and leave it empty when it needs none.`,
     `Workspace root: ${req.workspace}`,
     `Tool catalog: ${JSON.stringify(catalog)}`,
     Object.keys(req.context).length ? `Context: ${JSON.stringify(req.context).slice(0, 4000)}` : "",
@@ -129,13 +139,17 @@ function slug(text: string): string {
  * Turns a plan into a phase pool: cap the plan, prefix ids with
  * `discover-`/`execute-`, de-duplicate them with `-2`, `-3`, ..., remap and
  * drop unknown dependencies, and set `waiting`/`pending`. Tools outside
- * `allowedTools` are dropped.
+ * `allowedTools` are dropped. Network hosts are checked (`network_hosts.ts`;
+ * an IP address only when `hosts.givenText`, the user's task, names it) and
+ * kept only for a subtask with a network or exec tool; each refused entry
+ * is one line passed to `hosts.onRefused`.
  */
 export function preparePhasePool(
   plan: Plan,
   phase: Phase,
   maxSubtasks: number,
   allowedTools: readonly ToolName[],
+  hosts: { givenText?: string; onRefused?: (taskId: string, line: string) => void } = {},
 ): Subtask[] {
   const prefix = phase === "discovery" ? "discover-" : "execute-";
   const items = plan.subtasks.slice(0, maxSubtasks);
@@ -160,6 +174,8 @@ export function preparePhasePool(
       ),
     ];
     const tools = [...new Set(item.tools)].filter((t) => allowedTools.includes(t));
+    const networkHosts = subtaskHosts(item.network_hosts ?? [], tools, hosts.givenText ?? "");
+    for (const line of networkHosts.refused) hosts.onRefused?.(ids[index], line);
     return {
       task_id: ids[index],
       title: item.title.trim() || ids[index],
@@ -171,6 +187,7 @@ export function preparePhasePool(
       tools,
       // Judged on the allowed tools: an agent can only write through file_io.
       writes_files: item.writes_files && tools.includes("file_io"),
+      network_hosts: networkHosts.hosts,
       phase,
       status: depends.length ? "waiting" : "pending",
       assigned_agent_id: null,
@@ -182,4 +199,22 @@ export function preparePhasePool(
       finished_at: null,
     };
   });
+}
+
+/** The checked hosts of one planned subtask; none without a tool that can reach the network. */
+function subtaskHosts(raw: readonly string[], tools: readonly ToolName[], givenText: string) {
+  const checked = checkHostPatterns(raw, givenText);
+  const reaches = tools.some((t) => NETWORK_TOOLS.includes(t) || EXEC_TOOLS.includes(t));
+  if (reaches || checked.hosts.length === 0) return checked;
+  return {
+    hosts: [],
+    refused: [
+      ...checked.refused,
+      `network hosts ${
+        checked.hosts.join(", ")
+      } refused: the subtask has no tool that reaches the network (${
+        [...NETWORK_TOOLS, ...EXEC_TOOLS].join(", ")
+      })`,
+    ],
+  };
 }

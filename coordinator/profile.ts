@@ -72,10 +72,22 @@ function scopeSection(subtask: Subtask, tools: readonly ToolName[], fileWrite: b
       ? "- Write only the files the task asks for."
       : "- Do not create, change or delete files.",
     `- Role: ${subtask.role_tag}; decline work outside it and say why.`,
+    ...(hostsOf(subtask).length
+      ? [`- The network reaches only these hosts: ${hostsOf(subtask).join(", ")}.`]
+      : []),
   ].join("\n");
 }
 
-/** Builds the capsule profile from a model payload, keeping every field within bounds. */
+/** The hosts the planner proposed (and `network_hosts.ts` checked) for a subtask. */
+function hostsOf(subtask: Subtask): string[] {
+  return [...(subtask.network_hosts ?? [])];
+}
+
+/**
+ * Builds the capsule profile from a model payload, keeping every field within
+ * bounds. Network hosts come only from the subtask (the planner's proposal):
+ * the payload has no field for them, so the profile step cannot add any.
+ */
 export function normalizeProfile(
   payload: ProfilePayload,
   subtask: Subtask,
@@ -115,7 +127,7 @@ export function normalizeProfile(
     permissions: {
       read_roots: ["."],
       write_roots: fileWrite ? ["."] : [],
-      network_hosts: [],
+      network_hosts: hostsOf(subtask),
       file_write: fileWrite,
       sql_paths: [],
     },
@@ -179,6 +191,12 @@ export async function generateProfile(
           content:
             `Original user task: ${input.task}\nRole tag: ${subtask.role_tag}. Subtask title: ${subtask.title}. Subtask description: ${subtask.description}\nTools the subtask needs: ${
               subtask.tools.join(", ") || "none"
+            }${
+              hostsOf(subtask).length
+                ? `\nNetwork hosts it will reach (granted by the planner): ${
+                  hostsOf(subtask).join(", ")
+                }`
+                : ""
             }`,
         },
       ],

@@ -43,6 +43,12 @@ export interface Subtask {
   tools: ToolName[];
   /** Whether the subtask must write files (reuse then needs an agent allowed to write). */
   writes_files: boolean;
+  /**
+   * Hosts its programs (through the egress proxy) and network tools must reach, as the planner
+   * proposed and `network_hosts.ts` checked; routing only reuses agents that have them all.
+   * Absent in runs planned before hosts existed.
+   */
+  network_hosts?: string[];
   phase: Phase;
   status: SubtaskStatus;
   assigned_agent_id: string | null;

@@ -25,6 +25,7 @@ export interface PlanItem {
   requires_tool?: boolean;
   tools?: string[];
   writes_files?: boolean;
+  network_hosts?: string[];
 }
 
 export interface StepInput {
@@ -44,6 +45,8 @@ export interface Brain {
   judge?(prompt: string): boolean;
   /** Reranker scores by agent id; default: echo the semantic scores. */
   rerank?(prompt: string): { agent_id: string; score: number; reason: string }[] | null;
+  /** Extra keys in every profile reply (e.g. permissions a model should not be able to add). */
+  profileExtra?: Record<string, unknown>;
   synthesis?: string;
 }
 
@@ -125,6 +128,7 @@ function fullPlan(items: PlanItem[]) {
       requires_tool: i.requires_tool ?? true,
       tools: i.tools ?? ["file_io"],
       writes_files: i.writes_files ?? false,
+      network_hosts: i.network_hosts ?? [],
     })),
   };
 }
@@ -155,6 +159,7 @@ export function brainHandler(brain: Brain): FakeHandler {
             skill_md: `# ${role}\n\nDo ${role} work.\n\n## Scope Constraints\n- Workspace only.`,
             skill_ids: ["file_system"],
             file_write: false,
+            ...brain.profileExtra,
           },
         };
       }

@@ -16,5 +16,6 @@ export function planSubtask(
     requires_tool: true,
     tools: ["file_io", "terminal"],
     writes_files: false,
+    network_hosts: [],
   };
 }

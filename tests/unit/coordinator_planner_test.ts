@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { type Plan, preparePhasePool } from "../../coordinator/planner.ts";
+import {
+  generatePlan,
+  type Plan,
+  PlanSchema,
+  preparePhasePool,
+} from "../../coordinator/planner.ts";
+import type { LlmService } from "../../llm/types.ts";
 import { planSubtask as sub } from "../helpers/plan.ts";
+import { noLlm } from "../helpers/run_context.ts";
 
 Deno.test("phase pools get prefixed, de-duplicated ids, remapped dependencies and a cap", () => {
   const plan: Plan = {
@@ -29,4 +36,61 @@ Deno.test("a subtask writes files only when the run allows file_io", () => {
   const [denied] = preparePhasePool({ subtasks: [writer] }, "execution", 4, ["terminal"]);
   assert.deepEqual(denied.tools, []);
   assert.equal(denied.writes_files, false);
+});
+
+Deno.test("a subtask keeps the network hosts the planner proposed, checked, with one line per refusal", () => {
+  const clone = {
+    ...sub("clone"),
+    tools: ["terminal" as const],
+    network_hosts: ["GitHub.com", "*.pypi.org", "https://evil.example/x", "10.0.0.1"],
+  };
+  const refused: [string, string][] = [];
+  const [task] = preparePhasePool({ subtasks: [clone] }, "execution", 4, ["terminal"], {
+    givenText: "clone it",
+    onRefused: (id, line) => refused.push([id, line]),
+  });
+  assert.deepEqual(task.network_hosts, ["github.com", "*.pypi.org"]);
+  assert.deepEqual(refused.map(([id]) => id), ["execute-clone", "execute-clone"]);
+  assert.match(refused[0][1], /^network host "https:\/\/evil.example\/x" refused: no scheme/);
+  assert.match(refused[1][1], /^network host "10.0.0.1" refused: .*not a public address/);
+});
+
+Deno.test("hosts need a tool that reaches the network, and a plan without hosts gets none", () => {
+  const reader = { ...sub("read"), tools: ["file_io" as const], network_hosts: ["github.com"] };
+  const refused: string[] = [];
+  const [task] = preparePhasePool({ subtasks: [reader] }, "execution", 4, ["file_io"], {
+    onRefused: (_id, line) => refused.push(line),
+  });
+  assert.deepEqual(task.network_hosts, []);
+  assert.match(refused[0], /github.com refused: the subtask has no tool that reaches the network/);
+  // A model that leaves the field out (older prompts, cassettes) plans no hosts.
+  const { network_hosts: _omitted, ...bare } = sub("bare");
+  const parsed = PlanSchema.parse({ subtasks: [bare] });
+  assert.deepEqual(parsed.subtasks[0].network_hosts, []);
+});
+
+Deno.test("the planner's prompt says how to request hosts and that programs reach only them", async () => {
+  let system = "";
+  const llm = {
+    ...noLlm(),
+    structured<T>(schema: { parse(v: unknown): T }, request: { messages: { content: string }[] }) {
+      system = request.messages[0].content;
+      return Promise.resolve({
+        value: schema.parse({ subtasks: [{ ...sub("x"), network_hosts: ["github.com"] }] }),
+        response: { text: "", usage: { inputTokens: 0, outputTokens: 0 } },
+      });
+    },
+  } as unknown as LlmService;
+  const plan = await generatePlan(llm, {
+    task: "clone",
+    phase: "execution",
+    context: {},
+    maxSubtasks: 4,
+    tools: ["terminal"],
+    workspace: "/ws",
+  }, { runId: "run_x" });
+  assert.deepEqual(plan.subtasks[0].network_hosts, ["github.com"]);
+  assert.match(system, /network_hosts/);
+  assert.match(system, /through a proxy that lets through exactly the hosts/);
+  assert.match(system, /"\*\.pypi\.org"/);
 });
