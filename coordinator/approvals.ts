@@ -207,3 +207,32 @@ export function decideApproval(
     note ?? (approved ? "approved_via_web" : "denied_via_web"),
   );
 }
+
+/**
+ * The line a person reads before a new agent is created: the best existing
+ * match (and that denying reuses it), and the hosts the new agent's
+ * programs and network tools would reach.
+ *
+ * @example
+ * ```ts
+ * agentCreateSummary({ title: "Clone", best: null, effective: 0, threshold: 0.62, networkHosts: ["github.com"] });
+ * // 'Create a new agent for "Clone"? It would reach only these hosts: github.com (...). No existing agent fits; denying fails the subtask.'
+ * ```
+ */
+export function agentCreateSummary(input: {
+  title: string;
+  best: string | null;
+  effective: number;
+  threshold: number;
+  networkHosts: readonly string[];
+}): string {
+  const hosts = input.networkHosts.length
+    ? ` It would reach only these hosts: ${
+      input.networkHosts.join(", ")
+    } (its programs through the egress proxy).`
+    : "";
+  const match = input.best
+    ? ` The best existing match, ${input.best}, scores ${input.effective} (threshold ${input.threshold}). Denying reuses it.`
+    : " No existing agent fits; denying fails the subtask.";
+  return `Create a new agent for "${input.title}"?${hosts}${match}`;
+}

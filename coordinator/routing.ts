@@ -12,6 +12,8 @@ import type { Manifest, ToolName } from "../capsule_runtime/manifest.ts";
 import { evolveGenome, lineageTags, withWorkingStyle } from "./evolution.ts";
 import { isFatalLlmError } from "./planner.ts";
 import { generateProfile } from "./profile.ts";
+import { hostsCovered } from "./network_hosts.ts";
+import { agentCreateSummary } from "./approvals.ts";
 import type { RunContext } from "./context.ts";
 import type { Subtask } from "./types.ts";
 
@@ -28,6 +30,8 @@ export interface Candidate {
   tools: string[];
   /** Whether the agent may write files. */
   file_write: boolean;
+  /** Hosts its programs and network tools may reach (`permissions.network_hosts`). */
+  network_hosts: string[];
   status: string;
 }
 
@@ -37,23 +41,32 @@ export function effectiveScore(c: Pick<Candidate, "score" | "usage_count" | "suc
   return c.score * (0.3 + 0.7 * sr);
 }
 
+/** What a subtask needs of an agent. */
+export interface AgentNeed {
+  tools: readonly ToolName[];
+  writes_files: boolean;
+  /** Every host must be covered by the agent's hosts (absent: none needed). */
+  network_hosts?: readonly string[];
+}
+
 /**
- * Whether an agent's tools (and write permission) cover what the subtask
- * needs, within what the run allows.
+ * Whether an agent's tools, write permission and network hosts cover what
+ * the subtask needs, within what the run allows.
  */
 export function toolsFit(
-  agent: { tools: readonly string[]; file_write: boolean },
-  need: { tools: readonly ToolName[]; writes_files: boolean },
+  agent: { tools: readonly string[]; file_write: boolean; network_hosts?: readonly string[] },
+  need: AgentNeed,
   allowed: readonly ToolName[],
 ): boolean {
   return need.tools.every((t) => agent.tools.includes(t) && allowed.includes(t)) &&
-    (!need.writes_files || agent.file_write);
+    (!need.writes_files || agent.file_write) &&
+    hostsCovered(agent.network_hosts ?? [], need.network_hosts ?? []);
 }
 
 /** The best candidate that fits, and whether it clears the reuse threshold. */
 export function chooseCandidate(
   candidates: readonly Candidate[],
-  need: { tools: readonly ToolName[]; writes_files: boolean },
+  need: AgentNeed,
   allowed: readonly ToolName[],
   threshold: number,
 ): { best: Candidate | null; effective: number; reuse: boolean } {
@@ -154,6 +167,7 @@ function findCandidates(ctx: RunContext, vector: Float32Array): Candidate[] {
       success_rate: row.success_rate,
       tools: manifest.tools_allowlist,
       file_write: manifest.permissions.file_write,
+      network_hosts: manifest.permissions.network_hosts,
       status: row.status,
     }];
   });
@@ -181,6 +195,7 @@ async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acqui
     const agent = {
       tools: manifest?.tools_allowlist ?? [],
       file_write: !!manifest?.permissions.file_write,
+      network_hosts: manifest?.permissions.network_hosts ?? [],
     };
     if (manifest && toolsFit(agent, subtask, ctx.toolsAllowed)) {
       return { manifest, created: false };
@@ -221,42 +236,70 @@ async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acqui
     decision: choice.reuse ? "reuse" : "create",
   });
   if (choice.reuse) return reuse(ctx, subtask, choice.best!.agent_id);
-  if (settings.createApprovalRequired && choice.best) {
-    const decision = await ctx.approvals.request({
-      runId: state.run_id,
-      kind: "agent_create",
-      mode: state.runtime_policies.create_approval_mode,
-      request: {
-        type: "agent_create",
-        task_id: subtask.task_id,
-        role_tag: subtask.role_tag,
-        top_candidate: choice.best.agent_id,
-        effective_score: round(choice.effective),
-      },
-      summary:
-        `Create a new agent for "${subtask.title}"? The best existing match, ${choice.best.agent_id}, scores ${
-          round(choice.effective)
-        } (threshold ${settings.lowConfidenceThreshold}). Denying reuses it.`,
-      timeoutSec: settings.apiApprovalTimeoutSec,
-      signal: ctx.signal,
-    });
-    state.approvals.push({
-      approval_id: decision.approval_id,
-      kind: "agent_create",
-      approved: decision.approved,
-      operator: decision.operator,
-      note: decision.note,
-      summary: `create agent for ${subtask.role_tag}`,
-    });
-    ctx.log.emit("create_gate_decision", {
-      task_id: subtask.task_id,
-      approved: decision.approved,
-      note: decision.note,
-      top_candidate: choice.best.agent_id,
-    });
-    if (!decision.approved) return reuse(ctx, subtask, choice.best.agent_id);
+  const hosts = subtask.network_hosts ?? [];
+  // A new agent that would reach the network always asks; otherwise only when a match exists.
+  if (settings.createApprovalRequired && (choice.best || hosts.length)) {
+    const approved = await askCreate(ctx, subtask, choice);
+    if (!approved && choice.best) return reuse(ctx, subtask, choice.best.agent_id);
+    if (!approved) {
+      return {
+        error: `agent_create_denied: a new agent reaching ${hosts.join(", ")} was not approved`,
+      };
+    }
   }
   return create(ctx, subtask);
+}
+
+/** Asks whether to create a new agent, naming the hosts it would reach; records the answer. */
+async function askCreate(
+  ctx: RunContext,
+  subtask: Subtask,
+  choice: { best: Candidate | null; effective: number },
+): Promise<boolean> {
+  const { state, settings } = ctx;
+  const hosts = subtask.network_hosts ?? [];
+  const best = choice.best?.agent_id ?? null;
+  const decision = await ctx.approvals.request({
+    runId: state.run_id,
+    kind: "agent_create",
+    mode: state.runtime_policies.create_approval_mode,
+    request: {
+      type: "agent_create",
+      task_id: subtask.task_id,
+      role_tag: subtask.role_tag,
+      top_candidate: best,
+      effective_score: round(choice.effective),
+      tools: subtask.tools,
+      network_hosts: hosts,
+    },
+    summary: agentCreateSummary({
+      title: subtask.title,
+      best,
+      effective: round(choice.effective),
+      threshold: settings.lowConfidenceThreshold,
+      networkHosts: hosts,
+    }),
+    timeoutSec: settings.apiApprovalTimeoutSec,
+    signal: ctx.signal,
+  });
+  state.approvals.push({
+    approval_id: decision.approval_id,
+    kind: "agent_create",
+    approved: decision.approved,
+    operator: decision.operator,
+    note: decision.note,
+    summary: `create agent for ${subtask.role_tag}${
+      hosts.length ? ` (hosts: ${hosts.join(", ")})` : ""
+    }`,
+  });
+  ctx.log.emit("create_gate_decision", {
+    task_id: subtask.task_id,
+    approved: decision.approved,
+    note: decision.note,
+    top_candidate: best,
+    network_hosts: hosts,
+  });
+  return decision.approved;
 }
 
 function reuse(ctx: RunContext, subtask: Subtask, agentId: string): Acquired {

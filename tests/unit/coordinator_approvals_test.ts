@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore, type Store } from "../../store/mod.ts";
-import { ApprovalService, decideApproval } from "../../coordinator/approvals.ts";
+import {
+  agentCreateSummary,
+  ApprovalService,
+  decideApproval,
+} from "../../coordinator/approvals.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const request = (mode: "approve" | "deny" | "web" | "interactive", timeoutSec = 5) => ({
@@ -104,3 +108,33 @@ Deno.test("web mode denies on timeout and when the run is cancelled", () =>
     assert.equal(cancelled.approved, false);
     assert.equal(cancelled.note, "run_cancelled_default_deny");
   }));
+
+Deno.test("the create question names the hosts the new agent would reach, and what denying does", () => {
+  const withMatch = agentCreateSummary({
+    title: "Clone the repo",
+    best: "old-cloner",
+    effective: 0.4,
+    threshold: 0.62,
+    networkHosts: ["github.com", "*.pypi.org"],
+  });
+  assert.match(withMatch, /^Create a new agent for "Clone the repo"\?/);
+  assert.match(withMatch, /reach only these hosts: github.com, \*\.pypi\.org/);
+  assert.match(withMatch, /old-cloner, scores 0.4 \(threshold 0.62\)\. Denying reuses it\./);
+  const alone = agentCreateSummary({
+    title: "Clone",
+    best: null,
+    effective: 0,
+    threshold: 0.62,
+    networkHosts: ["github.com"],
+  });
+  assert.match(alone, /github.com/);
+  assert.match(alone, /No existing agent fits; denying fails the subtask\./);
+  const plain = agentCreateSummary({
+    title: "Read",
+    best: "r",
+    effective: 0.5,
+    threshold: 0.62,
+    networkHosts: [],
+  });
+  assert.doesNotMatch(plain, /hosts/);
+});

@@ -25,6 +25,23 @@ function DataFlowLine(props: { request: Record<string, unknown> }) {
   );
 }
 
+/** A create request in words: the question, and the hosts the new agent would reach. */
+function AgentCreateLine(props: { request: Record<string, unknown> }) {
+  const r = props.request;
+  const hosts = Array.isArray(r.network_hosts) ? r.network_hosts.map(String) : [];
+  return (
+    <div class="agent-create">
+      {String(r.summary ?? "")}
+      {hosts.length > 0 && (
+        <p>
+          Network hosts its programs may reach through the proxy:{" "}
+          <span class="mono">{hosts.join(", ")}</span>
+        </p>
+      )}
+    </div>
+  );
+}
+
 function ApprovalItem(props: { a: ApprovalRow; base: string }) {
   const { a, base } = props;
   return (
@@ -34,6 +51,7 @@ function ApprovalItem(props: { a: ApprovalRow; base: string }) {
       {" "}
       <span class="muted">{when(a.created_at)}</span>
       {a.kind === "data_flow" && <DataFlowLine request={a.request_data} />}
+      {a.kind === "agent_create" && <AgentCreateLine request={a.request_data} />}
       <Json value={a.request_data} />
       {a.status === "pending" && <ApprovalButtons id={a.approval_id} base={base} />}
       {a.status !== "pending" && <span class="muted">by {a.operator ?? "–"} {a.note}</span>}

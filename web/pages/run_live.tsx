@@ -78,7 +78,7 @@ function Approvals(props: { a: RunAnalysis; base: string }) {
             <li>
               <Status value={ap.status} /> {ap.kind}{" "}
               <code>
-                {ap.kind === "data_flow"
+                {ap.kind === "data_flow" || ap.kind === "agent_create"
                   ? String(ap.request_data.summary ?? "").slice(0, 600)
                   : JSON.stringify(ap.request_data).slice(0, 200)}
               </code>
