@@ -11,10 +11,11 @@ import type { ToolName } from "../capsule_runtime/manifest.ts";
 import { toolsWithPermission } from "../guest/tools/registry.ts";
 
 /**
- * Tools that reach the network. Programs (`terminal`, `python_exec`) run
- * with no network today; a tool granted network must be of this class.
+ * Tools that reach the network. Programs (`terminal`, `python_exec`) have
+ * none unless the manifest grants hosts (`networkReachOf`).
  */
 export const NETWORK_TOOLS: readonly ToolName[] = toolsWithPermission("network");
+const EXEC_TOOLS: readonly ToolName[] = toolsWithPermission("exec");
 
 /** How many characters of the data an approval shows. */
 export const PREVIEW_CHARS = 300;
@@ -46,6 +47,20 @@ export function networkToolsOf(tools: readonly string[]): string[] {
   return tools.filter((t) => (NETWORK_TOOLS as readonly string[]).includes(t));
 }
 
+/**
+ * The tools through which an agent reaches the network: its network tools,
+ * and its exec tools when the manifest grants hosts (their programs reach
+ * them through the egress proxy).
+ */
+export function networkReachOf(
+  tools: readonly string[],
+  networkHosts: readonly string[],
+): string[] {
+  const exec = (t: string) =>
+    networkHosts.length > 0 && (EXEC_TOOLS as readonly string[]).includes(t);
+  return tools.filter((t) => (NETWORK_TOOLS as readonly string[]).includes(t) || exec(t));
+}
+
 /** A result that may enter a subtask's context, with where its data came from. */
 export interface FlowSource {
   task_id: string;
@@ -66,8 +81,12 @@ export function isPrivate(source: FlowSource): boolean {
  * The sources whose entry into a capsule with `targetTools` needs an
  * approval: private, non-empty ones, when the target can reach the network.
  */
-export function crossingsFor(sources: readonly FlowSource[], targetTools: readonly string[]) {
-  if (networkToolsOf(targetTools).length === 0) return [];
+export function crossingsFor(
+  sources: readonly FlowSource[],
+  targetTools: readonly string[],
+  networkHosts: readonly string[] = [],
+) {
+  if (networkReachOf(targetTools, networkHosts).length === 0) return [];
   return sources.filter((s) => isPrivate(s) && s.text.trim() !== "");
 }
 

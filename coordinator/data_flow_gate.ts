@@ -15,7 +15,7 @@ import {
   crossingSummary,
   type FlowSource,
   isPrivate,
-  networkToolsOf,
+  networkReachOf,
   origin,
   PREVIEW_CHARS,
   privateToolsUsed,
@@ -71,8 +71,11 @@ export async function gateDataFlow(
   ]);
   texts.delete(subtask.task_id);
   const sources = [...texts].map(([id, text]) => source(ctx, id, text));
-  const networkTools = networkToolsOf(manifest.tools_allowlist);
-  const crossing = new Set(crossingsFor(sources, manifest.tools_allowlist).map((s) => s.task_id));
+  const hosts = manifest.permissions.network_hosts;
+  const networkTools = networkReachOf(manifest.tools_allowlist, hosts);
+  const crossing = new Set(
+    crossingsFor(sources, manifest.tools_allowlist, hosts).map((s) => s.task_id),
+  );
   const entered: string[] = [];
   for (const src of sources) {
     if (!isPrivate(src) || src.text.trim() === "") continue;

@@ -7,6 +7,7 @@ import {
   type FlowSource,
   isPrivate,
   NETWORK_TOOLS,
+  networkReachOf,
   networkToolsOf,
   PREVIEW_CHARS,
   privateToolsUsed,
@@ -87,4 +88,23 @@ Deno.test("the summary names source, target and tools with a bounded preview; th
   assert.match(line, /^\[withheld\] The result of subtask execute-read was withheld/);
   assert.match(line, /private data \(read with file_io\).*network \(web_fetch\).*denied/);
   assert.ok(!line.includes("the secret is 42"));
+});
+
+Deno.test("programs granted network hosts make their agent networked for the data-flow rule", () => {
+  assert.deepEqual(networkReachOf(["file_io", "terminal"], []), []);
+  assert.deepEqual(networkReachOf(["file_io", "terminal", "python_exec"], ["github.com"]), [
+    "terminal",
+    "python_exec",
+  ]);
+  const secret: FlowSource = {
+    task_id: "read",
+    title: "Read",
+    text: "payroll",
+    private_tools: ["file_io"],
+    inherited_from: [],
+  };
+  assert.deepEqual(crossingsFor([secret], ["terminal"]), []);
+  assert.deepEqual(crossingsFor([secret], ["terminal"], ["github.com"]).map((s) => s.task_id), [
+    "read",
+  ]);
 });
