@@ -7,9 +7,10 @@
  * every TCP connection to the socket. Programs find it through the usual
  * proxy variables; a program that ignores them has no network at all.
  *
- * Python starts in ~15 ms with `-I -S` and can fork after `listen()`; Deno
- * could not run under the program's address-space limit, so the bridge is
- * Python, started before `prlimit` (it is our code, not the program's).
+ * Python starts in ~15 ms with `-I -S` and can fork once it listens, which
+ * gives the readiness for free (Deno has no fork and starts slower), so the
+ * bridge is Python. It starts before `prlimit`: the program's limits are the
+ * program's own (it is our code, not the program's).
  */
 
 /** Where the proxy's socket appears inside a program's sandbox. */
