@@ -7,6 +7,17 @@ import { describeLimits, effectiveLimits } from "../capsule_runtime/limits.ts";
 import { age, bold, dim, printJson, printLine, renderTable } from "./output.ts";
 import { confirm } from "./prompt.ts";
 import { NETWORK_TOOLS } from "../capsule_runtime/launcher.ts";
+import type { Manifest } from "../capsule_runtime/manifest.ts";
+import { probeBubblewrap } from "../capsule_runtime/bwrap_probe.ts";
+import { egressProxyAvailable } from "../capsule_runtime/egress_bridge.ts";
+import { programNetwork } from "../coordinator/network_hosts.ts";
+
+/** What the agent's programs may reach through the egress proxy on this machine. */
+async function programNetworkHere(manifest: Manifest) {
+  const bwrap = await probeBubblewrap();
+  const proxy = egressProxyAvailable({ bwrapPath: bwrap.works ? bwrap.path : "" });
+  return programNetwork(manifest.tools_allowlist, manifest.permissions.network_hosts, proxy);
+}
 
 export const agentsCommand: Command = {
   name: "agents",
@@ -59,7 +70,7 @@ export const agentCommand: Command = {
     "include-embedding": { type: "boolean", description: "Include the embedding vector." },
     ...JSON_OPTION,
   },
-  run(ctx) {
+  async run(ctx) {
     const agentId = ctx.positionals[0];
     const detail = agentDetail(ctx.settings().agentsDir, ctx.store(), agentId);
     if (!detail) {
@@ -69,7 +80,7 @@ export const agentCommand: Command = {
           hint: "List agents with `closed-claw agents`.",
         });
       }
-      return Promise.resolve(1);
+      return 1;
     }
     const { manifest } = detail;
     const vector = manifest.embedding_vector;
@@ -79,6 +90,7 @@ export const agentCommand: Command = {
         agent: {
           ...manifest,
           limits: effectiveLimits(manifest),
+          program_network: await programNetworkHere(manifest),
           embedding_vector: ctx.options["include-embedding"]
             ? vector
             : `<hidden: ${vector.length} floats>`,
@@ -86,7 +98,7 @@ export const agentCommand: Command = {
         skill_md: detail.skill_md,
         memory_entries: detail.memory_entries,
       });
-      return Promise.resolve(0);
+      return 0;
     }
     const p = manifest.permissions;
     const field = (label: string, value: unknown) => printLine(`${dim(label.padEnd(14))} ${value}`);
@@ -108,6 +120,7 @@ export const agentCommand: Command = {
         ? p.network_hosts.join(", ")
         : "(any public host)",
     );
+    field("programs reach", (await programNetworkHere(manifest)).line);
     field("limits", describeLimits(effectiveLimits(manifest)).map((l) => l.label).join(", "));
     field("usage", `${manifest.usage_count} runs, ${Math.round(manifest.success_rate * 100)}% ok`);
     field("last used", age(manifest.last_used_at));
@@ -117,7 +130,7 @@ export const agentCommand: Command = {
     printLine();
     printLine(bold("skill.md"));
     printLine(detail.skill_md.trimEnd() || dim("(empty)"));
-    return Promise.resolve(0);
+    return 0;
   },
 };
 

@@ -13,6 +13,7 @@ import {
 import { createEmbedder } from "../store/embedder.ts";
 import { findOnPath, probeBubblewrap } from "../capsule_runtime/bwrap_probe.ts";
 import { limitFacts, limitStatus } from "../capsule_runtime/limit_facts.ts";
+import { egressProxyAvailable } from "../capsule_runtime/egress_bridge.ts";
 import { PROVIDER_INFO, resolveProviderConfig } from "../llm/provider_config.ts";
 import { probeProvider } from "../llm/probe.ts";
 import { openBreakers } from "../llm/breaker.ts";
@@ -158,6 +159,42 @@ async function checkSandbox(s: Settings): Promise<Check> {
     fix: bwrap.installed
       ? "Allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)."
       : "Install it: sudo apt-get install bubblewrap",
+  };
+}
+
+/**
+ * The egress proxy: with bubblewrap (and python3 for its bridge) programs of
+ * terminal/python_exec reach their agent's network_hosts through it;
+ * without, exec tools keep the old rule. `bwrapPath` is "" where bubblewrap
+ * does not work.
+ */
+export function checkEgressProxy(s: Settings, bwrapPath: string): Check {
+  const proxy = egressProxyAvailable({ bwrapPath });
+  if (proxy.available) {
+    return {
+      name: "egress proxy",
+      status: "ok",
+      detail:
+        "available: programs of terminal/python_exec reach only their agent's network_hosts through it (HTTP CONNECT and plain HTTP; every connection logged); no other network",
+    };
+  }
+  if (!bwrapPath) {
+    return {
+      name: "egress proxy",
+      status: "warn",
+      detail: `not available (needs bubblewrap): terminal and python_exec are ${
+        s.allowUnsandboxedExec
+          ? "allowed unsandboxed (CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC=true), their programs with your rights and your network"
+          : "refused unless CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC=true"
+      }`,
+      fix: "Make bubblewrap work (see the os sandbox line).",
+    };
+  }
+  return {
+    name: "egress proxy",
+    status: "warn",
+    detail: `not available: ${proxy.detail}`,
+    fix: "Install python3: sudo apt-get install python3",
   };
 }
 
@@ -328,6 +365,7 @@ export async function runChecks(settings: Settings): Promise<Check[]> {
     checkSqlite(settings),
     await checkEmbedder(settings),
     await checkSandbox(settings),
+    await probeBubblewrap().then((b) => checkEgressProxy(settings, b.works ? b.path : "")),
     await checkLimits(),
     checkConfigFiles(settings),
     checkChromium(),

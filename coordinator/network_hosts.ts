@@ -12,6 +12,9 @@ import {
   normalizeHost,
   parseIp,
 } from "../guest/policy/ssrf.ts";
+import { toolsWithPermission } from "../guest/tools/registry.ts";
+
+const EXEC_TOOLS = toolsWithPermission("exec");
 
 /** At most this many hosts per subtask; the rest are refused. */
 export const MAX_HOSTS = 16;
@@ -108,4 +111,48 @@ export function hostCovers(pattern: string, need: string): boolean {
 /** Whether an agent's hosts cover every host a subtask needs. */
 export function hostsCovered(agentHosts: readonly string[], need: readonly string[]): boolean {
   return need.every((n) => agentHosts.some((p) => hostCovers(p, n)));
+}
+
+/** Where the egress proxy stands here (`egressProxyAvailable` in capsule_runtime/egress_bridge.ts). */
+export interface ProxyState {
+  available: boolean;
+  detail: string;
+}
+
+/**
+ * What an agent's programs may reach, in one line, for `closed-claw agent`
+ * and the dashboard's agent page; `hosts` is empty without a program tool.
+ *
+ * @example
+ * ```ts
+ * programNetwork(["terminal"], ["github.com"], { available: true, detail: "" }).line;
+ * // "github.com (through the egress proxy, which logs every connection)"
+ * ```
+ */
+export function programNetwork(
+  tools: readonly string[],
+  networkHosts: readonly string[],
+  proxy: ProxyState,
+): { hosts: string[]; reachable: boolean; line: string } {
+  const hosts = [...networkHosts];
+  if (!tools.some((t) => (EXEC_TOOLS as readonly string[]).includes(t))) {
+    return { hosts: [], reachable: false, line: `(no program tool: ${EXEC_TOOLS.join(", ")})` };
+  }
+  if (hosts.length === 0) {
+    return { hosts, reachable: false, line: "(none: no network_hosts, programs have no network)" };
+  }
+  if (!proxy.available) {
+    return {
+      hosts,
+      reachable: false,
+      line: `${
+        hosts.join(", ")
+      } granted, but the egress proxy is not available here: ${proxy.detail}`,
+    };
+  }
+  return {
+    hosts,
+    reachable: true,
+    line: `${hosts.join(", ")} (through the egress proxy, which logs every connection)`,
+  };
 }

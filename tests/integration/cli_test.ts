@@ -120,6 +120,7 @@ Deno.test("doctor reports each check and how to fix a missing key", async () => 
     "sqlite",
     "embedder",
     "os sandbox",
+    "egress proxy",
     "limits",
     "config files",
     "chromium",
@@ -130,6 +131,11 @@ Deno.test("doctor reports each check and how to fix a missing key", async () => 
   const limits = report.checks.find((c: { name: string }) => c.name === "limits");
   assert.match(limits.detail, /bytes written per run/);
   assert.match(limits.detail, /processes\/threads/);
+  // Whether programs can reach their agent's hosts through the egress proxy here.
+  const sandbox = report.checks.find((c: { name: string }) => c.name === "os sandbox");
+  const egress = report.checks.find((c: { name: string }) => c.name === "egress proxy");
+  if (sandbox.status === "ok") assert.match(egress.detail, /network_hosts|python3/);
+  else assert.match(egress.detail, /refused unless CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC/);
   const provider = report.checks.find((c: { name: string }) => c.name === "llm provider");
   assert.equal(provider.status, "fail");
   assert.match(provider.fix, /OPENAI_API_KEY/);
@@ -139,6 +145,7 @@ Deno.test("doctor reports each check and how to fix a missing key", async () => 
     env: { OPENAI_API_KEY: "sk-test-123456789" },
   });
   assert.match(ok.stdout, /llm provider\s+openai \/ gpt-4o-mini/);
+  assert.match(ok.stdout, /egress proxy\s+(available|not available)/);
   assert.ok(!ok.stdout.includes("sk-test-123456789"), "the key itself is never printed");
 });
 

@@ -89,6 +89,16 @@ Deno.test("the planner's hosts reach the new agent's manifest, named in the crea
     const [created] = runEvents(settings, "agent_created_for_role");
     const manifest = readManifest(settings.agentsDir, String(created.agent_id))!;
     assert.deepEqual(manifest.permissions.network_hosts, ["github.com", "*.pypi.org"]);
+    // `closed-claw agent` says which hosts its programs may reach through the proxy.
+    const shown = await runCli(["agent", manifest.agent_id], { cwd: dir.path, env });
+    assert.match(shown.stdout, /programs reach\s+github.com, \*\.pypi\.org/);
+    const json = JSON.parse(
+      (await runCli(["agent", manifest.agent_id, "--json"], {
+        cwd: dir.path,
+        env,
+      })).stdout,
+    );
+    assert.deepEqual(json.agent.program_network.hosts, ["github.com", "*.pypi.org"]);
     const refused = runEvents(settings, "network_host_refused");
     assert.deepEqual(refused, [{
       task_id: "execute-clone",

@@ -5,6 +5,7 @@ import {
   hostCovers,
   hostsCovered,
   MAX_HOSTS,
+  programNetwork,
 } from "../../coordinator/network_hosts.ts";
 
 const refusal = (raw: string, given = "") => {
@@ -79,4 +80,22 @@ Deno.test("an agent's hosts cover a need only through the same entry or a wider 
   assert.equal(hostsCovered(["github.com"], ["github.com", "a.pypi.org"]), false);
   assert.equal(hostsCovered([], []), true);
   assert.equal(hostsCovered([], ["github.com"]), false, "no hosts covers no need");
+});
+
+Deno.test("what an agent's programs may reach, in one line", () => {
+  const up = { available: true, detail: "" };
+  const down = { available: false, detail: "bubblewrap does not work here" };
+  const hosts = ["github.com", "*.pypi.org"];
+  assert.deepEqual(programNetwork(["terminal"], hosts, up), {
+    hosts,
+    reachable: true,
+    line: "github.com, *.pypi.org (through the egress proxy, which logs every connection)",
+  });
+  const blocked = programNetwork(["python_exec"], hosts, down);
+  assert.equal(blocked.reachable, false);
+  assert.match(blocked.line, /granted, but the egress proxy is not available here: bubblewrap/);
+  assert.match(programNetwork(["terminal"], [], up).line, /none: no network_hosts/);
+  const web = programNetwork(["web_fetch"], hosts, up);
+  assert.deepEqual([web.hosts, web.reachable], [[], false]);
+  assert.match(web.line, /no program tool/);
 });

@@ -74,6 +74,25 @@ function Limits(props: { view: AgentView }) {
   );
 }
 
+function ProgramNetwork(props: { view: AgentView }) {
+  const net = props.view.program_network;
+  return (
+    <section id="program-network">
+      <h2>Network for its programs</h2>
+      {net.hosts.length === 0 ? <p class="muted">{net.line}</p> : (
+        <>
+          <p>
+            Programs of terminal/python_exec may reach only these hosts, through the egress proxy
+            (every connection is logged):
+          </p>
+          <ul class="list">{net.hosts.map((h) => <li class="mono">{h}</li>)}</ul>
+          {!net.reachable && <p class="alert-box">{net.line}</p>}
+        </>
+      )}
+    </section>
+  );
+}
+
 function AgentDetail(props: { view: AgentView; base: string }) {
   const { view } = props;
   return (
@@ -86,6 +105,7 @@ function AgentDetail(props: { view: AgentView; base: string }) {
         <pre class="flags">{view.deno_flags.join("\n")}</pre>
         {view.refused_tools.map((r) => <p class="alert-box">{r.tool}: {r.reason}</p>)}
       </section>
+      <ProgramNetwork view={view} />
       <Limits view={view} />
       <section>
         <h2>skill.md</h2>

@@ -7,6 +7,9 @@ import { planLaunch } from "../../capsule_runtime/host.ts";
 import { describeLimits, effectiveLimits } from "../../capsule_runtime/limits.ts";
 import { limitFacts, limitStatus } from "../../capsule_runtime/limit_facts.ts";
 import { MemoryStore } from "../../store/memory.ts";
+import { probeBubblewrap } from "../../capsule_runtime/bwrap_probe.ts";
+import { egressProxyAvailable } from "../../capsule_runtime/egress_bridge.ts";
+import { programNetwork } from "../../coordinator/network_hosts.ts";
 import type { WebDeps } from "../deps.ts";
 
 function recentMemories(agentsDir: string, agentId: string, limit: number) {
@@ -31,6 +34,8 @@ export async function agentView(deps: WebDeps, agentId: string) {
   let denoFlags: string[] = [];
   let sandbox = "";
   let refused: { tool: string; reason: string }[] = [];
+  const bwrap = await probeBubblewrap();
+  const proxy = egressProxyAvailable({ bwrapPath: bwrap.works ? bwrap.path : "" });
   try {
     const plan = await planLaunch(deps.settings, detail.manifest);
     denoFlags = plan.denoFlags;
@@ -52,6 +57,12 @@ export async function agentView(deps: WebDeps, agentId: string) {
     /** Which limits this machine enforces (the same lines as `doctor`). */
     limit_enforcement: limitStatus(limitFacts(), sandbox === "bwrap"),
     refused_tools: refused,
+    /** The hosts its programs may reach through the egress proxy, and whether they can here. */
+    program_network: programNetwork(
+      detail.manifest.tools_allowlist,
+      detail.manifest.permissions.network_hosts,
+      proxy,
+    ),
     metrics: {
       usage_count: detail.manifest.usage_count,
       success_rate: detail.manifest.success_rate,
