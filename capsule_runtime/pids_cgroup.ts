@@ -67,8 +67,8 @@ export interface PidsGroup {
   remove(): Promise<void>;
 }
 
-/** A pids cgroup allowing `max` tasks; the program's wrapper creates and joins it. */
-export function createPidsGroup(base: string, max: number): PidsGroup {
+/** A pids cgroup for one program; its wrapper (`inPidsGroup`) creates, limits and joins it. */
+export function createPidsGroup(base: string): PidsGroup {
   const dir = join(base, `p-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
   return {
     dir,

@@ -64,7 +64,7 @@ export class ProgramGuard {
   async begin(): Promise<LimitCode | null> {
     if (this.#meter && await this.#meter.over()) return "limit_bytes_written";
     const base = this.plan.limits?.enforce ? this.plan.limits.pidsCgroupBase : "";
-    if (base) this.#group = createPidsGroup(base, this.limits.processes);
+    if (base) this.#group = createPidsGroup(base);
     this.#timer = setInterval(() => this.#watch(), WATCH_MS);
     return null;
   }
