@@ -11,6 +11,7 @@ import { machineFacts } from "../../capsule_runtime/machine.ts";
 import { egressProxyAvailable } from "../../capsule_runtime/egress_bridge.ts";
 import { effectiveLimits } from "../../capsule_runtime/limits.ts";
 import type { Resolver } from "../../guest/policy/ssrf.ts";
+import { ALLOWED_IP, bareRepo, has, OTHER_IP, startUpstream } from "../helpers/test_hosts.ts";
 import {
   capsuleFixture,
   eventsOfType,
@@ -22,24 +23,12 @@ import {
 const facts = await machineFacts();
 const proxyState = egressProxyAvailable(facts);
 const root = Deno.uid() === 0;
-const has = (cmd: string) => {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`] }).outputSync().success;
-  } catch {
-    return false;
-  }
-};
 const missing = [
   !root && "root",
   !proxyState.available && `the egress proxy (${proxyState.detail})`,
   ...["ip", "curl", "git", "getent"].filter((c) => !has(c)),
 ].filter(Boolean);
 if (missing.length) console.log(`capsule_runtime_egress_test skipped: needs ${missing.join(", ")}`);
-
-const NS = `cc-egress-${Deno.pid}`;
-const VETH = `cce${Deno.pid % 100000}`;
-const ALLOWED_IP = "1.2.3.4";
-const OTHER_IP = "1.2.3.5";
 
 const resolver: Resolver = (host) => {
   const table: Record<string, string> = {
@@ -54,55 +43,11 @@ const resolver: Resolver = (host) => {
     : Promise.reject(Object.assign(new Error("not found"), { code: "ENOTFOUND" }));
 };
 
-function sh(script: string): void {
-  const out = new Deno.Command("sh", { args: ["-ec", script], stderr: "piped" }).outputSync();
-  if (!out.success) throw new Error(`${script}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-/** A namespace with 1.2.3.4 and 1.2.3.5, routed from here over a veth pair. */
-function upstreamNetwork(): void {
-  sh(`ip netns add ${NS}
-ip link add ${VETH}h type veth peer name ${VETH}n netns ${NS}
-ip addr add 1.2.3.1/32 dev ${VETH}h
-ip link set ${VETH}h up
-ip route add ${ALLOWED_IP}/32 dev ${VETH}h src 1.2.3.1
-ip route add ${OTHER_IP}/32 dev ${VETH}h src 1.2.3.1
-ip netns exec ${NS} ip link set lo up
-ip netns exec ${NS} ip addr add ${ALLOWED_IP}/32 dev ${VETH}n
-ip netns exec ${NS} ip addr add ${OTHER_IP}/32 dev ${VETH}n
-ip netns exec ${NS} ip link set ${VETH}n up
-ip netns exec ${NS} ip route add 1.2.3.1/32 dev ${VETH}n
-ip netns exec ${NS} ip route add default via 1.2.3.1 dev ${VETH}n`);
-}
-
-function removeNetwork(): void {
-  try {
-    sh(`ip link del ${VETH}h 2>/dev/null || true; ip netns del ${NS}`);
-  } catch {
-    // already gone
-  }
-}
-
 /** Static files the upstream serves: a greeting, 3 MiB, and a bare repository (dumb HTTP). */
-function upstreamFiles(dir: string): void {
-  Deno.writeTextFileSync(join(dir, "hello.txt"), "HELLO-FROM-UPSTREAM\n");
-  Deno.writeFileSync(join(dir, "big.bin"), new Uint8Array(3 * 1024 * 1024).fill(120));
-  const src = join(dir, "..", "repo-src");
-  sh(`mkdir -p ${src} && cd ${src} && git init -q -b main . && echo REPO-README > README &&
-git -c user.email=t@t -c user.name=t add README && git -c user.email=t@t -c user.name=t commit -qm init &&
-git clone -q --bare ${src} ${dir}/repo.git && cd ${dir}/repo.git && git update-server-info`);
-}
-
-async function waitForUpstream(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      (await Deno.connect({ hostname: ALLOWED_IP, port: 80 })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error("the upstream server did not start");
+function upstreamFiles(www: string): void {
+  Deno.writeTextFileSync(join(www, "hello.txt"), "HELLO-FROM-UPSTREAM\n");
+  Deno.writeFileSync(join(www, "big.bin"), new Uint8Array(3 * 1024 * 1024).fill(120));
+  bareRepo(www, "repo", { README: "REPO-README\n" });
 }
 
 const ATTACKS = (localPort: number) =>
@@ -147,19 +92,9 @@ Deno.test({
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       () => new Response("HOST-LOCAL-SECRET"),
     );
-    const served = await Deno.makeTempDir({ prefix: "claw-upstream-" });
-    const www = join(served, "www");
-    Deno.mkdirSync(www);
-    let server: Deno.ChildProcess | null = null;
+    await using upstream = await startUpstream(upstreamFiles);
+    void upstream;
     try {
-      upstreamFiles(www);
-      upstreamNetwork();
-      server = new Deno.Command("ip", {
-        args: ["netns", "exec", NS, "/usr/bin/python3", "-m", "http.server", "80", "-d", www],
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      await waitForUpstream();
       await using fx = await capsuleFixture({
         tools: ["terminal", "python_exec", "http_api"],
         permissions: {
@@ -227,15 +162,7 @@ Deno.test({
       assert.equal(spent.length, 1, JSON.stringify(egress));
       assert.match(spent[0].reason, /byte limit of 1 MiB/);
     } finally {
-      try {
-        server?.kill("SIGKILL");
-        await server?.status;
-      } catch {
-        // already gone
-      }
-      removeNetwork();
       await local.shutdown();
-      await Deno.remove(served, { recursive: true }).catch(() => {});
     }
   },
 });
