@@ -3,6 +3,7 @@
  * emits and the result it ends with. Kept apart from the code so the
  * session, the tool decision and the entry point share one definition.
  */
+import type { EgressRecord } from "./egress_proxy.ts";
 import type { Settings } from "../core/settings.ts";
 import type { PaidApiApproval } from "../tools/host_check.ts";
 import type { Resolver } from "../guest/policy/ssrf.ts";
@@ -172,25 +173,8 @@ export type CapsuleEvent =
     limit: string;
     message: string;
   }
-  | {
-    /**
-     * A connection a program opened through the egress proxy (egress_proxy.ts),
-     * reported once it was refused or is over.
-     */
-    type: "egress";
-    /** `CONNECT` for a tunnel (TLS stays end to end), else the method of a plain HTTP request. */
-    method: string;
-    host: string;
-    port: number;
-    allowed: boolean;
-    /** Why it was allowed or refused, or why it was cut off. */
-    reason: string;
-    /** The checked address the proxy connected to ("" when refused). */
-    address: string;
-    bytes_up: number;
-    bytes_down: number;
-    ms: number;
-  }
+  /** A connection a program opened through the egress proxy, once refused or over. */
+  | ({ type: "egress" } & EgressRecord)
   | { type: "log"; level: string; msg: string }
   | { type: "protocol_error"; error: string; preview: string }
   | { type: "final"; status: string; result: string }
