@@ -82,6 +82,6 @@ export type {
 } from "./coordinator/types.ts";
 export type { RunLogEvent } from "./coordinator/run_log.ts";
 export type { AgentRow } from "./store/agents_repo.ts";
-export type { AgentPermissions } from "./store/agent_record.ts";
+export type { AgentPermissions, AgentRecord } from "./store/agent_record.ts";
 export { RUN_STATUSES, type RunRow, type RunStatus } from "./store/runs_repo.ts";
 export type { WebServer } from "./web/server.ts";

@@ -7,16 +7,18 @@ import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import type { AgentPermissions, AgentRecord } from "./agent_record.ts";
 import { nowIso, parseJson, transaction } from "./db.ts";
 
-/** An agent as the API and the CLI show it. */
-export interface AgentRow {
-  /** Its capsule folder's name. */
-  agent_id: string;
-  /** Display name. */
-  name: string;
-  /** What it does; routing matches subtasks against it. */
-  description: string;
-  /** The embedder of its vector. */
-  embedding_model: string;
+/** An agent as the API and the CLI show it: its record, with lists as plain arrays and its vector's length. */
+export interface AgentRow extends
+  Omit<
+    AgentRecord,
+    | "embedding_vector"
+    | "tools_allowlist"
+    | "tags"
+    | "api_capabilities"
+    | "requires_approval_for"
+    | "skill_ids"
+    | "permissions"
+  > {
   /** Its vector's length. */
   embedding_dim: number;
   /** Tools it may call. */
@@ -29,32 +31,8 @@ export interface AgentRow {
   requires_approval_for: string[];
   /** Skills (layer 1) in its prompt. */
   skill_ids: string[];
-  /** What it may touch. */
+  /** What it may touch (older rows may lack fields). */
   permissions: Partial<AgentPermissions>;
-  /** Manifest format version. */
-  version: string;
-  /** ISO time of creation. */
-  created_at: string;
-  /** ISO time of its last subtask, or null. */
-  last_used_at: string | null;
-  /** Subtasks run. */
-  usage_count: number;
-  /** Subtasks that succeeded. */
-  success_count: number;
-  /** Subtasks that failed. */
-  failure_count: number;
-  /** success_count / usage_count, 0..1. */
-  success_rate: number;
-  /** Mean subtask latency in ms, or null. */
-  avg_latency_ms: number | null;
-  /** `active`, `degraded` or `disabled`. */
-  status: string;
-  /** Evolution: its traits (JSON). */
-  genome_json: string;
-  /** Evolution: the agents it was derived from (JSON). */
-  lineage_json: string;
-  /** Evolution: how well it does, higher is better. */
-  fitness_score: number;
 }
 
 type Raw = Record<string, unknown>;
