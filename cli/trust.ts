@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { parseDotenv } from "../core/dotenv.ts";
 import { UsageError } from "../core/errors.ts";
 import { soulCandidates } from "../core/soul.ts";
-import { readConfigFile, readTrustedFile, trustFile } from "../core/trust.ts";
+import { readTrustedFile, trustFile } from "../core/trust.ts";
 import type { Command } from "./command.ts";
 import { bold, clip, printLine, terminalSafe } from "./output.ts";
 
@@ -61,11 +61,10 @@ export const trustCommand: Command = {
     }
     for (const name of ctx.positionals) {
       const path = resolve(settings.cwd, name);
-      const read = readConfigFile(path);
-      const real = trustFile(path, settings.configDir);
-      const summary = read.state === "read" && /(^|\/)\.env[^/]*$/.test(path)
-        ? ` (${describeDotenv(read.text)})`
-        : "";
+      // What is shown is the very text whose hash is recorded.
+      let text = "";
+      const real = trustFile(path, settings.configDir, (t) => text = t);
+      const summary = /(^|\/)\.env[^/]*$/.test(path) ? ` (${describeDotenv(text)})` : "";
       printLine(`${bold("Accepted")} ${terminalSafe(real)}${terminalSafe(summary)}`);
     }
     return Promise.resolve(0);

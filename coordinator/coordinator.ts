@@ -123,6 +123,15 @@ export function resumeRun(
   options: ResumeOptions = {},
 ): RunHandle {
   assertRunId(runId);
+  resumableRow(deps, runId);
+  // The owner is whoever holds the run's lock; a dead owner's lock is gone with it.
+  const owner = claimRun(deps.store, runId);
+  // Read again under the lock: a process that owned it meanwhile may have finished it.
+  return owned(owner, () => resumeOwned(deps, runId, resumableRow(deps, runId), options, owner));
+}
+
+/** The run's row; throws when it is unknown or already finished successfully. */
+function resumableRow(deps: StartDeps, runId: string): RunRow {
   const row = deps.store.runs.get(runId);
   if (!row) {
     throw new ClosedClawError("run_not_found", `No run with id ${runId}.`, {
@@ -134,9 +143,7 @@ export function resumeRun(
       hint: "Start a new run instead.",
     });
   }
-  // The owner is whoever holds the run's lock; a dead owner's lock is gone with it.
-  const owner = claimRun(deps.store, runId);
-  return owned(owner, () => resumeOwned(deps, runId, row, options, owner));
+  return row;
 }
 
 function resumeOwned(

@@ -12,8 +12,11 @@
  * step or tool budget) or on a side-effecting call left in doubt.
  */
 import type { CapsuleResult } from "../capsule_runtime/host.ts";
+import { inDoubtMessage } from "../capsule_runtime/session_tools.ts";
+import { inFlightEffect } from "../capsule_runtime/step_replay.ts";
 import type { JournalConversation } from "../store/journal_repo.ts";
 import type { RunContext } from "./context.ts";
+import type { GatedContext } from "./data_flow_gate.ts";
 import type { Subtask } from "./types.ts";
 
 /** Failures after which the conversation is continued, not started over. */
@@ -28,9 +31,63 @@ const CONTINUED = new Set([
 /** The error code of a call that may or may not have happened. */
 export const IN_DOUBT = "side_effect_in_doubt";
 
-/** The journal of the subtask's open conversation (a new one when the last was closed). */
-export function openJournal(ctx: RunContext, subtask: Subtask): JournalConversation {
-  return ctx.store.journal.conversation(ctx.state.run_id, subtask.task_id);
+/**
+ * The journal of the subtask's open conversation (a new one when the last was
+ * closed). An open one is continued only by the agent it was started for and
+ * only while its saved start holds nothing the data-flow gate now withholds:
+ * its start message is replayed as it was, so otherwise another agent (or one
+ * that can now reach the network) would get its context, memories and results.
+ */
+export function openJournal(
+  ctx: RunContext,
+  subtask: Subtask,
+  agentId: string,
+  gated: GatedContext,
+): JournalConversation | { inDoubt: string } {
+  const { run_id } = ctx.state;
+  const journal = ctx.store.journal.conversation(run_id, subtask.task_id, agentId);
+  const why = startMismatch(journal.start(), journal.startedBy(), agentId, gated);
+  if (!why) return journal;
+  const inFlight = inFlightEffect(journal);
+  journal.close(`not continued: ${why}`);
+  ctx.log.emit("journal_diverged", { task_id: subtask.task_id, agent_id: agentId, detail: why });
+  // A call cut off in flight is not left behind silently: the subtask stops as for any such call.
+  if (inFlight) {
+    return {
+      inDoubt: `${IN_DOUBT}: ${inDoubtMessage(inFlight.tool, inFlight.args)} Check whether it ` +
+        `took effect, then \`closed-claw resume ${run_id}\`: this subtask starts afresh and ` +
+        "its agent is told about the call.",
+    };
+  }
+  return ctx.store.journal.conversation(run_id, subtask.task_id, agentId);
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? v as Obj : {});
+
+/**
+ * Why a saved start message may not be replayed to `agentId` with the context
+ * `gated` ("" when it may): it was made for another agent, or it holds a
+ * result (or lacks a withheld line) that the gate now decides otherwise.
+ */
+export function startMismatch(
+  saved: unknown,
+  startedBy: string,
+  agentId: string,
+  gated: GatedContext,
+): string {
+  if (saved === null || saved === undefined) return "";
+  if (startedBy !== agentId) {
+    return `the conversation was started by agent ${startedBy || "(unknown)"}, not ${agentId}`;
+  }
+  const context = obj(obj(saved).context);
+  const sameTexts = (was: unknown, now: Record<string, string>) =>
+    Object.entries(obj(was)).every(([id, text]) => now[id] === text);
+  if (
+    !sameTexts(obj(context.subtask).depends_on_results, gated.dependencyResults) ||
+    !sameTexts(context.discovery_results, gated.discoveryResults)
+  ) return "a result in its saved context is no longer what may enter it";
+  return "";
 }
 
 /** Whether this attempt ended the conversation (so the next one starts afresh). */

@@ -58,7 +58,7 @@ export function claimRun(store: Pick<Store, "path">, runId: string, waitMs = 200
     );
   }
   const deadline = Date.now() + waitMs;
-  while (!file.tryLockSync(true)) {
+  while (!tryLock(file, path)) {
     if (Date.now() >= deadline) {
       file.close();
       throw active(runId);
@@ -78,6 +78,26 @@ export function claimRun(store: Pick<Store, "path">, runId: string, waitMs = 200
       }
     },
   };
+}
+
+/**
+ * Tries the lock once. A filesystem without locks (some network or FUSE
+ * mounts) fails here: no run can be owned there, so it is refused plainly.
+ */
+function tryLock(file: Deno.FsFile, path: string): boolean {
+  try {
+    return file.tryLockSync(true);
+  } catch (error) {
+    file.close();
+    throw new ClosedClawError(
+      "run_lock_failed",
+      `Cannot lock the run's lock file ${path}: ${(error as Error).message}.`,
+      {
+        hint: "Put the data folder (CLOSED_CLAW_HOME) on a local filesystem that supports locks.",
+        cause: error,
+      },
+    );
+  }
 }
 
 function active(runId: string): ClosedClawError {
@@ -108,7 +128,14 @@ export function whileUnowned(store: Pick<Store, "path">, runId: string, fn: () =
     return true;
   }
   try {
-    if (!file.tryLockSync(true)) return false;
+    // A lock that cannot be taken at all (no locks on this filesystem) tells nothing: owned.
+    let locked = false;
+    try {
+      locked = file.tryLockSync(true);
+    } catch {
+      return false;
+    }
+    if (!locked) return false;
     try {
       fn();
     } finally {

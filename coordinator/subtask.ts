@@ -122,7 +122,8 @@ async function runAttempt(
   const gated = await gateDataFlow(ctx, subtask, manifest, dependencyResults);
   if (ctx.signal.aborted) return "cancelled_by_user";
   // An open conversation is continued (replayed from the journal), else a new one begins.
-  const journal = openJournal(ctx, subtask);
+  const journal = openJournal(ctx, subtask, manifest.agent_id, gated);
+  if ("inDoubt" in journal) return journal.inDoubt;
   const task = attemptTask(ctx, subtask) + earlierEffectsNote(ctx, subtask, journal);
   announceAttempt(ctx, subtask, manifest, task, gated.dependencyResults);
   const toolEvents: AttemptToolEvent[] = [];

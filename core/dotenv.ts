@@ -4,7 +4,7 @@
  * every child process.
  */
 import { ClosedClawError } from "./errors.ts";
-import { readTrustedFile, trustFile } from "./trust.ts";
+import { readTrustedFile, trustText } from "./trust.ts";
 
 const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
 
@@ -66,6 +66,17 @@ export function formatDotenvValue(value: string): string {
  * refused, so nothing can inject extra lines.
  */
 export function upsertDotenv(path: string, changes: Record<string, string>): void {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  writeDotenv(path, upsertDotenvText(text, changes));
+}
+
+/** `text` with `changes` set (see `upsertDotenv`). */
+function upsertDotenvText(text: string, changes: Record<string, string>): string {
   for (const key of Object.keys(changes)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new ClosedClawError("dotenv_bad_key", `"${key}" is not a valid variable name.`, {
@@ -76,12 +87,6 @@ export function upsertDotenv(path: string, changes: Record<string, string>): voi
   const formatted = Object.fromEntries(
     Object.entries(changes).map(([k, v]) => [k, formatDotenvValue(v)]),
   );
-  let text = "";
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
   const lines = text === "" ? [] : text.replace(/\r?\n$/, "").split(/\r?\n/);
   const seen = new Set<string>();
   const updated = lines.map((line) => {
@@ -93,8 +98,12 @@ export function upsertDotenv(path: string, changes: Record<string, string>): voi
   for (const [key, value] of Object.entries(formatted)) {
     if (!seen.has(key)) updated.push(`${key}=${value}`);
   }
+  return updated.join("\n") + "\n";
+}
+
+function writeDotenv(path: string, text: string): void {
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  Deno.writeTextFileSync(tmp, updated.join("\n") + "\n", { mode: 0o600 });
+  Deno.writeTextFileSync(tmp, text, { mode: 0o600 });
   Deno.renameSync(tmp, path);
 }
 
@@ -102,25 +111,32 @@ export function upsertDotenv(path: string, changes: Record<string, string>): voi
  * Saves `.env` changes made by the user (setup, the dashboard) and records the
  * result as accepted, so later runs read it. A file that exists but was never
  * accepted, or changed since, may have been planted by a capsule: it is
- * refused instead of being built on.
+ * refused instead of being built on. The changes are made to the very text
+ * that was checked, and the ledger records the text written, never a re-read
+ * (a capsule could swap the file in between).
  */
 export function saveAcceptedDotenv(
   path: string,
   changes: Record<string, string>,
   configDir: string,
 ): void {
-  assertEnvAccepted(path, configDir);
-  upsertDotenv(path, changes);
-  trustFile(path, configDir);
+  const read = readTrustedFile(path, { configDir });
+  if (read.state === "ignored") throw notAccepted(path, read.reason);
+  const text = upsertDotenvText(read.state === "trusted" ? read.text : "", changes);
+  writeDotenv(path, text);
+  trustText(Deno.realPathSync(path), text, configDir);
 }
 
 /** Throws when `path` exists but is not a file the user accepted. */
 export function assertEnvAccepted(path: string, configDir: string): void {
   const read = readTrustedFile(path, { configDir });
-  if (read.state !== "ignored") return;
-  throw new ClosedClawError(
+  if (read.state === "ignored") throw notAccepted(path, read.reason);
+}
+
+function notAccepted(path: string, reason: string): ClosedClawError {
+  return new ClosedClawError(
     "env_not_accepted",
-    `${path} is ${read.reason}; nothing was saved (a capsule could have written it).`,
+    `${path} is ${reason}; nothing was saved (a capsule could have written it).`,
     {
       hint: `Review it, then run \`closed-claw trust ${path}\` (or delete it) and try again.`,
       exitCode: 2,

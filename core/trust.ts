@@ -137,9 +137,43 @@ function isInside(path: string, dir: string): boolean {
 
 /**
  * Records a file's current content as accepted by the user. Refuses symlinks
- * and non-regular files. Returns the real path recorded.
+ * and non-regular files. Returns the real path recorded; `onRead` gets the
+ * very text whose hash is recorded (to show the user what was accepted).
  */
-export function trustFile(path: string, configDir: string): string {
+export function trustFile(
+  path: string,
+  configDir: string,
+  onRead?: (text: string) => void,
+): string {
+  requireConfigDir(configDir);
+  const read = readConfigFile(path);
+  if (read.state !== "read") {
+    const why = read.state === "missing" ? "does not exist" : read.reason;
+    throw new ClosedClawError("trust_refused", `${path} ${why}; nothing was accepted.`, {
+      hint: "Name a regular file (not a link).",
+      exitCode: 2,
+    });
+  }
+  onRead?.(read.text);
+  const files = loadLedger(configDir);
+  files[read.realPath] = read.sha256;
+  writeLedger(configDir, files);
+  return read.realPath;
+}
+
+/**
+ * Records `text` as the accepted content of the file at `realPath`: the text
+ * the host itself just wrote there, never what the file holds by now (a
+ * capsule could have swapped it in between).
+ */
+export function trustText(realPath: string, text: string, configDir: string): void {
+  requireConfigDir(configDir);
+  const files = loadLedger(configDir);
+  files[realPath] = createHash("sha256").update(new TextEncoder().encode(text)).digest("hex");
+  writeLedger(configDir, files);
+}
+
+function requireConfigDir(configDir: string): void {
   if (!configDir) {
     throw new ClosedClawError(
       "config_dir_unknown",
@@ -150,18 +184,6 @@ export function trustFile(path: string, configDir: string): string {
       },
     );
   }
-  const read = readConfigFile(path);
-  if (read.state !== "read") {
-    const why = read.state === "missing" ? "does not exist" : read.reason;
-    throw new ClosedClawError("trust_refused", `${path} ${why}; nothing was accepted.`, {
-      hint: "Name a regular file (not a link).",
-      exitCode: 2,
-    });
-  }
-  const files = loadLedger(configDir);
-  files[read.realPath] = read.sha256;
-  writeLedger(configDir, files);
-  return read.realPath;
 }
 
 /** Forgets an accepted file (after it was deleted or replaced on purpose). */

@@ -85,6 +85,9 @@ function shape(row: Record<string, unknown>): JournalEntry {
   };
 }
 
+/** A start row's `request_hash`: the agent the conversation belongs to. */
+const AGENT_TAG = "agent:";
+
 const LIVE = "run_id = ? AND task_id = ? AND conversation = ? AND superseded = 0";
 
 export class JournalRepo {
@@ -100,10 +103,13 @@ export class JournalRepo {
     return row.ended ? row.conversation + 1 : row.conversation;
   }
 
-  /** A journal bound to the subtask's open conversation (`conversation()` picks it). */
-  conversation(runId: string, taskId: string): JournalConversation {
+  /**
+   * A journal bound to the subtask's open conversation (`conversation()` picks it).
+   * `agentId` is recorded with a new conversation's start: only that agent continues it.
+   */
+  conversation(runId: string, taskId: string, agentId = ""): JournalConversation {
     const key = { runId, taskId, conversation: this.openConversation(runId, taskId) };
-    return new JournalConversation(this, key);
+    return new JournalConversation(this, key, agentId);
   }
 
   /** The conversation's rows in step order, superseded ones left out. */
@@ -214,12 +220,22 @@ export class JournalRepo {
  * replays through (`StepJournal` in capsule_runtime/step_journal.ts).
  */
 export class JournalConversation {
-  constructor(private readonly repo: JournalRepo, readonly key: JournalKey) {}
+  constructor(
+    private readonly repo: JournalRepo,
+    readonly key: JournalKey,
+    readonly agentId = "",
+  ) {}
 
   /** The start message the conversation began with, or null for a new conversation. */
   start(): unknown {
     const row = this.repo.entries(this.key).find((r) => r.kind === "start");
     return row && !row.truncated ? row.request : null;
+  }
+
+  /** The agent the conversation was started for ("" when new, or not recorded). */
+  startedBy(): string {
+    const row = this.repo.entries(this.key).find((r) => r.kind === "start");
+    return row?.request_hash.startsWith(AGENT_TAG) ? row.request_hash.slice(AGENT_TAG.length) : "";
   }
 
   /** Its model and tool steps in order. */
@@ -228,7 +244,8 @@ export class JournalConversation {
   }
 
   recordStart(start: unknown): void {
-    this.repo.append(this.key, 0, "start", { request: start });
+    const request_hash = this.agentId ? `${AGENT_TAG}${this.agentId}` : "";
+    this.repo.append(this.key, 0, "start", { request: start, request_hash });
   }
 
   recordModel(step: number, requestHash: string, reply: unknown): void {

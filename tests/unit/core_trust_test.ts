@@ -101,3 +101,37 @@ Deno.test("readSoul: the data folder's soul is used; ./soul.md only once accepte
   settings = loadSettings({ cwd: dir.path, env, envFile: false });
   assert.equal(readSoul(settings).text, "Be careful.");
 });
+
+Deno.test("trustFile records the hash of the very text it shows, not a later re-read", async () => {
+  await using dir = await tempDir();
+  const config = join(dir.path, "config");
+  const file = join(dir.path, ".env");
+  await Deno.writeTextFile(file, "OPENAI_BASE_URL=https://api.openai.com/v1\n");
+  let shown = "";
+  trustFile(file, config, (text) => {
+    shown = text;
+    // A capsule swaps the file right after the user's summary was read.
+    Deno.writeTextFileSync(file, "OPENAI_BASE_URL=https://evil.example/v1\n");
+  });
+  assert.match(shown, /api\.openai\.com/);
+  assert.deepEqual(readTrustedFile(file, { configDir: config }), {
+    state: "ignored",
+    reason: "changed since you accepted it",
+  });
+});
+
+Deno.test("saveAcceptedDotenv accepts exactly the text it wrote", async () => {
+  await using dir = await tempDir();
+  const config = join(dir.path, "config");
+  const file = join(dir.path, ".env");
+  await Deno.writeTextFile(file, "# mine\nA=1\n");
+  trustFile(file, config);
+  saveAcceptedDotenv(file, { B: "two words" }, config);
+  const read = readTrustedFile(file, { configDir: config });
+  assert.equal(read.state, "trusted");
+  assert.equal(read.state === "trusted" && read.text, '# mine\nA=1\nB="two words"\n');
+  // A new file is created and accepted too.
+  const fresh = join(dir.path, "sub.env");
+  saveAcceptedDotenv(fresh, { C: "3" }, config);
+  assert.equal(readTrustedFile(fresh, { configDir: config }).state, "trusted");
+});
