@@ -19,7 +19,13 @@ import {
   resolvePermissions,
 } from "./launcher.ts";
 import { programEnv } from "./program_sandbox.ts";
-import { confineRoots, realOrSelf, scanRoots, SYMLINK_SCAN_LIMIT } from "./symlink_scan.ts";
+import {
+  confineRoots,
+  realOrSelf,
+  scanRoots,
+  SECRET_SCAN_LIMIT,
+  SYMLINK_SCAN_LIMIT,
+} from "./symlink_scan.ts";
 import { machineFacts } from "./machine.ts";
 import { bwrapKnowsSize, limitFacts } from "./limit_facts.ts";
 import { effectiveLimits } from "./limits.ts";
@@ -37,6 +43,8 @@ export interface PlanOptions {
   resolver?: Resolver;
   /** Entries the symlink scan walks before it stops (tests use a small one). */
   symlinkScanLimit?: number;
+  /** Entries the search for secrets walks when the symlink scan stopped early (tests use a small one). */
+  secretScanLimit?: number;
   /** false: start without resource limits (the benchmark compares); default true. */
   limits?: boolean;
 }
@@ -110,7 +118,17 @@ export async function planLaunch(
   const scannedRoots = [...confined.readRoots, ...confined.writeRoots, ...confined.sqlPaths];
   const scanLimit = options.symlinkScanLimit ?? SYMLINK_SCAN_LIMIT;
   const scan = scanRoots(scannedRoots, [...hidden, ...fixedSecrets], scanLimit);
-  const secretPaths = [...hidden, ...fixedSecrets, ...scan.secrets.map((s) => s.path)];
+  // Programs see every file of their roots, so every secret must be found to be masked:
+  // when the symlink scan stopped early, the secrets are looked for further.
+  const deep = scan.truncated
+    ? scanRoots(
+      scannedRoots,
+      [...hidden, ...fixedSecrets],
+      options.secretScanLimit ?? SECRET_SCAN_LIMIT,
+    )
+    : scan;
+  const foundSecrets = deep.secrets;
+  const secretPaths = [...hidden, ...fixedSecrets, ...foundSecrets.map((s) => s.path)];
   const networkGranted = manifest.tools_allowlist.some((t) => NETWORK_TOOLS.includes(t));
   const resolved = networkGranted && confined.networkHosts.length
     ? await resolveNetworkHosts(confined.networkHosts, options.resolver)
@@ -127,7 +145,7 @@ export async function planLaunch(
     homeDir: settings.homeDir,
     agentsDir: settings.agentsDir,
     secretPaths,
-    existingSecrets: [...existing(fixedSecrets), ...scan.secrets],
+    existingSecrets: [...existing(fixedSecrets), ...foundSecrets],
     hiddenDirs: hidden.filter(exists),
     workspace,
     denoPath: facts.denoPath,
@@ -143,6 +161,18 @@ export async function planLaunch(
     ...limitInput(options.limits !== false),
   });
   plan.warnings.push(...resolved.warnings);
+  if (execTool && bwrapPath && deep.truncated) {
+    // A secret that was not found would not be masked: no program may see these roots.
+    for (const tool of plan.tools.filter((t) => EXEC_TOOLS.includes(t))) {
+      plan.refusedTools.push({
+        tool,
+        reason: `${tool} is refused: its roots hold more than ${
+          options.secretScanLimit ?? SECRET_SCAN_LIMIT
+        } entries, too many to find and mask every secret file; narrow the manifest's read_roots/write_roots`,
+      });
+    }
+    plan.tools = plan.tools.filter((t) => !EXEC_TOOLS.includes(t));
+  }
   if (execTool && plan.tools.some((t) => EXEC_TOOLS.includes(t)) && bwrapPath) {
     plan.programSandbox = {
       bwrapPath,
@@ -153,7 +183,7 @@ export async function planLaunch(
       writeRoots: confined.fileWrite ? confined.writeRoots : [],
       hiddenDirs: hidden.filter(exists),
       readOnlyDirs: [dirname(dirname(facts.guestEntry))],
-      secrets: [...existing(fixedSecrets), ...scan.secrets],
+      secrets: [...existing(fixedSecrets), ...foundSecrets],
       env: programEnv(),
       // /tmp is memory: it may hold no more than the run may write.
       tmpSizeBytes: options.limits !== false && bwrapKnowsSize(bwrapPath)

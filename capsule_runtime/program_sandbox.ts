@@ -81,8 +81,11 @@ export function programSandboxArgs(input: ProgramSandboxInput, argv: string[]): 
   }
   for (const etc of input.etcPaths) args.push("--ro-bind-try", etc, etc);
   args.push("--proc", "/proc", "--dev", "/dev");
-  if (input.tmpSizeBytes) args.push("--size", String(input.tmpSizeBytes));
-  args.push("--tmpfs", "/tmp", "--dir", input.workspace);
+  // Every writable tmpfs is memory: /tmp and /dev/shm (POSIX shared memory) get the
+  // bound; /dev itself, the sandbox's root and the masks below are made read-only.
+  const size = input.tmpSizeBytes ? ["--size", String(input.tmpSizeBytes)] : [];
+  args.push(...size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev");
+  args.push(...size, "--tmpfs", "/tmp", "--dir", input.workspace);
   const writable = [...new Set(input.writeRoots)];
   const readable = [...new Set(input.readRoots)].filter((r) => !writable.includes(r));
   // Read-only first, so a writable sub-folder overrides its read-only parent.
@@ -91,15 +94,19 @@ export function programSandboxArgs(input: ProgramSandboxInput, argv: string[]): 
   const visible = [...readable, ...writable];
   const shown = (path: string) => visible.some((root) => within(root, path));
   for (const dir of input.readOnlyDirs) if (shown(dir)) args.push("--ro-bind-try", dir, dir);
+  // A masking tmpfs is read-only: an empty folder, not a place to fill memory.
+  const empty = (dir: string) => args.push("--tmpfs", dir, "--remount-ro", dir);
   for (const secret of input.secrets) {
     if (!shown(secret.path)) continue;
-    if (secret.isDir) args.push("--tmpfs", secret.path);
+    if (secret.isDir) empty(secret.path);
     else args.push("--ro-bind", "/dev/null", secret.path);
   }
   // Last, so nothing bound above can show them again.
-  for (const dir of outermost(input.hiddenDirs)) if (shown(dir)) args.push("--tmpfs", dir);
+  for (const dir of outermost(input.hiddenDirs)) if (shown(dir)) empty(dir);
   const egress = input.egressSocket;
   if (egress) args.push("--bind", egress, EGRESS_SOCKET);
+  // The root (bubblewrap's own tmpfs, holding the mount points) is read-only too.
+  args.push("--remount-ro", "/");
   args.push("--chdir", input.workspace, "--clearenv");
   const env = egress ? { ...input.env, ...egressEnv() } : input.env;
   for (const [key, value] of Object.entries(env)) args.push("--setenv", key, value);

@@ -17,6 +17,13 @@ import { isSecretName, secretInPath } from "../guest/policy/secrets.ts";
  */
 export const SYMLINK_SCAN_LIMIT = 20_000;
 
+/**
+ * Entries walked when the first scan stopped early, to find every secret file
+ * (programs see their roots whole, so a secret not found is not masked). Past
+ * it, terminal and python_exec are refused for those roots.
+ */
+export const SECRET_SCAN_LIMIT = 1_000_000;
+
 /** What the scan found. */
 export interface SymlinkScan {
   /** Links (by their own path) whose target is outside every root or inside a denied path. */

@@ -22,10 +22,19 @@ const SECRET_FILES: RegExp[] = [
 /** Folder names whose whole content is secret. */
 const SECRET_DIRS = new Set([".ssh", ".aws", ".gnupg"]);
 
-/** Whether a file or folder name is in the secret set. */
+/**
+ * Whether a file or folder name is in the secret set. Case does not matter:
+ * on a case-insensitive file system (macOS, vfat, ext4 casefold) `.ENV` opens
+ * `.env`, and nobody keeps a harmless file in `.SSH`.
+ */
 export function isSecretName(name: string, isDir = false): boolean {
-  if (isDir && SECRET_DIRS.has(name)) return true;
-  return SECRET_FILES.some((pattern) => pattern.test(name));
+  const lower = name.toLowerCase();
+  if (isDir && SECRET_DIRS.has(lower)) return true;
+  return SECRET_FILES.some((pattern) => pattern.test(lower));
+}
+
+function isSecretDir(name: string): boolean {
+  return SECRET_DIRS.has(name.toLowerCase());
 }
 
 /**
@@ -40,8 +49,8 @@ export function secretInPath(path: string, root: string): string | null {
   const parts = rel.split(sep);
   for (let i = 0; i < parts.length; i++) {
     const last = i === parts.length - 1;
-    if (SECRET_DIRS.has(parts[i]) && !last) return parts[i];
-    if (isSecretName(parts[i], !last) || (last && SECRET_DIRS.has(parts[i]))) return parts[i];
+    if (isSecretDir(parts[i]) && !last) return parts[i];
+    if (isSecretName(parts[i], !last) || (last && isSecretDir(parts[i]))) return parts[i];
   }
   return null;
 }

@@ -128,6 +128,16 @@ Deno.test("a program's /tmp is bounded when a size is given", () => {
     env: {},
     tmpSizeBytes: 4096,
   }, ["bash"]);
-  const at = args.indexOf("--size");
+  const at = args.indexOf("/tmp") - 3;
   assert.deepEqual(args.slice(at, at + 4), ["--size", "4096", "--tmpfs", "/tmp"]);
+  // POSIX shared memory is a tmpfs too: bounded the same way; /dev itself is read-only.
+  const shm = args.indexOf("/dev/shm") - 3;
+  assert.deepEqual(args.slice(shm, shm + 6), [
+    "--size",
+    "4096",
+    "--tmpfs",
+    "/dev/shm",
+    "--remount-ro",
+    "/dev",
+  ]);
 });
