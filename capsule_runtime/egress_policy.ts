@@ -4,7 +4,7 @@
  * `*.` patterns); raw IP addresses only when listed; the name is resolved
  * here, once, through the SSRF guard (guest/policy/ssrf.ts), so a listed
  * name that resolves to a loopback, private, link-local or metadata address
- * is refused; hosts of paid APIs need an approval; and every host has a
+ * is refused; only ports 80 and 443; hosts of paid APIs need an approval; and every host has a
  * byte budget for the run. The answer names the checked address to connect
  * to, so nothing resolves the name again (DNS-rebinding safe).
  */
@@ -56,6 +56,9 @@ export function parseAuthority(authority: string): { host: string; port: number 
 }
 
 /** The policy of one run: the byte counters and the approvals live as long as it does. */
+/** The ports programs may reach on a listed host. */
+export const EGRESS_PORTS: readonly number[] = [80, 443];
+
 export class EgressPolicy {
   /** Bytes each host has moved so far. */
   readonly used = new Map<string, number>();
@@ -83,6 +86,12 @@ export class EgressPolicy {
       dnsTimeoutMs: this.options.dnsTimeoutMs ?? 5_000,
     });
     if (!check.ok) return refuse(check.error);
+    // Web ports only: a listed host's SSH, SMTP or database ports are another way out.
+    if (!EGRESS_PORTS.includes(port)) {
+      return refuse(
+        `port ${port} is not allowed (programs reach listed hosts on ports 80 and 443)`,
+      );
+    }
     if (this.spent(host)) return refuse(this.limitReason());
     const provider = paidProviderFor(host, this.options.paidApiProviders ?? []);
     if (provider) {

@@ -63,6 +63,16 @@ Deno.test("egress policy: listed names and wildcards pass with the checked addre
   );
 });
 
+Deno.test("egress policy: a listed host is reached on web ports only (no SSH, SMTP or databases)", async () => {
+  const p = policy();
+  assert.equal((await p.decide("a.example.com", 443, "")).allowed, true);
+  for (const port of [22, 25, 5432, 6379, 8080]) {
+    const verdict = await p.decide("a.example.com", port, "");
+    assert.equal(verdict.allowed, false, `port ${port}`);
+    assert.match(verdict.reason, new RegExp(`port ${port} is not allowed`));
+  }
+});
+
 Deno.test("egress policy: paid hosts need one approval per host; no approver refuses", async () => {
   const hosts = ["api.pay.example"];
   const refusing = policy({ networkHosts: hosts, paidApiProviders: ["pay.example"] });
