@@ -91,7 +91,7 @@ async function makeContext(
   options: CommandContext["options"],
   positionals: string[],
 ): Promise<CommandContext & { dispose(): void }> {
-  const [{ loadSettings }, { openStore }] = await Promise.all([
+  const [{ loadSettings, ensureDataDirs }, { openStore }] = await Promise.all([
     lazily.settings(),
     lazily.store(),
   ]);
@@ -102,7 +102,11 @@ async function makeContext(
     options,
     positionals,
     settings: loaded,
-    store: () => (store ??= openStore(loaded().dbPath)),
+    store: () => {
+      if (store) return store;
+      ensureDataDirs(loaded()); // refuses a planted data folder, records a new one
+      return (store = openStore(loaded().dbPath));
+    },
     dispose: () => store?.close(),
   };
 }

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { parseDotenv } from "../core/dotenv.ts";
 import { UsageError } from "../core/errors.ts";
 import { soulCandidates } from "../core/soul.ts";
-import { readTrustedFile, trustFile } from "../core/trust.ts";
+import { readTrustedFile, trustDataDir, trustFile } from "../core/trust.ts";
 import type { Command } from "./command.ts";
 import { bold, clip, printLine, terminalSafe } from "./output.ts";
 
@@ -21,9 +21,18 @@ export function describeDotenv(text: string): string {
   return entries.map(([k, v]) => `${k}=${SECRET_NAME.test(k) ? "****" : clip(v, 60)}`).join(", ");
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 export const trustCommand: Command = {
   name: "trust",
-  summary: "Accept ./.env or ./soul.md after reviewing them (until then they are ignored).",
+  summary:
+    "Accept ./.env, ./soul.md or a data folder after reviewing them (until then they are not used).",
   args: "[file…]",
   positionals: { min: 0, max: 8 },
   details: [
@@ -61,6 +70,14 @@ export const trustCommand: Command = {
     }
     for (const name of ctx.positionals) {
       const path = resolve(settings.cwd, name);
+      if (isDirectory(path)) {
+        // A data folder (e.g. ./.closed_claw) that Closed Claw did not create for this user.
+        const real = trustDataDir(path, settings.configDir);
+        printLine(
+          `${bold("Accepted")} ${terminalSafe(real)} (data folder: its agents, runs and soul)`,
+        );
+        continue;
+      }
       // What is shown is the very text whose hash is recorded.
       let text = "";
       const real = trustFile(path, settings.configDir, (t) => text = t);

@@ -7,7 +7,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { ClosedClawError } from "./errors.ts";
 import { parseDotenv, readDotenv } from "./dotenv.ts";
-import { readTrustedFile, userConfigDir } from "./trust.ts";
+import { dataDirState, readTrustedFile, trustDataDir, userConfigDir } from "./trust.ts";
 import { readSoul } from "./soul.ts";
 
 /** The model providers `CLOSED_CLAW_LLM_PROVIDER` accepts. */
@@ -616,6 +616,8 @@ export interface Settings extends Readonly<RawSettings> {
   readonly envFile: string;
   /** The user's config folder (holds the ledger of accepted files); "" when unknown. */
   readonly configDir: string;
+  /** Whether CLOSED_CLAW_HOME named the data folder (else it is the default ./.closed_claw). */
+  readonly homeExplicit: boolean;
   /** Config files found but not used, with why (e.g. a `.env` nobody accepted). */
   readonly ignoredFiles: readonly { path: string; reason: string }[];
 }
@@ -741,9 +743,12 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
   const r = raw as unknown as RawSettings;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, expandHome(p)));
   const homeDir = abs(r.home);
+  const homeGiven = options.overrides?.CLOSED_CLAW_HOME ?? env.CLOSED_CLAW_HOME ??
+    fromFile.CLOSED_CLAW_HOME ?? "";
   const settings = {
     ...r,
     homeDir,
+    homeExplicit: homeGiven.trim() !== "",
     dbPath: r.dbPathSetting ? abs(r.dbPathSetting) : join(homeDir, "registry.db"),
     agentsDir: r.agentsDirSetting ? abs(r.agentsDirSetting) : join(homeDir, "agents"),
     runLogsDir: r.runLogsDirSetting ? abs(r.runLogsDirSetting) : join(homeDir, "runs"),
@@ -788,12 +793,39 @@ function expandHome(path: string): string {
   return home + path.slice(1);
 }
 
-/** Creates the data folders a fresh install needs. */
+/**
+ * Creates the data folders a fresh install needs, after checking that an
+ * existing default data folder is the user's (see `dataDirState`): one a
+ * capsule planted would decide which agents exist. A folder created here is
+ * recorded as the user's.
+ */
 export function ensureDataDirs(settings: Settings): void {
+  const state = dataDirState(settings.homeDir, {
+    explicit: settings.homeExplicit,
+    configDir: settings.configDir,
+  });
+  if (state === "untrusted") {
+    throw new ClosedClawError(
+      "data_dir_not_accepted",
+      `${settings.homeDir} was not created by Closed Claw for you: an agent could have planted it, with its own agents and soul.`,
+      {
+        hint:
+          `Review it, then run \`closed-claw trust ${settings.homeDir}\` to use it, or set CLOSED_CLAW_HOME.`,
+        exitCode: 2,
+      },
+    );
+  }
   for (const dir of [settings.homeDir, settings.agentsDir, settings.runLogsDir]) {
     Deno.mkdirSync(dir, { recursive: true });
   }
   Deno.mkdirSync(join(settings.dbPath, ".."), { recursive: true });
+  if (state === "new") {
+    try {
+      trustDataDir(settings.homeDir, settings.configDir);
+    } catch {
+      // no config folder to record it in: nothing more to do
+    }
+  }
 }
 
 /** One row of the settings catalogue shown by the dashboard and `/api/settings`. */

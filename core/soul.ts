@@ -6,7 +6,7 @@
  * Never through a symlink.
  */
 import { join } from "node:path";
-import { readTrustedFile } from "./trust.ts";
+import { dataDirState, readTrustedFile } from "./trust.ts";
 
 /** The settings the soul lookup needs. */
 export interface SoulSettings {
@@ -15,6 +15,7 @@ export interface SoulSettings {
   homeDir: string;
   cwd: string;
   configDir: string;
+  homeExplicit: boolean;
 }
 
 /** Where the soul may come from, in order: the configured file, else the data folder's, else ./soul.md. */
@@ -29,7 +30,15 @@ export function readSoul(settings: SoulSettings): {
   ignored: { path: string; reason: string }[];
 } {
   const ignored: { path: string; reason: string }[] = [];
-  const trustedDirs = [settings.homeDir, ...(settings.configDir ? [settings.configDir] : [])];
+  // The data folder counts only if it is the user's (a planted one is not).
+  const ownData = dataDirState(settings.homeDir, {
+    explicit: settings.homeExplicit,
+    configDir: settings.configDir,
+  }) !== "untrusted";
+  const trustedDirs = [
+    ...(ownData ? [settings.homeDir] : []),
+    ...(settings.configDir ? [settings.configDir] : []),
+  ];
   for (const path of soulCandidates(settings)) {
     const read = readTrustedFile(path, { configDir: settings.configDir, trustedDirs });
     if (read.state === "trusted") return { text: read.text, ignored };

@@ -194,12 +194,58 @@ export function distrustFile(realPath: string, configDir: string): void {
   writeLedger(configDir, files);
 }
 
-function writeLedger(configDir: string, files: Record<string, string>): void {
+function writeLedger(
+  configDir: string,
+  files: Record<string, string>,
+  dataDirs: readonly string[] = loadDataDirs(configDir),
+): void {
   const path = ledgerPath(configDir);
   Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  Deno.writeTextFileSync(tmp, JSON.stringify({ files }, null, 2) + "\n", { mode: 0o600 });
+  const text = JSON.stringify({ files, data_dirs: [...new Set(dataDirs)] }, null, 2) + "\n";
+  Deno.writeTextFileSync(tmp, text, { mode: 0o600 });
   Deno.renameSync(tmp, path);
+}
+
+function loadDataDirs(configDir: string): string[] {
+  if (!configDir) return [];
+  try {
+    const parsed = JSON.parse(Deno.readTextFileSync(ledgerPath(configDir)));
+    const dirs = parsed?.data_dirs;
+    return Array.isArray(dirs) ? dirs.filter((d): d is string => typeof d === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether a data folder may be used. Its registry decides which agents exist
+ * and its soul reaches every prompt, so a default `./.closed_claw` that is
+ * already there counts only if Closed Claw created it for this user (or the
+ * user accepted it): otherwise a capsule could have planted it in any folder
+ * it could write. A folder named by CLOSED_CLAW_HOME, a folder that does not
+ * exist yet, or a machine without a config folder need nothing.
+ */
+export function dataDirState(
+  homeDir: string,
+  options: { explicit: boolean; configDir: string },
+): "trusted" | "new" | "untrusted" {
+  if (options.explicit || !options.configDir) return "trusted";
+  let real: string;
+  try {
+    real = Deno.realPathSync(homeDir);
+  } catch {
+    return "new";
+  }
+  return loadDataDirs(options.configDir).includes(real) ? "trusted" : "untrusted";
+}
+
+/** Records a data folder as the user's (created by Closed Claw, or accepted). */
+export function trustDataDir(homeDir: string, configDir: string): string {
+  requireConfigDir(configDir);
+  const real = Deno.realPathSync(homeDir);
+  writeLedger(configDir, loadLedger(configDir), [...loadDataDirs(configDir), real]);
+  return real;
 }
 
 /** The content hash of each file now ("" when missing or unreadable), to notice changes later. */

@@ -1,6 +1,7 @@
 /** Test helpers: temporary folders that clean themselves up. */
 import { join } from "node:path";
 import { loadSettings, type Settings } from "../../core/settings.ts";
+import { trustDataDir } from "../../core/trust.ts";
 
 /** A fresh temporary folder; `await using` removes it. */
 export async function tempDir(prefix = "claw-test-"): Promise<AsyncDisposable & { path: string }> {
@@ -13,9 +14,13 @@ export async function tempDir(prefix = "claw-test-"): Promise<AsyncDisposable & 
   };
 }
 
-/** Settings rooted in `dir`, ignoring the machine's environment and `.env`. */
+/**
+ * Settings rooted in `dir`, ignoring the machine's environment and `.env`.
+ * The data folder is created and recorded as the user's in `dir`'s config
+ * folder, as the CLI would have done, so a CLI started with HOME = `dir` uses it.
+ */
 export function testSettings(dir: string, env: Record<string, string> = {}): Settings {
-  return loadSettings({
+  const settings = loadSettings({
     cwd: dir,
     envFile: false,
     env: {
@@ -24,4 +29,7 @@ export function testSettings(dir: string, env: Record<string, string> = {}): Set
       ...env,
     },
   });
+  Deno.mkdirSync(settings.homeDir, { recursive: true });
+  trustDataDir(settings.homeDir, join(dir, ".config", "closed-claw"));
+  return settings;
 }

@@ -152,6 +152,8 @@ Deno.test("a zero-length or foreign registry.db is refused with a hint and left 
   await using dir = await tempDir();
   const db = join(dir.path, ".closed_claw", "registry.db");
   await Deno.mkdir(join(dir.path, ".closed_claw"), { recursive: true });
+  // A data folder made by hand is accepted first (else it is refused as possibly planted).
+  assert.equal((await runCli(["trust", ".closed_claw"], { cwd: dir.path })).code, 0);
   for (const content of ["", "not a database at all, just text"]) {
     await Deno.writeTextFile(db, content);
     const out = await runCli(["runs", "--json"], { cwd: dir.path });
@@ -170,6 +172,7 @@ Deno.test("backup copies registry.db (runs included) to a file that opens", asyn
   const store = openStore(join(home, "registry.db"));
   store.runs.create({ run_id: "backed-up-run", task: "keep me" });
   store.close();
+  assert.equal((await runCli(["trust", ".closed_claw"], { cwd: dir.path })).code, 0);
   const target = join(dir.path, "copy", "claw.db");
   const out = await runCli(["backup", "--to", "copy/claw.db", "--json"], { cwd: dir.path });
   assert.equal(out.code, 0, out.stderr);
