@@ -51,7 +51,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "trust",
-    summary: "Accept ./.env, ./soul.md or a data folder after reviewing them (until then they are not used).",
+    summary:
+      "Accept ./.env, ./soul.md or a data folder after reviewing them (until then they are not used).",
     load: async () => (await loadModule<Trust>("trust.ts")).trustCommand,
   },
   {
