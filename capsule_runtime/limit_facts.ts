@@ -5,7 +5,7 @@
  * hold here (`doctor` prints it).
  */
 import { findOnPath } from "./bwrap_probe.ts";
-import { pidsCgroupBase } from "./pids_cgroup.ts";
+import { memoryCgroupBase, pidsCgroupBase } from "./pids_cgroup.ts";
 
 export interface LimitFacts {
   /** util-linux's prlimit, or "". */
@@ -75,7 +75,15 @@ export function limitStatus(
     [procActive, processes] = [true, "RLIMIT_NPROC inside bubblewrap's user namespace"];
   }
   return [
-    { limit: "memory (programs)", active: rl, how: how("RLIMIT_AS via prlimit") },
+    {
+      limit: "memory (programs)",
+      active: rl,
+      how: how(
+        facts.root && memoryCgroupBase()
+          ? `RLIMIT_AS via prlimit + memory cgroup (${memoryCgroupBase()}), which also counts memfd and shared memory`
+          : "RLIMIT_AS via prlimit (memory in memfd files or pipes is not counted without a memory cgroup, which needs root)",
+      ),
+    },
     {
       limit: "memory (agent)",
       active: true,

@@ -58,23 +58,55 @@ export function pidsCgroupBase(): string {
   return cachedBase;
 }
 
-/** One program's pids cgroup. */
+const V1_MEMORY = "/sys/fs/cgroup/memory";
+let cachedMemoryBase: string | undefined;
+
+/**
+ * Where per-program memory cgroups go in a v1 hierarchy, or "" (v2 keeps
+ * memory in the pids group's own folder, when enabled there). RLIMIT_AS does
+ * not count memory held in memfd files, pipes or shared memory; a memory
+ * cgroup counts all of it.
+ */
+export function memoryCgroupBase(): string {
+  if (cachedMemoryBase !== undefined) return cachedMemoryBase;
+  cachedMemoryBase = "";
+  if (!pidsCgroupBase().startsWith("/sys/fs/cgroup/pids/")) return cachedMemoryBase;
+  const probe = `base="$1/closed_claw"; probe="$base/probe-$$"
+mkdir -p "$base" && mkdir "$probe" && test -f "$probe/memory.limit_in_bytes" && rmdir "$probe" && echo "$base"`;
+  cachedMemoryBase = sh(probe, [V1_MEMORY]).out.trim();
+  return cachedMemoryBase;
+}
+
+/** One program's pids cgroup (and memory cgroup, where there is one). */
 export interface PidsGroup {
   dir: string;
+  /** Its v1 memory cgroup, or "" (v2: memory lives in `dir`). */
+  memoryDir: string;
   /** How often a fork was refused because the group was full (read through `sh`). */
   refusals(): number;
+  /** How many processes the kernel killed for going over the memory limit. */
+  oomKills(): number;
   /** Kills what is left in the group and removes it (best effort). */
   remove(): Promise<void>;
 }
 
 /** A pids cgroup for one program; its wrapper (`inPidsGroup`) creates, limits and joins it. */
 export function createPidsGroup(base: string): PidsGroup {
-  const dir = join(base, `p-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
+  const name = `p-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const dir = join(base, name);
+  const memBase = memoryCgroupBase();
+  const memoryDir = memBase ? join(memBase, name) : "";
   return {
     dir,
+    memoryDir,
     refusals: () => {
       const events = sh('cat "$1/pids.events" 2>/dev/null', [dir]).out;
       return Number(/^max (\d+)/m.exec(events)?.[1] ?? 0);
+    },
+    oomKills: () => {
+      const where = memoryDir ? join(memoryDir, "memory.oom_control") : join(dir, "memory.events");
+      const text = sh('cat "$1" 2>/dev/null', [where]).out;
+      return Number(/^oom_kill (\d+)/m.exec(text)?.[1] ?? 0);
     },
     async remove() {
       const script = `for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -83,12 +115,14 @@ export function createPidsGroup(base: string): PidsGroup {
   rmdir "$1" 2>/dev/null && exit 0
   sleep 0.05
 done`;
-      await new Deno.Command(SH, {
-        args: ["-c", script, "sh", dir],
-        stdout: "null",
-        stderr: "null",
-      })
-        .output().catch(() => {});
+      for (const group of [dir, memoryDir].filter(Boolean)) {
+        await new Deno.Command(SH, {
+          args: ["-c", script, "sh", group],
+          stdout: "null",
+          stderr: "null",
+        })
+          .output().catch(() => {});
+      }
     },
   };
 }
@@ -98,8 +132,26 @@ done`;
  * it and then runs `argv` (children inherit the group). If the group cannot
  * be made the program does not start.
  */
-export function inPidsGroup(dir: string, argv: string[], max: number): string[] {
-  const script = 'mkdir "$1" && echo "$2" > "$1/pids.max" && echo 0 > "$1/cgroup.procs" && ' +
-    'shift 2 && exec "$@"';
-  return [SH, "-c", script, "sh", dir, String(max), ...argv];
+export function inPidsGroup(
+  group: Pick<PidsGroup, "dir" | "memoryDir">,
+  argv: string[],
+  max: number,
+  memoryBytes: number,
+): string[] {
+  // v2: memory.max sits beside pids.max when the controller is enabled; v1: its own group.
+  const script = 'mkdir "$1" && echo "$3" > "$1/pids.max" && ' +
+    '{ [ ! -f "$1/memory.max" ] || echo "$4" > "$1/memory.max"; } && ' +
+    '{ [ -z "$2" ] || { mkdir "$2" && echo "$4" > "$2/memory.limit_in_bytes" && ' +
+    'echo 0 > "$2/cgroup.procs"; }; } && echo 0 > "$1/cgroup.procs" && shift 4 && exec "$@"';
+  return [
+    SH,
+    "-c",
+    script,
+    "sh",
+    group.dir,
+    group.memoryDir,
+    String(max),
+    String(memoryBytes),
+    ...argv,
+  ];
 }

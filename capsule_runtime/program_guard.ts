@@ -79,7 +79,9 @@ export class ProgramGuard {
 
   /** The outermost command: inside the pids cgroup when there is one. */
   outer(argv: string[]): string[] {
-    return this.#group ? inPidsGroup(this.#group.dir, argv, this.limits.processes) : argv;
+    return this.#group
+      ? inPidsGroup(this.#group, argv, this.limits.processes, this.limits.memory_mb * 1024 * 1024)
+      : argv;
   }
 
   /** Watches stderr for a breach that would not end the program by itself. */
@@ -112,9 +114,11 @@ export class ProgramGuard {
   async end(outcome: ProcessOutcome): Promise<ProcessOutcome> {
     clearInterval(this.#timer);
     const refused = this.#group ? this.#group.refusals() > 0 : false;
+    const oomKilled = this.#group ? this.#group.oomKills() > 0 : false;
     await this.#group?.remove();
     if (!outcome.ok) return outcome;
     let code = this.#breach;
+    if (!code && oomKilled) code = "limit_memory";
     if (!code && !outcome.aborted) {
       code = breachOf(outcome.code, outcome.stderr.text) ??
         (refused && outcome.code !== 0 ? "limit_processes" : null);

@@ -11,6 +11,7 @@
  * count that the kernel caps (RLIMIT_NPROC in bubblewrap's user namespace,
  * or a pids cgroup where the host runs as root).
  */
+import { memoryCgroupBase } from "../../capsule_runtime/pids_cgroup.ts";
 import assert from "node:assert/strict";
 import { machineFacts } from "../../capsule_runtime/machine.ts";
 import { limitFacts } from "../../capsule_runtime/limit_facts.ts";
@@ -57,6 +58,22 @@ const HOSTILE: Hostile[] = [
     limits: { memory_mb: 256 },
     code: "limit_memory",
     withinMs: 20_000,
+  },
+  {
+    // memfd files are not address space: only a memory cgroup counts them (root hosts).
+    what: "a memory bomb in memfd files (not counted by RLIMIT_AS)",
+    tool: "python_exec",
+    program: "# MARK\nimport os\nfds = [os.memfd_create(f'm{i}') for i in range(8)]\n" +
+      "chunk = b'x' * (1 << 20)\nfor fd in fds:\n    for _ in range(100):\n        os.write(fd, chunk)\n" +
+      "print('WROTE 800 MiB')",
+    limits: { memory_mb: 128 },
+    code: "limit_memory",
+    withinMs: 20_000,
+    skip: !facts.root
+      ? "needs a memory cgroup, which only root gets"
+      : memoryCgroupBase() === "" && !facts.pidsCgroupBase.startsWith("/sys/fs/cgroup/closed_claw")
+      ? "no writable memory cgroup here"
+      : "",
   },
   {
     what: "a fork bomb that avoids the deny-list",
