@@ -8,7 +8,28 @@
 import { type ProcessOptions, type ProcessOutcome, runProcess } from "../guest/tools/process.ts";
 import type { LaunchPlan } from "./launcher.ts";
 import { ProgramGuard } from "./program_guard.ts";
-import { programEnv, programSandboxArgs } from "./program_sandbox.ts";
+import {
+  type MaskedPath,
+  programEnv,
+  programSandboxArgs,
+  type ProgramSandboxInput,
+} from "./program_sandbox.ts";
+import { scanRoots } from "./symlink_scan.ts";
+
+/** Entries scanned again before each program (the full scan ran at launch). */
+const RESCAN_LIMIT = 20_000;
+
+/**
+ * The launch's secret list plus secrets created since (a `.env` or key file
+ * written during the run by a program, the user or another tool), so each
+ * program starts with every secret in its roots masked.
+ */
+export function withNewSecrets(sandbox: ProgramSandboxInput): MaskedPath[] {
+  const roots = [...new Set([...sandbox.readRoots, ...sandbox.writeRoots])];
+  const found = scanRoots(roots, sandbox.hiddenDirs, RESCAN_LIMIT).secrets;
+  const known = new Set(sandbox.secrets.map((s) => s.path));
+  return [...sandbox.secrets, ...found.filter((s) => !known.has(s.path))];
+}
 
 /** The `runProgram` a host-run tool uses for this capsule. */
 export function programRunner(
@@ -28,7 +49,11 @@ export function programRunner(
         outcome = await runProcess(cmd, argv, { ...watched, env, extraEnv: undefined });
       } else {
         const inner = guard.limited([command, ...args], true);
-        const bwrap = [sandbox.bwrapPath, ...programSandboxArgs({ ...sandbox, env }, inner)];
+        const secrets = withNewSecrets(sandbox);
+        const bwrap = [
+          sandbox.bwrapPath,
+          ...programSandboxArgs({ ...sandbox, env, secrets }, inner),
+        ];
         const [cmd, ...argv] = guard.outer(bwrap);
         outcome = await runProcess(cmd, argv, {
           ...watched,

@@ -135,3 +135,28 @@ Deno.test("the host accepts tool_done only for the call it just allowed; forgeri
   assert.match(errors[0].error, /not the call in progress/);
   assert.ok(JSON.stringify(fx.events).length < 100_000, "no forged payload kept");
 });
+
+Deno.test({
+  name: "a secret file created during the run is masked for the run's later programs",
+  ignore: !bwrapWorks,
+  fn: async () => {
+    await using fx = await capsuleFixture({
+      tools: ["terminal", "file_io"],
+      permissions: { read_roots: ["."], write_roots: ["."], file_write: true },
+    });
+    const model = scriptedModel([
+      // Built by printf, so the marker is in the file but not in the command's own text.
+      toolStep("terminal", { cmd: "printf 'TOKEN=SECRET-%s\\n' LATER > .env.local; echo made" }),
+      toolStep("terminal", { cmd: "cat .env.local 2>&1; echo done" }),
+      finalStep("done"),
+    ]);
+    const result = await fx.run({ task: "later", hooks: model, timeoutMs: 60_000 });
+    assert.equal(result.status, "ok", `${result.error_code}: ${result.error_message}`);
+    const done = eventsOfType(fx.events, "tool_done");
+    assert.equal(done.length, 2);
+    const second = JSON.stringify(done[1].result);
+    assert.match(second, /done/);
+    assert.ok(!second.includes("SECRET-LATER"), second);
+    assert.match(Deno.readTextFileSync(join(fx.workspace, ".env.local")), /SECRET-LATER/);
+  },
+});
