@@ -62,7 +62,7 @@ function spawnBench(
   Deno.bench({
     name,
     group: group?.group ?? (count === 1 ? "spawn" : undefined),
-    baseline: group?.baseline ?? (count === 1 && plan.sandbox === "deno-only"),
+    baseline: group?.baseline ?? false,
     ignore,
     async fn(b) {
       b.start();
@@ -73,6 +73,17 @@ function spawnBench(
   });
 }
 
+// The floor: an empty `deno run` (start to exit), so the group prints capsule start as a ratio of it.
+const EMPTY = await Deno.makeTempFile({ suffix: ".js" });
+await Deno.writeTextFile(EMPTY, "");
+Deno.bench({
+  name: "empty deno run (the runtime's floor)",
+  group: "spawn",
+  baseline: true,
+  async fn() {
+    await new Deno.Command(Deno.execPath(), { args: ["run", EMPTY], stdout: "null" }).output();
+  },
+});
 spawnBench("spawn to ready, warm, Deno permissions only", plans.denoOnly, 1);
 spawnBench("spawn to ready, warm, inside bubblewrap", plans.bwrap, 1, !bwrapWorks);
 // The same capsule in bubblewrap without and with its resource limits (prlimit, RLIMIT_DATA).
