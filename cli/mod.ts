@@ -47,7 +47,7 @@ function globalHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Options: --help (on any command), --version",
-    "Settings come from the environment and ./.env (once accepted with `closed-claw trust`); see the README's configuration table.",
+    "Settings come from the environment and ./.env (once accepted with `closed-claw trust`); see docs/configuration.md.",
   ].join("\n");
 }
 

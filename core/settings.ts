@@ -1,7 +1,7 @@
 /**
  * Every setting, from the environment and `.env` (the environment wins),
  * validated once into one typed object. One table below drives validation,
- * the types, the dashboard's settings editor and the README's table.
+ * the types, the dashboard's settings editor and the table in docs/configuration.md.
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
@@ -162,7 +162,7 @@ const E = (label: string, description: string): Meta => ({
 const Y = (label: string, description: string): Meta => ({ group: "Policy", label, description });
 const R = (label: string, description: string): Meta => ({ group: "Runtime", label, description });
 
-/** The settings table, in the order the README and the dashboard show it. */
+/** The settings table, in the order docs/configuration.md and the dashboard show it. */
 export const SETTING_DEFS = [
   text(
     "CLOSED_CLAW_HOME",
