@@ -12,13 +12,20 @@ import { buildLlm, launch, type StartDeps } from "./launch.ts";
 import { refuseSpentBudget, reopenFailed } from "./resume.ts";
 import { checkCost, checkMode, checkTools, statDir, type StoredOptions } from "./run_options.ts";
 import type { RunRow } from "../store/runs_repo.ts";
-import type { CoordinatorDeps, ResumeOptions, RunHandle, RunOptions, RunState } from "./types.ts";
+import {
+  type CoordinatorDeps,
+  newRunState,
+  type ResumeOptions,
+  type RunHandle,
+  type RunOptions,
+  type RunState,
+} from "./types.ts";
 
 export type { StartDeps } from "./launch.ts";
 
 /** The state of a run before its first stage. */
 function initialState(runId: string, options: RunOptions, deps: CoordinatorDeps): RunState {
-  return {
+  return newRunState({
     run_id: runId,
     session_id: options.sessionId || randomHex(12),
     task: options.task.trim(),
@@ -27,23 +34,7 @@ function initialState(runId: string, options: RunOptions, deps: CoordinatorDeps)
       create_approval_mode: options.createApprovalMode ?? deps.settings.createApprovalMode,
       api_approval_mode: options.apiApprovalMode ?? deps.settings.apiApprovalMode,
     },
-    stage: "ingested",
-    task_complexity: null,
-    discovery_subtask_pool: [],
-    execution_subtask_pool: [],
-    role_agent_map: {},
-    created_agents: [],
-    discovery_results: {},
-    execution_results: {},
-    approvals: [],
-    tool_event_count: 0,
-    agent_stats: {},
-    audited_stats: {},
-    response_status: null,
-    response_result: "",
-    response_error: "",
-    elapsed_ms: 0,
-  };
+  });
 }
 
 /**

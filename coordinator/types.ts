@@ -125,6 +125,35 @@ export interface RunState {
   elapsed_ms: number;
 }
 
+/** The fields a run starts with; everything else in `RunState` starts empty. */
+export type RunStart = Pick<
+  RunState,
+  "run_id" | "session_id" | "task" | "context" | "runtime_policies"
+>;
+
+/** The state of a run before its first stage. */
+export function newRunState(start: RunStart): RunState {
+  return {
+    ...start,
+    stage: "ingested",
+    task_complexity: null,
+    discovery_subtask_pool: [],
+    execution_subtask_pool: [],
+    role_agent_map: {},
+    created_agents: [],
+    discovery_results: {},
+    execution_results: {},
+    approvals: [],
+    tool_event_count: 0,
+    agent_stats: {},
+    audited_stats: {},
+    response_status: null,
+    response_result: "",
+    response_error: "",
+    elapsed_ms: 0,
+  };
+}
+
 /** What `startRun` needs from its caller. */
 export interface CoordinatorDeps {
   settings: Settings;

@@ -5,7 +5,7 @@
 import { Redactor } from "../../core/redact.ts";
 import { ApprovalService } from "../../coordinator/approvals.ts";
 import type { RunContext, StopReason } from "../../coordinator/context.ts";
-import type { RunState } from "../../coordinator/types.ts";
+import { newRunState, type RunState } from "../../coordinator/types.ts";
 import type { LlmService } from "../../llm/types.ts";
 import { HashEmbedder } from "../../store/hash_embedder.ts";
 import { VectorIndex } from "../../store/vector_index.ts";
@@ -13,27 +13,13 @@ import { VectorIndex } from "../../store/vector_index.ts";
 /** A fresh run's state (as `startRun` makes it), with `overrides` on top. */
 export function runState(overrides: Partial<RunState> = {}): RunState {
   return {
-    run_id: "run1",
-    session_id: "session1",
-    task: "test task",
-    context: {},
-    runtime_policies: { create_approval_mode: "approve", api_approval_mode: "approve" },
-    stage: "ingested",
-    task_complexity: null,
-    discovery_subtask_pool: [],
-    execution_subtask_pool: [],
-    role_agent_map: {},
-    created_agents: [],
-    discovery_results: {},
-    execution_results: {},
-    approvals: [],
-    tool_event_count: 0,
-    agent_stats: {},
-    audited_stats: {},
-    response_status: null,
-    response_result: "",
-    response_error: "",
-    elapsed_ms: 0,
+    ...newRunState({
+      run_id: "run1",
+      session_id: "session1",
+      task: "test task",
+      context: {},
+      runtime_policies: { create_approval_mode: "approve", api_approval_mode: "approve" },
+    }),
     ...overrides,
   };
 }
