@@ -13,9 +13,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { machineFacts } from "../../capsule_runtime/machine.ts";
 import type { RecordedRequest } from "../fakes/mod.ts";
-import { childEnv, cliArgs, decode, runCli } from "../helpers/cli.ts";
+import { decode, runCli, spawnCli } from "../helpers/cli.ts";
 import { brainHandler, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const bwrapWorks = (await machineFacts()).bwrapPath !== "";
 
@@ -79,14 +80,6 @@ const STAGES: Stage[] = [
   { name: "synthesis", holds: (r) => schemaOf(r) === "", effects: 1, resumes: true },
 ];
 
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function runStatus(cwd: string, env: Record<string, string>, runId: string) {
   const out = await runCli(["runs", "--json"], { cwd, env });
   const rows = JSON.parse(out.stdout) as { run_id: string; status: string }[];
@@ -135,18 +128,11 @@ async function crashAndResume(stage: Stage, signal: Deno.Signal) {
     return holding && stage.holds(req) ? { ...reply, delayMs: 120_000 } : reply;
   });
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: cliArgs(["run", "Record the payment", "--json"]),
-      cwd: workspace,
-      clearEnv: true,
-      env: childEnv(workspace, env),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnCli(["run", "Record the payment", "--json"], { cwd: workspace, env });
     await waitFor(
       () => stage.reached?.(workspace) ?? fake.requests.some(stage.holds),
       `the ${stage.name} stage`,
+      30_000,
     );
     child.kill(signal);
     const killed = await child.output();
@@ -247,18 +233,11 @@ Deno.test({
         return reply;
       });
       try {
-        const child = new Deno.Command(Deno.execPath(), {
-          args: cliArgs(["run", "Record the payment", "--json"]),
-          cwd: workspace,
-          clearEnv: true,
-          env: childEnv(workspace, env),
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
+        const child = spawnCli(["run", "Record the payment", "--json"], { cwd: workspace, env });
         await waitFor(
           () => fake.requests.some((r) => schemaOf(r) === "agent_step" && agentSteps(r) === 1),
           "the step after the tool",
+          30_000,
         );
         // Fill the disk to the last byte, then let the run go on.
         await new Deno.Command("dd", {

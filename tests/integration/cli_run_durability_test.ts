@@ -11,15 +11,8 @@ import { DatabaseSync } from "node:sqlite";
 import { openStore } from "../../store/mod.ts";
 import { decode, runCli, spawnCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface ListedRun {
   run_id: string;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openStore } from "../../store/mod.ts";
 import { cliArgs, decode, runCli, spawnCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { waitFor } from "../helpers/wait.ts";
 import {
   type Brain,
   finalStep,
@@ -13,14 +14,6 @@ import {
   stepCallsFor,
   toolStep,
 } from "../helpers/coordinator_brain.ts";
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Waits until some run's log has `event`; returns that run's id. */
 async function waitForLogEvent(runLogsDir: string, event: string): Promise<string> {

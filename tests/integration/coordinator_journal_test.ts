@@ -12,6 +12,7 @@ import { pidsWithCommand } from "../fixtures/capsule_harness.ts";
 import { runCli, spawnCli } from "../helpers/cli.ts";
 import { brainHandler, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 /** How many assistant messages an agent step request carries (-1: not an agent step). */
 function agentStep(req: RecordedRequest): number {
@@ -36,14 +37,6 @@ function runLogName(workspace: string): string {
 function runEvents(workspace: string): { event: string; payload: Record<string, unknown> }[] {
   const path = join(workspace, ".closed_claw", "runs", runLogName(workspace));
   return Deno.readTextFileSync(path).trim().split("\n").map((l) => JSON.parse(l));
-}
-
-async function waitFor(check: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /**
@@ -88,7 +81,11 @@ Deno.test("a subtask retried after its capsule died continues from the journal",
   });
   try {
     const child = spawnCli(["run", "Record the payment", "--json"], { cwd: workspace, env });
-    await waitFor(() => fake.requests.some((r) => agentStep(r) === 1), "the second agent step");
+    await waitFor(
+      () => fake.requests.some((r) => agentStep(r) === 1),
+      "the second agent step",
+      60_000,
+    );
     // The payment is written; the capsule (only this run's) dies while its next step is asked.
     const capsules = pidsWithCommand("guest/main.ts").filter((pid) =>
       Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(workspace)
@@ -123,7 +120,11 @@ Deno.test("a run resumed after Ctrl-C replays the payment and the step before it
   const { fake, workspace, env, release } = await payingRun(dir.path);
   try {
     const child = spawnCli(["run", "Record the payment", "--json"], { cwd: workspace, env });
-    await waitFor(() => fake.requests.some((r) => agentStep(r) === 1), "the second agent step");
+    await waitFor(
+      () => fake.requests.some((r) => agentStep(r) === 1),
+      "the second agent step",
+      60_000,
+    );
     child.kill("SIGINT");
     const stopped = await child.output();
     assert.equal(stopped.code, 130, new TextDecoder().decode(stopped.stderr));
