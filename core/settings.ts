@@ -7,7 +7,14 @@ import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { ClosedClawError } from "./errors.ts";
 import { parseDotenv, readDotenv } from "./dotenv.ts";
-import { dataDirState, readTrustedFile, trustDataDir, userConfigDir } from "./trust.ts";
+import {
+  dataDirState,
+  readLedger,
+  readTrustedFile,
+  trustDataDir,
+  type TrustOptions,
+  userConfigDir,
+} from "./trust.ts";
 import { readSoul } from "./soul.ts";
 
 /** The model providers `CLOSED_CLAW_LLM_PROVIDER` accepts. */
@@ -712,10 +719,12 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
   const env = options.env ?? readProcessEnv();
   const configDir = options.configDir ?? userConfigDir(options.env ?? undefined);
   const ignoredFiles: { path: string; reason: string }[] = [];
+  // Read once: the .env, the data folder and the soul are all checked against it.
+  const ledger = readLedger(configDir);
   const fromFile = readEnvFile(
     envFile,
     typeof options.envFile === "string",
-    configDir,
+    { configDir, trustedDirs: configDir ? [configDir] : [], ledger },
     ignoredFiles,
   );
   const raw: Record<string, unknown> = {};
@@ -761,7 +770,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
     envFile,
     configDir,
   };
-  const soul = readSoul(settings);
+  const soul = readSoul(settings, ledger);
   return Object.freeze({
     ...settings,
     ignoredFiles: Object.freeze([...ignoredFiles, ...soul.ignored]),
@@ -776,12 +785,12 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
 function readEnvFile(
   path: string,
   named: boolean,
-  configDir: string,
+  trust: TrustOptions,
   ignored: { path: string; reason: string }[],
 ): Record<string, string> {
   if (!path) return {};
   if (named) return readDotenv(path);
-  const read = readTrustedFile(path, { configDir, trustedDirs: configDir ? [configDir] : [] });
+  const read = readTrustedFile(path, trust);
   if (read.state === "trusted") return parseDotenv(read.text);
   if (read.state === "ignored") ignored.push({ path, reason: read.reason });
   return {};

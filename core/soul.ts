@@ -6,7 +6,7 @@
  * Never through a symlink.
  */
 import { join } from "node:path";
-import { dataDirState, readTrustedFile } from "./trust.ts";
+import { dataDirState, type Ledger, readLedger, readTrustedFile } from "./trust.ts";
 
 /** The settings the soul lookup needs. */
 export interface SoulSettings {
@@ -24,8 +24,8 @@ export function soulCandidates(settings: SoulSettings): string[] {
   return [join(settings.homeDir, "soul.md"), join(settings.cwd, "soul.md")];
 }
 
-/** The soul text to use ("" for none) and the files skipped, with why. */
-export function readSoul(settings: SoulSettings): {
+/** The soul text to use ("" for none) and the files skipped, with why. `ledger`: as already read. */
+export function readSoul(settings: SoulSettings, ledger: Ledger = readLedger(settings.configDir)): {
   text: string;
   ignored: { path: string; reason: string }[];
 } {
@@ -34,13 +34,14 @@ export function readSoul(settings: SoulSettings): {
   const ownData = dataDirState(settings.homeDir, {
     explicit: settings.homeExplicit,
     configDir: settings.configDir,
+    ledger,
   }) !== "untrusted";
   const trustedDirs = [
     ...(ownData ? [settings.homeDir] : []),
     ...(settings.configDir ? [settings.configDir] : []),
   ];
   for (const path of soulCandidates(settings)) {
-    const read = readTrustedFile(path, { configDir: settings.configDir, trustedDirs });
+    const read = readTrustedFile(path, { configDir: settings.configDir, trustedDirs, ledger });
     if (read.state === "trusted") return { text: read.text, ignored };
     if (read.state === "ignored") ignored.push({ path, reason: read.reason });
   }

@@ -66,29 +66,48 @@ export function readConfigFile(path: string): ConfigFileRead {
     const realPath = Deno.realPathSync(path);
     // Parent folders may be links too; the real path is what the ledger names.
     const bytes = Deno.readFileSync(realPath);
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
-    return { state: "read", realPath, sha256, text: new TextDecoder().decode(bytes) };
+    return {
+      state: "read",
+      realPath,
+      sha256: sha256(bytes),
+      text: new TextDecoder().decode(bytes),
+    };
   } catch (error) {
     return { state: "refused", reason: `cannot be read (${errorName(error)})` };
   }
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : String(error);
 }
 
-function loadLedger(configDir: string): Record<string, string> {
-  if (!configDir) return {};
+/** The ledger's content: accepted files (real path → SHA-256) and the user's data folders. */
+export interface Ledger {
+  files: Record<string, string>;
+  dataDirs: string[];
+}
+
+/** Reads the ledger in `configDir` (empty when there is none or it cannot be read). */
+export function readLedger(configDir: string): Ledger {
+  if (!configDir) return { files: {}, dataDirs: [] };
+  let parsed;
   try {
-    const parsed = JSON.parse(Deno.readTextFileSync(ledgerPath(configDir)));
-    const files = parsed?.files;
-    if (!files || typeof files !== "object") return {};
-    return Object.fromEntries(
-      Object.entries(files).filter(([, v]) => typeof v === "string"),
-    ) as Record<string, string>;
+    parsed = JSON.parse(Deno.readTextFileSync(ledgerPath(configDir)));
   } catch {
-    return {};
+    return { files: {}, dataDirs: [] };
   }
+  const files = parsed?.files && typeof parsed.files === "object" ? parsed.files : {};
+  const dirs = parsed?.data_dirs;
+  return {
+    files: Object.fromEntries(
+      Object.entries(files).filter(([, v]) => typeof v === "string"),
+    ) as Record<string, string>,
+    dataDirs: Array.isArray(dirs) ? dirs.filter((d): d is string => typeof d === "string") : [],
+  };
 }
 
 /** What the host may use of a config file: its text, or why it is ignored. */
@@ -102,6 +121,8 @@ export interface TrustOptions {
   configDir: string;
   /** Folders capsules can never write (the data folder, the config folder): files there need no ledger entry. */
   trustedDirs?: string[];
+  /** The ledger as already read (to read it once for several files); default: read it now. */
+  ledger?: Ledger;
 }
 
 /**
@@ -114,7 +135,7 @@ export function readTrustedFile(path: string, options: TrustOptions): TrustedRea
   if (read.state === "refused") return { state: "ignored", reason: read.reason };
   const inTrustedDir = (options.trustedDirs ?? []).some((dir) => isInside(read.realPath, dir));
   if (inTrustedDir) return { state: "trusted", text: read.text, realPath: read.realPath };
-  const accepted = loadLedger(options.configDir)[read.realPath];
+  const accepted = (options.ledger ?? readLedger(options.configDir)).files[read.realPath];
   if (accepted === read.sha256) {
     return { state: "trusted", text: read.text, realPath: read.realPath };
   }
@@ -155,9 +176,9 @@ export function trustFile(
     });
   }
   onRead?.(read.text);
-  const files = loadLedger(configDir);
-  files[read.realPath] = read.sha256;
-  writeLedger(configDir, files);
+  const ledger = readLedger(configDir);
+  ledger.files[read.realPath] = read.sha256;
+  writeLedger(configDir, ledger);
   return read.realPath;
 }
 
@@ -168,9 +189,9 @@ export function trustFile(
  */
 export function trustText(realPath: string, text: string, configDir: string): void {
   requireConfigDir(configDir);
-  const files = loadLedger(configDir);
-  files[realPath] = createHash("sha256").update(new TextEncoder().encode(text)).digest("hex");
-  writeLedger(configDir, files);
+  const ledger = readLedger(configDir);
+  ledger.files[realPath] = sha256(new TextEncoder().encode(text));
+  writeLedger(configDir, ledger);
 }
 
 function requireConfigDir(configDir: string): void {
@@ -188,34 +209,19 @@ function requireConfigDir(configDir: string): void {
 
 /** Forgets an accepted file (after it was deleted or replaced on purpose). */
 export function distrustFile(realPath: string, configDir: string): void {
-  const files = loadLedger(configDir);
-  if (!(realPath in files)) return;
-  delete files[realPath];
-  writeLedger(configDir, files);
+  const ledger = readLedger(configDir);
+  if (!(realPath in ledger.files)) return;
+  delete ledger.files[realPath];
+  writeLedger(configDir, ledger);
 }
 
-function writeLedger(
-  configDir: string,
-  files: Record<string, string>,
-  dataDirs: readonly string[] = loadDataDirs(configDir),
-): void {
+function writeLedger(configDir: string, { files, dataDirs }: Ledger): void {
   const path = ledgerPath(configDir);
   Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   const text = JSON.stringify({ files, data_dirs: [...new Set(dataDirs)] }, null, 2) + "\n";
   Deno.writeTextFileSync(tmp, text, { mode: 0o600 });
   Deno.renameSync(tmp, path);
-}
-
-function loadDataDirs(configDir: string): string[] {
-  if (!configDir) return [];
-  try {
-    const parsed = JSON.parse(Deno.readTextFileSync(ledgerPath(configDir)));
-    const dirs = parsed?.data_dirs;
-    return Array.isArray(dirs) ? dirs.filter((d): d is string => typeof d === "string") : [];
-  } catch {
-    return [];
-  }
 }
 
 /**
@@ -228,7 +234,7 @@ function loadDataDirs(configDir: string): string[] {
  */
 export function dataDirState(
   homeDir: string,
-  options: { explicit: boolean; configDir: string },
+  options: { explicit: boolean; configDir: string; ledger?: Ledger },
 ): "trusted" | "new" | "untrusted" {
   if (options.explicit || !options.configDir) return "trusted";
   let real: string;
@@ -237,14 +243,17 @@ export function dataDirState(
   } catch {
     return "new";
   }
-  return loadDataDirs(options.configDir).includes(real) ? "trusted" : "untrusted";
+  const ledger = options.ledger ?? readLedger(options.configDir);
+  return ledger.dataDirs.includes(real) ? "trusted" : "untrusted";
 }
 
 /** Records a data folder as the user's (created by Closed Claw, or accepted). */
 export function trustDataDir(homeDir: string, configDir: string): string {
   requireConfigDir(configDir);
   const real = Deno.realPathSync(homeDir);
-  writeLedger(configDir, loadLedger(configDir), [...loadDataDirs(configDir), real]);
+  const ledger = readLedger(configDir);
+  ledger.dataDirs.push(real);
+  writeLedger(configDir, ledger);
   return real;
 }
 
