@@ -8,7 +8,8 @@
  * only the workspace roots and the capsule's own folder visible, no network
  * unless a network tool is granted, its own PID namespace.
  */
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { isInside } from "../guest/policy/paths.ts";
 import { networkFlags } from "./launch_network.ts";
 import { toolsWithPermission } from "../guest/tools/registry.ts";
 import { HOST_TOOL_SPECS } from "../tools/specs/registry.ts";
@@ -163,10 +164,9 @@ export function resolveRoot(workspace: string, path: string): string {
   return isAbsolute(path) ? resolve(path) : resolve(workspace, path);
 }
 
-/** True when `path` is `root` or inside it. */
+/** True when `path` is `root` or inside it (guest/policy/paths.ts `isInside`, root first). */
 export function isWithin(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  return isInside(path, root);
 }
 
 /**

@@ -15,6 +15,7 @@
  */
 import type { SystemPath } from "./launcher.ts";
 import { EGRESS_SOCKET, egressEnv, withBridge } from "./egress_bridge.ts";
+import { isInside } from "../guest/policy/paths.ts";
 
 /** A path to hide inside the sandbox; folders get an empty tmpfs, files /dev/null. */
 export interface MaskedPath {
@@ -62,13 +63,9 @@ export function programEnv(extra: Record<string, string> = {}): Record<string, s
   };
 }
 
-function within(root: string, path: string): boolean {
-  return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");
-}
-
 /** The folders not inside another one of the list (hiding those hides the rest). */
 export function outermost(dirs: readonly string[]): string[] {
-  return dirs.filter((dir) => !dirs.some((other) => other !== dir && within(other, dir)));
+  return dirs.filter((dir) => !dirs.some((other) => other !== dir && isInside(dir, other)));
 }
 
 /** The bubblewrap arguments (without the bwrap binary) that run `argv` in its sandbox. */
@@ -92,7 +89,7 @@ export function programSandboxArgs(input: ProgramSandboxInput, argv: string[]): 
   for (const root of readable) args.push("--ro-bind-try", root, root);
   for (const root of writable) args.push("--bind-try", root, root);
   const visible = [...readable, ...writable];
-  const shown = (path: string) => visible.some((root) => within(root, path));
+  const shown = (path: string) => visible.some((root) => isInside(path, root));
   for (const dir of input.readOnlyDirs) if (shown(dir)) args.push("--ro-bind-try", dir, dir);
   // A masking tmpfs is read-only: an empty folder, not a place to fill memory.
   const empty = (dir: string) => args.push("--tmpfs", dir, "--remount-ro", dir);

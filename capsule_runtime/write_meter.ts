@@ -6,6 +6,7 @@
  * budget is passed, so it never costs more than the budget allows to create.
  */
 import { join } from "node:path";
+import { isInside } from "../guest/policy/paths.ts";
 
 const BLOCK = 4096;
 /** A baseline walk stops here (a huge workspace is metered from this approximation). */
@@ -15,10 +16,6 @@ const MAX_BASELINE_ENTRIES = 200_000;
 function entryBytes(info: Deno.FileInfo): number {
   const used = Math.max(info.size, (info.blocks ?? 0) * 512);
   return Math.max(BLOCK, Math.ceil(used / BLOCK) * BLOCK);
-}
-
-function within(root: string, path: string): boolean {
-  return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");
 }
 
 /** Growth of a set of folders over a run, against a budget. */
@@ -39,13 +36,13 @@ export class WriteMeter {
   /** Total bytes under the roots, stopping once past `stopAt`. */
   async usage(stopAt = Infinity, maxEntries = Infinity): Promise<number> {
     let total = 0, entries = 0;
-    const stack = this.roots.filter((r) => !this.roots.some((o) => o !== r && within(o, r)));
+    const stack = this.roots.filter((r) => !this.roots.some((o) => o !== r && isInside(r, o)));
     while (stack.length) {
       const dir = stack.pop()!;
       try {
         for await (const entry of Deno.readDir(dir)) {
           const path = join(dir, entry.name);
-          if (this.skip.some((s) => within(s, path))) continue;
+          if (this.skip.some((s) => isInside(path, s))) continue;
           let info: Deno.FileInfo;
           try {
             info = await Deno.lstat(path);
