@@ -117,17 +117,11 @@ export async function planLaunch(
   const execTool = manifest.tools_allowlist.some((t) => EXEC_TOOLS.includes(t));
   const scannedRoots = [...confined.readRoots, ...confined.writeRoots, ...confined.sqlPaths];
   const scanLimit = options.symlinkScanLimit ?? SYMLINK_SCAN_LIMIT;
-  const scan = scanRoots(scannedRoots, [...hidden, ...fixedSecrets], scanLimit);
+  const secretLimit = options.secretScanLimit ?? SECRET_SCAN_LIMIT;
   // Programs see every file of their roots, so every secret must be found to be masked:
-  // when the symlink scan stopped early, the secrets are looked for further.
-  const deep = scan.truncated
-    ? scanRoots(
-      scannedRoots,
-      [...hidden, ...fixedSecrets],
-      options.secretScanLimit ?? SECRET_SCAN_LIMIT,
-    )
-    : scan;
-  const foundSecrets = deep.secrets;
+  // the one walk goes on past the symlink limit looking for secrets only.
+  const scan = scanRoots(scannedRoots, [...hidden, ...fixedSecrets], scanLimit, secretLimit);
+  const foundSecrets = scan.secrets;
   const secretPaths = [...hidden, ...fixedSecrets, ...foundSecrets.map((s) => s.path)];
   const networkGranted = manifest.tools_allowlist.some((t) => NETWORK_TOOLS.includes(t));
   const resolved = networkGranted && confined.networkHosts.length
@@ -161,14 +155,13 @@ export async function planLaunch(
     ...limitInput(options.limits !== false),
   });
   plan.warnings.push(...resolved.warnings);
-  if (execTool && bwrapPath && deep.truncated) {
+  if (execTool && bwrapPath && scan.secretsTruncated) {
     // A secret that was not found would not be masked: no program may see these roots.
     for (const tool of plan.tools.filter((t) => EXEC_TOOLS.includes(t))) {
       plan.refusedTools.push({
         tool,
-        reason: `${tool} is refused: its roots hold more than ${
-          options.secretScanLimit ?? SECRET_SCAN_LIMIT
-        } entries, too many to find and mask every secret file; narrow the manifest's read_roots/write_roots`,
+        reason:
+          `${tool} is refused: its roots hold more than ${secretLimit} entries, too many to find and mask every secret file; narrow the manifest's read_roots/write_roots`,
       });
     }
     plan.tools = plan.tools.filter((t) => !EXEC_TOOLS.includes(t));

@@ -36,6 +36,8 @@ export interface SymlinkScan {
 export interface RootScan extends SymlinkScan {
   /** Secret files and folders (see guest/policy/secrets.ts), real paths, not below another secret. */
   secrets: { path: string; isDir: boolean }[];
+  /** The walk stopped at `secretEntries` before it saw every entry, so secrets may be missing. */
+  secretsTruncated: boolean;
 }
 
 /**
@@ -60,17 +62,23 @@ export function findEscapingSymlinks(
  * One walk of `roots` (links not followed) that lists escaping links and
  * every secret file or folder at any depth, so both can be denied and masked.
  * A root that is itself a secret was named by the manifest and is not listed.
+ * Links are checked among the first `maxEntries` entries (`truncated` past
+ * them); secrets are looked for further, up to `secretEntries` (at least
+ * `maxEntries`; `secretsTruncated` past them).
  */
 export function scanRoots(
   roots: readonly string[],
   deniedPaths: readonly string[],
   maxEntries = SYMLINK_SCAN_LIMIT,
+  secretEntries = maxEntries,
 ): RootScan {
   const escaping = new Set<string>();
   const secrets: RootScan["secrets"] = [];
   const seen = new Set<string>();
   let entries = 0;
   let truncated = false;
+  let secretsTruncated = false;
+  const stopAt = Math.max(maxEntries, secretEntries);
   // A link to a secret file escapes too: the secret is masked, the link would not be.
   const escapes = (target: string) => {
     const root = roots.find((r) => isWithin(r, target));
@@ -86,8 +94,9 @@ export function scanRoots(
       return;
     }
     for (const entry of list) {
-      if (++entries > maxEntries) {
-        truncated = true;
+      if (++entries > maxEntries) truncated = true;
+      if (entries > stopAt) {
+        secretsTruncated = true;
         return;
       }
       const path = join(dir, entry.name);
@@ -98,6 +107,7 @@ export function scanRoots(
         if (entry.isDirectory) continue; // masked whole
       }
       if (entry.isSymlink) {
+        if (truncated) continue; // past the link limit: only secrets are looked for
         let target: string;
         try {
           target = Deno.realPathSync(path);
@@ -109,7 +119,7 @@ export function scanRoots(
       } else if (entry.isDirectory && !deniedPaths.some((d) => isWithin(d, path))) {
         walk(path);
       }
-      if (truncated) return;
+      if (secretsTruncated) return;
     }
   };
   for (const root of roots) {
@@ -117,7 +127,7 @@ export function scanRoots(
     seen.add(root);
     walk(root);
   }
-  return { escaping: [...escaping].sort(), secrets, truncated };
+  return { escaping: [...escaping].sort(), secrets, truncated, secretsTruncated };
 }
 
 /** The real path of `path`, or `path` itself when it does not exist (yet). */
