@@ -122,6 +122,8 @@ export async function planLaunch(
   // the one walk goes on past the symlink limit looking for secrets only.
   const scan = scanRoots(scannedRoots, [...hidden, ...fixedSecrets], scanLimit, secretLimit);
   const foundSecrets = scan.secrets;
+  const maskedSecrets = [...existing(fixedSecrets), ...foundSecrets];
+  const hiddenDirs = existing(hidden).map((d) => d.path);
   const secretPaths = [...hidden, ...fixedSecrets, ...foundSecrets.map((s) => s.path)];
   const networkGranted = manifest.tools_allowlist.some((t) => NETWORK_TOOLS.includes(t));
   const resolved = networkGranted && confined.networkHosts.length
@@ -139,8 +141,8 @@ export async function planLaunch(
     homeDir: settings.homeDir,
     agentsDir: settings.agentsDir,
     secretPaths,
-    existingSecrets: [...existing(fixedSecrets), ...foundSecrets],
-    hiddenDirs: hidden.filter(exists),
+    existingSecrets: maskedSecrets,
+    hiddenDirs,
     workspace,
     denoPath: facts.denoPath,
     guestEntry: guestEntry ?? facts.guestEntry,
@@ -174,9 +176,9 @@ export async function planLaunch(
       workspace,
       readRoots: [...confined.readRoots, ...confined.sqlPaths],
       writeRoots: confined.fileWrite ? confined.writeRoots : [],
-      hiddenDirs: hidden.filter(exists),
+      hiddenDirs,
       readOnlyDirs: [dirname(dirname(facts.guestEntry))],
-      secrets: [...existing(fixedSecrets), ...foundSecrets],
+      secrets: maskedSecrets,
       env: programEnv(),
       // /tmp is memory: it may hold no more than the run may write.
       tmpSizeBytes: options.limits !== false && bwrapKnowsSize(bwrapPath)
@@ -242,15 +244,6 @@ function realPermissions(p: ResolvedPermissions): ResolvedPermissions {
     writeRoots: p.writeRoots.map(realOrSelf),
     sqlPaths: p.sqlPaths.map(realOrSelf),
   };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function existing(paths: string[]): { path: string; isDir: boolean }[] {
