@@ -1,3 +1,5 @@
+import { waitFor } from "./wait.ts";
+
 /** Runs the real CLI (`main.ts`) in a subprocess, as a user would. */
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The repo's deno.json: tests run Deno from temporary folders, so the config is named explicitly. */
@@ -82,4 +84,61 @@ export async function runCli(
   await writer.close();
   const out = await child.output();
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** Whether util-linux `script`, which runs a command on a pseudo-terminal, is installed. */
+export const HAS_SCRIPT: boolean = (() => {
+  try {
+    return Deno.statSync("/usr/bin/script").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Runs the CLI with `args` on a pseudo-terminal (util-linux `script`), as a
+ * user's shell would. Once it asks "Type 'yes' to approve", `answer` gets
+ * what the terminal showed so far and returns the line to type. With
+ * `stderrTo`, the CLI's stderr goes to that file (where the question is then
+ * looked for too). Resolves to the exit code and all the terminal showed.
+ */
+export async function answerOnTerminal(
+  args: string[],
+  options: { cwd: string; env: Record<string, string>; stderrTo?: string },
+  answer: (seen: string) => string,
+): Promise<{ code: number; seen: string }> {
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  let command = [Deno.execPath(), ...cliArgs(args)].map(quote).join(" ");
+  if (options.stderrTo) command += ` 2>${quote(options.stderrTo)}`;
+  const child = new Deno.Command("script", {
+    args: ["-qefc", command, "/dev/null"],
+    cwd: options.cwd,
+    env: { ...options.env, NO_COLOR: "1", HOME: options.cwd },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let seen = "";
+  let ended = false;
+  const reading = (async () => {
+    for await (const chunk of child.stdout) seen += decode(chunk);
+    ended = true;
+  })();
+  const stderr = () => {
+    try {
+      return options.stderrTo ? Deno.readTextFileSync(options.stderrTo) : "";
+    } catch {
+      return "";
+    }
+  };
+  await waitFor(
+    () => ended || (stderr() + seen).includes("Type 'yes' to approve"),
+    "the approval prompt",
+    60_000,
+  );
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(answer(seen))).catch(() => {});
+  await reading;
+  await writer.close().catch(() => {});
+  return { code: (await child.status).code, seen };
 }

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore } from "../../store/mod.ts";
-import { cliArgs, decode, runCli, spawnCli } from "../helpers/cli.ts";
+import { answerOnTerminal, decode, HAS_SCRIPT, runCli, spawnCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
@@ -192,15 +192,6 @@ Deno.test("kill -9 of the coordinator, then resume continues without redoing com
   }
 });
 
-/** util-linux `script`, which runs a command on a pseudo-terminal. */
-const HAS_SCRIPT = (() => {
-  try {
-    return Deno.statSync("/usr/bin/script").isFile;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
   name: "interactive approval on a real terminal: the user's 'yes' creates the agent",
   ignore: !HAS_SCRIPT,
@@ -223,36 +214,12 @@ Deno.test({
   try {
     await Deno.writeTextFile(join(workspace, "notes.txt"), "n");
     const existing = seedAgent(settings, store);
-    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-    const args = cliArgs(["run", "Read notes", "--create-approval-mode", "interactive"]);
-    const command = [Deno.execPath(), ...args].map(quote).join(" ");
-    // `script` gives the CLI a pseudo-terminal, as a user's shell would.
-    const child = new Deno.Command("script", {
-      args: ["-qefc", command, "/dev/null"],
-      cwd: dir.path,
-      env: { ...env, NO_COLOR: "1", HOME: dir.path },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    let seen = "";
-    while (!seen.includes("Type 'yes' to approve")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += decode(value);
-    }
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode("yes\n"));
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += decode(value);
-    }
-    await writer.close().catch(() => {});
-    const status = await child.status;
-    await child.stderr.cancel();
-    assert.equal(status.code, 0, seen);
+    const { code, seen } = await answerOnTerminal(
+      ["run", "Read notes", "--create-approval-mode", "interactive"],
+      { cwd: dir.path, env },
+      () => "yes\n",
+    );
+    assert.equal(code, 0, seen);
     assert.match(seen, /Approval needed \(agent_create\)/);
     const run = store.runs.list({ limit: 1 })[0];
     const state = store.runs.loadState<
@@ -302,37 +269,12 @@ Deno.test({
     await Deno.writeTextFile(join(workspace, "n.txt"), "n");
     seedAgent(settings, store);
     const promptFile = join(dir.path, "prompt.txt");
-    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-    const args = cliArgs(["run", "Read n", "--json", "--create-approval-mode", "interactive"]);
-    const command = [Deno.execPath(), ...args].map(quote).join(" ") + ` 2>${quote(promptFile)}`;
-    const child = new Deno.Command("script", {
-      args: ["-qefc", command, "/dev/null"],
-      cwd: dir.path,
-      env: { ...env, NO_COLOR: "1", HOME: dir.path },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    let seen = "";
-    const reading = (async () => {
-      for await (const chunk of child.stdout) seen += decode(chunk);
-    })();
-    const prompted = () => {
-      const stderr = (() => {
-        try {
-          return Deno.readTextFileSync(promptFile);
-        } catch {
-          return "";
-        }
-      })();
-      return (stderr + seen).includes("Type 'yes' to approve");
-    };
-    await waitFor(prompted, "the approval prompt");
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode("yes\n"));
-    await reading;
-    await writer.close().catch(() => {});
-    assert.equal((await child.status).code, 0, seen);
+    const { code, seen } = await answerOnTerminal(
+      ["run", "Read n", "--json", "--create-approval-mode", "interactive"],
+      { cwd: dir.path, env, stderrTo: promptFile },
+      () => "yes\n",
+    );
+    assert.equal(code, 0, seen);
     assert.match(Deno.readTextFileSync(promptFile), /Approval needed \(agent_create\)/);
     assert.doesNotMatch(seen, /Approval needed/);
     const json = JSON.parse(seen.slice(seen.indexOf("{")));

@@ -11,7 +11,7 @@ import { startWebServer } from "../../web/server.ts";
 import { coordinatorForWeb } from "../../web/coordinator_adapter.ts";
 import type { WebDeps } from "../../web/deps.ts";
 import { promptText, type RecordedRequest } from "../fakes/mod.ts";
-import { cliArgs, decode, runCli, spawnCli } from "../helpers/cli.ts";
+import { answerOnTerminal, decode, HAS_SCRIPT, runCli, spawnCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
 import {
   type Brain,
@@ -278,15 +278,6 @@ Deno.test("web mode: the run waits until the dashboard approves the crossing", a
   }
 });
 
-/** util-linux `script`, which runs a command on a pseudo-terminal. */
-const HAS_SCRIPT = (() => {
-  try {
-    return Deno.statSync("/usr/bin/script").isFile;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
   name: "interactive mode: the terminal shows the crossing and a 'no' withholds the data",
   ignore: !HAS_SCRIPT,
@@ -295,38 +286,17 @@ Deno.test({
   const { fake, env, settings } = await setup(dir.path);
   const store = openStore(settings.dbPath);
   try {
-    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-    const args = cliArgs(["run", "Publish the payroll", "--api-approval-mode", "interactive"]);
-    const command = [Deno.execPath(), ...args].map(quote).join(" ");
-    const child = new Deno.Command("script", {
-      args: ["-qefc", command, "/dev/null"],
-      cwd: dir.path,
-      env: { ...env, NO_COLOR: "1", HOME: dir.path },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    let seen = "";
-    while (!seen.includes("Type 'yes' to approve")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += decode(value);
-    }
-    assert.match(seen, /Approval needed \(data_flow\)/);
-    assert.match(seen, /subtask execute-read-payroll \(read with file_io\)/);
-    assert.ok(seen.includes("PAYROLL-7731"), "the question shows a preview");
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode("no\n"));
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += decode(value);
-    }
-    await writer.close().catch(() => {});
-    const status = await child.status;
-    await child.stderr.cancel();
-    assert.equal(status.code, 0, seen);
+    const { code, seen } = await answerOnTerminal(
+      ["run", "Publish the payroll", "--api-approval-mode", "interactive"],
+      { cwd: dir.path, env },
+      (question) => {
+        assert.match(question, /Approval needed \(data_flow\)/);
+        assert.match(question, /subtask execute-read-payroll \(read with file_io\)/);
+        assert.ok(question.includes("PAYROLL-7731"), "the question shows a preview");
+        return "no\n";
+      },
+    );
+    assert.equal(code, 0, seen);
     assert.ok(!publisherPrompt(fake.requests).includes("PAYROLL-7731"));
     assert.deepEqual(flowRecords(store, settings.runLogsDir).log, [
       { ...CROSSING, decision: "denied" },
