@@ -17,11 +17,6 @@ export function registerLocalRun(runId: string, cancel: LocalCanceller): () => v
   return () => localRuns.delete(runId);
 }
 
-/** True while a run is going on in this process. */
-export function isLocalRun(runId: string): boolean {
-  return localRuns.has(runId);
-}
-
 /**
  * Marks runs whose owner is gone as interrupted, so listings tell the truth
  * within moments of a crash, kill -9 or a stopped terminal. A run's owner is
@@ -39,7 +34,7 @@ export function refreshInterruptedRuns(store: Store): string[] {
 }
 
 /** The reason recorded on a run whose process ended without recording the run's end. */
-export const OWNER_GONE =
+const OWNER_GONE =
   "interrupted: the process running it ended before the run did (killed, crashed or out of disk)";
 
 /** The pending cancel request of a run, or null. */

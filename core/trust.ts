@@ -207,14 +207,6 @@ function requireConfigDir(configDir: string): void {
   }
 }
 
-/** Forgets an accepted file (after it was deleted or replaced on purpose). */
-export function distrustFile(realPath: string, configDir: string): void {
-  const ledger = readLedger(configDir);
-  if (!(realPath in ledger.files)) return;
-  delete ledger.files[realPath];
-  writeLedger(configDir, ledger);
-}
-
 function writeLedger(configDir: string, { files, dataDirs }: Ledger): void {
   const path = ledgerPath(configDir);
   Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

@@ -16,7 +16,7 @@ import { toLlmError } from "./providers/_errors.ts";
 import type { CallMeta, CompletionRequest, CompletionResponse, ProviderClient } from "./types.ts";
 
 /** Retry-After waits longer than this are not waited for: the call fails instead. */
-export const MAX_RETRY_AFTER_MS = 60_000;
+const MAX_RETRY_AFTER_MS = 60_000;
 export const MAX_BACKOFF_MS = 20_000;
 /** Kinds that say the provider itself is unhealthy (they count for the breaker). */
 const PROVIDER_FAILURES = new Set(["server_error", "network", "timeout", "malformed"]);

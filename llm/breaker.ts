@@ -22,7 +22,7 @@ export interface Endpoint {
 }
 
 /** The base URL calls really go to: the configured one, or the provider's default; no trailing `/`. */
-export function effectiveBaseUrl(provider: string, baseUrl: string): string {
+function effectiveBaseUrl(provider: string, baseUrl: string): string {
   const info = PROVIDER_INFO[provider as ProviderName];
   return (baseUrl || info?.defaultBaseUrl || "").replace(/\/+$/, "");
 }
@@ -52,7 +52,7 @@ export function parseEndpointKey(key: string): Endpoint {
 }
 
 /** An endpoint as one readable phrase: `openai gpt-4o-mini at https://…`. */
-export function describeEndpoint(key: string): string {
+function describeEndpoint(key: string): string {
   const e = parseEndpointKey(key);
   if (!e.model && !e.baseUrl) return `${e.provider} (every endpoint: recorded by an older version)`;
   return `${e.provider} ${e.model}${e.baseUrl ? ` at ${e.baseUrl}` : ""}`;

@@ -49,7 +49,7 @@ const SQLITE_HEADER = "SQLite format 3\0";
  * creating right now is empty only for a moment, so an empty file is looked at
  * again for up to `graceMs` before it is refused.
  */
-export function refuseNonDatabase(path: string, graceMs = 500): void {
+function refuseNonDatabase(path: string, graceMs = 500): void {
   const header = (): string | null => {
     let file: Deno.FsFile;
     try {

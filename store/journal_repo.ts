@@ -22,7 +22,7 @@ import { nowIso } from "./db.ts";
 /** Largest text stored in one field of a journal row. */
 export const JOURNAL_MAX_ENTRY_CHARS = 64 * 1024;
 /** Largest start message stored (system prompt, task, context: one per conversation). */
-export const JOURNAL_MAX_START_CHARS = 512 * 1024;
+const JOURNAL_MAX_START_CHARS = 512 * 1024;
 
 export type JournalKind = "start" | "llm" | "tool" | "end";
 
