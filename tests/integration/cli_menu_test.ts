@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { cliArgs, runCli } from "../helpers/cli.ts";
 import { tempDir, testSettings } from "../helpers/temp.ts";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
 import { openStore } from "../../store/mod.ts";
@@ -88,13 +88,11 @@ Deno.test({
   async fn() {
     await using dir = await tempDir();
     const session = `menu-${crypto.randomUUID().slice(0, 8)}`;
-    const config = new URL("../../deno.json", import.meta.url).pathname;
-    const main = new URL("../../main.ts", import.meta.url).pathname;
     const command = [
       `cd ${dir.path}`,
-      `CLOSED_CLAW_HOME=${
-        join(dir.path, ".closed_claw")
-      } ${Deno.execPath()} run -A --config ${config} ${main}`,
+      `CLOSED_CLAW_HOME=${join(dir.path, ".closed_claw")} ${Deno.execPath()} ${
+        cliArgs([]).join(" ")
+      }`,
       "echo EXITED=$?",
       "sleep 60",
     ].join("; ");
