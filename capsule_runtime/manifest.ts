@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { TOOL_NAME_LIST as TOOL_NAMES, type ToolName } from "../guest/tools/registry.ts";
 import { DEFAULT_LIMITS, LIMIT_RANGES, type Limits } from "./limits.ts";
+import type { AgentPermissions, AgentRecord } from "../store/agent_record.ts";
 
 export const MANIFEST_VERSION = "1.5";
 
@@ -26,19 +27,8 @@ export const PermissionsSchema = z.object({
   /** SQLite files sql_query may open read-only (relative to the workspace, or absolute). */
   sql_paths: stringList,
 }).strict();
-/** What a capsule may touch; the launcher turns it into Deno flags. */
-export interface Permissions {
-  /** Folders file_io may read: relative to the workspace, or absolute. */
-  read_roots: string[];
-  /** Folders file_io may write (only when `file_write` is true). */
-  write_roots: string[];
-  /** Hosts the network tools may reach; empty means any public host. */
-  network_hosts: string[];
-  /** Whether file_io may write, append or create files. */
-  file_write: boolean;
-  /** SQLite files sql_query may open read-only (relative to the workspace, or absolute). */
-  sql_paths: string[];
-}
+/** What a capsule may touch; the launcher turns it into Deno flags (the registry stores the same). */
+export type Permissions = AgentPermissions;
 
 const limit = (name: keyof Limits) =>
   z.number().int().min(LIMIT_RANGES[name][0]).max(LIMIT_RANGES[name][1]).default(
@@ -83,16 +73,12 @@ export const ManifestSchema = z.object({
   lineage_json: z.string().default("{}"),
   fitness_score: z.number().default(0),
 });
-/** A capsule's `manifest.json`: who the agent is, what it may do, and how it has done. */
-export interface Manifest {
-  /** Folder name under the agents dir: lower-case letters, digits and dashes. */
-  agent_id: string;
-  /** Display name. */
-  name: string;
-  /** What the agent does; routing matches subtasks against it. */
-  description: string;
-  /** The embedder that produced `embedding_vector`. */
-  embedding_model: string;
+/**
+ * A capsule's `manifest.json`: who the agent is, what it may do, and how it
+ * has done. It is the registry's `AgentRecord` (store/agent_record.ts), with
+ * narrower types where the schema is stricter, plus the optional `limits`.
+ */
+export interface Manifest extends AgentRecord {
   /** The description's embedding (unit length). */
   embedding_vector: number[];
   /** Tools the agent may call. */
@@ -105,34 +91,10 @@ export interface Manifest {
   requires_approval_for: string[];
   /** Skills (layer 1) included in the agent's prompt. */
   skill_ids: string[];
-  /** What it may touch. */
-  permissions: Permissions;
   /** Resource limits of the agent and its programs; absent: the defaults (`effectiveLimits`). */
   limits?: Limits;
-  /** Manifest format version. */
-  version: string;
-  /** ISO time of creation. */
-  created_at: string;
-  /** ISO time of the last run, or null. */
-  last_used_at: string | null;
-  /** Subtasks run. */
-  usage_count: number;
-  /** Subtasks that succeeded. */
-  success_count: number;
-  /** Subtasks that failed. */
-  failure_count: number;
-  /** success_count / usage_count, 0..1. */
-  success_rate: number;
-  /** Mean subtask latency in ms, or null before the first run. */
-  avg_latency_ms: number | null;
   /** `active` agents are routed to; `degraded` and `disabled` ones are not. */
   status: "active" | "degraded" | "disabled";
-  /** Evolution: the traits the agent was built from (JSON). */
-  genome_json: string;
-  /** Evolution: the agents it was derived from (JSON). */
-  lineage_json: string;
-  /** Evolution: how well it does, higher is better. */
-  fitness_score: number;
 }
 
 /** True when A and B are the same type (each assignable to the other). */
