@@ -15,20 +15,23 @@ export interface CliResult {
 export const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
 /**
- * The permission flags of `deno task run` in deno.json (`--allow-read`, …),
- * read from the task itself so tests run the CLI exactly as users do.
+ * The permission flags of the deno.json task `task` (`--allow-read`, …): the
+ * words between `deno run` and its script, read from the task itself so tests
+ * run a program exactly as users do.
  */
-export const CLI_FLAGS: string[] = (() => {
+export function taskFlags(task: string): string[] {
   const config = JSON.parse(Deno.readTextFileSync(CONFIG)) as { tasks: Record<string, string> };
-  const words = config.tasks.run.trim().split(/\s+/);
-  const main = words.indexOf("main.ts");
-  if (words[0] !== "deno" || words[1] !== "run" || main < 0) {
-    throw new Error(
-      `deno.json's "run" task is not "deno run <flags> main.ts …": ${config.tasks.run}`,
-    );
+  const line = config.tasks[task] ?? "";
+  const words = line.trim().split(/\s+/);
+  const script = words.findIndex((w) => w.endsWith(".ts"));
+  if (words[0] !== "deno" || words[1] !== "run" || script < 0) {
+    throw new Error(`deno.json's "${task}" task is not "deno run <flags> <script>.ts …": ${line}`);
   }
-  return words.slice(2, main);
-})();
+  return words.slice(2, script);
+}
+
+/** The permission flags of `deno task run`, as the CLI's users run it. */
+export const CLI_FLAGS: string[] = taskFlags("run");
 
 /** The `deno` arguments that run the CLI with `args`, with `deno task run`'s own flags. */
 export function cliArgs(args: string[]): string[] {

@@ -2,14 +2,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseRunLog } from "../../coordinator/run_log.ts";
+import { CONFIG, taskFlags } from "../helpers/cli.ts";
 
 const DEMO = new URL("../../demo/main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 Deno.test("the demo replays its cassette: two phases, three capsules, an approval, a report", async () => {
   const started = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, DEMO],
+    args: ["run", ...taskFlags("demo"), "--config", CONFIG, DEMO],
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
