@@ -7,19 +7,11 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CONFIG, taskFlags } from "../tests/helpers/cli.ts";
 
 const RUNS = 10;
 /** The permission flags of `deno task cli`. */
-const FLAGS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-  "--allow-ffi",
-];
-const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+const FLAGS = taskFlags("cli");
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /** Milliseconds one `deno run` of `args` takes, start to exit; throws when it fails. */
