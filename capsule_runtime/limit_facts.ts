@@ -5,7 +5,7 @@
  * hold here (`doctor` prints it).
  */
 import { findOnPath } from "./bwrap_probe.ts";
-import { memoryCgroupBase, pidsCgroupBase } from "./pids_cgroup.ts";
+import { isRoot, memoryCgroupBase, pidsCgroupBase } from "./pids_cgroup.ts";
 
 export interface LimitFacts {
   /** util-linux's prlimit, or "". */
@@ -21,16 +21,10 @@ let cached: LimitFacts | undefined;
 /** The facts, probed once. */
 export function limitFacts(): LimitFacts {
   if (cached) return cached;
-  let root = false;
-  try {
-    root = Deno.build.os === "linux" && Deno.uid() === 0;
-  } catch {
-    // no --allow-sys: assume not root
-  }
   cached = {
     prlimitPath: Deno.build.os === "linux" ? findOnPath("prlimit") : "",
     pidsCgroupBase: pidsCgroupBase(),
-    root,
+    root: Deno.build.os === "linux" && isRoot(),
   };
   return cached;
 }

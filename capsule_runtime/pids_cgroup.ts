@@ -37,7 +37,8 @@ function sh(script: string, args: string[] = []): { ok: boolean; out: string } {
 const PROBE = `base="$1/closed_claw"; probe="$base/probe-$$"
 mkdir -p "$base" && mkdir "$probe" && test -f "$probe/pids.max" && rmdir "$probe" && echo "$base"`;
 
-function isRoot(): boolean {
+/** Whether the host runs as uid 0 (false without --allow-sys). */
+export function isRoot(): boolean {
   try {
     return Deno.uid() === 0;
   } catch {
