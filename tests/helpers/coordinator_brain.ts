@@ -50,6 +50,40 @@ export interface Brain {
   synthesis?: string;
 }
 
+/**
+ * A one-subtask run's brain: the agent runs `terminal` with `terminalArgs`
+ * (default: append "paid" to effects.txt, a side effect), then answers
+ * "paid"; a judge checks `criteria` and a synthesis closes the run.
+ */
+export function payingBrain(
+  terminalArgs: Record<string, unknown> = { cmd: "echo paid >> effects.txt" },
+  criteria: string[] = ["effects.txt has the line"],
+): Brain {
+  return {
+    complexity: "simple",
+    plan: () => [{
+      task_id: "pay",
+      title: "Record the payment",
+      description: "Append one line to effects.txt.",
+      role_tag: "payer",
+      tools: ["terminal", "file_io"],
+      writes_files: true,
+      acceptance_criteria: criteria,
+    }],
+    agent: ({ step }) => step === 0 ? toolStep("terminal", terminalArgs) : finalStep("paid"),
+    synthesis: "The payment is recorded.",
+  };
+}
+
+/** How many lines `workspace`/effects.txt has (0 when there is none): times the payment ran. */
+export function effectLines(workspace: string): number {
+  try {
+    return Deno.readTextFileSync(join(workspace, "effects.txt")).trim().split("\n").length;
+  } catch {
+    return 0;
+  }
+}
+
 /** A capsule step that calls a tool. */
 export function toolStep(tool: string, args: Record<string, unknown>): Record<string, unknown> {
   return {

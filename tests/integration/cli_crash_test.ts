@@ -14,7 +14,12 @@ import { join } from "node:path";
 import { machineFacts } from "../../capsule_runtime/machine.ts";
 import type { RecordedRequest } from "../fakes/mod.ts";
 import { decode, runCli, spawnCli } from "../helpers/cli.ts";
-import { brainHandler, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
+import {
+  brainHandler,
+  effectLines,
+  payingBrain,
+  startBrain,
+} from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -92,34 +97,10 @@ function onlyRunId(dataDir: string): string {
   return entry.name.replace(".jsonl", "");
 }
 
-function effectLines(workspace: string): number {
-  try {
-    return Deno.readTextFileSync(join(workspace, "effects.txt")).trim().split("\n").length;
-  } catch {
-    return 0;
-  }
-}
-
 async function crashAndResume(stage: Stage, signal: Deno.Signal) {
   await using dir = await tempDir();
   let holding = true;
-  const brain = {
-    complexity: "simple" as const,
-    plan: () => [{
-      task_id: "pay",
-      title: "Record the payment",
-      description: "Append one line to effects.txt.",
-      role_tag: "payer",
-      tools: ["terminal", "file_io"],
-      writes_files: true,
-      acceptance_criteria: ["effects.txt has the line"],
-    }],
-    agent: ({ step }: { step: number }) =>
-      step === 0
-        ? toolStep("terminal", { cmd: stage.cmd ?? "echo paid >> effects.txt", timeout_s: 120 })
-        : finalStep("paid"),
-    synthesis: "The payment is recorded.",
-  };
+  const brain = payingBrain({ cmd: stage.cmd ?? "echo paid >> effects.txt", timeout_s: 120 });
   const { fake, workspace, env } = await startBrain(dir.path, brain);
   // Hold the reply of the stage under test until the coordinator is dead.
   const answer = brainHandler(brain);
@@ -207,22 +188,7 @@ Deno.test({
     const gate = new Promise<void>((resolve) => (release = resolve));
     let filled = false;
     try {
-      const brain = {
-        complexity: "simple" as const,
-        plan: () => [{
-          task_id: "pay",
-          title: "Record the payment",
-          description: "Append one line to effects.txt.",
-          role_tag: "payer",
-          tools: ["terminal", "file_io"],
-          writes_files: true,
-        }],
-        agent: ({ step }: { step: number }) =>
-          step === 0
-            ? toolStep("terminal", { cmd: "echo paid >> effects.txt" })
-            : finalStep("paid"),
-        synthesis: "The payment is recorded.",
-      };
+      const brain = payingBrain(undefined, []);
       const { fake, workspace, env } = await startBrain(dir.path, brain, {
         CLOSED_CLAW_HOME: data,
       });

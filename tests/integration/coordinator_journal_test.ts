@@ -10,7 +10,12 @@ import { join } from "node:path";
 import type { RecordedRequest } from "../fakes/mod.ts";
 import { pidsWithCommand } from "../fixtures/capsule_harness.ts";
 import { runCli, spawnCli } from "../helpers/cli.ts";
-import { brainHandler, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
+import {
+  brainHandler,
+  effectLines,
+  payingBrain,
+  startBrain,
+} from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -18,14 +23,6 @@ import { waitFor } from "../helpers/wait.ts";
 function agentStep(req: RecordedRequest): number {
   if (req.body?.response_format?.json_schema?.name !== "agent_step") return -1;
   return (req.body.messages as { role: string }[]).filter((m) => m.role === "assistant").length;
-}
-
-function effectLines(workspace: string): number {
-  try {
-    return Deno.readTextFileSync(join(workspace, "effects.txt")).trim().split("\n").length;
-  } catch {
-    return 0;
-  }
 }
 
 /** The one run log in the workspace's data folder. */
@@ -44,21 +41,7 @@ function runEvents(workspace: string): { event: string; payload: Record<string, 
  * The reply to the agent's second step waits until `release()`.
  */
 async function payingRun(dir: string, env: Record<string, string> = {}) {
-  const brain = {
-    complexity: "simple" as const,
-    plan: () => [{
-      task_id: "pay",
-      title: "Record the payment",
-      description: "Append one line to effects.txt.",
-      role_tag: "payer",
-      tools: ["terminal", "file_io"],
-      writes_files: true,
-      acceptance_criteria: ["effects.txt has the line"],
-    }],
-    agent: ({ step }: { step: number }) =>
-      step === 0 ? toolStep("terminal", { cmd: "echo paid >> effects.txt" }) : finalStep("paid"),
-    synthesis: "The payment is recorded.",
-  };
+  const brain = payingBrain();
   const started = await startBrain(dir, brain, {
     CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC: "true",
     ...env,
