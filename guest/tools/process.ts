@@ -201,6 +201,8 @@ export async function runProcess(
     killChild(child, group);
   };
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  // An abort that came while the child was being started fired no listener: act on it now.
+  if (options.signal?.aborted) onAbort();
 
   try {
     const status = await child.status;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runTool } from "../../guest/tools/run.ts";
 import { deniedCommand } from "../../guest/tools/terminal.ts";
+import { runProcess } from "../../guest/tools/process.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { toolContext } from "../helpers/tool_context.ts";
 
@@ -234,4 +235,20 @@ Deno.test("python_exec: code size is capped", async () => {
     toolContext(dir.path),
   );
   assert.ok(!out.ok && /longer than 30000/.test(out.error));
+});
+
+Deno.test("runProcess: an abort that lands while the child is being started still kills it", async () => {
+  const abort = new AbortController();
+  const started = performance.now();
+  // The abort runs while runProcess awaits its first step, before the child exists.
+  const running = runProcess("sleep", ["30"], {
+    cwd: Deno.cwd(),
+    timeoutMs: 20_000,
+    maxOutputChars: 100,
+    signal: abort.signal,
+  });
+  abort.abort();
+  const outcome = await running;
+  assert.ok(performance.now() - started < 5_000, "the child ran on after the abort");
+  assert.ok(!outcome.ok || outcome.aborted || outcome.signal !== null);
 });
