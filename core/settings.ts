@@ -31,6 +31,10 @@ export type ProviderName = typeof PROVIDERS[number];
 
 /** How an approval is answered: ask on the terminal, always yes, always no, or in the dashboard. */
 export const APPROVAL_MODES = ["interactive", "approve", "deny", "web"] as const;
+/** How agents ask the model for tool calls (`CLOSED_CLAW_TOOL_CALLING`). */
+export const TOOL_CALLING_MODES = ["auto", "native", "json"] as const;
+/** One of {@link TOOL_CALLING_MODES}. */
+export type ToolCallingMode = typeof TOOL_CALLING_MODES[number];
 /** One of {@link APPROVAL_MODES}. */
 export type ApprovalMode = typeof APPROVAL_MODES[number];
 
@@ -249,6 +253,16 @@ export const SETTING_DEFS = [
     45,
     { min: 1 },
     L("Timeout (s)", "Time limit of one model call."),
+  ),
+  select(
+    "CLOSED_CLAW_TOOL_CALLING",
+    "toolCalling",
+    TOOL_CALLING_MODES,
+    "auto",
+    L(
+      "Tool calling",
+      "How agents call tools: native (the provider's tool calling), json (one JSON step per turn, for models without it), or auto (native, falling back to json when the model refuses tools).",
+    ),
   ),
   num(
     "CLOSED_CLAW_LLM_MAX_RETRIES",
@@ -520,6 +534,8 @@ export interface RawSettings {
   llmBaseUrl: string;
   /** `CLOSED_CLAW_LLM_TIMEOUT_SEC`: Time limit of one model call. */
   llmTimeoutSec: number;
+  /** `CLOSED_CLAW_TOOL_CALLING`: How agents call tools: native (the provider's tool calling), json (one JSON step per turn, for models without it), or auto (native, falling back to json when the model refuses tools). */
+  toolCalling: ToolCallingMode;
   /** `CLOSED_CLAW_LLM_MAX_RETRIES`: Retries of a model call on 429, 5xx and network errors. */
   llmMaxRetries: number;
   /** `CLOSED_CLAW_LLM_API_KEY`: Used instead of the provider's own key when set. */
@@ -642,6 +658,7 @@ export type EnvName =
   | "CLOSED_CLAW_LLM_MODEL"
   | "CLOSED_CLAW_LLM_BASE_URL"
   | "CLOSED_CLAW_LLM_TIMEOUT_SEC"
+  | "CLOSED_CLAW_TOOL_CALLING"
   | "CLOSED_CLAW_LLM_MAX_RETRIES"
   | "CLOSED_CLAW_LLM_API_KEY"
   | "OPENAI_API_KEY"
