@@ -1,0 +1,180 @@
+/**
+ * Side-by-side with a peer framework (`deno task bench`): the same workloads
+ * through `@openai/agents` and through Closed Claw's library API, both
+ * against ONE in-process fake OpenAI Chat Completions server, interleaved
+ * (peer, ours, peer, ours…). Printed once at the end as ratios ours ÷ peer:
+ * request bytes, model calls, model calls up to the first tool call, and warm
+ * wall time per run (the fake answers at once, so this is framework overhead;
+ * ours includes planning and a `deno run` subprocess per agent).
+ *
+ * `@openai/agents` is a dev-only dependency imported here by its npm
+ * specifier: it is not in deno.json's imports, and bench/ is not published.
+ */
+import { join } from "node:path";
+import { z } from "zod";
+// deno-lint-ignore no-import-prefix -- dev-only peer, kept out of deno.json's imports on purpose.
+import { Agent, OpenAIProvider, Runner, setTracingDisabled, tool } from "npm:@openai/agents@0.20.0";
+import { createClaw } from "../mod.ts";
+import { startFakeServer } from "../tests/fakes/mod.ts";
+import { type Figures, measure, peerScript, readTask, type Workload } from "./_peer_script.ts";
+
+const WARMUP = 1;
+const RUNS = 5;
+const MODEL = "gpt-4o-mini";
+const KEY = "sk-peer-bench-fake";
+
+/** Files f_<group>_<i>.txt: one group per agent. */
+function files(agents: number, each: number): string[][] {
+  return Array.from(
+    { length: agents },
+    (_, g) => Array.from({ length: each }, (_, i) => `f_${g}_${i}.txt`),
+  );
+}
+
+const WORKLOADS: Workload[] = [
+  { name: "1 call", groups: files(1, 1) },
+  { name: "10 calls", groups: files(1, 10) },
+  { name: "8×3 fan-out", groups: files(8, 3) },
+];
+
+// One workspace both sides read; each file a few lines, like a small source file.
+const workspace = await Deno.makeTempDir({ prefix: "claw-bench-peer-" });
+for (const name of WORKLOADS.flatMap((w) => w.groups.flat())) {
+  const lines = Array.from({ length: 8 }, (_, i) => `${name} line ${i}: some text to read.`);
+  await Deno.writeTextFile(join(workspace, name), lines.join("\n") + "\n");
+}
+
+let current: Workload = WORKLOADS[0];
+const script = peerScript(() => current);
+const fake = await startFakeServer("openai", { handler: script.handler });
+
+// The peer: one agent with a read_file tool; tracing off (it would export to api.openai.com).
+setTracingDisabled(true);
+const runner = new Runner({
+  modelProvider: new OpenAIProvider({ apiKey: KEY, baseURL: fake.baseURL, useResponses: false }),
+  tracingDisabled: true,
+});
+const reader = new Agent({
+  name: "reader",
+  instructions: "You read files with read_file and report what they say.",
+  model: MODEL,
+  tools: [tool({
+    name: "read_file",
+    description: "Read a text file of the workspace.",
+    parameters: z.object({ path: z.string() }),
+    execute: ({ path }) => Deno.readTextFile(join(workspace, path)),
+  })],
+});
+
+/** The peer has no planner: one `run()` per group, all at once. Returns its wall ms. */
+async function peerRun(workload: Workload): Promise<number> {
+  const started = performance.now();
+  const results = await Promise.all(
+    workload.groups.map((group) => runner.run(reader, readTask(group), { maxTurns: 20 })),
+  );
+  const ms = performance.now() - started;
+  for (const r of results) if (!r.finalOutput) throw new Error("peer run gave no answer");
+  return ms;
+}
+
+/**
+ * Ours: one task through `createClaw().run()`, in a fresh data folder (so
+ * every run plans and creates its agent as a first run does), the OpenAI
+ * provider pointed at the fake. The plan has one subtask per group. Returns
+ * the run's wall ms: opening and closing the claw are set-up, like building
+ * the peer's Runner, and are not counted.
+ */
+async function oursRun(workload: Workload): Promise<number> {
+  const root = await Deno.makeTempDir({ prefix: "claw-bench-peer-home-" });
+  const claw = createClaw({
+    cwd: root,
+    home: join(root, ".closed_claw"),
+    envFile: false,
+    env: {
+      CLOSED_CLAW_CONFIG_DIR: join(root, ".config"),
+      CLOSED_CLAW_LLM_PROVIDER: "openai",
+      CLOSED_CLAW_LLM_MODEL: MODEL,
+      OPENAI_API_KEY: KEY,
+      OPENAI_BASE_URL: fake.baseURL,
+      CLOSED_CLAW_CREATE_APPROVAL_MODE: "approve",
+      CLOSED_CLAW_LLM_MAX_RETRIES: "0",
+      CLOSED_CLAW_MAX_PARALLEL_AGENTS: "8",
+      CLOSED_CLAW_MAX_SUBTASKS_PER_PHASE: "8",
+    },
+  });
+  try {
+    const task = workload.groups.length === 1
+      ? readTask(workload.groups[0])
+      : `Read ${workload.groups.length} groups of files, one agent per group.`;
+    const started = performance.now();
+    const outcome = await claw.run(task, { workspace }).done;
+    const ms = performance.now() - started;
+    if (outcome.status !== "ok") throw new Error(`our run failed: ${outcome.error}`);
+    return ms;
+  } finally {
+    await claw.close();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+const figures = new Map<string, { peer: Figures[]; ours: Figures[] }>();
+
+/** Runs one side once and records its figures (the report keeps the last RUNS). */
+async function timed(workload: Workload, side: "peer" | "ours"): Promise<void> {
+  current = workload;
+  const from = fake.requests.length;
+  const ms = await (side === "peer" ? peerRun(workload) : oursRun(workload));
+  const result = measure(fake.requests, from, script.toolAt, ms);
+  const slot = figures.get(workload.name) ?? { peer: [], ours: [] };
+  figures.set(workload.name, slot);
+  slot[side].push(result);
+}
+
+for (const workload of WORKLOADS) {
+  Deno.bench({
+    name: `peer then ours, ${workload.name}`,
+    n: RUNS,
+    warmup: WARMUP,
+    async fn() {
+      await timed(workload, "peer");
+      await timed(workload, "ours");
+    },
+  });
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+/** One table row per workload and metric: peer, ours, ours ÷ peer (medians of the measured runs). */
+function report(): string[] {
+  const metrics: [string, keyof Figures, number][] = [
+    ["request bytes", "bytes", 0],
+    ["model calls", "calls", 0],
+    ["calls to 1st tool call", "firstTool", 0],
+    ["warm wall ms/run", "ms", 1],
+  ];
+  const rows = [["workload", "metric", "peer", "ours", "ours ÷ peer"]];
+  for (const [name, slot] of figures) {
+    // deno bench may call fn more often than warmup + n; the last RUNS calls are warm.
+    const peer = slot.peer.slice(-RUNS);
+    const ours = slot.ours.slice(-RUNS);
+    if (peer.length === 0 || ours.length === 0) continue;
+    for (const [label, key, digits] of metrics) {
+      const p = median(peer.map((f) => f[key]));
+      const o = median(ours.map((f) => f[key]));
+      rows.push([name, label, p.toFixed(digits), o.toFixed(digits), (o / p).toFixed(2) + "×"]);
+    }
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) =>
+    r.map((cell, c) => c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join("  ")
+  );
+}
+
+globalThis.addEventListener("unload", () => {
+  if (figures.size > 0) {
+    console.log(`peer (@openai/agents 0.20.0) vs ours, medians of ${RUNS} warm runs each:`);
+    for (const line of report()) console.log(line);
+  }
+  void fake.close();
+  Deno.removeSync(workspace, { recursive: true });
+});
