@@ -14,7 +14,12 @@ import {
 } from "./protocol.ts";
 import type { LaunchPlan } from "./launcher.ts";
 import { CapsuleProcess, type StdoutItem } from "./supervisor.ts";
-import type { CapsuleEvent, CapsuleResult, RunCapsuleOptions } from "./capsule_types.ts";
+import type {
+  CapsuleEvent,
+  CapsuleResult,
+  ModelReply,
+  RunCapsuleOptions,
+} from "./capsule_types.ts";
 import { errorText, lastStderrLine, modelErrorCode, roundMs } from "./_format.ts";
 import { boundedResult, emptyOutcome, type Failure, notStarted, safeEmitter } from "./_outcome.ts";
 import { modelRequestHash, type StepJournal } from "./step_journal.ts";
@@ -22,6 +27,15 @@ import { StepReplay } from "./step_replay.ts";
 import { SessionToolCalls } from "./session_tool_calls.ts";
 
 export { boundedResult, notStarted };
+
+/** A model reply's fields in an `llm_result`. */
+function replyFields(reply: ModelReply) {
+  return {
+    message: reply.text,
+    usage: reply.usage,
+    ...(reply.tool_calls?.length ? { tool_calls: reply.tool_calls } : {}),
+  };
+}
 
 /** Malformed lines tolerated before a capsule is stopped as broken. */
 const MAX_PROTOCOL_ERRORS = 20;
@@ -179,25 +193,45 @@ class CapsuleSession {
     if (turn.reply) {
       // Answered before: the journaled reply, with no model call and no cost.
       this.emit({ type: "step_replayed", step: turn.step, kind: "model" });
-      const { text, usage } = turn.reply;
-      await this.proc.send({ ...reply, ok: true, message: text, usage });
+      await this.proc.send({ ...reply, ok: true, ...replyFields(turn.reply) });
       return;
     }
     try {
       const answer = await this.options.hooks.complete({
         messages: msg.messages,
         schema: msg.schema,
+        ...this.nativeTools(msg),
         signal: this.abort.signal,
       });
       const ms = roundMs(performance.now() - t0);
-      this.replay.recordModel(turn.step, hash, { text: answer.text, usage: answer.usage });
+      const recorded = {
+        text: answer.text,
+        usage: answer.usage,
+        ...(answer.tool_calls?.length ? { tool_calls: answer.tool_calls } : {}),
+      };
+      this.replay.recordModel(turn.step, hash, recorded);
       this.emit({ ...base, ok: true, ms, usage: answer.usage });
-      await this.proc.send({ ...reply, ok: true, message: answer.text, usage: answer.usage });
+      await this.proc.send({ ...reply, ok: true, ...replyFields(recorded) });
     } catch (error) {
       const text = errorText(error);
       this.emit({ ...base, ok: false, ms: roundMs(performance.now() - t0), error: text });
       await this.proc.send({ ...reply, ok: false, error: text, error_code: modelErrorCode(error) });
     }
+  }
+
+  /**
+   * The tools a native request declares: the host's list for this capsule
+   * (a guest cannot add one), and the stable system prefix to cache.
+   */
+  private nativeTools(msg: LlmRequestMessage) {
+    if (!msg.native_tools || msg.schema) return {};
+    const tools = this.start.tools.map((t) => ({
+      name: t.name,
+      description: t.description,
+      parameters: t.args_schema,
+    }));
+    const cache_prefix = msg.messages[0]?.role === "system" ? 1 : 0;
+    return { ...(tools.length ? { tools } : {}), cache_prefix };
   }
 
   private onLog(msg: LogMessage): void {

@@ -9,12 +9,26 @@ import type { PaidApiApproval } from "../tools/host_check.ts";
 import type { Resolver } from "../guest/policy/ssrf.ts";
 import type { Manifest } from "./manifest.ts";
 import type { LaunchPlan } from "./launcher.ts";
-import type { ChatMessageWire, FinalMessage } from "../guest/protocol_types.ts";
+import type {
+  ChatMessageWire,
+  FinalMessage,
+  ToolCallWire,
+  ToolMode,
+} from "../guest/protocol_types.ts";
 import type { StepJournal } from "./step_journal.ts";
 
 export interface ModelReply {
   text: string;
-  usage: { input_tokens: number; output_tokens: number };
+  usage: { input_tokens: number; output_tokens: number; cached_input_tokens?: number };
+  /** Native tool calls (only for a request that declared tools). */
+  tool_calls?: ToolCallWire[];
+}
+
+/** A tool declared to the model for native tool calling. */
+export interface ToolDeclarationWire {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
 
 export interface ToolDecision {
@@ -54,6 +68,10 @@ export interface CapsuleHooks {
   complete(request: {
     messages: ChatMessageWire[];
     schema?: { name: string; json_schema: Record<string, unknown> };
+    /** The capsule's tools, declared natively (the host's list, never the guest's). */
+    tools?: ToolDeclarationWire[];
+    /** How many leading system messages are the same on every step (a cacheable prefix). */
+    cache_prefix?: number;
     signal: AbortSignal;
   }): Promise<ModelReply>;
   /**
@@ -200,6 +218,12 @@ export interface RunCapsuleOptions {
   timeoutMs?: number;
   /** Default: CLOSED_CLAW_AGENT_MAX_STEPS. */
   maxSteps?: number;
+  /**
+   * How the agent asks for tool calls. Default: from CLOSED_CLAW_TOOL_CALLING
+   * (`auto` is `native`; the guest falls back to JSON steps itself when the
+   * model refuses tools).
+   */
+  toolMode?: ToolMode;
   /**
    * DNS resolver for the host's SSRF check and the launch-time resolution of
    * network_hosts for Deno's --allow-net (tests; the guest always resolves itself).

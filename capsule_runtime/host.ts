@@ -76,6 +76,7 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
         context: options.context,
         systemPrompt: options.systemPrompt,
         maxSteps: options.maxSteps,
+        toolMode: options.toolMode,
         recall: () => memory.recall(options.task),
       });
     const result = await runWithRetries(options, plan, journaledStart(journal, fresh), journal);

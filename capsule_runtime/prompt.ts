@@ -1,12 +1,12 @@
 /**
  * The capsule's system prompt, composed by the host: layer 0 soul.md, layer 1
  * the skill library files the manifest names, layer 2 the capsule's own
- * skill.md, then what it remembers, the tools it may use and how to answer.
- * The guest sends it to the model as the system message.
+ * skill.md, then (as a separate tail) the workspace and what it remembers.
+ * The guest adds how to answer (guest/prompt_rules.ts) and sends both as
+ * system messages. The JSON-step schema lives here too.
  */
 import { z } from "zod";
 import type { MemoryEntry } from "../store/memory.ts";
-import type { ToolSpecWire } from "../guest/protocol_types.ts";
 
 /** One agent step, as the model must answer it. */
 export const StepSchema = z.object({
@@ -30,51 +30,52 @@ export interface PromptParts {
   skills: { id: string; text: string }[];
   skillMd: string;
   memories: MemoryEntry[];
-  tools: ToolSpecWire[];
   workspace: string;
 }
 
-function toolSection(tools: ToolSpecWire[]): string {
-  if (tools.length === 0) {
-    return "You have no tools. Answer from the task and context alone.";
-  }
-  return tools.map((t) =>
-    `### ${t.name}\n${t.description}\nArguments (JSON Schema): ${JSON.stringify(t.args_schema)}`
-  ).join("\n\n");
-}
+/** Recalled memories shown to the model: at most this many, each cut to `MEMORY_CHARS`. */
+const MAX_MEMORIES = 5;
+const MEMORY_CHARS = 300;
+/** Characters of the skill library text one capsule's prompt may carry. */
+const MAX_SKILL_LIBRARY_CHARS = 8000;
 
 function memorySection(memories: MemoryEntry[]): string {
   if (memories.length === 0) return "";
-  const lines = memories.map((m) =>
-    `- (${m.created_at.slice(0, 10)}) ${m.content.replace(/\s+/g, " ").slice(0, 400)}`
+  const lines = memories.slice(0, MAX_MEMORIES).map((m) =>
+    `- (${m.created_at.slice(0, 10)}) ${m.content.replace(/\s+/g, " ").slice(0, MEMORY_CHARS)}`
   );
   return `## What you remember from earlier runs\n${lines.join("\n")}`;
 }
 
-const ANSWER_RULES = `## How to answer
-Reply with exactly one JSON object per turn, with these fields:
-- "thought": what you know so far and what you will do next (short).
-- "action": "tool" to call one tool, or "final" to give the answer.
-- "tool" and "args_json": the tool name and its arguments as a JSON object text, e.g. "{\\"op\\":\\"list\\",\\"path\\":\\".\\"}".
-- "result": with "final", the complete answer for the user; otherwise "".
-- "status": "ok", or "error" only when the task is impossible with your tools (never as a shortcut).
+/** The skill library's texts, in order, until their budget is spent (the last one cut). */
+function boundedSkills(skills: { id: string; text: string }[]): string[] {
+  const kept: string[] = [];
+  let left = MAX_SKILL_LIBRARY_CHARS;
+  for (const skill of skills) {
+    const text = skill.text.trim();
+    if (!text || left <= 0) continue;
+    kept.push(text.length <= left ? text : `${text.slice(0, left)}… [skill text cut]`);
+    left -= text.length;
+  }
+  return kept;
+}
 
-Rules:
-- If the task needs files, commands, the network or a database and you have not looked yet, call a tool first; never invent results.
-- After each tool call you get an Observation. When it already answers the task, give the final answer now.
-- Do not repeat a call that already succeeded; a failed call needs a different approach, not the same call again.
-- Use real absolute paths in answers (the workspace is given below), never $HOME or ~.`;
-
-/** Joins the layers into one system prompt. */
-export function composeSystemPrompt(parts: PromptParts): string {
-  const sections = [
+/**
+ * The system prompt in two parts. `stable` is the same on every step of every
+ * run of this agent (identity, skills, skill.md), so providers can cache it
+ * as a prefix; the loop adds its rules to it. `tail` is this run's: the
+ * workspace and what the agent remembers.
+ */
+export function composeSystemPrompt(parts: PromptParts): { stable: string; tail: string } {
+  const stable = [
     parts.soul?.trim() || DEFAULT_IDENTITY,
-    ...parts.skills.map((s) => s.text.trim()).filter(Boolean),
+    ...boundedSkills(parts.skills),
     parts.skillMd.trim(),
-    memorySection(parts.memories),
-    `## Workspace\nYour working folder is ${parts.workspace} ($WORKSPACE means this path).`,
-    `## Tools\n${toolSection(parts.tools)}`,
-    ANSWER_RULES,
   ];
-  return sections.filter((s) => s.length > 0).join("\n\n---\n\n");
+  const tail = [
+    `## Workspace\nYour working folder is ${parts.workspace} ($WORKSPACE means this path).`,
+    memorySection(parts.memories),
+  ];
+  const join = (sections: string[]) => sections.filter((x) => x.length > 0).join("\n\n---\n\n");
+  return { stable: join(stable), tail: join(tail) };
 }

@@ -14,6 +14,14 @@ const record = z.record(z.string(), z.unknown());
 /** A stable code, e.g. `tool_failed`: short, since it names a kind of failure, not its story. */
 const errorCode = z.string().min(1).max(64);
 
+/** A native tool call the model made, as the guest replays it in the conversation. */
+const toolCall = z.object({
+  id: z.string().min(1).max(128),
+  name: z.string().min(1).max(64),
+  args: record,
+  args_error: z.string().max(2000).optional(),
+});
+
 const GuestMessageSchema = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("ready") }),
   z.object({
@@ -21,10 +29,14 @@ const GuestMessageSchema = z.discriminatedUnion("type", [
     type: z.literal("llm_request"),
     id,
     messages: z.array(z.object({
-      role: z.enum(["system", "user", "assistant"]),
+      role: z.enum(["system", "user", "assistant", "tool"]),
       content: z.string(),
+      tool_calls: z.array(toolCall).max(64).optional(),
+      tool_call_id: z.string().min(1).max(128).optional(),
+      name: z.string().min(1).max(64).optional(),
     })).min(1),
     schema: z.object({ name: z.string().min(1).max(64), json_schema: record }).optional(),
+    native_tools: z.boolean().optional(),
   }),
   z.object({
     v,

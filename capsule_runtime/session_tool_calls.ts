@@ -2,7 +2,8 @@
  * The tool calls of one capsule session: counts each against the limit,
  * answers `tool_decision` from the step journal (a call made before does not
  * run again) or by deciding it (running a program here), journals every part,
- * and accepts `tool_done` only for the one call the guest was just allowed.
+ * and accepts `tool_done` only for calls the guest was allowed and has not
+ * reported yet.
  */
 import type { ToolName } from "./manifest.ts";
 import { hasSideEffects } from "../tools/catalog.ts";
@@ -49,10 +50,12 @@ export class SessionToolCalls {
   /** Whether an allowed call had side effects. */
   sideEffects = false;
   private readonly toolNames = new Map<string, string>();
-  /** The id of the one call the guest may now report with `tool_done` (it runs it). */
-  private pendingToolId: string | null = null;
-  /** The journal step of that call. */
-  private pendingStep = 0;
+  /**
+   * The calls the guest was allowed to run and has not reported yet (id →
+   * journal step): only these may be reported with `tool_done`, once each.
+   * Several at once when the model's calls change nothing and run concurrently.
+   */
+  private readonly pending = new Map<string, number>();
   private readonly decisionDeps: ToolDecisionDeps;
   /** Where the tools run and what they may touch (the host policy checks against it). */
   private readonly toolContext: ToolContext;
@@ -67,7 +70,7 @@ export class SessionToolCalls {
 
   /** Whether the guest is running a call it has not reported yet. */
   get inProgress(): boolean {
-    return this.pendingToolId !== null;
+    return this.pending.size > 0;
   }
 
   /**
@@ -156,13 +159,13 @@ export class SessionToolCalls {
     // A program the tool starts runs in its own sandbox, started here, so it can
     // never reach the capsule's protocol pipe; the guest gets the result back.
     const outcome = hostRun ? await this.runOnHost(id, tool, decision.args, step) : undefined;
-    this.pendingToolId = decision.allowed && !hostRun ? id : null;
-    this.pendingStep = step;
+    if (decision.allowed && !hostRun) this.pending.set(id, step);
     await session.send({
       v: PROTOCOL_VERSION,
       type: "tool_decision",
       id,
       ...decision,
+      ...(decision.allowed ? { side_effects: effects } : {}),
       ...(outcome ? { outcome } : {}),
     });
   }
@@ -183,22 +186,21 @@ export class SessionToolCalls {
   }
 
   /**
-   * The guest's report of the one call it was just allowed to run. Any other
-   * id (a replay, a guess, a forgery) is a protocol error and is not stored.
+   * The guest's report of a call it was allowed to run. Any other id (a
+   * replay, a guess, a forgery, a call already reported) is a protocol error
+   * and is not stored.
    */
   onDone(msg: ToolDoneMessage): void {
-    if (msg.id !== this.pendingToolId) {
+    const step = this.pending.get(msg.id);
+    if (step === undefined) {
       this.session.protocolError(
-        `tool_done for '${msg.id.slice(0, 40)}', which is not the call in progress`,
+        `tool_done for '${msg.id.slice(0, 40)}', which is not a call in progress`,
       );
       return;
     }
-    this.pendingToolId = null;
+    this.pending.delete(msg.id);
     const { ok, result, error, ms } = msg;
-    this.session.replay.journal.recordToolResult(
-      this.pendingStep,
-      journaledOutcome({ ok, result, error, ms }),
-    );
+    this.session.replay.journal.recordToolResult(step, journaledOutcome({ ok, result, error, ms }));
     this.session.emit({
       type: "tool_done",
       id: msg.id,

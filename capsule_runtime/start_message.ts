@@ -7,7 +7,7 @@ import { readSoul as readTrustedSoul } from "../core/soul.ts";
 import type { Settings } from "../core/settings.ts";
 import type { MemoryEntry } from "../store/memory.ts";
 import { toolRegistryForAllowlist } from "../tools/catalog.ts";
-import { PROTOCOL_VERSION, type StartMessage } from "../guest/protocol_types.ts";
+import { PROTOCOL_VERSION, type StartMessage, type ToolMode } from "../guest/protocol_types.ts";
 import { readSkill } from "./factory.ts";
 import type { LaunchPlan } from "./launcher.ts";
 import type { Manifest } from "./manifest.ts";
@@ -26,8 +26,10 @@ export interface StartParts {
   task: string;
   workspace: string;
   context?: Record<string, unknown>;
-  /** Replaces the composed prompt. */
+  /** Replaces the composed prompt (identity, skills, workspace, memories). */
   systemPrompt?: string;
+  /** Overrides CLOSED_CLAW_TOOL_CALLING. */
+  toolMode?: ToolMode;
   maxSteps?: number;
   /** Called only when the prompt is composed here. */
   recall: () => MemoryEntry[];
@@ -45,21 +47,23 @@ export function readSoul(settings: Settings): string {
 export function buildStartMessage(parts: StartParts): StartMessage {
   const { settings, manifest, plan, workspace } = parts;
   const tools = toolRegistryForAllowlist(plan.tools);
-  const systemPrompt = parts.systemPrompt ?? composeSystemPrompt({
-    soul: readSoul(settings),
-    skills: loadSkillsForPrompt(manifest.skill_ids),
-    skillMd: readSkill(settings.agentsDir, manifest.agent_id),
-    memories: parts.recall(),
-    tools,
-    workspace,
-  });
+  const prompt = parts.systemPrompt !== undefined
+    ? { stable: parts.systemPrompt, tail: "" }
+    : composeSystemPrompt({
+      soul: readSoul(settings),
+      skills: loadSkillsForPrompt(manifest.skill_ids),
+      skillMd: readSkill(settings.agentsDir, manifest.agent_id),
+      memories: parts.recall(),
+      workspace,
+    });
   const { permissions } = plan;
   return {
     v: PROTOCOL_VERSION,
     type: "start",
     task: parts.task,
     context: parts.context ?? {},
-    system_prompt: systemPrompt,
+    system_prompt: prompt.stable,
+    ...(prompt.tail ? { system_tail: prompt.tail } : {}),
     tools,
     tool_context: {
       workspace,
@@ -77,5 +81,6 @@ export function buildStartMessage(parts: StartParts): StartMessage {
       max_observation_chars: MAX_OBSERVATION_CHARS,
     },
     step_schema: STEP_JSON_SCHEMA,
+    tool_mode: parts.toolMode ?? (settings.toolCalling === "json" ? "json" : "native"),
   };
 }

@@ -63,7 +63,11 @@ function sha256(text: string): string {
 
 /** What identifies a model request: everything the model is shown. */
 export function modelRequestHash(msg: LlmRequestMessage): string {
-  return sha256(JSON.stringify([msg.messages, msg.schema ?? null]));
+  // JSON-step requests hash as before native tools existed, so older journals still replay.
+  const parts = msg.native_tools
+    ? [msg.messages, null, "native"]
+    : [msg.messages, msg.schema ?? null];
+  return sha256(JSON.stringify(parts));
 }
 
 /** What identifies a tool request: the tool and its args as the guest sent them. */

@@ -10,6 +10,7 @@
  */
 import type { HostToolOutcome } from "../guest/protocol_types.ts";
 import type { ModelReply, ToolDecision } from "./capsule_types.ts";
+import type { ToolCallWire } from "../guest/protocol_types.ts";
 import type { JournalStep, StepJournal } from "./step_journal.ts";
 
 /** A model request: replayed (`reply` set) or to be asked live as step `step`. */
@@ -33,13 +34,24 @@ const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.i
 function asReply(value: unknown): ModelReply | null {
   if (!isObj(value) || typeof value.text !== "string" || !isObj(value.usage)) return null;
   const usage = value.usage;
+  const calls = Array.isArray(value.tool_calls) ? value.tool_calls.map(asToolCall) : [];
+  if (calls.some((c) => c === null)) return null;
   return {
     text: value.text,
     usage: {
       input_tokens: Number(usage.input_tokens) || 0,
       output_tokens: Number(usage.output_tokens) || 0,
     },
+    ...(calls.length ? { tool_calls: calls as ToolCallWire[] } : {}),
   };
+}
+
+/** A journaled native tool call, or null when it is not one. */
+function asToolCall(value: unknown): ToolCallWire | null {
+  if (!isObj(value) || typeof value.id !== "string" || typeof value.name !== "string") return null;
+  if (!isObj(value.args)) return null;
+  const argsError = typeof value.args_error === "string" ? { args_error: value.args_error } : {};
+  return { id: value.id, name: value.name, args: value.args, ...argsError };
 }
 
 function asDecision(value: unknown): ToolDecision | null {

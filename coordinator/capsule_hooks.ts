@@ -10,7 +10,8 @@ import type {
   CapsuleEvent,
   CapsuleHooks,
 } from "../capsule_runtime/host.ts";
-import type { ChatMessage } from "../llm/types.ts";
+import type { ChatMessage, ToolCall } from "../llm/types.ts";
+import type { ChatMessageWire, ToolCallWire, ToolMode } from "../guest/protocol_types.ts";
 import { LlmError } from "../llm/errors.ts";
 import type { RunContext } from "./context.ts";
 import type { AttemptToolEvent } from "./validate.ts";
@@ -29,6 +30,47 @@ export function stopIfFatal(ctx: RunContext, error: unknown): string | null {
   }
   if (ctx.signal.aborted) return "cancelled_by_user";
   return null;
+}
+
+/** Runs whose model refused native tool calls. */
+const withoutNativeTools = new WeakSet<RunContext>();
+
+/**
+ * How this run's capsules ask for tool calls: the setting, unless the model
+ * already refused native tools in this run (then JSON steps from the start).
+ */
+export function toolModeFor(ctx: RunContext): ToolMode {
+  if (ctx.settings.toolCalling === "json" || withoutNativeTools.has(ctx)) return "json";
+  return "native";
+}
+
+/** A conversation turn from the capsule protocol to the model service's shape. */
+function fromWire(m: ChatMessageWire): ChatMessage {
+  return {
+    role: m.role,
+    content: m.content,
+    ...(m.tool_calls ? { toolCalls: m.tool_calls.map(fromWireCall) } : {}),
+    ...(m.tool_call_id ? { toolCallId: m.tool_call_id } : {}),
+    ...(m.name ? { name: m.name } : {}),
+  };
+}
+
+function fromWireCall(call: ToolCallWire): ToolCall {
+  return {
+    id: call.id,
+    name: call.name,
+    args: call.args,
+    ...(call.args_error ? { argsError: call.args_error } : {}),
+  };
+}
+
+function toWire(call: ToolCall): ToolCallWire {
+  return {
+    id: call.id,
+    name: call.name,
+    args: call.args,
+    ...(call.argsError ? { args_error: call.argsError } : {}),
+  };
 }
 
 /** The coordinator's answers to a capsule: its model calls and its paid-API approvals. */
@@ -50,18 +92,30 @@ export function capsuleHooks(
     async complete(request) {
       try {
         const reply = await ctx.llm.complete({
-          messages: request.messages as ChatMessage[],
+          messages: request.messages.map(fromWire),
           schema: request.schema
             ? { name: request.schema.name, jsonSchema: request.schema.json_schema }
             : undefined,
+          tools: request.tools,
+          cachePrefix: request.cache_prefix,
           temperature,
           signal: request.signal,
         }, meta);
+        const { usage } = reply;
         return {
           text: reply.text,
-          usage: { input_tokens: reply.usage.inputTokens, output_tokens: reply.usage.outputTokens },
+          usage: {
+            input_tokens: usage.inputTokens,
+            output_tokens: usage.outputTokens,
+            ...(usage.cachedInputTokens ? { cached_input_tokens: usage.cachedInputTokens } : {}),
+          },
+          ...(reply.toolCalls?.length ? { tool_calls: reply.toolCalls.map(toWire) } : {}),
         };
       } catch (error) {
+        // The guest falls back to JSON steps; later capsules of this run start there.
+        if (error instanceof LlmError && error.kind === "tools_unsupported") {
+          withoutNativeTools.add(ctx);
+        }
         stopIfFatal(ctx, error);
         throw error;
       }

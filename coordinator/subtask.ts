@@ -7,8 +7,14 @@
  * replays what already happened instead of doing it again.
  */
 import type { Manifest } from "../capsule_runtime/manifest.ts";
-import { runCapsule, type StepJournal } from "../capsule_runtime/host.ts";
-import { capsuleEventRecorder, capsuleHooks, message, stopIfFatal } from "./capsule_hooks.ts";
+import { type CapsuleEvent, runCapsule, type StepJournal } from "../capsule_runtime/host.ts";
+import {
+  capsuleEventRecorder,
+  capsuleHooks,
+  message,
+  stopIfFatal,
+  toolModeFor,
+} from "./capsule_hooks.ts";
 import { genomeRunLimits, parseGenome } from "./evolution.ts";
 import { acquireAgent } from "./routing.ts";
 import { gateDataFlow, type GatedContext } from "./data_flow_gate.ts";
@@ -216,6 +222,7 @@ async function runAgent(ctx: RunContext, subtask: Subtask, run: AgentRun): Promi
     manifest,
     task,
     maxSteps: limits.maxSteps,
+    toolMode: toolModeFor(ctx),
     hooks: capsuleHooks(ctx, subtask, manifest, limits.temperature),
     context: {
       ...state.context,
@@ -239,13 +246,39 @@ async function runAgent(ctx: RunContext, subtask: Subtask, run: AgentRun): Promi
     sessionId: state.session_id,
     runId: state.run_id,
     signal: ctx.signal,
-    onEvent: capsuleEventRecorder(ctx, subtask, agentId, toolEvents),
+    onEvent: noteFirstTool(ctx, capsuleEventRecorder(ctx, subtask, agentId, toolEvents)),
     journal,
   });
   stats.latency_ms += result.latency_ms;
   stats.tool_calls += toolEvents.length;
   stats.tool_ok += toolEvents.filter((e) => e.ok).length;
   return result;
+}
+
+/**
+ * Passes capsule events on; at the run's first tool request it records how
+ * many model calls stood between the task and that first piece of work
+ * (`model_calls_before_first_tool`: every llm_calls row of the run so far but
+ * the agent step that asked for the tool, which is already recorded), and
+ * checkpoints at once, so a crash or resume cannot lose or recount it. Runs
+ * from before this count had tool calls without it, and keep none.
+ */
+function noteFirstTool(
+  ctx: RunContext,
+  next: (event: CapsuleEvent) => void,
+): (event: CapsuleEvent) => void {
+  return (event) => {
+    const { state } = ctx;
+    if (
+      event.type === "tool_requested" && state.model_calls_before_first_tool == null &&
+      state.tool_event_count === 0
+    ) {
+      const calls = ctx.store.llmCalls.totals({ runId: state.run_id }).calls;
+      state.model_calls_before_first_tool = Math.max(0, calls - 1);
+      ctx.checkpoint();
+    }
+    next(event);
+  };
 }
 
 /**

@@ -6,6 +6,7 @@
 import { HostChannel, send } from "./io.ts";
 import { runLoop } from "./loop.ts";
 import { runTool } from "./tools/run.ts";
+import { guestTool } from "./tools/registry.ts";
 import { type LlmResultMessage, TOOL_FAILED, type ToolDecisionMessage } from "./protocol_types.ts";
 
 const abort = new AbortController();
@@ -29,12 +30,14 @@ const ctx = {
 };
 
 const final = await runLoop(start, {
-  askModel: (messages) =>
+  askModel: (messages, mode) =>
     channel.request<LlmResultMessage>({
       type: "llm_request",
       id: channel.nextId("llm"),
       messages,
-      schema: { name: "agent_step", json_schema: start.step_schema },
+      ...(mode === "native"
+        ? { native_tools: true }
+        : { schema: { name: "agent_step", json_schema: start.step_schema } }),
     }),
   askHost: (tool, args, reason) =>
     channel.request<ToolDecisionMessage>({
@@ -48,6 +51,11 @@ const final = await runLoop(start, {
     const began = performance.now();
     const outcome = await runTool(tool, args, ctx);
     return { ...outcome, ms: Math.round((performance.now() - began) * 10) / 10 };
+  },
+  mayChange: (tool, args) => {
+    const def = guestTool(tool);
+    if (!def || def.sideEffects === "always") return true;
+    return def.sideEffects === "depends" && (def.hasSideEffects?.(args) ?? true);
   },
   reportToolDone: (id, outcome) =>
     send({

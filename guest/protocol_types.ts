@@ -20,6 +20,12 @@ export const FATAL_LLM_ERROR_CODES: readonly string[] = [
   "auth",
 ];
 
+/**
+ * `llm_result.error_code` when the model or server refused native tool
+ * calling: the loop starts over in `json` mode.
+ */
+export const TOOLS_UNSUPPORTED = "tools_unsupported";
+
 /** `error_code` of a failed model call whose error carried no code of its own. */
 export const LLM_CALL_FAILED = "model_call_failed";
 
@@ -34,10 +40,32 @@ export type ToolRefusalCode =
 /** `tool_done.error_code` of a tool that ran and failed. */
 export const TOOL_FAILED = "tool_failed";
 
-export interface ChatMessageWire {
-  role: "system" | "user" | "assistant";
-  content: string;
+/** A native tool call on the wire (the model's call id, the tool, its arguments). */
+export interface ToolCallWire {
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
+  /** Set when the model's arguments were not a JSON object (`args` is then `{}`). */
+  args_error?: string;
 }
+
+export interface ChatMessageWire {
+  role: "system" | "user" | "assistant" | "tool";
+  content: string;
+  /** assistant: the native tool calls of this turn. */
+  tool_calls?: ToolCallWire[];
+  /** tool: the id of the call this result answers. */
+  tool_call_id?: string;
+  /** tool: the tool that answered. */
+  name?: string;
+}
+
+/**
+ * How the agent loop talks to the model: `native` declares the tools to the
+ * provider and reads its tool calls; `json` asks for one JSON step per turn
+ * (for models and servers without tool calling).
+ */
+export type ToolMode = "native" | "json";
 
 export interface ToolSpecWire {
   name: string;
@@ -77,8 +105,16 @@ export interface StartMessage {
   tools: ToolSpecWire[];
   tool_context: ToolContextWire;
   limits: GuestLimits;
-  /** JSON Schema of one agent step, sent with every `llm_request`. */
+  /** JSON Schema of one agent step, sent with every `llm_request` in `json` mode. */
   step_schema: Record<string, unknown>;
+  /** How to ask the model for steps (absent from older hosts: `json`). */
+  tool_mode?: ToolMode;
+  /**
+   * The run-specific part of the system prompt (workspace, memories), sent as
+   * a second system message after the stable `system_prompt`, so the stable
+   * part stays a cacheable prefix.
+   */
+  system_tail?: string;
 }
 export interface LlmResultMessage {
   v: number;
@@ -89,7 +125,9 @@ export interface LlmResultMessage {
   error?: string;
   /** Set when `ok` is false: the failure's kind, e.g. `budget_exceeded`, `rate_limited`. */
   error_code?: string;
-  usage?: { input_tokens: number; output_tokens: number };
+  usage?: { input_tokens: number; output_tokens: number; cached_input_tokens?: number };
+  /** Native tool calls the model asked for (only for a request with `native_tools`). */
+  tool_calls?: ToolCallWire[];
 }
 export interface ToolDecisionMessage {
   v: number;
@@ -101,6 +139,12 @@ export interface ToolDecisionMessage {
   reason: string;
   /** Set when `allowed` is false: a `ToolRefusalCode` (a caller's own decision may add others). */
   error_code?: string;
+  /**
+   * Whether the allowed call changes anything (a write, a program, a POST).
+   * The guest runs calls without side effects concurrently and waits for
+   * them before one with side effects.
+   */
+  side_effects?: boolean;
   /**
    * Set when the host ran the call itself (programs of terminal/python_exec run
    * in a sandbox the host starts, apart from the capsule): the guest uses this
@@ -133,6 +177,8 @@ export interface LlmRequestMessage {
   id: string;
   messages: ChatMessageWire[];
   schema?: { name: string; json_schema: Record<string, unknown> };
+  /** Declare the capsule's tools natively (the host adds their declarations; not with \`schema\`). */
+  native_tools?: boolean;
 }
 export interface ToolRequestMessage {
   v: number;

@@ -18,6 +18,7 @@ export type LlmErrorKind =
   | "circuit_open" // too many recent failures: calls are paused
   | "budget_exceeded" // the run's cost or token budget is spent (or was overrun: see BUDGET_OVERRUN)
   | "replay_mismatch" // a replayed run asked something the cassette does not hold
+  | "tools_unsupported" // the model or server cannot do native tool calling (the loop falls back to JSON steps)
   | "cancelled"; // the caller aborted
 
 /**

@@ -5,11 +5,44 @@
  */
 import type { ProviderName } from "../core/settings.ts";
 
-export type Role = "system" | "user" | "assistant";
+export type Role = "system" | "user" | "assistant" | "tool";
 
+/** A tool call the model asked for in a native tool-calling reply. */
+export interface ToolCall {
+  /** The provider's id for the call (generated when the provider has none, e.g. Gemini). */
+  id: string;
+  name: string;
+  /** The call's arguments; `{}` when they could not be read (see `argsError`). */
+  args: Record<string, unknown>;
+  /**
+   * Set when the model's arguments were not a JSON object (invalid JSON, or
+   * JSON of another type): says what was wrong and quotes the raw text, so the
+   * loop can tell the model instead of running the tool with `args` (then `{}`).
+   */
+  argsError?: string;
+}
+
+/**
+ * One conversation turn. Native tool calling adds two shapes: an assistant
+ * turn that carries `toolCalls`, and a `tool` turn with the result of one of
+ * them (`toolCallId` and `name` say which).
+ */
 export interface ChatMessage {
   role: Role;
   content: string;
+  /** assistant: the tool calls this turn made (its `content` may be ""). */
+  toolCalls?: ToolCall[];
+  /** tool: the id of the call this result answers. */
+  toolCallId?: string;
+  /** tool: the name of the tool that answered (Gemini matches results by name). */
+  name?: string;
+}
+
+/** A tool the model may call natively: its name, what it does, its arguments' JSON Schema. */
+export interface ToolDeclaration {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
 
 /** A JSON Schema the reply must satisfy (sent natively to the provider). */
@@ -25,19 +58,38 @@ export interface CompletionRequest {
   messages: ChatMessage[];
   /** When set, the provider is asked for JSON matching this schema. */
   schema?: OutputSchema;
+  /**
+   * Tools the model may call natively. The reply then holds `toolCalls` or a
+   * plain answer. Not combined with `schema`.
+   */
+  tools?: ToolDeclaration[];
+  /**
+   * How many leading system messages form the stable prefix (the same on every
+   * step of a run): providers with explicit caching (Anthropic) mark its end
+   * and the conversation's end as cache breakpoints. Automatic prefix caches
+   * (OpenAI, Gemini) need only the order: stable parts first.
+   */
+  cachePrefix?: number;
   temperature?: number;
   maxTokens?: number;
   signal?: AbortSignal;
 }
 
 export interface Usage {
+  /** All input tokens, cached ones included. */
   inputTokens: number;
   outputTokens: number;
+  /** Of `inputTokens`, how many were read from the provider's prompt cache (cheaper). */
+  cachedInputTokens?: number;
+  /** Of `inputTokens`, how many were written to the prompt cache (Anthropic bills them higher). */
+  cacheWriteTokens?: number;
 }
 
 export interface CompletionResponse {
   /** The reply text; with a schema, the JSON text of the structured reply. */
   text: string;
+  /** Native tool calls the reply asked for (only when the request declared `tools`). */
+  toolCalls?: ToolCall[];
   usage: Usage;
   /** The model that answered, as the provider reports it. */
   model: string;

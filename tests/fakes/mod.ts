@@ -34,6 +34,7 @@ export type {
   FakeReply,
   FakeServer,
   FakeServerOptions,
+  FakeUsage,
   RecordedRequest,
 } from "./_server.ts";
 export { DEFAULT_MODELS } from "./_server.ts";
@@ -68,4 +69,11 @@ export function lastUserText(req: RecordedRequest): string {
     if (messages[i].role === "user") return messages[i].text;
   }
   return "";
+}
+
+/** The system texts and the role and text of each message of a recorded request. */
+export function requestTexts(
+  req: RecordedRequest,
+): { system: string[]; messages: { role: string; text: string }[] } {
+  return FORMATS[req.kind].texts(req.body);
 }

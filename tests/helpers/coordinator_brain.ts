@@ -1,12 +1,13 @@
 /**
  * A scripted "brain" for the fake OpenAI server: it answers each coordinator
- * call by its schema name (classify, plan, profile, rerank, judge), each
+ * call by its schema name (first plan with the complexity, execution plan,
+ * profile, rerank, judge), each
  * capsule step by a script, and the synthesis by plain text, so end-to-end
  * runs go through the real SDK, the LLM service and real capsules.
  */
 import { join } from "node:path";
 import type { FakeHandler, FakeReply, RecordedRequest } from "../fakes/mod.ts";
-import { promptText, startFakeServer } from "../fakes/mod.ts";
+import { promptText, requestTexts, startFakeServer } from "../fakes/mod.ts";
 import type { FakeServer } from "../fakes/mod.ts";
 import { testSettings } from "./temp.ts";
 import type { Settings } from "../../core/settings.ts";
@@ -139,10 +140,37 @@ export const READ_BOTH_PLAN: PlanItem[] = [
 
 /** How many capsule steps were asked of the subtask whose task (first user message) has `text`. */
 export function stepCallsFor(fake: FakeServer, text: string): number {
-  return fake.requests.filter((r) =>
-    schemaName(r) === "agent_step" &&
-    String(r.body.messages.find((m: { role: string }) => m.role === "user")?.content).includes(text)
-  ).length;
+  return fake.requests.filter((r) => isAgentStep(r) && firstUserText(r).includes(text)).length;
+}
+
+function firstUserText(req: RecordedRequest): string {
+  const { messages } = requestTexts(req);
+  return messages.find((m) => m.role === "user")?.text ?? "";
+}
+
+/**
+ * Whether a request is a capsule's step: a JSON step (`agent_step` schema), or
+ * a native tool-calling turn (no schema; the agent loop's task message first).
+ */
+export function isAgentStep(req: RecordedRequest): boolean {
+  const schema = schemaName(req);
+  if (schema) return schema === "agent_step";
+  return firstUserText(req).startsWith("Task:\n");
+}
+
+/**
+ * A scripted step as the request's mode wants it: as is for JSON steps; for
+ * native tool calling a tool step becomes a tool call and a final step the
+ * answer text (an infeasible one prefixed as the loop's rules say).
+ */
+export function stepReply(req: RecordedRequest, step: Record<string, unknown>): FakeReply {
+  if (schemaName(req) === "agent_step") return { json: step };
+  if (step.action === "tool") {
+    const args = JSON.parse(String(step.args_json || "{}"));
+    return { text: "", toolCalls: [{ name: String(step.tool), args }] };
+  }
+  const result = String(step.result ?? "");
+  return { text: step.status === "error" ? `IMPOSSIBLE: ${result}` : result };
 }
 
 /** The structured-output schema a request asks for: OpenAI's response_format, or Claude's forced tool. */
@@ -173,8 +201,12 @@ export function brainHandler(brain: Brain): FakeHandler {
     const prompt = promptText(req);
     const messages: { role: string; content: unknown }[] = req.body?.messages ?? [];
     switch (schemaName(req)) {
-      case "task_complexity":
-        return { json: { complexity: brain.complexity ?? "simple" } };
+      case "task_plan": {
+        // The run's first call: the complexity and the plan of the phase it implies, in one reply.
+        const complexity = brain.complexity ?? "simple";
+        const phase = complexity === "simple" ? "execution" : "discovery";
+        return { json: { complexity, ...fullPlan(brain.plan(phase, prompt)) } };
+      }
       case "discovery_plan":
         return { json: fullPlan(brain.plan("discovery", prompt)) };
       case "execution_plan":
@@ -225,18 +257,25 @@ export function brainHandler(brain: Brain): FakeHandler {
           },
         };
       }
-      case "agent_step": {
-        const step = messages.filter((m) => m.role === "assistant").length;
-        const users = messages.filter((m) => m.role === "user");
-        const last = String(users[users.length - 1]?.content ?? "");
-        const reply = brain.agent({ prompt, step, last });
-        // A step object has an "action"; anything else is a raw reply (errors, delays).
-        return "action" in reply ? { json: reply } : reply as FakeReply;
-      }
+      case "agent_step":
+        return agentReply(brain, req, prompt);
       default:
+        if (isAgentStep(req)) return agentReply(brain, req, prompt);
         return { text: brain.synthesis ?? "All done: the task was completed." };
     }
   };
+}
+
+/** The brain's next step for a capsule, in the request's mode. */
+function agentReply(brain: Brain, req: RecordedRequest, prompt: string): FakeReply {
+  const { messages } = requestTexts(req);
+  const step = messages.filter((m) => m.role === "assistant").length;
+  // The latest result the agent was shown: a user turn (JSON steps) or a tool result (native).
+  const results = messages.filter((m) => m.role !== "assistant");
+  const last = results[results.length - 1]?.text ?? "";
+  const reply = brain.agent({ prompt, step, last });
+  // A step object has an "action"; anything else is a raw reply (errors, delays).
+  return "action" in reply ? stepReply(req, reply) : reply as FakeReply;
 }
 
 /** A fake OpenAI (or Anthropic) server answering from `brain`, and settings that point at it. */

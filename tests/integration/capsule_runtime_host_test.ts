@@ -43,12 +43,18 @@ Deno.test("a capsule calls a tool, gets the observation and answers", async () =
   assert.equal(r.result, "The note says: the code is 4711");
   assert.equal(r.tool_calls, 1);
   assert.equal(r.side_effects, false);
-  // The model saw the system prompt, the task, its step and the observation.
+  // The model saw the system prompt, the task, its tool call and the tool's result,
+  // with the capsule's tools declared natively (the host's list).
   assert.equal(model.prompts.length, 2);
-  assert.equal(model.prompts[0][0].role, "system");
-  assert.match(model.prompts[0][1].content, /Read notes\.txt/);
-  assert.match(model.prompts[1].at(-1)!.content, /Observation from file_io \(ok\)[\s\S]*4711/);
-  assert.deepEqual((model.schemas[0] as { name: string }).name, "agent_step");
+  assert.deepEqual(model.prompts[0].map((m) => m.role), ["system", "system", "user"]);
+  assert.match(model.prompts[0][2].content, /Read notes\.txt/);
+  assert.deepEqual(model.declared, [["file_io"], ["file_io"]]);
+  assert.equal(model.schemas[0], undefined);
+  const [call] = model.prompts[1].at(-2)!.tool_calls!;
+  const shown = model.prompts[1].at(-1)!;
+  assert.equal(shown.role, "tool");
+  assert.equal(shown.tool_call_id, call.id);
+  assert.match(shown.content, /4711/);
   const types = fx.events.map((e) => e.type);
   assert.deepEqual(types.filter((t) => t !== "log"), [
     "started",
@@ -65,17 +71,34 @@ Deno.test("a capsule calls a tool, gets the observation and answers", async () =
   assert.equal(eventsOfType(fx.events, "tool_done")[0].ok, true);
 });
 
+Deno.test("in JSON-step mode the model gets the step schema and sees an Observation", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  Deno.writeTextFileSync(join(fx.workspace, "notes.txt"), "the code is 4711");
+  const { model, result } = run(fx, [
+    toolStep("file_io", { action: "read", file: "notes.txt" }),
+    finalStep("The note says: the code is 4711"),
+  ], { toolMode: "json" });
+  const r = await result;
+  assert.equal(r.result, "The note says: the code is 4711");
+  assert.deepEqual((model.schemas[0] as { name: string }).name, "agent_step");
+  assert.deepEqual(model.declared, [[], []]);
+  assert.match(model.prompts[0][0].content, /### file_io[\s\S]*args_json/);
+  assert.match(model.prompts[1].at(-1)!.content, /Observation from file_io \(ok\)[\s\S]*4711/);
+});
+
 Deno.test("memories written at the end come back in the next run's system prompt", async () => {
   await using fx = await capsuleFixture({ tools: [] });
   const first = run(fx, [finalStep("The capital of Atlantis is Poseidonia")]);
   assert.equal((await first.result).status, "ok");
   const second = run(fx, [finalStep("ok")], { task: "What is the capital of Atlantis?" });
   assert.equal((await second.result).status, "ok");
-  const system = second.model.prompts[0][0].content;
-  assert.match(system, /What you remember from earlier runs/);
-  assert.match(system, /Poseidonia/);
+  // They are in the run's tail, after the stable (cacheable) system prompt.
+  const [stable, tail] = second.model.prompts[0];
+  assert.match(tail.content, /What you remember from earlier runs/);
+  assert.match(tail.content, /Poseidonia/);
+  assert.doesNotMatch(stable.content, /Poseidonia/);
   // The first run had nothing to remember.
-  assert.doesNotMatch(first.model.prompts[0][0].content, /What you remember/);
+  assert.doesNotMatch(first.model.prompts[0][1].content, /What you remember/);
 });
 
 Deno.test("the step budget ends a capsule that never answers", async () => {
@@ -104,7 +127,7 @@ Deno.test("the same successful call three times ends the loop with its result", 
 
 Deno.test("consecutive errors stop the capsule", async () => {
   await using fx = await capsuleFixture({ tools: ["file_io"] });
-  const { model, result } = run(fx, ["I think the answer is probably 42."]);
+  const { model, result } = run(fx, ["I think the answer is probably 42."], { toolMode: "json" });
   const r = await result;
   assert.equal(r.status, "error");
   assert.equal(r.error_code, "agent_too_many_errors");

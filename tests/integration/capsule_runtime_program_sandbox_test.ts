@@ -132,7 +132,7 @@ Deno.test("the host accepts tool_done only for the call it just allowed; forgeri
   assert.equal(eventsOfType(fx.events, "tool_done").length, 0, "nothing forged was recorded");
   const errors = eventsOfType(fx.events, "protocol_error");
   assert.equal(errors.length, 5);
-  assert.match(errors[0].error, /not the call in progress/);
+  assert.match(errors[0].error, /not a call in progress/);
   assert.ok(JSON.stringify(fx.events).length < 100_000, "no forged payload kept");
 });
 

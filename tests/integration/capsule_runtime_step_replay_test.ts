@@ -15,6 +15,7 @@ import {
   capsuleFixture,
   eventsOfType,
   finalStep,
+  scriptedReply,
   toolStep,
 } from "../fixtures/capsule_harness.ts";
 
@@ -42,8 +43,7 @@ function countingModel(answer: (step: number) => Record<string, unknown> | Promi
   const complete: CapsuleHooks["complete"] = async (request): Promise<ModelReply> => {
     const step = request.messages.filter((m) => m.role === "assistant").length;
     asked.push(step);
-    const turn = await answer(step);
-    return { text: JSON.stringify(turn), usage: { input_tokens: 10, output_tokens: 5 } };
+    return scriptedReply(request, await answer(step), step);
   };
   return { complete, asked };
 }

@@ -62,6 +62,7 @@ function ports(
       }),
     runTool: () => Promise.resolve({ ok: true, result: results.shift()!, error: "", ms: 1 }),
     reportToolDone: (id) => void done.push(id),
+    mayChange: () => true,
   };
 }
 
