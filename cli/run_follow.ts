@@ -102,7 +102,7 @@ export async function follow(
   if (stoppedBy) return stoppedBySignal(store, outcome, stoppedBy, show);
   const state = store.runs.loadState<RunState>(outcome.runId);
   const logPath = runLogPath(runLogsDir, outcome.runId);
-  if (show.json) printJson(finalJson(outcome, state, logPath));
+  if (show.json) printJson(finalJson(outcome, state, store, logPath));
   else printSummary(outcome, state, store, logPath);
   for (const path of changedSince(configFiles)) {
     printWarning(

@@ -3,11 +3,16 @@
  * with its subtasks, usage, run log and what to do next.
  */
 import type { Store } from "../store/mod.ts";
-import type { RunOutcome, RunState } from "../coordinator/mod.ts";
+import { modelCallCounts, type RunOutcome, type RunState } from "../coordinator/mod.ts";
 import { bold, duration, green, printLine, red, terminalSafe, yellow } from "./output.ts";
 
 /** The object `--json` prints. */
-export function finalJson(outcome: RunOutcome, state: RunState | null, runLog: string) {
+export function finalJson(
+  outcome: RunOutcome,
+  state: RunState | null,
+  store: Store,
+  runLog: string,
+) {
   const s = state;
   return {
     run_id: outcome.runId,
@@ -25,6 +30,7 @@ export function finalJson(outcome: RunOutcome, state: RunState | null, runLog: s
     artifacts: [],
     approvals: s?.approvals ?? [],
     tool_event_count: s?.tool_event_count ?? 0,
+    model_calls: modelCallCounts(store, outcome.runId, state),
     usage: outcome.usage,
     run_log: runLog,
   };
@@ -51,6 +57,7 @@ export function printSummary(
       `Subtasks: ${completed}/${subtasks.length} completed · Agents: ${agents.length} used, ${state.created_agents.length} created · Approvals: ${state.approvals.length} · Tool calls: ${state.tool_event_count}`,
     );
   }
+  printLine(modelCallsLine(modelCallCounts(store, outcome.runId, state)));
   printLine(
     `Tokens: ${outcome.usage.inputTokens} in / ${outcome.usage.outputTokens} out · Cost: $${
       outcome.usage.costUsd.toFixed(4)
@@ -70,4 +77,13 @@ export function printSummary(
         }`,
       ),
   );
+}
+
+/** "Model calls: 4 (1 before the first tool call)"; the part in brackets only once a tool ran. */
+export function modelCallsLine(calls: { total: number; before_first_tool: number | null }): string {
+  return `Model calls: ${calls.total}${
+    calls.before_first_tool === null
+      ? ""
+      : ` (${calls.before_first_tool} before the first tool call)`
+  }`;
 }

@@ -34,6 +34,7 @@ export {
   ApprovalService,
   decideApproval,
 } from "./approvals.ts";
+export { type ModelCallCounts, modelCallCounts } from "./records.ts";
 export { parseRunLog, type RunLogEvent, runLogPath, tailLines } from "./run_log.ts";
 export type {
   AskApproval,

@@ -3,8 +3,9 @@
  * latency, fitness), degradation of agents that keep failing, and the
  * `run_summary` audit event and run-log line.
  */
+import type { Store } from "../store/mod.ts";
 import type { RunContext } from "./context.ts";
-import type { AgentRunStats } from "./types.ts";
+import type { AgentRunStats, RunState } from "./types.ts";
 
 /** Agents with at least this many uses and a success rate below DEGRADE_RATE are degraded. */
 export const DEGRADE_MIN_USES = 5;
@@ -25,6 +26,29 @@ export function fitnessOf(stats: AgentRunStats): number {
 /** EMA of fitness across runs: `0.6·old + 0.4·new`, or `new` the first time. */
 export function blendFitness(old: number, fresh: number): number {
   return old === 0 ? fresh : 0.6 * old + 0.4 * fresh;
+}
+
+/** How many model calls a run made. */
+export interface ModelCallCounts {
+  /** Every llm_calls row of the run (each attempt, repairs included). */
+  total: number;
+  /**
+   * Those made before the run's first tool call, not counting the agent step
+   * that asked for it; null before any tool call (and for older runs).
+   */
+  before_first_tool: number | null;
+}
+
+/** A run's model calls in all and before its first tool call; `state` defaults to the stored one. */
+export function modelCallCounts(
+  store: Store,
+  runId: string,
+  state: RunState | null = store.runs.loadState<RunState>(runId),
+): ModelCallCounts {
+  return {
+    total: store.llmCalls.totals({ runId }).calls,
+    before_first_tool: state?.model_calls_before_first_tool ?? null,
+  };
 }
 
 /** Records metrics for every agent used, degrades failing ones, and writes the summaries. */
@@ -64,6 +88,7 @@ export function auditRun(ctx: RunContext): void {
     error: state.response_error,
     approvals: state.approvals,
     tool_event_count: state.tool_event_count,
+    model_calls_before_first_tool: state.model_calls_before_first_tool ?? null,
     agents_used: agentsUsed,
   }, { runId: state.run_id, agentId: agentsUsed[0] });
   ctx.log.emit("run_summary", {
@@ -75,5 +100,6 @@ export function auditRun(ctx: RunContext): void {
     created_agents: state.created_agents.slice(0, 10),
     approval_count: state.approvals.length,
     tool_event_count: state.tool_event_count,
+    model_calls_before_first_tool: state.model_calls_before_first_tool ?? null,
   });
 }

@@ -113,6 +113,13 @@ export interface RunState {
   execution_results: Record<string, string>;
   approvals: ApprovalRecord[];
   tool_event_count: number;
+  /**
+   * Model calls (llm_calls rows: every attempt, repairs included) the run made
+   * before its first tool call, not counting the agent step that asked for it:
+   * the calls between the task and the first work. Null until a tool is called
+   * (absent in older runs). Set once and checkpointed, so a resume keeps it.
+   */
+  model_calls_before_first_tool?: number | null;
   agent_stats: Record<string, AgentRunStats>;
   /** `agent_stats` as of the last audit, so a resumed run records only what is new. */
   audited_stats: Record<string, AgentRunStats>;
@@ -145,6 +152,7 @@ export function newRunState(start: RunStart): RunState {
     execution_results: {},
     approvals: [],
     tool_event_count: 0,
+    model_calls_before_first_tool: null,
     agent_stats: {},
     audited_stats: {},
     response_status: null,

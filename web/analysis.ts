@@ -5,6 +5,7 @@
  * the coordinator really emits are mapped.
  */
 import type { RunLogEvent } from "../coordinator/run_log.ts";
+import { modelCallCounts } from "../coordinator/records.ts";
 import type { ApprovalRow, LlmCall, RunRow, Store, SubtaskRow, ToolEvent } from "../store/mod.ts";
 
 export const STAGES = ["ingest", "plan", "route", "execute", "validate", "synthesize"] as const;
@@ -64,6 +65,8 @@ export interface RunAnalysis {
   stages: StageSummary[];
   tool_calls: ToolEvent[];
   model_calls: LlmCall[];
+  /** Model calls made before the run's first tool call; null before any (or for older runs). */
+  model_calls_before_first_tool: number | null;
   usage: { calls: number; input_tokens: number; output_tokens: number; cost_usd: number };
   artifacts: string[];
   subtasks: SubtaskRow[];
@@ -144,6 +147,7 @@ export function analyzeRun(store: Store, run: RunRow, events: RunLogEvent[]): Ru
     stages,
     tool_calls: store.toolEvents.listForRun(run.run_id),
     model_calls: store.llmCalls.listForRun(run.run_id),
+    model_calls_before_first_tool: modelCallCounts(store, run.run_id).before_first_tool,
     usage: store.llmCalls.totals({ runId: run.run_id }),
     artifacts: artifactsOf(events),
     subtasks: store.subtasks.listForRun(run.run_id),

@@ -20,7 +20,14 @@ function Figures(props: { run: RunRow; a: RunAnalysis }) {
       <Card label="Status" value={<Status value={run.status} />} hint={a.current_stage ?? ""} />
       <Card label="Duration" value={ms(run.latency_ms)} />
       <Card label="Tokens" value={`${a.usage.input_tokens} in / ${a.usage.output_tokens} out`} />
-      <Card label="Cost" value={money(a.usage.cost_usd)} hint={`${a.usage.calls} model calls`} />
+      <Card label="Cost" value={money(a.usage.cost_usd)} />
+      <Card
+        label="Model calls"
+        value={String(a.usage.calls)}
+        hint={a.model_calls_before_first_tool === null
+          ? ""
+          : `${a.model_calls_before_first_tool} before the first tool call`}
+      />
     </section>
   );
 }
