@@ -25,6 +25,7 @@ import { boundedResult, emptyOutcome, type Failure, notStarted, safeEmitter } fr
 import { modelRequestHash, type StepJournal } from "./step_journal.ts";
 import { StepReplay } from "./step_replay.ts";
 import { SessionToolCalls } from "./session_tool_calls.ts";
+import { declaredTools } from "../guest/prompt_rules.ts";
 
 export { boundedResult, notStarted };
 
@@ -225,11 +226,11 @@ class CapsuleSession {
    */
   private nativeTools(msg: LlmRequestMessage) {
     if (!msg.native_tools || msg.schema) return {};
-    const tools = this.start.tools.map((t) => ({
-      name: t.name,
-      description: t.description,
-      parameters: t.args_schema,
-    }));
+    const tools = declaredTools(this.start).map((t) => {
+      // The `$schema` URI says nothing the provider needs (and Gemini refuses it).
+      const { $schema: _uri, ...parameters } = t.args_schema;
+      return { name: t.name, description: t.description, parameters };
+    });
     const cache_prefix = msg.messages[0]?.role === "system" ? 1 : 0;
     return { ...(tools.length ? { tools } : {}), cache_prefix };
   }

@@ -1,7 +1,9 @@
 /**
- * The capsule's system prompt, composed by the host: layer 0 soul.md, layer 1
- * the skill library files the manifest names, layer 2 the capsule's own
- * skill.md, then (as a separate tail) the workspace and what it remembers.
+ * The capsule's system prompt, composed by the host: layer 0 soul.md and
+ * layer 2 the capsule's own skill.md, then (as a separate tail) the workspace
+ * and what it remembers. Layer 1, the skill library guides the manifest
+ * names, goes in the start message: the prompt lists them, the agent reads
+ * one with `read_skill` when it needs it.
  * The guest adds how to answer (guest/prompt_rules.ts) and sends both as
  * system messages. The JSON-step schema lives here too.
  */
@@ -23,11 +25,10 @@ export const StepSchema = z.object({
 export const STEP_JSON_SCHEMA = z.toJSONSchema(StepSchema) as Record<string, unknown>;
 
 const DEFAULT_IDENTITY =
-  "You are a specialist agent inside the Closed Claw orchestrator. Execute tasks accurately, use the available tools efficiently, and report concrete, factual outcomes.";
+  "You are a specialist agent in the Closed Claw orchestrator: accurate, sparing with tools, factual.";
 
 export interface PromptParts {
   soul?: string;
-  skills: { id: string; text: string }[];
   skillMd: string;
   memories: MemoryEntry[];
   workspace: string;
@@ -36,8 +37,6 @@ export interface PromptParts {
 /** Recalled memories shown to the model: at most this many, each cut to `MEMORY_CHARS`. */
 const MAX_MEMORIES = 5;
 const MEMORY_CHARS = 300;
-/** Characters of the skill library text one capsule's prompt may carry. */
-const MAX_SKILL_LIBRARY_CHARS = 8000;
 
 function memorySection(memories: MemoryEntry[]): string {
   if (memories.length === 0) return "";
@@ -47,31 +46,14 @@ function memorySection(memories: MemoryEntry[]): string {
   return `## What you remember from earlier runs\n${lines.join("\n")}`;
 }
 
-/** The skill library's texts, in order, until their budget is spent (the last one cut). */
-function boundedSkills(skills: { id: string; text: string }[]): string[] {
-  const kept: string[] = [];
-  let left = MAX_SKILL_LIBRARY_CHARS;
-  for (const skill of skills) {
-    const text = skill.text.trim();
-    if (!text || left <= 0) continue;
-    kept.push(text.length <= left ? text : `${text.slice(0, left)}… [skill text cut]`);
-    left -= text.length;
-  }
-  return kept;
-}
-
 /**
  * The system prompt in two parts. `stable` is the same on every step of every
- * run of this agent (identity, skills, skill.md), so providers can cache it
- * as a prefix; the loop adds its rules to it. `tail` is this run's: the
- * workspace and what the agent remembers.
+ * run of this agent (identity and skill.md), so providers can cache it as a
+ * prefix; the loop adds the skill list and its rules to it. `tail` is this
+ * run's: the workspace and what the agent remembers.
  */
 export function composeSystemPrompt(parts: PromptParts): { stable: string; tail: string } {
-  const stable = [
-    parts.soul?.trim() || DEFAULT_IDENTITY,
-    ...boundedSkills(parts.skills),
-    parts.skillMd.trim(),
-  ];
+  const stable = [parts.soul?.trim() || DEFAULT_IDENTITY, parts.skillMd.trim()];
   const tail = [
     `## Workspace\nYour working folder is ${parts.workspace} ($WORKSPACE means this path).`,
     memorySection(parts.memories),

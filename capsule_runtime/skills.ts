@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { SkillWire } from "../guest/protocol_types.ts";
 
 /** One skill file, as the catalogue and the CLI show it. */
 export interface SkillInfo {
@@ -35,6 +36,8 @@ export const BUILTIN_SKILLS_DIR: string = SKILLS_URL.protocol === "file:"
 const SKILL_ID = /^[a-z0-9_]{1,64}$/;
 const SKILL_FILE = /^([a-z0-9_]{1,64})\.md$/;
 const MAX_DESCRIPTION = 200;
+/** Characters of one guide an agent can read (the loop shows it as one tool result). */
+const MAX_GUIDE_CHARS = 5000;
 
 /** Whether `id` is a well-formed skill id (and so cannot escape the folder). */
 export function isSkillId(id: string): boolean {
@@ -175,14 +178,18 @@ export function skillCatalogue(
 export function loadSkillsForPrompt(
   ids: readonly string[],
   dir: string = BUILTIN_SKILLS_DIR,
-): { id: string; text: string }[] {
+): SkillWire[] {
   const seen = new Set<string>();
-  const out: { id: string; text: string }[] = [];
+  const out: SkillWire[] = [];
   for (const id of ids) {
     if (seen.has(id)) continue;
     seen.add(id);
     const skill = readSkill(id, dir);
-    if (skill) out.push({ id, text: skill.content });
+    if (!skill) continue;
+    const text = skill.content.length > MAX_GUIDE_CHARS
+      ? `${skill.content.slice(0, MAX_GUIDE_CHARS)}… [guide cut]`
+      : skill.content;
+    out.push({ id, description: skill.info.description, text });
   }
   return out;
 }

@@ -47,11 +47,11 @@ export function readSoul(settings: Settings): string {
 export function buildStartMessage(parts: StartParts): StartMessage {
   const { settings, manifest, plan, workspace } = parts;
   const tools = toolRegistryForAllowlist(plan.tools);
+  const skills = loadSkillsForPrompt(manifest.skill_ids);
   const prompt = parts.systemPrompt !== undefined
     ? { stable: parts.systemPrompt, tail: "" }
     : composeSystemPrompt({
       soul: readSoul(settings),
-      skills: loadSkillsForPrompt(manifest.skill_ids),
       skillMd: readSkill(settings.agentsDir, manifest.agent_id),
       memories: parts.recall(),
       workspace,
@@ -65,6 +65,7 @@ export function buildStartMessage(parts: StartParts): StartMessage {
     system_prompt: prompt.stable,
     ...(prompt.tail ? { system_tail: prompt.tail } : {}),
     tools,
+    ...(skills.length ? { skills } : {}),
     tool_context: {
       workspace,
       read_roots: permissions.readRoots,

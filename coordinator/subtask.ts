@@ -24,11 +24,9 @@ import type { AgentRunStats, Subtask } from "./types.ts";
 import { concludes, earlierEffectsNote, IN_DOUBT, inDoubtFailure, openJournal } from "./journal.ts";
 
 /** What the agent is asked: a workspace note, the description, the acceptance criteria. */
-function taskPayload(subtask: Subtask, workspace: string): string {
+// The workspace is not repeated here: the capsule's system prompt names it.
+function taskPayload(subtask: Subtask): string {
   return [
-    `Workspace root: ${workspace}`,
-    `$WORKSPACE and \${WORKSPACE} mean ${workspace}; write the real path, not the variable.`,
-    "",
     subtask.description || subtask.title,
     ...(subtask.acceptance_criteria.length
       ? ["", "Acceptance criteria:", ...subtask.acceptance_criteria.map((c) => `- ${c}`)]
@@ -158,8 +156,9 @@ async function attemptFailure(
 /** What the agent is told: the attempt number, the task and what failed before. */
 function attemptTask(ctx: RunContext, subtask: Subtask): string {
   const max = ctx.settings.subtaskMaxAttempts;
-  const payload = taskPayload(subtask, ctx.workspace);
-  return `Subtask attempt ${subtask.attempts}/${max}.\n${payload}` +
+  const payload = taskPayload(subtask);
+  const attempt = subtask.attempts > 1 ? `Subtask attempt ${subtask.attempts}/${max}.\n` : "";
+  return attempt + payload +
     (subtask.prior_failures.length
       ? `\n\nEarlier attempts failed: ${subtask.prior_failures.join(" | ")}. Avoid repeating that.`
       : "");
@@ -198,6 +197,30 @@ function announceAttempt(
   ctx.checkpoint();
 }
 
+/**
+ * What the agent gets besides its task: the run's own context, the whole
+ * task when the subtask is only part of it, and the results it may build on.
+ * Empty parts are left out: every byte here is sent on every model step.
+ */
+function agentContext(
+  ctx: RunContext,
+  subtask: Subtask,
+  gated: GatedContext,
+): Record<string, unknown> {
+  const { state } = ctx;
+  const parts: Record<string, unknown> = {
+    ...state.context,
+    ...(state.task.trim() !== subtask.description.trim() ? { parent_task: state.task } : {}),
+    task_phase: subtask.phase,
+    discovery_results: gated.discoveryResults,
+    depends_on_results: gated.dependencyResults,
+    ...(gated.withheld.length ? { data_flow_withheld: gated.withheld } : {}),
+  };
+  const empty = (v: unknown) =>
+    v === undefined || v === "" || (typeof v === "object" && v !== null && !Object.keys(v).length);
+  return Object.fromEntries(Object.entries(parts).filter(([, v]) => !empty(v)));
+}
+
 /** One attempt's capsule run: the agent, its task, and where its steps are journaled. */
 interface AgentRun {
   manifest: Manifest;
@@ -224,23 +247,7 @@ async function runAgent(ctx: RunContext, subtask: Subtask, run: AgentRun): Promi
     maxSteps: limits.maxSteps,
     toolMode: toolModeFor(ctx),
     hooks: capsuleHooks(ctx, subtask, manifest, limits.temperature),
-    context: {
-      ...state.context,
-      parent_task: state.task,
-      task_phase: subtask.phase,
-      discovery_results: gated.discoveryResults,
-      ...(gated.withheld.length ? { data_flow_withheld: gated.withheld } : {}),
-      subtask: {
-        task_id: subtask.task_id,
-        title: subtask.title,
-        phase: subtask.phase,
-        role_tag: subtask.role_tag,
-        depends_on_results: gated.dependencyResults,
-        attempt: subtask.attempts,
-        max_attempts: settings.subtaskMaxAttempts,
-        prior_failures: subtask.prior_failures,
-      },
-    },
+    context: agentContext(ctx, subtask, gated),
     workspace: ctx.workspace,
     allowedRoots: ctx.allowedRoots,
     sessionId: state.session_id,

@@ -4,14 +4,16 @@
  * one path every tool call takes — checked here, decided by the host, run
  * here or there — so the two loops differ only in how they talk to the model.
  */
-import type {
-  ChatMessageWire,
-  FinalMessage,
-  LlmResultMessage,
-  StartMessage,
-  ToolDecisionMessage,
-  ToolMode,
+import {
+  type ChatMessageWire,
+  type FinalMessage,
+  type LlmResultMessage,
+  READ_SKILL_TOOL,
+  type StartMessage,
+  type ToolDecisionMessage,
+  type ToolMode,
 } from "./protocol_types.ts";
+import { declaredTools } from "./prompt_rules.ts";
 
 export interface ToolOutcome {
   ok: boolean;
@@ -78,7 +80,7 @@ export class LoopState {
   lastError = "";
 
   constructor(readonly start: StartMessage, readonly ports: LoopPorts) {
-    this.allowed = new Set(start.tools.map((t) => t.name));
+    this.allowed = new Set(declaredTools(start).map((t) => t.name));
   }
 
   /** A final answer carrying the run's artifacts and one episodic memory. */
@@ -146,6 +148,7 @@ export class LoopState {
       };
     }
     const key = callKey(tool, args);
+    if (tool === READ_SKILL_TOOL) return this.readSkill(key, args);
     const repeated = this.repeatedAnswer(key);
     if (repeated !== undefined) {
       return { kind: "final", final: this.finish("ok", repeated, {}, step) };
@@ -179,6 +182,18 @@ export class LoopState {
     // Unknown (an older host): treated as changing something, so it runs alone.
     const sideEffects = hostOutcome !== undefined || decision.side_effects !== false;
     return { kind: "allowed", key, sideEffects, outcome };
+  }
+
+  /**
+   * `read_skill`, answered here: the text is one the host sent in `start`, so
+   * there is nothing to decide, and it does not count against the tool budget.
+   */
+  private readSkill(key: string, args: Record<string, unknown>): PreparedCall {
+    const skill = this.start.skills?.find((s) => s.id === args.skill_id);
+    const outcome: ToolOutcome = skill
+      ? { ok: true, result: { skill_id: skill.id, guide: skill.text }, error: "" }
+      : { ok: false, result: {}, error: `no skill "${String(args.skill_id)}"` };
+    return { kind: "allowed", key, sideEffects: false, outcome: () => Promise.resolve(outcome) };
   }
 
   /** Records what an allowed call returned: artifacts, the error streak, repeats. */

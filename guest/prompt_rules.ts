@@ -5,19 +5,24 @@
  * The run-specific part (workspace, memories) follows as its own system
  * message, so everything before it is the same on every step and cacheable.
  */
-import type { ChatMessageWire, StartMessage, ToolMode, ToolSpecWire } from "./protocol_types.ts";
+import {
+  type ChatMessageWire,
+  READ_SKILL_TOOL,
+  type SkillWire,
+  type StartMessage,
+  type ToolMode,
+  type ToolSpecWire,
+} from "./protocol_types.ts";
 
 /** The prefix of a final answer that says the task cannot be done with these tools. */
 export const INFEASIBLE_PREFIX = "IMPOSSIBLE:";
 
-const COMMON_RULES =
-  `- If the task needs files, commands, the network or a database and you have not looked yet, call a tool first; never invent results.
-- When a tool result already answers the task, answer now.
-- Do not repeat a call that already succeeded; a failed call needs a different approach, not the same call again.
-- Use real absolute paths in answers, never $HOME or ~.`;
+const COMMON_RULES = `- Look before you answer: never invent files, output or data.
+- Do not repeat a call that succeeded; after a failure, change the approach.
+- Write real absolute paths, never $HOME or ~.`;
 
 const NATIVE_RULES = `## How to answer
-Call tools to do the work; calls that do not depend on each other may go in one turn. When done, reply with the complete answer as plain text (no tool call). If the task is impossible with your tools, reply "${INFEASIBLE_PREFIX} " and why (never as a shortcut).
+Use your tools for the work (independent calls may share one turn), then reply with the complete answer as plain text. If the task cannot be done with your tools, reply "${INFEASIBLE_PREFIX} <why>".
 ${COMMON_RULES}`;
 
 const JSON_RULES = `## How to answer
@@ -43,15 +48,52 @@ function toolSection(tools: ToolSpecWire[]): string {
 }
 
 /**
+ * The `read_skill` tool when the agent has skill guides: their ids, and the
+ * full text on request, so the prompt carries one line per skill, not the guide.
+ */
+export function readSkillSpec(skills: SkillWire[] | undefined): ToolSpecWire | undefined {
+  if (!skills?.length) return undefined;
+  return {
+    name: READ_SKILL_TOOL,
+    description: "Read the full guide of one of your skills (listed in your instructions).",
+    args_schema: {
+      type: "object",
+      properties: { skill_id: { type: "string", enum: skills.map((s) => s.id) } },
+      required: ["skill_id"],
+      additionalProperties: false,
+    },
+    risk_level: "low",
+    side_effects: false,
+  };
+}
+
+/** The prompt's list of skill guides: one line each. */
+function skillList(skills: SkillWire[] | undefined): string {
+  if (!skills?.length) return "";
+  const lines = skills.map((s) => `- ${s.id}: ${s.description}`);
+  return `## Skills\nGuides you can read with ${READ_SKILL_TOOL} when one fits the work:\n${
+    lines.join("\n")
+  }`;
+}
+
+/** The tools the model is told about: the host's list, plus `read_skill` when there are guides. */
+export function declaredTools(start: StartMessage): ToolSpecWire[] {
+  const reader = readSkillSpec(start.skills);
+  return reader ? [...start.tools, reader] : start.tools;
+}
+
+/**
  * The system messages of a conversation: the stable prompt with the mode's
  * rules (and, for JSON steps, the tools described in text), then the
  * run-specific tail when there is one.
  */
 export function systemMessages(start: StartMessage, mode: ToolMode): ChatMessageWire[] {
+  const tools = declaredTools(start);
   const rules = mode === "native"
-    ? (start.tools.length ? NATIVE_RULES : toolSection([]))
-    : `${toolSection(start.tools)}\n\n---\n\n${JSON_RULES}`;
-  const stable = [start.system_prompt.trim(), rules].filter(Boolean).join("\n\n---\n\n");
+    ? (tools.length ? NATIVE_RULES : toolSection([]))
+    : `${toolSection(tools)}\n\n---\n\n${JSON_RULES}`;
+  const stable = [start.system_prompt.trim(), skillList(start.skills), rules]
+    .filter(Boolean).join("\n\n---\n\n");
   const tail = start.system_tail?.trim();
   return [
     { role: "system", content: stable },

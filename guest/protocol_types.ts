@@ -75,6 +75,20 @@ export interface ToolSpecWire {
   side_effects: boolean;
 }
 
+/**
+ * A skill-library guide the agent may read (`read_skill`): the prompt lists
+ * only its id and description; the text is sent once, in `start`, and given
+ * to the model when it asks.
+ */
+export interface SkillWire {
+  id: string;
+  description: string;
+  text: string;
+}
+
+/** The loop's own tool for reading a skill's full guide (answered in the capsule, no host decision). */
+export const READ_SKILL_TOOL = "read_skill";
+
 export interface GuestLimits {
   max_steps: number;
   max_tool_calls: number;
@@ -107,6 +121,8 @@ export interface StartMessage {
   limits: GuestLimits;
   /** JSON Schema of one agent step, sent with every `llm_request` in `json` mode. */
   step_schema: Record<string, unknown>;
+  /** The skill guides this agent may read with `read_skill`. */
+  skills?: SkillWire[];
   /** How to ask the model for steps (absent from older hosts: `json`). */
   tool_mode?: ToolMode;
   /**

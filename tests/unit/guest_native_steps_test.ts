@@ -199,3 +199,29 @@ Deno.test("native loop: an empty reply is a mistake the model is told about, not
   assert.equal(nudge?.role, "user");
   assert.match(nudge?.content ?? "", /reply was empty/);
 });
+
+Deno.test("native loop: skill guides are listed in one line each and read on request, in the capsule", async () => {
+  const withSkills: StartMessage = {
+    ...start,
+    skills: [{ id: "file_system", description: "Work with files.", text: "# Files\nLIST FIRST." }],
+  };
+  const t = nativePorts([
+    {
+      message: "",
+      tool_calls: [{ id: "s1", name: "read_skill", args: { skill_id: "file_system" } }],
+    },
+    { message: "Read the guide." },
+  ]);
+  let hostAsked = 0;
+  const askHost = t.ports.askHost;
+  t.ports.askHost = (...args) => (hostAsked++, askHost(...args));
+  const final = await runLoop(withSkills, t.ports);
+  assert.equal(final.result, "Read the guide.");
+  assert.equal(hostAsked, 0, "nothing for the host to decide");
+  const system = t.seen[0].messages[0].content;
+  assert.match(system, /- file_system: Work with files\./);
+  assert.doesNotMatch(system, /LIST FIRST/);
+  const shown = t.seen[1].messages.at(-1)!;
+  assert.equal(shown.tool_call_id, "s1");
+  assert.match(shown.content, /LIST FIRST/);
+});

@@ -8,20 +8,15 @@ import { defineHostTool, type HostToolSpec } from "./types.ts";
 const writeOps = new Set(["write", "append"]);
 
 export const fileIoSpec: HostToolSpec<"file_io"> = defineHostTool(fileIoTool, {
+  // Sent with every model step: what the model needs to call it, no more.
   description:
-    "List, read, write or append files inside this agent's allowed folders. Paths are relative to " +
-    "the workspace (or absolute inside an allowed folder; $WORKSPACE is replaced; ~ is NOT expanded). " +
-    "list → {path, recursive, truncated, entries[{path, name, kind, size_bytes}]} (max_entries 1..2000, " +
-    "default 200); read → {content, size_bytes, truncated} (UTF-8 text only, cut at 1 MiB); write → " +
-    "{written, path, bytes} (creates folders); append → {appended, path, bytes}. Writing needs write permission.",
+    "List, read, write or append UTF-8 text files in this agent's folders. Paths are relative to " +
+    "the workspace or absolute inside it; ~ is NOT expanded. list → entries[{path, kind, " +
+    "size_bytes}]; read → {content, truncated}; write/append → {path, bytes} (needs write access).",
   argsSchema: z.object({
     op: z.enum(["list", "read", "write", "append"]).describe("Operation."),
-    path: z.string().min(1).max(4096).default(".").describe(
-      "File or folder: relative to the workspace, absolute, or starting with $WORKSPACE.",
-    ),
-    content: z.string().max(MAX_WRITE_CHARS).optional().describe(
-      "Text to write or append (required for write/append).",
-    ),
+    path: z.string().min(1).max(4096).default(".").describe("File or folder."),
+    content: z.string().max(MAX_WRITE_CHARS).optional().describe("write/append: the text."),
     recursive: z.boolean().default(false).describe("list: include sub-folders."),
     max_entries: z.number().int().min(MAX_ENTRIES_RANGE.min).max(MAX_ENTRIES_RANGE.max).default(
       200,
