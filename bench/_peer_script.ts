@@ -139,6 +139,11 @@ export function peerScript(
     plan: () => planFor(workload()),
     agent: jsonStep,
     synthesis: "All files were read.",
+    // What a model would write for this role: it lets later runs find and reuse the agent.
+    profileExtra: {
+      description: "Reads these files one at a time, in order, then answers with what they say.",
+      tags: ["auto", "capability", "files", "read"],
+    },
   });
   const handler: FakeHandler = async (req, index) => {
     const properties = schemaProperties(req);

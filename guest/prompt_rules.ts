@@ -17,12 +17,12 @@ import {
 /** The prefix of a final answer that says the task cannot be done with these tools. */
 export const INFEASIBLE_PREFIX = "IMPOSSIBLE:";
 
-const COMMON_RULES = `- Look before you answer: never invent files, output or data.
-- Do not repeat a call that succeeded; after a failure, change the approach.
+const COMMON_RULES =
+  `- Look before you answer: never invent files, output or data. Do not repeat a call that succeeded; after a failure, change the approach.
 - Write real absolute paths, never $HOME or ~.`;
 
 const NATIVE_RULES = `## How to answer
-Use your tools for the work (independent calls may share one turn), then reply with the complete answer as plain text. If the task cannot be done with your tools, reply "${INFEASIBLE_PREFIX} <why>".
+Use your tools (independent calls may share a turn), then reply with the complete answer as plain text, or "${INFEASIBLE_PREFIX} <why>" if your tools cannot do the task.
 ${COMMON_RULES}`;
 
 const JSON_RULES = `## How to answer
@@ -55,7 +55,7 @@ export function readSkillSpec(skills: SkillWire[] | undefined): ToolSpecWire | u
   if (!skills?.length) return undefined;
   return {
     name: READ_SKILL_TOOL,
-    description: "Read the full guide of one of your skills (listed in your instructions).",
+    description: "Read one of your skill guides.",
     args_schema: {
       type: "object",
       properties: { skill_id: { type: "string", enum: skills.map((s) => s.id) } },
@@ -71,9 +71,7 @@ export function readSkillSpec(skills: SkillWire[] | undefined): ToolSpecWire | u
 function skillList(skills: SkillWire[] | undefined): string {
   if (!skills?.length) return "";
   const lines = skills.map((s) => `- ${s.id}: ${s.description}`);
-  return `## Skills\nGuides you can read with ${READ_SKILL_TOOL} when one fits the work:\n${
-    lines.join("\n")
-  }`;
+  return `## Skills (${READ_SKILL_TOOL} shows one)\n${lines.join("\n")}`;
 }
 
 /** The tools the model is told about: the host's list, plus `read_skill` when there are guides. */

@@ -219,7 +219,7 @@ Deno.test("native loop: skill guides are listed in one line each and read on req
   assert.equal(final.result, "Read the guide.");
   assert.equal(hostAsked, 0, "nothing for the host to decide");
   const system = t.seen[0].messages[0].content;
-  assert.match(system, /- file_system: Work with files\./);
+  assert.match(system, /read_skill[^\n]*\n- file_system: Work with files\./);
   assert.doesNotMatch(system, /LIST FIRST/);
   const shown = t.seen[1].messages.at(-1)!;
   assert.equal(shown.tool_call_id, "s1");
