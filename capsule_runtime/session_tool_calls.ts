@@ -152,7 +152,8 @@ export class SessionToolCalls {
       tool,
       allowed: decision.allowed,
       reason: decision.reason,
-      args: decision.args,
+      // A refused call is recorded with what the agent asked for (a refusal carries no args).
+      args: decision.allowed ? decision.args : args,
       ms: roundMs(performance.now() - t0),
     });
     const hostRun = decision.allowed && guestTool(tool)?.permission === "exec";

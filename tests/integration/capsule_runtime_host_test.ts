@@ -203,3 +203,15 @@ Deno.test("cancel through an AbortSignal stops a capsule in the middle of a tool
   assert.equal(r.error_code, "cancelled");
   await assertGone(marker);
 });
+
+Deno.test("a refused call is recorded with the args the agent asked for", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  const { result } = run(fx, [
+    toolStep("file_io", { op: "read", path: "/etc/shadow" }),
+    finalStep("could not read it"),
+  ]);
+  assert.equal((await result).status, "ok");
+  const [decided] = eventsOfType(fx.events, "tool_decided");
+  assert.equal(decided.allowed, false);
+  assert.deepEqual(decided.args, { op: "read", path: "/etc/shadow" });
+});
