@@ -1,12 +1,13 @@
 /**
- * The pipeline: classify → plan → discovery pool → execution plan →
- * execution pool → validate → audit → synthesize. Each stage is a plain
- * function of the run context; after each one the state is checkpointed, so
- * `drive` called again on a resumed state continues where it stopped.
+ * The pipeline: plan (classification and the first plan in one model call) →
+ * discovery pool → execution plan → execution pool → validate → audit →
+ * synthesize. Each stage is a plain function of the run context; after each
+ * one the state is checkpointed, so `drive` called again on a resumed state
+ * continues where it stopped.
  */
 import { ClosedClawError } from "../core/errors.ts";
 import { emitPool, emitUsage, type RunContext } from "./context.ts";
-import { classifyTask, generatePlan, preparePhasePool } from "./planner.ts";
+import { generatePlan, type Plan, planTask, preparePhasePool } from "./planner.ts";
 import { phaseOutcome, runPool } from "./pool.ts";
 import { auditRun } from "./records.ts";
 import { runSubtask } from "./subtask.ts";
@@ -43,20 +44,38 @@ function failed(ctx: RunContext): boolean {
   return ctx.state.response_status === "error" || ctx.state.response_status === "cancelled";
 }
 
-async function planPhase(ctx: RunContext, phase: Phase): Promise<void> {
+/**
+ * Plans a phase. `first` is the run's first model call: it classifies the task
+ * and plans the phase that follows (execution when simple, discovery when
+ * complex) in one reply; `execution` plans a complex task's execution phase
+ * from the discovery results.
+ */
+async function planPhase(ctx: RunContext, step: "first" | "execution"): Promise<void> {
   const s = ctx.state;
+  const meta = { runId: s.run_id, signal: ctx.signal };
+  const request = {
+    task: s.task,
+    context: s.context,
+    maxSubtasks: ctx.settings.maxSubtasksPerPhase,
+    tools: ctx.toolsAllowed,
+    workspace: ctx.workspace,
+  };
   try {
-    const plan = await generatePlan(ctx.llm, {
-      task: s.task,
-      phase,
-      context: s.context,
-      discoveryResults: phase === "execution" && s.task_complexity === "complex"
-        ? s.discovery_results
-        : undefined,
-      maxSubtasks: ctx.settings.maxSubtasksPerPhase,
-      tools: ctx.toolsAllowed,
-      workspace: ctx.workspace,
-    }, { runId: s.run_id, signal: ctx.signal });
+    let phase: Phase;
+    let plan: Plan;
+    if (step === "first") {
+      const first = await planTask(ctx.llm, request, meta);
+      s.task_complexity = first.complexity;
+      ctx.log.emit("task_complexity_classified", { complexity: first.complexity });
+      ({ phase, plan } = first);
+    } else {
+      phase = "execution";
+      plan = await generatePlan(ctx.llm, {
+        ...request,
+        phase,
+        discoveryResults: s.task_complexity === "complex" ? s.discovery_results : undefined,
+      }, meta);
+    }
     const pool = preparePhasePool(plan, phase, ctx.settings.maxSubtasksPerPhase, ctx.toolsAllowed, {
       givenText: `${s.task}\n${JSON.stringify(s.context)}`,
       onRefused: (task_id, line) => ctx.log.emit("network_host_refused", { task_id, line }),
@@ -137,22 +156,10 @@ async function runPhase(ctx: RunContext, phase: Phase): Promise<void> {
 /** Runs the remaining stages of a run. Throws only on coordinator bugs. */
 export async function drive(ctx: RunContext): Promise<void> {
   const s = ctx.state;
-  if (!done(ctx, "classified")) {
-    s.task_complexity = await classifyTask(ctx.llm, s.task, { runId: s.run_id, signal: ctx.signal })
-      .catch((error) => {
-        if (error instanceof LlmError && error.kind === "budget_exceeded") {
-          ctx.stop({ kind: "budget", reason: error.message });
-        }
-        return "complex" as const;
-      });
-    ctx.log.emit("task_complexity_classified", { complexity: s.task_complexity });
-    applyStop(ctx);
-    advance(ctx, "classified");
-  }
+  // "classified" is no stage of its own any more: the first plan classifies.
+  // A run stored at it (older runs, or a resume that found nothing planned) plans from scratch.
   if (!done(ctx, "planned")) {
-    if (!failed(ctx)) {
-      await planPhase(ctx, s.task_complexity === "simple" ? "execution" : "discovery");
-    }
+    if (!failed(ctx)) await planPhase(ctx, "first");
     advance(ctx, "planned");
   }
   if (!done(ctx, "discovery_done")) {

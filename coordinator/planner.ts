@@ -1,8 +1,9 @@
 /**
- * Classification and planning: one model call says whether a task is simple
- * or complex; planning turns the task (and, for the execution phase of a
- * complex task, the discovery results) into a pool of subtasks with phase
- * id prefixes, caps and dependency rules.
+ * Planning: the run's first model call says whether the task is simple or
+ * complex and, in the same reply, plans the phase that follows from it (the
+ * whole task when simple, its discovery phase when complex). A complex task's
+ * execution phase is planned later from the discovery results. Each plan
+ * becomes a pool of subtasks with phase id prefixes, caps and dependency rules.
  */
 import { z } from "zod";
 import { TOOL_NAMES, type ToolName } from "../capsule_runtime/manifest.ts";
@@ -15,8 +16,6 @@ import { NETWORK_TOOLS } from "./data_flow.ts";
 import { checkHostPatterns } from "./network_hosts.ts";
 
 const EXEC_TOOLS: readonly ToolName[] = toolsWithPermission("exec");
-
-const ComplexitySchema = z.object({ complexity: z.enum(["simple", "complex"]) });
 
 /** The plan a model writes for one phase. */
 export const PlanSchema = z.object({
@@ -37,43 +36,32 @@ export const PlanSchema = z.object({
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
+/** What the first planning call returns: the task's complexity, then the plan it implies. */
+export const FirstPlanSchema = z.object({
+  complexity: z.enum(["simple", "complex"]).describe(
+    "simple: one or two direct steps with no need to explore first; complex: the task needs discovery (finding files, data or facts) before the work can be planned.",
+  ),
+  subtasks: PlanSchema.shape.subtasks,
+});
+
+/** The first plan of a run: its complexity, the phase that comes first, and that phase's plan. */
+export interface FirstPlan {
+  complexity: Complexity;
+  /** `execution` for a simple task (its plan completes it), `discovery` for a complex one. */
+  phase: Phase;
+  plan: Plan;
+}
+
 /** Errors after which the run must stop instead of falling back. */
 export function isFatalLlmError(error: unknown): boolean {
   return error instanceof LlmError &&
     (error.kind === "budget_exceeded" || error.kind === "cancelled");
 }
 
-/** "simple" or "complex"; any model failure other than budget or cancel means "complex". */
-export async function classifyTask(
-  llm: LlmService,
-  task: string,
-  meta: { runId: string; signal?: AbortSignal },
-): Promise<Complexity> {
-  try {
-    const { value } = await llm.structured(ComplexitySchema, {
-      messages: [
-        {
-          role: "system",
-          content:
-            'Classify this task as SIMPLE or COMPLEX. SIMPLE: one or two direct steps with no need to explore first. COMPLEX: the task needs discovery (finding files, data or facts) before the work can be planned. Answer JSON {"complexity": "simple"|"complex"}.',
-        },
-        { role: "user", content: task },
-      ],
-      schemaName: "task_complexity",
-      maxTokens: 30,
-      temperature: 0,
-      signal: meta.signal,
-    }, { runId: meta.runId, purpose: "classify" });
-    return value.complexity;
-  } catch (error) {
-    if (isFatalLlmError(error)) throw error;
-    return "complex";
-  }
-}
-
 export interface PlanRequest {
   task: string;
-  phase: Phase;
+  /** `first`: classify the task and plan what it implies (one call); else that phase. */
+  phase: Phase | "first";
   context: Record<string, unknown>;
   discoveryResults?: Record<string, string>;
   maxSubtasks: number;
@@ -81,9 +69,14 @@ export interface PlanRequest {
   workspace: string;
 }
 
+const DISCOVERY_RULES =
+  "read-only subtasks that find out what the execution phase needs (which files exist, what they contain, what the data looks like). Do not change anything yet.";
+
 function planPrompt(req: PlanRequest): string {
-  const phaseRules = req.phase === "discovery"
-    ? "Plan the DISCOVERY phase only: read-only subtasks that find out what the execution phase needs (which files exist, what they contain, what the data looks like). Do not change anything yet."
+  const phaseRules = req.phase === "first"
+    ? `First classify the task as SIMPLE or COMPLEX (the "complexity" field). SIMPLE: one or two direct steps with no need to explore first. COMPLEX: the task needs discovery (finding files, data or facts) before the work can be planned. Then plan: for a SIMPLE task, the subtasks that complete the task; for a COMPLEX task, the DISCOVERY phase only: ${DISCOVERY_RULES} The execution phase of a complex task is planned later, from what discovery found.`
+    : req.phase === "discovery"
+    ? `Plan the DISCOVERY phase only: ${DISCOVERY_RULES}`
     : req.discoveryResults
     ? "Plan the EXECUTION phase: the subtasks that complete the task, using what discovery found (below)."
     : "Plan the subtasks that complete the task.";
@@ -114,7 +107,7 @@ function planPrompt(req: PlanRequest): string {
 /** Asks the model for a phase plan. Throws on failure (the caller fails the run). */
 export async function generatePlan(
   llm: LlmService,
-  req: PlanRequest,
+  req: PlanRequest & { phase: Phase },
   meta: { runId: string; signal?: AbortSignal },
 ): Promise<Plan> {
   const { value } = await llm.structured(PlanSchema, {
@@ -128,6 +121,34 @@ export async function generatePlan(
     signal: meta.signal,
   }, { runId: meta.runId, purpose: "plan" });
   return value;
+}
+
+/**
+ * The run's first model call: classifies the task and plans the phase that
+ * follows (execution when simple, discovery when complex) in one structured
+ * reply, validated and repaired like any plan. Throws on failure (the caller
+ * fails the run); there is no separate classification to fall back on.
+ */
+export async function planTask(
+  llm: LlmService,
+  req: Omit<PlanRequest, "phase" | "discoveryResults">,
+  meta: { runId: string; signal?: AbortSignal },
+): Promise<FirstPlan> {
+  const { value } = await llm.structured(FirstPlanSchema, {
+    messages: [
+      { role: "system", content: planPrompt({ ...req, phase: "first" }) },
+      { role: "user", content: `Task: ${req.task}` },
+    ],
+    schemaName: "task_plan",
+    maxTokens: 2000,
+    temperature: 0,
+    signal: meta.signal,
+  }, { runId: meta.runId, purpose: "plan" });
+  return {
+    complexity: value.complexity,
+    phase: value.complexity === "simple" ? "execution" : "discovery",
+    plan: { subtasks: value.subtasks },
+  };
 }
 
 function slug(text: string): string {

@@ -15,7 +15,9 @@ export type Complexity = "simple" | "complex";
 
 /**
  * Pipeline stages in order; `stage` in the state is the last one finished.
- * Resume continues with the stage after it.
+ * Resume continues with the stage after it. `classified` is no longer
+ * reached on its own (the first plan classifies the task); runs stored at it,
+ * and resumed runs with nothing planned, plan from the start.
  */
 export const STAGES = [
   "ingested",

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  FirstPlanSchema,
   generatePlan,
   type Plan,
   PlanSchema,
+  planTask,
   preparePhasePool,
 } from "../../coordinator/planner.ts";
 import type { LlmService } from "../../llm/types.ts";
@@ -93,4 +95,71 @@ Deno.test("the planner's prompt says how to request hosts and that programs reac
   assert.match(system, /network_hosts/);
   assert.match(system, /through a proxy that lets through exactly the hosts/);
   assert.match(system, /"\*\.pypi\.org"/);
+});
+
+/** An LlmService answering every structured call with `reply`, recording each call. */
+function recordingLlm(reply: unknown) {
+  const calls: { schemaName: string; purpose: string; system: string; user: string }[] = [];
+  const llm = {
+    ...noLlm(),
+    structured<T>(
+      schema: { parse(v: unknown): T },
+      request: { schemaName: string; messages: { content: string }[] },
+      meta: { purpose: string },
+    ) {
+      calls.push({
+        schemaName: request.schemaName,
+        purpose: meta.purpose,
+        system: request.messages[0].content,
+        user: request.messages[1].content,
+      });
+      return Promise.resolve({
+        value: schema.parse(reply),
+        response: { text: "", usage: { inputTokens: 0, outputTokens: 0 } },
+      });
+    },
+  } as unknown as LlmService;
+  return { llm, calls };
+}
+
+const FIRST_REQUEST = {
+  task: "count the rows of data.csv",
+  context: {},
+  maxSubtasks: 4,
+  tools: ["file_io" as const],
+  workspace: "/ws",
+};
+
+Deno.test("one call classifies the task and plans it: simple means the plan is the execution phase", async () => {
+  const { llm, calls } = recordingLlm({ complexity: "simple", subtasks: [sub("count")] });
+  const first = await planTask(llm, FIRST_REQUEST, { runId: "run_x" });
+  assert.equal(calls.length, 1, "no separate classification call");
+  assert.deepEqual([calls[0].schemaName, calls[0].purpose], ["task_plan", "plan"]);
+  assert.deepEqual([first.complexity, first.phase], ["simple", "execution"]);
+  assert.deepEqual(first.plan.subtasks.map((t) => t.task_id), ["count"]);
+  // The classification rules the old classify call had are in the planner's prompt.
+  assert.match(calls[0].system, /SIMPLE: one or two direct steps with no need to explore first/);
+  assert.match(calls[0].system, /COMPLEX: the task needs discovery/);
+  assert.match(calls[0].system, /for a COMPLEX task, the DISCOVERY phase only: read-only/);
+  assert.equal(calls[0].user, "Task: count the rows of data.csv");
+});
+
+Deno.test("a complex task's first plan is its discovery phase", async () => {
+  const { llm } = recordingLlm({ complexity: "complex", subtasks: [sub("scan")] });
+  const first = await planTask(llm, FIRST_REQUEST, { runId: "run_x" });
+  assert.deepEqual([first.complexity, first.phase], ["complex", "discovery"]);
+  const pool = preparePhasePool(first.plan, first.phase, 4, ["file_io"]);
+  assert.equal(pool[0].task_id, "discover-scan");
+});
+
+Deno.test("the first plan's schema needs the complexity and keeps the plan's rules", () => {
+  assert.equal(FirstPlanSchema.safeParse({ subtasks: [sub("a")] }).success, false);
+  assert.equal(
+    FirstPlanSchema.safeParse({ complexity: "medium", subtasks: [sub("a")] }).success,
+    false,
+  );
+  const { network_hosts: _omitted, ...bare } = sub("bare");
+  const parsed = FirstPlanSchema.parse({ complexity: "simple", subtasks: [bare] });
+  assert.deepEqual(parsed.subtasks[0].network_hosts, []);
+  assert.equal(FirstPlanSchema.safeParse({ complexity: "simple", subtasks: [{}] }).success, false);
 });
