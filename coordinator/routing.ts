@@ -1,9 +1,10 @@
 /**
  * Routing a subtask to an agent: embed the subtask, take the top-k from the
- * vector index, let the model rerank them (semantic order when it cannot),
- * and reuse the best one whose tools fit when score·(0.3+0.7·success_rate)
- * clears the threshold. Otherwise create a capsule from a generated profile,
- * behind the create/reuse approval gate.
+ * vector index, let the model rerank them (semantic order when it cannot)
+ * unless the semantic scores already decide (`rerankSkip`), and reuse the
+ * best one whose tools fit when score·(0.3+0.7·success_rate) clears the
+ * threshold. Otherwise create a capsule from a generated profile, behind the
+ * create/reuse approval gate.
  */
 import { z } from "zod";
 import { readManifest } from "../capsule_runtime/factory.ts";
@@ -23,7 +24,7 @@ export interface Candidate {
   agent_id: string;
   description: string;
   semantic_score: number;
-  /** Reranked score in 0..1 (the semantic score when the reranker failed). */
+  /** Reranked score in 0..1 (the semantic score when the reranker failed or was not asked). */
   score: number;
   usage_count: number;
   success_rate: number;
@@ -78,6 +79,50 @@ export function chooseCandidate(
     if (e > bestScore) (best = c, bestScore = e);
   }
   return { best, effective: best ? bestScore : 0, reuse: best !== null && bestScore >= threshold };
+}
+
+/**
+ * How far (in effective score, 0..1) the best fitting candidate must lead the
+ * next fitting one for the reranker to be skipped. A tenth of the score
+ * range: candidates closer than that are near-duplicates to the embedding,
+ * the case the reranker is there to tell apart, while a reranker that is
+ * shown the semantic scores rarely reverses an order wider than that.
+ */
+export const CLEAR_WIN_MARGIN = 0.1;
+
+/** Why the reranker was not asked (the routing decision's `rerank_method`). */
+export type RerankSkip = "semantic_clear_winner" | "semantic_no_fit";
+
+/**
+ * Whether the semantic scores already decide, so routing needs no rerank call
+ * (null: ask the reranker). Only candidates that could be chosen count: active,
+ * with tools that fit (`chooseCandidate`'s rule).
+ *
+ * - `semantic_no_fit`: no such candidate's semantic score reaches the reuse
+ *   threshold. The weighted score is at most the score, so reuse would need
+ *   the reranker to rate an agent above what its embedding says: a new agent
+ *   is created, behind the create gate as ever (which still offers the best
+ *   poor match instead).
+ * - `semantic_clear_winner`: the best one's weighted score on its semantic
+ *   score clears the threshold by itself and leads the next fitting one by at
+ *   least `CLEAR_WIN_MARGIN`: it is reused. (A rerank could only have vetoed
+ *   a match the embedding rates highly; that is given up for the round trip.)
+ *
+ * Anything between (a match above the threshold that its weighting pulls
+ * under it, or two close matches) goes to the reranker.
+ */
+export function rerankSkip(
+  candidates: readonly Candidate[],
+  need: AgentNeed,
+  allowed: readonly ToolName[],
+  threshold: number,
+): RerankSkip | null {
+  const fitting = candidates.filter((c) => c.status === "active" && toolsFit(c, need, allowed));
+  if (fitting.every((c) => c.semantic_score < threshold)) return "semantic_no_fit";
+  const [top, next = 0] = fitting.map((c) => effectiveScore({ ...c, score: c.semantic_score }))
+    .sort((a, b) => b - a);
+  if (top >= threshold && top - next >= CLEAR_WIN_MARGIN) return "semantic_clear_winner";
+  return null;
 }
 
 const RerankSchema = z.object({
@@ -212,7 +257,11 @@ async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acqui
   }
   const [vector] = await ctx.embedder.embed([`${subtask.title}\n${subtask.description}`]);
   ctx.log.emit("task_embedded", { task_id: subtask.task_id, embedding_model: ctx.embedder.name });
-  const ranked = await rerank(ctx, subtask, findCandidates(ctx, vector));
+  const found = findCandidates(ctx, vector);
+  const skip = found.length
+    ? rerankSkip(found, subtask, ctx.toolsAllowed, settings.lowConfidenceThreshold)
+    : null;
+  const ranked = skip ? { candidates: found, method: skip } : await rerank(ctx, subtask, found);
   const choice = chooseCandidate(
     ranked.candidates,
     subtask,

@@ -311,13 +311,22 @@ export async function startBrain(
   return { fake, settings: testSettings(dir, fullEnv), workspace, env: fullEnv };
 }
 
-/** Registers an existing agent that fits file_io work but matches poorly. */
-export function seedAgent(settings: Settings, store: Store): string {
+/**
+ * Registers an existing agent that fits file_io work. The default description
+ * matches reading notes.txt poorly (semantic score ≈ 0.3: routing skips the
+ * reranker as no fit); "Reads notes" matches it in the reranker's band (≈ 0.77,
+ * under the threshold once weighted as a fresh agent).
+ */
+export function seedAgent(
+  settings: Settings,
+  store: Store,
+  description = "Reads text files",
+): string {
   const embedder = new HashEmbedder(settings.embeddingDim);
-  const vector = embedder.embedSync("Reads text files");
+  const vector = embedder.embedSync(description);
   const manifest = createCapsule(settings.agentsDir, {
     name: "Old Reader",
-    description: "Reads text files",
+    description,
     tools_allowlist: ["file_io"],
     embedding_model: embedder.name,
     embedding_vector: Array.from(vector),

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { chooseCandidate, effectiveScore, toolsFit } from "../../coordinator/routing.ts";
+import {
+  type Candidate,
+  chooseCandidate,
+  CLEAR_WIN_MARGIN,
+  effectiveScore,
+  rerankSkip,
+  toolsFit,
+} from "../../coordinator/routing.ts";
 
 Deno.test("reuse needs tools that fit and a weighted score over the threshold", () => {
   const base = {
@@ -61,4 +68,43 @@ Deno.test("an agent is reused only when its hosts cover every host the subtask n
     toolsFit({ ...agent, network_hosts: ["*.pypi.org"] }, need(["a.pypi.org"]), allowed),
     true,
   );
+});
+
+Deno.test("the reranker is skipped only when the semantic scores decide", () => {
+  const agent = (id: string, semantic: number, extra: Partial<Candidate> = {}): Candidate => ({
+    agent_id: id,
+    description: "",
+    semantic_score: semantic,
+    score: semantic,
+    usage_count: 10,
+    success_rate: 1,
+    status: "active",
+    tools: ["file_io"],
+    file_write: false,
+    network_hosts: [],
+    ...extra,
+  });
+  const read = { tools: ["file_io" as const], writes_files: false };
+  const skip = (candidates: Candidate[]) => rerankSkip(candidates, read, ["file_io"], 0.62);
+  // A proven agent well above the threshold and far ahead of the next: reuse it unasked.
+  assert.equal(skip([agent("a", 0.9), agent("b", 0.7)]), "semantic_clear_winner");
+  assert.equal(skip([agent("a", 0.9)]), "semantic_clear_winner");
+  // Two close matches: the reranker tells them apart.
+  assert.equal(skip([agent("a", 0.9), agent("b", 0.9 - CLEAR_WIN_MARGIN / 2)]), null);
+  // Above the threshold semantically, under it once weighted (fresh agent: ×0.65): ask.
+  assert.equal(skip([agent("a", 0.8, { usage_count: 0, success_rate: 0 })]), null);
+  // Nothing reaches the threshold: create without asking.
+  assert.equal(skip([agent("a", 0.5), agent("b", 0.3)]), "semantic_no_fit");
+  // Only agents that could be chosen count: an unfit or degraded rival is no rival, and
+  // a close match that lacks the tools is no match.
+  assert.equal(
+    skip([agent("a", 0.9), agent("b", 0.88, { tools: ["terminal"] })]),
+    "semantic_clear_winner",
+  );
+  assert.equal(
+    skip([agent("a", 0.9), agent("b", 0.88, { status: "degraded" })]),
+    "semantic_clear_winner",
+  );
+  assert.equal(skip([agent("a", 0.95, { tools: ["terminal"] })]), "semantic_no_fit");
+  assert.equal(skip([]), "semantic_no_fit");
 });
