@@ -11,7 +11,7 @@ import { generatePlan, type Plan, planTask, preparePhasePool } from "./planner.t
 import { phaseOutcome, runPool } from "./pool.ts";
 import { auditRun } from "./records.ts";
 import { runSubtask } from "./subtask.ts";
-import { failureReport, summarizePools, synthesizeAnswer } from "./synthesize.ts";
+import { failureReport, singleAnswer, summarizePools, synthesizeAnswer } from "./synthesize.ts";
 import { type Phase, type Stage, STAGES, type Subtask } from "./types.ts";
 import { LlmError } from "../llm/errors.ts";
 
@@ -202,6 +202,17 @@ async function synthesize(ctx: RunContext): Promise<void> {
       llm_synthesized: false,
       status: s.response_status,
       error_summary: s.response_result.slice(0, 2000),
+    });
+    return;
+  }
+  const single = singleAnswer(s);
+  if (single !== null && !ctx.settings.synthesizeSingle) {
+    // One subtask's answer is the run's answer: a synthesis call would only restate it.
+    s.response_result = single;
+    ctx.log.emit("synthesis_complete", {
+      llm_synthesized: false,
+      reason: "single_subtask",
+      raw_result_preview: single.slice(0, 1500),
     });
     return;
   }

@@ -1,6 +1,7 @@
 /**
  * The end of a run: a plain summary of the subtask results, and the
- * final answer (one model call on success; the plain failure report otherwise).
+ * final answer (one model call on success, or the answer itself when the run
+ * had one subtask; the plain failure report otherwise).
  */
 import type { LlmService } from "../llm/types.ts";
 import type { RunState, Subtask } from "./types.ts";
@@ -35,6 +36,17 @@ export function failureReport(state: RunState): string {
   const partial = pools.filter((t) => t.status === "completed");
   if (partial.length) text += `\n\nPartial results:\n${summarizePools(partial)}`;
   return text;
+}
+
+/**
+ * The answer of a run that had exactly one subtask, completed with a
+ * non-empty answer: it is the run's answer without a synthesis call. Null for
+ * any other run (which is synthesized as before).
+ */
+export function singleAnswer(state: RunState): string | null {
+  const pools = [...state.discovery_subtask_pool, ...state.execution_subtask_pool];
+  if (pools.length !== 1 || pools[0].status !== "completed") return null;
+  return pools[0].result.trim() ? pools[0].result : null;
 }
 
 /** One model call that writes the final answer; null when it fails (the caller keeps the raw summary). */

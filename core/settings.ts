@@ -478,6 +478,15 @@ export const SETTING_DEFS = [
     { min: 1, max: 50, int: true },
     R("Subtasks per phase", "Plans are cut to this many subtasks per phase."),
   ),
+  bool(
+    "CLOSED_CLAW_SYNTHESIZE_SINGLE",
+    "synthesizeSingle",
+    false,
+    R(
+      "Synthesize single answers",
+      "Rewrite the answer of a one-subtask run with a synthesis model call; off returns the subtask's answer as it is.",
+    ),
+  ),
   num(
     "CLOSED_CLAW_MAX_PARALLEL_AGENTS",
     "maxParallelAgents",
@@ -600,6 +609,8 @@ export interface RawSettings {
   maxAgentsPerRun: number;
   /** `CLOSED_CLAW_MAX_SUBTASKS_PER_PHASE`: Plans are cut to this many subtasks per phase. */
   maxSubtasksPerPhase: number;
+  /** `CLOSED_CLAW_SYNTHESIZE_SINGLE`: Rewrite the answer of a one-subtask run with a synthesis model call; off returns the subtask's answer as it is. */
+  synthesizeSingle: boolean;
   /** `CLOSED_CLAW_MAX_PARALLEL_AGENTS`: Subtasks run at the same time. */
   maxParallelAgents: number;
   /** `CLOSED_CLAW_MAX_LINE_BYTES`: Longest message line a capsule may send. */
@@ -691,6 +702,7 @@ export type EnvName =
   | "CLOSED_CLAW_MAX_TOOL_CALLS_PER_AGENT"
   | "CLOSED_CLAW_MAX_AGENTS_PER_RUN"
   | "CLOSED_CLAW_MAX_SUBTASKS_PER_PHASE"
+  | "CLOSED_CLAW_SYNTHESIZE_SINGLE"
   | "CLOSED_CLAW_MAX_PARALLEL_AGENTS"
   | "CLOSED_CLAW_MAX_LINE_BYTES"
   | "CLOSED_CLAW_EVOLUTION_ENABLED"
