@@ -6,7 +6,7 @@
  *
  * The run: one subtask whose agent appends a line to effects.txt with
  * `terminal` (a side effect), then answers; a judge checks it; a synthesis
- * closes the run. The fake model holds the reply of the stage under test, and
+ * closes the run (CLOSED_CLAW_SYNTHESIZE_SINGLE: one subtask is synthesized too). The fake model holds the reply of the stage under test, and
  * the test kills the coordinator while it waits.
  */
 import assert from "node:assert/strict";
@@ -52,7 +52,8 @@ interface Stage {
 }
 
 const STAGES: Stage[] = [
-  { name: "planning", holds: (r) => schemaOf(r) === "execution_plan", effects: 1, resumes: true },
+  // The run's first call: the complexity and the plan in one reply.
+  { name: "planning", holds: (r) => schemaOf(r) === "task_plan", effects: 1, resumes: true },
   { name: "routing", holds: (r) => schemaOf(r) === "agent_profile", effects: 1, resumes: true },
   {
     name: "capsule started",
@@ -82,7 +83,13 @@ const STAGES: Stage[] = [
     effects: 1,
     resumes: true,
   },
-  { name: "synthesis", holds: (r) => schemaOf(r) === "", effects: 1, resumes: true },
+  {
+    // Plain text and no tools: not an agent's step.
+    name: "synthesis",
+    holds: (r) => schemaOf(r) === "" && !r.body?.tools,
+    effects: 1,
+    resumes: true,
+  },
 ];
 
 async function runStatus(cwd: string, env: Record<string, string>, runId: string) {
@@ -101,7 +108,10 @@ async function crashAndResume(stage: Stage, signal: Deno.Signal) {
   await using dir = await tempDir();
   let holding = true;
   const brain = payingBrain({ cmd: stage.cmd ?? "echo paid >> effects.txt", timeout_s: 120 });
-  const { fake, workspace, env } = await startBrain(dir.path, brain);
+  // A one-subtask run synthesizes only with this setting: the synthesis stage needs it.
+  const { fake, workspace, env } = await startBrain(dir.path, brain, {
+    CLOSED_CLAW_SYNTHESIZE_SINGLE: "true",
+  });
   // Hold the reply of the stage under test until the coordinator is dead.
   const answer = brainHandler(brain);
   fake.handle(async (req, index) => {

@@ -52,7 +52,6 @@ Deno.test({
         step === 0
           ? toolStep("terminal", { cmd: `git clone -q ${url} calc && cd calc && sh test.sh` })
           : finalStep(/TESTS PASSED \d+\/\d+/.exec(last)?.[0] ?? "the tests did not run"),
-      synthesis: "Cloned calc; its tests pass (1/1).",
     });
     try {
       const result = await runCli(
@@ -61,7 +60,8 @@ Deno.test({
       );
       assert.equal(result.code, 0, result.stdout + result.stderr);
       const out = JSON.parse(result.stdout);
-      assert.equal(out.result, "Cloned calc; its tests pass (1/1).");
+      // One subtask: the agent's own answer, which it read off the tests' output.
+      assert.equal(out.result, "TESTS PASSED 1/1");
       assert.equal(Deno.readTextFileSync(join(workspace, "calc", "calc.sh")).length > 0, true);
       const log = Deno.readTextFileSync(
         join(workspace, ".closed_claw", "runs", `${out.run_id}.jsonl`),

@@ -71,8 +71,15 @@ Deno.test("run prints the answer and exits 0; a failed run exits 1; bad input ex
     assert.equal(ok.code, 0, ok.stderr);
     const json = JSON.parse(ok.stdout);
     assert.equal(json.status, "ok");
-    assert.equal(json.result, "here.txt says hi");
     assert.equal(json.execution_subtask_pool[0].status, "completed");
+    // One subtask: its answer is the run's (no synthesis call, so not the brain's "here.txt says hi").
+    assert.equal(json.result, json.execution_subtask_pool[0].result);
+    assert.match(json.result, /"content":"hi"/);
+    // The plan and the new agent's profile came before the first tool; then two agent steps.
+    assert.deepEqual(json.model_calls, { total: 4, before_first_tool: 2 });
+    const again = await runCli(["run", "Read here.txt"], { cwd: dir.path, env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^Model calls: \d+ \(\d+ before the first tool call\)$/m);
     const failed = await runCli(["run", "Read missing.txt"], { cwd: dir.path, env });
     assert.equal(failed.code, 1);
     assert.match(failed.stdout, /Task failed: execution_phase_failed/);

@@ -59,13 +59,12 @@ Deno.test({
         writes_files: true,
       }],
       agent: ({ step }) => step === 0 ? toolStep("terminal", { cmd: plant }) : finalStep("tidied"),
-      synthesis: "The folder is tidy.",
     });
     try {
       const first = await runCli(["run", "Tidy the folder", "--json"], { cwd: workspace, env });
       assert.equal(first.code, 0, first.stderr);
       const answer = JSON.parse(first.stdout);
-      assert.equal(answer.result, "The folder is tidy.");
+      assert.equal(answer.result, "tidied", "the agent's own answer, not a forged one");
       assert.ok(!first.stdout.includes("FORGED"), "a program spoke for the agent");
       const tidierPrompts = fake.requests.map(promptText).join("\n");
       assert.ok(!tidierPrompts.includes("DEEP-SECRET"), "a secret below the top level was read");

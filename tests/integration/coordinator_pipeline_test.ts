@@ -8,7 +8,9 @@ import { promptText } from "../fakes/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
 import {
   type Brain,
+  brainHandler,
   finalStep,
+  notesBrain,
   seedAgent,
   startBrain,
   toolStep,
@@ -111,6 +113,30 @@ Deno.test("a complex task plans discovery, then execution from the discovery res
     const scout = store.agents.get(state.role_agent_map["file-scout"])!;
     assert.equal(scout.permissions.file_write, false, "read-only work gets read-only permissions");
   }));
+
+Deno.test("the first plan (complexity and plan in one reply) is validated and repaired like any plan", async () => {
+  await using dir = await tempDir();
+  const brain = notesBrain();
+  const { fake, settings, workspace } = await startBrain(dir.path, brain);
+  await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\n");
+  const answer = brainHandler(brain);
+  // The first reply forgets the complexity; the repair call gets the brain's full answer.
+  fake.handle((req, index) => index === 0 ? { json: { subtasks: [] } } : answer(req, index));
+  const store = openStore(settings.dbPath);
+  try {
+    const outcome = await startRun({ settings, store }, {
+      task: "What is the first line of notes.txt?",
+    }).done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    const purposes = store.llmCalls.listForRun(outcome.runId).map((c) => c.purpose);
+    assert.deepEqual(purposes.slice(0, 2), ["plan", "plan_repair"]);
+    assert.match(promptText(fake.requests[1]), /did not match the task_plan JSON schema/);
+    assert.equal(store.runs.loadState<RunState>(outcome.runId)!.task_complexity, "simple");
+  } finally {
+    store.close();
+    await fake.close();
+  }
+});
 
 Deno.test("a failed verdict feeds the retry, which then succeeds", () => {
   let judged = 0;
@@ -249,17 +275,82 @@ const gateBrain = (score: number): Brain => ({
   },
 });
 
+/** The run's model calls by purpose, in order. */
+const purposes = (store: Store, runId: string) =>
+  store.llmCalls.listForRun(runId).map((c) => c.purpose);
+
+/** The routing decision the run logged. */
+const routingOf = (events: RunLogEvent[]) =>
+  events.find((e) => e.event === "routing_decision")!.payload;
+
+// "Reads notes" matches "Read notes.txt" in the reranker's band: above the threshold
+// semantically, under it once weighted as a fresh agent, so the model is asked.
+const IN_RERANK_BAND = "Reads notes";
+
 Deno.test("a strong reranked match is reused, and the reranker is really asked", () =>
   withBrain(gateBrain(1), async ({ settings, store, workspace, requests }) => {
     await Deno.writeTextFile(join(workspace, "notes.txt"), "n");
-    const existing = seedAgent(settings, store);
-    const reused = await startRun({ settings, store }, { task: "Read notes" }).done;
+    const existing = seedAgent(settings, store, IN_RERANK_BAND);
+    const events: RunLogEvent[] = [];
+    const reused = await startRun({ settings, store }, {
+      task: "Read notes",
+      onEvent: (e) => events.push(e),
+    }).done;
     assert.equal(store.agents.get(existing)!.usage_count, 1);
     assert.equal(reused.status, "ok", reused.error);
     const state = store.runs.loadState<RunState>(reused.runId)!;
     assert.equal(state.role_agent_map.reader, existing);
     assert.equal(state.created_agents.length, 0);
     assert.ok(requests().some((p) => p.includes("You are selecting the best specialist agent")));
+    assert.deepEqual(
+      [routingOf(events).rerank_method, routingOf(events).decision],
+      ["llm", "reuse"],
+    );
+    assert.equal(purposes(store, reused.runId).filter((p) => p === "rerank").length, 1);
+  }));
+
+Deno.test("a clear semantic winner is reused without a rerank call: one model call before the first tool", () =>
+  withBrain(notesBrain(), async ({ settings, store, workspace }) => {
+    await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\n");
+    // Matches the subtask closely (≈ 0.94) and has a record of success: it wins by itself.
+    const existing = seedAgent(settings, store, "Reads notes.txt and reports its first line");
+    store.agents.recordUsage(existing, true, 100);
+    store.agents.recordUsage(existing, true, 100);
+    const events: RunLogEvent[] = [];
+    const outcome = await startRun({ settings, store }, {
+      task: "What is the first line of notes.txt?",
+      onEvent: (e) => events.push(e),
+    }).done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    assert.deepEqual(
+      [routingOf(events).rerank_method, routingOf(events).decision, routingOf(events).chosen],
+      ["semantic_clear_winner", "reuse", existing],
+    );
+    const calls = purposes(store, outcome.runId);
+    // The plan, the agent's own steps and the judge: no classify, rerank, profile or synthesis.
+    assert.deepEqual(calls.filter((p) => p !== "agent_step"), ["plan", "judge"]);
+    assert.equal(calls[1], "agent_step");
+    const state = store.runs.loadState<RunState>(outcome.runId)!;
+    assert.equal(state.model_calls_before_first_tool, 1, "only the plan came before the tool");
+  }));
+
+Deno.test("no candidate near the threshold: a new agent without a rerank call, the gate still asks", () =>
+  withBrain(gateBrain(1), async ({ settings, store, workspace }) => {
+    await Deno.writeTextFile(join(workspace, "notes.txt"), "n");
+    const existing = seedAgent(settings, store); // ≈ 0.3: no fit
+    const events: RunLogEvent[] = [];
+    const outcome = await startRun({ settings, store }, {
+      task: "Read notes",
+      onEvent: (e) => events.push(e),
+    }).done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    const routing = routingOf(events);
+    assert.deepEqual([routing.rerank_method, routing.decision], ["semantic_no_fit", "create"]);
+    assert.equal(routing.chosen, existing, "the best poor match is still named");
+    assert.ok(!purposes(store, outcome.runId).includes("rerank"));
+    const state = store.runs.loadState<RunState>(outcome.runId)!;
+    assert.notEqual(state.role_agent_map.reader, existing);
+    assert.deepEqual(state.approvals.map((a) => [a.kind, a.approved]), [["agent_create", true]]);
   }));
 
 for (
@@ -268,7 +359,7 @@ for (
   Deno.test(`the create gate in ${mode} mode ${expectCreated ? "creates" : "reuses"}`, () =>
     withBrain(gateBrain(0.2), async ({ settings, store, workspace }) => {
       await Deno.writeTextFile(join(workspace, "notes.txt"), "n");
-      const existing = seedAgent(settings, store);
+      const existing = seedAgent(settings, store, IN_RERANK_BAND);
       const decider = mode === "web"
         ? new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", "--config", CONFIG, DECIDER, settings.dbPath, "approve"],
@@ -292,6 +383,7 @@ for (
       const audit = store.audit.list({ runId: outcome.runId, limit: 50 }).map((e) => e.event_type);
       assert.ok(audit.includes("approval_request") && audit.includes("approval_decision"));
       if (mode === "web") assert.equal(state.approvals[0].operator, "web_user");
+      assert.equal(routingOf(events).rerank_method, "llm", "the reranker's 0.2 led to the gate");
     }));
 }
 

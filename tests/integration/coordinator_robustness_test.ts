@@ -31,15 +31,19 @@ const readNotes: Brain = {
 
 Deno.test("a database that refuses the run's last writes: run_finished is logged, the log closed, the outcome an error", async () => {
   await using dir = await tempDir();
-  const { fake, settings, workspace } = await startBrain(dir.path, readNotes);
+  // A one-subtask run synthesizes only with this setting; the synthesis call is the cue below.
+  const { fake, settings, workspace } = await startBrain(dir.path, readNotes, {
+    CLOSED_CLAW_SYNTHESIZE_SINGLE: "true",
+  });
   await Deno.writeTextFile(join(workspace, "notes.txt"), "hello");
   const store = openStore(settings.dbPath);
   try {
     const answer = brainHandler(readNotes);
     let readOnly = true;
     fake.handle((req, index) => {
-      // The synthesis call: from here on the database takes no writes.
-      if (!req.body?.response_format && readOnly) store.db.exec("PRAGMA query_only = ON");
+      // The synthesis call (no schema, no tools): from here on the database takes no writes.
+      const synthesis = !req.body?.response_format && !req.body?.tools;
+      if (synthesis && readOnly) store.db.exec("PRAGMA query_only = ON");
       return answer(req, index);
     });
     const run = startRun({ settings, store }, { task: "Read notes.txt" });

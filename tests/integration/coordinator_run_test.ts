@@ -3,24 +3,47 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore } from "../../store/mod.ts";
 import { parseRunLog } from "../../coordinator/run_log.ts";
-import { startRun } from "../../coordinator/mod.ts";
+import { type RunLogEvent, type RunState, startRun } from "../../coordinator/mod.ts";
+import type { FakeServer } from "../fakes/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
 
-Deno.test("a simple task runs one capsule with a real tool and synthesizes the answer", async () => {
+/** The structured-output schema of each request the fake server got ("" for none). */
+const schemas = (fake: FakeServer) =>
+  fake.requests.map((r) => r.body?.response_format?.json_schema?.name ?? "");
+
+Deno.test("a simple task runs one capsule with a real tool; its one answer is the run's answer", async () => {
   await using dir = await tempDir();
   const { fake, settings, workspace } = await startBrain(dir.path, notesBrain());
   await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
   const store = openStore(settings.dbPath);
   try {
     const events: string[] = [];
+    const payloads: RunLogEvent[] = [];
     const run = startRun({ settings, store }, {
       task: "What is the first line of notes.txt?",
-      onEvent: (e) => events.push(e.event),
+      onEvent: (e) => (events.push(e.event), payloads.push(e)),
     });
     const outcome = await run.done;
     assert.equal(outcome.status, "ok", outcome.error);
-    assert.equal(outcome.result, "notes.txt starts with 'hello world'.");
+    // One subtask: its answer, with no synthesis call.
+    assert.equal(outcome.result, "The first line is: hello world");
+    const purposes = store.llmCalls.listForRun(run.runId).map((c) => c.purpose);
+    assert.ok(!purposes.includes("synthesize"), purposes.join());
+    // Classification folded into planning: one call answers both, first.
+    assert.equal(schemas(fake)[0], "task_plan");
+    assert.ok(!schemas(fake).includes("task_complexity"));
+    assert.deepEqual(purposes.slice(0, 2), ["plan", "profile"]);
+    assert.ok(!purposes.includes("classify"));
+    const classified = payloads.find((e) => e.event === "task_complexity_classified")!;
+    assert.equal(classified.payload.complexity, "simple");
+    const synthesis = payloads.find((e) => e.event === "synthesis_complete")!;
+    assert.deepEqual(
+      [synthesis.payload.llm_synthesized, synthesis.payload.reason],
+      [false, "single_subtask"],
+    );
+    // A new agent: the plan and its profile came before the first tool call.
+    assert.equal(store.runs.loadState<RunState>(run.runId)!.model_calls_before_first_tool, 2);
     assert.ok(outcome.usage.inputTokens > 0);
     const row = store.runs.get(run.runId)!;
     assert.equal(row.status, "ok");
@@ -74,10 +97,32 @@ Deno.test("the same run through the Claude SDK: structured steps come back as fo
       task: "What is the first line of notes.txt?",
     }).done;
     assert.equal(outcome.status, "ok", outcome.error);
-    assert.equal(outcome.result, "notes.txt starts with 'hello world'.");
-    assert.ok(fake.requests.some((r) => r.body?.tool_choice?.name === "agent_step"));
+    assert.equal(outcome.result, "The first line is: hello world");
+    // Agents call tools natively now; the structured first plan is still a forced tool call.
+    assert.equal(fake.requests[0].body?.tool_choice?.name, "task_plan");
     const calls = store.llmCalls.listForRun(outcome.runId);
     assert.ok(calls.length > 0 && calls.every((c) => c.provider === "claude"));
+  } finally {
+    store.close();
+    await fake.close();
+  }
+});
+
+Deno.test("CLOSED_CLAW_SYNTHESIZE_SINGLE=true brings the synthesis call back for one subtask", async () => {
+  await using dir = await tempDir();
+  const { fake, settings, workspace } = await startBrain(dir.path, notesBrain(), {
+    CLOSED_CLAW_SYNTHESIZE_SINGLE: "true",
+  });
+  await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\n");
+  const store = openStore(settings.dbPath);
+  try {
+    const outcome = await startRun({ settings, store }, {
+      task: "What is the first line of notes.txt?",
+    }).done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    assert.equal(outcome.result, "notes.txt starts with 'hello world'.");
+    const purposes = store.llmCalls.listForRun(outcome.runId).map((c) => c.purpose);
+    assert.equal(purposes.at(-1), "synthesize");
   } finally {
     store.close();
     await fake.close();
