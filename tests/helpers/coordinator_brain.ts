@@ -199,7 +199,6 @@ function fullPlan(items: PlanItem[]) {
 export function brainHandler(brain: Brain): FakeHandler {
   return (req) => {
     const prompt = promptText(req);
-    const messages: { role: string; content: unknown }[] = req.body?.messages ?? [];
     switch (schemaName(req)) {
       case "task_plan": {
         // The run's first call: the complexity and the plan of the phase it implies, in one reply.
