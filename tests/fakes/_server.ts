@@ -18,12 +18,25 @@ export interface FakeReply {
    * when the request forces a tool). Wins over `text` when both are set.
    */
   json?: unknown;
-  /** Native tool / function calls. `id` defaults to a generated one (openai, anthropic). */
-  toolCalls?: { name: string; args: unknown; id?: string }[];
-  /** Token usage to report. Default: rough counts (≈ 4 chars a token) from the text lengths. */
-  usage?: { input: number; output: number };
+  /**
+   * Native tool / function calls. `id` defaults to a generated one (openai, anthropic).
+   * `rawArguments` (openai) is sent verbatim as `function.arguments` instead of
+   * the JSON of `args`, e.g. to send arguments that are not valid JSON.
+   */
+  toolCalls?: { name: string; args: unknown; id?: string; rawArguments?: string }[];
+  /**
+   * Token usage to report. Default: rough counts (≈ 4 chars a token) from the text lengths.
+   * `input` counts every input token; `cached` and `cacheWrite` (default 0) say how
+   * many of them were read from / written to the prompt cache, reported the
+   * provider's way (OpenAI `prompt_tokens_details.cached_tokens`; Anthropic
+   * `cache_read_input_tokens` / `cache_creation_input_tokens`, its
+   * `input_tokens` then leaving both out; Gemini `cachedContentTokenCount`).
+   */
+  usage?: FakeUsage;
   /** HTTP status of an error reply, in the provider's error JSON shape (e.g. 429, 500, 401). */
   status?: number;
+  /** The error reply's message (with `status`), instead of a generic one for the status. */
+  errorMessage?: string;
   /** Sets the `Retry-After` header (seconds), e.g. with 429 or 503. */
   retryAfterSec?: number;
   /** Wait this long before answering (for client timeouts). `close()` cuts the wait short. */
@@ -32,6 +45,14 @@ export interface FakeReply {
   malformed?: boolean;
   /** Overrides the finish / stop reason the wire format would pick. */
   finishReason?: string;
+}
+
+/** Token usage a fake reports (see {@link FakeReply.usage}). */
+export interface FakeUsage {
+  input: number;
+  output: number;
+  cached?: number;
+  cacheWrite?: number;
 }
 
 /** A request the fake received, as recorded in {@link FakeServer.requests}. */
@@ -112,11 +133,7 @@ export interface WireFormat {
   /** An error reply in the provider's error JSON shape (`retryAfterSec` for formats that echo it in the body). */
   error(status: number, message: string, retryAfterSec?: number): Response;
   /** A success reply, plain JSON or SSE. */
-  success(
-    reply: FakeReply,
-    req: RecordedRequest,
-    usage: { input: number; output: number },
-  ): Response;
+  success(reply: FakeReply, req: RecordedRequest, usage: FakeUsage): Response;
   /** A 200 reply whose body does not parse. */
   malformed(req: RecordedRequest): Response;
   /** The models list body. */
@@ -293,7 +310,11 @@ export function serveFake(
       if (closing.signal.aborted) return format.error(503, "Fake server is shutting down.");
     }
     if (reply.status !== undefined && reply.status >= 400) {
-      const res = format.error(reply.status, fakeErrorMessage(reply.status), reply.retryAfterSec);
+      const res = format.error(
+        reply.status,
+        reply.errorMessage ?? fakeErrorMessage(reply.status),
+        reply.retryAfterSec,
+      );
       if (reply.retryAfterSec !== undefined) {
         res.headers.set("retry-after", String(reply.retryAfterSec));
       }
@@ -302,7 +323,7 @@ export function serveFake(
     if (reply.malformed) return format.malformed(recorded);
 
     const promptChars = promptTextOf(format, body).length;
-    let usage = reply.usage ?? {
+    let usage: FakeUsage = reply.usage ?? {
       input: roughTokens("x".repeat(promptChars)),
       output: roughTokens(replyOutputText(reply)),
     };

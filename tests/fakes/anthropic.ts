@@ -58,12 +58,15 @@ export const anthropicFormat: WireFormat = {
     const blocks = contentBlocks(reply, req.body);
     const stopReason = reply.finishReason ??
       (blocks.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn");
+    // Anthropic's input_tokens leaves out the tokens read from or written to the cache.
+    const cached = usage.cached ?? 0;
+    const written = usage.cacheWrite ?? 0;
     const fullUsage = {
-      input_tokens: usage.input,
+      input_tokens: Math.max(0, usage.input - cached - written),
       output_tokens: usage.output,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+      cache_creation_input_tokens: written,
+      cache_read_input_tokens: cached,
+      cache_creation: { ephemeral_5m_input_tokens: written, ephemeral_1h_input_tokens: 0 },
       server_tool_use: null,
       service_tier: "standard",
     };
@@ -119,10 +122,10 @@ export const anthropicFormat: WireFormat = {
         type: "message_delta",
         delta: { stop_reason: stopReason, stop_sequence: null },
         usage: {
-          input_tokens: usage.input,
+          input_tokens: fullUsage.input_tokens,
           output_tokens: usage.output,
-          cache_creation_input_tokens: 0,
-          cache_read_input_tokens: 0,
+          cache_creation_input_tokens: written,
+          cache_read_input_tokens: cached,
         },
       },
     });

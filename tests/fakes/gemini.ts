@@ -96,6 +96,8 @@ export const geminiFormat: WireFormat = {
       candidatesTokenCount: usage.output,
       totalTokenCount: usage.input + usage.output,
       promptTokensDetails: [{ modality: "TEXT", tokenCount: usage.input }],
+      // Included in promptTokenCount, as Gemini reports it.
+      ...(usage.cached ? { cachedContentTokenCount: usage.cached } : {}),
     };
     const response = (parts: unknown[], last: boolean) => ({
       candidates: [{

@@ -52,14 +52,14 @@ export const openaiFormat: WireFormat = {
     const calls = (reply.toolCalls ?? []).map((c, i) => ({
       id: c.id ?? `call_fake_${counter}_${i}`,
       type: "function" as const,
-      function: { name: c.name, arguments: JSON.stringify(c.args ?? {}) },
+      function: { name: c.name, arguments: c.rawArguments ?? JSON.stringify(c.args ?? {}) },
     }));
     const finish = reply.finishReason ?? (calls.length > 0 ? "tool_calls" : "stop");
     const usageBody = {
       prompt_tokens: usage.input,
       completion_tokens: usage.output,
       total_tokens: usage.input + usage.output,
-      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      prompt_tokens_details: { cached_tokens: usage.cached ?? 0, audio_tokens: 0 },
       completion_tokens_details: {
         reasoning_tokens: 0,
         audio_tokens: 0,
