@@ -1,8 +1,13 @@
 /**
  * Record and replay. A recorder appends every answered request of a run to a
  * JSON cassette; the `replay` provider answers from one, in order, checking a
- * hash of each request (messages and schema; not the model, so a cassette
- * replays under any provider) and naming the first call that differs.
+ * hash of each request (messages with their tool calls and results, schema
+ * and declared tools; not the model, so a cassette replays under any
+ * provider) and naming the first call that differs.
+ *
+ * Version 2 added native tool calling (tool messages, assistant tool calls,
+ * declared tools, reply tool calls) and cached usage; version 1 cassettes,
+ * which have none of these, still load and replay (their hashes are unchanged).
  */
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
@@ -15,9 +20,28 @@ import type {
   CompletionResponse,
   OutputSchema,
   ProviderClient,
+  ToolCall,
+  ToolDeclaration,
 } from "./types.ts";
 
-const CASSETTE_VERSION = 1;
+/** The version written; every version in {@link READABLE_VERSIONS} is read. */
+const CASSETTE_VERSION = 2;
+const READABLE_VERSIONS = [1, 2] as const;
+
+const toolCallSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  argsError: z.string().optional(),
+});
+
+const messageSchema = z.object({
+  role: z.enum(["system", "user", "assistant", "tool"]),
+  content: z.string(),
+  toolCalls: z.array(toolCallSchema).optional(),
+  toolCallId: z.string().optional(),
+  name: z.string().optional(),
+});
 
 const entrySchema = z.object({
   hash: z.string(),
@@ -25,23 +49,31 @@ const entrySchema = z.object({
   provider: z.string(),
   model: z.string(),
   request: z.object({
-    messages: z.array(z.object({
-      role: z.enum(["system", "user", "assistant"]),
-      content: z.string(),
-    })),
+    messages: z.array(messageSchema),
     schema: z.object({ name: z.string(), jsonSchema: z.record(z.string(), z.unknown()) })
       .optional(),
+    tools: z.array(z.object({
+      name: z.string(),
+      description: z.string(),
+      parameters: z.record(z.string(), z.unknown()),
+    })).optional(),
   }),
   response: z.object({
     text: z.string(),
-    usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }),
+    toolCalls: z.array(toolCallSchema).optional(),
+    usage: z.object({
+      inputTokens: z.number(),
+      outputTokens: z.number(),
+      cachedInputTokens: z.number().optional(),
+      cacheWriteTokens: z.number().optional(),
+    }),
     model: z.string(),
     finishReason: z.string().optional(),
   }),
 });
 
 const cassetteSchema = z.object({
-  version: z.literal(CASSETTE_VERSION),
+  version: z.union(READABLE_VERSIONS.map((v) => z.literal(v))),
   entries: z.array(entrySchema),
 });
 
@@ -64,11 +96,46 @@ function schemaPart(schema: OutputSchema | undefined) {
   return schema ? { name: schema.name, jsonSchema: schema.jsonSchema } : undefined;
 }
 
-/** The hash a cassette matches requests by: messages and output schema. */
-export function requestHash(request: Pick<CompletionRequest, "messages" | "schema">): string {
-  const messages = request.messages.map((m) => ({ role: m.role, content: m.content }));
+function toolCallPart(call: ToolCall): ToolCall {
+  return {
+    id: call.id,
+    name: call.name,
+    args: call.args,
+    ...(call.argsError !== undefined ? { argsError: call.argsError } : {}),
+  };
+}
+
+/** The recorded fields of a message (tool fields only when set). */
+function messagePart(m: ChatMessage): ChatMessage {
+  return {
+    role: m.role,
+    content: m.content,
+    ...(m.toolCalls?.length ? { toolCalls: m.toolCalls.map(toolCallPart) } : {}),
+    ...(m.toolCallId !== undefined ? { toolCallId: m.toolCallId } : {}),
+    ...(m.name !== undefined ? { name: m.name } : {}),
+  };
+}
+
+function toolsPart(tools: ToolDeclaration[] | undefined): ToolDeclaration[] | undefined {
+  return tools?.length
+    ? tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }))
+    : undefined;
+}
+
+/**
+ * The hash a cassette matches requests by: messages (with their tool calls
+ * and results), output schema and declared tools. A request without tools
+ * hashes as it did in version 1.
+ */
+export function requestHash(
+  request: Pick<CompletionRequest, "messages" | "schema" | "tools">,
+): string {
   return createHash("sha256")
-    .update(canonical({ messages, schema: schemaPart(request.schema) ?? null }))
+    .update(canonical({
+      messages: request.messages.map(messagePart),
+      schema: schemaPart(request.schema) ?? null,
+      tools: toolsPart(request.tools),
+    }))
     .digest("hex");
 }
 
@@ -94,11 +161,13 @@ export class CassetteRecorder {
       provider: source.provider,
       model: source.model,
       request: {
-        messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+        messages: request.messages.map(messagePart),
         ...(request.schema ? { schema: schemaPart(request.schema) } : {}),
+        ...(request.tools?.length ? { tools: toolsPart(request.tools) } : {}),
       },
       response: {
         text: response.text,
+        ...(response.toolCalls?.length ? { toolCalls: response.toolCalls.map(toolCallPart) } : {}),
         usage: { ...response.usage },
         model: response.model,
         ...(response.finishReason ? { finishReason: response.finishReason } : {}),
@@ -156,6 +225,17 @@ function describeDifference(expected: CassetteEntry, asked: CompletionRequest): 
       return `message ${i + 1} was expected as (${w.role}) ${preview(w.content)} ` +
         `but this run asked (${g.role}) ${preview(g.content)}`;
     }
+    if (canonical(messagePart(w)) !== canonical(messagePart(g))) {
+      return `message ${i + 1} (${w.role}) has other tool calls or tool result ids ` +
+        `than the recorded one`;
+    }
+  }
+  const wantTools = (expected.request.tools ?? []).map((t) => t.name).join(", ") || "none";
+  const gotTools = (asked.tools ?? []).map((t) => t.name).join(", ") || "none";
+  if (canonical(toolsPart(expected.request.tools)) !== canonical(toolsPart(asked.tools))) {
+    return wantTools !== gotTools
+      ? `the declared tools were expected as ${wantTools} but this run declared ${gotTools}`
+      : "a declared tool's description or parameters changed";
   }
   const wantSchema = expected.request.schema?.name ?? "none";
   const gotSchema = asked.schema?.name ?? "none";
@@ -197,7 +277,13 @@ export function createReplayClient(path: string): ProviderClient {
       }
       used[match] = true;
       const { response } = entries[match];
-      return Promise.resolve({ ...response, usage: { ...response.usage } });
+      return Promise.resolve({
+        ...response,
+        ...(response.toolCalls
+          ? { toolCalls: response.toolCalls.map((c) => ({ ...c, args: structuredClone(c.args) })) }
+          : {}),
+        usage: { ...response.usage },
+      });
     },
   };
 }
