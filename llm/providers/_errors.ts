@@ -62,6 +62,23 @@ function truncatedBody(error: ErrorLike): boolean {
   return false;
 }
 
+/**
+ * What servers say when the model (or the server) cannot call tools natively:
+ * Ollama `registry.ollama.ai/library/x does not support tools`, others "tools
+ * is not supported", "tool use is not supported", "does not support function
+ * calling", vLLM's "auto" tool choice needing `--enable-auto-tool-choice`,
+ * OpenRouter's "No endpoints found that support tool use", Gemini's
+ * "Function calling is not enabled".
+ */
+const TOOLS_UNSUPPORTED =
+  /does not support (native )?(tools|tool use|tool calling|function calling|functions)|(tools?|tool use|tool calling|function calling|functions) (is |are )?not (supported|enabled)|enable-auto-tool-choice|support tool use/i;
+
+/** Whether an HTTP error's text says native tool calling is not available. */
+export function saysToolsUnsupported(status: number, message: string): boolean {
+  return status >= 400 && status < 500 && ![401, 403, 429].includes(status) &&
+    TOOLS_UNSUPPORTED.test(message);
+}
+
 /** Turns an SDK error into an `LlmError` for `config`'s provider. */
 export function toLlmError(error: unknown, config: ProviderConfig): LlmError {
   if (error instanceof LlmError) return error;
@@ -77,6 +94,18 @@ export function toLlmError(error: unknown, config: ProviderConfig): LlmError {
       bodyRetryDelayMs(e.message);
     const options = { status, retryAfterMs, cause: error };
     const detail = serverMessage(e.message);
+    if (saysToolsUnsupported(status, e.message)) {
+      return new LlmError(
+        "tools_unsupported",
+        provider,
+        `${provider} model "${config.model}" at ${where} cannot call tools natively ` +
+          `(HTTP ${status}): ${detail}`,
+        {
+          ...options,
+          hint: "The agent loop falls back to JSON steps; or pick a model that supports tools.",
+        },
+      );
+    }
     switch (kind) {
       case "auth": {
         const keyName = config.keySource || PROVIDER_INFO[provider].keyEnv || "the API key";

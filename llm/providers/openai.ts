@@ -1,20 +1,24 @@
 /**
  * `openai`, `openai-compatible` and `ollama`: @langchain/openai's ChatOpenAI
  * pointed at the configured base URL. Structured output is sent natively as
- * `response_format: json_schema` (strict when the schema allows it).
+ * `response_format: json_schema` (strict when the schema allows it). Native
+ * tools are sent as `tools` of type `function` (their JSON Schema unchanged,
+ * strict when it allows it); prompt caching is automatic on OpenAI's side,
+ * and the cached part of the prompt is read back as `cachedInputTokens`.
  */
 import { ChatOpenAI } from "@langchain/openai";
 import type { ProviderConfig } from "../provider_config.ts";
 import type {
+  ChatMessage,
   CompletionRequest,
   CompletionResponse,
   OutputSchema,
   ProviderClient,
+  ToolCall,
+  ToolDeclaration,
 } from "../types.ts";
 import { toLlmError } from "./_errors.ts";
 import { wireSchema } from "./_schema.ts";
-
-const ROLE = { system: "system", user: "human", assistant: "ai" } as const;
 
 /**
  * OpenAI's strict mode needs every object closed and every property required;
@@ -55,6 +59,101 @@ function responseFormat(schema: OutputSchema) {
   });
 }
 
+/** A tool as an OpenAI function tool: its schema sent as given, strict only when it allows. */
+function functionTool(tool: ToolDeclaration) {
+  return {
+    type: "function" as const,
+    function: {
+      name: tool.name,
+      description: tool.description,
+      parameters: tool.parameters,
+      ...(isStrictCompatible(tool.parameters) ? { strict: true } : {}),
+    },
+  };
+}
+
+/**
+ * A message as LangChain's message-like object: assistant tool calls become
+ * the AIMessage's `tool_calls` (sent as OpenAI `tool_calls` with their ids),
+ * a tool result a ToolMessage (sent as role `tool` with its `tool_call_id`).
+ */
+function messageLike(m: ChatMessage) {
+  switch (m.role) {
+    case "system":
+      return { role: "system", content: m.content };
+    case "user":
+      return { role: "user", content: m.content };
+    case "assistant":
+      return m.toolCalls?.length
+        ? {
+          role: "assistant",
+          content: m.content,
+          tool_calls: m.toolCalls.map((c) => ({
+            id: c.id,
+            name: c.name,
+            args: c.args,
+            type: "tool_call" as const,
+          })),
+        }
+        : { role: "assistant", content: m.content };
+    case "tool":
+      // No `name`: OpenAI's tool messages have none, and strict servers refuse it.
+      return { role: "tool", content: m.content, tool_call_id: m.toolCallId ?? "" };
+  }
+}
+
+/** A tool call as the wire has it: `function.arguments` is JSON text. */
+interface RawToolCall {
+  id?: unknown;
+  function?: { name?: unknown; arguments?: unknown };
+}
+
+/**
+ * Reads a call's JSON arguments into an object. Arguments that are not a
+ * JSON object come back as `{}` with `argsError` quoting the raw text; empty
+ * arguments (some servers send "" for a tool without parameters) are `{}`.
+ */
+export function parseToolArgs(
+  raw: unknown,
+): { args: Record<string, unknown>; argsError?: string } {
+  if (raw && typeof raw === "object" && !Array.isArray(raw)) {
+    return { args: raw as Record<string, unknown> }; // a server that sent an object
+  }
+  const text = typeof raw === "string" ? raw : raw === undefined || raw === null ? "" : String(raw);
+  if (text.trim() === "") return { args: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return {
+      args: {},
+      argsError: `The arguments are not valid JSON (${(error as Error).message}): ${text}`,
+    };
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    return { args: {}, argsError: `The arguments are not a JSON object: ${text}` };
+  }
+  return { args: value as Record<string, unknown> };
+}
+
+/**
+ * The reply's tool calls, in the order the model made them, read from the
+ * raw `tool_calls` (LangChain splits valid and invalid ones into two lists).
+ */
+function readToolCalls(
+  raw: unknown,
+  parsed: { id?: string; name: string; args: Record<string, unknown> }[] | undefined,
+): ToolCall[] {
+  const calls: ToolCall[] = Array.isArray(raw)
+    ? (raw as RawToolCall[]).filter((c) => c?.function).map((c) => ({
+      id: typeof c.id === "string" ? c.id : "",
+      name: String(c.function?.name ?? ""),
+      ...parseToolArgs(c.function?.arguments),
+    }))
+    : (parsed ?? []).map((c) => ({ id: c.id ?? "", name: c.name, args: c.args ?? {} }));
+  return calls.map((c) => c.id ? c : { ...c, id: `call_${crypto.randomUUID().slice(0, 12)}` });
+}
+
 /** A ProviderClient for OpenAI and servers that speak its Chat Completions API. */
 export function createOpenAiClient(config: ProviderConfig): ProviderClient {
   return {
@@ -71,18 +170,26 @@ export function createOpenAiClient(config: ProviderConfig): ProviderClient {
         maxTokens: request.maxTokens,
       });
       try {
-        const message = await chat.invoke(
-          request.messages.map((m) => [ROLE[m.role], m.content] as [string, string]),
-          {
-            signal: request.signal,
-            response_format: request.schema ? responseFormat(request.schema) : undefined,
-          },
-        );
+        const tools = !request.schema && request.tools?.length
+          ? request.tools.map(functionTool)
+          : undefined;
+        const message = await chat.invoke(request.messages.map(messageLike), {
+          signal: request.signal,
+          response_format: request.schema ? responseFormat(request.schema) : undefined,
+          ...(tools ? { tools } : {}),
+        });
         const usage = message.usage_metadata;
+        const cached = usage?.input_token_details?.cache_read ?? 0;
         const metadata = message.response_metadata ?? {};
+        const toolCalls = readToolCalls(message.additional_kwargs?.tool_calls, message.tool_calls);
         return {
           text: typeof message.content === "string" ? message.content : message.text,
-          usage: { inputTokens: usage?.input_tokens ?? 0, outputTokens: usage?.output_tokens ?? 0 },
+          ...(toolCalls.length ? { toolCalls } : {}),
+          usage: {
+            inputTokens: usage?.input_tokens ?? 0,
+            outputTokens: usage?.output_tokens ?? 0,
+            ...(cached > 0 ? { cachedInputTokens: cached } : {}),
+          },
           model: typeof metadata.model_name === "string" ? metadata.model_name : config.model,
           finishReason: typeof metadata.finish_reason === "string"
             ? metadata.finish_reason
