@@ -274,7 +274,15 @@ function agentReply(brain: Brain, req: RecordedRequest, prompt: string): FakeRep
   const last = results[results.length - 1]?.text ?? "";
   const reply = brain.agent({ prompt, step, last });
   // A step object has an "action"; anything else is a raw reply (errors, delays).
-  return "action" in reply ? stepReply(req, reply) : reply as FakeReply;
+  if ("action" in reply) return stepReply(req, reply);
+  const raw = reply as FakeReply;
+  // A raw reply carrying a step (to add a delay or usage) is that step in the request's mode.
+  const carried = raw.json as Record<string, unknown> | undefined;
+  if (carried && typeof carried === "object" && "action" in carried) {
+    const { json: _carried, ...rest } = raw;
+    return { ...rest, ...stepReply(req, carried) };
+  }
+  return raw;
 }
 
 /** A fake OpenAI (or Anthropic) server answering from `brain`, and settings that point at it. */

@@ -17,6 +17,7 @@ import { decode, runCli, spawnCli } from "../helpers/cli.ts";
 import {
   brainHandler,
   effectLines,
+  isAgentStep,
   payingBrain,
   startBrain,
 } from "../helpers/coordinator_brain.ts";
@@ -57,7 +58,7 @@ const STAGES: Stage[] = [
   { name: "routing", holds: (r) => schemaOf(r) === "agent_profile", effects: 1, resumes: true },
   {
     name: "capsule started",
-    holds: (r) => schemaOf(r) === "agent_step" && agentSteps(r) === 0,
+    holds: (r) => isAgentStep(r) && agentSteps(r) === 0,
     effects: 1,
     resumes: true,
   },
@@ -73,7 +74,7 @@ const STAGES: Stage[] = [
   },
   {
     name: "after a tool completed",
-    holds: (r) => schemaOf(r) === "agent_step" && agentSteps(r) === 1,
+    holds: (r) => isAgentStep(r) && agentSteps(r) === 1,
     effects: 1,
     resumes: true,
   },
@@ -146,7 +147,7 @@ async function crashAndResume(stage: Stage, signal: Deno.Signal) {
     if (stage.name === "after a tool completed") {
       // The answered first step is replayed from the journal, not asked (and paid for) again.
       const firstSteps = fake.requests.slice(asked).filter((r) =>
-        schemaOf(r) === "agent_step" && agentSteps(r) === 0
+        isAgentStep(r) && agentSteps(r) === 0
       );
       assert.equal(firstSteps.length, 0, "the first agent step was paid for again");
     }
@@ -205,13 +206,13 @@ Deno.test({
       const answer = brainHandler(brain);
       fake.handle(async (req, index) => {
         const reply = await answer(req, index);
-        if (!filled && schemaOf(req) === "agent_step" && agentSteps(req) === 1) await gate;
+        if (!filled && isAgentStep(req) && agentSteps(req) === 1) await gate;
         return reply;
       });
       try {
         const child = spawnCli(["run", "Record the payment", "--json"], { cwd: workspace, env });
         await waitFor(
-          () => fake.requests.some((r) => schemaOf(r) === "agent_step" && agentSteps(r) === 1),
+          () => fake.requests.some((r) => isAgentStep(r) && agentSteps(r) === 1),
           "the step after the tool",
           30_000,
         );

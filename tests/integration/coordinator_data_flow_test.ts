@@ -16,6 +16,7 @@ import { tempDir } from "../helpers/temp.ts";
 import {
   type Brain,
   finalStep,
+  isAgentStep,
   type PlanItem,
   startBrain,
   toolStep,
@@ -60,7 +61,7 @@ function flowBrain(plan: PlanItem[] = [READ, PUBLISH], complexity?: "complex"): 
 
 /** The first prompts of capsule steps whose prompt has `text`. */
 function stepPrompts(requests: RecordedRequest[], text: string): string[] {
-  return requests.filter((r) => r.body?.response_format?.json_schema?.name === "agent_step")
+  return requests.filter(isAgentStep)
     .map(promptText).filter((p) => p.includes(text));
 }
 
@@ -334,7 +335,7 @@ Deno.test("no crossing, nothing asked: private data to a file-only agent, networ
     const summariser = stepPrompts(fake.requests, "Summarise the payroll into")[0];
     assert.ok(summariser?.includes("PAYROLL-7731"), "a file-only agent gets the data unasked");
     const plan = fake.requests.find((r) =>
-      r.body?.response_format?.json_schema?.name === "execution_plan"
+      r.body?.response_format?.json_schema?.name === "task_plan"
     );
     assert.match(
       promptText(plan!),

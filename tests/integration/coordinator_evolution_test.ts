@@ -13,7 +13,13 @@ import type { Settings } from "../../core/settings.ts";
 import { openStore, type Store } from "../../store/mod.ts";
 import type { RecordedRequest } from "../fakes/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { type Brain, notesBrain, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
+import {
+  type Brain,
+  isAgentStep,
+  notesBrain,
+  startBrain,
+  toolStep,
+} from "../helpers/coordinator_brain.ts";
 
 const readNotes: Brain = {
   ...notesBrain(),
@@ -41,7 +47,7 @@ async function runOnce(settings: Settings, store: Store) {
 }
 
 function agentSteps(requests: RecordedRequest[]): RecordedRequest[] {
-  return requests.filter((r) => r.body?.response_format?.json_schema?.name === "agent_step");
+  return requests.filter(isAgentStep);
 }
 
 async function withBrain(

@@ -13,6 +13,7 @@ import { runCli, spawnCli } from "../helpers/cli.ts";
 import {
   brainHandler,
   effectLines,
+  isAgentStep,
   payingBrain,
   startBrain,
 } from "../helpers/coordinator_brain.ts";
@@ -21,7 +22,7 @@ import { waitFor } from "../helpers/wait.ts";
 
 /** How many assistant messages an agent step request carries (-1: not an agent step). */
 function agentStep(req: RecordedRequest): number {
-  if (req.body?.response_format?.json_schema?.name !== "agent_step") return -1;
+  if (!isAgentStep(req)) return -1;
   return (req.body.messages as { role: string }[]).filter((m) => m.role === "assistant").length;
 }
 
@@ -70,7 +71,7 @@ Deno.test("a subtask retried after its capsule died continues from the journal",
       60_000,
     );
     // The payment is written; the capsule (only this run's) dies while its next step is asked.
-    const capsules = pidsWithCommand("guest/main.ts").filter((pid) =>
+    const capsules = pidsWithCommand("/guest/").filter((pid) =>
       Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(workspace)
     );
     assert.ok(capsules.length > 0, "the capsule was found");

@@ -10,6 +10,7 @@ import {
   type Brain,
   brainHandler,
   finalStep,
+  isAgentStep,
   notesBrain,
   seedAgent,
   startBrain,
@@ -40,7 +41,7 @@ async function withBrain(
   const store = openStore(settings.dbPath);
   try {
     const taskStarts = () =>
-      fake.requests.filter((r) => r.body?.response_format?.json_schema?.name === "agent_step")
+      fake.requests.filter(isAgentStep)
         .map((r) =>
           String(r.body.messages.find((m: { role: string }) => m.role === "user")?.content)
         );
