@@ -34,15 +34,26 @@ export function outputCeiling(provider: ProviderName): number {
  * ```
  */
 export function estimateInputTokens(
-  request: Pick<CompletionRequest, "messages" | "schema">,
+  request: Pick<CompletionRequest, "messages" | "schema" | "tools">,
 ): number {
   const encoder = new TextEncoder();
+  const size = (text: string) => encoder.encode(text).length;
   let bytes = 0;
-  for (const m of request.messages) bytes += encoder.encode(m.content).length;
+  for (const m of request.messages) {
+    bytes += size(m.content);
+    // Tool calls travel as their arguments' JSON; a result's id and name ride along.
+    if (m.toolCalls) bytes += size(JSON.stringify(m.toolCalls));
+    if (m.toolCallId) bytes += size(m.toolCallId + (m.name ?? ""));
+  }
   let tokens = REQUEST_OVERHEAD_TOKENS + request.messages.length * MESSAGE_OVERHEAD_TOKENS;
   if (request.schema) {
     const { name, description = "", jsonSchema } = request.schema;
-    bytes += encoder.encode(name + description + JSON.stringify(jsonSchema)).length;
+    bytes += size(name + description + JSON.stringify(jsonSchema));
+    tokens += SCHEMA_OVERHEAD_TOKENS;
+  }
+  // Declared tools are part of the prompt the provider bills.
+  for (const tool of request.tools ?? []) {
+    bytes += size(tool.name + tool.description + JSON.stringify(tool.parameters));
     tokens += SCHEMA_OVERHEAD_TOKENS;
   }
   return tokens + Math.ceil(bytes / BYTES_PER_TOKEN_ESTIMATE);

@@ -51,6 +51,29 @@ Deno.test("the input estimate is conservative: at least one token per 3 UTF-8 by
   assert.ok(estimateInputTokens({ ...ask("hi"), schema }) > estimateInputTokens(ask("hi")) + 100);
 });
 
+Deno.test("the input estimate counts declared tools and the tool calls and results of the history", () => {
+  const parameters = { type: "object", properties: { path: { type: "string" } } };
+  const description = "Read a file of the workspace. ".repeat(20);
+  const tools = [{ name: "read_file", description, parameters }];
+  assert.ok(
+    estimateInputTokens({ ...ask("hi"), tools }) >=
+      estimateInputTokens(ask("hi")) + Math.ceil(description.length / 3),
+  );
+  const args = { path: "x".repeat(600) };
+  const history = {
+    messages: [
+      { role: "user" as const, content: "read it" },
+      {
+        role: "assistant" as const,
+        content: "",
+        toolCalls: [{ id: "c1", name: "read_file", args }],
+      },
+      { role: "tool" as const, content: "ok", toolCallId: "c1", name: "read_file" },
+    ],
+  };
+  assert.ok(estimateInputTokens(history) >= 200, "the call's arguments are counted");
+});
+
 Deno.test("a call's max_tokens is what the cost budget has left at the model's output price", async () => {
   const { acc } = accounting(0.001);
   const request = ask("plan the work");
