@@ -35,21 +35,22 @@ function scriptedLlm(): LlmService {
       status: "ok",
     });
   };
+  const plan = {
+    subtasks: Array.from({ length: SUBTASKS }, (_, i) => ({
+      task_id: `list-${i}`,
+      title: `List ${i}`,
+      description: `List the workspace (${i}).`,
+      role_tag: "lister",
+      depends_on: [],
+      acceptance_criteria: [],
+      requires_tool: true,
+      tools: ["file_io"],
+      writes_files: false,
+    })),
+  };
   const values: Record<string, unknown> = {
-    task_complexity: { complexity: "simple" },
-    execution_plan: {
-      subtasks: Array.from({ length: SUBTASKS }, (_, i) => ({
-        task_id: `list-${i}`,
-        title: `List ${i}`,
-        description: `List the workspace (${i}).`,
-        role_tag: "lister",
-        depends_on: [],
-        acceptance_criteria: [],
-        requires_tool: true,
-        tools: ["file_io"],
-        writes_files: false,
-      })),
-    },
+    task_plan: { complexity: "simple", ...plan },
+    execution_plan: plan,
     agent_profile: {
       profile_id: "lister",
       name_prefix: "Lister",
@@ -65,8 +66,14 @@ function scriptedLlm(): LlmService {
   return {
     provider: "openai",
     model: "scripted",
-    complete: (request) =>
-      Promise.resolve(reply(request.schema?.name === "agent_step" ? step(request) : "Listed.")),
+    complete: (request) => {
+      if (request.schema?.name === "agent_step") return Promise.resolve(reply(step(request)));
+      // A native turn: list the workspace once, then answer.
+      const listed = request.messages.some((m) => m.role === "assistant");
+      if (!request.tools || listed) return Promise.resolve(reply("Listed."));
+      const toolCalls = [{ id: "call_1", name: "file_io", args: { op: "list", path: "." } }];
+      return Promise.resolve({ ...reply(""), toolCalls });
+    },
     structured: <T>(schema: z.ZodType<T>, request: { schemaName: string }) =>
       Promise.resolve({
         value: schema.parse(values[request.schemaName]),
