@@ -35,8 +35,8 @@ export interface PromptParts {
 }
 
 /** Recalled memories shown to the model: at most this many, each cut to `MEMORY_CHARS`. */
-const MAX_MEMORIES = 5;
-const MEMORY_CHARS = 300;
+const MAX_MEMORIES = 3;
+const MEMORY_CHARS = 200;
 
 function memorySection(memories: MemoryEntry[]): string {
   if (memories.length === 0) return "";

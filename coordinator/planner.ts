@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { TOOL_NAMES, type ToolName } from "../capsule_runtime/manifest.ts";
-import { toolRegistryForAllowlist } from "../tools/catalog.ts";
+import { toolSummaries } from "../tools/catalog.ts";
 import { toolsWithPermission } from "../guest/tools/registry.ts";
 import type { LlmService } from "../llm/types.ts";
 import { LlmError } from "../llm/errors.ts";
@@ -80,11 +80,7 @@ function planPrompt(req: PlanRequest): string {
     : req.discoveryResults
     ? "Plan the EXECUTION phase: the subtasks that complete the task, using what discovery found (below)."
     : "Plan the subtasks that complete the task.";
-  const catalog = toolRegistryForAllowlist(req.tools).map((t) => ({
-    name: t.name,
-    description: t.description.slice(0, 300),
-    side_effects: t.side_effects,
-  }));
+  const catalog = toolSummaries(req.tools);
   return [
     "You are the planner of a multi-agent orchestrator. Split the task into subtasks, each done by one specialist agent with tools.",
     phaseRules,
@@ -96,7 +92,7 @@ function planPrompt(req: PlanRequest): string {
       EXEC_TOOLS.join(", ")
     }) reach the network only through a proxy that lets through exactly the hosts in the subtask's network_hosts; list there every host the subtask needs (host names or *.domain, e.g. "github.com", "*.pypi.org"; no scheme, path, port or IP unless the task gives one), and leave it empty when it needs none.`,
     `Workspace root: ${req.workspace}`,
-    `Tool catalog: ${JSON.stringify(catalog)}`,
+    `Tool catalog:\n${catalog}`,
     Object.keys(req.context).length ? `Context: ${JSON.stringify(req.context).slice(0, 4000)}` : "",
     req.discoveryResults
       ? `Discovery results: ${JSON.stringify(req.discoveryResults).slice(0, 8000)}`

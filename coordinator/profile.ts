@@ -9,7 +9,7 @@ import { z } from "zod";
 import { TOOL_NAMES, type ToolName } from "../capsule_runtime/manifest.ts";
 import type { Permissions } from "../capsule_runtime/manifest.ts";
 import { skillCatalogue } from "../capsule_runtime/skills.ts";
-import { toolRegistryForAllowlist } from "../tools/catalog.ts";
+import { toolSummaries } from "../tools/catalog.ts";
 import type { LlmService } from "../llm/types.ts";
 import { isFatalLlmError } from "./planner.ts";
 import type { Subtask } from "./types.ts";
@@ -170,15 +170,7 @@ export async function generateProfile(
   const prompt = [
     "Design a reusable, capability-oriented specialist agent. Return JSON with keys profile_id, name_prefix, description, tools_allowlist, tags, skill_md, skill_ids, file_write.",
     `Allowed tools: ${allowedTools.join(", ")}`,
-    `Tool catalog: ${
-      JSON.stringify(
-        toolRegistryForAllowlist(allowedTools).map((t) => ({
-          name: t.name,
-          description: t.description.slice(0, 300),
-          side_effects: t.side_effects,
-        })),
-      )
-    }`,
+    `Tool catalog:\n${toolSummaries(allowedTools)}`,
     `Skill catalog: ${JSON.stringify(skillCatalogue())}`,
     "Rules: name_prefix has 2-5 words; description at most 28 words; tags include 'auto' and 'capability'; skill_md is markdown (identity, decision rules, output format) and MUST include a '## Scope Constraints' section; tools_allowlist is the minimum needed; file_write only when the agent must write files.",
   ].join("\n\n");

@@ -211,7 +211,8 @@ function agentContext(
   const parts: Record<string, unknown> = {
     ...state.context,
     ...(state.task.trim() !== subtask.description.trim() ? { parent_task: state.task } : {}),
-    task_phase: subtask.phase,
+    // Execution is the usual phase; only discovery's read-only role needs saying.
+    ...(subtask.phase === "discovery" ? { task_phase: "discovery" } : {}),
     discovery_results: gated.discoveryResults,
     depends_on_results: gated.dependencyResults,
     ...(gated.withheld.length ? { data_flow_withheld: gated.withheld } : {}),

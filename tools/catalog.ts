@@ -154,3 +154,15 @@ export function hasSideEffects(tool: ToolName, args: Record<string, unknown>): b
   if (def.sideEffects !== "depends") return def.sideEffects === "always";
   return def.hasSideEffects?.(normalizeAliases(tool, args ?? {}).args) ?? true;
 }
+
+/**
+ * The tools of an allowlist for a planning prompt, one line each: the name,
+ * whether it can change things, and the first sentence of its description
+ * (the planner chooses tools; the agent gets the full declaration).
+ */
+export function toolSummaries(allowlist: readonly string[]): string {
+  return toolRegistryForAllowlist(allowlist).map((t) => {
+    const sentence = /^[\s\S]*?[.!?](?=\s|$)/.exec(t.description)?.[0] ?? t.description;
+    return `- ${t.name} (${t.side_effects ? "may change things" : "read-only"}): ${sentence}`;
+  }).join("\n");
+}

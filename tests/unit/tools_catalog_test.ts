@@ -6,6 +6,7 @@ import {
   TOOL_CATALOG,
   toolRegistryForAllowlist,
   toolSpec,
+  toolSummaries,
   validateToolArgs,
 } from "../../tools/catalog.ts";
 
@@ -234,4 +235,11 @@ Deno.test("hasSideEffects: processes, writes and non-GET requests", () => {
   for (const [tool, args, expected] of table) {
     assert.equal(hasSideEffects(tool, args), expected, `${tool} ${JSON.stringify(args)}`);
   }
+});
+
+Deno.test("toolSummaries: one line per tool with its first sentence and whether it changes things", () => {
+  const lines = toolSummaries(["sql_query", "file_io", "nope"]).split("\n");
+  assert.equal(lines.length, 2);
+  assert.match(lines[0], /^- sql_query \(read-only\): Run ONE read-only SELECT[^.]*\.$/);
+  assert.match(lines[1], /^- file_io \(may change things\): List, read, write or append[^.]*\.$/);
 });
