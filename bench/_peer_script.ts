@@ -37,6 +37,8 @@ export interface Figures {
   bytes: number;
   /** Model requests. */
   calls: number;
+  /** Request bytes per model call (what one step costs on average). */
+  bytesPerCall: number;
   /** Model requests up to and including the one answered with the first tool call (0: none). */
   firstTool: number;
   /** Wall time of the run, ms. */
@@ -176,9 +178,11 @@ export function measure(
 ): Figures {
   const mine = requests.slice(from);
   const first = mine.findIndex((_, i) => toolAt.has(from + i));
+  const bytes = mine.reduce((sum, r) => sum + bodyBytes(r), 0);
   return {
-    bytes: mine.reduce((sum, r) => sum + bodyBytes(r), 0),
+    bytes,
     calls: mine.length,
+    bytesPerCall: mine.length ? Math.round(bytes / mine.length) : 0,
     firstTool: first + 1,
     ms,
   };

@@ -158,8 +158,9 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 function report(): string[] {
   const metrics: [string, keyof Figures, number][] = [
     ["request bytes", "bytes", 0],
+    ["request bytes / call", "bytesPerCall", 0],
     ["model calls", "calls", 0],
-    ["calls to 1st tool call", "firstTool", 0],
+    ["calls up to 1st tool call", "firstTool", 0],
     ["warm wall ms/run", "ms", 1],
   ];
   const rows = [["workload", "metric", "peer", "ours", "ours ÷ peer"]];

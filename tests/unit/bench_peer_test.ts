@@ -89,5 +89,5 @@ Deno.test("a plan schema that asks for complexity gets it with the workload's su
 Deno.test("measure counts a run's requests, bytes and calls up to the first tool call", () => {
   const requests = [request({}, 999), request({}, 10), request({}, 20), request({}, 30)];
   const figures = measure(requests, 1, new Set([2, 3]), 5);
-  assert.deepEqual(figures, { bytes: 60, calls: 3, firstTool: 2, ms: 5 });
+  assert.deepEqual(figures, { bytes: 60, calls: 3, bytesPerCall: 20, firstTool: 2, ms: 5 });
 });
