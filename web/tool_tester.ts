@@ -66,6 +66,8 @@ export async function testToolInCapsule(
       timeoutMs,
       maxSteps: 3,
       systemPrompt: "Tool tester.",
+      // No model is asked: the scripted steps below are JSON steps.
+      toolMode: "json",
       onEvent: (event) => {
         if (event.type === "started") sandbox = event.sandbox;
         if (event.type === "tool_done") {

@@ -51,7 +51,7 @@ Deno.test({
       await page.waitForURL(/\/claw\/runs\/[0-9a-f]{32}$/);
       await page.waitForSelector("#raw-log li:has-text('task_ingested')", { timeout: 30_000 });
       await page.waitForSelector('#run-live[data-status="ok"]', { timeout: 60_000 });
-      assert.match(await page.textContent("body") ?? "", /notes\.txt starts with 'hello world'/);
+      assert.match(await page.textContent("body") ?? "", /The first line is: hello world/);
 
       await page.click("header nav >> text=Overview");
       await page.waitForURL(`${origin}/claw/`);

@@ -90,7 +90,7 @@ Deno.test({
     await d.screenshot("run_live");
     await waitForStatus(d.page, "ok");
     const body = await d.page.textContent("body");
-    assert.match(body ?? "", /notes\.txt starts with 'hello world'/);
+    assert.match(body ?? "", /The first line is: hello world/);
     assert.match(body ?? "", /file_io/);
     const runId = d.page.url().split("/").pop()!;
     const row = d.store.runs.get(runId)!;
