@@ -59,6 +59,7 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
         model: row.model,
         input_tokens: inputTokens,
         output_tokens: outputTokens,
+        cached_input_tokens: row.usage?.cachedInputTokens ?? 0,
         cost_usd: row.costUsd,
         latency_ms: Math.round(row.latencyMs),
         outcome: row.outcome,

@@ -99,6 +99,8 @@ export interface LlmCall {
   model: string;
   input_tokens: number;
   output_tokens: number;
+  /** Of the input tokens, those read from the provider's prompt cache (0 when unknown). */
+  cached_input_tokens?: number;
   cost_usd: number;
   latency_ms: number;
   /** `ok`, or the failure kind (`timeout`, `rate_limited`, `http_error`, `invalid_output`, ...). */
@@ -121,8 +123,8 @@ export class LlmCallsRepo {
   insert(c: NewLlmCall): number {
     const info = this.db.prepare(
       `INSERT INTO llm_calls (run_id, task_id, agent_id, purpose, provider, model, input_tokens,
-         output_tokens, cost_usd, latency_ms, outcome, error, created_at)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+         output_tokens, cached_input_tokens, cost_usd, latency_ms, outcome, error, created_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
     ).run(
       c.run_id,
       c.task_id,
@@ -132,6 +134,7 @@ export class LlmCallsRepo {
       c.model,
       c.input_tokens,
       c.output_tokens,
+      c.cached_input_tokens ?? 0,
       c.cost_usd,
       c.latency_ms,
       c.outcome,

@@ -200,6 +200,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX step_journal_key ON step_journal(run_id, task_id, conversation, step);
   `,
+  // 4: prompt tokens a model call read from the provider's cache (traces show them).
+  `
+  ALTER TABLE llm_calls ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** The schema version this build of Closed Claw writes. */
