@@ -18,6 +18,7 @@ import type { RunContext, StopReason } from "./context.ts";
 import { finish } from "./finish.ts";
 import { drive } from "./pipeline.ts";
 import { RunLog } from "./run_log.ts";
+import { exportRunTrace } from "./trace_export.ts";
 import type { RunOwnership } from "./run_owner.ts";
 import { checkTools } from "./run_options.ts";
 import type { CoordinatorDeps, RunHandle, RunOptions, RunOutcome, RunState } from "./types.ts";
@@ -115,12 +116,16 @@ export function launch(
       options.signal?.removeEventListener("abort", onAbort);
       unregister();
     }
+    let outcome: RunOutcome;
     try {
-      return finish(deps, llm, log, state, began, crash, stop);
+      outcome = finish(deps, llm, log, state, began, crash, stop);
     } finally {
       // Only now, with its end recorded (or not recordable), may another process take the run.
       owner.release();
     }
+    // With OTEL_EXPORTER_OTLP_* set, the finished run's spans go to the collector (never throws).
+    await exportRunTrace(store, settings.runLogsDir, runId);
+    return outcome;
   })();
   return {
     runId,

@@ -1,4 +1,4 @@
-/** Run and run-log routes (list, status, analysis, usage, start, cancel, resume) and the audit list. */
+/** Run and run-log routes (list, status, analysis, usage, trace, start, cancel, resume) and the audit list. */
 import { realOrSelf } from "../../capsule_runtime/symlink_scan.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
@@ -9,6 +9,8 @@ import { APPROVAL_MODES } from "../../core/settings.ts";
 import { TOOL_NAMES } from "../../capsule_runtime/manifest.ts";
 import { isWithin } from "../../capsule_runtime/launcher.ts";
 import { refreshInterruptedRuns } from "../../coordinator/cancel.ts";
+import { runLogPath } from "../../coordinator/run_log.ts";
+import { loadRunTrace } from "../../coordinator/trace.ts";
 import type { WebDeps } from "../deps.ts";
 import { HttpError, intQuery, jsonBody, validId } from "../http.ts";
 import { analyzeRun } from "../analysis.ts";
@@ -176,6 +178,16 @@ function runReadRoutes(deps: WebDeps): Hono {
       totals: deps.store.llmCalls.totals({ runId: run.run_id }),
       calls: deps.store.llmCalls.listForRun(run.run_id),
     });
+  });
+
+  app.get("/runs/:id/trace", async (c) => {
+    const run = runOrThrow(deps, c.req.param("id"));
+    const trace = await loadRunTrace(
+      deps.store,
+      runLogPath(deps.settings.runLogsDir, run.run_id),
+      run.run_id,
+    );
+    return c.json(trace);
   });
 
   app.get("/runlog/:id", async (c) => {
