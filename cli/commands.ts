@@ -18,6 +18,7 @@ type Runs = typeof import("./runs.ts");
 type Backup = typeof import("./backup.ts");
 type Tools = typeof import("./tools.ts");
 type Web = typeof import("./web.ts");
+type Mcp = typeof import("./mcp.ts");
 
 /** The module `./<file>`, imported when first used (see _lazy.ts). */
 function loadModule<T>(file: string): Promise<T> {
@@ -119,5 +120,10 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "web",
     summary: "Serve the web dashboard (default http://127.0.0.1:7860).",
     load: async () => (await loadModule<Web>("web.ts")).webCommand,
+  },
+  {
+    name: "mcp",
+    summary: "Serve Closed Claw to MCP clients: `mcp serve` speaks MCP on stdin/stdout.",
+    load: async () => (await loadModule<Mcp>("mcp.ts")).mcpCommand,
   },
 ];

@@ -1,6 +1,6 @@
 /**
  * The dashboard application: security first, then the JSON API, the live
- * streams, the local static files and the server-rendered pages.
+ * streams, the local static files, MCP at `/mcp` and the server-rendered pages.
  */
 import { Hono } from "hono";
 import { ClosedClawError } from "../core/errors.ts";
@@ -16,6 +16,7 @@ import { approvalsRoutes } from "./api/approvals_routes.ts";
 import { liveRoutes } from "./api/live_routes.ts";
 import { toolsRoutes } from "./api/tools_routes.ts";
 import { staticRoutes } from "./static_routes.ts";
+import { mcpRoute } from "./mcp_route.ts";
 import { overviewPage } from "./pages/overview_page.tsx";
 import { runsPage } from "./pages/runs_page.tsx";
 import { newRunPage } from "./pages/new_run_page.tsx";
@@ -79,6 +80,7 @@ export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
   api.all("*", (c) => c.json({ error: "No such API route.", code: "not_found" }, 404));
   app.route("/api", api);
   app.route("/static", staticRoutes());
+  app.route("/", mcpRoute(deps, hub, runs));
 
   // Every link, form and script URL a page renders starts with `base`, the
   // prefix the browser sees (`""` at `/`). The New Run page comes before the

@@ -53,7 +53,7 @@ Deno.test("start-up graph: main.ts statically reaches no npm package and no comm
   const npm = [...reached].filter((s) => s.startsWith("npm:"));
   assert.deepEqual(npm, [], "npm packages reached at start-up");
   const commandModules = [...reached].filter((s) =>
-    /\/cli\/(run|runs|agents|doctor|setup|init|tools|trust|web|backup|menu)\.ts$/.test(s)
+    /\/cli\/(run|runs|agents|doctor|setup|init|tools|trust|web|backup|menu|mcp)\.ts$/.test(s)
   );
   assert.deepEqual(commandModules, [], "command modules reached at start-up");
 });

@@ -1,0 +1,94 @@
+/**
+ * `mcp serve`: Closed Claw as an MCP server on stdin/stdout, for MCP clients
+ * that start it as a subprocess. stdout carries only the protocol: anything
+ * else that would print there goes to stderr.
+ */
+import process from "node:process";
+// The SDK's "./*" export maps `x.js` to types at `x.js.d.ts`, which do not exist; see mcp_server/server.ts.
+// @ts-types="@modelcontextprotocol/sdk/server/stdio"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { UsageError } from "../core/errors.ts";
+import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
+import type { RunHandle } from "../coordinator/types.ts";
+import { resolveLlm } from "../llm/detect.ts";
+import { coordinatorBackend } from "../mcp_server/backend.ts";
+import { createMcpServer } from "../mcp_server/server.ts";
+import type { Command } from "./command.ts";
+
+/** How long a closing server waits for its cancelled runs to record their end (ms). */
+const STOP_WAIT_MS = 5000;
+
+/** Sends console output meant for people to stderr: stdout is the protocol's. */
+function keepStdoutForProtocol(): void {
+  const toStderr = (...args: unknown[]) => console.error(...args);
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
+}
+
+export const mcpCommand: Command = {
+  name: "mcp",
+  summary: "Serve Closed Claw to MCP clients: `mcp serve` speaks MCP on stdin/stdout.",
+  args: "serve",
+  positionals: { min: 1, max: 1 },
+  details: [
+    "Tools: run_task, get_run, list_runs, list_agents, approve, deny, cancel_run, resume_run.",
+    "Resources: closed-claw://runs/<run_id>/log (a run's events as JSON lines).",
+    "",
+    "An MCP client starts it, e.g. in its configuration:",
+    '  {"mcpServers": {"closed-claw": {"command": "closed-claw", "args": ["mcp", "serve"]}}}',
+    "",
+    "Approvals that would ask on a terminal wait instead: decide them with the approve and",
+    "deny tools or in the dashboard. The dashboard serves the same tools at /mcp.",
+  ].join("\n"),
+  async run(ctx) {
+    if (ctx.positionals[0] !== "serve") {
+      throw new UsageError(
+        `mcp: unknown subcommand "${ctx.positionals[0]}".`,
+        "Use `closed-claw mcp serve`.",
+      );
+    }
+    keepStdoutForProtocol();
+    const settings = ctx.settings();
+    const store = ctx.store();
+    refreshInterruptedRuns(store);
+    const running = new Set<RunHandle>();
+    const backend = coordinatorBackend(() => ({ settings, store }), {
+      // As `closed-claw run`: a missing key falls back to a local Ollama when there is one.
+      llmConfig: async (overrides) => {
+        const { config, notice } = await resolveLlm(settings, overrides);
+        if (notice) console.error(`note: ${notice}`);
+        return config;
+      },
+      onRun: (handle) => {
+        running.add(handle);
+        handle.done.finally(() => running.delete(handle)).catch(() => {});
+      },
+    });
+    const server = createMcpServer(backend);
+    const transport = new StdioServerTransport();
+    const closed = Promise.withResolvers<void>();
+    transport.onclose = () => closed.resolve();
+    const stop = () => closed.resolve();
+    process.stdin.on("end", stop);
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    try {
+      await server.connect(transport);
+      await closed.promise;
+    } finally {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      process.stdin.off("end", stop);
+      // The client is gone: nobody waits for these runs' answers. Stop them, recorded as
+      // cancelled (resumable), rather than leave them to die with the process.
+      for (const handle of running) handle.cancel("the MCP client disconnected");
+      await Promise.race([
+        Promise.allSettled([...running].map((handle) => handle.done)),
+        new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS)),
+      ]);
+      await server.close().catch(() => {});
+    }
+    return 0;
+  },
+};
