@@ -142,6 +142,7 @@ export function buildTrace(input: TraceInput): RunTrace {
   const traceId = traceIdOf(runId);
   const events = input.events.filter((e) => Number.isFinite(ms(e.ts)));
   const spans: TraceSpan[] = [];
+  const byId = new Map<string, TraceSpan>();
   const used = new Map<string, number>();
   const make = (
     key: string,
@@ -168,6 +169,7 @@ export function buildTrace(input: TraceInput): RunTrace {
       attributes,
     };
     spans.push(span);
+    byId.set(span.span_id, span);
     return span;
   };
 
@@ -480,7 +482,7 @@ export function buildTrace(input: TraceInput): RunTrace {
       span.status_message = clip(call.error || call.outcome);
       span.attributes["error.type"] = call.outcome;
     }
-    widen(span, spans);
+    widen(span, byId);
   }
 
   // Tool calls: under their attempt.
@@ -516,7 +518,7 @@ export function buildTrace(input: TraceInput): RunTrace {
       span.status_message = clip(tool.error || "failed");
       span.attributes["error.type"] = tool.allowed ? errorType(tool.error) : "refused";
     }
-    widen(span, spans);
+    widen(span, byId);
   }
 
   for (const p of plans) delete p.attributes["closed_claw.window_start_ms"];
@@ -530,23 +532,13 @@ function windowStart(plan: TraceSpan): number {
 }
 
 /** Parents start no later and end no earlier than their children. */
-function widen(child: TraceSpan, spans: TraceSpan[]): void {
-  let parentId = child.parent_span_id;
-  let start = child.start_ms;
-  let end = child.end_ms;
-  while (parentId) {
-    const parent = spans.find((s) => s.span_id === parentId);
-    if (!parent) return;
-    if (parent.kind === "run") {
-      parent.start_ms = Math.min(parent.start_ms, start);
-      parent.end_ms = Math.max(parent.end_ms, end);
-      return;
-    }
-    parent.start_ms = Math.min(parent.start_ms, start);
-    parent.end_ms = Math.max(parent.end_ms, end);
-    start = parent.start_ms;
-    end = parent.end_ms;
-    parentId = parent.parent_span_id;
+function widen(child: TraceSpan, byId: Map<string, TraceSpan>): void {
+  let parent = child.parent_span_id ? byId.get(child.parent_span_id) : undefined;
+  while (parent) {
+    parent.start_ms = Math.min(parent.start_ms, child.start_ms);
+    parent.end_ms = Math.max(parent.end_ms, child.end_ms);
+    child = parent;
+    parent = child.parent_span_id ? byId.get(child.parent_span_id) : undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * A real scripted run exported over OTLP/HTTP JSON to a receiver started
- * here, and the same spans from `GET /api/runs/:id/trace`.
+ * here, and the same spans from `GET /api/runs/:id/trace` and on the run page.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -150,6 +150,17 @@ Deno.test("a finished run's spans go to the OTLP endpoint, and the trace route r
         trace.spans.map((s: { span_id: string }) => s.span_id).sort(),
         spans.map((s) => s.spanId).sort(),
       );
+      // The run page draws it as a waterfall, grouped by subtask, a details panel per span.
+      const page = await fetch(`${web.url}/runs/${runId}`, {
+        headers: { authorization: `Bearer ${web.token}` },
+      });
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.match(html, /<h2>Trace/);
+      assert.match(html, /<h3 class="mono">execute-read-notes<\/h3>/);
+      assert.equal(html.match(/<details class="span-row"/g)?.length, spans.length);
+      assert.match(html, /execute_tool file_io/);
+      assert.match(html, /gen_ai\.usage\.input_tokens/);
       const missing = await fetch(`${web.url}/api/runs/${"f".repeat(32)}/trace`, {
         headers: { authorization: `Bearer ${web.token}` },
       });

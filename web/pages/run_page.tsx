@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /**
- * One run at `/runs/:id`: its task, actions, live part and raw log. With
+ * One run at `/runs/:id`: its task, actions, live part, trace waterfall and raw log. With
  * `?fragment=1` it answers the live part alone, for app.js to swap in.
  */
 import { Hono } from "hono";
@@ -9,6 +9,9 @@ import type { WebDeps } from "../deps.ts";
 import { runDetail } from "../views/runs_view.ts";
 import { renderPage } from "./layout.tsx";
 import { RunLive } from "./run_live.tsx";
+import { TraceWaterfall } from "./run_trace.tsx";
+import { loadRunTrace } from "../../coordinator/trace.ts";
+import { runLogPath } from "../../coordinator/run_log.ts";
 import { Empty } from "./ui.tsx";
 
 /** Cancel while running, Resume once stopped short of success, Re-run always. */
@@ -76,6 +79,11 @@ export function runPage(deps: WebDeps, base: string): Hono {
     const { run, analysis } = detail;
     const live = <RunLive run={run} analysis={analysis} base={base} />;
     if (c.req.query("fragment") === "1") return c.html(live.toString());
+    const trace = await loadRunTrace(
+      deps.store,
+      runLogPath(deps.settings.runLogsDir, run.run_id),
+      run.run_id,
+    );
     return c.html(renderPage(
       base,
       "Run",
@@ -84,6 +92,7 @@ export function runPage(deps: WebDeps, base: string): Hono {
         <p class="task-text">{run.task}</p>
         <RunActions run={run} base={base} />
         {live}
+        <TraceWaterfall trace={trace} base={base} />
         <RawLog runId={run.run_id} base={base} />
       </>,
     ));
