@@ -1,15 +1,35 @@
 /**
- * One approval service for both gates (paid-API calls and agent creation).
- * Every request is a row in `approvals`, so a run waiting in `web` mode can be
- * decided from another process (the dashboard); every request and decision is
- * audited. Timeouts are real and deny by default.
+ * One approval service for every gate (paid-API calls, creating or reusing an
+ * agent, data crossing toward the network). Every request is a row in
+ * `approvals`, so a run waiting in `web` mode can be decided from another
+ * process (the dashboard); every request and decision is audited. Timeouts
+ * are real: a request nobody answers is recorded as `timed_out` (and denied),
+ * never as a person's deny. A request that offers a rule may be answered
+ * "always": the rule is stored, audited, and answers later matching requests
+ * (in `interactive` and `web` modes) without asking.
  */
-import type { ApprovalMode } from "../core/settings.ts";
+import type { ApprovalMode, Settings } from "../core/settings.ts";
 import { ClosedClawError } from "../core/errors.ts";
 import { Redactor } from "../core/redact.ts";
 import type { Store } from "../store/mod.ts";
-import type { ApprovalKind, ApprovalRow } from "../store/approvals_repo.ts";
+import type { ApprovalKind, ApprovalRow, ApprovalStatus } from "../store/approvals_repo.ts";
+import type {
+  ApprovalRuleKind,
+  ApprovalRuleRow,
+  ApprovalRuleScope,
+} from "../store/approval_rules_repo.ts";
+import { type AgentGrant, grantCovers } from "./approval_risk.ts";
 import type { AskApproval } from "./types.ts";
+
+/** What an "always" answer to a request would store. */
+export interface RuleOffer {
+  kind: ApprovalRuleKind;
+  scope: ApprovalRuleScope;
+  /** The role tag or agent id. */
+  subject: string;
+  /** An agent's grant (agent_create, agent_reuse) or `{provider}` (api_call). */
+  grant: Record<string, unknown>;
+}
 
 export interface ApprovalRequest {
   runId: string | null;
@@ -19,6 +39,10 @@ export interface ApprovalRequest {
   request: Record<string, unknown>;
   /** One line a human reads to decide. */
   summary: string;
+  /** Lines shown under it: the exact grant, and what each answer does. */
+  details?: string[];
+  /** Offered as the "always" answer (absent: approve or deny only). */
+  rule?: RuleOffer;
   timeoutSec: number;
   signal?: AbortSignal;
 }
@@ -28,6 +52,56 @@ export interface ApprovalOutcome {
   approved: boolean;
   operator: string;
   note: string;
+  /** `timed_out` when nobody answered in time (not a person's deny). */
+  status: Exclude<ApprovalStatus, "pending">;
+  /** The "always" rule that answered, or that this answer created. */
+  rule_id?: string;
+}
+
+/** How long a request waits for a person: `web` mode has its own, longer timeout. */
+export function approvalTimeoutSec(
+  settings: Pick<Settings, "apiApprovalTimeoutSec" | "webApprovalTimeoutSec">,
+  mode: ApprovalMode,
+): number {
+  return mode === "web" ? settings.webApprovalTimeoutSec : settings.apiApprovalTimeoutSec;
+}
+
+/** Whether a stored rule answers a request's offer (same kind and subject, grant within). */
+export function ruleMatches(rule: ApprovalRuleRow, offer: RuleOffer): boolean {
+  if (rule.kind !== offer.kind || rule.scope !== offer.scope || rule.subject !== offer.subject) {
+    return false;
+  }
+  if (offer.kind === "api_call") return rule.grant.provider === offer.grant.provider;
+  return grantCovers(rule.grant as Partial<AgentGrant>, offer.grant as unknown as AgentGrant);
+}
+
+/** Stores the rule an "always" answer makes, and audits it. */
+export function createRule(
+  store: Store,
+  offer: RuleOffer,
+  by: string,
+  approvalId: string,
+  runId: string | null,
+): ApprovalRuleRow {
+  const rule = store.approvalRules.create({ ...offer, createdBy: by, approvalId, runId });
+  store.audit.record("approval_rule_created", { ...rule }, { runId: runId ?? undefined });
+  return rule;
+}
+
+/**
+ * Revokes an "always" rule and audits it; false when it is unknown or already revoked.
+ *
+ * @example
+ * ```ts
+ * revokeRule(store, "rule_0123456789abcdef", "cli_user");
+ * ```
+ */
+export function revokeRule(store: Store, ruleId: string, by: string): boolean {
+  const revoked = store.approvalRules.revoke(ruleId, by);
+  if (revoked) {
+    store.audit.record("approval_rule_revoked", { rule_id: ruleId, revoked_by: by });
+  }
+  return revoked;
 }
 
 export interface ApprovalServiceOptions {
@@ -52,7 +126,13 @@ export class ApprovalService {
   }
 
   async request(req: ApprovalRequest): Promise<ApprovalOutcome> {
-    const request = this.redactor.value({ ...req.request, summary: req.summary, mode: req.mode });
+    const request = this.redactor.value({
+      ...req.request,
+      summary: req.summary,
+      mode: req.mode,
+      ...(req.details ? { details: req.details } : {}),
+      ...(req.rule ? { rule: req.rule } : {}),
+    });
     const row = this.store.approvals.create({
       runId: req.runId,
       kind: req.kind,
@@ -63,6 +143,32 @@ export class ApprovalService {
       runId: req.runId ?? undefined,
     });
     this.options.onRequest?.(row);
+    let outcome: ApprovalOutcome;
+    const rule = this.standingRule(req);
+    if (rule) {
+      this.store.approvalRules.markUsed(rule.rule_id);
+      outcome = { ...this.settle(row, true, "always_rule", `always_rule:${rule.rule_id}`) };
+      outcome.rule_id = rule.rule_id;
+    } else {
+      outcome = await this.ask(row, req);
+    }
+    this.store.audit.record("approval_decision", {
+      request: { approval_id: row.approval_id, kind: req.kind, ...request },
+      decision: { ...outcome, timestamp: new Date().toISOString() },
+    }, { runId: req.runId ?? undefined });
+    this.options.onDecision?.(this.store.approvals.get(row.approval_id) ?? row, outcome);
+    return outcome;
+  }
+
+  /** A stored "always" rule answering this request; rules stand in for a person only. */
+  private standingRule(req: ApprovalRequest): ApprovalRuleRow | null {
+    if (!req.rule || (req.mode !== "interactive" && req.mode !== "web")) return null;
+    const offer = req.rule;
+    return this.store.approvalRules.active(offer.kind, offer.scope, offer.subject)
+      .find((r) => ruleMatches(r, offer)) ?? null;
+  }
+
+  private async ask(row: ApprovalRow, req: ApprovalRequest): Promise<ApprovalOutcome> {
     let outcome: ApprovalOutcome;
     switch (req.mode) {
       case "approve":
@@ -80,11 +186,6 @@ export class ApprovalService {
           : this.settle(row, false, "policy", "no_terminal_default_deny");
         break;
     }
-    this.store.audit.record("approval_decision", {
-      request: { approval_id: row.approval_id, kind: req.kind, ...request },
-      decision: { ...outcome, timestamp: new Date().toISOString() },
-    }, { runId: req.runId ?? undefined });
-    this.options.onDecision?.(this.store.approvals.get(row.approval_id) ?? row, outcome);
     return outcome;
   }
 
@@ -103,11 +204,15 @@ export class ApprovalService {
   private readOutcome(approvalId: string): ApprovalOutcome | null {
     const current = this.store.approvals.get(approvalId);
     if (!current || current.status === "pending") return null;
+    const ruleId = /^always_rule:(\S+)/.exec(current.note)?.[1] ??
+      /rule (rule_\w+)/.exec(current.note)?.[1];
     return {
       approval_id: approvalId,
       approved: current.status === "approved",
       operator: current.operator ?? "",
       note: current.note,
+      status: current.status,
+      ...(ruleId ? { rule_id: ruleId } : {}),
     };
   }
 
@@ -126,16 +231,39 @@ export class ApprovalService {
     const done = AbortSignal.any(signals);
     const deadline = Date.now() + req.timeoutSec * 1000;
     try {
+      const text = [req.summary, ...(req.details ?? [])].join("\n");
       const asked = ask
-        ? ask({ kind: req.kind, text: req.summary, timeoutSec: req.timeoutSec, signal: done })
-          .catch(() => null)
+        ? ask({
+          kind: req.kind,
+          text,
+          timeoutSec: req.timeoutSec,
+          deadline: new Date(deadline).toISOString(),
+          always: req.rule !== undefined,
+          signal: done,
+        }).catch(() => null)
         : new Promise<null>(() => {});
-      let answer: boolean | null | undefined;
+      let answer: boolean | "always" | null | undefined;
       asked.then((value) => (answer = value));
       while (true) {
         const decided = this.readOutcome(row.approval_id);
         if (decided) return decided;
+        if (answer === "always" && req.rule) {
+          const rule = createRule(
+            this.store,
+            req.rule,
+            "terminal_user",
+            row.approval_id,
+            req.runId,
+          );
+          return this.settle(
+            row,
+            true,
+            "terminal_user",
+            `approved_always_via_terminal: rule ${rule.rule_id}`,
+          );
+        }
         if (answer !== undefined && answer !== null) {
+          answer = answer === "always" ? true : answer;
           return this.settle(
             row,
             answer,
@@ -179,8 +307,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Decides a pending approval from any process (dashboard, CLI). Returns false
- * when it was already decided or timed out; throws for an unknown id.
+ * Decides a pending approval from any process (dashboard, CLI). With
+ * `always` (and an approval that offers a rule), the rule is stored too and
+ * answers later matching requests. Returns false when it was already decided
+ * or timed out; throws for an unknown id.
  *
  * @example
  * ```ts
@@ -193,6 +323,7 @@ export function decideApproval(
   approved: boolean,
   note?: string,
   operator = "web_user",
+  always = false,
 ): boolean {
   const row = deps.store.approvals.get(approvalId);
   if (!row) {
@@ -200,39 +331,27 @@ export function decideApproval(
       hint: "List pending approvals in the dashboard.",
     });
   }
+  const offer = row.request_data.rule as RuleOffer | undefined;
+  if (approved && always && offer && row.status === "pending") {
+    const decided = deps.store.approvals.decide(
+      approvalId,
+      "approved",
+      operator,
+      note || "approved_always_via_web",
+    );
+    if (decided) {
+      const rule = createRule(deps.store, offer, operator, approvalId, row.run_id);
+      deps.store.approvals.amendNote(
+        approvalId,
+        `${note || "approved_always_via_web"}: rule ${rule.rule_id}`,
+      );
+    }
+    return decided;
+  }
   return deps.store.approvals.decide(
     approvalId,
     approved ? "approved" : "denied",
     operator,
     note ?? (approved ? "approved_via_web" : "denied_via_web"),
   );
-}
-
-/**
- * The line a person reads before a new agent is created: the best existing
- * match (and that denying reuses it), and the hosts the new agent's
- * programs and network tools would reach.
- *
- * @example
- * ```ts
- * agentCreateSummary({ title: "Clone", best: null, effective: 0, threshold: 0.62, networkHosts: ["github.com"] });
- * // 'Create a new agent for "Clone"? It would reach only these hosts: github.com (...). No existing agent fits; denying fails the subtask.'
- * ```
- */
-export function agentCreateSummary(input: {
-  title: string;
-  best: string | null;
-  effective: number;
-  threshold: number;
-  networkHosts: readonly string[];
-}): string {
-  const hosts = input.networkHosts.length
-    ? ` It would reach only these hosts: ${
-      input.networkHosts.join(", ")
-    } (its programs through the egress proxy).`
-    : "";
-  const match = input.best
-    ? ` The best existing match, ${input.best}, scores ${input.effective} (threshold ${input.threshold}). Denying reuses it.`
-    : " No existing agent fits; denying fails the subtask.";
-  return `Create a new agent for "${input.title}"?${hosts}${match}`;
 }

@@ -3,6 +3,7 @@
  * approvals, and turning its events into tool-event rows, audit rows and
  * run-log lines. Budget and cancel errors stop the whole run.
  */
+import { approvalTimeoutSec } from "./approvals.ts";
 import type { Manifest } from "../capsule_runtime/manifest.ts";
 import type {
   ApprovalAnswer,
@@ -148,7 +149,19 @@ async function approvePaidCall(
     summary: `Agent ${paid.agent_id} wants to call the paid API ${paid.endpoint} (${
       paid.reason || "no reason given"
     }).`,
-    timeoutSec: ctx.settings.apiApprovalTimeoutSec,
+    details: [
+      `Provider: ${paid.provider}; endpoint: ${paid.endpoint}`,
+      "yes: make this one call",
+      "no: refuse the call; the agent is told it was not approved",
+      `always: approve now and every later call by agent ${paid.agent_id} to ${paid.provider}`,
+    ],
+    rule: {
+      kind: "api_call",
+      scope: "agent",
+      subject: paid.agent_id,
+      grant: { provider: paid.provider },
+    },
+    timeoutSec: approvalTimeoutSec(ctx.settings, state.runtime_policies.api_approval_mode),
     signal: AbortSignal.any([ctx.signal, paid.signal]),
   });
   state.approvals.push({
@@ -158,6 +171,8 @@ async function approvePaidCall(
     operator: decision.operator,
     note: decision.note,
     summary: `${paid.provider} ${paid.endpoint}`,
+    ...(decision.status === "timed_out" ? { timed_out: true } : {}),
+    ...(decision.rule_id ? { rule_id: decision.rule_id } : {}),
   });
   ctx.log.emit("approval_decision", {
     agent_id: paid.agent_id,
@@ -167,6 +182,7 @@ async function approvePaidCall(
     estimated_cost_usd: 0,
     reason: paid.reason,
     approved: decision.approved,
+    status: decision.status,
     note: decision.note,
   });
   return { approved: decision.approved, note: decision.note };

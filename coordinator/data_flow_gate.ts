@@ -7,6 +7,7 @@
  * Every crossing is audited and logged (`data_flow_approval`), and decisions
  * are kept in the run state, so retries and resumes do not ask again.
  */
+import { approvalTimeoutSec } from "./approvals.ts";
 import type { Manifest } from "../capsule_runtime/manifest.ts";
 import type { RunContext } from "./context.ts";
 import {
@@ -135,7 +136,11 @@ async function decideCrossing(
       chars: src.text.length,
     },
     summary: crossingSummary(src, to),
-    timeoutSec: ctx.settings.apiApprovalTimeoutSec,
+    details: [
+      "yes: the agent gets this data",
+      "no: the agent gets a line saying what was withheld and why",
+    ],
+    timeoutSec: approvalTimeoutSec(ctx.settings, state.runtime_policies.api_approval_mode),
     signal: ctx.signal,
   });
   const decision: DataFlowDecision = {
@@ -149,6 +154,7 @@ async function decideCrossing(
   flowState(ctx).decisions[key] = decision;
   state.approvals.push({
     ...decision,
+    ...(outcome.status === "timed_out" ? { timed_out: true } : {}),
     kind: "data_flow",
     summary: `${src.task_id} → ${subtask.task_id} (${manifest.agent_id})`,
   });

@@ -3,8 +3,9 @@
  * vector index, let the model rerank them (semantic order when it cannot)
  * unless the semantic scores already decide (`rerankSkip`), and reuse the
  * best one whose tools fit when score·(0.3+0.7·success_rate) clears the
- * threshold. Otherwise create a capsule from a generated profile, behind the
- * create/reuse approval gate.
+ * threshold. Otherwise create a capsule from a generated profile. Either way
+ * an agent whose grant is risky (programs, writes, network, paid APIs) is
+ * asked about first (coordinator/approval_risk.ts has the rule).
  */
 import { z } from "zod";
 import { readManifest } from "../capsule_runtime/factory.ts";
@@ -12,9 +13,19 @@ import { registerCapsule } from "../capsule_runtime/register.ts";
 import type { Manifest, ToolName } from "../capsule_runtime/manifest.ts";
 import { evolveGenome, lineageTags, withWorkingStyle } from "./evolution.ts";
 import { isFatalLlmError } from "./planner.ts";
-import { generateProfile } from "./profile.ts";
+import { type AgentProfile, generateProfile } from "./profile.ts";
 import { hostsCovered } from "./network_hosts.ts";
-import { agentCreateSummary } from "./approvals.ts";
+import { approvalTimeoutSec } from "./approvals.ts";
+import {
+  type AgentGrant,
+  type ApprovalQuestion,
+  createQuestion,
+  grantOf,
+  needsApproval,
+  reuseQuestion,
+  riskPhrase,
+  risksOf,
+} from "./approval_risk.ts";
 import type { RunContext } from "./context.ts";
 import type { Subtask } from "./types.ts";
 
@@ -284,69 +295,136 @@ async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acqui
     threshold: settings.lowConfidenceThreshold,
     decision: choice.reuse ? "reuse" : "create",
   });
-  if (choice.reuse) return reuse(ctx, subtask, choice.best!.agent_id);
-  const hosts = subtask.network_hosts ?? [];
-  // A new agent that would reach the network always asks; otherwise only when a match exists.
-  if (settings.createApprovalRequired && (choice.best || hosts.length)) {
-    const approved = await askCreate(ctx, subtask, choice);
-    if (!approved && choice.best) return reuse(ctx, subtask, choice.best.agent_id);
-    if (!approved) {
-      return {
-        error: `agent_create_denied: a new agent reaching ${hosts.join(", ")} was not approved`,
-      };
-    }
-  }
-  return create(ctx, subtask);
-}
-
-/** Asks whether to create a new agent, naming the hosts it would reach; records the answer. */
-async function askCreate(
-  ctx: RunContext,
-  subtask: Subtask,
-  choice: { best: Candidate | null; effective: number },
-): Promise<boolean> {
-  const { state, settings } = ctx;
-  const hosts = subtask.network_hosts ?? [];
-  const best = choice.best?.agent_id ?? null;
-  const decision = await ctx.approvals.request({
-    runId: state.run_id,
-    kind: "agent_create",
-    mode: state.runtime_policies.create_approval_mode,
-    request: {
-      type: "agent_create",
-      task_id: subtask.task_id,
-      role_tag: subtask.role_tag,
-      top_candidate: best,
-      effective_score: round(choice.effective),
-      tools: subtask.tools,
-      network_hosts: hosts,
-    },
-    summary: agentCreateSummary({
+  if (choice.reuse) return await reuseGated(ctx, subtask, choice.best!.agent_id);
+  const profile = await generateProfile(ctx.llm, {
+    task: ctx.state.task,
+    subtask,
+    allowedTools: ctx.toolsAllowed,
+  }, { runId: ctx.state.run_id, signal: ctx.signal });
+  const grant = grantOf({ tools: profile.tools_allowlist, permissions: profile.permissions });
+  const risks = risksOf(grant, settings.paidApiProviders);
+  if (
+    settings.createApprovalRequired &&
+    needsApproval(risks, settings.agentApprovalScope, "agent_create")
+  ) {
+    const question = createQuestion({
       title: subtask.title,
-      best,
+      role: subtask.role_tag,
+      grant,
+      risks,
+      best: choice.best?.agent_id ?? null,
       effective: round(choice.effective),
       threshold: settings.lowConfidenceThreshold,
-      networkHosts: hosts,
-    }),
-    timeoutSec: settings.apiApprovalTimeoutSec,
+    });
+    const approved = await askGate(ctx, subtask, "agent_create", question, grant, {
+      top_candidate: choice.best?.agent_id ?? null,
+      effective_score: round(choice.effective),
+    });
+    if (!approved && choice.best) return reuse(ctx, subtask, choice.best.agent_id);
+    if (!approved) {
+      const hosts = subtask.network_hosts ?? [];
+      const what = hosts.length
+        ? `reaching ${hosts.join(", ")}`
+        : `that can ${riskPhrase(grant, risks)}`;
+      return { error: `agent_create_denied: a new agent ${what} was not approved` };
+    }
+  }
+  return create(ctx, subtask, profile);
+}
+
+/** Reuses an agent; one that is risky is asked about first when a person answers (interactive, web). */
+async function reuseGated(ctx: RunContext, subtask: Subtask, agentId: string): Promise<Acquired> {
+  const { settings, state } = ctx;
+  const manifest = readManifest(settings.agentsDir, agentId);
+  const mode = state.runtime_policies.create_approval_mode;
+  if (manifest && settings.createApprovalRequired && (mode === "interactive" || mode === "web")) {
+    const tools = manifest.tools_allowlist.filter((t) => ctx.toolsAllowed.includes(t));
+    const grant = grantOf({ tools, permissions: manifest.permissions, limits: manifest.limits });
+    const risks = risksOf(grant, settings.paidApiProviders);
+    if (needsApproval(risks, settings.agentApprovalScope, "agent_reuse")) {
+      const question = reuseQuestion({
+        title: subtask.title,
+        role: subtask.role_tag,
+        agentId,
+        grant,
+        risks,
+      });
+      const approved = await askGate(ctx, subtask, "agent_reuse", question, grant, {
+        agent_id: agentId,
+      });
+      if (!approved) {
+        return {
+          error: `agent_reuse_denied: agent ${agentId} (${
+            riskPhrase(grant, risks)
+          }) was not approved`,
+        };
+      }
+    }
+  }
+  return reuse(ctx, subtask, agentId);
+}
+
+/** Asks the create or reuse question with its grant and answers; records and logs the decision. */
+async function askGate(
+  ctx: RunContext,
+  subtask: Subtask,
+  kind: "agent_create" | "agent_reuse",
+  question: ApprovalQuestion,
+  grant: AgentGrant,
+  extra: Record<string, unknown>,
+): Promise<boolean> {
+  const { state, settings } = ctx;
+  const hosts = grant.network_hosts;
+  const mode = state.runtime_policies.create_approval_mode;
+  const decision = await ctx.approvals.request({
+    runId: state.run_id,
+    kind,
+    mode,
+    request: {
+      type: kind,
+      task_id: subtask.task_id,
+      title: subtask.title,
+      role_tag: subtask.role_tag,
+      ...extra,
+      tools: grant.tools,
+      network_hosts: hosts,
+      grant,
+      answers: question.answers,
+    },
+    summary: question.sentence,
+    details: [
+      ...question.grant,
+      `yes: ${question.answers.approve}`,
+      `no: ${question.answers.deny}`,
+      ...(question.answers.always ? [`always: ${question.answers.always}`] : []),
+    ],
+    rule: kind === "agent_create"
+      ? { kind, scope: "role", subject: subtask.role_tag, grant: { ...grant } }
+      : { kind, scope: "agent", subject: String(extra.agent_id), grant: { ...grant } },
+    timeoutSec: approvalTimeoutSec(settings, mode),
     signal: ctx.signal,
   });
+  const verb = kind === "agent_create" ? "create agent" : `reuse ${extra.agent_id}`;
   state.approvals.push({
     approval_id: decision.approval_id,
-    kind: "agent_create",
+    kind,
     approved: decision.approved,
     operator: decision.operator,
     note: decision.note,
-    summary: `create agent for ${subtask.role_tag}${
+    summary: `${verb} for ${subtask.role_tag}${
       hosts.length ? ` (hosts: ${hosts.join(", ")})` : ""
     }`,
+    ...(decision.status === "timed_out" ? { timed_out: true } : {}),
+    ...(decision.rule_id ? { rule_id: decision.rule_id } : {}),
   });
-  ctx.log.emit("create_gate_decision", {
+  ctx.log.emit(kind === "agent_create" ? "create_gate_decision" : "reuse_gate_decision", {
     task_id: subtask.task_id,
     approved: decision.approved,
+    status: decision.status,
     note: decision.note,
-    top_candidate: best,
+    ...extra,
     network_hosts: hosts,
+    ...(decision.rule_id ? { rule_id: decision.rule_id } : {}),
   });
   return decision.approved;
 }
@@ -363,12 +441,7 @@ function reuse(ctx: RunContext, subtask: Subtask, agentId: string): Acquired {
   return { manifest, created: false };
 }
 
-async function create(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
-  const profile = await generateProfile(ctx.llm, {
-    task: ctx.state.task,
-    subtask,
-    allowedTools: ctx.toolsAllowed,
-  }, { runId: ctx.state.run_id, signal: ctx.signal });
+async function create(ctx: RunContext, subtask: Subtask, profile: AgentProfile): Promise<Acquired> {
   // Role and profile tags make later agents of this kind find this one as an ancestor.
   const kinship = lineageTags(subtask.role_tag, profile.profile_id);
   const evolved = ctx.settings.evolutionEnabled

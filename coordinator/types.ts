@@ -75,11 +75,15 @@ export interface AgentRunStats {
 
 export interface ApprovalRecord {
   approval_id: string;
-  kind: "api_call" | "agent_create" | "data_flow";
+  kind: "api_call" | "agent_create" | "agent_reuse" | "data_flow";
   approved: boolean;
   operator: string;
   note: string;
   summary: string;
+  /** True when nobody answered in time (absent in older runs). */
+  timed_out?: boolean;
+  /** The "always" rule that answered, or that the answer created. */
+  rule_id?: string;
 }
 
 /** A decided data-flow crossing: private data of `from` into `to`'s networked agent. */
@@ -172,13 +176,21 @@ export interface CoordinatorDeps {
   llm?: LlmService;
 }
 
-/** Answers an interactive approval on a terminal; null when there is no answer. */
+/**
+ * Answers an interactive approval on a terminal: true (approve), false (deny),
+ * "always" (approve and store the offered rule), or null when there is no answer.
+ */
 export type AskApproval = (question: {
-  kind: "api_call" | "agent_create" | "data_flow";
+  kind: "api_call" | "agent_create" | "agent_reuse" | "data_flow";
+  /** The sentence, then the grant and what each answer does, one per line. */
   text: string;
   timeoutSec: number;
+  /** ISO time the request times out (a countdown shows it). */
+  deadline?: string;
+  /** Whether "always" may be answered. */
+  always?: boolean;
   signal: AbortSignal;
-}) => Promise<boolean | null>;
+}) => Promise<boolean | "always" | null>;
 
 /** How to run a task. */
 export interface RunOptions {

@@ -37,6 +37,8 @@ export const TOOL_CALLING_MODES = ["auto", "native", "json"] as const;
 export type ToolCallingMode = typeof TOOL_CALLING_MODES[number];
 /** One of {@link APPROVAL_MODES}. */
 export type ApprovalMode = typeof APPROVAL_MODES[number];
+/** Which agents are asked about (`CLOSED_CLAW_AGENT_APPROVAL_SCOPE`): risky ones, or every new one too. */
+export const AGENT_APPROVAL_SCOPES = ["risky", "all"] as const;
 
 export type SettingGroup = "Paths" | "LLM" | "Embeddings" | "Policy" | "Runtime";
 export type SettingKind = "path" | "text" | "secret" | "select" | "number" | "bool" | "list";
@@ -391,7 +393,27 @@ export const SETTING_DEFS = [
     "apiApprovalTimeoutSec",
     30,
     { min: 1 },
-    Y("Approval timeout (s)", "An unanswered approval is denied after this long."),
+    Y("Approval timeout (s)", "An unanswered terminal approval is denied after this long."),
+  ),
+  num(
+    "CLOSED_CLAW_WEB_APPROVAL_TIMEOUT_SEC",
+    "webApprovalTimeoutSec",
+    600,
+    { min: 1 },
+    Y(
+      "Web approval timeout (s)",
+      "How long a web-mode approval waits for a person in the dashboard; then it is recorded as timed out.",
+    ),
+  ),
+  select(
+    "CLOSED_CLAW_AGENT_APPROVAL_SCOPE",
+    "agentApprovalScope",
+    AGENT_APPROVAL_SCOPES,
+    "risky",
+    Y(
+      "Agents asked about",
+      "risky: new or reused agents with programs, file writes, network or paid APIs; all: every new agent too.",
+    ),
   ),
   bool(
     "CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC",
@@ -585,8 +607,12 @@ export interface RawSettings {
   apiApprovalMode: ApprovalMode;
   /** `CLOSED_CLAW_PAID_API_PROVIDERS`: Comma-separated hosts whose calls need approval (e.g. api.stripe.com). */
   paidApiProviders: string[];
-  /** `CLOSED_CLAW_API_APPROVAL_TIMEOUT_SEC`: An unanswered approval is denied after this long. */
+  /** `CLOSED_CLAW_API_APPROVAL_TIMEOUT_SEC`: An unanswered terminal approval is denied after this long. */
   apiApprovalTimeoutSec: number;
+  /** `CLOSED_CLAW_WEB_APPROVAL_TIMEOUT_SEC`: How long a web-mode approval waits for a person in the dashboard; then it is recorded as timed out. */
+  webApprovalTimeoutSec: number;
+  /** `CLOSED_CLAW_AGENT_APPROVAL_SCOPE`: risky: new or reused agents with programs, file writes, network or paid APIs; all: every new agent too. */
+  agentApprovalScope: typeof AGENT_APPROVAL_SCOPES[number];
   /** `CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC`: Allow terminal and python_exec where bubblewrap is not available. */
   allowUnsandboxedExec: boolean;
   /** `CLOSED_CLAW_AGENT_TIMEOUT_SEC`: Time limit of one agent capsule run; the process group is killed after it. */
@@ -691,6 +717,8 @@ export type EnvName =
   | "CLOSED_CLAW_API_APPROVAL_MODE"
   | "CLOSED_CLAW_PAID_API_PROVIDERS"
   | "CLOSED_CLAW_API_APPROVAL_TIMEOUT_SEC"
+  | "CLOSED_CLAW_WEB_APPROVAL_TIMEOUT_SEC"
+  | "CLOSED_CLAW_AGENT_APPROVAL_SCOPE"
   | "CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC"
   | "CLOSED_CLAW_AGENT_TIMEOUT_SEC"
   | "CLOSED_CLAW_AGENT_RETRIES"

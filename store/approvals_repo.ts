@@ -6,8 +6,11 @@
 import type { DatabaseSync } from "node:sqlite";
 import { nowIso, parseJson } from "./db.ts";
 
-/** `data_flow`: private data about to enter a capsule that can reach the network. */
-export type ApprovalKind = "api_call" | "agent_create" | "data_flow";
+/**
+ * `data_flow`: private data about to enter a capsule that can reach the network;
+ * `agent_reuse`: an existing agent with programs, writes or network about to get a subtask.
+ */
+export type ApprovalKind = "api_call" | "agent_create" | "agent_reuse" | "data_flow";
 export type ApprovalStatus = "pending" | "approved" | "denied" | "timed_out";
 
 export interface ApprovalRow {
@@ -107,6 +110,12 @@ export class ApprovalsRepo {
        WHERE approval_id = ? AND status = 'pending'`,
     ).run(status, operator, note, nowIso(), approvalId);
     return Number(info.changes) > 0;
+  }
+
+  /** Rewrites a decided request's note (to name the "always" rule its answer created). */
+  amendNote(approvalId: string, note: string): void {
+    this.db.prepare("UPDATE approvals SET note = ? WHERE approval_id = ? AND status != 'pending'")
+      .run(note, approvalId);
   }
 
   countPending(): number {

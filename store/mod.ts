@@ -18,6 +18,7 @@ import { RunsRepo } from "./runs_repo.ts";
 import { SubtasksRepo } from "./subtasks_repo.ts";
 import { AuditRepo, LlmCallsRepo, ToolEventsRepo } from "./events_repos.ts";
 import { ApprovalsRepo } from "./approvals_repo.ts";
+import { ApprovalRulesRepo } from "./approval_rules_repo.ts";
 import { BreakersRepo } from "./breakers_repo.ts";
 import { JournalRepo } from "./journal_repo.ts";
 
@@ -29,9 +30,12 @@ export * from "./runs_repo.ts";
 export * from "./subtasks_repo.ts";
 export * from "./events_repos.ts";
 export * from "./approvals_repo.ts";
+export * from "./approval_rules_repo.ts";
 export * from "./breakers_repo.ts";
 export * from "./journal_repo.ts";
 export * from "./memory.ts";
+export * from "./lookup_repo.ts";
+export * from "./agent_hygiene_repo.ts";
 
 export interface Store {
   readonly path: string;
@@ -43,6 +47,8 @@ export interface Store {
   readonly llmCalls: LlmCallsRepo;
   readonly audit: AuditRepo;
   readonly approvals: ApprovalsRepo;
+  /** "Always" answers: approvals given once for a role or an agent. */
+  readonly approvalRules: ApprovalRulesRepo;
   readonly breakers: BreakersRepo;
   /** The step journal: model replies and tool calls, replayed by resume and retries. */
   readonly journal: JournalRepo;
@@ -63,6 +69,7 @@ export function openStore(path: string): Store {
     llmCalls: new LlmCallsRepo(db),
     audit: new AuditRepo(db),
     approvals: new ApprovalsRepo(db),
+    approvalRules: new ApprovalRulesRepo(db),
     breakers: new BreakersRepo(db),
     journal: new JournalRepo(db),
     close: () => db.close(),

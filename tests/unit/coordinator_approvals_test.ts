@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore, type Store } from "../../store/mod.ts";
 import {
-  agentCreateSummary,
   ApprovalService,
   decideApproval,
+  revokeRule,
+  type RuleOffer,
 } from "../../coordinator/approvals.ts";
+import { grantOf } from "../../coordinator/approval_risk.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const request = (mode: "approve" | "deny" | "web" | "interactive", timeoutSec = 5) => ({
@@ -109,32 +111,92 @@ Deno.test("web mode denies on timeout and when the run is cancelled", () =>
     assert.equal(cancelled.note, "run_cancelled_default_deny");
   }));
 
-Deno.test("the create question names the hosts the new agent would reach, and what denying does", () => {
-  const withMatch = agentCreateSummary({
-    title: "Clone the repo",
-    best: "old-cloner",
-    effective: 0.4,
-    threshold: 0.62,
-    networkHosts: ["github.com", "*.pypi.org"],
-  });
-  assert.match(withMatch, /^Create a new agent for "Clone the repo"\?/);
-  assert.match(withMatch, /reach only these hosts: github.com, \*\.pypi\.org/);
-  assert.match(withMatch, /old-cloner, scores 0.4 \(threshold 0.62\)\. Denying reuses it\./);
-  const alone = agentCreateSummary({
-    title: "Clone",
-    best: null,
-    effective: 0,
-    threshold: 0.62,
-    networkHosts: ["github.com"],
-  });
-  assert.match(alone, /github.com/);
-  assert.match(alone, /No existing agent fits; denying fails the subtask\./);
-  const plain = agentCreateSummary({
-    title: "Read",
-    best: "r",
-    effective: 0.5,
-    threshold: 0.62,
-    networkHosts: [],
-  });
-  assert.doesNotMatch(plain, /hosts/);
+const writerGrant = grantOf({
+  tools: ["file_io"],
+  permissions: {
+    read_roots: ["."],
+    write_roots: ["out"],
+    network_hosts: [],
+    file_write: true,
+    sql_paths: [],
+  },
 });
+
+const createRequest = (mode: "web" | "interactive" | "approve", timeoutSec = 5) => ({
+  runId: null,
+  kind: "agent_create" as const,
+  mode,
+  request: { role_tag: "writer" },
+  summary: 'Create a new agent for "Write" (role writer) that can write files in out?',
+  details: ["Tools: file_io"],
+  rule: {
+    kind: "agent_create",
+    scope: "role",
+    subject: "writer",
+    grant: { ...writerGrant } as Record<string, unknown>,
+  } satisfies RuleOffer,
+  timeoutSec,
+});
+
+Deno.test("an 'always' answer stores a rule that answers later requests without asking, until revoked", () =>
+  withStore(async (store) => {
+    const asked: string[] = [];
+    const service = new ApprovalService(store, {
+      ask: (q) => {
+        asked.push(q.text);
+        assert.equal(q.always, true);
+        assert.ok(q.deadline && Date.parse(q.deadline) > Date.now());
+        return Promise.resolve(asked.length === 1 ? "always" as const : true);
+      },
+    });
+    const first = await service.request(createRequest("interactive"));
+    assert.equal(first.approved, true);
+    assert.ok(first.rule_id);
+    assert.deepEqual(asked, [
+      'Create a new agent for "Write" (role writer) that can write files in out?\nTools: file_io',
+    ]);
+    const [rule] = store.approvalRules.list();
+    assert.deepEqual([rule.kind, rule.scope, rule.subject], ["agent_create", "role", "writer"]);
+    const second = await service.request(createRequest("web"));
+    assert.deepEqual([second.approved, second.operator, second.rule_id], [
+      true,
+      "always_rule",
+      rule.rule_id,
+    ]);
+    assert.equal(asked.length, 1, "the rule answered: nobody was asked");
+    // A wider grant (a network tool) is not covered by the rule.
+    const wider = createRequest("interactive");
+    wider.rule.grant = { ...writerGrant, tools: ["file_io", "http_api"], any_public_host: true };
+    await service.request(wider);
+    assert.equal(asked.length, 2);
+    assert.equal(store.approvalRules.get(rule.rule_id)!.uses, 1);
+    assert.equal(revokeRule(store, rule.rule_id, "cli_user"), true);
+    assert.equal(revokeRule(store, rule.rule_id, "cli_user"), false);
+    await service.request(createRequest("interactive"));
+    assert.equal(asked.length, 3, "a revoked rule answers nothing");
+    const audit = store.audit.list({ limit: 50 }).map((e) => e.event_type);
+    assert.ok(audit.includes("approval_rule_created") && audit.includes("approval_rule_revoked"));
+  }));
+
+Deno.test("a web 'always' decision stores the offered rule; a timeout is recorded as a timeout", () =>
+  withStore(async (store) => {
+    const service = new ApprovalService(store, { pollMs: 20 });
+    const waiting = service.request(createRequest("web"));
+    let pending = store.approvals.listPending();
+    while (pending.length === 0) {
+      await new Promise((r) => setTimeout(r, 10));
+      pending = store.approvals.listPending();
+    }
+    const id = pending[0].approval_id;
+    assert.equal(decideApproval({ store }, id, true, "", "dashboard", true), true);
+    const outcome = await waiting;
+    assert.equal(outcome.status, "approved");
+    assert.match(outcome.note, /approved_always_via_web: rule rule_/);
+    assert.equal(store.approvalRules.list()[0].created_by, "dashboard");
+    const late = await service.request(request("web", 0.1));
+    assert.deepEqual([late.status, late.approved, late.operator], [
+      "timed_out",
+      false,
+      "web_timeout",
+    ]);
+  }));
