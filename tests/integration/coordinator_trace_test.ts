@@ -5,10 +5,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore } from "../../store/mod.ts";
-import { startRun } from "../../coordinator/mod.ts";
+import { resumeRun, startRun } from "../../coordinator/mod.ts";
+import { loadRunTrace } from "../../coordinator/trace.ts";
 import { startWebServer } from "../../web/server.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
+import {
+  finalStep,
+  notesBrain,
+  READ_BOTH_PLAN,
+  startBrain,
+  toolStep,
+} from "../helpers/coordinator_brain.ts";
 
 interface OtlpSpan {
   traceId: string;
@@ -46,6 +53,12 @@ function withEnv(vars: Record<string, string>): Disposable {
       }
     },
   };
+}
+
+/** The spans of an export body (one resource, one scope). */
+function spansOf(body: Record<string, unknown>): OtlpSpan[] {
+  const resource = (body.resourceSpans as { scopeSpans: { spans: OtlpSpan[] }[] }[])[0];
+  return resource.scopeSpans[0].spans;
 }
 
 const attr = (span: OtlpSpan, key: string) => {
@@ -198,6 +211,79 @@ Deno.test("a collector that refuses the trace costs one warning line, never the 
     assert.match(warnings[0], /trace of run \w+ was not exported to .*: HTTP 503/);
   } finally {
     console.warn = warn;
+    store.close();
+    await fake.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("a run stopped by its budget and resumed: one trace, the first part's ids kept, only new spans sent again", async () => {
+  await using dir = await tempDir();
+  const receiver = startReceiver();
+  let expensive = true;
+  const { fake, settings, workspace } = await startBrain(dir.path, {
+    plan: () => READ_BOTH_PLAN,
+    agent: ({ prompt, step, last }) => {
+      const file = prompt.includes("Read second.txt") ? "second.txt" : "first.txt";
+      if (step > 0) return finalStep(`${file}: ${last.slice(0, 80)}`);
+      const read = toolStep("file_io", { op: "read", path: file });
+      // A million input tokens of gpt-4o-mini cost $0.15, over the $0.05 budget.
+      return file === "second.txt" && expensive
+        ? { json: read, usage: { input: 1_000_000, output: 10 } }
+        : read;
+    },
+    synthesis: "both read",
+  });
+  await Deno.writeTextFile(join(workspace, "first.txt"), "1");
+  await Deno.writeTextFile(join(workspace, "second.txt"), "2");
+  const store = openStore(settings.dbPath);
+  const deps = { settings, store };
+  const logFile = (id: string) => join(settings.runLogsDir, `${id}.jsonl`);
+  try {
+    using _env = withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const stopped = await startRun(deps, { task: "Read both files", maxCostUsd: 0.05 }).done;
+    assert.equal(stopped.status, "error");
+    const before = (await loadRunTrace(store, logFile(stopped.runId), stopped.runId))!;
+    expensive = false;
+    const resumed = await resumeRun(deps, stopped.runId, { maxCostUsd: 5 }).done;
+    assert.equal(resumed.status, "ok", resumed.error);
+    const after = (await loadRunTrace(store, logFile(stopped.runId), stopped.runId))!;
+
+    // One trace with one root, every parent present, every id once.
+    assert.equal(after.trace_id, before.trace_id);
+    assert.equal(after.spans.filter((s) => !s.parent_span_id).length, 1);
+    const ids = new Set(after.spans.map((s) => s.span_id));
+    assert.equal(ids.size, after.spans.length);
+    assert.ok(after.spans.every((s) => !s.parent_span_id || ids.has(s.parent_span_id)));
+    // What the first part recorded keeps its ids, and its spans their parents.
+    const parentBefore = new Map(before.spans.map((s) => [s.span_id, s.parent_span_id]));
+    for (const s of after.spans.filter((s) => parentBefore.has(s.span_id))) {
+      assert.equal(s.parent_span_id, parentBefore.get(s.span_id), s.name);
+    }
+    assert.ok(before.spans.every((s) => ids.has(s.span_id)));
+    // The second subtask ran twice: an attempt stopped by the budget, then one that passed.
+    const second = after.spans.find((s) => s.name === "subtask execute-second")!;
+    const attempts = after.spans.filter((s) =>
+      s.kind === "attempt" && s.parent_span_id === second.span_id
+    );
+    assert.ok(attempts.length >= 2, attempts.map((a) => a.name).join());
+    assert.equal(attempts[0].status, "error");
+    assert.equal(attempts[attempts.length - 1].status, "ok");
+    assert.equal(after.spans[0].status, "ok");
+    assert.equal(after.spans[0].attributes["closed_claw.resumes"], 1);
+
+    // Two exports: the second sends the root again and what is new, not the first part's spans.
+    assert.equal(receiver.bodies.length, 2);
+    const sent = (i: number) => spansOf(receiver.bodies[i].body);
+    const firstIds = new Set(sent(0).map((s) => s.spanId));
+    assert.deepEqual(firstIds, new Set(before.spans.map((s) => s.span_id)));
+    const again = sent(1).filter((s) => firstIds.has(s.spanId)).map((s) => s.name);
+    assert.ok(again.includes("run"));
+    assert.ok(!again.includes("plan execution"), again.join());
+    assert.ok(!again.includes("subtask execute-first"), again.join());
+    const lastAttempt = attempts[attempts.length - 1];
+    assert.ok(sent(1).some((s) => s.spanId === lastAttempt.span_id));
+  } finally {
     store.close();
     await fake.close();
     await receiver.close();
