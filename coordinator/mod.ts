@@ -36,6 +36,18 @@ export {
 } from "./approvals.ts";
 export { type ModelCallCounts, modelCallCounts } from "./records.ts";
 export { parseRunLog, type RunLogEvent, runLogPath, tailLines } from "./run_log.ts";
+export {
+  buildTrace,
+  loadRunTrace,
+  type RunTrace,
+  type SpanKind,
+  type SpanValue,
+  type TraceInput,
+  type TraceRun,
+  type TraceSpan,
+} from "./trace.ts";
+export { encodeOtlp, type OtlpConfig, otlpConfig } from "./otlp.ts";
+export { exportRunTrace } from "./trace_export.ts";
 export type {
   AskApproval,
   CoordinatorDeps,
