@@ -20,7 +20,7 @@ import { startWebServer } from "../../web/server.ts";
 import { coordinatorForWeb } from "../../web/coordinator_adapter.ts";
 import type { WebDeps } from "../../web/deps.ts";
 import { childEnv, cliArgs } from "../helpers/cli.ts";
-import { notesBrain, seedAgent, startBrain } from "../helpers/coordinator_brain.ts";
+import { notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const TOOLS = [
@@ -182,15 +182,15 @@ Deno.test("mcp serve (stdio): tools, run_task with progress, runs, the run-log r
 
 Deno.test("dashboard /mcp (Streamable HTTP): needs the token, refuses a foreign Origin, runs tasks", async () => {
   await using dir = await tempDir();
-  // Nobody can answer a terminal here: the agent-creation question waits for the approve tool.
+  // Every new agent is asked about, and nobody can answer a terminal here: the question waits
+  // for the approve tool.
   const { fake, settings, workspace } = await startBrain(dir.path, notesBrain(), {
     CLOSED_CLAW_CREATE_APPROVAL_MODE: "interactive",
+    CLOSED_CLAW_AGENT_APPROVAL_SCOPE: "all",
   });
   await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\n");
   Deno.mkdirSync(settings.homeDir, { recursive: true });
   const store = openStore(settings.dbPath);
-  // A poor match makes the router ask before it creates a new agent.
-  const existing = seedAgent(settings, store);
   const deps: WebDeps = { settings, store, coordinator: null };
   deps.coordinator = coordinatorForWeb(deps);
   const server = startWebServer(deps, { port: 0 });
@@ -254,8 +254,7 @@ Deno.test("dashboard /mcp (Streamable HTTP): needs the token, refuses a foreign 
         "mcp",
         "fine",
       ]);
-      assert.equal(store.agents.list(10).length, 2, "a new agent next to the seeded one");
-      assert.ok(store.agents.get(existing));
+      assert.equal(store.agents.list(10).length, 1, "the approved agent was created");
       const got = await client.callTool({ name: "get_run", arguments: { run_id: "last" } });
       assert.equal((got.structuredContent as { run_id: string }).run_id, runId);
       assert.equal(store.runs.get(runId)?.status, "ok");
