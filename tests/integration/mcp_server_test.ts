@@ -20,7 +20,8 @@ import { startWebServer } from "../../web/server.ts";
 import { coordinatorForWeb } from "../../web/coordinator_adapter.ts";
 import type { WebDeps } from "../../web/deps.ts";
 import { childEnv, cliArgs } from "../helpers/cli.ts";
-import { notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
+import { isAgentStep, notesBrain, startBrain } from "../helpers/coordinator_brain.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const TOOLS = [
@@ -178,6 +179,64 @@ Deno.test("mcp serve (stdio): tools, run_task with progress, runs, the run-log r
     await fake.close();
   }
   assert.doesNotMatch(stderr, /error/i, stderr);
+});
+
+/** Starts `closed-claw mcp serve` in `dir` with `env` and connects the SDK's client to it. */
+async function serveStdio(dir: string, env: Record<string, string>) {
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: cliArgs(["mcp", "serve"]),
+    cwd: dir,
+    env: childEnv(dir, env),
+    stderr: "pipe",
+  });
+  const client = new Client({ name: "closed-claw-test", version: "1.0.0" });
+  await client.connect(transport);
+  return client;
+}
+
+Deno.test("mcp serve (stdio): cancelling run_task cancels the run; resume_run finishes it", async () => {
+  await using dir = await tempDir();
+  // The agent's first step hangs until the run is resumed.
+  let slow = true;
+  const [slowBrain, fastBrain] = [notesBrain({ stepDelayMs: 20_000 }), notesBrain()];
+  const { fake, env, workspace } = await startBrain(dir.path, {
+    ...fastBrain,
+    agent: (input) => (slow ? slowBrain : fastBrain).agent(input),
+  });
+  await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\n");
+  const client = await serveStdio(dir.path, env);
+  try {
+    const abort = new AbortController();
+    const call = client.callTool(
+      { name: "run_task", arguments: { task: "Read notes.txt and tell me its first line" } },
+      undefined,
+      { signal: abort.signal, timeout: 120_000 },
+    );
+    await waitFor(() => fake.requests.some(isAgentStep), "the agent's first step");
+    abort.abort("changed my mind");
+    await assert.rejects(call);
+    const status = async () => {
+      const got = await client.callTool({ name: "get_run", arguments: { run_id: "last" } });
+      return (got.structuredContent as { status: string }).status;
+    };
+    let last = "";
+    await waitFor(async () => (last = await status()) === "cancelled", "the run cancelled", 15_000);
+
+    slow = false;
+    const resumed = await client.callTool(
+      { name: "resume_run", arguments: { run_id: "last" } },
+      undefined,
+      { timeout: 120_000 },
+    ) as CallToolResult;
+    assert.equal(resumed.isError, undefined, text(resumed));
+    assert.match(text(resumed), /hello world/);
+    assert.equal((resumed.structuredContent as { status: string }).status, "ok");
+    assert.equal(last, "cancelled");
+  } finally {
+    await client.close();
+    await fake.close();
+  }
 });
 
 Deno.test("dashboard /mcp (Streamable HTTP): needs the token, refuses a foreign Origin, runs tasks", async () => {
