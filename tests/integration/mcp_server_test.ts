@@ -104,6 +104,9 @@ Deno.test("mcp serve (stdio): tools, run_task with progress, runs, the run-log r
   let stderr = "";
   transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
   const client = new Client({ name: "closed-claw-test", version: "1.0.0" });
+  // Anything but protocol messages on the server's stdout would be a parse error here.
+  const protocolErrors: Error[] = [];
+  client.onerror = (error) => protocolErrors.push(error);
   try {
     await client.connect(transport);
     assert.equal(client.getServerVersion()?.name, "closed-claw");
@@ -174,6 +177,7 @@ Deno.test("mcp serve (stdio): tools, run_task with progress, runs, the run-log r
     );
     const still = await client.callTool({ name: "list_runs", arguments: {} });
     assert.equal(still.isError, undefined);
+    assert.deepEqual(protocolErrors, []);
   } finally {
     await client.close();
     await fake.close();
