@@ -24,6 +24,8 @@ export interface ToolTestResult {
   ms: number;
 }
 
+const NEVER_CALLED = "the tool was never called";
+
 function step(fields: Record<string, string>): string {
   return JSON.stringify({
     thought: "tool test",
@@ -49,7 +51,7 @@ export async function testToolInCapsule(
     tools_allowlist: [tool],
   });
   const began = performance.now();
-  let decision = { allowed: false, reason: "the tool was never called" };
+  let decision = { allowed: false, reason: NEVER_CALLED };
   const done: { ok: boolean; error: string; result: Record<string, unknown> }[] = [];
   let sandbox = "";
   let turns = 0;
@@ -104,6 +106,7 @@ export async function testToolInCapsule(
       },
     });
     const finished = done.at(0);
+    const neverCalled = !finished && !decision.allowed && decision.reason === NEVER_CALLED;
     return {
       tool,
       ok: decision.allowed && finished?.ok === true,
@@ -112,7 +115,9 @@ export async function testToolInCapsule(
       allowed: decision.allowed,
       reason: decision.reason,
       result: finished?.result ?? null,
-      error: finished?.error || (decision.allowed ? outcome.error_message ?? "" : decision.reason),
+      error: neverCalled
+        ? `${NEVER_CALLED}${outcome.error_message ? ` (${outcome.error_message})` : ""}`
+        : finished?.error || (decision.allowed ? outcome.error_message ?? "" : decision.reason),
       ms: Math.round(performance.now() - began),
     };
   } finally {

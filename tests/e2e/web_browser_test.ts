@@ -267,3 +267,24 @@ Deno.test({
     await d.screenshot("agents_after_delete");
   },
 });
+
+Deno.test({
+  name: "e2e: the tool tester shows a failure, not a green Done, when the tool did not run",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using d = await openDashboard(readNotes);
+    await d.page.goto(`${d.server.url}/tools`);
+    // `{}` is not a valid file_io call: the host refuses it, the tool never runs.
+    const form = d.page.locator("form[data-json-form$='/api/tools/file_io/test']");
+    await form.locator("button[type=submit]").click();
+    await d.page.waitForSelector("#flash.error", { timeout: 60_000 });
+    const flash = await d.page.textContent("#flash") ?? "";
+    assert.match(flash, /^file_io test failed: /);
+    assert.ok(!flash.includes("Done."));
+    const out = JSON.parse(await d.page.textContent("#out-file_io") ?? "{}");
+    assert.equal(out.ok, false);
+    await d.screenshot("tool_test_failed");
+  },
+});

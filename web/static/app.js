@@ -30,6 +30,15 @@ function resultMessage(result) {
   }
   if (result && result.saved !== undefined) return [`Saved ${result.saved} setting(s).`, "ok"];
   if (result && result.resolved) return ["Decision recorded.", "ok"];
+  // The tool tester: a call that was refused, failed or never made is a failure.
+  if (result && typeof result.tool === "string" && typeof result.ok === "boolean") {
+    if (result.ok) return [`${result.tool} ran in the sandbox (${result.ms} ms).`, "ok"];
+    return [
+      `${result.tool} test failed: ${result.error || result.reason || "unknown error"}.`,
+      "error",
+    ];
+  }
+  if (result && result.ok === false) return [result.error || "Failed.", "error"];
   return ["Done.", "ok"];
 }
 
