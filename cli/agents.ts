@@ -1,8 +1,20 @@
-/** `agents`, `agent <id>`, `delete-agent <id>` and `delete-all-agents`. */
+/**
+ * `agents` (with `agents prune` and `agents merge A B`), `agent <id>`,
+ * `delete-agent <id>` and `delete-all-agents`.
+ */
 import { ClosedClawError } from "../core/errors.ts";
 import { agentDetail, deleteAgent, deleteAllAgents } from "../capsule_runtime/registry.ts";
 import { readManifest, readSkill } from "../capsule_runtime/factory.ts";
-import { type Command, intOption, JSON_OPTION } from "./command.ts";
+import { type Command, type CommandContext, intOption, JSON_OPTION } from "./command.ts";
+import { UsageError } from "../core/errors.ts";
+import {
+  DEFAULT_UNUSED_DAYS,
+  mergeAgents,
+  planPrune,
+  pruneAgents,
+} from "../capsule_runtime/agent_hygiene.ts";
+import { resolveAgentId, resolveAgentIdOrTyped } from "./resolve_id.ts";
+import { hereCommand } from "./invocation.ts";
 import { describeLimits, effectiveLimits } from "../capsule_runtime/limits.ts";
 import { age, bold, dim, printJson, printLine, renderTable } from "./output.ts";
 import { confirm } from "./prompt.ts";
@@ -22,11 +34,49 @@ async function programNetworkHere(manifest: Manifest) {
 export const agentsCommand: Command = {
   name: "agents",
   summary: "List registered agents with their tools and success rates.",
+  args: "[prune | merge <agent_a> <agent_b>]",
+  positionals: { min: 0, max: 3 },
   options: {
     limit: { type: "string", value: "n", description: "How many to show (default 20)." },
+    "unused-days": {
+      type: "string",
+      value: "n",
+      description: `prune: agents unused this many days (default ${DEFAULT_UNUSED_DAYS}).`,
+    },
+    "dry-run": { type: "boolean", description: "prune: only list what would be removed." },
+    yes: { type: "boolean", short: "y", description: "prune, merge: do not ask for confirmation." },
     ...JSON_OPTION,
   },
+  details: [
+    "Subcommands:",
+    "  agents prune [--unused-days n] [--dry-run] [--yes]",
+    "      Delete agents unused for n days, or used at least twice without a success.",
+    "      Built-in agents and agents a running run uses are kept.",
+    "  agents merge <agent_a> <agent_b> [--yes]",
+    "      Fold agent_b into agent_a (its uses and memories count for agent_a) and disable agent_b.",
+    "Agent ids may be a unique prefix, or `last` for the most recently used agent.",
+  ].join("\n"),
   run(ctx) {
+    const [sub, ...rest] = ctx.positionals;
+    if (sub === "prune") {
+      if (rest.length) throw new UsageError(`agents prune: unexpected argument "${rest[0]}".`);
+      return pruneCommand(ctx);
+    }
+    if (sub === "merge") {
+      if (rest.length !== 2) {
+        throw new UsageError(
+          "agents merge needs two agents: the one to keep, then the one folded into it.",
+          hereCommand("Usage: closed-claw agents merge <agent_a> <agent_b>."),
+        );
+      }
+      return mergeCommand(ctx, rest[0], rest[1]);
+    }
+    if (sub !== undefined) {
+      throw new UsageError(
+        `agents: unknown subcommand "${sub}" (prune or merge).`,
+        hereCommand("To show one agent: closed-claw agent <agent_id>."),
+      );
+    }
     const limit = intOption(ctx, "limit", 20);
     const { agentsDir } = ctx.settings();
     const rows = ctx.store().agents.list(limit);
@@ -45,7 +95,9 @@ export const agentsCommand: Command = {
       return Promise.resolve(0);
     }
     if (rows.length === 0) {
-      printLine('No agents yet. Agents are created when you run a task: closed-claw run "…"');
+      printLine(
+        hereCommand('No agents yet. Agents are created when you run a task: closed-claw run "…"'),
+      );
       return Promise.resolve(0);
     }
     printLine(renderTable([
@@ -61,17 +113,88 @@ export const agentsCommand: Command = {
   },
 };
 
+/** `agents prune`: lists what goes, asks, deletes, audits. */
+async function pruneCommand(ctx: CommandContext): Promise<number> {
+  const unusedDays = intOption(ctx, "unused-days", DEFAULT_UNUSED_DAYS, { min: 0 });
+  const settings = ctx.settings();
+  const store = ctx.store();
+  const plan = planPrune(store, { unusedDays });
+  const dryRun = ctx.options["dry-run"] === true;
+  if (ctx.options.json && (dryRun || plan.remove.length === 0)) {
+    printJson({ dry_run: dryRun, would_delete: plan.remove, kept_in_use: plan.kept_in_use });
+    return 0;
+  }
+  if (!ctx.options.json) {
+    if (plan.remove.length === 0) {
+      printLine(
+        `Nothing to prune: every agent was used in the last ${unusedDays} days and has succeeded.`,
+      );
+    } else {
+      printLine(renderTable([
+        { header: "AGENT", value: (i) => i.agent_id },
+        { header: "WHY", value: (i) => i.reason },
+        { header: "DESCRIPTION", value: (i) => i.description, flexible: true },
+      ], plan.remove));
+    }
+    for (const id of plan.kept_in_use) printLine(dim(`Kept ${id}: a running run uses it.`));
+    if (plan.remove.length === 0) return 0;
+    if (dryRun) {
+      printLine(`Dry run: ${plan.remove.length} agent(s) would be deleted.`);
+      return 0;
+    }
+  }
+  if (
+    !ctx.options.yes &&
+    !(await confirm(`Type 'yes' to delete these ${plan.remove.length} agent(s): `))
+  ) {
+    printLine("Nothing deleted.");
+    return 1;
+  }
+  const deleted = pruneAgents(settings.agentsDir, store, plan, { unusedDays });
+  if (ctx.options.json) printJson({ dry_run: false, deleted, kept_in_use: plan.kept_in_use });
+  else printLine(`Pruned ${deleted.length} agent(s).`);
+  return 0;
+}
+
+/** `agents merge A B`: folds B into A after a confirmation. */
+async function mergeCommand(ctx: CommandContext, a: string, b: string): Promise<number> {
+  const settings = ctx.settings();
+  const store = ctx.store();
+  const into = resolveAgentId(store, a);
+  const from = resolveAgentId(store, b);
+  if (
+    !ctx.options.yes &&
+    !(await confirm(`Type 'yes' to fold ${from} into ${into} and disable ${from}: `))
+  ) {
+    printLine("Not merged.");
+    return 1;
+  }
+  const result = mergeAgents(settings.agentsDir, store, into, from);
+  if (ctx.options.json) printJson(result);
+  else {
+    printLine(
+      `Merged ${from} into ${into}: ${result.usage_count} uses, ${result.memories_moved} memories moved; ${from} is disabled.`,
+    );
+  }
+  return 0;
+}
+
 export const agentCommand: Command = {
   name: "agent",
   summary: "Show one agent: manifest, tools, permissions, skill.md and memory.",
   args: "<agent_id>",
   positionals: { min: 1, max: 1 },
+  details:
+    "<agent_id> may be a unique prefix of the id, or `last` for the most recently used agent.",
   options: {
     "include-embedding": { type: "boolean", description: "Include the embedding vector." },
     ...JSON_OPTION,
   },
   async run(ctx) {
-    const agentId = ctx.positionals[0];
+    // An unknown id keeps `--json`'s shape ({found: false}) below.
+    const agentId = ctx.options.json
+      ? resolveAgentIdOrTyped(ctx.store(), ctx.positionals[0])
+      : resolveAgentId(ctx.store(), ctx.positionals[0]);
     const detail = agentDetail(ctx.settings().agentsDir, ctx.store(), agentId);
     if (!detail) {
       if (ctx.options.json) printJson({ found: false, agent_id: agentId });
@@ -143,10 +266,12 @@ export const deleteAgentCommand: Command = {
     yes: { type: "boolean", short: "y", description: "Do not ask for confirmation." },
     ...JSON_OPTION,
   },
+  details:
+    "<agent_id> may be a unique prefix of the id, or `last` for the most recently used agent.",
   async run(ctx) {
-    const agentId = ctx.positionals[0];
     const settings = ctx.settings();
     const store = ctx.store();
+    const agentId = resolveAgentIdOrTyped(store, ctx.positionals[0]);
     if (!agentDetail(settings.agentsDir, store, agentId)) {
       const result = { deleted: false, agent_id: agentId, reason: "not found in registry" };
       if (ctx.options.json) printJson(result);

@@ -46,8 +46,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "doctor",
-    summary:
-      "Check Deno, the data dir, SQLite, embeddings, the sandbox, chromium and provider keys.",
+    summary: "Check Deno, the data dir, SQLite, embeddings, the sandbox and provider keys.",
     load: async () => (await loadModule<Doctor>("doctor.ts")).doctorCommand,
   },
   {

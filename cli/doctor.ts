@@ -23,6 +23,7 @@ import type { Settings } from "../core/settings.ts";
 import { ClosedClawError, errorMessage } from "../core/errors.ts";
 import { type Command, JSON_OPTION } from "./command.ts";
 import { bold, dim, green, printJson, printLine, red, yellow } from "./output.ts";
+import { hereCommand } from "./invocation.ts";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
@@ -357,8 +358,14 @@ async function checkProvider(s: Settings): Promise<Check> {
     : { name: "llm provider", status: "fail", detail: `${where}: ${probe.detail}`, fix: probe.fix };
 }
 
-/** Runs every check. */
-export async function runChecks(settings: Settings): Promise<Check[]> {
+/**
+ * Runs every check. `dev` adds what only the project's own tests need
+ * (chromium, for the dashboard's browser tests), which users never see.
+ */
+export async function runChecks(
+  settings: Settings,
+  options: { dev?: boolean } = {},
+): Promise<Check[]> {
   return [
     checkDeno(),
     checkDataDir(settings),
@@ -368,7 +375,7 @@ export async function runChecks(settings: Settings): Promise<Check[]> {
     await probeBubblewrap().then((b) => checkEgressProxy(settings, b.works ? b.path : "")),
     await checkLimits(),
     checkConfigFiles(settings),
-    checkChromium(),
+    ...(options.dev ? [checkChromium()] : []),
     await checkProvider(settings),
     // After the key probe, which clears the breakers of an endpoint that answers.
     ...checkBreakers(settings),
@@ -383,11 +390,17 @@ const MARK: Record<CheckStatus, (t: string) => string> = {
 
 export const doctorCommand: Command = {
   name: "doctor",
-  summary: "Check Deno, the data dir, SQLite, embeddings, the sandbox, chromium and provider keys.",
-  options: { ...JSON_OPTION },
+  summary: "Check Deno, the data dir, SQLite, embeddings, the sandbox and provider keys.",
+  options: {
+    dev: {
+      type: "boolean",
+      description: "Also check what the project's own tests need (chromium for browser tests).",
+    },
+    ...JSON_OPTION,
+  },
   async run(ctx) {
     const settings = ctx.settings();
-    const checks = await runChecks(settings);
+    const checks = await runChecks(settings, { dev: ctx.options.dev === true });
     const failed = checks.some((c) => c.status === "fail");
     if (ctx.options.json) {
       const config = resolveProviderConfig(settings);
@@ -412,7 +425,7 @@ export const doctorCommand: Command = {
       printLine(
         `  ${MARK[c.status](c.status.toUpperCase().padEnd(4))}  ${c.name.padEnd(13)} ${c.detail}`,
       );
-      if (c.fix && c.status !== "ok") printLine(`        ${dim("fix:")} ${c.fix}`);
+      if (c.fix && c.status !== "ok") printLine(`        ${dim("fix:")} ${hereCommand(c.fix)}`);
     }
     printLine();
     printLine(failed ? red("Some checks failed; see the fixes above.") : green("Ready."));

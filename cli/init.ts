@@ -7,6 +7,7 @@ import { VectorIndex } from "../store/vector_index.ts";
 import { SCHEMA_VERSION } from "../store/mod.ts";
 import { type Command, JSON_OPTION } from "./command.ts";
 import { printJson, printLine, printWarning } from "./output.ts";
+import { hereCommand } from "./invocation.ts";
 import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
 
 export const initCommand: Command = {
@@ -53,9 +54,7 @@ export const initCommand: Command = {
       if (builtins.length) printLine(`  installed built-in agent(s): ${builtins.join(", ")}`);
       if (interrupted.length) printLine(`  marked ${interrupted.length} run(s) as interrupted`);
       for (const name of invalid) printWarning(`skipped ${name}: its manifest.json is not valid`);
-      printLine(
-        'Next: closed-claw doctor, then closed-claw run "your task" (or deno task run "…" in a clone)',
-      );
+      printLine(hereCommand('Next: closed-claw doctor, then closed-claw run "your task"'));
     }
     return 0;
   },

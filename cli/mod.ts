@@ -15,6 +15,7 @@ import type { CommandContext } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
 import { importLazily } from "./_lazy.ts";
 import { bold, printError, printLine, printWarning } from "./output.ts";
+import { hereCommand } from "./invocation.ts";
 
 export { COMMANDS };
 export type { CommandEntry } from "./commands.ts";
@@ -121,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (name === "--help" || name === "-h" || name === "help") {
       if (name === "help" && rest[0]) return main([rest[0], "--help"]);
-      printLine(globalHelp());
+      printLine(hereCommand(globalHelp()));
       return 0;
     }
     if (name === "--version" || name === "-V" || name === "version") {

@@ -1,4 +1,5 @@
 /** Terminal output: readable tables, JSON, and colour only when it helps. */
+import { hereCommand } from "./invocation.ts";
 
 const encoder = new TextEncoder();
 
@@ -25,12 +26,14 @@ export function printJson(value: unknown): void {
   printLine(JSON.stringify(value, null, 2));
 }
 
+/** An error line; a command it names is the one that works here (`hereCommand`). */
 export function printError(text: string): void {
-  Deno.stderr.writeSync(encoder.encode(`${red("error:")} ${text}\n`));
+  Deno.stderr.writeSync(encoder.encode(`${red("error:")} ${hereCommand(text)}\n`));
 }
 
+/** A warning line; a command it names is the one that works here (`hereCommand`). */
 export function printWarning(text: string): void {
-  Deno.stderr.writeSync(encoder.encode(`${yellow("warning:")} ${text}\n`));
+  Deno.stderr.writeSync(encoder.encode(`${yellow("warning:")} ${hereCommand(text)}\n`));
 }
 
 /** Columns of the terminal on stdout (120 when it is not a terminal). */

@@ -6,14 +6,15 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { ClosedClawError, UsageError } from "../core/errors.ts";
-import { assertRunId } from "../core/ids.ts";
 import { APPROVAL_MODES, type ApprovalMode } from "../core/settings.ts";
 import { resolveLlm } from "../llm/detect.ts";
 import { requestCancel, resumeRun, startRun } from "../coordinator/mod.ts";
 import type { StartDeps } from "../coordinator/coordinator.ts";
 import type { Command, CommandContext, OptionHelp } from "./command.ts";
 import { LLM_OPTIONS, llmOverrides } from "./llm_options.ts";
-import { printJson, yellow } from "./output.ts";
+import { printJson, printLine, yellow } from "./output.ts";
+import { resolveRunId } from "./resolve_id.ts";
+import { hereCommand } from "./invocation.ts";
 import { follow, present, terminalAsk, writeOut } from "./run_follow.ts";
 import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
 
@@ -167,7 +168,9 @@ export const runCommand: Command = {
     });
     if (!show.json) {
       writeOut(
-        `Run started: ${handle.runId}\nCancel with Ctrl-C or \`closed-claw cancel-run ${handle.runId}\`.\n`,
+        hereCommand(
+          `Run started: ${handle.runId}\nCancel with Ctrl-C or \`closed-claw cancel-run ${handle.runId}\`.\n`,
+        ),
       );
     }
     return follow(deps.store, settings, handle, show);
@@ -190,16 +193,17 @@ export const resumeCommand: Command = {
     ...VIEW_OPTIONS,
   },
   details: [
+    "<run_id> may be a unique prefix of the id, or `last` for the newest run.",
     "Example, after a run stopped with budget_exceeded:",
-    "  closed-claw resume <run_id> --max-cost-usd 2",
+    "  closed-claw resume last --max-cost-usd 2",
     "Without --llm-provider/--llm-model the run continues with the model it started with.",
   ].join("\n"),
   async run(ctx) {
-    const runId = assertRunId(ctx.positionals[0]);
     const maxCostUsd = costOption(ctx);
     const flags = llmOverrides(ctx);
     const settings = ctx.settings();
     const store = ctx.store();
+    const runId = resolveRunId(store, ctx.positionals[0]);
     refreshInterruptedRuns(store);
     const row = store.runs.get(runId);
     if (!row) {
@@ -228,13 +232,30 @@ export const cancelRunCommand: Command = {
   summary: "Stop a running run (from any terminal); its capsules are stopped at once.",
   args: "<run_id>",
   positionals: { min: 1, max: 1 },
+  options: {
+    json: { type: "boolean", description: "Print the result as JSON." },
+  },
+  details: "<run_id> may be a unique prefix of the id, or `last` for the newest run.",
   run(ctx) {
-    const runId = assertRunId(ctx.positionals[0]);
     const store = ctx.store();
+    const runId = resolveRunId(store, ctx.positionals[0]);
     refreshInterruptedRuns(store);
     const requested = requestCancel({ store }, runId);
     const status = store.runs.get(runId)?.status;
-    printJson({ cancel_requested: requested, run_id: runId, status });
+    if (ctx.options.json) printJson({ cancel_requested: requested, run_id: runId, status });
+    else printLine(cancelLine(runId, requested, status));
     return Promise.resolve(requested ? 0 : 1);
   },
 };
+
+/** What `cancel-run` did, in one line. */
+export function cancelLine(runId: string, requested: boolean, status: string | undefined): string {
+  if (requested && status === "cancelled") return `Cancelled run ${runId}.`;
+  if (requested) return `Asked run ${runId} to stop; its capsules are being stopped.`;
+  const how = status === "ok" ? "finished successfully" : `already ended (${status ?? "unknown"})`;
+  return hereCommand(
+    `Run ${runId} ${how}; there is nothing to cancel.${
+      status === "ok" ? "" : ` Continue it with \`closed-claw resume ${runId}\`.`
+    }`,
+  );
+}

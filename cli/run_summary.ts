@@ -5,6 +5,7 @@
 import type { Store } from "../store/mod.ts";
 import { modelCallCounts, type RunOutcome, type RunState } from "../coordinator/mod.ts";
 import { bold, duration, green, printLine, red, terminalSafe, yellow } from "./output.ts";
+import { hereCommand } from "./invocation.ts";
 
 /** The object `--json` prints. */
 export function finalJson(
@@ -68,14 +69,18 @@ export function printSummary(
     outcome.status === "ok"
       ? green("Task completed successfully.")
       : outcome.status === "cancelled"
-      ? yellow(`Run stopped by user request. Continue it with: closed-claw resume ${outcome.runId}`)
-      : red(
+      ? yellow(
+        hereCommand(
+          `Run stopped by user request. Continue it with: closed-claw resume ${outcome.runId}`,
+        ),
+      )
+      : red(hereCommand(
         `Task failed: ${
           terminalSafe(outcome.error).replace(/\.+$/, "")
         }. Retry what failed with: closed-claw resume ${outcome.runId}${
           outcome.error.startsWith("budget_exceeded") ? " --max-cost-usd <usd>" : ""
         }`,
-      ),
+      )),
   );
 }
 

@@ -1,12 +1,13 @@
 /** `runs`, `audit` and `runlog <run_id>`. */
 import { ClosedClawError } from "../core/errors.ts";
-import { assertRunId } from "../core/ids.ts";
 import { parseRunLog, runLogPath, tailLines } from "../coordinator/run_log.ts";
 import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
 import { RUN_STATUSES, type RunStatus } from "../store/mod.ts";
 import { UsageError } from "../core/errors.ts";
 import { type Command, type CommandContext, intOption, JSON_OPTION } from "./command.ts";
 import { age, clip, dim, duration, printJson, printLine, renderTable } from "./output.ts";
+import { resolveRunId } from "./resolve_id.ts";
+import { hereCommand } from "./invocation.ts";
 
 function statusFilter(ctx: CommandContext): RunStatus | undefined {
   const status = ctx.options.status as string | undefined;
@@ -60,20 +61,25 @@ export const auditCommand: Command = {
   summary: "List audit events (tool calls, approvals, run summaries), newest first.",
   options: {
     limit: { type: "string", value: "n", description: "How many to show (default 20)." },
-    "run-id": { type: "string", value: "run_id", description: "Only events of this run." },
+    "run-id": {
+      type: "string",
+      value: "run_id",
+      description: "Only events of this run (a unique prefix, or `last`).",
+    },
     ...JSON_OPTION,
   },
   run(ctx) {
     const limit = intOption(ctx, "limit", 20);
-    const runId = ctx.options["run-id"] as string | undefined;
-    if (runId) assertRunId(runId);
-    const rows = ctx.store().audit.list({ limit, runId });
+    const typed = ctx.options["run-id"] as string | undefined;
+    const store = ctx.store();
+    const runId = typed === undefined ? undefined : resolveRunId(store, typed);
+    const rows = store.audit.list({ limit, runId });
     if (ctx.options.json) {
       printJson(rows);
       return Promise.resolve(0);
     }
     if (rows.length === 0) {
-      printLine("No audit events yet.");
+      printLine(runId ? `No audit events for run ${runId} yet.` : "No audit events yet.");
       return Promise.resolve(0);
     }
     printLine(renderTable([
@@ -93,19 +99,20 @@ export const runlogCommand: Command = {
   summary: "Show the event log of a run.",
   args: "<run_id>",
   positionals: { min: 1, max: 1 },
+  details: "<run_id> may be a unique prefix of the id, or `last` for the newest run.",
   options: {
     tail: { type: "string", value: "n", description: "Show the last n events (default 100)." },
     raw: { type: "boolean", description: "Print the raw JSONL lines." },
     ...JSON_OPTION,
   },
   async run(ctx) {
-    const runId = assertRunId(ctx.positionals[0]);
+    const runId = resolveRunId(ctx.store(), ctx.positionals[0]);
     const tail = intOption(ctx, "tail", 100);
     const path = runLogPath(ctx.settings().runLogsDir, runId);
     const lines = await tailLines(path, tail);
     if (lines === null) {
       throw new ClosedClawError("runlog_not_found", `Run log not found: ${path}.`, {
-        hint: "List runs with `closed-claw runs`.",
+        hint: hereCommand("List runs with `closed-claw runs`."),
       });
     }
     if (ctx.options.raw) {
@@ -126,10 +133,23 @@ export const runlogCommand: Command = {
 };
 
 /** A short `key=value` summary of an event payload for the terminal. */
-function summarize(payload: Record<string, unknown>): string {
+export function summarize(payload: Record<string, unknown>): string {
   return Object.entries(payload)
     .filter(([, v]) => v !== null && v !== undefined && v !== "")
     .slice(0, 6)
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v, tidyNumber)}`)
     .join(" ");
+}
+
+/**
+ * A number without float noise: 0.00016409999999999998 → 0.000164,
+ * 1.2000000000000002 → 1.2 (3 significant digits under 1, 6 above). Costs stay
+ * readable; whole numbers and exact values are untouched.
+ */
+export function tidyNumber(_key: string, value: unknown): unknown {
+  if (typeof value !== "number" || !Number.isFinite(value) || Number.isInteger(value)) {
+    return value;
+  }
+  const digits = Math.abs(value) < 1 ? 3 : 6;
+  return Number(value.toPrecision(digits));
 }

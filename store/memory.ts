@@ -91,6 +91,16 @@ export class MemoryStore {
     return scored.sort((a, b) => b.score! - a.score!).slice(0, limit);
   }
 
+  /** Every entry, oldest first, with its embedding (for folding one agent's memory into another's). */
+  all(): (MemoryEntry & { embedding?: Float32Array })[] {
+    const rows = this.db.prepare(
+      "SELECT id, session_id, run_id, kind, content, created_at, embedding FROM memories ORDER BY id",
+    ).all() as unknown as (MemoryEntry & { embedding: Uint8Array | null })[];
+    return rows.map(({ embedding, ...row }) =>
+      embedding ? { ...row, embedding: new Float32Array(embedding.slice().buffer) } : row
+    );
+  }
+
   count(): number {
     return Number((this.db.prepare("SELECT COUNT(*) AS n FROM memories").get() as { n: number }).n);
   }

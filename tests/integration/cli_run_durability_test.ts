@@ -127,7 +127,10 @@ Deno.test("cancel-run on a run whose process died closes it as cancelled", async
   try {
     run.child.kill("SIGKILL");
     await run.child.output();
-    const cancel = await runCli(["cancel-run", run.runId], { cwd: dir.path, env: run.env });
+    const cancel = await runCli(["cancel-run", run.runId, "--json"], {
+      cwd: dir.path,
+      env: run.env,
+    });
     assert.equal(cancel.code, 0, cancel.stderr);
     assert.deepEqual(JSON.parse(cancel.stdout), {
       cancel_requested: true,

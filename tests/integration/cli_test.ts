@@ -123,9 +123,11 @@ Deno.test("doctor reports each check and how to fix a missing key", async () => 
     "egress proxy",
     "limits",
     "config files",
-    "chromium",
     "llm provider",
   ]);
+  // The browser tests' chromium is the project's concern, shown only with --dev.
+  const dev = JSON.parse((await runCli(["doctor", "--json", "--dev"], { cwd: dir.path })).stdout);
+  assert.ok(dev.checks.some((c: { name: string }) => c.name === "chromium"));
   assert.equal(report.checks.find((c: { name: string }) => c.name === "config files").status, "ok");
   // Which resource limits hold here, and which not, in one line.
   const limits = report.checks.find((c: { name: string }) => c.name === "limits");
@@ -262,5 +264,48 @@ Deno.test("runs shows interrupted runs, audit lists events, runlog tails a log",
   assert.equal(raw.stdout, lines.join("\n") + "\n");
   const missing = await runCli(["runlog", "nosuchrun"], { cwd, env });
   assert.equal(missing.code, 1);
-  assertOneLineError(missing.stderr, /Run log not found: .*nosuchrun\.jsonl/);
+  assertOneLineError(
+    missing.stderr,
+    /No run with an id starting "nosuchrun"\. List them with `closed-claw runs`/,
+  );
+});
+
+Deno.test("run ids: a prefix or `last` works for runlog and audit; an unknown run is named as such; no float noise", async () => {
+  await using dir = await tempDir();
+  const settings = testSettings(dir.path);
+  const store = openStore(settings.dbPath);
+  store.runs.create({ run_id: "cafe0001", task: "first", owner_pid: 999_999_999 });
+  store.audit.record("run_summary", { status: "ok" }, { runId: "cafe0001" });
+  store.close();
+  Deno.mkdirSync(settings.runLogsDir, { recursive: true });
+  const line = JSON.stringify({
+    ts: "2026-01-01T00:00:00Z",
+    event: "llm_call",
+    payload: { cost_usd: 0.00016409999999999998, tokens: 12 },
+  });
+  await Deno.writeTextFile(join(settings.runLogsDir, "cafe0001.jsonl"), line + "\n");
+  const env = { CLOSED_CLAW_HOME: settings.homeDir };
+  const cwd = dir.path;
+
+  const log = await runCli(["runlog", "cafe"], { cwd, env });
+  assert.equal(log.code, 0, log.stderr);
+  assert.match(log.stdout, /llm_call\s+cost_usd=0\.000164 tokens=12\n$/);
+  const last = await runCli(["runlog", "last", "--json"], { cwd, env });
+  assert.equal(
+    JSON.parse(last.stdout)[0].payload.cost_usd,
+    0.00016409999999999998,
+    "JSON as stored",
+  );
+
+  const audit = JSON.parse(
+    (await runCli(["audit", "--run-id", "last", "--json"], { cwd, env })).stdout,
+  );
+  assert.equal(audit[0].run_id, "cafe0001");
+  const unknown = await runCli(["audit", "--run-id", "zzz"], { cwd, env });
+  assert.equal(unknown.code, 1);
+  assertOneLineError(
+    unknown.stderr,
+    /^error: No run with an id starting "zzz"\. List them with `closed-claw runs`/,
+  );
+  assert.equal(unknown.stdout, "", 'not "No audit events yet."');
 });
