@@ -1,10 +1,13 @@
 /**
  * The terminal view of a running run. On a terminal it redraws one block in
- * place (phase, subtask table with status and agent, recent tool calls,
- * approvals waiting, tokens and cost); anywhere else it prints one plain line
- * per event, so logs and CI output stay readable.
+ * place (phase, subtask table with status, a spinner and the elapsed time of
+ * each running subtask, its agent, recent tool calls, approvals waiting with
+ * their countdown, failures in one line with their fix, tokens and cost);
+ * anywhere else it prints one plain line per event, so logs and CI output
+ * stay readable.
  */
 import type { RunLogEvent } from "../coordinator/run_log.ts";
+import { explainFailure } from "../coordinator/failure_hint.ts";
 import {
   bold,
   clip,
@@ -27,13 +30,56 @@ interface PoolRow {
   error: string;
 }
 
+/** An approval waiting for an answer. */
+interface Waiting {
+  summary: string;
+  /** When it times out (ms since the epoch), if known. */
+  expires: number | null;
+}
+
+/** The attempt a subtask is on: its agent and when it started (ms since the epoch). */
+interface Attempt {
+  agent_id: string;
+  started: number;
+}
+
 /** What the view knows about the run, built from its events. */
 export interface ViewModel {
   phase: string;
   pools: Record<string, PoolRow[]>;
   tools: string[];
-  waiting: Map<string, string>;
+  waiting: Map<string, Waiting>;
+  /** Subtask id → its current attempt (from `subtask_attempt_started`). */
+  attempts: Map<string, Attempt>;
   usage: { input_tokens: number; output_tokens: number; cost_usd: number };
+}
+
+/** A fresh, empty view model. */
+export function emptyModel(): ViewModel {
+  return {
+    phase: "",
+    pools: {},
+    tools: [],
+    waiting: new Map(),
+    attempts: new Map(),
+    usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+  };
+}
+
+const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/** "7s", "2m05s", "1h02m". */
+export function elapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+}
+
+/** "9:58 left" until a deadline, "0:00 left" after it. */
+export function countdown(expires: number, now: number): string {
+  const s = Math.max(0, Math.ceil((expires - now) / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")} left`;
 }
 
 type Writer = (text: string) => void;
@@ -70,13 +116,17 @@ export function plainLine(e: RunLogEvent): string | null {
     case "subtask_attempt_succeeded":
       return `[${p.task_id}] completed: ${clip(p.result, 160)}`;
     case "subtask_attempt_failed":
-      return `[${p.task_id}] attempt ${p.attempt} failed: ${clip(p.error, 160)}`;
+      return `[${p.task_id}] attempt ${p.attempt} failed: ${
+        clip(explainFailure(String(p.error ?? "")), 240)
+      }`;
     case "approval_request":
       return `Approval waiting (${p.kind}): ${
         clip((p.request as Record<string, unknown>)?.summary, 200)
-      } [id ${p.approval_id}]`;
+      } [id ${p.approval_id}]${
+        typeof p.expires_at === "string" ? ` (times out at ${clock(p.expires_at)})` : ""
+      }`;
     case "approval_resolved":
-      return `Approval ${p.approved ? "granted" : "denied"} by ${p.operator} (${p.note})`;
+      return resolvedLine(p);
     case "run_cancelled":
       return `Cancelling: ${p.reason}`;
     case "agent_degraded":
@@ -84,6 +134,22 @@ export function plainLine(e: RunLogEvent): string | null {
     default:
       return null;
   }
+}
+
+/** "21:40:12" of an ISO time (local time, as the user's clock shows). */
+function clock(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toTimeString().slice(0, 8);
+}
+
+/** How an approval ended: a person's answer, a standing rule, or a timeout (not a person's deny). */
+function resolvedLine(p: Record<string, unknown>): string {
+  const note = String(p.note ?? "");
+  if (note.startsWith("timed_out")) return `Approval timed out: nobody answered in time (${note})`;
+  if (note.startsWith("always_rule:")) {
+    return `Approval granted by the standing rule ${note.slice("always_rule:".length)}`;
+  }
+  return `Approval ${p.approved ? "granted" : "denied"} by ${p.operator} (${note})`;
 }
 
 /** Folds an event into the view model. */
@@ -105,12 +171,22 @@ export function applyEvent(model: ViewModel, e: RunLogEvent): void {
       );
       model.tools.splice(0, Math.max(0, model.tools.length - 4));
       break;
-    case "approval_request":
-      model.waiting.set(
-        String(p.approval_id),
-        clip((p.request as Record<string, unknown>)?.summary, 100),
-      );
+    case "subtask_attempt_started": {
+      const started = Date.parse(e.ts);
+      model.attempts.set(String(p.task_id), {
+        agent_id: String(p.agent_id ?? ""),
+        started: Number.isNaN(started) ? Date.now() : started,
+      });
       break;
+    }
+    case "approval_request": {
+      const expires = typeof p.expires_at === "string" ? Date.parse(p.expires_at) : NaN;
+      model.waiting.set(String(p.approval_id), {
+        summary: clip((p.request as Record<string, unknown>)?.summary, 100),
+        expires: Number.isNaN(expires) ? null : expires,
+      });
+      break;
+    }
     case "approval_resolved":
       model.waiting.delete(String(p.approval_id));
       break;
@@ -123,8 +199,16 @@ export function applyEvent(model: ViewModel, e: RunLogEvent): void {
   }
 }
 
-/** The block a terminal shows. */
-export function renderBlock(model: ViewModel): string {
+/** The STATUS cell: a spinner and the elapsed time for a running subtask. */
+function statusCell(model: ViewModel, row: PoolRow, now: number): string {
+  const attempt = model.attempts.get(row.task_id);
+  if (row.status !== "in_progress" || !attempt) return row.status;
+  const frame = SPINNER[Math.floor(now / 100) % SPINNER.length];
+  return `${frame} running ${elapsed(now - attempt.started)}`;
+}
+
+/** The block a terminal shows at time `now` (ms since the epoch). */
+export function renderBlock(model: ViewModel, now: number = Date.now()): string {
   const rows = [...(model.pools.discovery ?? []), ...(model.pools.execution ?? [])];
   const lines = [
     `${bold("Phase:")} ${model.phase || "planning"}   ${bold("Tokens:")} ${
@@ -135,19 +219,24 @@ export function renderBlock(model: ViewModel): string {
     lines.push(
       renderTable([
         { header: "SUBTASK", value: (r) => r.task_id },
+        { header: "STATUS", value: (r) => statusCell(model, r, now) },
         {
-          header: "STATUS",
-          value: (r) => r.status,
+          header: "AGENT",
+          value: (r) => r.assigned_agent_id ?? model.attempts.get(r.task_id)?.agent_id ?? "-",
         },
-        { header: "AGENT", value: (r) => r.assigned_agent_id ?? "-" },
         {
           header: "TITLE",
-          value: (r) => r.error ? `${r.title} (${r.error})` : r.title,
+          value: (r) => r.error && r.status !== "failed" ? `${r.title} (${r.error})` : r.title,
           flexible: true,
         },
       ], rows).split("\n").map((line, i) => i === 0 ? line : paintStatus(line, rows[i - 1].status))
         .join("\n"),
     );
+  }
+  for (const row of rows) {
+    if (row.status === "failed" && row.error) {
+      lines.push(red(`✗ ${row.task_id}: ${explainFailure(row.error)}`));
+    }
   }
   if (model.tools.length) {
     lines.push(
@@ -155,10 +244,19 @@ export function renderBlock(model: ViewModel): string {
       ...model.tools.map((t) => `  ${t}`),
     );
   }
-  for (const [id, summary] of model.waiting) {
-    lines.push(yellow(`Approval waiting: ${summary} [${id}]`));
+  for (const [id, w] of model.waiting) {
+    const left = w.expires === null ? "" : ` (${countdown(w.expires, now)})`;
+    lines.push(yellow(`Approval waiting: ${w.summary} [${id}]${left}`));
   }
   return lines.join("\n");
+}
+
+/** Whether anything on screen changes with time alone (a spinner, a countdown). */
+function ticking(model: ViewModel): boolean {
+  if (model.waiting.size) return true;
+  return Object.values(model.pools).some((rows) =>
+    rows.some((r) => r.status === "in_progress" && model.attempts.has(r.task_id))
+  );
 }
 
 function paintStatus(line: string, status: string): string {
@@ -176,16 +274,12 @@ function screenRows(block: string, columns: number): number {
 
 /** Shows a run's events on a terminal (redrawn) or as plain lines. */
 export class LiveView {
-  private readonly model: ViewModel = {
-    phase: "",
-    pools: {},
-    tools: [],
-    waiting: new Map(),
-    usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 },
-  };
+  private readonly model: ViewModel = emptyModel();
   private drawnLines = 0;
   private paused = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Redraws while a spinner or a countdown is on screen. */
+  private ticker: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly tty: boolean,
@@ -207,10 +301,14 @@ export class LiveView {
     }, 80);
   }
 
-  /** Stops redrawing (a prompt is on screen); the block is cleared first. */
+  /**
+   * Stops redrawing while a prompt is on screen: the last frame stays where
+   * it is (the question is printed below it), and the next frame is drawn
+   * below the answer.
+   */
   pause(): void {
-    this.clear();
     this.paused = true;
+    this.drawnLines = 0;
   }
 
   resume(): void {
@@ -223,6 +321,7 @@ export class LiveView {
   close(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.stopTicker();
     if (this.tty) this.draw();
     this.drawnLines = 0;
   }
@@ -238,5 +337,19 @@ export class LiveView {
     this.clear();
     this.write(block + "\n");
     this.drawnLines = screenRows(block, this.columns());
+    if (ticking(this.model)) this.startTicker();
+    else this.stopTicker();
+  }
+
+  private startTicker(): void {
+    if (this.ticker !== undefined) return;
+    this.ticker = setInterval(() => this.draw(), 250);
+    // A spinner never keeps the process alive.
+    Deno.unrefTimer(this.ticker);
+  }
+
+  private stopTicker(): void {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.ticker = undefined;
   }
 }

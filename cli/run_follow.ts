@@ -22,16 +22,30 @@ export const writeOut = (text: string): number => Deno.stdout.writeSync(encoder.
 // Questions go to stderr: they reach the user even when stdout is JSON or a pipe.
 const writePrompt = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
 
-/** Asks approvals on the terminal, one at a time, without losing a line typed after a timeout. */
+/** "21:40:12" of an ISO time, on the user's clock. */
+function clockTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toTimeString().slice(0, 8);
+}
+
+/**
+ * Asks approvals on the terminal, one at a time, without losing a line typed
+ * after a timeout. The live table stays on screen: the question (its
+ * sentence, the exact grant and what each answer does) is printed below it.
+ */
 export function terminalAsk(view: LiveView | null): AskApproval {
   let pendingLine: Promise<string | null> | null = null;
   let queue: Promise<unknown> = Promise.resolve();
   const askOnce: AskApproval = async (question) => {
     if (question.signal.aborted) return null;
     view?.pause();
+    const [sentence, ...details] = question.text.split("\n");
+    const until = question.deadline ? ` (until ${clockTime(question.deadline)})` : "";
+    const always = question.always ? ", 'always' to approve it from now on (a stored rule)," : "";
     writePrompt(
-      `\n${yellow("Approval needed")} (${question.kind}): ${question.text}\n` +
-        `Type 'yes' to approve within ${question.timeoutSec} s. Anything else denies: `,
+      `\n${yellow("Approval needed")} (${question.kind}): ${sentence}\n` +
+        details.map((line) => `  ${line}\n`).join("") +
+        `Type 'yes' to approve${always} within ${question.timeoutSec} s${until}. Anything else denies: `,
     );
     pendingLine ??= readStdinLine();
     const line = pendingLine;
@@ -43,7 +57,9 @@ export function terminalAsk(view: LiveView | null): AskApproval {
     else writePrompt("\n(decided elsewhere or timed out)\n");
     view?.resume();
     if (answer === "aborted" || answer === null) return null;
-    return answer.trim().toLowerCase() === "yes";
+    const word = answer.trim().toLowerCase();
+    if (word === "always" && question.always) return "always";
+    return word === "yes";
   };
   return (question) => {
     const next = queue.then(() => askOnce(question));

@@ -4,6 +4,7 @@
  * artifacts and, for a failed run, where and why it failed. Only event names
  * the coordinator really emits are mapped.
  */
+import { failedStage } from "../coordinator/failure_hint.ts";
 import type { RunLogEvent } from "../coordinator/run_log.ts";
 import { modelCallCounts } from "../coordinator/records.ts";
 import type { ApprovalRow, LlmCall, RunRow, Store, SubtaskRow, ToolEvent } from "../store/mod.ts";
@@ -142,7 +143,9 @@ export function analyzeRun(store: Store, run: RunRow, events: RunLogEvent[]): Ru
     run_id: run.run_id,
     status: run.status,
     current_stage: run.current_stage ?? current_stage,
-    failed_stage: failed ? lastError?.stage ?? current_stage : null,
+    failed_stage: failed
+      ? failedStage(run.error_message ?? lastError?.reason, lastError?.stage ?? current_stage)
+      : null,
     failure_reason: failed ? run.error_message ?? lastError?.reason ?? null : null,
     stages,
     tool_calls: store.toolEvents.listForRun(run.run_id),
@@ -182,7 +185,7 @@ export function enrichRun(run: RunRow) {
   const failed = run.status === "error" || run.status === "interrupted";
   return {
     ...run,
-    failed_stage: failed ? run.current_stage : null,
+    failed_stage: failed ? failedStage(run.error_message, run.current_stage) : null,
     failure_reason: failed ? run.error_message : null,
   };
 }

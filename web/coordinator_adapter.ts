@@ -13,7 +13,7 @@ export function coordinatorForWeb(deps: WebDeps): CoordinatorPort {
     startRun: (options) => startRun(core(), options),
     resumeRun: (runId, options) => resumeRun(core(), runId, options),
     requestCancel: (runId) => requestCancel(core(), runId, "cancelled from the dashboard"),
-    decideApproval: (approvalId, approved, note, operator) =>
-      decideApproval(core(), approvalId, approved, note || undefined, operator),
+    decideApproval: (approvalId, approved, note, operator, always) =>
+      decideApproval(core(), approvalId, approved, note || undefined, operator, always),
   };
 }

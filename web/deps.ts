@@ -39,7 +39,14 @@ export interface CoordinatorPort {
   ): WebRunHandle;
   /** Cross-process: works for runs started by a CLI process too. */
   requestCancel(runId: string): boolean;
-  decideApproval(approvalId: string, approved: boolean, note: string, operator: string): boolean;
+  /** With `always`, the rule the request offers is stored too ("always for this role/agent"). */
+  decideApproval(
+    approvalId: string,
+    approved: boolean,
+    note: string,
+    operator: string,
+    always?: boolean,
+  ): boolean;
 }
 
 export interface WebDeps {

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 const FILES: Record<string, string> = {
   "app.css": "text/css; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
+  "countdown.js": "text/javascript; charset=utf-8",
 };
 
 const cache = new Map<string, string>();

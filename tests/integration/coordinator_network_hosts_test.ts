@@ -113,7 +113,7 @@ Deno.test("the planner's hosts reach the new agent's manifest, named in the crea
       assert.deepEqual(ask.request_data.network_hosts, ["github.com", "*.pypi.org"]);
       assert.match(
         String(ask.request_data.summary),
-        /reach only these hosts: github.com, \*\.pypi/,
+        /that can run programs \(bash\) and reach the network \(github.com, \*\.pypi.org\)\?/,
       );
     } finally {
       store.close();

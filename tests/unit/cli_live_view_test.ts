@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { LiveView, plainLine } from "../../cli/live_view.ts";
+import { applyEvent, emptyModel, LiveView, plainLine, renderBlock } from "../../cli/live_view.ts";
+import { explainFailure, failedStage } from "../../coordinator/failure_hint.ts";
 import { clip, terminalSafe } from "../../cli/output.ts";
 import type { RunLogEvent } from "../../coordinator/run_log.ts";
 
@@ -110,4 +111,128 @@ Deno.test("on a narrow terminal the redraw moves up over wrapped lines too", asy
   assert.ok(rows > firstFrame.trimEnd().split("\n").length, "the frame has a wrapped line");
   view.close();
   assert.ok(out.slice(firstFrame.length).startsWith(`\x1b[${rows}A\x1b[J`));
+});
+
+Deno.test("a running subtask shows a spinner, its elapsed time and the agent from its attempt", () => {
+  const model = emptyModel();
+  const started = Date.parse("2026-01-01T10:00:00Z");
+  applyEvent(model, {
+    ts: new Date(started).toISOString(),
+    event: "task_pool_update",
+    payload: {
+      phase: "execution",
+      tasks: [{
+        task_id: "execute-read",
+        title: "Read notes",
+        status: "in_progress",
+        assigned_agent_id: null,
+        error: "",
+      }],
+    },
+  });
+  assert.match(renderBlock(model, started), /execute-read\s+in_progress\s+-/);
+  applyEvent(model, {
+    ts: new Date(started).toISOString(),
+    event: "subtask_attempt_started",
+    payload: { task_id: "execute-read", attempt: 1, max_attempts: 2, agent_id: "reader-1a2b" },
+  });
+  const early = renderBlock(model, started + 7_400);
+  const later = renderBlock(model, started + 125_000);
+  assert.match(early, /execute-read\s+\S running 7s\s+reader-1a2b\s+Read notes/);
+  assert.match(later, /running 2m05s/);
+  assert.notEqual(
+    renderBlock(model, started + 7_400).split("\n")[2].slice(0, 20),
+    renderBlock(model, started + 7_500).split("\n")[2].slice(0, 20),
+    "the spinner turns",
+  );
+});
+
+Deno.test("a waiting approval counts down; a timeout is shown as a timeout, not a person's deny", () => {
+  const model = emptyModel();
+  const now = Date.parse("2026-01-01T10:00:00Z");
+  applyEvent(
+    model,
+    event("approval_request", {
+      approval_id: "ab12",
+      kind: "agent_create",
+      request: {
+        summary: 'Create a new agent for "Build" (role builder) that can run programs (bash)?',
+      },
+      expires_at: new Date(now + 600_000).toISOString(),
+    }),
+  );
+  assert.match(
+    renderBlock(model, now),
+    /Approval waiting: Create a new agent .* \[ab12\] \(10:00 left\)/,
+  );
+  assert.match(renderBlock(model, now + 2_500), /\(9:58 left\)/);
+  assert.equal(
+    plainLine(event("approval_resolved", {
+      approval_id: "ab12",
+      approved: false,
+      operator: "web_timeout",
+      note: "timed_out_default_deny",
+    })),
+    "Approval timed out: nobody answered in time (timed_out_default_deny)",
+  );
+  assert.equal(
+    plainLine(event("approval_resolved", {
+      approved: true,
+      operator: "always_rule",
+      note: "always_rule:rule_0123456789abcdef",
+    })),
+    "Approval granted by the standing rule rule_0123456789abcdef",
+  );
+});
+
+Deno.test("a failure is explained in one line with its fix, naming the phase that failed", () => {
+  const model = emptyModel();
+  applyEvent(
+    model,
+    event("task_pool_update", {
+      phase: "execution",
+      tasks: [{
+        task_id: "execute-build",
+        title: "Build",
+        status: "failed",
+        assigned_agent_id: "builder-1",
+        error: "max_agents_per_run_exceeded (3)",
+      }],
+    }),
+  );
+  assert.match(
+    renderBlock(model),
+    /✗ execute-build: the run used all the agents it may \(max_agents_per_run_exceeded \(3\)\); fix: raise CLOSED_CLAW_MAX_AGENTS_PER_RUN/,
+  );
+  assert.match(
+    plainLine(
+      event("subtask_attempt_failed", {
+        task_id: "t",
+        attempt: 1,
+        error: "agent_create_denied: x",
+      }),
+    )!,
+    /the new agent was not approved .*; fix: answer 'yes' or 'always' when asked/,
+  );
+  assert.equal(failedStage("discovery_phase_failed", "execute"), "discovery");
+  assert.equal(failedStage("budget_exceeded: $1", "execute"), "execute");
+  assert.match(explainFailure("discovery_phase_failed"), /^a discovery subtask failed/);
+});
+
+Deno.test("pausing for a question keeps the last frame on screen and draws the next one below", async () => {
+  let out = "";
+  const view = new LiveView(true, (t) => out += t);
+  view.onEvent(pool);
+  await new Promise((r) => setTimeout(r, 120));
+  view.pause();
+  out += "QUESTION\n";
+  view.resume();
+  view.close();
+  const afterQuestion = out.slice(out.indexOf("QUESTION"));
+  assert.ok(
+    !afterQuestion.slice("QUESTION\n".length).startsWith("\x1b["),
+    "nothing above the question is cleared: the next frame starts below it",
+  );
+  assert.match(out.slice(0, out.indexOf("QUESTION")), /execute-read/);
+  assert.match(afterQuestion, /execute-read/);
 });

@@ -1,4 +1,8 @@
-/** Approval routes: pending and all requests, and the operator's decision. */
+/**
+ * Approval routes: pending and all requests, the operator's decision (with
+ * `"always": true`, the rule the request offers is stored too), and the
+ * standing "always" rules (listed, revoked).
+ */
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { z } from "zod";
@@ -7,10 +11,12 @@ import type { WebDeps } from "../deps.ts";
 import { HttpError, intQuery, jsonBody, validId } from "../http.ts";
 import type { LiveHub } from "../live/hub.ts";
 import { coordinatorOf } from "./_coordinator.ts";
+import { assertRuleId, revokeRule } from "../../coordinator/approvals.ts";
 
 const Decision = z.object({
   approved: z.boolean(),
   note: z.string().max(2000).default(""),
+  always: z.boolean().default(false),
 }).strict();
 
 /** `GET /approvals/pending`: the open requests, optionally of one run. */
@@ -35,7 +41,13 @@ async function decide(deps: WebDeps, hub: LiveHub, c: Context, rawId: string) {
   if (!deps.store.approvals.get(id)) {
     throw new HttpError(404, "approval_not_found", `No approval ${id}.`);
   }
-  const resolved = coordinator.decideApproval(id, body.approved, body.note, "dashboard");
+  const resolved = coordinator.decideApproval(
+    id,
+    body.approved,
+    body.note,
+    "dashboard",
+    body.always,
+  );
   if (!resolved) {
     throw new HttpError(
       409,
@@ -44,7 +56,17 @@ async function decide(deps: WebDeps, hub: LiveHub, c: Context, rawId: string) {
     );
   }
   hub.changed();
-  return c.json({ approval_id: id, approved: body.approved, resolved: true });
+  return c.json({ approval_id: id, approved: body.approved, always: body.always, resolved: true });
+}
+
+/** `POST /approvals/rules/:id/revoke`: ends a standing "always" rule (audited); 404 when none is in force. */
+function revoke(deps: WebDeps, hub: LiveHub, c: Context, rawId: string) {
+  const id = validId(assertRuleId, rawId);
+  if (!revokeRule(deps.store, id, "dashboard")) {
+    throw new HttpError(404, "rule_not_found", `No rule ${id} in force.`);
+  }
+  hub.changed();
+  return c.json({ rule_id: id, revoked: true });
 }
 
 export function approvalsRoutes(deps: WebDeps, hub: LiveHub): Hono {
@@ -54,6 +76,11 @@ export function approvalsRoutes(deps: WebDeps, hub: LiveHub): Hono {
     "/approvals",
     (c) => c.json(deps.store.approvals.list({ limit: intQuery(c, "limit", 200, 10_000) })),
   );
+  app.get(
+    "/approvals/rules",
+    (c) => c.json(deps.store.approvalRules.list({ includeRevoked: c.req.query("all") === "1" })),
+  );
+  app.post("/approvals/rules/:id/revoke", (c) => revoke(deps, hub, c, c.req.param("id")));
   app.post("/approvals/:id/decide", (c) => decide(deps, hub, c, c.req.param("id")));
   return app;
 }

@@ -1,11 +1,22 @@
 /** @jsxImportSource hono/jsx */
 // Pages are rendered once on the server, never diffed, so React's list keys mean nothing here.
 // deno-lint-ignore-file jsx-key
-/** Every approval request at `/approvals`, pending ones with Approve and Deny. */
+/**
+ * Every approval request at `/approvals`: pending ones with their question,
+ * exact grant, countdown and Approve / Always / Deny; decided ones with who
+ * decided (a timeout shown as such); and the standing "always" rules, each
+ * with Revoke.
+ */
 import { Hono } from "hono";
-import type { ApprovalRow } from "../../store/mod.ts";
+import type { ApprovalRow, ApprovalRuleRow } from "../../store/mod.ts";
 import type { WebDeps } from "../deps.ts";
-import { ApprovalButtons } from "./approval_buttons.tsx";
+import {
+  alwaysText,
+  ApprovalButtons,
+  ApprovalDetails,
+  Countdown,
+  decidedText,
+} from "./approval_buttons.tsx";
 import { when } from "./format.ts";
 import { renderPage } from "./layout.tsx";
 import { Empty, Json, Status } from "./ui.tsx";
@@ -50,12 +61,51 @@ function ApprovalItem(props: { a: ApprovalRow; base: string }) {
       {a.run_id && <a href={`${base}/runs/${a.run_id}`} class="mono">{a.run_id.slice(0, 12)}</a>}
       {" "}
       <span class="muted">{when(a.created_at)}</span>
+      {a.status === "pending" && <Countdown expiresAt={a.expires_at} />}
       {a.kind === "data_flow" && <DataFlowLine request={a.request_data} />}
       {a.kind === "agent_create" && <AgentCreateLine request={a.request_data} />}
+      {a.kind !== "data_flow" && <ApprovalDetails request={a.request_data} />}
       <Json value={a.request_data} />
-      {a.status === "pending" && <ApprovalButtons id={a.approval_id} base={base} />}
-      {a.status !== "pending" && <span class="muted">by {a.operator ?? "–"} {a.note}</span>}
+      {a.status === "pending" && (
+        <ApprovalButtons id={a.approval_id} base={base} always={alwaysText(a.request_data)} />
+      )}
+      {a.status !== "pending" && <span class="muted">{decidedText(a)}</span>}
     </li>
+  );
+}
+
+/** The standing "always" rules, newest first, each with Revoke. */
+function Rules(props: { rules: ApprovalRuleRow[]; base: string }) {
+  const { rules, base } = props;
+  return (
+    <section id="approval-rules">
+      <h2>Always rules</h2>
+      {rules.length === 0
+        ? <Empty>No standing rules. Answer "Always" to a request to make one.</Empty>
+        : (
+          <ul class="list">
+            {rules.map((r) => (
+              <li>
+                <b class="mono">{r.rule_id}</b> {r.kind} for {r.scope}{" "}
+                <span class="mono">{r.subject}</span>{" "}
+                <span class="muted">
+                  by {r.created_by}, {when(r.created_at)}, used {r.uses} time(s)
+                </span>{" "}
+                <button
+                  type="button"
+                  class="button danger"
+                  data-action="POST"
+                  data-url={`${base}/api/approvals/rules/${r.rule_id}/revoke`}
+                  data-confirm={`Revoke ${r.rule_id}? Later requests will be asked again.`}
+                >
+                  Revoke
+                </button>
+                <Json value={r.grant} />
+              </li>
+            ))}
+          </ul>
+        )}
+    </section>
   );
 }
 
@@ -63,17 +113,21 @@ export function approvalsPage(deps: WebDeps, base: string): Hono {
   const app = new Hono();
   app.get("/approvals", (c) => {
     const all = deps.store.approvals.list({ limit: 200 });
+    const rules = deps.store.approvalRules.list();
     return c.html(renderPage(
       base,
       "Approvals",
       "/approvals",
-      all.length === 0
-        ? <Empty>No approval requests yet.</Empty>
-        : (
-          <ul class="list" id="approval-list">
-            {all.map((a) => <ApprovalItem a={a} base={base} />)}
-          </ul>
-        ),
+      <>
+        {all.length === 0
+          ? <Empty>No approval requests yet.</Empty>
+          : (
+            <ul class="list" id="approval-list">
+              {all.map((a) => <ApprovalItem a={a} base={base} />)}
+            </ul>
+          )}
+        <Rules rules={rules} base={base} />
+      </>,
     ));
   });
   return app;

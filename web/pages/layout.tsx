@@ -28,6 +28,7 @@ export function Layout(props: { title: string; path: string; base: string; child
         <title>{props.title} · Closed Claw</title>
         <link rel="stylesheet" href={`${base}/static/app.css`} />
         <script src={`${base}/static/app.js`} defer></script>
+        <script src={`${base}/static/countdown.js`} defer></script>
       </head>
       <body data-base={base}>
         <header class="top">

@@ -7,7 +7,14 @@
  */
 import type { RunAnalysis } from "../analysis.ts";
 import type { RunRow } from "../../store/mod.ts";
-import { ApprovalButtons } from "./approval_buttons.tsx";
+import {
+  alwaysText,
+  ApprovalButtons,
+  ApprovalDetails,
+  Countdown,
+  decidedText,
+} from "./approval_buttons.tsx";
+import { failureHint } from "../../coordinator/failure_hint.ts";
 import { SubtaskGraph } from "./charts.tsx";
 import { DataTable } from "./data_table.tsx";
 import { money, ms } from "./format.ts";
@@ -84,12 +91,22 @@ function Approvals(props: { a: RunAnalysis; base: string }) {
           {a.approvals.map((ap) => (
             <li>
               <Status value={ap.status} /> {ap.kind}{" "}
-              <code>
-                {ap.kind === "data_flow" || ap.kind === "agent_create"
-                  ? String(ap.request_data.summary ?? "").slice(0, 600)
-                  : JSON.stringify(ap.request_data).slice(0, 200)}
-              </code>
-              {ap.status === "pending" && <ApprovalButtons id={ap.approval_id} base={base} />}
+              {ap.status === "pending" && <Countdown expiresAt={ap.expires_at} />}
+              {ap.status === "pending" ? <ApprovalDetails request={ap.request_data} /> : (
+                <code>
+                  {ap.request_data.summary
+                    ? String(ap.request_data.summary).slice(0, 600)
+                    : JSON.stringify(ap.request_data).slice(0, 200)}
+                </code>
+              )}
+              {ap.status === "pending" && (
+                <ApprovalButtons
+                  id={ap.approval_id}
+                  base={base}
+                  always={alwaysText(ap.request_data)}
+                />
+              )}
+              {ap.status !== "pending" && <span class="muted">{decidedText(ap)}</span>}
             </li>
           ))}
         </ul>
@@ -149,7 +166,8 @@ export function RunLive(props: { run: RunRow; analysis: RunAnalysis; base: strin
       <Figures run={run} a={a} />
       {a.failure_reason && (
         <section class="alert-box">
-          <b>Failed in {a.failed_stage ?? "an unknown stage"}:</b> {a.failure_reason}
+          <b>Failed in {a.failed_stage ?? "an unknown stage"}:</b> {a.failure_reason}{" "}
+          <span class="fix">Fix: {failureHint(a.failure_reason, run.run_id).fix}</span>
         </section>
       )}
       <Stages a={a} />
