@@ -17,6 +17,7 @@ const PRODUCTION = [
   "core",
   "guest",
   "llm",
+  "mcp_server",
   "store",
   "tools",
   "web",
