@@ -18,6 +18,7 @@ type Runs = typeof import("./runs.ts");
 type Backup = typeof import("./backup.ts");
 type Tools = typeof import("./tools.ts");
 type Web = typeof import("./web.ts");
+type Approvals = typeof import("./approvals.ts");
 type Mcp = typeof import("./mcp.ts");
 
 /** The module `./<file>`, imported when first used (see _lazy.ts). */
@@ -94,6 +95,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "runlog",
     summary: "Show the event log of a run.",
     load: async () => (await loadModule<Runs>("runs.ts")).runlogCommand,
+  },
+  {
+    name: "approvals",
+    summary:
+      "List approval requests; `approvals rules` and `approvals revoke <rule_id>` manage 'always' rules.",
+    load: async () => (await loadModule<Approvals>("approvals.ts")).approvalsCommand,
   },
   {
     name: "backup",

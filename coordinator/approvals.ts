@@ -43,6 +43,8 @@ export interface ApprovalRequest {
   details?: string[];
   /** Offered as the "always" answer (absent: approve or deny only). */
   rule?: RuleOffer;
+  /** Other rules that answer this request too (an "always" for a role covers its agent's reuse). */
+  coveredBy?: RuleOffer[];
   timeoutSec: number;
   signal?: AbortSignal;
 }
@@ -162,10 +164,13 @@ export class ApprovalService {
 
   /** A stored "always" rule answering this request; rules stand in for a person only. */
   private standingRule(req: ApprovalRequest): ApprovalRuleRow | null {
-    if (!req.rule || (req.mode !== "interactive" && req.mode !== "web")) return null;
-    const offer = req.rule;
-    return this.store.approvalRules.active(offer.kind, offer.scope, offer.subject)
-      .find((r) => ruleMatches(r, offer)) ?? null;
+    if (req.mode !== "interactive" && req.mode !== "web") return null;
+    for (const offer of [...(req.rule ? [req.rule] : []), ...(req.coveredBy ?? [])]) {
+      const found = this.store.approvalRules.active(offer.kind, offer.scope, offer.subject)
+        .find((r) => ruleMatches(r, offer));
+      if (found) return found;
+    }
+    return null;
   }
 
   private async ask(row: ApprovalRow, req: ApprovalRequest): Promise<ApprovalOutcome> {
@@ -354,4 +359,22 @@ export function decideApproval(
     operator,
     note ?? (approved ? "approved_via_web" : "denied_via_web"),
   );
+}
+
+/**
+ * Checks an "always" rule id (`rule_` and 16 hex digits) before it reaches the store.
+ *
+ * @example
+ * ```ts
+ * assertRuleId("rule_0123456789abcdef"); // "rule_0123456789abcdef"
+ * ```
+ */
+export function assertRuleId(id: string): string {
+  if (!/^rule_[0-9a-f]{16}$/.test(id)) {
+    throw new ClosedClawError("invalid_rule_id", `"${id.slice(0, 100)}" is not a rule id.`, {
+      hint: "List the rules with `closed-claw approvals rules`.",
+      exitCode: 2,
+    });
+  }
+  return id;
 }

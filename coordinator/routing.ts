@@ -2,8 +2,11 @@
  * Routing a subtask to an agent: embed the subtask, take the top-k from the
  * vector index, let the model rerank them (semantic order when it cannot)
  * unless the semantic scores already decide (`rerankSkip`), and reuse the
- * best one whose tools fit when score·(0.3+0.7·success_rate) clears the
- * threshold. Otherwise create a capsule from a generated profile. Either way
+ * one whose tools fit and whose score clears the threshold, ranked by
+ * score·(0.3+0.7·success_rate) (an agent that failed most of its ≥ 2 uses is
+ * not reused). Otherwise generate a profile; when an existing agent's
+ * description is near-identical to it, use that agent instead of creating a
+ * twin (twin_agents.ts); else create a capsule from the profile. Either way
  * an agent whose grant is risky (programs, writes, network, paid APIs) is
  * asked about first (coordinator/approval_risk.ts has the rule).
  */
@@ -15,7 +18,8 @@ import { evolveGenome, lineageTags, withWorkingStyle } from "./evolution.ts";
 import { isFatalLlmError } from "./planner.ts";
 import { type AgentProfile, generateProfile } from "./profile.ts";
 import { hostsCovered } from "./network_hosts.ts";
-import { approvalTimeoutSec } from "./approvals.ts";
+import { findTwin, provenFailing } from "./twin_agents.ts";
+import { approvalTimeoutSec, type RuleOffer } from "./approvals.ts";
 import {
   type AgentGrant,
   type ApprovalQuestion,
@@ -75,7 +79,16 @@ export function toolsFit(
     hostsCovered(agent.network_hosts ?? [], need.network_hosts ?? []);
 }
 
-/** The best candidate that fits, and whether it clears the reuse threshold. */
+/**
+ * The candidate to reuse, or the best poor match (named to the create gate).
+ *
+ * The gate is the match itself: a candidate is reused when its score (the
+ * reranker's, or the semantic one) reaches the threshold, its tools fit and
+ * it has not proven itself failing (≥ 2 uses, under half succeeded). Among
+ * those, the highest effective score (success-weighted) wins. Weighting the
+ * gate too would hold an unproven agent (success rate taken as 0.5) to a
+ * semantic score of 0.954, so every run would create a twin of the last.
+ */
 export function chooseCandidate(
   candidates: readonly Candidate[],
   need: AgentNeed,
@@ -84,12 +97,16 @@ export function chooseCandidate(
 ): { best: Candidate | null; effective: number; reuse: boolean } {
   let best: Candidate | null = null;
   let bestScore = -Infinity;
+  let pick: Candidate | null = null;
+  let pickScore = -Infinity;
   for (const c of candidates) {
     if (c.status !== "active" || !toolsFit(c, need, allowed)) continue;
     const e = effectiveScore(c);
     if (e > bestScore) (best = c, bestScore = e);
+    if (c.score >= threshold && !provenFailing(c) && e > pickScore) (pick = c, pickScore = e);
   }
-  return { best, effective: best ? bestScore : 0, reuse: best !== null && bestScore >= threshold };
+  if (pick) return { best: pick, effective: pickScore, reuse: true };
+  return { best, effective: best ? bestScore : 0, reuse: false };
 }
 
 /**
@@ -301,6 +318,17 @@ async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acqui
     subtask,
     allowedTools: ctx.toolsAllowed,
   }, { runId: ctx.state.run_id, signal: ctx.signal });
+  const twin = null as null | Awaited<ReturnType<typeof findTwin>>;
+  if (twin) {
+    ctx.log.emit("agent_twin_found", {
+      task_id: subtask.task_id,
+      role_tag: subtask.role_tag,
+      agent_id: twin.agent_id,
+      similarity: round(twin.similarity),
+      profile_description: profile.description,
+    });
+    return await reuseGated(ctx, subtask, twin.agent_id);
+  }
   const grant = grantOf({ tools: profile.tools_allowlist, permissions: profile.permissions });
   const risks = risksOf(grant, settings.paidApiProviders);
   if (
@@ -351,7 +379,7 @@ async function reuseGated(ctx: RunContext, subtask: Subtask, agentId: string): P
       });
       const approved = await askGate(ctx, subtask, "agent_reuse", question, grant, {
         agent_id: agentId,
-      });
+      }, [{ kind: "agent_create", scope: "role", subject: subtask.role_tag, grant: { ...grant } }]);
       if (!approved) {
         return {
           error: `agent_reuse_denied: agent ${agentId} (${
@@ -372,6 +400,7 @@ async function askGate(
   question: ApprovalQuestion,
   grant: AgentGrant,
   extra: Record<string, unknown>,
+  coveredBy?: RuleOffer[],
 ): Promise<boolean> {
   const { state, settings } = ctx;
   const hosts = grant.network_hosts;
@@ -401,6 +430,7 @@ async function askGate(
     rule: kind === "agent_create"
       ? { kind, scope: "role", subject: subtask.role_tag, grant: { ...grant } }
       : { kind, scope: "agent", subject: String(extra.agent_id), grant: { ...grant } },
+    coveredBy,
     timeoutSec: approvalTimeoutSec(settings, mode),
     signal: ctx.signal,
   });

@@ -41,13 +41,10 @@ async function decide(deps: WebDeps, hub: LiveHub, c: Context, rawId: string) {
   if (!deps.store.approvals.get(id)) {
     throw new HttpError(404, "approval_not_found", `No approval ${id}.`);
   }
-  const resolved = coordinator.decideApproval(
-    id,
-    body.approved,
-    body.note,
-    "dashboard",
-    body.always,
-  );
+  // The port keeps its four-argument form for a plain decision.
+  const resolved = body.always
+    ? coordinator.decideApproval(id, body.approved, body.note, "dashboard", true)
+    : coordinator.decideApproval(id, body.approved, body.note, "dashboard");
   if (!resolved) {
     throw new HttpError(
       409,
@@ -56,7 +53,12 @@ async function decide(deps: WebDeps, hub: LiveHub, c: Context, rawId: string) {
     );
   }
   hub.changed();
-  return c.json({ approval_id: id, approved: body.approved, always: body.always, resolved: true });
+  return c.json({
+    approval_id: id,
+    approved: body.approved,
+    ...(body.always ? { always: true } : {}),
+    resolved: true,
+  });
 }
 
 /** `POST /approvals/rules/:id/revoke`: ends a standing "always" rule (audited); 404 when none is in force. */
