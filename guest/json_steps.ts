@@ -112,7 +112,7 @@ async function takeStep(
     );
     return undefined;
   }
-  const call = await state.prepare(parsed.tool, args.args, parsed.thought, step);
+  const call = await state.admit(parsed.tool, args.args, parsed.thought, step);
   if (call.kind === "final") return call.final;
   if (call.kind === "refused") {
     state.messages.push({ role: "user", content: call.text });

@@ -46,7 +46,7 @@ export type Final = Omit<FinalMessage, "v" | "type">;
  * model is told), the end of the loop (`final`), or a call the host allowed,
  * with how to get its outcome and whether it changes anything.
  */
-export type PreparedCall =
+export type AdmittedCall =
   | { kind: "refused"; text: string }
   | { kind: "final"; final: Final }
   | {
@@ -133,12 +133,12 @@ export class LoopState {
    * and allowed by the host. What an allowed call returned is recorded by
    * {@link record} once its outcome is in.
    */
-  async prepare(
+  async admit(
     tool: string,
     args: Record<string, unknown>,
     reason: string,
     step: number,
-  ): Promise<PreparedCall> {
+  ): Promise<AdmittedCall> {
     if (!this.allowed.has(tool)) {
       const available = [...this.allowed].join(", ") || "none";
       this.mistake(`tool_not_allowed:${tool}`);
@@ -188,7 +188,7 @@ export class LoopState {
    * `read_skill`, answered here: the text is one the host sent in `start`, so
    * there is nothing to decide, and it does not count against the tool budget.
    */
-  private readSkill(key: string, args: Record<string, unknown>): PreparedCall {
+  private readSkill(key: string, args: Record<string, unknown>): AdmittedCall {
     const skill = this.start.skills?.find((s) => s.id === args.skill_id);
     const outcome: ToolOutcome = skill
       ? { ok: true, result: { skill_id: skill.id, guide: skill.text }, error: "" }

@@ -67,19 +67,19 @@ async function runBatch(
     }
     const guess = state.ports.mayChange(call.name, call.args);
     if (guess) await settle();
-    const prepared = await state.prepare(call.name, call.args, reason, step);
-    if (prepared.kind === "final") {
+    const admitted = await state.admit(call.name, call.args, reason, step);
+    if (admitted.kind === "final") {
       await settle();
-      return { final: prepared.final };
+      return { final: admitted.final };
     }
-    if (prepared.kind === "refused") {
-      results.push(Promise.resolve(prepared.text));
+    if (admitted.kind === "refused") {
+      results.push(Promise.resolve(admitted.text));
       continue;
     }
-    const alone = guess || prepared.sideEffects;
+    const alone = guess || admitted.sideEffects;
     if (alone) await settle();
-    const result = prepared.outcome().then((outcome) => {
-      state.record(prepared.key, outcome);
+    const result = admitted.outcome().then((outcome) => {
+      state.record(admitted.key, outcome);
       return resultText(outcome, max);
     });
     results.push(result);
