@@ -180,7 +180,11 @@ Deno.test({
     const roles = { current: "file-reader" };
     const brain = notesBrain();
     brain.plan = (phase, prompt) => notesBrain({ role: roles.current }).plan(phase, prompt);
-    await using d = await openDashboard(brain, { CLOSED_CLAW_CREATE_APPROVAL_REQUIRED: "true" });
+    // A file reader is asked about only when every new agent is (the default asks about risky ones).
+    await using d = await openDashboard(brain, {
+      CLOSED_CLAW_CREATE_APPROVAL_REQUIRED: "true",
+      CLOSED_CLAW_AGENT_APPROVAL_SCOPE: "all",
+    });
     await Deno.writeTextFile(join(d.workspace, "notes.txt"), "hello world\n");
     // A first run (auto-approved) creates a file reader; a second run for an
     // unrelated role then needs approval to create another agent.
@@ -204,6 +208,16 @@ Deno.test({
     // The badge goes live, then the approval shows on the run page.
     await d.page.waitForSelector("#approvals-badge:not([data-count='0'])", { timeout: 30_000 });
     await d.page.waitForSelector("button:has-text('Approve')", { timeout: 30_000 });
+    // The pending request counts down to its deadline (countdown.js), and offers Always.
+    const shown = await d.page.textContent("[data-deadline]");
+    assert.match(shown ?? "", /^\d+:\d\d left$/);
+    let ticked = shown;
+    for (let i = 0; i < 50 && ticked === shown; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ticked = await d.page.textContent("[data-deadline]");
+    }
+    assert.notEqual(ticked, shown, "the countdown ticks");
+    assert.ok(await d.page.isVisible("button:has-text('Always')"));
     await d.screenshot("approval_pending");
     await d.page.click("button:has-text('Approve')");
     await waitForStatus(d.page, "ok");

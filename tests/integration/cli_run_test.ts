@@ -225,7 +225,8 @@ Deno.test({
         ? toolStep("file_io", { op: "read", path: "notes.txt" })
         : finalStep(last.slice(0, 50)),
     rerank: () => [{ agent_id: "c1", score: 0.2, reason: "weak" }],
-  });
+    // A read-only agent is asked about only when every new agent is.
+  }, { CLOSED_CLAW_AGENT_APPROVAL_SCOPE: "all" });
   const store = openStore(settings.dbPath);
   try {
     await Deno.writeTextFile(join(workspace, "notes.txt"), "n");
@@ -279,7 +280,8 @@ Deno.test({
         ? toolStep("file_io", { op: "read", path: "n.txt" })
         : finalStep(last.slice(0, 50)),
     rerank: () => [{ agent_id: "c1", score: 0.2, reason: "weak" }],
-  });
+    // A read-only agent is asked about only when every new agent is.
+  }, { CLOSED_CLAW_AGENT_APPROVAL_SCOPE: "all" });
   const store = openStore(settings.dbPath);
   try {
     await Deno.writeTextFile(join(workspace, "n.txt"), "n");
