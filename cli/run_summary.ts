@@ -2,6 +2,7 @@
  * What a finished run prints: the final JSON object (`--json`) or the answer
  * with its subtasks, usage, run log and what to do next.
  */
+import { failureHint } from "../coordinator/failure_hint.ts";
 import type { Store } from "../store/mod.ts";
 import { modelCallCounts, type RunOutcome, type RunState } from "../coordinator/mod.ts";
 import { bold, duration, green, printLine, red, terminalSafe, yellow } from "./output.ts";
@@ -74,14 +75,23 @@ export function printSummary(
           `Run stopped by user request. Continue it with: closed-claw resume ${outcome.runId}`,
         ),
       )
-      : red(hereCommand(
-        `Task failed: ${
-          terminalSafe(outcome.error).replace(/\.+$/, "")
-        }. Retry what failed with: closed-claw resume ${outcome.runId}${
-          outcome.error.startsWith("budget_exceeded") ? " --max-cost-usd <usd>" : ""
-        }`,
-      )),
+      : red(hereCommand(failedLine(outcome.error, outcome.runId))),
   );
+}
+
+/**
+ * The one line a failed run ends with: the error, what it means, and the fix.
+ *
+ * @example
+ * ```ts
+ * failedLine("discovery_phase_failed", "run_1");
+ * // "Task failed: discovery_phase_failed (a discovery subtask failed). Fix: see that subtask's line, then `closed-claw resume run_1`"
+ * ```
+ */
+export function failedLine(error: string, runId: string): string {
+  const text = terminalSafe(error).replace(/\.+$/, "") || "failed";
+  const { reason, fix } = failureHint(text, runId);
+  return `Task failed: ${text}${reason ? ` (${reason})` : ""}. Fix: ${fix}`;
 }
 
 /** "Model calls: 4 (1 before the first tool call)"; the part in brackets only once a tool ran. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { applyEvent, emptyModel, LiveView, plainLine, renderBlock } from "../../cli/live_view.ts";
 import { explainFailure, failedStage } from "../../coordinator/failure_hint.ts";
+import { failedLine } from "../../cli/run_summary.ts";
 import { clip, terminalSafe } from "../../cli/output.ts";
 import type { RunLogEvent } from "../../coordinator/run_log.ts";
 
@@ -235,4 +236,15 @@ Deno.test("pausing for a question keeps the last frame on screen and draws the n
   );
   assert.match(out.slice(0, out.indexOf("QUESTION")), /execute-read/);
   assert.match(afterQuestion, /execute-read/);
+});
+
+Deno.test("a failed run's last line names the failure, what it means and the fix", () => {
+  assert.equal(
+    failedLine("discovery_phase_failed", "run_1"),
+    "Task failed: discovery_phase_failed (a discovery subtask failed). Fix: see that subtask's line, then `closed-claw resume run_1`",
+  );
+  assert.match(
+    failedLine("budget_exceeded: spent $1.2 of $1.", "run_1"),
+    /^Task failed: budget_exceeded: spent \$1\.2 of \$1 \(the run's budget ran out\)\. Fix: `closed-claw resume run_1 --max-cost-usd <usd>`/,
+  );
 });
