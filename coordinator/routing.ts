@@ -318,7 +318,15 @@ async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acqui
     subtask,
     allowedTools: ctx.toolsAllowed,
   }, { runId: ctx.state.run_id, signal: ctx.signal });
-  const twin = null as null | Awaited<ReturnType<typeof findTwin>>;
+  // Agents the reranker was asked about and scored under the threshold are not twins.
+  const vetoed = new Set(
+    ranked.method === "llm"
+      ? ranked.candidates.filter((c) => c.score < settings.lowConfidenceThreshold).map((c) =>
+        c.agent_id
+      )
+      : [],
+  );
+  const twin = await findTwin(ctx, subtask, profile.description, vetoed);
   if (twin) {
     ctx.log.emit("agent_twin_found", {
       task_id: subtask.task_id,

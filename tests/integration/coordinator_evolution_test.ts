@@ -21,10 +21,20 @@ import {
   toolStep,
 } from "../helpers/coordinator_brain.ts";
 
+let profiles = 0;
 const readNotes: Brain = {
   ...notesBrain(),
   // The existing agent never fits well, so the second run creates a new one.
   rerank: () => [{ agent_id: "c1", score: 0, reason: "not a fit" }],
+  // Each profile describes another agent (an identical one would be reused as a twin).
+  get profileExtra() {
+    profiles++;
+    return {
+      description: profiles % 2
+        ? "Reads plain text files and reports their opening lines"
+        : "Summarises meeting notes into decisions and action items",
+    };
+  },
 };
 
 /** A capsule that never answers: it alternates two successful reads until its steps run out. */

@@ -7,8 +7,10 @@ import {
   rerankSkip,
   toolsFit,
 } from "../../coordinator/routing.ts";
+import { cosine, provenFailing, TWIN_SIMILARITY } from "../../coordinator/twin_agents.ts";
+import { HashEmbedder } from "../../store/hash_embedder.ts";
 
-Deno.test("reuse needs tools that fit and a weighted score over the threshold", () => {
+Deno.test("reuse needs tools that fit and a score over the threshold; the weighted score ranks", () => {
   const base = {
     description: "",
     semantic_score: 0.9,
@@ -25,9 +27,22 @@ Deno.test("reuse needs tools that fit and a weighted score over the threshold", 
   assert.equal(effectiveScore(proven), 0.8);
   assert.ok(Math.abs(effectiveScore(failing) - 0.3) < 1e-9);
   const choice = chooseCandidate([fresh, proven, failing], read, ["file_io"], 0.62);
-  assert.equal(choice.best?.agent_id, "proven");
+  assert.equal(choice.best?.agent_id, "proven", "the success-weighted score ranks");
   assert.equal(choice.reuse, true);
-  assert.equal(chooseCandidate([fresh], read, ["file_io"], 0.62).reuse, false);
+  // An unproven agent is reused on its match alone (weighted, it would need 0.954).
+  assert.equal(chooseCandidate([fresh], read, ["file_io"], 0.62).reuse, true);
+  const weak = { ...fresh, score: 0.6 };
+  assert.deepEqual(
+    [
+      chooseCandidate([weak], read, ["file_io"], 0.62).reuse,
+      chooseCandidate([weak], read, ["file_io"], 0.62).best?.agent_id,
+    ],
+    [false, "fresh"],
+    "under the threshold: created, the best poor match still named",
+  );
+  // An agent that failed its uses is never reused, even as a perfect match.
+  assert.equal(chooseCandidate([failing], read, ["file_io"], 0.62).reuse, false);
+  assert.equal(chooseCandidate([failing, fresh], read, ["file_io"], 0.62).best?.agent_id, "fresh");
   const exec = { tools: ["terminal" as const], writes_files: false };
   assert.equal(chooseCandidate([proven], exec, ["file_io", "terminal"], 0.1).best, null);
   assert.equal(toolsFit(proven, read, []), false, "run's allowed tools also bind");
@@ -107,4 +122,23 @@ Deno.test("the reranker is skipped only when the semantic scores decide", () => 
   );
   assert.equal(skip([agent("a", 0.95, { tools: ["terminal"] })]), "semantic_no_fit");
   assert.equal(skip([]), "semantic_no_fit");
+});
+
+Deno.test("twins: near-identical descriptions (cosine ≥ TWIN_SIMILARITY) with the offline embedder", () => {
+  const embedder = new HashEmbedder(384);
+  const similarity = (a: string, b: string) => cosine(embedder.embedSync(a), embedder.embedSync(b));
+  const lister = "Specialist for file-lister work";
+  assert.ok(similarity(lister, "Specialist for files-lister work") >= TWIN_SIMILARITY);
+  assert.ok(
+    similarity(
+      "Lists files in a folder and reports their names",
+      "Lists the files of a directory and reports the names",
+    ) >= TWIN_SIMILARITY,
+  );
+  assert.ok(similarity(lister, "Specialist for file-reader work") < TWIN_SIMILARITY);
+  assert.ok(similarity(lister, "Specialist for file-listing work") < TWIN_SIMILARITY);
+  assert.equal(cosine([0, 0], [1, 0]), 0);
+  assert.equal(provenFailing({ usage_count: 1, success_rate: 0 }), false, "not proven yet");
+  assert.equal(provenFailing({ usage_count: 2, success_rate: 0 }), true);
+  assert.equal(provenFailing({ usage_count: 4, success_rate: 0.5 }), false);
 });
