@@ -1,13 +1,16 @@
 /**
- * The interactive menu (`closed-claw` with no command): fifteen numbered
+ * The interactive menu (`closed-claw` with no command): sixteen numbered
  * entries (the last is Exit), chosen with the arrow keys or a number in a
  * terminal, or read line by line from piped input. Each entry asks for its
  * answers and then runs the same command the CLI would, so the menu adds no
- * behaviour of its own.
+ * behaviour of its own. Questions for a run or agent id list the recent
+ * ones to pick by number (`pickId`).
  */
-import { APPROVAL_MODES } from "../core/settings.ts";
+import { APPROVAL_MODES, loadSettings } from "../core/settings.ts";
+import { openStore } from "../store/mod.ts";
 import { ask, confirm, readKey } from "./prompt.ts";
-import { bold, cyan, dim, printLine } from "./output.ts";
+import { age, bold, clip, cyan, dim, printLine } from "./output.ts";
+import { type IdCandidate, recentAgents, recentRuns } from "./resolve_id.ts";
 
 /** Runs one CLI command line; resolves to its exit code. */
 export type Dispatch = (argv: string[]) => Promise<number>;
@@ -26,6 +29,43 @@ async function optional(question: string): Promise<string | null> {
 /** Appends `--flag value` when value is non-empty. */
 function flag(argv: string[], name: string, value: string): string[] {
   return value ? [...argv, name, value] : argv;
+}
+
+/** The newest runs or most recently used agents (none when there is no registry yet). */
+function recent(kind: "run" | "agent"): IdCandidate[] {
+  try {
+    const settings = loadSettings();
+    Deno.statSync(settings.dbPath);
+    const store = openStore(settings.dbPath);
+    try {
+      return kind === "run" ? recentRuns(store, 9) : recentAgents(store, 9);
+    } finally {
+      store.close();
+    }
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Asks for a run or agent id, offering the recent ones as a numbered list:
+ * a number picks from it; anything else (a full id, a prefix, `last`) goes
+ * to the command as typed. "" means back to the menu; null, input ended.
+ */
+export async function pickId(kind: "run" | "agent", question: string): Promise<string | null> {
+  const items = recent(kind);
+  if (items.length) {
+    printLine(dim(`Recent ${kind}s (type a number, an id or its first characters, or last):`));
+    items.forEach((item, i) =>
+      printLine(`  ${i + 1}  ${item.id}  ${dim(age(item.at))}  ${clip(item.label, 60)}`)
+    );
+  }
+  const answer = await ask(question);
+  if (answer === null) return null;
+  const text = answer.trim();
+  const n = Number(text);
+  if (text && Number.isInteger(n) && n >= 1 && n <= items.length) return items[n - 1].id;
+  return text;
 }
 
 async function askMode(label: string): Promise<string | null> {
@@ -83,7 +123,7 @@ export const MENU: MenuEntry[] = [
   {
     label: "Agent details",
     argv: async () => {
-      const id = await ask("Agent id: ");
+      const id = await pickId("agent", "Agent id: ");
       return id === null ? null : id ? ["agent", id] : [];
     },
   },
@@ -92,7 +132,7 @@ export const MENU: MenuEntry[] = [
   {
     label: "Run log",
     argv: async () => {
-      const id = await ask("Run id: ");
+      const id = await pickId("run", "Run id: ");
       if (id === null) return null;
       if (!id) return [];
       const tail = await ask("Last how many events (Enter = 100): ");
@@ -102,14 +142,14 @@ export const MENU: MenuEntry[] = [
   {
     label: "Tools",
     argv: async () => {
-      const id = await ask("Agent id (Enter for all tools): ");
+      const id = await pickId("agent", "Agent id (Enter for all tools): ");
       return id === null ? null : flag(["tools"], "--agent-id", id);
     },
   },
   {
     label: "Delete agent",
     argv: async () => {
-      const id = await ask("Agent id to delete: ");
+      const id = await pickId("agent", "Agent id to delete: ");
       if (id === null) return null;
       if (!id) return [];
       const sure = await confirm(`Type 'yes' to delete agent '${id}': `);
@@ -126,11 +166,18 @@ export const MENU: MenuEntry[] = [
   {
     label: "Stop a run",
     argv: async () => {
-      const id = await ask("Run id to stop: ");
+      const id = await pickId("run", "Run id to stop: ");
       return id === null ? null : id ? ["cancel-run", id] : [];
     },
   },
   { label: "Web dashboard", argv: () => Promise.resolve(["web"]) },
+  {
+    label: "Resume a run",
+    argv: async () => {
+      const id = await pickId("run", "Run id to resume: ");
+      return id === null ? null : id ? ["resume", id] : [];
+    },
+  },
 ];
 
 const EXIT = MENU.length + 1;
@@ -179,7 +226,8 @@ async function chooseWithKeys(start: number): Promise<number | null> {
   let selected = start;
   let digits = "";
   let lastDigitAt = 0;
-  const lines = () => [...menuLines(selected), dim("↑/↓ move · Enter choose · 1-15 jump · q quit")];
+  const lines =
+    () => [...menuLines(selected), dim(`↑/↓ move · Enter choose · 1-${EXIT} jump · q quit`)];
   write(lines().join("\n") + "\n");
   const redraw = () => write(`\x1b[${EXIT + 1}A\x1b[J` + lines().join("\n") + "\n");
   while (true) {
@@ -192,7 +240,7 @@ async function chooseWithKeys(start: number): Promise<number | null> {
       if (action === "up") selected = (selected + EXIT - 1) % EXIT;
       else if (action === "down") selected = (selected + 1) % EXIT;
       else if (action) {
-        // Two digits typed quickly form one number (10-15).
+        // Two digits typed quickly form one number (10-16).
         const now = Date.now();
         digits = now - lastDigitAt < 800 ? digits + action.digit : action.digit;
         lastDigitAt = now;

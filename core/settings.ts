@@ -358,7 +358,7 @@ export const SETTING_DEFS = [
     "lowConfidenceThreshold",
     0.62,
     { min: 0, max: 1 },
-    Y("Reuse threshold", "An agent is reused only when its weighted match score reaches this."),
+    Y("Reuse threshold", "An agent is reused only when its match score reaches this."),
   ),
   bool(
     "CLOSED_CLAW_CREATE_APPROVAL_REQUIRED",
@@ -597,7 +597,7 @@ export interface RawSettings {
   enableTransformersEmbeddings: boolean;
   /** `CLOSED_CLAW_REQUIRE_SQLITE_VEC`: Kept for compatibility: vector search is built in, so this has no effect. */
   requireSqliteVec: boolean;
-  /** `CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD`: An agent is reused only when its weighted match score reaches this. */
+  /** `CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD`: An agent is reused only when its match score reaches this. */
   lowConfidenceThreshold: number;
   /** `CLOSED_CLAW_CREATE_APPROVAL_REQUIRED`: Ask before creating a new agent when no good match exists. */
   createApprovalRequired: boolean;

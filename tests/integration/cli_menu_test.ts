@@ -14,9 +14,10 @@ Deno.test("menu choices: numbers, names and prefixes; anything else is refused",
   assert.equal(parseChoice("3"), 3);
   assert.equal(parseChoice("doctor"), 3);
   assert.equal(parseChoice("Run"), 4);
-  assert.equal(parseChoice("exit"), 15);
-  assert.equal(parseChoice("quit"), 15);
-  assert.equal(parseChoice("16"), null);
+  assert.equal(parseChoice("resume"), 15);
+  assert.equal(parseChoice("exit"), 16);
+  assert.equal(parseChoice("quit"), 16);
+  assert.equal(parseChoice("17"), null);
   assert.equal(parseChoice("0"), null);
   assert.equal(parseChoice("nonsense"), null);
   assert.equal(parseChoice(""), null);
@@ -41,15 +42,47 @@ Deno.test("piped input: the menu reads answers line by line and runs the command
   store.close();
   const env = { CLOSED_CLAW_HOME: join(dir.path, ".closed_claw") };
   // Agent details, a bad choice, Delete agent (confirmed), List agents, then Exit.
-  const input = ["6", agent.agent_id, "bogus", "11", agent.agent_id, "yes", "5", "", "15", ""]
+  const input = ["6", agent.agent_id, "bogus", "11", agent.agent_id, "yes", "5", "", "16", ""]
     .join("\n");
   const result = await runCli([], { cwd: dir.path, env, stdin: input });
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /15 {2}Exit/);
+  assert.match(result.stdout, /16 {2}Exit/);
   assert.match(result.stdout, new RegExp(`Agent ${agent.agent_id}|${agent.agent_id}`));
   assert.match(result.stdout, /"bogus" is not a choice/);
   assert.match(result.stdout, /No agents yet/, "the agent was deleted, so the list is empty");
   assert.match(result.stdout, /Bye\.\s*$/);
+});
+
+Deno.test("piped input: id questions list the recent runs and agents to pick by number", async () => {
+  await using dir = await tempDir();
+  const settings = testSettings(dir.path);
+  const store = openStore(settings.dbPath);
+  const agent = createCapsule(settings.agentsDir, {
+    name: "Lister",
+    description: "lists files",
+    tools_allowlist: ["file_io"],
+  });
+  store.agents.upsertManifest(agent);
+  store.runs.create({ run_id: "beef0001", task: "an older run", owner_pid: 999_999_999 });
+  await new Promise((r) => setTimeout(r, 5));
+  store.runs.create({ run_id: "beef0002", task: "the newest run", owner_pid: 999_999_999 });
+  store.close();
+  const env = { CLOSED_CLAW_HOME: join(dir.path, ".closed_claw") };
+  // Agent details: pick 1; Stop a run: pick 2 (the older run); Resume a run: `last`; Exit.
+  const input = ["6", "1", "13", "2", "15", "last", "16", ""].join("\n");
+  const result = await runCli([], { cwd: dir.path, env, stdin: input });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /Recent agents \(type a number, an id or its first characters, or last\):/,
+  );
+  assert.match(result.stdout, new RegExp(`  1  ${agent.agent_id} .*lists files`));
+  assert.match(result.stdout, new RegExp(`Lister .*\\(${agent.agent_id}\\)`), "agent 1 was shown");
+  assert.match(result.stdout, /  1  beef0002 .*the newest run\n  2  beef0001 .*an older run/);
+  // The older run had lost its process: stopping it closes it as cancelled.
+  assert.match(result.stdout, /Cancelled run beef0001\./);
+  // Resume `last` is the newest run, whose process died: it is resumed (and fails fast here).
+  assert.match(result.stdout + result.stderr, /beef0002/);
 });
 
 Deno.test("piped input: end of input in the middle of a question leaves cleanly", async () => {
