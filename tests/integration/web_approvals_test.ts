@@ -30,6 +30,7 @@ Deno.test("web approvals: Always stores the rule, the page lists it with Revoke,
   });
   const page = await (await fx.api("GET", "/approvals")).text();
   assert.match(page, /data-deadline="[^"]+"[^>]*>(9:5\d|10:00) left</);
+  assert.match(page, /\(until \d\d:\d\d:\d\d UTC; then it counts as a timeout\)/);
   assert.match(page, /Programs: bash \(sandboxed\)/);
   assert.match(page, /&quot;always&quot;:true|"always":true/);
   assert.match(page, /countdown\.js/);

@@ -45,13 +45,17 @@ export function ApprovalButtons(props: { id: string; base: string; always?: stri
   );
 }
 
-/** "9:58 left" until a pending request's deadline; countdown.js keeps it current. */
+/** "9:58 left (until 21:40:12 UTC)" for a pending request; countdown.js keeps the first part current. */
 export function Countdown(props: { expiresAt: string | null }) {
   if (!props.expiresAt) return null;
   const left = Math.max(0, Math.ceil((Date.parse(props.expiresAt) - Date.now()) / 1000));
+  const until = new Date(props.expiresAt).toISOString().slice(11, 19);
   return (
-    <span class="countdown muted" data-deadline={props.expiresAt} title={props.expiresAt}>
-      {`${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`}
+    <span class="deadline">
+      <span class="countdown" data-deadline={props.expiresAt} title={props.expiresAt}>
+        {`${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`}
+      </span>{" "}
+      <span class="muted">(until {until} UTC; then it counts as a timeout)</span>
     </span>
   );
 }
