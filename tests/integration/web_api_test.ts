@@ -428,3 +428,27 @@ Deno.test("web server: a busy port is one clear error, not a stack trace", async
       error.toLine().includes(`Port ${fx.server.port}`) && error.toLine().includes("--port"),
   );
 });
+
+Deno.test("web api: prune lists, then deletes agents unused or never successful; audited", async () => {
+  await using fx = await startWebFixture();
+  const old = createCapsule(fx.settings.agentsDir, {
+    name: "Stale",
+    description: "Stale agent",
+    tools_allowlist: ["file_io"],
+  });
+  const created_at = new Date(Date.now() - 90 * 86_400_000).toISOString();
+  fx.store.agents.upsertManifest({ ...old, created_at });
+  const stale = old.agent_id;
+  const fresh = addAgent(fx, "Fresh");
+  const plan = await json(await fx.api("GET", "/api/agents/prune"));
+  assert.equal(plan.status, 200);
+  assert.deepEqual(plan.body.remove.map((i: { agent_id: string }) => i.agent_id), [stale]);
+  const page = await fx.api("GET", "/agents");
+  assert.match(await page.text(), /Prune 1 unused agent\(s\)/);
+  const pruned = await json(await fx.api("POST", "/api/agents/prune", { unused_days: 30 }));
+  assert.deepEqual(pruned.body, { pruned: [stale], kept_in_use: [] });
+  assert.deepEqual(fx.store.agents.list().map((a) => a.agent_id), [fresh]);
+  assert.equal(fx.store.audit.list({ limit: 1 })[0].event_type, "agents_pruned");
+  assert.doesNotMatch(await (await fx.api("GET", "/agents")).text(), /Prune \d/);
+  assert.equal((await fx.api("POST", "/api/agents/prune", { unused_days: -1 })).status, 400);
+});

@@ -3,6 +3,11 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { assertAgentId } from "../../core/ids.ts";
 import { deleteAgent, deleteAllAgents } from "../../capsule_runtime/registry.ts";
+import {
+  DEFAULT_UNUSED_DAYS,
+  planPrune,
+  pruneAgents,
+} from "../../capsule_runtime/agent_hygiene.ts";
 import { readSkill } from "../../capsule_runtime/skills.ts";
 import type { WebDeps } from "../deps.ts";
 import { HttpError, intQuery, jsonBody, validId } from "../http.ts";
@@ -17,8 +22,28 @@ const BulkDelete = z.object({
   confirm: z.string(),
 }).strict();
 
+const Prune = z.object({
+  unused_days: z.number().int().min(0).max(36_500).default(DEFAULT_UNUSED_DAYS),
+}).strict();
+
 export function agentsRoutes(deps: WebDeps): Hono {
   const app = new Hono();
+
+  // What `agents prune` would delete (unused for N days, or never succeeded in ≥ 2 uses).
+  app.get("/agents/prune", (c) => {
+    const unusedDays = intQuery(c, "unused_days", DEFAULT_UNUSED_DAYS, 36_500);
+    return c.json({ unused_days: unusedDays, ...planPrune(deps.store, { unusedDays }) });
+  });
+
+  app.post("/agents/prune", async (c) => {
+    const body = await jsonBody(c, Prune);
+    const plan = planPrune(deps.store, { unusedDays: body.unused_days });
+    const pruned = pruneAgents(deps.settings.agentsDir, deps.store, plan, {
+      unusedDays: body.unused_days,
+      operator: "web_user",
+    });
+    return c.json({ pruned, kept_in_use: plan.kept_in_use });
+  });
 
   app.get("/agents", (c) => c.json(deps.store.agents.list(intQuery(c, "limit", 200, 10_000))));
 
