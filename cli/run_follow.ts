@@ -14,6 +14,7 @@ import type { CommandContext } from "./command.ts";
 import { LiveView } from "./live_view.ts";
 import { printJson, printWarning, yellow } from "./output.ts";
 import { readStdinLine } from "./prompt.ts";
+import { hereCommand } from "./invocation.ts";
 import { finalJson, printSummary } from "./run_summary.ts";
 
 const encoder = new TextEncoder();
@@ -157,9 +158,9 @@ function stoppedBySignal(
     if (show.json) printJson({ run_id: outcome.runId, status, error: `stopped by ${signal}` });
     else {
       writeOut(
-        `\n${
-          yellow(`Run stopped by ${signal}.`)
-        } Continue it with: closed-claw resume ${outcome.runId}\n`,
+        `\n${yellow(`Run stopped by ${signal}.`)} ${
+          hereCommand(`Continue it with: closed-claw resume ${outcome.runId}`)
+        }\n`,
       );
     }
   } catch {

@@ -309,3 +309,18 @@ Deno.test("run ids: a prefix or `last` works for runlog and audit; an unknown ru
   );
   assert.equal(unknown.stdout, "", 'not "No audit events yet."');
 });
+
+Deno.test("hints name the command that works here: `deno task cli` in the clone, `closed-claw` elsewhere", async () => {
+  await using dir = await tempDir();
+  const env = {
+    HOME: dir.path,
+    CLOSED_CLAW_HOME: join(dir.path, ".closed_claw"),
+    CLOSED_CLAW_CONFIG_DIR: join(dir.path, ".config", "closed-claw"),
+  };
+  const clone = new URL("../..", import.meta.url).pathname;
+  const inClone = await runCli(["runlog", "zzz"], { cwd: clone, env });
+  assert.equal(inClone.code, 1);
+  assert.match(inClone.stderr, /List them with `deno task cli runs`/);
+  const elsewhere = await runCli(["runlog", "zzz"], { cwd: dir.path, env });
+  assert.match(elsewhere.stderr, /List them with `closed-claw runs`/);
+});
