@@ -119,12 +119,13 @@ export function plainLine(e: RunLogEvent): string | null {
       return `[${p.task_id}] attempt ${p.attempt} failed: ${
         clip(explainFailure(String(p.error ?? "")), 240)
       }`;
-    case "approval_request":
-      return `Approval waiting (${p.kind}): ${
-        clip((p.request as Record<string, unknown>)?.summary, 200)
-      } [id ${p.approval_id}]${
+    case "approval_request": {
+      const request = (p.request ?? {}) as Record<string, unknown>;
+      const details = Array.isArray(request.details) ? request.details : [];
+      return `Approval waiting (${p.kind}): ${clip(request.summary, 200)} [id ${p.approval_id}]${
         typeof p.expires_at === "string" ? ` (times out at ${clock(p.expires_at)})` : ""
-      }`;
+      }${details.map((line) => `\n  ${clip(line, 200)}`).join("")}`;
+    }
     case "approval_resolved":
       return resolvedLine(p);
     case "run_cancelled":
@@ -263,8 +264,13 @@ function paintStatus(line: string, status: string): string {
   return (STATUS_PAINT[status] ?? ((t: string) => t))(line);
 }
 
-/** Terminal rows `block` fills `columns` wide: a line longer than the width wraps. */
-function screenRows(block: string, columns: number): number {
+/**
+ * Terminal rows `block` fills `columns` wide: a line longer than the width
+ * wraps. A terminal that reports no width (0, as a pseudo-terminal without a
+ * size does) is taken to wrap nothing, so a redraw never moves up past the block.
+ */
+export function screenRows(block: string, columns: number): number {
+  if (columns <= 0) return block.split("\n").length;
   return block.split("\n").reduce((rows, line) => {
     // deno-lint-ignore no-control-regex -- colour codes take no columns
     const width = [...line.replace(/\x1b\[[0-9;]*m/g, "")].length;

@@ -113,6 +113,7 @@ Deno.test("a web-mode request nobody answers is recorded and shown as a timeout,
       out.stdout,
       /Approval waiting \(agent_create\): Create a new agent .*\(times out at \d\d:\d\d:\d\d\)/,
     );
+    assert.match(out.stdout, /\n {2}Writes: \.\n {2}Network hosts: none\n/, "the grant is shown");
     assert.match(out.stdout, /Approval timed out: nobody answered in time/);
     assert.match(out.stdout, /the new agent was not approved .*; fix: answer 'yes' or 'always'/);
     const store = openStore(settings.dbPath);

@@ -248,3 +248,13 @@ Deno.test("a failed run's last line names the failure, what it means and the fix
     /^Task failed: budget_exceeded: spent \$1\.2 of \$1 \(the run's budget ran out\)\. Fix: `closed-claw resume run_1 --max-cost-usd <usd>`/,
   );
 });
+
+Deno.test("a terminal that reports no width never makes a redraw move up past its block", async () => {
+  let out = "";
+  const view = new LiveView(true, (t) => out += t, () => 0);
+  view.onEvent(pool);
+  await new Promise((r) => setTimeout(r, 120));
+  const lines = out.trimEnd().split("\n").length;
+  view.close();
+  assert.ok(out.slice(out.indexOf("\x1b[")).startsWith(`\x1b[${lines}A\x1b[J`));
+});
