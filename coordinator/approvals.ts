@@ -253,6 +253,9 @@ export class ApprovalService {
         const decided = this.readOutcome(row.approval_id);
         if (decided) return decided;
         if (answer === "always" && req.rule) {
+          const outcome = this.settle(row, true, "terminal_user", "approved_always_via_terminal");
+          // Someone else may have decided first: only this answer makes a rule.
+          if (outcome.operator !== "terminal_user" || !outcome.approved) return outcome;
           const rule = createRule(
             this.store,
             req.rule,
@@ -260,12 +263,9 @@ export class ApprovalService {
             row.approval_id,
             req.runId,
           );
-          return this.settle(
-            row,
-            true,
-            "terminal_user",
-            `approved_always_via_terminal: rule ${rule.rule_id}`,
-          );
+          const note = `approved_always_via_terminal: rule ${rule.rule_id}`;
+          this.store.approvals.amendNote(row.approval_id, note);
+          return { ...outcome, note, rule_id: rule.rule_id };
         }
         if (answer !== undefined && answer !== null) {
           answer = answer === "always" ? true : answer;

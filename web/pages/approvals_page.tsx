@@ -63,7 +63,9 @@ function ApprovalItem(props: { a: ApprovalRow; base: string }) {
       <span class="muted">{when(a.created_at)}</span>
       {a.status === "pending" && <Countdown expiresAt={a.expires_at} />}
       {a.kind === "data_flow" && <DataFlowLine request={a.request_data} />}
-      {a.kind === "agent_create" && <AgentCreateLine request={a.request_data} />}
+      {a.kind === "agent_create" && !a.request_data.details && (
+        <AgentCreateLine request={a.request_data} />
+      )}
       {a.kind !== "data_flow" && <ApprovalDetails request={a.request_data} />}
       <Json value={a.request_data} />
       {a.status === "pending" && (
