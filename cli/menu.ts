@@ -6,7 +6,10 @@
  * behaviour of its own. Questions for a run or agent id list the recent
  * ones to pick by number (`pickId`).
  */
-import { APPROVAL_MODES, loadSettings } from "../core/settings.ts";
+import { APPROVAL_MODES, loadSettings, PROVIDERS } from "../core/settings.ts";
+import { parseContextJson } from "./context_json.ts";
+import type { ClosedClawError } from "../core/errors.ts";
+import { parseProviderName } from "../llm/provider_config.ts";
 import { openStore } from "../store/mod.ts";
 import { ask, confirm, readKey } from "./prompt.ts";
 import { age, bold, clip, cyan, dim, printLine } from "./output.ts";
@@ -68,33 +71,83 @@ export async function pickId(kind: "run" | "agent", question: string): Promise<s
   return text;
 }
 
+/**
+ * Asks until the answer passes `check` (which returns an error sentence, or
+ * null when the answer is fine); Enter keeps the default. Each answer is
+ * checked as it is typed, so a mistake never costs the answers before it.
+ */
+async function askChecked(
+  question: string,
+  check: (answer: string) => string | null,
+): Promise<string | null> {
+  while (true) {
+    const answer = await ask(question);
+    if (answer === null) return null;
+    const text = answer.trim();
+    const problem = text ? check(text) : null;
+    if (!problem) return text;
+    printLine(`${problem} Try again, or press Enter to skip.`);
+  }
+}
+
 async function askMode(label: string): Promise<string | null> {
   const modes = APPROVAL_MODES.join("/");
-  const answer = await ask(`${label} approval mode (${modes}, Enter = setting): `);
+  const answer = await askChecked(
+    `${label} approval mode (${modes}, Enter = setting): `,
+    (text) => {
+      const index = Number(text);
+      if (Number.isInteger(index) && index >= 1 && index <= APPROVAL_MODES.length) return null;
+      return (APPROVAL_MODES as readonly string[]).includes(text)
+        ? null
+        : `"${text}" is not one of ${APPROVAL_MODES.join(", ")}.`;
+    },
+  );
   if (answer === null) return null;
   const index = Number(answer);
-  if (Number.isInteger(index) && index >= 1 && index <= APPROVAL_MODES.length) {
-    return APPROVAL_MODES[index - 1];
-  }
+  if (answer && Number.isInteger(index)) return APPROVAL_MODES[index - 1];
   return answer;
 }
 
+/** The context answer: a JSON object or a readable file; the error says why not. */
+function contextProblem(text: string): string | null {
+  try {
+    parseContextJson(text, Deno.cwd());
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Run task: the task, then the advanced options only when asked for. */
 async function runTaskArgv(): Promise<string[] | null> {
   const task = await ask("Task: ");
   if (task === null) return null;
-  if (!task) {
+  if (!task.trim()) {
     printLine("A task is needed; back to the menu.");
     return [];
   }
+  const more = await ask("Advanced options (session, context, approvals, model)? [y/N]: ");
+  if (more === null) return null;
+  if (!/^y(es)?$/i.test(more.trim())) return ["run", task];
   const session = await optional("Session id (Enter for a new one): ");
   if (session === null) return null;
-  const context = await optional("Context JSON or file (Enter for none): ");
+  const context = await askChecked("Context JSON or file (Enter for none): ", contextProblem);
   if (context === null) return null;
   const create = await askMode("Create/reuse");
   if (create === null) return null;
   const api = await askMode("Paid-API");
   if (api === null) return null;
-  const provider = await optional("LLM provider (Enter = setting): ");
+  const provider = await askChecked(
+    `LLM provider (${PROVIDERS.join("/")}, Enter = setting): `,
+    (text) => {
+      try {
+        parseProviderName(text);
+        return null;
+      } catch (error) {
+        return (error as ClosedClawError).toLine();
+      }
+    },
+  );
   if (provider === null) return null;
   const model = await optional("LLM model (Enter = provider default): ");
   if (model === null) return null;
@@ -103,7 +156,7 @@ async function runTaskArgv(): Promise<string[] | null> {
   argv = flag(argv, "--context-json", context);
   argv = flag(argv, "--create-approval-mode", create);
   argv = flag(argv, "--api-approval-mode", api);
-  argv = flag(argv, "--llm-provider", provider);
+  argv = flag(argv, "--llm-provider", provider && parseProviderName(provider));
   return flag(argv, "--llm-model", model);
 }
 

@@ -4,7 +4,7 @@
  * terminal, stop cleanly on Ctrl-C, SIGTERM and SIGHUP, and exit 0 (ok),
  * 1 (failed), 130 (cancelled), 143 (SIGTERM) or 129 (SIGHUP).
  */
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { ClosedClawError, UsageError } from "../core/errors.ts";
 import { APPROVAL_MODES, type ApprovalMode } from "../core/settings.ts";
 import { resolveLlm } from "../llm/detect.ts";
@@ -17,6 +17,9 @@ import { resolveRunId } from "./resolve_id.ts";
 import { hereCommand } from "./invocation.ts";
 import { follow, present, terminalAsk, writeOut } from "./run_follow.ts";
 import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
+import { parseContextJson } from "./context_json.ts";
+
+export { parseContextJson };
 
 const MODE_HELP = `(${APPROVAL_MODES.join(", ")})`;
 
@@ -36,32 +39,6 @@ function modeOption(ctx: CommandContext, name: string): ApprovalMode | undefined
     throw new UsageError(`--${name} must be one of ${APPROVAL_MODES.join(", ")}, not "${value}".`);
   }
   return value as ApprovalMode;
-}
-
-/** `--context-json`: inline JSON (`{...}`) or a file path; must be an object. */
-export function parseContextJson(value: string | undefined, cwd: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  let text = value.trim();
-  if (!text.startsWith("{")) {
-    const path = isAbsolute(text) ? text : resolve(cwd, text);
-    try {
-      text = Deno.readTextFileSync(path);
-    } catch {
-      throw new UsageError(
-        `--context-json: "${value}" is neither a JSON object nor a readable file.`,
-      );
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`--context-json is not valid JSON: ${(error as Error).message}.`);
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new UsageError("--context-json must decode to a JSON object.");
-  }
-  return parsed as Record<string, unknown>;
 }
 
 function costOption(ctx: CommandContext): number | undefined {

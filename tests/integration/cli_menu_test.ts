@@ -85,6 +85,43 @@ Deno.test("piped input: id questions list the recent runs and agents to pick by 
   assert.match(result.stdout + result.stderr, /beef0002/);
 });
 
+Deno.test("piped input: Run task asks only the task unless advanced options are wanted; each answer is checked as typed", async () => {
+  await using dir = await tempDir();
+  const env = { CLOSED_CLAW_HOME: join(dir.path, ".closed_claw") };
+  const input = [
+    "4",
+    "Summarise notes.txt",
+    "y",
+    "", // session
+    "{not json", // context: refused at once, asked again
+    '{"team":"docs"}',
+    "sometimes", // create mode: refused, asked again
+    "approve",
+    "", // paid-API mode
+    "anthropic", // an alias of claude
+    "", // model
+    "16",
+    "",
+  ].join("\n");
+  const result = await runCli([], { cwd: dir.path, env, stdin: input });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /Advanced options \(session, context, approvals, model\)\? \[y\/N\]/);
+  assert.match(
+    result.stdout,
+    /--context-json is not valid JSON: .* Try again, or press Enter to skip\./,
+  );
+  assert.match(result.stdout, /"sometimes" is not one of interactive, approve, deny, web\./);
+  // The task survived the mistakes: the run started, with the checked options (no Claude key here).
+  assert.match(result.stderr, /ANTHROPIC_API_KEY/);
+  const quick = await runCli([], {
+    cwd: dir.path,
+    env,
+    stdin: ["4", "Hi", "", "16", ""].join("\n"),
+  });
+  assert.ok(!quick.stdout.includes("Session id"), "no advanced questions unless asked");
+  assert.match(quick.stderr, /OPENAI_API_KEY|API key/);
+});
+
 Deno.test("piped input: end of input in the middle of a question leaves cleanly", async () => {
   await using dir = await tempDir();
   const env = { CLOSED_CLAW_HOME: join(dir.path, ".closed_claw") };
