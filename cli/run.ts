@@ -80,7 +80,8 @@ export const runCommand: Command = {
     "create-approval-mode": {
       type: "string",
       value: "mode",
-      description: `How agent creation is approved ${MODE_HELP}.`,
+      description:
+        `How a new or reused agent with programs, writes, network or paid APIs is approved ${MODE_HELP}.`,
     },
     "api-approval-mode": {
       type: "string",

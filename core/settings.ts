@@ -364,7 +364,10 @@ export const SETTING_DEFS = [
     "CLOSED_CLAW_CREATE_APPROVAL_REQUIRED",
     "createApprovalRequired",
     true,
-    Y("Approve agent creation", "Ask before creating a new agent when no good match exists."),
+    Y(
+      "Approve risky agents",
+      "Ask before a new or reused agent with programs, file writes, network or paid APIs gets a subtask.",
+    ),
   ),
   select(
     "CLOSED_CLAW_CREATE_APPROVAL_MODE",
@@ -599,7 +602,7 @@ export interface RawSettings {
   requireSqliteVec: boolean;
   /** `CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD`: An agent is reused only when its match score reaches this. */
   lowConfidenceThreshold: number;
-  /** `CLOSED_CLAW_CREATE_APPROVAL_REQUIRED`: Ask before creating a new agent when no good match exists. */
+  /** `CLOSED_CLAW_CREATE_APPROVAL_REQUIRED`: Ask before a new or reused agent with programs, file writes, network or paid APIs gets a subtask. */
   createApprovalRequired: boolean;
   /** `CLOSED_CLAW_CREATE_APPROVAL_MODE`: How create/reuse decisions are approved. */
   createApprovalMode: ApprovalMode;
