@@ -10,13 +10,12 @@ import { isWithin } from "../capsule_runtime/launcher.ts";
 import { realOrSelf } from "../capsule_runtime/symlink_scan.ts";
 import type { RunOutcome } from "../coordinator/types.ts";
 import type { AgentRow, RunRow, Store } from "../store/mod.ts";
-
-/** Shortest prefix accepted for a run id (shorter ones match too much by accident). */
-export const MIN_PREFIX = 4;
+import { LookupRepo } from "../store/lookup_repo.ts";
 
 /**
- * The run `ref` names: an exact id, a unique prefix of at least
- * {@link MIN_PREFIX} characters, or `last`. Throws one clear error otherwise.
+ * The run `ref` names: an exact id, a unique prefix of one, or `last` (the
+ * rules of the CLI's ids, with hints that name MCP tools). Throws one clear
+ * error otherwise; an ambiguous prefix lists the runs it matches.
  *
  * @example
  * ```ts
@@ -26,10 +25,11 @@ export const MIN_PREFIX = 4;
  */
 export function findRun(store: Store, ref: string): RunRow {
   const wanted = ref.trim();
+  const lookup = new LookupRepo(store.db);
   if (wanted === "last") {
-    const newest = store.runs.list({ limit: 1 })[0];
+    const newest = lookup.newestRunId();
     if (!newest) throw new ClosedClawError("run_not_found", "There are no runs yet.");
-    return newest;
+    return store.runs.get(newest)!;
   }
   if (!isRunId(wanted)) {
     throw new ClosedClawError("invalid_run_id", `"${wanted.slice(0, 100)}" is not a run id.`, {
@@ -38,12 +38,17 @@ export function findRun(store: Store, ref: string): RunRow {
   }
   const exact = store.runs.get(wanted);
   if (exact) return exact;
-  const ids = wanted.length >= MIN_PREFIX ? store.runs.idsWithPrefix(wanted, 2) : [];
-  if (ids.length === 1) return store.runs.get(ids[0])!;
-  if (ids.length > 1) {
-    throw new ClosedClawError("run_ambiguous", `More than one run starts with "${wanted}".`, {
-      hint: "Give more characters of the id.",
-    });
+  const found = lookup.runIdsWithPrefix(wanted, 6);
+  if (found.length === 1) return store.runs.get(found[0].id)!;
+  if (found.length > 1) {
+    const shown = found.slice(0, 5).map((c) => c.id).join(", ");
+    throw new ClosedClawError(
+      "run_id_ambiguous",
+      `"${wanted}" matches ${found.length > 5 ? "more than 5" : found.length} runs: ${shown}${
+        found.length > 5 ? ", …" : ""
+      }.`,
+      { hint: "Give more of the id." },
+    );
   }
   throw new ClosedClawError("run_not_found", `No run with id ${wanted}.`, {
     hint: "list_runs shows the runs.",

@@ -47,7 +47,7 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 const LOG_LINES = 20_000;
 
 const RUN_REF = z.string().min(1).max(100).describe(
-  "A run id, a unique prefix of one (4+ characters), or `last` for the newest run.",
+  "A run id, a unique prefix of one, or `last` for the newest run.",
 );
 const NOTE = z.string().max(2000).optional().describe("Why; recorded with the decision.");
 const COST = z.number().positive().max(1000);
@@ -101,26 +101,39 @@ export function progressMessage(event: RunLogEvent): string {
   return detail ? `${event.event} ${detail}` : event.event;
 }
 
+/** Run-log events as progress notifications, and a way to wait until they are all sent. */
+interface ProgressSink {
+  onEvent?: (event: RunLogEvent) => void;
+  /** Settles once every notification so far is handed to the transport (in order). */
+  flush(): Promise<void>;
+}
+
 /**
- * A listener that turns run-log events into `notifications/progress` when
- * the client asked for progress (`_meta.progressToken`); otherwise nothing.
+ * Turns run-log events into `notifications/progress` when the client asked
+ * for progress (`_meta.progressToken`); otherwise sends nothing. Sends go one
+ * after another, so they arrive in order and before the result.
  */
-function progressOf(extra: Extra): ((event: RunLogEvent) => void) | undefined {
+function progressOf(extra: Extra): ProgressSink {
   const token = extra._meta?.progressToken;
-  if (token === undefined) return undefined;
+  if (token === undefined) return { flush: () => Promise.resolve() };
   let progress = 0;
-  return (event) => {
-    progress += 1;
-    extra.sendNotification({
-      method: "notifications/progress",
-      params: { progressToken: token, progress, message: progressMessage(event) },
-    }).catch(() => {}); // a client that left must not fail the run
+  let sent = Promise.resolve();
+  return {
+    onEvent: (event) => {
+      progress += 1;
+      const params = { progressToken: token, progress, message: progressMessage(event) };
+      sent = sent
+        .then(() => extra.sendNotification({ method: "notifications/progress", params }))
+        .catch(() => {}); // a client that left must not fail the run
+    },
+    flush: () => sent,
   };
 }
 
 /** Waits for a run and answers with its outcome; a run that did not end ok is an error result. */
-async function finished(handle: RunHandle): Promise<CallToolResult> {
+async function finished(handle: RunHandle, progress: ProgressSink): Promise<CallToolResult> {
   const outcome = outcomeOf(await handle.done);
+  await progress.flush();
   const summary = JSON.stringify(outcome, null, 2);
   if (outcome.status === "ok") {
     return {
@@ -189,6 +202,7 @@ function registerRunTools(server: McpServer, backend: McpBackend): void {
   }, (args, extra) =>
     guarded(async () => {
       const settings = backend.settings();
+      const progress = progressOf(extra);
       const handle = await backend.startRun({
         task: args.task,
         workspace: scopedWorkspace(settings, args.workspace),
@@ -196,9 +210,9 @@ function registerRunTools(server: McpServer, backend: McpBackend): void {
         createApprovalMode: headless(settings.createApprovalMode),
         apiApprovalMode: headless(settings.apiApprovalMode),
         signal: extra.signal,
-        onEvent: progressOf(extra),
+        onEvent: progress.onEvent,
       });
-      return finished(handle);
+      return finished(handle, progress);
     }));
 
   server.registerTool("resume_run", {
@@ -220,12 +234,13 @@ function registerRunTools(server: McpServer, backend: McpBackend): void {
           hint: "Wait for it with get_run, or stop it with cancel_run first.",
         });
       }
+      const progress = progressOf(extra);
       const handle = await backend.resumeRun(run.run_id, {
         maxCostUsd: args.max_cost_usd,
         signal: extra.signal,
-        onEvent: progressOf(extra),
+        onEvent: progress.onEvent,
       });
-      return finished(handle);
+      return finished(handle, progress);
     }));
 
   server.registerTool("cancel_run", {

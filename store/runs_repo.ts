@@ -179,16 +179,6 @@ export class RunsRepo {
     return row ? shape(row as Raw) : null;
   }
 
-  /**
-   * Ids of runs whose id starts with `prefix`, newest first, at most `limit`
-   * (ask for 2 to tell a unique prefix from an ambiguous one).
-   */
-  idsWithPrefix(prefix: string, limit = 2): string[] {
-    return this.db.prepare(
-      "SELECT run_id FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY created_at DESC LIMIT ?",
-    ).all(prefix.length, prefix, limit).map((r) => String((r as Raw).run_id));
-  }
-
   update(runId: string, changes: RunUpdate): void {
     const entries = Object.entries(changes).filter(([k, v]) => v !== undefined && UPDATABLE.has(k));
     if (entries.length === 0) return;
