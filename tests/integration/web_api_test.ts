@@ -452,3 +452,22 @@ Deno.test("web api: prune lists, then deletes agents unused or never successful;
   assert.doesNotMatch(await (await fx.api("GET", "/agents")).text(), /Prune \d/);
   assert.equal((await fx.api("POST", "/api/agents/prune", { unused_days: -1 })).status, 400);
 });
+
+Deno.test("web api: merge folds one agent into another and disables it; the agent page offers it", async () => {
+  await using fx = await startWebFixture();
+  const keep = addAgent(fx, "Lister");
+  const twin = addAgent(fx, "Twin");
+  fx.store.agents.recordUsage(twin, true, 10);
+  const page = await (await fx.api("GET", `/agents/${keep}`)).text();
+  assert.match(page, new RegExp(`<option value="${twin}">`));
+  const merged = await json(await fx.api("POST", `/api/agents/${keep}/merge`, { from: twin }));
+  assert.equal(merged.status, 200);
+  assert.deepEqual(merged.body, { into: keep, from: twin, usage_count: 1, memories_moved: 0 });
+  assert.equal(fx.store.agents.get(twin)!.status, "disabled");
+  assert.equal(fx.store.audit.list({ limit: 1 })[0].event_type, "agents_merged");
+  const self = await fx.api("POST", `/api/agents/${keep}/merge`, { from: keep });
+  assert.equal(self.status, 400);
+  const unknown = await fx.api("POST", `/api/agents/${keep}/merge`, { from: "nobody-0000" });
+  assert.equal(unknown.status, 404);
+  assert.equal((await fx.api("POST", `/api/agents/${keep}/merge`, { from: "../x" })).status, 400);
+});

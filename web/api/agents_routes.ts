@@ -5,9 +5,11 @@ import { assertAgentId } from "../../core/ids.ts";
 import { deleteAgent, deleteAllAgents } from "../../capsule_runtime/registry.ts";
 import {
   DEFAULT_UNUSED_DAYS,
+  mergeAgents,
   planPrune,
   pruneAgents,
 } from "../../capsule_runtime/agent_hygiene.ts";
+import { ClosedClawError } from "../../core/errors.ts";
 import { readSkill } from "../../capsule_runtime/skills.ts";
 import type { WebDeps } from "../deps.ts";
 import { HttpError, intQuery, jsonBody, validId } from "../http.ts";
@@ -21,6 +23,8 @@ const BulkDelete = z.object({
   exclude_ids: z.array(z.string()).default([]),
   confirm: z.string(),
 }).strict();
+
+const Merge = z.object({ from: z.string().min(1).max(100) }).strict();
 
 const Prune = z.object({
   unused_days: z.number().int().min(0).max(36_500).default(DEFAULT_UNUSED_DAYS),
@@ -58,6 +62,24 @@ export function agentsRoutes(deps: WebDeps): Hono {
     }
     const result = deleteAllAgents(deps.settings.agentsDir, deps.store, new Set(body.exclude_ids));
     return c.json({ deleted_count: result.deleted_count, deleted_ids: result.agent_ids });
+  });
+
+  // Folds agent `from` into this one (uses, successes, memories); `from` is disabled. Audited.
+  app.post("/agents/:id/merge", async (c) => {
+    const into = validId(assertAgentId, c.req.param("id"));
+    const { from } = await jsonBody(c, Merge);
+    validId(assertAgentId, from);
+    try {
+      return c.json(mergeAgents(deps.settings.agentsDir, deps.store, into, from, "web_user"));
+    } catch (error) {
+      if (!(error instanceof ClosedClawError)) throw error;
+      const status = error.code === "agent_not_found"
+        ? 404
+        : error.code === "agent_in_use"
+        ? 409
+        : 400;
+      throw new HttpError(status, error.code, error.message);
+    }
   });
 
   app.get("/agents/:id", async (c) => {

@@ -28,6 +28,27 @@ function DeleteButton(props: { agentId: string; base: string }) {
   );
 }
 
+/** Folds another active agent into this one (a twin that piled up). */
+function MergeForm(props: { agentId: string; base: string; others: string[] }) {
+  const { agentId, base, others } = props;
+  if (others.length === 0) return null;
+  return (
+    <form
+      class="stack merge"
+      data-json-form={`${base}/api/agents/${agentId}/merge`}
+      data-redirect={`${base}/agents/${agentId}`}
+    >
+      <label>
+        Merge another agent into this one (its uses and memories count here; it is disabled)
+        <select name="from">
+          {others.map((id) => <option value={id}>{id}</option>)}
+        </select>
+      </label>
+      <button type="submit" class="button">Merge into {agentId}</button>
+    </form>
+  );
+}
+
 function Figures(props: { view: AgentView }) {
   const { view } = props;
   return (
@@ -93,12 +114,13 @@ function ProgramNetwork(props: { view: AgentView }) {
   );
 }
 
-function AgentDetail(props: { view: AgentView; base: string }) {
+function AgentDetail(props: { view: AgentView; base: string; others: string[] }) {
   const { view } = props;
   return (
     <>
       <p>{view.description}</p>
       <DeleteButton agentId={view.agent_id} base={props.base} />
+      <MergeForm agentId={view.agent_id} base={props.base} others={props.others} />
       <Figures view={view} />
       <section>
         <h2>Deno flags of its capsule ({view.sandbox})</h2>
@@ -138,7 +160,16 @@ export function agentPage(deps: WebDeps, base: string): Hono {
         404,
       );
     }
-    return c.html(renderPage(base, view.name, "/agents", <AgentDetail view={view} base={base} />));
+    const others = deps.store.agents.list(1000, "active").map((a) => a.agent_id)
+      .filter((other) => other !== view.agent_id);
+    return c.html(
+      renderPage(
+        base,
+        view.name,
+        "/agents",
+        <AgentDetail view={view} base={base} others={others} />,
+      ),
+    );
   });
   return app;
 }
