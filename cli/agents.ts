@@ -127,7 +127,9 @@ async function pruneCommand(ctx: CommandContext): Promise<number> {
   if (!ctx.options.json) {
     if (plan.remove.length === 0) {
       printLine(
-        `Nothing to prune: every agent was used in the last ${unusedDays} days and has succeeded.`,
+        store.agents.count() === 0
+          ? "No agents yet; nothing to prune."
+          : `Nothing to prune: no agent is unused for ${unusedDays} days or without a success in 2 or more uses.`,
       );
     } else {
       printLine(renderTable([

@@ -88,6 +88,21 @@ Deno.test("agents prune removes unused and never-successful agents, keeps in-use
   assert.deepEqual(report.deleted, [fresh]);
 });
 
+Deno.test("agents prune on an empty or tidy registry says so", async () => {
+  await using dir = await tempDir();
+  const settings = testSettings(dir.path);
+  const env = { CLOSED_CLAW_HOME: settings.homeDir };
+  const empty = await runCli(["agents", "prune"], { cwd: dir.path, env });
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.equal(empty.stdout, "No agents yet; nothing to prune.\n");
+  const store = openStore(settings.dbPath);
+  const fresh = agent(settings, store, "Fresh Lister");
+  store.agents.recordUsage(fresh, false, 10);
+  store.close();
+  const tidy = await runCli(["agents", "prune"], { cwd: dir.path, env });
+  assert.match(tidy.stdout, /^Nothing to prune: no agent is unused for 30 days/);
+});
+
 Deno.test("agents merge folds B's uses and memories into A and disables B; audited", async () => {
   await using dir = await tempDir();
   const settings = testSettings(dir.path);
