@@ -39,11 +39,16 @@ const MAX_MEMORIES = 3;
 const MEMORY_CHARS = 200;
 
 function memorySection(memories: MemoryEntry[]): string {
-  if (memories.length === 0) return "";
-  const lines = memories.slice(0, MAX_MEMORIES).map((m) =>
-    `- (${m.created_at.slice(0, 10)}) ${m.content.replace(/\s+/g, " ").slice(0, MEMORY_CHARS)}`
-  );
-  return `## What you remember from earlier runs\n${lines.join("\n")}`;
+  // The same lesson learned twice is shown once.
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const m of memories) {
+    const text = m.content.replace(/\s+/g, " ").slice(0, MEMORY_CHARS);
+    if (seen.has(text) || lines.length >= MAX_MEMORIES) continue;
+    seen.add(text);
+    lines.push(`- (${m.created_at.slice(0, 10)}) ${text}`);
+  }
+  return lines.length ? `## What you remember from earlier runs\n${lines.join("\n")}` : "";
 }
 
 /**

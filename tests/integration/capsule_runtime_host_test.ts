@@ -215,3 +215,15 @@ Deno.test("a refused call is recorded with the args the agent asked for", async 
   assert.equal(decided.allowed, false);
   assert.deepEqual(decided.args, { op: "read", path: "/etc/shadow" });
 });
+
+Deno.test("a memory learned twice is shown once", async () => {
+  await using fx = await capsuleFixture({ tools: [] });
+  for (let i = 0; i < 2; i++) {
+    const r = run(fx, [finalStep("The capital of Atlantis is Poseidonia")]);
+    assert.equal((await r.result).status, "ok");
+  }
+  const third = run(fx, [finalStep("ok")], { task: "What is the capital of Atlantis?" });
+  await third.result;
+  const tail = third.model.prompts[0][1].content;
+  assert.equal(tail.match(/Poseidonia/g)?.length, 1, tail);
+});
