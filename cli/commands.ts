@@ -37,7 +37,8 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "setup",
-    summary: "Choose the model provider, model and key; verify them live and save them to .env.",
+    summary:
+      "Choose the model provider, base URL, key and model; verify them live and save them to your user config.",
     load: async () => (await loadModule<Setup>("setup.ts")).setupCommand,
   },
   {

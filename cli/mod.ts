@@ -48,7 +48,8 @@ function globalHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Options: --help (on any command), --version",
-    "Settings come from the environment and ./.env (once accepted with `closed-claw trust`); see docs/configuration.md.",
+    "Settings come from the environment, ./.env (once accepted with `closed-claw trust`), the data folder's .env",
+    "and your config.env (saved by `closed-claw setup`); see docs/configuration.md.",
   ].join("\n");
 }
 

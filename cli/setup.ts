@@ -1,16 +1,26 @@
 /**
- * `setup`: a wizard that asks for the provider, model, key and base URL,
- * verifies them live by listing the provider's models at that base URL (no
- * tokens spent), and saves them to `.env` only after success or an explicit
- * "save anyway". Reads answers line by line, so it works from a terminal and
- * from a pipe; end of input cancels with one line and saves nothing.
+ * `setup`: a wizard that asks for the provider, base URL and key, verifies
+ * them live by listing the provider's models at that base URL (no tokens
+ * spent), retries only the step that failed, offers the listed models, and
+ * saves the answers to the user's `config.env` (every folder reads it) only
+ * after success or an explicit "save anyway". Reads answers line by line, so
+ * it works from a terminal and from a pipe; end of input cancels with one
+ * line and saves nothing.
  */
-import { join } from "node:path";
-import { assertEnvAccepted, readDotenv, saveAcceptedDotenv } from "../core/dotenv.ts";
+import { dirname, join } from "node:path";
+import {
+  assertEnvAccepted,
+  parseDotenv,
+  readDotenv,
+  saveAcceptedDotenv,
+  upsertDotenv,
+} from "../core/dotenv.ts";
+import { readTrustedFile } from "../core/trust.ts";
 import { type ProviderName, PROVIDERS, type Settings } from "../core/settings.ts";
 import { ClosedClawError, errorMessage } from "../core/errors.ts";
 import { parseProviderName, PROVIDER_INFO, type ProviderConfig } from "../llm/provider_config.ts";
-import { probeProvider } from "../llm/probe.ts";
+import { probeProvider, type ProbeResult } from "../llm/probe.ts";
+import { hereCommand } from "./invocation.ts";
 import type { Command } from "./command.ts";
 import { ask, askSecret } from "./prompt.ts";
 import { bold, dim, green, printLine, red, yellow } from "./output.ts";
@@ -102,6 +112,57 @@ async function askKey(provider: ProviderName, existing: string): Promise<string>
   }
 }
 
+/** What to do after a failed check: retry the failing step, save anyway, or stop. */
+async function afterFailure(step: "key" | "base URL"): Promise<"retry" | "save" | "stop"> {
+  while (true) {
+    const reply = (await answer(
+      `Type the ${step} again? (Enter or yes; "save" saves anyway; "no" stops): `,
+    )).toLowerCase();
+    if (reply === "" || reply === "yes" || reply === "y") return "retry";
+    if (reply === "save") return "save";
+    if (reply === "no" || reply === "n") return "stop";
+    printLine(red(`"${reply}" is not an answer: press Enter, or type save or no.`));
+  }
+}
+
+/** Whether `model` is one of the listed ids (Ollama lists `name:latest`). */
+function isListed(models: readonly string[], model: string): boolean {
+  return models.some((m) => m === model || m === `${model}:latest`);
+}
+
+/** Offers the models the provider just listed (pick by number or name); any name when none were listed. */
+async function askModel(models: readonly string[], current: string): Promise<string> {
+  const shown = models.slice(0, 30);
+  if (shown.length === 0) return (await answer(`Model [Enter for ${current}]: `)) || current;
+  printLine("Models listed there:");
+  shown.forEach((m, i) => printLine(`  ${String(i + 1).padStart(2)}. ${m}`));
+  if (models.length > shown.length) {
+    printLine(dim(`  (${models.length - shown.length} more: type a name)`));
+  }
+  const fallback = isListed(models, current) ? current : shown[0];
+  while (true) {
+    const reply = await answer(`Model [1-${shown.length} or a name, Enter for ${fallback}]: `);
+    if (reply === "") return fallback;
+    if (/^\d+$/.test(reply)) {
+      const picked = shown[Number(reply) - 1];
+      if (picked) return picked;
+      printLine(red(`"${reply}" is not a choice: type 1-${shown.length} or a model name.`));
+      continue;
+    }
+    if (isListed(models, reply)) return reply;
+    printLine(yellow(`Model "${reply}" is not among the models listed there.`));
+    if ((await answer(`Use "${reply}" anyway? (yes/no): `)).toLowerCase() === "yes") return reply;
+  }
+}
+
+/** The check's own advice, without the "run setup" that probe messages add for other commands. */
+function fixInSetup(probe: ProbeResult, keyName: string): string {
+  if (probe.status === "refused") {
+    return `Check ${keyName}: a typo, a revoked key, or a key for another provider.`;
+  }
+  return (probe.fix ?? "").replace(/,? or run `[^`]*setup`/, "");
+}
+
 /** The `.env` changes for the chosen configuration, clearing generic overrides it would lose to. */
 function envChanges(
   file: Record<string, string>,
@@ -129,20 +190,58 @@ function envChanges(
   return changes;
 }
 
+/** Writes the user's config file: its folder 0700, the file 0600 (it holds keys). */
+function saveUserConfig(path: string, changes: Record<string, string>): void {
+  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  upsertDotenv(path, changes);
+  Deno.chmodSync(path, 0o600);
+}
+
+/** Warnings for saved values that a layer above the user config sets differently here. */
+function overriddenBy(settings: Settings, changes: Record<string, string>): string[] {
+  const lines: string[] = [];
+  const project = settings.envFile
+    ? readTrustedFile(settings.envFile, { configDir: settings.configDir })
+    : { state: "missing" as const };
+  const fromProject = project.state === "trusted" ? parseDotenv(project.text) : {};
+  for (const [name, value] of Object.entries(changes)) {
+    let env: string | undefined;
+    try {
+      env = Deno.env.get(name);
+    } catch {
+      env = undefined;
+    }
+    if (env !== undefined && env !== value) {
+      lines.push(`Note: ${name} is set in the environment, which wins over what was saved.`);
+    } else if (name in fromProject && fromProject[name] !== value && settings.envFile !== "") {
+      lines.push(`Note: ${settings.envFile} sets ${name}, which wins over what was saved here.`);
+    }
+  }
+  return lines;
+}
+
 export const setupCommand: Command = {
   name: "setup",
-  summary: "Choose the model provider, model and key; verify them live and save them to .env.",
+  summary:
+    "Choose the model provider, base URL, key and model; verify them live and save them to your user config.",
   details: [
     "Answers are read line by line, so the wizard also works with piped input, e.g.",
     "  printf 'claude\\n\\nsk-ant-...\\n\\n' | closed-claw setup",
+    "Asks in this order: provider, base URL, key; then lists the provider's models to pick from.",
+    "A refused key asks the key again, an unreachable server the base URL; nothing else.",
+    "Saved to config.env in your config folder ($XDG_CONFIG_HOME/closed-claw, mode 0600), read",
+    "by every later command in any folder; a data folder's or project's .env and the",
+    "environment win over it (docs/configuration.md).",
     "Nothing is saved unless the live check (listing the provider's models, no tokens spent)",
-    'succeeds or you answer yes to "Save anyway?".',
+    'succeeds or you answer "save" after a failed check.',
   ].join("\n"),
   async run(ctx) {
     const settings = ctx.settings();
-    const envPath = settings.envFile || join(settings.cwd, ".env");
+    // The user's config folder follows the user to every folder; without one, ./.env.
+    const target = settings.userConfigFile || settings.envFile || join(settings.cwd, ".env");
+    const inConfigDir = target === settings.userConfigFile;
     // Checked before any question, so no answer is wasted on a file we would refuse.
-    assertEnvAccepted(envPath, settings.configDir);
+    if (!inConfigDir) assertEnvAccepted(target, settings.configDir);
     printLine(bold("Closed Claw setup"));
     try {
       const provider = await askProvider(settings.llmProvider);
@@ -150,14 +249,13 @@ export const setupCommand: Command = {
       const currentModel = provider === settings.llmProvider && settings.llmModel
         ? settings.llmModel
         : info.defaultModel;
-      const model = (await answer(`Model [Enter for ${currentModel}]: `)) || currentModel;
-      const existingKey = OWN_KEY[provider]?.(settings) ?? "";
-      const apiKey = info.keyEnv ? await askKey(provider, existingKey) : "";
       const currentBase = info.baseUrlEnv === "CLOSED_CLAW_LLM_BASE_URL"
         ? settings.llmBaseUrl || info.defaultBaseUrl
         : OWN_BASE_URL[provider]?.(settings) || info.defaultBaseUrl;
-      const baseUrl = await askBaseUrl(provider, currentBase);
-      const config: ProviderConfig = {
+      let baseUrl = await askBaseUrl(provider, currentBase);
+      const existingKey = OWN_KEY[provider]?.(settings) ?? "";
+      let apiKey = info.keyEnv ? await askKey(provider, existingKey) : "";
+      const configFor = (model: string): ProviderConfig => ({
         provider,
         model,
         apiKey,
@@ -165,35 +263,44 @@ export const setupCommand: Command = {
         baseUrl,
         timeoutMs: settings.llmTimeoutSec * 1000,
         maxRetries: settings.llmMaxRetries,
-      };
+      });
 
-      printLine(`Checking ${provider} at ${baseUrl} (listing models; no tokens are spent)...`);
-      const probe = await probeProvider(config, { timeoutMs: 10_000 });
-      let verified = probe.status === "ok";
-      if (verified) {
-        printLine(green(`Verification: OK - ${probe.detail}`));
-        const listed = probe.models.some((m) => m === model || m === `${model}:latest`);
-        if (probe.models.length > 0 && !listed) {
-          verified = false;
-          printLine(yellow(
-            `Model "${model}" is not among the models listed there: ${
-              probe.models.slice(0, 15).join(", ")
-            }.`,
-          ));
+      // Check, and on failure ask again only the step that failed.
+      let probe: ProbeResult;
+      while (true) {
+        printLine(`Checking ${provider} at ${baseUrl} (listing models; no tokens are spent)...`);
+        probe = await probeProvider(configFor(currentModel), { timeoutMs: 10_000 });
+        if (probe.status === "ok") {
+          printLine(green(`Verification: OK - ${probe.detail}`));
+          break;
         }
-      } else {
         printLine(red(`Verification: FAILED - ${probe.detail}`));
-        if (probe.fix) printLine(`  ${probe.fix}`);
+        const fix = fixInSetup(probe, info.keyEnv || "the key");
+        if (fix) printLine(`  ${fix}`);
+        const step = probe.status === "refused" && info.keyEnv ? "key" : "base URL";
+        const next = await afterFailure(step);
+        if (next === "stop") {
+          printLine("Nothing was saved.");
+          return 1;
+        }
+        if (next === "save") break;
+        if (step === "key") apiKey = await askKey(provider, "");
+        else baseUrl = await askBaseUrl(provider, baseUrl);
       }
-      if (!verified && (await answer("Save anyway? (yes/no): ")).toLowerCase() !== "yes") {
-        printLine("Nothing was saved.");
-        return 1;
-      }
+      const model = await askModel(probe.models, currentModel);
+      const config = configFor(model);
       const typedKey = apiKey !== "" && apiKey !== existingKey;
-      const changes = envChanges(readDotenv(envPath), config, typedKey);
-      saveAcceptedDotenv(envPath, changes, settings.configDir);
-      printLine(green(`Saved to ${envPath}: ${Object.keys(changes).join(", ")}.`));
-      printLine("Next: `closed-claw doctor` to check everything, then run a task.");
+      const changes = envChanges(readDotenv(target), config, typedKey);
+      if (inConfigDir) saveUserConfig(target, changes);
+      else saveAcceptedDotenv(target, changes, settings.configDir);
+      printLine(green(`Saved to ${target}: ${Object.keys(changes).join(", ")}.`));
+      if (inConfigDir) printLine("Every later command reads it, in any folder.");
+      for (const line of overriddenBy(settings, changes)) printLine(yellow(line));
+      printLine(
+        `Next: ${hereCommand("`closed-claw doctor`")} checks everything, then ${
+          hereCommand('`closed-claw run "your task"`')
+        }.`,
+      );
       return 0;
     } catch (error) {
       if (error instanceof Cancelled) {

@@ -1,6 +1,7 @@
 /**
- * Every setting, from the environment and `.env` (the environment wins),
- * validated once into one typed object. One table below drives validation,
+ * Every setting, from the environment and the config files (lowest first: the
+ * user's `config.env`, the data folder's `.env`, the project's `.env`; the
+ * environment wins over all), validated once into one typed object. One table below drives validation,
  * the types, the dashboard's settings editor and the table in docs/configuration.md.
  */
 import { isAbsolute, join, resolve } from "node:path";
@@ -679,6 +680,8 @@ export interface Settings extends Readonly<RawSettings> {
   readonly envFile: string;
   /** The user's config folder (holds the ledger of accepted files); "" when unknown. */
   readonly configDir: string;
+  /** The per-user settings file `setup` writes (`<configDir>/config.env`); "" when there is no config folder. */
+  readonly userConfigFile: string;
   /** Whether CLOSED_CLAW_HOME named the data folder (else it is the default ./.closed_claw). */
   readonly homeExplicit: boolean;
   /** Config files found but not used, with why (e.g. a `.env` nobody accepted). */
@@ -779,14 +782,30 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
   const env = options.env ?? readProcessEnv();
   const configDir = options.configDir ?? userConfigDir(options.env ?? undefined);
   const ignoredFiles: { path: string; reason: string }[] = [];
-  // Read once: the .env, the data folder and the soul are all checked against it.
+  // Read once: the .env files, the data folder and the soul are all checked against it.
   const ledger = readLedger(configDir);
-  const fromFile = readEnvFile(
+  const trust: TrustOptions = { configDir, trustedDirs: configDir ? [configDir] : [], ledger };
+  const userConfigFile = configDir ? userConfigPath(configDir) : "";
+  const fromUser = readEnvFile(userConfigFile, false, trust, ignoredFiles);
+  const fromProject = readEnvFile(
     envFile,
     typeof options.envFile === "string",
-    { configDir, trustedDirs: configDir ? [configDir] : [], ledger },
+    trust,
     ignoredFiles,
   );
+  // The data folder may be named by any layer above it; its `.env` then sits between them.
+  const homeGiven = options.overrides?.CLOSED_CLAW_HOME ?? env.CLOSED_CLAW_HOME ??
+    fromProject.CLOSED_CLAW_HOME ?? fromUser.CLOSED_CLAW_HOME ?? "";
+  const dataEnv = readDataEnv(cwd, homeGiven, trust, ignoredFiles);
+  const fromData = dataEnv.values;
+  const fromFile = { ...fromUser, ...fromData, ...fromProject };
+  // Which file a value came from: its name in an error, and the file to fix.
+  const sourceOf = (name: string): [string, string] =>
+    name in fromProject
+      ? [".env", envFile || ".env"]
+      : name in fromData
+      ? ["the data folder's .env", dataEnv.path]
+      : [userConfigFile, userConfigFile];
   const raw: Record<string, unknown> = {};
   for (const def of SETTING_DEFS) {
     const override = options.overrides?.[def.env as EnvName];
@@ -795,7 +814,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
       ? "option"
       : env[def.env] !== undefined
       ? "environment"
-      : ".env";
+      : sourceOf(def.env)[0];
     const text = given === undefined || given.trim() === "" ? def.defaultText : given;
     const parsed = (def as SettingDef<string, unknown>).parse(text);
     if (!parsed.ok) {
@@ -804,7 +823,14 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
         `${def.env}=${
           JSON.stringify(given)
         } (from ${source}) is not valid: expected ${parsed.allowed}.`,
-        { hint: `Fix or remove it in the environment or ${envFile || ".env"}.`, exitCode: 2 },
+        {
+          hint: `Fix or remove it in ${
+            source === "environment" || source === "option"
+              ? `the environment or ${envFile || ".env"}`
+              : sourceOf(def.env)[1]
+          }.`,
+          exitCode: 2,
+        },
       );
     }
     raw[def.key] = parsed.value;
@@ -812,8 +838,6 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
   const r = raw as unknown as RawSettings;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, expandHome(p)));
   const homeDir = abs(r.home);
-  const homeGiven = options.overrides?.CLOSED_CLAW_HOME ?? env.CLOSED_CLAW_HOME ??
-    fromFile.CLOSED_CLAW_HOME ?? "";
   const settings = {
     ...r,
     homeDir,
@@ -829,6 +853,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
     cwd,
     envFile,
     configDir,
+    userConfigFile,
   };
   const soul = readSoul(settings, ledger);
   return Object.freeze({
@@ -854,6 +879,32 @@ function readEnvFile(
   if (read.state === "trusted") return parseDotenv(read.text);
   if (read.state === "ignored") ignored.push({ path, reason: read.reason });
   return {};
+}
+
+/** The per-user settings file in a config folder, written by `closed-claw setup`. */
+export function userConfigPath(configDir: string): string {
+  return join(configDir, "config.env");
+}
+
+/**
+ * The data folder's `.env`, when the data folder is the user's (named by
+ * CLOSED_CLAW_HOME, or created by Closed Claw for them): capsules cannot
+ * write there. A default data folder nobody accepted is not read.
+ */
+function readDataEnv(
+  cwd: string,
+  homeGiven: string,
+  trust: TrustOptions,
+  ignored: { path: string; reason: string }[],
+): { path: string; values: Record<string, string> } {
+  const explicit = homeGiven.trim() !== "";
+  const home = explicit
+    ? (isAbsolute(homeGiven) ? homeGiven : resolve(cwd, expandHome(homeGiven)))
+    : resolve(cwd, ".closed_claw");
+  const path = join(home, ".env");
+  const state = dataDirState(home, { explicit, configDir: trust.configDir, ledger: trust.ledger });
+  if (state !== "trusted") return { path, values: {} };
+  return { path, values: readEnvFile(path, false, { ...trust, trustedDirs: [home] }, ignored) };
 }
 
 function expandHome(path: string): string {

@@ -145,3 +145,64 @@ export async function answerOnTerminal(
   await writer.close().catch(() => {});
   return { code: (await child.status).code, seen };
 }
+
+/**
+ * Runs the CLI with `args` on a pseudo-terminal (util-linux `script`) and
+ * holds a conversation: for each step, waits until the terminal shows
+ * `expect` (counted from where the previous step's match ended), then types
+ * `reply` and Enter. Resolves to the exit code and all the terminal showed.
+ */
+export async function talkOnTerminal(
+  args: string[],
+  options: { cwd: string; env: Record<string, string> },
+  steps: readonly { expect: string | RegExp; reply: string }[],
+): Promise<{ code: number; seen: string }> {
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  const command = [Deno.execPath(), ...cliArgs(args)].map(quote).join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qefc", command, "/dev/null"],
+    cwd: options.cwd,
+    clearEnv: true,
+    env: { ...childEnv(options.cwd, options.env), NO_COLOR: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let seen = "";
+  let ended = false;
+  const reading = (async () => {
+    for await (const chunk of child.stdout) seen += decode(chunk);
+    ended = true;
+  })();
+  const writer = child.stdin.getWriter();
+  let from = 0;
+  try {
+    for (const step of steps) {
+      let at = -1;
+      await waitFor(
+        () => {
+          const rest = seen.slice(from);
+          if (typeof step.expect === "string") {
+            const i = rest.indexOf(step.expect);
+            if (i >= 0) at = from + i + step.expect.length;
+          } else {
+            const m = step.expect.exec(rest);
+            if (m) at = from + m.index + m[0].length;
+          }
+          return at >= 0 || ended;
+        },
+        `the terminal to show ${String(step.expect)}`,
+        60_000,
+      ).catch((error) => {
+        throw new Error(`${error.message}; it showed:\n${seen}`);
+      });
+      if (at < 0) throw new Error(`ended before ${String(step.expect)}; it showed:\n${seen}`);
+      from = at;
+      await writer.write(new TextEncoder().encode(`${step.reply}\r`));
+    }
+    await reading;
+  } finally {
+    await writer.close().catch(() => {});
+  }
+  return { code: (await child.status).code, seen };
+}

@@ -6,103 +6,187 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startFakeServer } from "../fakes/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { runCli } from "../helpers/cli.ts";
+import { HAS_SCRIPT, runCli, talkOnTerminal } from "../helpers/cli.ts";
 
 const KEY = "sk-good-key";
 
-function readEnv(dir: string): string {
-  return Deno.readTextFileSync(join(dir, ".env"));
+/** The user config file setup writes when HOME is `home` (as `runCli` sets it to the cwd). */
+function userConfig(home: string): string {
+  return join(home, ".config", "closed-claw", "config.env");
 }
 
-Deno.test("setup with piped answers verifies against the base URL and writes .env", async () => {
+Deno.test("setup saves to the user's config.env (0600), read by later commands in any folder", async () => {
   await using dir = await tempDir();
   const fake = await startFakeServer("openai", { apiKey: KEY });
   try {
-    Deno.writeTextFileSync(
-      join(dir.path, ".env"),
-      "# my settings\nFOO=bar\nOPENAI_API_KEY=old-key\nCLOSED_CLAW_LLM_API_KEY=stale\n",
-    );
-    // A .env the user never accepted could have been planted: setup refuses
-    // before asking anything, and saves nothing.
-    const refused = await runCli(["setup"], { cwd: dir.path, stdin: `1\n\n${KEY}\n` });
-    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
-    assert.match(refused.stderr, /\.env is not accepted by you yet; nothing was saved/);
-    assert.match(refused.stderr, /closed-claw trust/);
-    assert.doesNotMatch(refused.stdout, /Provider/);
-    const accepted = await runCli(["trust", ".env"], { cwd: dir.path });
-    assert.equal(accepted.code, 0, accepted.stderr);
-    assert.match(
-      accepted.stdout,
-      /Accepted .*\.env \(FOO=bar, OPENAI_API_KEY=\*\*\*\*, CLOSED_CLAW_LLM_API_KEY=\*\*\*\*\)/,
-    );
+    const home = join(dir.path, "home");
+    const elsewhere = join(dir.path, "elsewhere");
+    Deno.mkdirSync(home);
+    Deno.mkdirSync(elsewhere);
+    const env = { HOME: home };
+    // provider, base URL, key; then the listed models are offered: 2 picks gpt-4o.
     const result = await runCli(["setup"], {
       cwd: dir.path,
-      stdin: `1\n\n${KEY}\n${fake.baseURL}\n`,
+      env,
+      stdin: `1\n${fake.baseURL}\n${KEY}\n2\n`,
     });
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stdout, /Verification: OK - the key works \(3 models listed/);
-    assert.ok(!result.stdout.includes(KEY), "the key is never echoed back");
-    const env = readEnv(dir.path);
-    assert.equal(
-      env,
-      "# my settings\nFOO=bar\nOPENAI_API_KEY=sk-good-key\nCLOSED_CLAW_LLM_API_KEY=\n" +
-        `CLOSED_CLAW_LLM_PROVIDER=openai\nCLOSED_CLAW_LLM_MODEL=gpt-4o-mini\nOPENAI_BASE_URL=${fake.baseURL}\n`,
+    const out = result.stdout;
+    assert.ok(
+      out.indexOf("Base URL") < out.indexOf("API key") &&
+        out.indexOf("API key") < out.indexOf("Model ["),
+      out,
     );
+    assert.match(out, /Verification: OK - the key works \(3 models listed/);
+    assert.match(
+      out,
+      /Models listed there:\n {3}1\. gpt-4o-mini\n {3}2\. gpt-4o\n {3}3\. gpt-4\.1-mini/,
+    );
+    assert.ok(!out.includes(KEY), "the key is never echoed back");
+    assert.ok(!/run `[^`]*setup`/.test(out), "setup never says to run setup");
+    const path = userConfig(home);
+    assert.match(out, new RegExp(`Saved to ${path.replaceAll(".", "\\.")}`));
+    assert.equal(
+      Deno.readTextFileSync(path),
+      "CLOSED_CLAW_LLM_PROVIDER=openai\nCLOSED_CLAW_LLM_MODEL=gpt-4o\n" +
+        `OPENAI_API_KEY=${KEY}\nOPENAI_BASE_URL=${fake.baseURL}\n`,
+    );
+    assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    assert.throws(() => Deno.statSync(join(dir.path, ".env")), Deno.errors.NotFound);
 
-    // Run again with the same answers: every line is replaced, none duplicated.
-    const again = await runCli(["setup"], { cwd: dir.path, stdin: `openai\n\n\n\n` });
+    // Another folder: doctor uses the saved provider, key and base URL.
+    const doctor = await runCli(["doctor", "--json"], { cwd: elsewhere, env });
+    const check = JSON.parse(doctor.stdout).checks.find((c: { name: string }) =>
+      c.name === "llm provider"
+    );
+    assert.equal(check.status, "ok", check.detail);
+    assert.match(check.detail, /the key works/);
+
+    // A project .env, once accepted, wins over the user config there (and setup says so).
+    Deno.writeTextFileSync(join(elsewhere, ".env"), "OPENAI_API_KEY=sk-project\n");
+    assert.equal((await runCli(["trust", ".env"], { cwd: elsewhere, env })).code, 0);
+    const overridden = await runCli(["doctor", "--json"], { cwd: elsewhere, env });
+    const refused = JSON.parse(overridden.stdout).checks.find((c: { name: string }) =>
+      c.name === "llm provider"
+    );
+    assert.equal(refused.status, "fail");
+    const again = await runCli(["setup"], { cwd: elsewhere, env, stdin: `openai\n\n${KEY}\n\n` });
     assert.equal(again.code, 0, again.stdout + again.stderr);
-    assert.equal(readEnv(dir.path), env);
+    assert.match(again.stdout, /Note: .*elsewhere\/\.env sets OPENAI_API_KEY, which wins/);
+    // Same answers: every line replaced in place, none duplicated; Enter kept gpt-4o.
+    assert.equal(
+      Deno.readTextFileSync(path),
+      "CLOSED_CLAW_LLM_PROVIDER=openai\nCLOSED_CLAW_LLM_MODEL=gpt-4o\n" +
+        `OPENAI_API_KEY=${KEY}\nOPENAI_BASE_URL=${fake.baseURL}\n`,
+    );
   } finally {
     await fake.close();
   }
 });
 
-Deno.test("setup: a refused key saves nothing unless the user says save anyway", async () => {
+Deno.test({
+  name: "setup on a terminal: a wrong key (401) asks the key again, and only the key",
+  ignore: !HAS_SCRIPT,
+  fn: async () => {
+    await using dir = await tempDir();
+    const fake = await startFakeServer("anthropic", { apiKey: KEY });
+    try {
+      const { code, seen } = await talkOnTerminal(["setup"], { cwd: dir.path, env: {} }, [
+        { expect: "Provider [", reply: "claude" },
+        { expect: "Base URL [", reply: fake.baseURL },
+        { expect: "API key (ANTHROPIC_API_KEY): ", reply: "sk-wrong" },
+        { expect: "Type the key again?", reply: "" },
+        { expect: "API key (ANTHROPIC_API_KEY): ", reply: KEY },
+        { expect: "Model [", reply: "2" },
+      ]);
+      assert.equal(code, 0, seen);
+      assert.match(seen, /Verification: FAILED - the key was refused \(HTTP 401\)/);
+      assert.match(seen, /Check ANTHROPIC_API_KEY: a typo/);
+      assert.ok(!seen.includes("sk-wrong") && !seen.includes(KEY), "keys are not echoed");
+      // Provider and base URL were asked once; the key twice.
+      assert.equal(seen.split("Provider [").length - 1, 1, seen);
+      assert.equal(seen.split("Base URL [").length - 1, 1, seen);
+      assert.equal(seen.split("API key (").length - 1, 2, seen);
+      assert.ok(!/run `[^`]*setup`/.test(seen), "setup never says to run setup");
+      const saved = Deno.readTextFileSync(userConfig(dir.path));
+      assert.match(saved, /ANTHROPIC_API_KEY=sk-good-key\n/);
+      assert.match(saved, /CLOSED_CLAW_LLM_MODEL=claude-sonnet-4-5\n/);
+    } finally {
+      await fake.close();
+    }
+  },
+});
+
+Deno.test("setup: a refused key saves nothing unless the user says save", async () => {
   await using dir = await tempDir();
   const fake = await startFakeServer("anthropic", { apiKey: KEY });
   try {
-    const answers = (save: string) =>
-      `claude\nclaude-sonnet-4-5\nsk-wrong\n${fake.baseURL}\n${save}\n`;
+    const answers = (then: string) =>
+      `claude\n${fake.baseURL}\nsk-wrong\n${then}\nclaude-sonnet-4-5\n`;
     const refused = await runCli(["setup"], { cwd: dir.path, stdin: answers("no") });
     assert.equal(refused.code, 1);
     assert.match(refused.stdout, /Verification: FAILED - the key was refused \(HTTP 401\)/);
     assert.match(refused.stdout, /Check ANTHROPIC_API_KEY/);
     assert.match(refused.stdout, /Nothing was saved\./);
-    assert.throws(() => readEnv(dir.path), Deno.errors.NotFound);
+    assert.throws(() => Deno.statSync(userConfig(dir.path)), Deno.errors.NotFound);
 
-    const forced = await runCli(["setup"], { cwd: dir.path, stdin: answers("yes") });
+    const forced = await runCli(["setup"], { cwd: dir.path, stdin: answers("save") });
     assert.equal(forced.code, 0, forced.stdout + forced.stderr);
-    assert.match(readEnv(dir.path), /ANTHROPIC_API_KEY=sk-wrong\n/);
-    assert.match(readEnv(dir.path), /CLOSED_CLAW_LLM_MODEL=claude-sonnet-4-5\n/);
+    const saved = Deno.readTextFileSync(userConfig(dir.path));
+    assert.match(saved, /ANTHROPIC_API_KEY=sk-wrong\n/);
+    assert.match(saved, /CLOSED_CLAW_LLM_MODEL=claude-sonnet-4-5\n/);
   } finally {
     await fake.close();
   }
 });
 
-Deno.test("setup: an unknown model lists the choices; end of input cancels in one line", async () => {
+Deno.test("setup: an unreachable server asks the base URL again; openai-compatible asks it first", async () => {
+  await using dir = await tempDir();
+  const fake = await startFakeServer("openai", { apiKey: KEY });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closedUrl = `http://127.0.0.1:${listener.addr.port}/v1`;
+  listener.close();
+  try {
+    const result = await runCli(["setup"], {
+      cwd: dir.path,
+      stdin: `openai-compatible\n${closedUrl}\n${KEY}\n\n${fake.baseURL}\n3\n`,
+    });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /Verification: FAILED - cannot reach/);
+    assert.match(result.stdout, /Type the base URL again\?/);
+    assert.equal(result.stdout.split("API key (").length - 1, 1, "the key was asked once");
+    const saved = Deno.readTextFileSync(userConfig(dir.path));
+    assert.match(saved, /CLOSED_CLAW_LLM_PROVIDER=openai-compatible\n/);
+    assert.match(saved, /CLOSED_CLAW_LLM_MODEL=gpt-4\.1-mini\n/);
+    assert.ok(saved.includes(`CLOSED_CLAW_LLM_BASE_URL=${fake.baseURL}\n`), saved);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("setup: an unknown model is asked about; end of input cancels in one line", async () => {
   await using dir = await tempDir();
   const fake = await startFakeServer("gemini", { apiKey: KEY });
   try {
     const unknown = await runCli(["setup"], {
       cwd: dir.path,
-      stdin: `gemini\ngemini-9\n${KEY}\n${fake.baseURL}\n`,
+      stdin: `gemini\n${fake.baseURL}\n${KEY}\ngemini-9\n`,
     });
     assert.equal(unknown.code, 1);
-    assert.match(
-      unknown.stdout,
-      /Model "gemini-9" is not among the models listed there: gemini-2\.5-flash/,
-    );
-    // No answer to "Save anyway?" cancels.
+    assert.match(unknown.stdout, /Model "gemini-9" is not among the models listed there/);
+    // No answer to "Use it anyway?" cancels.
     const cancelled = "\nSetup cancelled: no more input, nothing was saved.\n";
-    assert.ok(unknown.stdout.endsWith(`Save anyway? (yes/no): ${cancelled}`), unknown.stdout);
+    assert.ok(
+      unknown.stdout.endsWith(`Use "gemini-9" anyway? (yes/no): ${cancelled}`),
+      unknown.stdout,
+    );
 
     const bad = await runCli(["setup"], { cwd: dir.path, stdin: "7\nnope\n" });
     assert.match(bad.stdout, /"7" is not a choice: type 1-5 or one of openai, openai-compatible/);
     assert.ok(bad.stdout.endsWith(`: ${cancelled}`), bad.stdout);
     assert.equal(bad.stderr, "");
     assert.equal(bad.code, 1);
-    assert.throws(() => readEnv(dir.path), Deno.errors.NotFound);
+    assert.throws(() => Deno.statSync(userConfig(dir.path)), Deno.errors.NotFound);
   } finally {
     await fake.close();
   }

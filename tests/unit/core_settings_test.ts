@@ -165,3 +165,52 @@ Deno.test(".env upserts keep comments and order and refuse line breaks", async (
   assert.throws(() => upsertDotenv(file, { "BAD KEY": "1" }), /not a valid variable name/);
   assert.equal(parseDotenv(await Deno.readTextFile(file)).EVIL, undefined);
 });
+
+Deno.test("layers: user config.env < data folder .env < project .env < environment", async () => {
+  await using dir = await tempDir();
+  const configDir = join(dir.path, "config");
+  const home = join(dir.path, "data");
+  const project = join(dir.path, "project");
+  await Deno.mkdir(configDir);
+  await Deno.mkdir(home);
+  await Deno.mkdir(project);
+  await Deno.writeTextFile(
+    join(configDir, "config.env"),
+    "OPENAI_API_KEY=sk-user\nCLOSED_CLAW_LLM_MODEL=user-model\nCLOSED_CLAW_MAX_PARALLEL_AGENTS=1\n" +
+      `CLOSED_CLAW_HOME=${home}\nCLOSED_CLAW_AGENT_RETRIES=1\n`,
+  );
+  // Any folder reads the user's config file: no ledger entry is needed for it.
+  const anywhere = loadSettings({ cwd: project, configDir, env: {} });
+  assert.equal(anywhere.userConfigFile, join(configDir, "config.env"));
+  assert.equal(anywhere.openaiApiKey, "sk-user");
+  assert.equal(anywhere.homeDir, home);
+
+  // The data folder's .env (named by the user config here) wins over it.
+  await Deno.writeTextFile(
+    join(home, ".env"),
+    "CLOSED_CLAW_LLM_MODEL=data-model\nCLOSED_CLAW_MAX_PARALLEL_AGENTS=2\n",
+  );
+  // A project .env counts once accepted, and wins over both.
+  await Deno.writeTextFile(join(project, ".env"), "CLOSED_CLAW_MAX_PARALLEL_AGENTS=3\n");
+  const unaccepted = loadSettings({ cwd: project, configDir, env: {} });
+  assert.equal(unaccepted.llmModel, "data-model");
+  assert.equal(unaccepted.maxParallelAgents, 2);
+  assert.equal(unaccepted.ignoredFiles[0]?.reason, "not accepted by you yet");
+  trustFile(join(project, ".env"), configDir);
+  const s = loadSettings({
+    cwd: project,
+    configDir,
+    env: { CLOSED_CLAW_AGENT_RETRIES: "4" },
+  });
+  assert.equal(s.openaiApiKey, "sk-user");
+  assert.equal(s.llmModel, "data-model");
+  assert.equal(s.maxParallelAgents, 3);
+  assert.equal(s.agentRetries, 4);
+
+  // A bad value names the file it came from.
+  await Deno.writeTextFile(join(configDir, "config.env"), "CLOSED_CLAW_AGENT_RETRIES=many\n");
+  assert.match(
+    configError(() => loadSettings({ cwd: project, configDir, env: {} })),
+    /CLOSED_CLAW_AGENT_RETRIES="many" \(from .*config\.env\)/,
+  );
+});
