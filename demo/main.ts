@@ -6,7 +6,18 @@
  * agent-creation approval is decided by policy, and the answer is synthesized.
  */
 import { join } from "node:path";
-import { CASSETTE, DEMO_WORKSPACE, prepareDemoRoot, runDemoCli } from "./_demo.ts";
+import { CASSETTE, DEMO_HOME, DEMO_WORKSPACE, prepareDemoRoot, runDemoCli } from "./_demo.ts";
+
+/** The id of the demo's run (its run log's name), or null when none was written. */
+function demoRunId(): string | null {
+  try {
+    const logs = [...Deno.readDirSync(join(DEMO_HOME, "runs"))]
+      .filter((e) => e.isFile && e.name.endsWith(".jsonl"));
+    return logs.length === 1 ? logs[0].name.slice(0, -".jsonl".length) : null;
+  } catch {
+    return null;
+  }
+}
 
 await prepareDemoRoot();
 console.log(
@@ -23,4 +34,11 @@ try {
   console.log("\nNo report was written.");
 }
 console.log(`Demo finished in ${seconds} s.`);
+const runId = demoRunId();
+if (runId) {
+  console.log(
+    `\nSee this run in the dashboard (it prints the URL to open):\n` +
+      `  CLOSED_CLAW_HOME=${DEMO_HOME} deno task web --run ${runId}`,
+  );
+}
 Deno.exit(status.code);

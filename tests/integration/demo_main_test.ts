@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseRunLog } from "../../coordinator/run_log.ts";
-import { CONFIG, taskFlags } from "../helpers/cli.ts";
+import { CONFIG, spawnCli, taskFlags } from "../helpers/cli.ts";
 
 const DEMO = new URL("../../demo/main.ts", import.meta.url).pathname;
 
@@ -29,4 +29,34 @@ Deno.test("the demo replays its cassette: two phases, three capsules, an approva
   assert.ok(names.includes("approval_request") && names.includes("create_gate_decision"));
   const synthesis = events.find((e) => e.event === "synthesis_complete")!;
   assert.equal(synthesis.payload.llm_synthesized, true);
+
+  // It ends with the command that opens its run in the dashboard, and that command works.
+  const runId = log.name.replace(/\.jsonl$/, "");
+  const command = `CLOSED_CLAW_HOME=/tmp/closed-claw-demo/data deno task web --run ${runId}`;
+  assert.ok(stdout.trimEnd().endsWith(`  ${command}`), stdout);
+  const web = spawnCli(["web", "--port", "0", "--run", runId.slice(0, 8)], {
+    cwd: "/tmp/closed-claw-demo",
+    env: { CLOSED_CLAW_HOME: "/tmp/closed-claw-demo/data" },
+  });
+  let printed = "";
+  const reader = web.stdout.getReader();
+  while (!printed.includes("Press Ctrl-C")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    printed += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const url = new RegExp(`Open run ${runId}: (\\S+/runs/${runId}\\?token=\\S+)`).exec(printed);
+  assert.ok(url, printed);
+  const login = await fetch(url[1], { redirect: "manual" });
+  await login.body?.cancel();
+  assert.equal(login.status, 303);
+  const location = new URL(login.headers.get("location")!, url[1]);
+  assert.equal(location.pathname, `/runs/${runId}`);
+  const cookie = login.headers.get("set-cookie")!.split(";")[0];
+  const page = await fetch(location, { headers: { cookie } });
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /Read the project notes/);
+  web.kill("SIGINT");
+  await web.output();
 });
