@@ -102,7 +102,8 @@ export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
 
   app.onError((error, c) => {
     if (error instanceof HttpError) {
-      return c.json({ error: error.message, code: error.code }, error.status);
+      const field = error.field === undefined ? {} : { field: error.field };
+      return c.json({ error: error.message, code: error.code, ...field }, error.status);
     }
     if (error instanceof ClosedClawError) {
       return c.json({ error: error.toLine(), code: error.code }, 400);

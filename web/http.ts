@@ -12,7 +12,16 @@ export function apiError(c: Context, status: ContentfulStatusCode, code: string,
 
 /** Thrown by route helpers; the app's error handler turns it into a JSON error. */
 export class HttpError extends Error {
-  constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string) {
+  /**
+   * @param field The form field the error is about (its `name`), so the
+   * dashboard can show the message next to it.
+   */
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
@@ -30,7 +39,13 @@ export async function jsonBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> 
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
-    throw new HttpError(400, "bad_request", `${where}${issue.message}`);
+    const field = issue.path.findLast((p) => typeof p === "string");
+    throw new HttpError(
+      400,
+      "bad_request",
+      `${where}${issue.message}`,
+      field as string | undefined,
+    );
   }
   return parsed.data;
 }

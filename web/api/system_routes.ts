@@ -82,10 +82,15 @@ export function systemRoutes(deps: WebDeps): Hono {
     }
     for (const [key, value] of entries) {
       if (/[\r\n\0]/.test(value)) {
-        throw new HttpError(400, "bad_value", `${key}: a value cannot contain a line break.`);
+        throw new HttpError(
+          400,
+          "bad_value",
+          `${key}: a value cannot contain a line break.`,
+          key,
+        );
       }
       const problem = validateSettingValue(key, value);
-      if (problem) throw new HttpError(400, "bad_value", problem);
+      if (problem) throw new HttpError(400, "bad_value", problem, key);
     }
     const envFile = deps.settings.envFile || join(deps.settings.cwd, ".env");
     saveEnvForWeb(envFile, Object.fromEntries(entries), deps.settings.configDir);

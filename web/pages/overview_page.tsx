@@ -7,7 +7,7 @@ import { BarChart } from "./charts.tsx";
 import { money, ms } from "./format.ts";
 import { renderPage } from "./layout.tsx";
 import { RunsTable } from "./runs_table.tsx";
-import { Card, Empty, Status } from "./ui.tsx";
+import { Card, Empty, HealthProblems, Status } from "./ui.tsx";
 
 type Overview = ReturnType<typeof overviewView>;
 
@@ -18,7 +18,9 @@ function Figures(props: { view: Overview }) {
       <Card
         label="Health"
         value={<Status value={status.status} />}
-        hint="coordinator, model, tools"
+        hint={status.problems.length
+          ? status.problems.map((p) => p.problem).join(" ")
+          : "coordinator, model, tools"}
       />
       <Card label="Active runs" value={String(live.active_runs.length)} id="active-count" />
       <Card
@@ -99,6 +101,7 @@ export function overviewPage(deps: WebDeps, base: string): Hono {
       "/",
       <>
         <Figures view={view} />
+        <HealthProblems base={base} problems={view.status.problems} />
         <Charts day={view.day} />
         <ActiveRuns live={view.live} base={base} />
         <section>

@@ -48,6 +48,25 @@ function KeyForm(props: { base: string; provider: string; keyEnv: string; keySet
 /** `data-initial` lets app.js send only the fields that changed. */
 function SettingField(props: { s: SettingRow }) {
   const s = props.s;
+  if (s.type === "bool") {
+    const on = s.value === "true";
+    return (
+      <label class="switch-row" title={s.description}>
+        <input
+          type="checkbox"
+          role="switch"
+          class="switch"
+          name={s.env}
+          data-bool="1"
+          data-initial={on ? "true" : "false"}
+          checked={on}
+        />
+        <span>
+          {s.label} <span class="mono muted">{s.env}</span>
+        </span>
+      </label>
+    );
+  }
   return (
     <label title={s.description}>
       {s.label} <span class="mono muted">{s.env}</span>
@@ -63,6 +82,7 @@ function SettingField(props: { s: SettingRow }) {
             value={s.value}
             data-initial={s.value}
             type={s.type === "secret" ? "password" : "text"}
+            inputmode={s.type === "number" ? "decimal" : undefined}
             placeholder={s.type === "secret"
               ? ("is_set" in s && s.is_set ? "(set)" : "(not set)")
               : s.default}

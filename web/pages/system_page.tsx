@@ -10,12 +10,21 @@ import { breakersOf, healthOf, statsOf, systemStatusOf } from "../views/health.t
 import type { OpenBreaker } from "../../llm/breaker.ts";
 import { DataTable } from "./data_table.tsx";
 import { renderPage } from "./layout.tsx";
-import { Card, Json, Status } from "./ui.tsx";
+import { Card, HealthProblems, Json, Status } from "./ui.tsx";
 
 function SystemActions(props: { base: string }) {
   const base = props.base;
   return (
     <div class="actions">
+      <button
+        type="button"
+        class="button"
+        id="init"
+        data-action="POST"
+        data-url={`${base}/api/init`}
+      >
+        Initialize the data folder
+      </button>
       <button
         type="button"
         class="button"
@@ -71,13 +80,14 @@ export function systemPage(deps: WebDeps, base: string): Hono {
   app.get("/system", (c) => {
     const health = healthOf(deps);
     const stats = statsOf(deps);
+    const status = systemStatusOf(deps);
     return c.html(renderPage(
       base,
       "System health",
       "/system",
       <>
         <section class="cards">
-          <Card label="Status" value={<Status value={systemStatusOf(deps).status} />} />
+          <Card label="Status" value={<Status value={status.status} />} />
           <Card label="Deno" value={Deno.version.deno} />
           <Card
             label="Model"
@@ -86,6 +96,7 @@ export function systemPage(deps: WebDeps, base: string): Hono {
           />
           <Card label="Agents / runs" value={`${stats.agents} / ${stats.runs}`} />
         </section>
+        <HealthProblems base={base} problems={status.problems} />
         <BreakersTable rows={breakersOf(deps)} />
         <Json
           value={{

@@ -27,3 +27,23 @@ export function Empty(props: { children: Child }) {
 export function Json(props: { value: unknown }) {
   return <pre class="json">{JSON.stringify(props.value, null, 2)}</pre>;
 }
+
+/** Why the health is not "connected": each problem with a link to the page that fixes it. */
+export function HealthProblems(props: {
+  base: string;
+  problems: readonly { problem: string; fix: string; href: string }[];
+}) {
+  if (props.problems.length === 0) return null;
+  return (
+    <section class="health-problems" id="health-problems" role="status">
+      <h2>Why the health is not connected</h2>
+      <ul>
+        {props.problems.map((p) => (
+          <li>
+            {p.problem} <a href={`${props.base}${p.href}`}>{p.fix}</a>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -55,8 +55,39 @@ async function api(method, url, body) {
   } catch {
     data = null;
   }
-  if (!response.ok) throw new Error((data && data.error) || `HTTP ${response.status}`);
+  if (!response.ok) {
+    const error = new Error((data && data.error) || `HTTP ${response.status}`);
+    // The form field the server says is wrong, when it names one.
+    if (data && typeof data.field === "string") error.field = data.field;
+    throw error;
+  }
   return data;
+}
+
+// Errors shown next to the field they are about (the server names it), focused and in view.
+function clearFieldErrors(form) {
+  for (const el of form.querySelectorAll("[aria-invalid=true]")) {
+    el.removeAttribute("aria-invalid");
+    el.removeAttribute("aria-describedby");
+  }
+  for (const note of form.querySelectorAll(".field-error")) note.remove();
+}
+
+function showFieldError(form, name, message) {
+  const field = form.elements.namedItem(name);
+  if (!field || typeof field.focus !== "function") return false;
+  const note = document.createElement("span");
+  note.className = "field-error";
+  note.id = `error-${name}`;
+  note.setAttribute("role", "alert");
+  note.textContent = message;
+  field.setAttribute("aria-invalid", "true");
+  field.setAttribute("aria-describedby", note.id);
+  // Inside the field's label, right under the field: it stays with it in any layout.
+  field.after(note);
+  field.focus({ preventScroll: true });
+  field.scrollIntoView({ block: "center" });
+  return true;
 }
 
 function formBody(form) {
@@ -64,6 +95,12 @@ function formBody(form) {
   const onlyChanged = form.dataset.onlyChanged === "1";
   for (const el of form.elements) {
     if (!el.name || el.disabled) continue;
+    if (el.dataset.bool === "1") {
+      // A switch: "true" or "false", sent like any field when it changed.
+      const value = el.checked ? "true" : "false";
+      if (!onlyChanged || value !== (el.dataset.initial ?? "")) body[el.name] = value;
+      continue;
+    }
     if (el.type === "checkbox") {
       if (el.checked) (body[el.name] ??= []).push(el.value);
       continue;
@@ -88,6 +125,7 @@ document.addEventListener("submit", async (event) => {
   event.preventDefault();
   const button = $("button[type=submit]", form);
   if (button) button.disabled = true;
+  clearFieldErrors(form);
   try {
     const result = await api("POST", url, formBody(form));
     if (form.dataset.output) {
@@ -99,7 +137,9 @@ document.addEventListener("submit", async (event) => {
     }
     flash(...resultMessage(result));
   } catch (error) {
-    flash(error.message, "error");
+    if (!(error.field && showFieldError(form, error.field, error.message))) {
+      flash(error.message, "error");
+    } else flash("");
   } finally {
     // A form holding a secret is cleared whatever happened to it.
     if (form.dataset.reset === "1") form.reset();

@@ -36,16 +36,51 @@ export function healthOf(deps: WebDeps) {
   };
 }
 
-/** `GET /api/system/status`'s body: connected, degraded or offline. */
+/** Why the status is not "connected": what is wrong, what fixes it, and the dashboard page that does. */
+export interface HealthProblem {
+  check: "data" | "coordinator" | "llm" | "tool_backend";
+  problem: string;
+  fix: string;
+  /** Dashboard path (without the base) where the fix is made. */
+  href: string;
+}
+
+/** `GET /api/system/status`'s body: connected, degraded or offline, and why. */
 export function systemStatusOf(deps: WebDeps) {
   const h = healthOf(deps);
-  const llmOk = h.llm_key_set || !PROVIDER_INFO[h.llm_provider].keyRequired;
+  const info = PROVIDER_INFO[h.llm_provider];
+  const llmOk = h.llm_key_set || !info.keyRequired;
   const coordinator = h.db_exists && h.agents_dir_exists && deps.coordinator !== null;
   const status = !h.db_exists ? "offline" : coordinator && llmOk ? "connected" : "degraded";
+  const problems: HealthProblem[] = [];
+  if (!h.db_exists || !h.agents_dir_exists) {
+    problems.push({
+      check: "data",
+      problem: `The data folder ${deps.settings.homeDir} is not set up yet.`,
+      fix: "Initialize it (or run any task).",
+      href: "/system",
+    });
+  } else if (deps.coordinator === null) {
+    problems.push({
+      check: "coordinator",
+      problem: "This dashboard was started without a coordinator, so it cannot start runs.",
+      fix: "Start it with `closed-claw web`.",
+      href: "/system",
+    });
+  }
+  if (!llmOk) {
+    problems.push({
+      check: "llm",
+      problem: `No API key for ${h.llm_provider}: ${info.keyEnv} is not set.`,
+      fix: "Add the key on the Settings page (it is checked before it is saved).",
+      href: "/settings",
+    });
+  }
   return {
     status,
     pending_approvals: deps.store.approvals.countPending(),
     checks: { coordinator, llm: llmOk, tool_backend: h.agents_dir_exists },
+    problems,
   };
 }
 

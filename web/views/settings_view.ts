@@ -22,13 +22,22 @@ export function settingsView(deps: WebDeps) {
 /** One row of the settings editor. */
 export type SettingRow = ReturnType<typeof settingsView>[number];
 
+/** Settings kept only so old `.env` files stay valid: changing them changes nothing. */
+export function hasNoEffect(row: { description: string }): boolean {
+  return /\bhas no effect\b|\bso this has no effect\b/.test(row.description);
+}
+
 /**
- * The settings page's model: the rows grouped in catalogue order, and the
- * active provider with the variable its key is saved as (empty when it needs none).
+ * The settings page's model: the rows grouped in catalogue order (without
+ * the settings that have no effect), and the active provider with the
+ * variable its key is saved as (empty when it needs none).
  */
 export function settingsPageView(deps: WebDeps) {
   const groups = new Map<string, SettingRow[]>();
-  for (const s of settingsView(deps)) groups.set(s.group, [...(groups.get(s.group) ?? []), s]);
+  for (const s of settingsView(deps)) {
+    if (hasNoEffect(s)) continue;
+    groups.set(s.group, [...(groups.get(s.group) ?? []), s]);
+  }
   const llm = resolveProviderConfig(deps.settings);
   return {
     groups: [...groups],
