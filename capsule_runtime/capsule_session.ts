@@ -26,6 +26,7 @@ import { modelRequestHash, type StepJournal } from "./step_journal.ts";
 import { StepReplay } from "./step_replay.ts";
 import { SessionToolCalls } from "./session_tool_calls.ts";
 import { declaredTools } from "../guest/prompt_rules.ts";
+import { McpToolset } from "./mcp_tools.ts";
 
 export { boundedResult, notStarted };
 
@@ -57,8 +58,27 @@ export async function runAttempt(
   attempt: number,
   journal: StepJournal,
 ): Promise<CapsuleResult> {
-  const began = performance.now();
   const emit = safeEmitter(options.onEvent);
+  // The agent's MCP servers run here, each in a sandbox of its own, for this attempt.
+  const mcp = await McpToolset.open(options, plan, emit);
+  try {
+    const withMcp = mcp ? mcp.extend(start) : start;
+    return await spawnAttempt(options, plan, withMcp, attempt, journal, emit, mcp);
+  } finally {
+    await mcp?.close();
+  }
+}
+
+async function spawnAttempt(
+  options: RunCapsuleOptions,
+  plan: LaunchPlan,
+  start: StartMessage,
+  attempt: number,
+  journal: StepJournal,
+  emit: (event: CapsuleEvent) => void,
+  mcp: McpToolset | null,
+): Promise<CapsuleResult> {
+  const began = performance.now();
   let proc: CapsuleProcess;
   try {
     proc = CapsuleProcess.spawn(plan, (line) => emit({ type: "log", level: "stderr", msg: line }));
@@ -72,7 +92,8 @@ export async function runAttempt(
   const replay = new StepReplay(journal, (step, detail) => {
     emit({ type: "journal_diverged", step, detail });
   });
-  return await new CapsuleSession(options, plan, start, attempt, proc, emit, began, replay).run();
+  return await new CapsuleSession(options, plan, start, attempt, proc, emit, began, replay, mcp)
+    .run();
 }
 
 /** A running capsule and everything the host has seen of it so far. */
@@ -96,8 +117,10 @@ class CapsuleSession {
     private readonly emit: (event: CapsuleEvent) => void,
     private readonly began: number,
     private readonly replay: StepReplay,
+    mcp: McpToolset | null,
   ) {
     this.tools = new SessionToolCalls({
+      mcp,
       options,
       plan,
       start,

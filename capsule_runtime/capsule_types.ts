@@ -194,6 +194,12 @@ export type CapsuleEvent =
   /** A connection a program opened through the egress proxy, once refused or over. */
   | ({ type: "egress" } & EgressRecord)
   | { type: "log"; level: string; msg: string }
+  /** The agent's MCP servers at this attempt: those serving tools, and why others are withheld. */
+  | {
+    type: "mcp_servers";
+    served: { server: string; tools: string[] }[];
+    withheld: { server: string; reason: string }[];
+  }
   | { type: "protocol_error"; error: string; preview: string }
   | { type: "final"; status: string; result: string }
   | { type: "error"; code: string; message: string };

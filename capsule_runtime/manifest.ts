@@ -26,6 +26,8 @@ export const PermissionsSchema = z.object({
   file_write: z.boolean().default(false),
   /** SQLite files sql_query may open read-only (relative to the workspace, or absolute). */
   sql_paths: stringList,
+  /** Catalogue MCP servers whose tools the agent may call (`closed-claw mcp list`). */
+  mcp_servers: z.array(z.string()).optional(),
 }).strict();
 /** What a capsule may touch; the launcher turns it into Deno flags (the registry stores the same). */
 export type Permissions = AgentPermissions;

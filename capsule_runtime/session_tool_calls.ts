@@ -24,6 +24,7 @@ import { inDoubtMessage, runProgram, sessionToolDeps } from "./session_tools.ts"
 import { boundedResult } from "./_outcome.ts";
 import { journaledOutcome, toolRequestHash } from "./step_journal.ts";
 import type { StepReplay, ToolTurn } from "./step_replay.ts";
+import { isMcpTool, type McpToolset } from "./mcp_tools.ts";
 
 /** Calls past the limit still answered (refused) before the capsule is stopped. */
 const TOOL_LIMIT_GRACE = 2;
@@ -41,6 +42,8 @@ export interface ToolCallsSession {
   /** Stops the capsule with a failure. */
   stop(code: string, message: string): void;
   protocolError(error: string): void;
+  /** The agent's MCP servers, decided and run here (mcp_tools.ts). */
+  readonly mcp?: McpToolset | null;
 }
 
 /** One session's tool calls and what the host has seen of them. */
@@ -64,7 +67,18 @@ export class SessionToolCalls {
     const { options, plan, start, signal } = session;
     const emit = (event: CapsuleEvent) => session.emit(event);
     const tools = sessionToolDeps(options, plan, start, emit, signal);
-    this.decisionDeps = tools.deps;
+    const mcp = session.mcp;
+    const check = tools.deps.check;
+    this.decisionDeps = {
+      ...tools.deps,
+      // An mcp__ name is the toolset's to decide (refused when not granted and served).
+      check: (tool, args) =>
+        isMcpTool(tool)
+          ? Promise.resolve(
+            mcp?.check(tool, args) ?? { allowed: false, reason: `${tool} is not granted` },
+          )
+          : check(tool, args),
+    };
     this.toolContext = tools.ctx;
   }
 
@@ -110,9 +124,7 @@ export class SessionToolCalls {
     turn: Extract<ToolTurn, { kind: "replay" }>,
   ): Promise<void> {
     const { decision, outcome } = turn;
-    if (decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args)) {
-      this.sideEffects = true;
-    }
+    if (decision.allowed && this.effects(msg.tool, decision.args)) this.sideEffects = true;
     this.session.emit({
       type: "step_replayed",
       step: turn.step,
@@ -132,6 +144,12 @@ export class SessionToolCalls {
     });
   }
 
+  /** Whether an allowed call may change something (an MCP tool: unless annotated read-only). */
+  private effects(tool: string, args: Record<string, unknown>): boolean {
+    if (isMcpTool(tool)) return this.session.mcp?.sideEffects(tool) ?? true;
+    return hasSideEffects(tool as ToolName, args);
+  }
+
   /** Decides a live call, runs a program here, and answers `tool_decision`. */
   private async decideAndAnswer(msg: ToolRequestMessage, step: number): Promise<void> {
     const { session } = this;
@@ -142,7 +160,7 @@ export class SessionToolCalls {
     const decision = this.count > limit
       ? refusal("tool_limit", `tool call limit of ${limit} reached`)
       : await decideToolCall(msg, this.decisionDeps);
-    const effects = decision.allowed && hasSideEffects(msg.tool as ToolName, decision.args);
+    const effects = decision.allowed && this.effects(tool, decision.args);
     if (effects) this.sideEffects = true;
     // Journaled before the call can run: a crash from here on leaves it "in flight".
     session.replay.journal.recordToolDecision(step, decision, effects);
@@ -156,7 +174,7 @@ export class SessionToolCalls {
       args: decision.allowed ? decision.args : args,
       ms: roundMs(performance.now() - t0),
     });
-    const hostRun = decision.allowed && guestTool(tool)?.permission === "exec";
+    const hostRun = decision.allowed && (guestTool(tool)?.permission === "exec" || isMcpTool(tool));
     // A program the tool starts runs in its own sandbox, started here, so it can
     // never reach the capsule's protocol pipe; the guest gets the result back.
     const outcome = hostRun ? await this.runOnHost(id, tool, decision.args, step) : undefined;
@@ -174,7 +192,9 @@ export class SessionToolCalls {
   /** Runs an exec tool's program in its own sandbox and reports it like a guest-run call. */
   private async runOnHost(id: string, tool: string, args: Record<string, unknown>, step: number) {
     const { session } = this;
-    const outcome = await runProgram(this.toolContext, session.plan, tool, args, session.signal);
+    const outcome = isMcpTool(tool) && session.mcp
+      ? await session.mcp.call(tool, args, session.signal)
+      : await runProgram(this.toolContext, session.plan, tool, args, session.signal);
     session.replay.journal.recordToolResult(step, journaledOutcome(outcome));
     session.emit({
       type: "tool_done",

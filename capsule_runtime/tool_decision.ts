@@ -68,7 +68,9 @@ export async function decideToolCall(
     if (!answer.approved) {
       return refusal(
         "approval_denied",
-        `paid API call to ${paid.endpoint} was not approved (${answer.note})`,
+        `${
+          paid.provider.startsWith("mcp:") ? "MCP tool call" : "paid API call"
+        } to ${paid.endpoint} was not approved (${answer.note})`,
       );
     }
   }

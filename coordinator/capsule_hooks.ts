@@ -146,9 +146,11 @@ async function approvePaidCall(
       agent_id: paid.agent_id,
       task_id: subtask.task_id,
     },
-    summary: `Agent ${paid.agent_id} wants to call the paid API ${paid.endpoint} (${
-      paid.reason || "no reason given"
-    }).`,
+    summary: paid.provider.startsWith("mcp:")
+      ? `Agent ${paid.agent_id} wants to call the MCP tool ${paid.endpoint} (${paid.reason}).`
+      : `Agent ${paid.agent_id} wants to call the paid API ${paid.endpoint} (${
+        paid.reason || "no reason given"
+      }).`,
     details: [
       `Provider: ${paid.provider}; endpoint: ${paid.endpoint}`,
       "yes: make this one call",
@@ -297,6 +299,16 @@ export function capsuleEventRecorder(
         break;
       case "egress":
         egressEvent(ctx, subtask, agentId, event);
+        break;
+      case "mcp_servers":
+        // Which MCP servers serve this agent, and why any is withheld (not in the catalogue,
+        // changed declarations awaiting `closed-claw mcp approve`, failed to start).
+        ctx.log.emit("mcp_servers", {
+          agent_id: agentId,
+          task_id: subtask.task_id,
+          served: event.served,
+          withheld: event.withheld,
+        });
         break;
       case "error":
         ctx.log.emit("capsule_error", {

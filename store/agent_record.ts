@@ -16,6 +16,8 @@ export interface AgentPermissions {
   file_write: boolean;
   /** SQLite files sql_query may open read-only (relative to the workspace, or absolute). */
   sql_paths: string[];
+  /** Catalogue MCP servers whose tools the agent may call (`closed-claw mcp list`). */
+  mcp_servers?: string[];
 }
 
 /** An agent as written to the `agents` table (a capsule manifest is one). */

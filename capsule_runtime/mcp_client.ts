@@ -1,0 +1,139 @@
+/**
+ * The host as an MCP client: starts one catalogue server (stdio) inside a
+ * bubblewrap sandbox built like a program's (program_sandbox.ts: the roots
+ * given, secrets masked, the data and config folders hidden, no network of
+ * its own, a fixed environment plus the entry's allowlisted variables, never
+ * the host's), connects the SDK's Client to it, lists its tools and calls them.
+ */
+// The SDK's "./*" export maps `x.js` to types at `x.js.d.ts`; see mcp_server/server.ts.
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { HostToolOutcome } from "../guest/protocol_types.ts";
+import type { McpServerEntry, McpToolDeclaration } from "./mcp_catalogue.ts";
+import { programEnv, programSandboxArgs, type ProgramSandboxInput } from "./program_sandbox.ts";
+import { roundMs } from "./_format.ts";
+
+/** How long a server may take to start and list its tools. */
+const START_TIMEOUT_MS = 30_000;
+/** How long one tool call may take. */
+const CALL_TIMEOUT_MS = 120_000;
+/** Characters of a result's text kept. */
+const MAX_RESULT_CHARS = 60_000;
+const STDERR_KEEP = 4000;
+
+/** A running, connected server. */
+export interface McpConnection {
+  readonly tools: McpToolDeclaration[];
+  call(tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<HostToolOutcome>;
+  /** The last lines the server wrote to stderr (for error messages). */
+  stderrTail(): string;
+  close(): Promise<void>;
+}
+
+/** The bubblewrap command line that runs `entry` in `sandbox` (plus its own read paths). */
+export function mcpServerCommand(
+  entry: McpServerEntry,
+  sandbox: ProgramSandboxInput,
+): { command: string; args: string[] } {
+  const input: ProgramSandboxInput = {
+    ...sandbox,
+    readRoots: [...sandbox.readRoots, ...entry.read_paths],
+    env: programEnv(entry.env),
+  };
+  return {
+    command: sandbox.bwrapPath,
+    args: programSandboxArgs(input, [entry.command, ...entry.args]),
+  };
+}
+
+/** Starts the server in its sandbox, connects and lists its tools (throws with its stderr). */
+export async function connectMcpServer(
+  entry: McpServerEntry,
+  sandbox: ProgramSandboxInput,
+): Promise<McpConnection> {
+  const { command, args } = mcpServerCommand(entry, sandbox);
+  let stderr = "";
+  const transport = new StdioClientTransport({
+    command,
+    args,
+    // bubblewrap itself needs nothing; the server's environment is set inside (--clearenv).
+    env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
+    cwd: "/",
+    stderr: "pipe",
+  });
+  transport.stderr?.on("data", (chunk: Uint8Array | string) => {
+    stderr = (stderr + chunk.toString()).slice(-STDERR_KEEP);
+  });
+  // The client's own name for servers' logs (capsule_runtime does not read deno.json).
+  const client = new Client({ name: "closed-claw-host", version: "1.0.0" });
+  const close = async () => {
+    await client.close().catch(() => {});
+  };
+  try {
+    await client.connect(transport, { timeout: START_TIMEOUT_MS });
+    const tools: McpToolDeclaration[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : {}, {
+        timeout: START_TIMEOUT_MS,
+      });
+      for (const tool of page.tools) {
+        tools.push({
+          name: tool.name,
+          description: tool.description ?? "",
+          input_schema: tool.inputSchema as Record<string, unknown>,
+          ...(tool.annotations ? { annotations: tool.annotations as Record<string, unknown> } : {}),
+        });
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return {
+      tools,
+      stderrTail: () => stderr,
+      close,
+      call: (tool, toolArgs, signal) => callTool(client, tool, toolArgs, signal),
+    };
+  } catch (error) {
+    await close();
+    const tail = stderr.trim().split("\n").slice(-3).join(" | ");
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(`MCP server '${entry.name}' did not start: ${why}${tail ? ` (${tail})` : ""}`);
+  }
+}
+
+/** One call; a failure (thrown or `isError`) is a failed outcome, never a throw. */
+async function callTool(
+  client: Client,
+  tool: string,
+  args: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<HostToolOutcome> {
+  const t0 = performance.now();
+  const ms = () => roundMs(performance.now() - t0);
+  try {
+    const result = await client.callTool({ name: tool, arguments: args }, undefined, {
+      timeout: CALL_TIMEOUT_MS,
+      signal,
+    }) as CallToolResult;
+    const text = (result.content ?? [])
+      .map((c) => (c.type === "text" ? c.text : `[${c.type} content]`))
+      .join("\n");
+    const bounded = text.length > MAX_RESULT_CHARS
+      ? `${text.slice(0, MAX_RESULT_CHARS)}… [${text.length - MAX_RESULT_CHARS} more characters]`
+      : text;
+    const structured = result.structuredContent
+      ? { structured: result.structuredContent as Record<string, unknown> }
+      : {};
+    if (result.isError) {
+      return { ok: false, result: { text: bounded }, error: bounded.slice(0, 2000), ms: ms() };
+    }
+    return { ok: true, result: { text: bounded, ...structured }, error: "", ms: ms() };
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return { ok: false, result: {}, error: `MCP call failed: ${why}`, ms: ms() };
+  }
+}

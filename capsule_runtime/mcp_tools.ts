@@ -1,0 +1,231 @@
+/**
+ * The MCP tools of one capsule attempt. The manifest's `mcp_servers` names
+ * catalogue entries (mcp_catalogue.ts); each is started by the host in a
+ * bubblewrap sandbox built from the capsule's own (its roots, its masked
+ * secrets, its egress proxy when it has one) and its tools are declared to
+ * the agent as `mcp__<server>__<tool>`. A name not in the catalogue is
+ * dropped, and a server whose declarations differ from the approved pin is
+ * withheld, each with a warning in the run log. Calls are decided by the
+ * host like any tool (a tool not annotated readOnlyHint asks for approval)
+ * and run here; the guest gets the result in `tool_decision.outcome`.
+ */
+import type { StartMessage, ToolSpecWire } from "../guest/protocol_types.ts";
+import type { HostToolOutcome } from "../guest/protocol_types.ts";
+import type { CapsuleEvent, RunCapsuleOptions } from "./capsule_types.ts";
+import type { LaunchPlan } from "./launcher.ts";
+import { planLaunch } from "./launch_plan.ts";
+import type { ProgramSandboxInput } from "./program_sandbox.ts";
+import type { PolicyVerdict } from "./tool_decision.ts";
+import {
+  declarationsHash,
+  isReadOnly,
+  type McpServerEntry,
+  type McpToolDeclaration,
+  mcpToolName,
+  parseMcpToolName,
+  readCatalogue,
+  recordSeen,
+} from "./mcp_catalogue.ts";
+import { connectMcpServer, type McpConnection } from "./mcp_client.ts";
+import { errorText } from "./_format.ts";
+
+/** Tool names providers accept (OpenAI: letters, digits, _ and -, at most 64). */
+const PROVIDER_TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+interface ServedTool {
+  server: string;
+  declaration: McpToolDeclaration;
+  connection: McpConnection;
+}
+
+/** The MCP servers granted to one capsule attempt, started and checked. */
+export class McpToolset {
+  private constructor(
+    private readonly served: Map<string, ServedTool>,
+    private readonly connections: McpConnection[],
+    private readonly agentId: string,
+  ) {}
+
+  /**
+   * Starts the granted servers that are in the catalogue and still match
+   * their pin; null when the manifest grants none. Never throws: a server
+   * that cannot start is left out with a warning.
+   */
+  static async open(
+    options: RunCapsuleOptions,
+    plan: LaunchPlan,
+    emit: (event: CapsuleEvent) => void,
+  ): Promise<McpToolset | null> {
+    const granted = [...new Set(options.manifest.permissions.mcp_servers ?? [])];
+    if (!granted.length) return null;
+    const withheld: { server: string; reason: string }[] = [];
+    const warn = (server: string, reason: string) => {
+      withheld.push({ server, reason });
+      emit({ type: "log", level: "warn", msg: `MCP server '${server}' withheld: ${reason}` });
+    };
+    const report = (served: Map<string, ServedTool>) => {
+      const byServer = new Map<string, string[]>();
+      for (const [name, tool] of served) {
+        byServer.set(tool.server, [...(byServer.get(tool.server) ?? []), name]);
+      }
+      emit({
+        type: "mcp_servers",
+        served: [...byServer].map(([server, tools]) => ({ server, tools })),
+        withheld,
+      });
+    };
+    const home = options.settings.homeDir;
+    let catalogue: McpServerEntry[];
+    try {
+      catalogue = readCatalogue(home);
+    } catch (error) {
+      for (const name of granted) {
+        warn(name, `the catalogue could not be read (${errorText(error)})`);
+      }
+      report(new Map());
+      return null;
+    }
+    const entries: McpServerEntry[] = [];
+    for (const name of granted) {
+      const entry = catalogue.find((s) => s.name === name);
+      if (entry) entries.push(entry);
+      else warn(name, "not in the MCP server catalogue (closed-claw mcp list)");
+    }
+    if (!entries.length) {
+      report(new Map());
+      return null;
+    }
+    const sandbox = await mcpSandbox(options, plan);
+    if (!sandbox) {
+      for (const entry of entries) {
+        warn(entry.name, "bubblewrap does not work here, and MCP servers run only in its sandbox");
+      }
+      report(new Map());
+      return null;
+    }
+    const served = new Map<string, ServedTool>();
+    const connections: McpConnection[] = [];
+    await Promise.all(entries.map(async (entry) => {
+      let connection: McpConnection;
+      try {
+        connection = await connectMcpServer(entry, sandbox);
+      } catch (error) {
+        warn(entry.name, errorText(error));
+        return;
+      }
+      const hash = declarationsHash(connection.tools);
+      if (hash !== entry.hash) {
+        recordSeen(home, entry.name, connection.tools, hash);
+        warn(
+          entry.name,
+          `its tool declarations changed since they were approved (pinned ` +
+            `${entry.hash.slice(0, 19)}…, now ${hash.slice(0, 19)}…); review them with ` +
+            `\`closed-claw mcp approve ${entry.name}\``,
+        );
+        await connection.close();
+        return;
+      }
+      connections.push(connection);
+      for (const declaration of connection.tools) {
+        const name = mcpToolName(entry.name, declaration.name);
+        if (!PROVIDER_TOOL_NAME.test(name)) {
+          emit({
+            type: "log",
+            level: "warn",
+            msg: `MCP tool '${name}' left out: models accept only [A-Za-z0-9_-], 64 at most`,
+          });
+          continue;
+        }
+        served.set(name, { server: entry.name, declaration, connection });
+      }
+    }));
+    report(served);
+    return new McpToolset(served, connections, options.manifest.agent_id);
+  }
+
+  /** The tools to declare to the agent. */
+  specs(): ToolSpecWire[] {
+    return [...this.served].map(([name, { server, declaration }]) => ({
+      name,
+      description: `[MCP server ${server}] ${declaration.description}`.slice(0, 4000),
+      args_schema: declaration.input_schema,
+      risk_level: isReadOnly(declaration) ? "low" : "medium",
+      side_effects: !isReadOnly(declaration),
+    }));
+  }
+
+  /** The start message with these tools added (the host's own tools first). */
+  extend(start: StartMessage): StartMessage {
+    const known = new Set(start.tools.map((t) => t.name));
+    const added = this.specs().filter((t) => !known.has(t.name));
+    return added.length ? { ...start, tools: [...start.tools, ...added] } : start;
+  }
+
+  /** The host policy for an MCP tool: granted and served, object args, approval unless read-only. */
+  check(tool: string, args: Record<string, unknown>): PolicyVerdict {
+    const served = this.served.get(tool);
+    if (!served) return { allowed: false, reason: `${tool} is not an MCP tool of this agent` };
+    if (!args || typeof args !== "object" || Array.isArray(args)) {
+      return { allowed: false, reason: "the arguments must be a JSON object" };
+    }
+    if (isReadOnly(served.declaration)) return { allowed: true, args };
+    return {
+      allowed: true,
+      args,
+      needsApproval: {
+        provider: `mcp:${served.server}`,
+        endpoint: tool,
+        reason: `agent ${this.agentId} calls ${served.declaration.name} of MCP server ` +
+          `${served.server}, which is not declared read-only`,
+      },
+    };
+  }
+
+  /** Whether a call may change something (anything not annotated read-only may). */
+  sideEffects(tool: string): boolean {
+    const served = this.served.get(tool);
+    return !served || !isReadOnly(served.declaration);
+  }
+
+  /** Runs an allowed call on its server. */
+  async call(
+    tool: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<HostToolOutcome> {
+    const served = this.served.get(tool);
+    if (!served) return { ok: false, result: {}, error: `${tool} is not served`, ms: 0 };
+    return await served.connection.call(served.declaration.name, args, signal);
+  }
+
+  /** Stops every server. */
+  async close(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.close()));
+  }
+}
+
+/** Whether a tool name is an MCP tool's (decided by the toolset, whatever the server). */
+export function isMcpTool(tool: string): boolean {
+  return parseMcpToolName(tool) !== null;
+}
+
+/**
+ * The sandbox MCP servers run in: the capsule's program sandbox when it has
+ * one (with its egress proxy), otherwise one planned the same way for this
+ * manifest (its roots and secrets; no network). Undefined without bubblewrap.
+ */
+async function mcpSandbox(
+  options: RunCapsuleOptions,
+  plan: LaunchPlan,
+): Promise<ProgramSandboxInput | undefined> {
+  if (plan.programSandbox) return plan.programSandbox;
+  const { manifest, settings } = options;
+  const withPrograms = { ...manifest, tools_allowlist: [...manifest.tools_allowlist, "terminal"] };
+  const planned = await planLaunch(settings, withPrograms as typeof manifest, {
+    workspace: options.workspace ?? settings.workspace,
+    allowedRoots: options.allowedRoots,
+    osSandbox: options.osSandbox,
+    resolver: options.resolver,
+  });
+  return planned.programSandbox;
+}
