@@ -130,7 +130,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "mcp",
-    summary: "Serve Closed Claw to MCP clients: `mcp serve` speaks MCP on stdin/stdout.",
+    summary:
+      "Serve Closed Claw to MCP clients (`mcp serve`); `mcp add|list|remove|approve` manage MCP servers agents may use.",
     load: async () => (await loadModule<Mcp>("mcp.ts")).mcpCommand,
   },
 ];

@@ -14,6 +14,7 @@ import { resolveLlm } from "../llm/detect.ts";
 import { coordinatorBackend } from "../mcp_server/backend.ts";
 import { createMcpServer } from "../mcp_server/server.ts";
 import type { Command } from "./command.ts";
+import { mcpAdd, mcpApprove, mcpList, mcpRemove } from "./mcp_servers.ts";
 
 /** How long a closing server waits for its cancelled runs to record their end (ms). */
 const STOP_WAIT_MS = 5000;
@@ -28,10 +29,36 @@ function keepStdoutForProtocol(): void {
 
 export const mcpCommand: Command = {
   name: "mcp",
-  summary: "Serve Closed Claw to MCP clients: `mcp serve` speaks MCP on stdin/stdout.",
-  args: "serve",
-  positionals: { min: 1, max: 1 },
+  summary:
+    "Serve Closed Claw to MCP clients (`mcp serve`); `mcp add|list|remove|approve` manage MCP servers agents may use.",
+  args: "serve | add NAME -- COMMAND ARGS… | list | remove NAME | approve NAME",
+  positionals: { min: 1, max: 1000 },
+  options: {
+    yes: {
+      type: "boolean",
+      description: "add/approve: approve the declared tools without asking.",
+    },
+    read: {
+      type: "string",
+      value: "path",
+      multiple: true,
+      description: "add: a folder the server's code needs, bound read-only into its sandbox.",
+    },
+    env: {
+      type: "string",
+      value: "KEY[=VALUE]",
+      multiple: true,
+      description: "add: an environment variable the server gets (KEY alone: its value here).",
+    },
+    json: { type: "boolean", description: "list: print JSON." },
+  },
   details: [
+    "MCP servers as tools of agents (docs/mcp.md):",
+    "  mcp add fs --read ./node_modules -- node ./node_modules/.../server-filesystem/dist/index.js .",
+    "    starts the server once in its sandbox, shows its tools and pins them after you say yes;",
+    "  mcp list; mcp remove NAME; mcp approve NAME (shows how changed declarations differ).",
+    'Grant a server to an agent with "mcp_servers": ["fs"] in its manifest\'s permissions.',
+    "",
     "Tools: run_task, get_run, list_runs, list_agents, approve, deny, cancel_run, resume_run.",
     "Resources: closed-claw://runs/<run_id>/log (a run's events as JSON lines).",
     "",
@@ -42,10 +69,15 @@ export const mcpCommand: Command = {
     "deny tools or in the dashboard. The dashboard serves the same tools at /mcp.",
   ].join("\n"),
   async run(ctx) {
-    if (ctx.positionals[0] !== "serve") {
+    const [sub, ...rest] = ctx.positionals;
+    if (sub === "add") return await mcpAdd(ctx, rest);
+    if (sub === "list") return mcpList(ctx);
+    if (sub === "remove") return mcpRemove(ctx, rest[0]);
+    if (sub === "approve") return await mcpApprove(ctx, rest[0]);
+    if (sub !== "serve" || rest.length) {
       throw new UsageError(
         `mcp: unknown subcommand "${ctx.positionals[0]}".`,
-        "Use `closed-claw mcp serve`.",
+        "Use `closed-claw mcp serve`, `mcp add`, `mcp list`, `mcp remove` or `mcp approve`.",
       );
     }
     keepStdoutForProtocol();

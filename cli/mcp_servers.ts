@@ -1,0 +1,242 @@
+/**
+ * `mcp add|list|remove|approve`: the catalogue of MCP servers agents may be
+ * granted (capsule_runtime/mcp_catalogue.ts). `add` starts the server once in
+ * its sandbox, shows the tools it declares and pins them after the user says
+ * yes; `approve` shows how a later start's declarations differ and pins those.
+ */
+import { existsSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { UsageError } from "../core/errors.ts";
+import { ensureDataDirs, type Settings } from "../core/settings.ts";
+import { findOnPath } from "../capsule_runtime/bwrap_probe.ts";
+import { machineFacts } from "../capsule_runtime/machine.ts";
+import {
+  declarationsDiff,
+  declarationsHash,
+  findServer,
+  isReadOnly,
+  MCP_SERVER_NAME,
+  type McpServerEntry,
+  type McpToolDeclaration,
+  mcpToolName,
+  readCatalogue,
+  removeServer,
+  saveServer,
+} from "../capsule_runtime/mcp_catalogue.ts";
+import { connectMcpServer } from "../capsule_runtime/mcp_client.ts";
+import { programEnv, type ProgramSandboxInput } from "../capsule_runtime/program_sandbox.ts";
+import type { CommandContext } from "./command.ts";
+import { confirm } from "./prompt.ts";
+import { printJson, printLine } from "./output.ts";
+
+/** The sandbox `add` and `approve` start a server in: the workspace read-only, no network. */
+export async function catalogueSandbox(settings: Settings): Promise<ProgramSandboxInput> {
+  const facts = await machineFacts();
+  if (!facts.bwrapPath) {
+    throw new UsageError(
+      `MCP servers run only in a bubblewrap sandbox, which does not work here (${
+        facts.bwrapError || "bwrap not found"
+      }).`,
+      "Install bubblewrap and allow user namespaces, then try again.",
+    );
+  }
+  const workspace = Deno.realPathSync(settings.workspace);
+  return {
+    bwrapPath: facts.bwrapPath,
+    systemPaths: facts.systemPaths,
+    etcPaths: facts.etcPaths.filter((p) => !p.endsWith("resolv.conf")),
+    workspace,
+    readRoots: [workspace],
+    writeRoots: [],
+    hiddenDirs: [settings.homeDir, settings.configDir].filter((d) => d && existsSync(d)),
+    readOnlyDirs: [facts.productRoot],
+    secrets: settings.envFile && existsSync(settings.envFile)
+      ? [{ path: settings.envFile, isDir: false }]
+      : [],
+    env: programEnv(),
+  };
+}
+
+/** The settings, with the data folder created (and a planted one refused) as for every command. */
+function dataSettings(ctx: CommandContext): Settings {
+  const settings = ctx.settings();
+  ensureDataDirs(settings);
+  return settings;
+}
+
+/** Starts the server once in its sandbox and returns what it declares. */
+async function declarations(
+  settings: Settings,
+  entry: McpServerEntry,
+): Promise<McpToolDeclaration[]> {
+  const connection = await connectMcpServer(entry, await catalogueSandbox(settings));
+  try {
+    return connection.tools;
+  } finally {
+    await connection.close();
+  }
+}
+
+function printTools(server: string, tools: McpToolDeclaration[]): void {
+  for (const tool of tools) {
+    const kind = isReadOnly(tool) ? "read-only" : "may change things (asks first)";
+    printLine(`  ${mcpToolName(server, tool.name)}  [${kind}]`);
+    const description = tool.description.replace(/\s+/g, " ").trim();
+    if (description) printLine(`      ${description.slice(0, 300)}`);
+    const props = Object.keys((tool.input_schema.properties ?? {}) as Record<string, unknown>);
+    if (props.length) printLine(`      arguments: ${props.join(", ")}`);
+  }
+}
+
+/** `--env KEY=VALUE` stores the value; `--env KEY` copies it from this environment now. */
+function envList(values: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const item of values) {
+    const cut = item.indexOf("=");
+    const key = cut < 0 ? item : item.slice(0, cut);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new UsageError(`mcp add: '${key}' is not an environment variable name.`);
+    }
+    const value = cut < 0 ? Deno.env.get(key) : item.slice(cut + 1);
+    if (value === undefined) throw new UsageError(`mcp add: ${key} is not set here.`);
+    env[key] = value;
+  }
+  return env;
+}
+
+function strings(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+async function approved(ctx: CommandContext, question: string): Promise<boolean> {
+  if (ctx.options.yes === true) return true;
+  if (!Deno.stdin.isTerminal()) {
+    throw new UsageError(
+      "mcp: nobody can confirm on this terminal.",
+      "Review the tools above and pass --yes to approve them from a script.",
+    );
+  }
+  return await confirm(`${question} Type yes to approve: `);
+}
+
+/** `mcp add NAME [--read PATH]… [--env KEY[=VALUE]]… -- COMMAND ARGS…` */
+export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<number> {
+  const [name, command, ...args] = rest;
+  if (!name || !MCP_SERVER_NAME.test(name)) {
+    throw new UsageError(
+      `mcp add: '${name ?? ""}' is not a server name (lower-case letters, digits, - and _).`,
+      "Usage: closed-claw mcp add NAME -- COMMAND ARGS…",
+    );
+  }
+  if (!command) {
+    throw new UsageError(
+      "mcp add: missing the command that starts the server.",
+      "Usage: closed-claw mcp add NAME -- COMMAND ARGS…",
+    );
+  }
+  const settings = dataSettings(ctx);
+  if (findServer(settings.homeDir, name)) {
+    throw new UsageError(
+      `mcp add: '${name}' is already in the catalogue.`,
+      `Remove it first: closed-claw mcp remove ${name}`,
+    );
+  }
+  const program = isAbsolute(command) ? command : findOnPath(command);
+  if (!program) throw new UsageError(`mcp add: '${command}' was not found on PATH.`);
+  const readPaths = strings(ctx.options.read).map((p) => Deno.realPathSync(resolve(p)));
+  const entry: McpServerEntry = {
+    name,
+    command: Deno.realPathSync(program),
+    args,
+    read_paths: readPaths,
+    env: envList(strings(ctx.options.env)),
+    tools: [],
+    hash: "",
+    approved_at: "",
+  };
+  const tools = await declarations(settings, entry);
+  printLine(`MCP server '${name}' declares ${tools.length} tool(s):`);
+  printTools(name, tools);
+  if (!(await approved(ctx, `Add '${name}' with these tools?`))) {
+    printLine("Not added.");
+    return 1;
+  }
+  const hash = declarationsHash(tools);
+  saveServer(settings.homeDir, {
+    ...entry,
+    tools,
+    hash,
+    approved_at: new Date().toISOString(),
+  });
+  printLine(`Added '${name}', pinned at ${hash}.`);
+  printLine(`Grant it to an agent with "mcp_servers": ["${name}"] in its manifest's permissions.`);
+  return 0;
+}
+
+/** `mcp list [--json]` */
+export function mcpList(ctx: CommandContext): number {
+  const servers = readCatalogue(dataSettings(ctx).homeDir);
+  if (ctx.options.json) {
+    printJson(servers.map(({ env, ...rest }) => ({ ...rest, env: Object.keys(env) })));
+    return 0;
+  }
+  if (!servers.length) {
+    printLine("No MCP servers yet. Add one: closed-claw mcp add NAME -- COMMAND ARGS…");
+    return 0;
+  }
+  for (const s of servers) {
+    const state = s.pending
+      ? `CHANGED (tools withheld until \`closed-claw mcp approve ${s.name}\`)`
+      : "pinned";
+    printLine(`${s.name}  ${state}  ${s.hash.slice(0, 19)}…  ${s.tools.length} tool(s)`);
+    printLine(`  ${[s.command, ...s.args].join(" ")}`);
+    printLine(`  tools: ${s.tools.map((t) => t.name).join(", ") || "none"}`);
+  }
+  return 0;
+}
+
+/** `mcp remove NAME` */
+export function mcpRemove(ctx: CommandContext, name: string | undefined): number {
+  if (!name) throw new UsageError("mcp remove: missing NAME.");
+  if (!removeServer(dataSettings(ctx).homeDir, name)) {
+    throw new UsageError(`mcp remove: no MCP server '${name}'.`, "See `closed-claw mcp list`.");
+  }
+  printLine(`Removed '${name}'. Agents granted it no longer get its tools.`);
+  return 0;
+}
+
+/**
+ * `mcp approve NAME`: starts the server again, shows how its declarations
+ * differ from the pinned ones, and pins them when the user agrees.
+ */
+export async function mcpApprove(ctx: CommandContext, name: string | undefined): Promise<number> {
+  if (!name) throw new UsageError("mcp approve: missing NAME.");
+  const settings = dataSettings(ctx);
+  const entry = findServer(settings.homeDir, name);
+  if (!entry) {
+    throw new UsageError(`mcp approve: no MCP server '${name}'.`, "See `closed-claw mcp list`.");
+  }
+  const tools = await declarations(settings, entry);
+  const hash = declarationsHash(tools);
+  if (hash === entry.hash) {
+    if (entry.pending) saveServer(settings.homeDir, { ...entry, pending: undefined });
+    printLine(`'${name}' declares what was approved (${hash.slice(0, 19)}…); nothing to approve.`);
+    return 0;
+  }
+  printLine(`MCP server '${name}' now declares (compared with the approved declarations):`);
+  for (const line of declarationsDiff(entry.tools, tools)) printLine(`  ${line}`);
+  if (!(await approved(ctx, `Approve the new declarations of '${name}'?`))) {
+    printLine("Not approved: its tools stay withheld from agents.");
+    return 1;
+  }
+  saveServer(settings.homeDir, {
+    ...entry,
+    tools,
+    hash,
+    approved_at: new Date().toISOString(),
+    pending: undefined,
+  });
+  printLine(`Approved: '${name}' is pinned at ${hash}.`);
+  return 0;
+}
