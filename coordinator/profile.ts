@@ -25,8 +25,18 @@ export const ProfileSchema = z.object({
   ),
   skill_ids: z.array(z.string()),
   file_write: z.boolean().describe("True only when the agent must create or change files."),
+  mcp_servers: z.array(z.string()).default([]).describe(
+    "Names from the MCP server catalogue the agent needs (only those listed); empty when none.",
+  ),
 });
-export type ProfilePayload = z.infer<typeof ProfileSchema>;
+/** A profile as the model returns it (`mcp_servers` may be left out). */
+export type ProfilePayload = z.input<typeof ProfileSchema>;
+
+/** A catalogue MCP server as the profile prompt shows it. */
+export interface McpServerChoice {
+  name: string;
+  tools: string[];
+}
 
 export interface AgentProfile {
   profile_id: string;
@@ -37,6 +47,8 @@ export interface AgentProfile {
   skill_md: string;
   skill_ids: string[];
   permissions: Permissions;
+  /** MCP servers the model named that are not in the catalogue (dropped, never granted). */
+  dropped_mcp_servers?: string[];
   /** "llm", or "fallback:<reason>" when the model's profile could not be used. */
   source: string;
 }
@@ -93,7 +105,12 @@ export function normalizeProfile(
   subtask: Subtask,
   allowedTools: readonly ToolName[],
   source = "llm",
+  mcpCatalogue: readonly string[] = [],
 ): AgentProfile {
+  // Only servers the user put in the catalogue can be granted; any other name is dropped.
+  const named = [...new Set(payload.mcp_servers ?? [])];
+  const mcpServers = named.filter((name) => mcpCatalogue.includes(name));
+  const dropped = named.filter((name) => !mcpCatalogue.includes(name));
   const requested = payload.tools_allowlist.filter((t) => allowedTools.includes(t));
   // The subtask's own tools are required for it to run at all.
   const tools = [...new Set([...requested, ...subtask.tools])].filter((t) =>
@@ -130,7 +147,9 @@ export function normalizeProfile(
       network_hosts: hostsOf(subtask),
       file_write: fileWrite,
       sql_paths: [],
+      ...(mcpServers.length ? { mcp_servers: mcpServers } : {}),
     },
+    ...(dropped.length ? { dropped_mcp_servers: dropped } : {}),
     source,
   };
 }
@@ -163,16 +182,31 @@ export function fallbackProfile(
 /** Asks the model for a profile; falls back to the subtask's own (budget and cancel still stop). */
 export async function generateProfile(
   llm: LlmService,
-  input: { task: string; subtask: Subtask; allowedTools: readonly ToolName[] },
+  input: {
+    task: string;
+    subtask: Subtask;
+    allowedTools: readonly ToolName[];
+    /** The user's MCP server catalogue; the profile may grant only these. */
+    mcpServers?: readonly McpServerChoice[];
+  },
   meta: { runId: string; signal?: AbortSignal },
 ): Promise<AgentProfile> {
   const { subtask, allowedTools } = input;
+  const mcp = input.mcpServers ?? [];
+  const catalogue = mcp.map((s) => s.name);
   const prompt = [
     "Design a reusable, capability-oriented specialist agent. Return JSON with keys profile_id, name_prefix, description, tools_allowlist, tags, skill_md, skill_ids, file_write.",
     `Allowed tools: ${allowedTools.join(", ")}`,
     `Tool catalog:\n${toolSummaries(allowedTools)}`,
     `Skill catalog: ${JSON.stringify(skillCatalogue())}`,
     "Rules: name_prefix has 2-5 words; description at most 28 words; tags include 'auto' and 'capability'; skill_md is markdown (identity, decision rules, output format) and MUST include a '## Scope Constraints' section; tools_allowlist is the minimum needed; file_write only when the agent must write files.",
+    ...(mcp.length
+      ? [
+        `MCP server catalogue (set mcp_servers to the names the agent needs, only from this list):\n${
+          mcp.map((s) => `- ${s.name}: ${s.tools.join(", ")}`).join("\n")
+        }`,
+      ]
+      : []),
   ].join("\n\n");
   try {
     const { value } = await llm.structured(ProfileSchema, {
@@ -197,7 +231,7 @@ export async function generateProfile(
       temperature: 0.2,
       signal: meta.signal,
     }, { runId: meta.runId, taskId: subtask.task_id, purpose: "profile" });
-    return normalizeProfile(value, subtask, allowedTools);
+    return normalizeProfile(value, subtask, allowedTools, "llm", catalogue);
   } catch (error) {
     if (isFatalLlmError(error)) throw error;
     return fallbackProfile(

@@ -16,7 +16,8 @@ import { registerCapsule } from "../capsule_runtime/register.ts";
 import type { Manifest, ToolName } from "../capsule_runtime/manifest.ts";
 import { evolveGenome, lineageTags, withWorkingStyle } from "./evolution.ts";
 import { isFatalLlmError } from "./planner.ts";
-import { type AgentProfile, generateProfile } from "./profile.ts";
+import { type AgentProfile, generateProfile, type McpServerChoice } from "./profile.ts";
+import { readCatalogue } from "../capsule_runtime/mcp_catalogue.ts";
 import { hostsCovered } from "./network_hosts.ts";
 import { findTwin, provenFailing } from "./twin_agents.ts";
 import { approvalTimeoutSec, type RuleOffer } from "./approvals.ts";
@@ -317,7 +318,16 @@ async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acqui
     task: ctx.state.task,
     subtask,
     allowedTools: ctx.toolsAllowed,
+    mcpServers: mcpChoices(ctx),
   }, { runId: ctx.state.run_id, signal: ctx.signal });
+  for (const name of profile.dropped_mcp_servers ?? []) {
+    ctx.log.emit("mcp_server_dropped", {
+      task_id: subtask.task_id,
+      server: name,
+      reason:
+        "not in the MCP server catalogue (closed-claw mcp list); only catalogue servers are granted",
+    });
+  }
   // Agents the reranker was asked about and scored under the threshold are not twins.
   const vetoed = new Set(
     ranked.method === "llm"
@@ -526,4 +536,16 @@ async function create(ctx: RunContext, subtask: Subtask, profile: AgentProfile):
     mutations_applied: evolved?.lineage.mutations_applied ?? [],
   });
   return { manifest, created: true };
+}
+
+/** The user's MCP server catalogue as the profile step may grant it (unreadable: none). */
+function mcpChoices(ctx: RunContext): McpServerChoice[] {
+  try {
+    return readCatalogue(ctx.settings.homeDir).map((s) => ({
+      name: s.name,
+      tools: s.tools.map((t) => t.name),
+    }));
+  } catch {
+    return [];
+  }
 }
