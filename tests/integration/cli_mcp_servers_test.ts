@@ -1,0 +1,262 @@
+/**
+ * MCP servers nobody here wrote (`@modelcontextprotocol/server-filesystem`
+ * and `server-memory` from npm, run with node) as tools of an agent, through
+ * the real CLI: `mcp add` starts each once in its sandbox and pins its tools,
+ * a `closed-claw run` with a fake model grants them through the profile and
+ * calls them (the host runs each call), the filesystem server started with
+ * `/` as its root still cannot read a file outside the capsule's roots
+ * because bubblewrap never mounts it, and a changed declaration is withheld
+ * until `mcp approve`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+// The SDK's "./*" export maps `x.js` to types at `x.js.d.ts`; see mcp_server/server.ts.
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { machineFacts } from "../../capsule_runtime/machine.ts";
+import { cataloguePath } from "../../capsule_runtime/mcp_catalogue.ts";
+import { runCli } from "../helpers/cli.ts";
+import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const NODE_MODULES = join(REPO, "node_modules");
+const SERVER = (name: string) =>
+  join(NODE_MODULES, "@modelcontextprotocol", name, "dist", "index.js");
+
+/** Caches the npm servers (once; the registry is reachable or they are cached already). */
+async function cacheServers(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "cache",
+      "--config",
+      join(REPO, "deno.json"),
+      "npm:@modelcontextprotocol/server-filesystem@2026.8.31",
+      "npm:@modelcontextprotocol/server-memory@2026.8.31",
+    ],
+    cwd: REPO,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (out.code !== 0) return new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
+  for (const name of ["server-filesystem", "server-memory"]) {
+    try {
+      Deno.statSync(SERVER(name));
+    } catch {
+      return `${SERVER(name)} is missing after caching`;
+    }
+  }
+  return "";
+}
+
+const facts = await machineFacts();
+const node = (() => {
+  try {
+    return Deno.statSync("/usr/bin/node").isFile ? "/usr/bin/node" : "";
+  } catch {
+    return "";
+  }
+})();
+const missing = [
+  !facts.bwrapPath && `bubblewrap (${facts.bwrapError || "not found"})`,
+  !node && "node at /usr/bin/node",
+].filter(Boolean);
+const cacheProblem = missing.length ? "" : await cacheServers();
+if (cacheProblem) missing.push(`the npm MCP servers (${cacheProblem})`);
+
+/** What the filesystem server, started without any sandbox with root `/`, reads at `path`. */
+async function readDirectly(path: string): Promise<string> {
+  const client = new Client({ name: "test", version: "0" });
+  await client.connect(
+    new StdioClientTransport({
+      command: node,
+      args: [SERVER("server-filesystem"), "/"],
+      stderr: "ignore",
+    }),
+  );
+  try {
+    const result = await client.callTool({ name: "read_text_file", arguments: { path } });
+    return (result as CallToolResult).content.map((c) => (c.type === "text" ? c.text : "")).join(
+      "",
+    );
+  } finally {
+    await client.close();
+  }
+}
+
+/** One line of the run log by its event name (all of them). */
+function events(workspace: string, runId: string, name: string): Record<string, unknown>[] {
+  const text = Deno.readTextFileSync(join(workspace, ".closed_claw", "runs", `${runId}.jsonl`));
+  return text.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === name)
+    .map((e) => e.payload);
+}
+
+/** A one-subtask brain whose agent makes the script's calls in order, keeping what each returned. */
+function callingBrain(
+  script: () => [string, Record<string, unknown>][],
+  seen: string[],
+): Brain {
+  return {
+    complexity: "simple",
+    plan: () => [{
+      task_id: "use-mcp",
+      title: "Use the MCP tools",
+      description: "Read the notes with the filesystem server and keep facts in the memory server.",
+      role_tag: "mcp-user",
+      tools: ["file_io"],
+    }],
+    // The profile names catalogue servers and one that is not in the catalogue.
+    profileExtra: { mcp_servers: ["fs", "mem", "ghost"] },
+    agent: ({ step, last }) => {
+      if (step > 0) seen.push(last);
+      const calls = script();
+      return step < calls.length ? toolStep(...calls[step]) : finalStep("done");
+    },
+    synthesis: "done",
+  };
+}
+
+Deno.test({
+  name: missing.length
+    ? `MCP servers as sandboxed agent tools (skipped: needs ${missing.join(", ")})`
+    : "MCP servers from npm: added and pinned, granted, called through a run, confined by bubblewrap, withheld when changed until approved",
+  ignore: missing.length > 0,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using dir = await tempDir();
+    // A file outside every root the capsule has (the run's workspace is dir/ws).
+    const outsideDir = join(dir.path, "elsewhere");
+    Deno.mkdirSync(outsideDir);
+    const outside = join(outsideDir, "secret-plan.txt");
+    Deno.writeTextFileSync(outside, "the outside secret\n");
+    const seen: string[] = [];
+    let calls: [string, Record<string, unknown>][] = [];
+    const brain = callingBrain(() => calls, seen);
+    const { fake, workspace, env } = await startBrain(dir.path, brain);
+    Deno.writeTextFileSync(join(workspace, "notes.txt"), "hello from the workspace\n");
+    const cli = (args: string[]) => runCli(args, { cwd: workspace, env });
+    try {
+      // 1. Add both servers: each starts once in its sandbox and its tools are pinned.
+      const fs = await cli([
+        "mcp",
+        "add",
+        "fs",
+        "--yes",
+        "--read",
+        NODE_MODULES,
+        "--",
+        node,
+        SERVER("server-filesystem"),
+        "/",
+      ]);
+      assert.equal(fs.code, 0, fs.stdout + fs.stderr);
+      assert.match(fs.stdout, /mcp__fs__read_text_file {2}\[read-only\]/);
+      assert.match(fs.stdout, /mcp__fs__write_file {2}\[may change things \(asks first\)\]/);
+      const mem = await cli([
+        "mcp",
+        "add",
+        "mem",
+        "--yes",
+        "--read",
+        NODE_MODULES,
+        "--env",
+        "MEMORY_FILE_PATH=/tmp/memory.jsonl",
+        "--",
+        node,
+        SERVER("server-memory"),
+      ]);
+      assert.equal(mem.code, 0, mem.stdout + mem.stderr);
+      const list = await cli(["mcp", "list", "--json"]);
+      const servers = JSON.parse(list.stdout) as { name: string; hash: string }[];
+      assert.deepEqual(servers.map((s) => s.name), ["fs", "mem"]);
+      assert.match(servers[0].hash, /^sha256:[0-9a-f]{64}$/);
+
+      // 2. A run: the profile grants fs and mem (ghost is dropped); the agent calls their tools.
+      calls = [
+        ["mcp__fs__read_text_file", { path: join(workspace, "notes.txt") }],
+        ["mcp__fs__read_text_file", { path: outside }],
+        ["mcp__mem__create_entities", {
+          entities: [{ name: "Ada", entityType: "person", observations: ["wrote notes"] }],
+        }],
+        ["mcp__mem__read_graph", {}],
+      ];
+      const run = await cli(["run", "Use the MCP servers", "--json"]);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const runId = JSON.parse(run.stdout).run_id as string;
+      assert.equal(seen.length, 4, seen.join("\n---\n"));
+      // The filesystem server reads inside the workspace...
+      assert.match(seen[0], /hello from the workspace/);
+      // ...and, although its own root is "/", cannot read the file outside: it is not mounted.
+      assert.doesNotMatch(seen[1], /outside secret/);
+      assert.match(seen[1], /ENOENT|no such file/i);
+      assert.doesNotMatch(seen[1], /outside allowed directories|Access denied/i);
+      // The same server started directly (no sandbox) with the same root does read it.
+      assert.match(await readDirectly(outside), /the outside secret/);
+      // The memory server's tools work (its write asked for approval, approved by the mode).
+      assert.match(seen[3], /Ada/);
+      assert.match(seen[3], /wrote notes/);
+      const dropped = events(workspace, runId, "mcp_server_dropped");
+      assert.deepEqual(dropped.map((e) => e.server), ["ghost"]);
+      const mcp = events(workspace, runId, "mcp_servers");
+      assert.deepEqual(
+        (mcp[0].served as { server: string }[]).map((s) => s.server).sort(),
+        ["fs", "mem"],
+      );
+      assert.deepEqual(mcp[0].withheld, []);
+      const approvals = events(workspace, runId, "approval_decision");
+      assert.deepEqual(approvals.map((a) => a.endpoint), ["mcp__mem__create_entities"]);
+      const toolCalls = events(workspace, runId, "tool_call").map((e) => e.tool);
+      assert.deepEqual(toolCalls, calls.map(([tool]) => tool));
+
+      // 3. Changed declarations (simulated in the stored pin): withheld until approved.
+      const path = cataloguePath(join(workspace, ".closed_claw"));
+      const catalogue = JSON.parse(Deno.readTextFileSync(path));
+      const memEntry = catalogue.servers.find((s: { name: string }) => s.name === "mem");
+      memEntry.tools[0].description = "An older description the user approved";
+      memEntry.hash = `sha256:${"0".repeat(64)}`;
+      Deno.writeTextFileSync(path, JSON.stringify(catalogue));
+      seen.length = 0;
+      calls = [["mcp__mem__read_graph", {}]];
+      const withheld = await cli(["run", "Use the MCP servers", "--json"]);
+      const withheldId = JSON.parse(withheld.stdout).run_id as string;
+      // The agent was never given the tool: the guest refuses it before the host is asked.
+      assert.match(seen[0], /mcp__mem__read_graph" is not available/);
+      const report = events(workspace, withheldId, "mcp_servers")[0];
+      const why = report.withheld as { server: string; reason: string }[];
+      assert.deepEqual(why.map((w) => w.server), ["mem"]);
+      assert.match(why[0].reason, /declarations changed since they were approved/);
+      assert.match(why[0].reason, /closed-claw mcp approve mem/);
+      assert.deepEqual((report.served as { server: string }[]).map((s) => s.server), ["fs"]);
+      const changed = await cli(["mcp", "list"]);
+      assert.match(changed.stdout, /mem {2}CHANGED/);
+
+      // 4. Approving shows the difference and pins the new declarations; the tools come back.
+      const approve = await cli(["mcp", "approve", "mem", "--yes"]);
+      assert.equal(approve.code, 0, approve.stdout + approve.stderr);
+      assert.match(approve.stdout, /~ create_entities description:/);
+      assert.match(approve.stdout, /- An older description the user approved/);
+      seen.length = 0;
+      const again = await cli(["run", "Use the MCP servers", "--json"]);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.match(seen[0], /entities/);
+      const after = JSON.parse(Deno.readTextFileSync(path));
+      assert.equal(
+        after.servers.find((s: { name: string }) => s.name === "mem").pending,
+        undefined,
+      );
+
+      // 5. Removing a server takes it out of the catalogue.
+      const removed = await cli(["mcp", "remove", "fs"]);
+      assert.equal(removed.code, 0, removed.stdout + removed.stderr);
+      const left = JSON.parse((await cli(["mcp", "list", "--json"])).stdout);
+      assert.deepEqual(left.map((s: { name: string }) => s.name), ["mem"]);
+    } finally {
+      await fake.close();
+    }
+  },
+});
