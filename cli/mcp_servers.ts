@@ -24,10 +24,14 @@ import {
   saveServer,
 } from "../capsule_runtime/mcp_catalogue.ts";
 import { connectMcpServer } from "../capsule_runtime/mcp_client.ts";
+import { scanRoots } from "../capsule_runtime/symlink_scan.ts";
 import { programEnv, type ProgramSandboxInput } from "../capsule_runtime/program_sandbox.ts";
 import type { CommandContext } from "./command.ts";
 import { confirm } from "./prompt.ts";
 import { printJson, printLine } from "./output.ts";
+
+/** Entries of the workspace scanned for secret files to mask. */
+const SECRET_SCAN_LIMIT = 20_000;
 
 /** The sandbox `add` and `approve` start a server in: the workspace read-only, no network. */
 export async function catalogueSandbox(settings: Settings): Promise<ProgramSandboxInput> {
@@ -41,6 +45,12 @@ export async function catalogueSandbox(settings: Settings): Promise<ProgramSandb
     );
   }
   const workspace = Deno.realPathSync(settings.workspace);
+  const hiddenDirs = [settings.homeDir, settings.configDir].filter((d) => d && existsSync(d));
+  // Every secret file in the workspace is masked, as for an agent's programs.
+  const found = scanRoots([workspace], hiddenDirs, SECRET_SCAN_LIMIT).secrets;
+  const envFile = settings.envFile && existsSync(settings.envFile)
+    ? [{ path: settings.envFile, isDir: false }]
+    : [];
   return {
     bwrapPath: facts.bwrapPath,
     systemPaths: facts.systemPaths,
@@ -48,11 +58,9 @@ export async function catalogueSandbox(settings: Settings): Promise<ProgramSandb
     workspace,
     readRoots: [workspace],
     writeRoots: [],
-    hiddenDirs: [settings.homeDir, settings.configDir].filter((d) => d && existsSync(d)),
+    hiddenDirs,
     readOnlyDirs: [facts.productRoot],
-    secrets: settings.envFile && existsSync(settings.envFile)
-      ? [{ path: settings.envFile, isDir: false }]
-      : [],
+    secrets: [...envFile, ...found.filter((s) => s.path !== settings.envFile)],
     env: programEnv(),
   };
 }
@@ -117,7 +125,7 @@ async function approved(ctx: CommandContext, question: string): Promise<boolean>
       "Review the tools above and pass --yes to approve them from a script.",
     );
   }
-  return await confirm(`${question} Type yes to approve: `);
+  return await confirm(`${question} Type 'yes' to approve: `);
 }
 
 /** `mcp add NAME [--read PATH]… [--env KEY[=VALUE]]… -- COMMAND ARGS…` */

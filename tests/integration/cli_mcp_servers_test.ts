@@ -19,7 +19,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { machineFacts } from "../../capsule_runtime/machine.ts";
 import { cataloguePath } from "../../capsule_runtime/mcp_catalogue.ts";
-import { runCli } from "../helpers/cli.ts";
+import { HAS_SCRIPT, runCli, talkOnTerminal } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -258,5 +258,41 @@ Deno.test({
     } finally {
       await fake.close();
     }
+  },
+});
+
+Deno.test({
+  name: missing.length || !HAS_SCRIPT
+    ? "mcp add asks on the terminal (skipped: needs bubblewrap, node, the servers and `script`)"
+    : "mcp add shows the tools and adds only after 'yes' on the terminal; without a terminal it needs --yes",
+  ignore: missing.length > 0 || !HAS_SCRIPT,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using dir = await tempDir();
+    const workspace = join(dir.path, "ws");
+    Deno.mkdirSync(workspace);
+    const env = { CLOSED_CLAW_HOME: join(dir.path, "data") };
+    const add = ["mcp", "add", "mem", "--read", NODE_MODULES, "--", node, SERVER("server-memory")];
+    const piped = await runCli(add, { cwd: workspace, env });
+    assert.equal(piped.code, 2, piped.stdout + piped.stderr);
+    assert.match(piped.stderr, /pass --yes/);
+    const list = () => runCli(["mcp", "list", "--json"], { cwd: workspace, env });
+    assert.deepEqual(JSON.parse((await list()).stdout), []);
+    const no = await talkOnTerminal(add, { cwd: workspace, env }, [
+      { expect: "Type 'yes' to approve", reply: "no" },
+    ]);
+    assert.equal(no.code, 1, no.seen);
+    assert.match(no.seen, /mcp__mem__read_graph {2}\[read-only\]/);
+    assert.match(no.seen, /Not added/);
+    assert.deepEqual(JSON.parse((await list()).stdout), []);
+    const yes = await talkOnTerminal(add, { cwd: workspace, env }, [
+      { expect: "Type 'yes' to approve", reply: "yes" },
+    ]);
+    assert.equal(yes.code, 0, yes.seen);
+    assert.match(yes.seen, /Added 'mem', pinned at sha256:/);
+    assert.deepEqual(JSON.parse((await list()).stdout).map((s: { name: string }) => s.name), [
+      "mem",
+    ]);
   },
 });
