@@ -2,8 +2,8 @@
  * What is at stake when an agent gets a subtask, and the question a person is
  * asked about it. The rule: an agent (new, or reused) whose grant lets it run
  * programs (`terminal`, `python_exec`), write files, reach the network
- * (`http_api`, `web_fetch`, or hosts for its programs) or call paid APIs is
- * asked about; an agent that can only read (files, databases) is not, unless
+ * (`http_api`, `web_fetch`, or hosts for its programs), call paid APIs or use
+ * MCP servers (third-party code, sandboxed) is asked about; an agent that can only read (files, databases) is not, unless
  * `CLOSED_CLAW_AGENT_APPROVAL_SCOPE=all` asks about every new agent.
  * Every question is one plain sentence, then the exact grant, then what each
  * answer does. Pure: nothing here touches the store.
@@ -24,11 +24,13 @@ export interface AgentGrant {
   /** Programs it may start (each in a sandbox of its own). */
   programs: string[];
   sql_paths: string[];
+  /** Catalogue MCP servers whose tools it may call (absent in grants approved before them). */
+  mcp_servers?: string[];
   limits: Limits;
 }
 
 /** Why a grant is asked about. */
-export type Risk = "programs" | "file_writes" | "network" | "paid_apis";
+export type Risk = "programs" | "file_writes" | "network" | "paid_apis" | "mcp_servers";
 
 const NETWORK_TOOLS = ["http_api", "web_fetch"];
 const PROGRAMS: Record<string, string> = { terminal: "bash", python_exec: "python3" };
@@ -42,6 +44,7 @@ export function grantOf(input: {
     network_hosts: readonly string[];
     file_write: boolean;
     sql_paths: readonly string[];
+    mcp_servers?: readonly string[];
   };
   limits?: Partial<Limits>;
 }): AgentGrant {
@@ -55,6 +58,7 @@ export function grantOf(input: {
     any_public_host: tools.some((t) => NETWORK_TOOLS.includes(t)) && p.network_hosts.length === 0,
     programs: tools.flatMap((t) => PROGRAMS[t] ? [PROGRAMS[t]] : []),
     sql_paths: tools.includes("sql_query") ? [...p.sql_paths] : [],
+    ...(p.mcp_servers?.length ? { mcp_servers: [...p.mcp_servers] } : {}),
     limits: { ...DEFAULT_LIMITS, ...input.limits },
   };
 }
@@ -70,6 +74,7 @@ export function risksOf(grant: AgentGrant, paidApiHosts: readonly string[] = [])
     network && paidApiHosts.length &&
     (grant.any_public_host || paidApiHosts.some((h) => hostsCovered(grant.network_hosts, [h])))
   ) risks.push("paid_apis");
+  if (grant.mcp_servers?.length) risks.push("mcp_servers");
   return risks;
 }
 
@@ -93,7 +98,8 @@ export function grantCovers(approved: Partial<AgentGrant>, asked: AgentGrant): b
     (!asked.any_public_host && hostsCovered(approved.network_hosts ?? [], asked.network_hosts));
   return within(approved.tools, asked.tools) && within(approved.read_roots, asked.read_roots) &&
     within(approved.write_roots, asked.write_roots) && within(approved.programs, asked.programs) &&
-    within(approved.sql_paths, asked.sql_paths) && !!hostsOk;
+    within(approved.sql_paths, asked.sql_paths) &&
+    within(approved.mcp_servers, asked.mcp_servers ?? []) && !!hostsOk;
 }
 
 const list = (items: readonly string[], none = "none") => items.length ? items.join(", ") : none;
@@ -113,6 +119,9 @@ export function riskPhrase(grant: AgentGrant, risks: readonly Risk[]): string {
     );
   }
   if (risks.includes("paid_apis")) parts.push("call paid APIs (each call is asked about)");
+  if (risks.includes("mcp_servers")) {
+    parts.push(`use the MCP servers ${(grant.mcp_servers ?? []).join(", ")}`);
+  }
   if (!parts.length) return "only read";
   return parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
 }
@@ -130,6 +139,13 @@ export function grantLines(grant: AgentGrant): string[] {
     `Network hosts: ${network}`,
     `Programs: ${grant.programs.length ? `${grant.programs.join(", ")} (sandboxed)` : "none"}`,
     ...(grant.sql_paths.length ? [`Databases (read-only): ${grant.sql_paths.join(", ")}`] : []),
+    ...(grant.mcp_servers?.length
+      ? [
+        `MCP servers: ${
+          grant.mcp_servers.join(", ")
+        } (sandboxed; a tool not declared read-only asks before each call)`,
+      ]
+      : []),
     `Limits: memory ${l.memory_mb} MiB, ${l.processes} processes, ${l.cpu_seconds} s CPU per program, files up to ${l.file_size_mb} MiB, ${l.bytes_written_mb} MiB written, egress ${l.egress_mb} MiB`,
   ];
 }

@@ -1,8 +1,8 @@
 /**
  * The MCP server catalogue: the pin (a hash that ignores key order but not
  * any change a poisoned server could make), the diff `mcp approve` shows,
- * `pending` declarations, tool names, the sandbox command line, and the
- * profile granting only catalogue servers.
+ * `pending` declarations, tool names, the sandbox command line, the
+ * profile granting only catalogue servers, and servers as a risk of a grant.
  */
 import assert from "node:assert/strict";
 import {
@@ -22,6 +22,13 @@ import {
 import { mcpServerCommand } from "../../capsule_runtime/mcp_client.ts";
 import { programEnv, type ProgramSandboxInput } from "../../capsule_runtime/program_sandbox.ts";
 import { normalizeProfile, type ProfilePayload } from "../../coordinator/profile.ts";
+import {
+  grantCovers,
+  grantLines,
+  grantOf,
+  riskPhrase,
+  risksOf,
+} from "../../coordinator/approval_risk.ts";
 import type { Subtask } from "../../coordinator/types.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -182,4 +189,27 @@ Deno.test("profile: grants only catalogue servers; another name is dropped, neve
   const empty = normalizeProfile(payload, SUBTASK, ["file_io"]);
   assert.equal(empty.permissions.mcp_servers, undefined);
   assert.deepEqual(empty.dropped_mcp_servers, ["fs", "invented"]);
+});
+
+Deno.test("agent grant: MCP servers are a risk the create and reuse gates ask about", () => {
+  const permissions = {
+    read_roots: ["."],
+    write_roots: [],
+    network_hosts: [],
+    file_write: false,
+    sql_paths: [],
+  };
+  const reader = grantOf({ tools: ["file_io"], permissions });
+  assert.deepEqual(risksOf(reader), []);
+  const user = grantOf({
+    tools: ["file_io"],
+    permissions: { ...permissions, mcp_servers: ["fs"] },
+  });
+  assert.deepEqual(risksOf(user), ["mcp_servers"]);
+  assert.equal(riskPhrase(user, risksOf(user)), "use the MCP servers fs");
+  assert.match(grantLines(user).join("\n"), /MCP servers: fs \(sandboxed;/);
+  // An 'always' rule for a grant without a server does not cover one with it.
+  assert.equal(grantCovers(reader, user), false);
+  assert.equal(grantCovers(user, user), true);
+  assert.equal(grantCovers(user, reader), true);
 });
