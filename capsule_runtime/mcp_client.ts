@@ -16,6 +16,7 @@ import type { HostToolOutcome } from "../guest/protocol_types.ts";
 import type { McpServerEntry, McpToolDeclaration } from "./mcp_catalogue.ts";
 import { programEnv, programSandboxArgs, type ProgramSandboxInput } from "./program_sandbox.ts";
 import { roundMs } from "./_format.ts";
+import { type Limits, prlimitOptions } from "./limits.ts";
 
 /** How long a server may take to start and list its tools. */
 const START_TIMEOUT_MS = 30_000;
@@ -34,10 +35,29 @@ export interface McpConnection {
   close(): Promise<void>;
 }
 
-/** The bubblewrap command line that runs `entry` in `sandbox` (plus its own read paths). */
+/**
+ * `prlimit` options that hold a server to `limits` inside its sandbox
+ * (processes, CPU seconds, file size, open files as for programs); none when
+ * `prlimitPath` is empty. Memory is bounded as data (RLIMIT_DATA), as for the
+ * guest: an address-space bound stops Node's V8, which reserves far more
+ * address space than it uses, from starting at all.
+ */
+export function mcpLimitPrefix(limits: Limits, prlimitPath: string): string[] {
+  if (!prlimitPath) return [];
+  const options = prlimitOptions(limits, "program", true).map((option) =>
+    option.startsWith("--as=") ? `--data=${limits.memory_mb * 1024 * 1024}` : option
+  );
+  return [prlimitPath, ...options, "--"];
+}
+
+/**
+ * The bubblewrap command line that runs `entry` in `sandbox` (plus its own
+ * read paths), under `limitPrefix` (mcpLimitPrefix) inside the sandbox.
+ */
 export function mcpServerCommand(
   entry: McpServerEntry,
   sandbox: ProgramSandboxInput,
+  limitPrefix: readonly string[] = [],
 ): { command: string; args: string[] } {
   const input: ProgramSandboxInput = {
     ...sandbox,
@@ -46,7 +66,7 @@ export function mcpServerCommand(
   };
   return {
     command: sandbox.bwrapPath,
-    args: programSandboxArgs(input, [entry.command, ...entry.args]),
+    args: programSandboxArgs(input, [...limitPrefix, entry.command, ...entry.args]),
   };
 }
 
@@ -54,8 +74,9 @@ export function mcpServerCommand(
 export async function connectMcpServer(
   entry: McpServerEntry,
   sandbox: ProgramSandboxInput,
+  limitPrefix: readonly string[] = [],
 ): Promise<McpConnection> {
-  const { command, args } = mcpServerCommand(entry, sandbox);
+  const { command, args } = mcpServerCommand(entry, sandbox, limitPrefix);
   let stderr = "";
   const transport = new StdioClientTransport({
     command,

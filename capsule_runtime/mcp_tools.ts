@@ -26,7 +26,7 @@ import {
   readCatalogue,
   recordSeen,
 } from "./mcp_catalogue.ts";
-import { connectMcpServer, type McpConnection } from "./mcp_client.ts";
+import { connectMcpServer, type McpConnection, mcpLimitPrefix } from "./mcp_client.ts";
 import { errorText } from "./_format.ts";
 
 /** Tool names providers accept (OpenAI: letters, digits, _ and -, at most 64). */
@@ -103,12 +103,15 @@ export class McpToolset {
       report(new Map());
       return null;
     }
+    // The manifest's program limits hold each server too (where this machine enforces them).
+    const lp = plan.limits;
+    const limits = lp?.enforce ? mcpLimitPrefix(lp.limits, lp.prlimitPath) : [];
     const served = new Map<string, ServedTool>();
     const connections: McpConnection[] = [];
     await Promise.all(entries.map(async (entry) => {
       let connection: McpConnection;
       try {
-        connection = await connectMcpServer(entry, sandbox);
+        connection = await connectMcpServer(entry, sandbox, limits);
       } catch (error) {
         warn(entry.name, errorText(error));
         return;

@@ -23,7 +23,8 @@ import {
   removeServer,
   saveServer,
 } from "../capsule_runtime/mcp_catalogue.ts";
-import { connectMcpServer } from "../capsule_runtime/mcp_client.ts";
+import { connectMcpServer, mcpLimitPrefix } from "../capsule_runtime/mcp_client.ts";
+import { DEFAULT_LIMITS } from "../capsule_runtime/limits.ts";
 import { scanRoots } from "../capsule_runtime/symlink_scan.ts";
 import { programEnv, type ProgramSandboxInput } from "../capsule_runtime/program_sandbox.ts";
 import type { CommandContext } from "./command.ts";
@@ -77,7 +78,9 @@ async function declarations(
   settings: Settings,
   entry: McpServerEntry,
 ): Promise<McpToolDeclaration[]> {
-  const connection = await connectMcpServer(entry, await catalogueSandbox(settings));
+  // Held to the default program limits, as an agent's server would be.
+  const limits = mcpLimitPrefix(DEFAULT_LIMITS, findOnPath("prlimit"));
+  const connection = await connectMcpServer(entry, await catalogueSandbox(settings), limits);
   try {
     return connection.tools;
   } finally {

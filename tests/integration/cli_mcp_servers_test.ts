@@ -18,10 +18,14 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { machineFacts } from "../../capsule_runtime/machine.ts";
-import { cataloguePath } from "../../capsule_runtime/mcp_catalogue.ts";
+import { cataloguePath, type McpServerEntry } from "../../capsule_runtime/mcp_catalogue.ts";
+import { connectMcpServer, mcpLimitPrefix } from "../../capsule_runtime/mcp_client.ts";
+import { DEFAULT_LIMITS } from "../../capsule_runtime/limits.ts";
+import { findOnPath } from "../../capsule_runtime/bwrap_probe.ts";
+import { catalogueSandbox } from "../../cli/mcp_servers.ts";
 import { HAS_SCRIPT, runCli, talkOnTerminal } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
-import { tempDir } from "../helpers/temp.ts";
+import { tempDir, testSettings } from "../helpers/temp.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const NODE_MODULES = join(REPO, "node_modules");
@@ -61,6 +65,7 @@ const node = (() => {
     return "";
   }
 })();
+const prlimit = findOnPath("prlimit");
 const missing = [
   !facts.bwrapPath && `bubblewrap (${facts.bwrapError || "not found"})`,
   !node && "node at /usr/bin/node",
@@ -294,5 +299,34 @@ Deno.test({
     assert.deepEqual(JSON.parse((await list()).stdout).map((s: { name: string }) => s.name), [
       "mem",
     ]);
+  },
+});
+
+Deno.test({
+  name: missing.length || !prlimit
+    ? "MCP servers under the program limits (skipped: needs bubblewrap, node, the servers and prlimit)"
+    : "an MCP server runs under the manifest's limits: it starts under the defaults, not under 64 MiB",
+  ignore: missing.length > 0 || !prlimit,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using dir = await tempDir();
+    const settings = testSettings(dir.path, { CLOSED_CLAW_WORKSPACE: dir.path });
+    const sandbox = await catalogueSandbox(settings);
+    const entry: McpServerEntry = {
+      name: "fs",
+      command: node,
+      args: [SERVER("server-filesystem"), "/"],
+      read_paths: [NODE_MODULES],
+      env: {},
+      tools: [],
+      hash: "",
+      approved_at: "",
+    };
+    const ok = await connectMcpServer(entry, sandbox, mcpLimitPrefix(DEFAULT_LIMITS, prlimit));
+    assert.ok(ok.tools.some((t) => t.name === "read_text_file"));
+    await ok.close();
+    const tight = mcpLimitPrefix({ ...DEFAULT_LIMITS, memory_mb: 64 }, prlimit);
+    await assert.rejects(connectMcpServer(entry, sandbox, tight), /MCP server 'fs' did not start/);
   },
 });

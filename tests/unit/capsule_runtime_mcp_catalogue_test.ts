@@ -19,7 +19,8 @@ import {
   removeServer,
   saveServer,
 } from "../../capsule_runtime/mcp_catalogue.ts";
-import { mcpServerCommand } from "../../capsule_runtime/mcp_client.ts";
+import { mcpLimitPrefix, mcpServerCommand } from "../../capsule_runtime/mcp_client.ts";
+import { DEFAULT_LIMITS } from "../../capsule_runtime/limits.ts";
 import { programEnv, type ProgramSandboxInput } from "../../capsule_runtime/program_sandbox.ts";
 import { normalizeProfile, type ProfilePayload } from "../../coordinator/profile.ts";
 import {
@@ -155,6 +156,16 @@ Deno.test("mcpServerCommand: bubblewrap with the server's read paths, a clean en
   // The sandbox's environment is the fixed one plus the entry's, never another variable.
   assert.doesNotMatch(text, /OPENAI_API_KEY/);
   assert.deepEqual(args.slice(args.indexOf("--") + 1), ["/usr/bin/node", "/opt/server.js", "/"]);
+  // Under the program limits, prlimit runs inside the sandbox, before the server.
+  const prefix = mcpLimitPrefix({ ...DEFAULT_LIMITS, memory_mb: 512 }, "/usr/bin/prlimit");
+  const limited = mcpServerCommand(entry("mem", [READ]), sandbox, prefix).args;
+  const inner = limited.slice(limited.indexOf("--") + 1);
+  assert.equal(inner[0], "/usr/bin/prlimit");
+  assert.ok(inner.includes(`--data=${512 * 1024 * 1024}`));
+  assert.ok(!inner.some((option) => option.startsWith("--as=")));
+  assert.ok(inner.includes(`--nproc=${DEFAULT_LIMITS.processes}`));
+  assert.deepEqual(inner.slice(inner.indexOf("--") + 1), ["/usr/bin/node", "/opt/server.js", "/"]);
+  assert.deepEqual(mcpLimitPrefix(DEFAULT_LIMITS, ""), []);
 });
 
 const SUBTASK = {
