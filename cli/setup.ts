@@ -7,13 +7,13 @@
  * it works from a terminal and from a pipe; end of input cancels with one
  * line and saves nothing.
  */
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import {
   assertEnvAccepted,
   parseDotenv,
   readDotenv,
   saveAcceptedDotenv,
-  upsertDotenv,
+  saveUserConfig,
 } from "../core/dotenv.ts";
 import { readTrustedFile } from "../core/trust.ts";
 import { type ProviderName, PROVIDERS, type Settings } from "../core/settings.ts";
@@ -188,13 +188,6 @@ function envChanges(
     changes.CLOSED_CLAW_LLM_API_KEY = "";
   }
   return changes;
-}
-
-/** Writes the user's config file: its folder 0700, the file 0600 (it holds keys). */
-function saveUserConfig(path: string, changes: Record<string, string>): void {
-  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  upsertDotenv(path, changes);
-  Deno.chmodSync(path, 0o600);
 }
 
 /** Warnings for saved values that a layer above the user config sets differently here. */

@@ -3,6 +3,7 @@
  * copying `.env` entries into the process environment would leak keys into
  * every child process.
  */
+import { dirname } from "node:path";
 import { ClosedClawError } from "./errors.ts";
 import { readTrustedFile, trustText } from "./trust.ts";
 
@@ -125,6 +126,18 @@ export function saveAcceptedDotenv(
   const text = upsertDotenvText(read.state === "trusted" ? read.text : "", changes);
   writeDotenv(path, text);
   trustText(Deno.realPathSync(path), text, configDir);
+}
+
+/**
+ * Saves changes to the user's own settings file (`<config folder>/config.env`,
+ * written by `closed-claw setup` and the dashboard's key form): its folder is
+ * made 0700 and the file 0600, since it holds keys. Capsules can neither read
+ * nor write the config folder, so no acceptance is needed.
+ */
+export function saveUserConfig(path: string, changes: Record<string, string>): void {
+  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  upsertDotenv(path, changes);
+  Deno.chmodSync(path, 0o600);
 }
 
 /** Throws when `path` exists but is not a file the user accepted. */

@@ -49,18 +49,21 @@ Deno.test("web api: health/verify lists the provider's models with the configure
   }
 });
 
-Deno.test("web api: settings/apikey saves a verified key to .env, never echoes it, and refuses bad ones", async () => {
+Deno.test("web api: settings/apikey saves a verified key to the user's config.env (0600), never echoes it, and refuses bad ones", async () => {
   await using fake = await fakeProvider("openai");
   await using fx = await startWebFixture({ env: { OPENAI_BASE_URL: fake.baseURL } });
+  const userConfig = fx.settings.userConfigFile;
+  assert.equal(userConfig, join(fx.settings.configDir, "config.env"));
   const envFile = join(fx.settings.cwd, ".env");
   Deno.writeTextFileSync(envFile, "# my settings\nCLOSED_CLAW_AGENT_TIMEOUT_SEC=90\n");
-  // A .env nobody accepted may have been planted by an agent: nothing is saved into it.
-  const planted = await fx.api("POST", "/api/settings/apikey", { api_key: GOOD_KEY });
-  assert.equal(planted.status, 409);
-  assert.equal((await planted.json()).code, "env_not_accepted");
-  assert.doesNotMatch(Deno.readTextFileSync(envFile), /OPENAI_API_KEY/);
-  trustFile(envFile, fx.settings.configDir); // the user reviewed and accepted it
-  // The fixture's settings ignore .env; a reload reads the file like `closed-claw web` does.
+  const userConfigText = () => {
+    try {
+      return Deno.readTextFileSync(userConfig);
+    } catch {
+      return "";
+    }
+  };
+  // A reload reads the files like `closed-claw web` does.
   fx.deps.reloadSettings = () => {
     fx.deps.settings = loadSettings({
       cwd: fx.settings.cwd,
@@ -76,7 +79,7 @@ Deno.test("web api: settings/apikey saves a verified key to .env, never echoes i
   assert.equal(wrongBody.saved, false);
   assert.match(wrongBody.error, /refused/);
   assert.ok(!JSON.stringify(wrongBody).includes("sk-wrong-key-42"));
-  assert.doesNotMatch(Deno.readTextFileSync(envFile), /OPENAI_API_KEY/);
+  assert.doesNotMatch(userConfigText(), /OPENAI_API_KEY/);
 
   for (
     const bad of [
@@ -96,7 +99,7 @@ Deno.test("web api: settings/apikey saves a verified key to .env, never echoes i
     (await fx.api("POST", "/api/settings/apikey", { api_key: "k".repeat(600) })).status,
     400,
   );
-  assert.doesNotMatch(Deno.readTextFileSync(envFile), /UNSANDBOXED|OPENAI_API_KEY/);
+  assert.doesNotMatch(userConfigText(), /UNSANDBOXED|OPENAI_API_KEY/);
 
   const saved = await fx.api("POST", "/api/settings/apikey", { api_key: ` ${GOOD_KEY} ` });
   const savedText = await saved.text();
@@ -105,16 +108,27 @@ Deno.test("web api: settings/apikey saves a verified key to .env, never echoes i
   const savedBody = JSON.parse(savedText);
   assert.equal(savedBody.verified, true);
   assert.equal(savedBody.saved, true);
+  assert.equal(savedBody.saved_to, userConfig);
+  assert.deepEqual(savedBody.shadowed_by_files, []);
   assert.equal(savedBody.provider, "openai");
   assert.equal(savedBody.key_env, "OPENAI_API_KEY");
   assert.equal(savedBody.reloaded, true);
-  assert.equal(
-    Deno.readTextFileSync(envFile),
-    `# my settings\nCLOSED_CLAW_AGENT_TIMEOUT_SEC=90\nOPENAI_API_KEY=${GOOD_KEY}\n`,
-  );
+  assert.equal(userConfigText(), `OPENAI_API_KEY=${GOOD_KEY}\n`);
+  assert.equal(Deno.statSync(userConfig).mode! & 0o777, 0o600);
+  // The project's .env (not accepted, so not read) is left alone.
+  assert.equal(Deno.readTextFileSync(envFile), "# my settings\nCLOSED_CLAW_AGENT_TIMEOUT_SEC=90\n");
   // The reloaded settings carry the key: health and verify see it.
   assert.equal((await (await fx.api("GET", "/api/health")).json()).openai_key_set, true);
   assert.equal((await (await fx.api("POST", "/api/health/verify")).json()).verified, true);
+
+  // An accepted project .env that sets the key wins here: the answer says so.
+  Deno.writeTextFileSync(envFile, "OPENAI_API_KEY=sk-project\n");
+  trustFile(envFile, fx.settings.configDir);
+  fx.deps.reloadSettings();
+  const shadowed = await (await fx.api("POST", "/api/settings/apikey", { api_key: GOOD_KEY }))
+    .json();
+  assert.equal(shadowed.saved, true);
+  assert.deepEqual(shadowed.shadowed_by_files, [envFile]);
   assert.equal(fake.requests.length, 0);
 });
 

@@ -9,6 +9,8 @@ import { Hono } from "hono";
 import { join } from "node:path";
 import { z } from "zod";
 import { saveEnvForWeb } from "../http.ts";
+import { parseDotenv, saveUserConfig } from "../../core/dotenv.ts";
+import { readTrustedFile } from "../../core/trust.ts";
 import { PROVIDER_INFO, type ProviderConfig, resolveProviderConfig } from "../../llm/mod.ts";
 import { probeProvider, type ProbeResult } from "../../llm/mod.ts";
 import type { BreakerClearer } from "../../llm/probe.ts";
@@ -109,18 +111,33 @@ export function llmKeyRoutes(deps: WebDeps): Hono {
     if (!result.verified) {
       return c.json({ ...result, saved: false, error: result.message });
     }
-    const envFile = deps.settings.envFile || join(deps.settings.cwd, ".env");
-    saveEnvForWeb(envFile, { [keyEnv]: key }, deps.settings.configDir);
+    // Keys follow the user: saved in their config.env (read in every folder); ./.env without one.
+    const target = deps.settings.userConfigFile || deps.settings.envFile ||
+      join(deps.settings.cwd, ".env");
+    if (target === deps.settings.userConfigFile) saveUserConfig(target, { [keyEnv]: key });
+    else saveEnvForWeb(target, { [keyEnv]: key }, deps.settings.configDir);
     deps.reloadSettings?.();
-    // A variable in the process environment, or the generic key, still wins over .env.
+    // A variable in the process environment, or the generic key, still wins over the file.
     const shadowedBy: string[] = [];
     if (Deno.env.get(keyEnv) !== undefined) shadowedBy.push(keyEnv);
     if (keyEnv !== "CLOSED_CLAW_LLM_API_KEY" && deps.settings.llmApiKey !== "") {
       shadowedBy.push("CLOSED_CLAW_LLM_API_KEY");
     }
+    // An accepted project .env that sets the key wins over the user's config.env here.
+    const shadowedByFiles: string[] = [];
+    if (target === deps.settings.userConfigFile && deps.settings.envFile) {
+      const project = readTrustedFile(deps.settings.envFile, {
+        configDir: deps.settings.configDir,
+      });
+      if (project.state === "trusted" && keyEnv in parseDotenv(project.text)) {
+        shadowedByFiles.push(deps.settings.envFile);
+      }
+    }
     return c.json({
       ...result,
       saved: true,
+      saved_to: target,
+      shadowed_by_files: shadowedByFiles,
       key_env: keyEnv,
       reloaded: deps.reloadSettings !== undefined,
       shadowed_by_environment: shadowedBy,

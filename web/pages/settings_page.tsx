@@ -16,7 +16,9 @@ function KeyForm(props: { base: string; provider: string; keyEnv: string; keySet
         <legend>API key for {props.provider}</legend>
         <p class="muted">
           The key is checked by listing the provider's models (no tokens are spent) and, if it
-          works, saved as <span class="mono">{props.keyEnv}</span>. It is never shown again.
+          works, saved as <span class="mono">{props.keyEnv}</span>{" "}
+          in your user config (<span class="mono">config.env</span>
+          , read in every folder). It is never shown again.
         </p>
         <label>
           New key

@@ -25,7 +25,10 @@ applyTheme(localStorage.getItem("cc-theme"));
 // What to tell the user about an action's JSON result, and how (ok or error).
 function resultMessage(result) {
   if (result && typeof result.verified === "boolean") {
-    if (result.verified) return [`${result.saved ? "Saved. " : ""}${result.message}.`, "ok"];
+    if (result.verified) {
+      const wins = (result.shadowed_by_files ?? []).map((f) => ` ${f} sets it too and wins here.`);
+      return [`${result.saved ? "Saved. " : ""}${result.message}.${wins.join("")}`, "ok"];
+    }
     return [`${result.message}.${result.fix ? ` ${result.fix}` : ""}`, "error"];
   }
   if (result && result.saved !== undefined) return [`Saved ${result.saved} setting(s).`, "ok"];
