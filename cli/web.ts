@@ -57,7 +57,8 @@ export const webCommand: Command = {
   name: "web",
   summary: "Serve the web dashboard (default http://127.0.0.1:7860).",
   details: "Prints a URL with an access token; the browser keeps it in a cookie.\n" +
-    "A new token is made at each start, unless --token-file keeps one (created 0600 if missing).\n" +
+    "A new token is made at each start, unless --token-file (or the CLOSED_CLAW_WEB_TOKEN_FILE\n" +
+    "setting) keeps one in a file (created 0600 if missing).\n" +
     "Binding to anything but loopback exposes the dashboard to your network: it warns.",
   options: {
     host: { type: "string", value: "host", description: "Address to bind (default 127.0.0.1)." },
@@ -80,7 +81,10 @@ export const webCommand: Command = {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UsageError(`--port must be a number from 0 to 65535, not "${portText}".`);
     }
-    const tokenFile = ctx.options["token-file"] as string | undefined;
+    // The option, else the CLOSED_CLAW_WEB_TOKEN_FILE setting (relative to where settings are read).
+    const setting = ctx.settings().webTokenFileSetting;
+    const tokenFile = (ctx.options["token-file"] as string | undefined) ??
+      (setting ? resolve(ctx.settings().cwd, setting) : undefined);
     const kept = tokenFile === undefined ? undefined : await (async () => {
       const { newAccessToken } = await import("../web/security.ts");
       return tokenFromFile(resolve(tokenFile), newAccessToken);

@@ -409,6 +409,16 @@ export const SETTING_DEFS = [
       "How long a web-mode approval waits for a person in the dashboard; then it is recorded as timed out.",
     ),
   ),
+  text(
+    "CLOSED_CLAW_WEB_TOKEN_FILE",
+    "webTokenFileSetting",
+    "",
+    Y(
+      "Dashboard token file",
+      "File that keeps the dashboard's access token across restarts (created with mode 0600), like `web --token-file`; empty means a new token at each start.",
+    ),
+    "path",
+  ),
   select(
     "CLOSED_CLAW_AGENT_APPROVAL_SCOPE",
     "agentApprovalScope",
@@ -615,6 +625,8 @@ export interface RawSettings {
   apiApprovalTimeoutSec: number;
   /** `CLOSED_CLAW_WEB_APPROVAL_TIMEOUT_SEC`: How long a web-mode approval waits for a person in the dashboard; then it is recorded as timed out. */
   webApprovalTimeoutSec: number;
+  /** `CLOSED_CLAW_WEB_TOKEN_FILE`: File that keeps the dashboard's access token across restarts; empty means a new token at each start. */
+  webTokenFileSetting: string;
   /** `CLOSED_CLAW_AGENT_APPROVAL_SCOPE`: risky: new or reused agents with programs, file writes, network or paid APIs; all: every new agent too. */
   agentApprovalScope: typeof AGENT_APPROVAL_SCOPES[number];
   /** `CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC`: Allow terminal and python_exec where bubblewrap is not available. */
@@ -724,6 +736,7 @@ export type EnvName =
   | "CLOSED_CLAW_PAID_API_PROVIDERS"
   | "CLOSED_CLAW_API_APPROVAL_TIMEOUT_SEC"
   | "CLOSED_CLAW_WEB_APPROVAL_TIMEOUT_SEC"
+  | "CLOSED_CLAW_WEB_TOKEN_FILE"
   | "CLOSED_CLAW_AGENT_APPROVAL_SCOPE"
   | "CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC"
   | "CLOSED_CLAW_AGENT_TIMEOUT_SEC"

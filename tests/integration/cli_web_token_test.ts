@@ -8,8 +8,12 @@ import { decode, spawnCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 /** Starts `web` with `args`, returns what it printed once it is serving, then stops it. */
-async function startOnce(cwd: string, args: string[]): Promise<{ out: string; code: number }> {
-  const child = spawnCli(["web", "--port", "0", ...args], { cwd });
+async function startOnce(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ out: string; code: number }> {
+  const child = spawnCli(["web", "--port", "0", ...args], { cwd, env });
   let out = "";
   const reader = child.stdout.getReader();
   const deadline = Date.now() + 30_000;
@@ -51,6 +55,10 @@ Deno.test("web --token-file keeps one token across restarts; the file is made 06
   // Without the option, each start makes a new token.
   const plain = await startOnce(dir.path, []);
   assert.notEqual(tokenIn(plain.out), tokenIn(first.out));
+
+  // The CLOSED_CLAW_WEB_TOKEN_FILE setting does the same as the option.
+  const viaSetting = await startOnce(dir.path, [], { CLOSED_CLAW_WEB_TOKEN_FILE: file });
+  assert.equal(tokenIn(viaSetting.out), tokenIn(first.out));
 
   // A token file others can read is refused with the fix, before serving.
   Deno.chmodSync(file, 0o644);
