@@ -34,13 +34,20 @@ export class HostChannel {
 
   constructor(private readonly onCancel: (reason: string) => void) {}
 
-  /** Starts reading stdin in the background. */
+  /**
+   * Starts reading stdin in the background. Plain `Deno.stdin.read`, not
+   * `Deno.stdin.readable`: web streams are loaded on first use, which would
+   * add ~5 ms to every capsule's start.
+   */
   listen(): void {
     (async () => {
-      const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+      const decoder = new TextDecoder();
+      const chunk = new Uint8Array(64 * 1024);
       let buffer = "";
-      for await (const chunk of lines) {
-        buffer += chunk;
+      for (;;) {
+        const n = await Deno.stdin.read(chunk);
+        if (n === null) break;
+        buffer += decoder.decode(chunk.subarray(0, n), { stream: true });
         let newline: number;
         while ((newline = buffer.indexOf("\n")) >= 0) {
           const line = buffer.slice(0, newline);

@@ -1,12 +1,16 @@
 /**
- * The entry point of every capsule: `deno run <flags> guest/main.ts`.
- * It imports nothing but relative files and `node:` built-ins, so it starts
- * fast, needs no network or package cache, and carries no copied code.
+ * The entry point of every capsule, bundled with everything it imports into
+ * guest/dist/guest.js (`deno task build:guest`), which capsules run. It
+ * imports nothing but relative files and `node:` built-ins, and those only
+ * after `ready`, so it starts fast, needs no network or package cache, and
+ * carries no copied code.
  */
 import { HostChannel, send } from "./io.ts";
 import { runLoop } from "./loop.ts";
 import { runTool } from "./tools/run.ts";
-import { guestTool } from "./tools/registry.ts";
+import { guestTool, toolsWithPermission } from "./tools/registry.ts";
+import { loadNodePath } from "./policy/node_path.ts";
+import { loadNodeNet } from "./tools/pinned_fetch.ts";
 import { type LlmResultMessage, TOOL_FAILED, type ToolDecisionMessage } from "./protocol_types.ts";
 
 const abort = new AbortController();
@@ -29,16 +33,33 @@ const ctx = {
   signal: abort.signal,
 };
 
+/**
+ * Loads the `node:` modules the granted tools use while the model answers the
+ * first request: loaded at start, they would delay every capsule's `ready`.
+ * A failure shows when a tool runs.
+ */
+let preloaded = false;
+function preloadForTools(): void {
+  if (preloaded) return;
+  preloaded = true;
+  loadNodePath().catch(() => {});
+  const network = new Set<string>(toolsWithPermission("network"));
+  if (start.tools.some((t) => network.has(t.name))) loadNodeNet().catch(() => {});
+}
+
 const final = await runLoop(start, {
-  askModel: (messages, mode) =>
-    channel.request<LlmResultMessage>({
+  askModel: (messages, mode) => {
+    const reply = channel.request<LlmResultMessage>({
       type: "llm_request",
       id: channel.nextId("llm"),
       messages,
       ...(mode === "native"
         ? { native_tools: true }
         : { schema: { name: "agent_step", json_schema: start.step_schema } }),
-    }),
+    });
+    preloadForTools();
+    return reply;
+  },
   askHost: (tool, args, reason) =>
     channel.request<ToolDecisionMessage>({
       type: "tool_request",

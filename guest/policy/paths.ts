@@ -6,7 +6,7 @@
  * symlink-resolved form lie inside an allowed root, so neither `..` nor a
  * symlink can lead outside. Guest-safe: Deno APIs and `node:path` only.
  */
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "./node_path.ts";
 import { secretInPath } from "./secrets.ts";
 
 /** Whether the path will be read (read, list, sql) or written (write, append). */

@@ -4,7 +4,7 @@
  * sandbox, at any depth inside the roots, unless the manifest names the exact
  * file. Guest-safe.
  */
-import { basename, isAbsolute, relative, sep } from "node:path";
+import { basename, isAbsolute, relative, sep } from "./node_path.ts";
 
 /** File names that hold secrets (matched against the last path component). */
 const SECRET_FILES: RegExp[] = [

@@ -7,7 +7,6 @@
  * and the one to connect to (`pinned`): the caller must connect to exactly
  * that address, never resolve again (DNS-rebinding safe). Guest-safe.
  */
-import { lookup } from "node:dns/promises";
 
 /** One resolved address. */
 export interface ResolvedAddress {
@@ -281,8 +280,12 @@ export function hostAllowed(host: string, networkHosts: readonly string[]): bool
 
 // --------------------------------------------------------------- resolving
 
-/** The system resolver (getaddrinfo), returning every address. */
+/**
+ * The system resolver (getaddrinfo), returning every address. node:dns is
+ * loaded on the first lookup, not when a capsule starts (it costs start-up time).
+ */
 export const systemResolver: Resolver = async (hostname) => {
+  const { lookup } = await import("node:dns/promises");
   const answers = await lookup(hostname, { all: true, verbatim: true });
   return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };

@@ -3,7 +3,7 @@
  * Every path goes through the path policy first; the I/O then runs on the
  * symlink-resolved path that was checked. Guest-safe.
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../policy/node_path.ts";
 import { checkPath, type PathMode, type PathPolicy } from "../policy/paths.ts";
 import { ArgError, optionalBoolean, optionalNumber } from "./args.ts";
 import { describeError } from "./errors.ts";

@@ -11,10 +11,10 @@
  * Deno checks `--allow-net` against the address actually dialled (`ip:port`),
  * and the DNS lookup against the host name. Guest-safe.
  */
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import type https from "node:https";
 import type { Readable } from "node:stream";
-import zlib from "node:zlib";
+import type zlib from "node:zlib";
 import {
   checkUrl,
   parseIp,
@@ -85,6 +85,26 @@ type Hop = {
   ok: false;
   error: string;
 };
+
+/** The node modules a request needs. */
+interface NodeNet {
+  http: typeof http;
+  https: typeof https;
+  zlib: typeof zlib;
+}
+let nodeNet: Promise<NodeNet> | undefined;
+
+/**
+ * Loads node:http, node:https and node:zlib on the first request (or when
+ * guest/main.ts asks ahead, while the model answers), not when the capsule
+ * starts: they would add ~20 ms to every capsule's start, and most capsules
+ * never make a request.
+ */
+export function loadNodeNet(): Promise<NodeNet> {
+  nodeNet ??= Promise.all([import("node:http"), import("node:https"), import("node:zlib")])
+    .then(([h, s, z]) => ({ http: h.default, https: s.default, zlib: z.default }));
+  return nodeNet;
+}
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers a redirect to another origin must not carry. */
@@ -191,15 +211,15 @@ interface BodySink {
 }
 
 /** Decodes (gzip, deflate, br) and collects a response body up to the cap. */
-function collectBody(response: http.IncomingMessage, sink: BodySink): void {
+function collectBody(response: http.IncomingMessage, sink: BodySink, z: typeof zlib): void {
   const status = response.statusCode ?? 0;
   const responseHeaders = flatHeaders(response.headers);
   let stream: Readable = response;
   const encoding = (responseHeaders["content-encoding"] ?? "").trim().toLowerCase();
   if (encoding === "gzip" || encoding === "x-gzip") {
-    stream = response.pipe(zlib.createGunzip());
-  } else if (encoding === "deflate") stream = response.pipe(zlib.createInflate());
-  else if (encoding === "br") stream = response.pipe(zlib.createBrotliDecompress());
+    stream = response.pipe(z.createGunzip());
+  } else if (encoding === "deflate") stream = response.pipe(z.createInflate());
+  else if (encoding === "br") stream = response.pipe(z.createBrotliDecompress());
   if (stream !== response) {
     response.on("error", sink.fail);
     // The body we return is decoded, so its encoding headers no longer apply.
@@ -236,7 +256,7 @@ function collectBody(response: http.IncomingMessage, sink: BodySink): void {
 }
 
 /** Sends one request to the checked address; never follows redirects. */
-function requestOnce(
+async function requestOnce(
   check: CheckedUrl,
   method: string,
   headers: Record<string, string>,
@@ -249,12 +269,14 @@ function requestOnce(
   // Deno throws NotCapable from inside node:net asynchronously, where no
   // 'error' handler sees it; ask first so a refusal is an answer, not a crash.
   if (!permitted(where)) {
-    return Promise.resolve({
+    return {
       ok: false,
       error:
         `network access to ${check.host} (${where}) is not permitted by the capsule's Deno permissions`,
-    });
+    };
   }
+  const net = await loadNodeNet();
+  if (options.signal?.aborted) return { ok: false, error: "request cancelled" };
   return new Promise<Hop>((resolve) => {
     let settled = false;
     let request: http.ClientRequest | undefined;
@@ -279,8 +301,8 @@ function requestOnce(
     const secure = check.url.protocol === "https:";
     try {
       const opts = requestOptions(check, target, method, headers, fail, deps);
-      request = (secure ? https : http).request(opts, (response) => {
-        if (options.readBody) return collectBody(response, sink);
+      request = (secure ? net.https : net.http).request(opts, (response) => {
+        if (options.readBody) return collectBody(response, sink, net.zlib);
         const status = response.statusCode ?? 0;
         const responseHeaders = flatHeaders(response.headers);
         response.destroy();

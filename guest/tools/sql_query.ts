@@ -5,7 +5,7 @@
  * authorizer that allows only reads, and a worker with a deadline so a
  * runaway query cannot hang the capsule. Guest-safe.
  */
-import { resolve } from "node:path";
+import { resolve } from "../policy/node_path.ts";
 import { checkPath } from "../policy/paths.ts";
 import { checkReadOnlySql } from "../policy/sql.ts";
 import { SQL_WORKER_SOURCE } from "./_sql_worker_source.ts";
