@@ -25,12 +25,18 @@ export const ProfileSchema = z.object({
   ),
   skill_ids: z.array(z.string()),
   file_write: z.boolean().describe("True only when the agent must create or change files."),
+});
+/**
+ * The profile asked for when the user has MCP servers in the catalogue (without
+ * any, the request is exactly the one above, so recorded runs replay as before).
+ */
+export const ProfileWithMcpSchema = ProfileSchema.extend({
   mcp_servers: z.array(z.string()).default([]).describe(
     "Names from the MCP server catalogue the agent needs (only those listed); empty when none.",
   ),
 });
-/** A profile as the model returns it (`mcp_servers` may be left out). */
-export type ProfilePayload = z.input<typeof ProfileSchema>;
+/** A profile as the model returns it (`mcp_servers` only when the catalogue was offered). */
+export type ProfilePayload = z.input<typeof ProfileWithMcpSchema>;
 
 /** A catalogue MCP server as the profile prompt shows it. */
 export interface McpServerChoice {
@@ -209,7 +215,7 @@ export async function generateProfile(
       : []),
   ].join("\n\n");
   try {
-    const { value } = await llm.structured(ProfileSchema, {
+    const { value } = await llm.structured(mcp.length ? ProfileWithMcpSchema : ProfileSchema, {
       messages: [
         { role: "system", content: prompt },
         {
