@@ -167,7 +167,7 @@ function fixInSetup(probe: ProbeResult, keyName: string): string {
 function envChanges(
   file: Record<string, string>,
   config: ProviderConfig,
-  typedKey: boolean,
+  saveKey: boolean,
 ): Record<string, string> {
   const provider = config.provider;
   const info = PROVIDER_INFO[provider];
@@ -175,7 +175,7 @@ function envChanges(
     CLOSED_CLAW_LLM_PROVIDER: provider,
     CLOSED_CLAW_LLM_MODEL: config.model,
   };
-  if (typedKey && info.keyEnv) changes[info.keyEnv] = config.apiKey;
+  if (saveKey && info.keyEnv) changes[info.keyEnv] = config.apiKey;
   const baseEnv = info.baseUrlEnv;
   if (baseEnv === "CLOSED_CLAW_LLM_BASE_URL") changes[baseEnv] = config.baseUrl;
   else if (config.baseUrl !== info.defaultBaseUrl) changes[baseEnv] = config.baseUrl;
@@ -190,6 +190,15 @@ function envChanges(
   return changes;
 }
 
+/** A variable of the process environment, or undefined (also without --allow-env). */
+function envValue(name: string): string | undefined {
+  try {
+    return name ? Deno.env.get(name) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Warnings for saved values that a layer above the user config sets differently here. */
 function overriddenBy(settings: Settings, changes: Record<string, string>): string[] {
   const lines: string[] = [];
@@ -198,12 +207,7 @@ function overriddenBy(settings: Settings, changes: Record<string, string>): stri
     : { state: "missing" as const };
   const fromProject = project.state === "trusted" ? parseDotenv(project.text) : {};
   for (const [name, value] of Object.entries(changes)) {
-    let env: string | undefined;
-    try {
-      env = Deno.env.get(name);
-    } catch {
-      env = undefined;
-    }
+    const env = envValue(name);
     if (env !== undefined && env !== value) {
       lines.push(`Note: ${name} is set in the environment, which wins over what was saved.`);
     } else if (name in fromProject && fromProject[name] !== value && settings.envFile !== "") {
@@ -282,8 +286,10 @@ export const setupCommand: Command = {
       }
       const model = await askModel(probe.models, currentModel);
       const config = configFor(model);
-      const typedKey = apiKey !== "" && apiKey !== existingKey;
-      const changes = envChanges(readDotenv(target), config, typedKey);
+      // A kept key is saved too unless the environment provides it: it may have come from a
+      // project .env, and the user config must hold it for other folders.
+      const saveKey = apiKey !== "" && envValue(info.keyEnv) !== apiKey;
+      const changes = envChanges(readDotenv(target), config, saveKey);
       if (inConfigDir) saveUserConfig(target, changes);
       else saveAcceptedDotenv(target, changes, settings.configDir);
       printLine(green(`Saved to ${target}: ${Object.keys(changes).join(", ")}.`));

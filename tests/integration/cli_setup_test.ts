@@ -266,3 +266,39 @@ Deno.test("run checks --llm-model like every model command, before looking for a
   assert.equal(result.code, 2, result.stdout + result.stderr);
   assert.match(result.stderr, /--llm-model needs a model id, not "two words"/);
 });
+
+Deno.test("setup: a key kept from a project .env is saved to the user config, for every folder", async () => {
+  await using dir = await tempDir();
+  const fake = await startFakeServer("gemini", { apiKey: KEY });
+  try {
+    const home = join(dir.path, "home");
+    const project = join(dir.path, "project");
+    Deno.mkdirSync(home);
+    Deno.mkdirSync(project);
+    const env = { HOME: home };
+    Deno.writeTextFileSync(join(project, ".env"), `GEMINI_API_KEY=${KEY}\n`);
+    assert.equal((await runCli(["trust", ".env"], { cwd: project, env })).code, 0);
+    // Enter keeps the current key (read from ./.env); Enter picks the default model.
+    const result = await runCli(["setup"], {
+      cwd: project,
+      env,
+      stdin: `gemini\n${fake.baseURL}\n\n\n`,
+    });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /Enter keeps the current key/);
+    assert.match(Deno.readTextFileSync(userConfig(home)), new RegExp(`GEMINI_API_KEY=${KEY}\n`));
+    // A key from the environment stays there: it is not copied into the file.
+    const fromEnv = await runCli(["setup"], {
+      cwd: dir.path,
+      env: { HOME: join(dir.path, "other-home"), GEMINI_API_KEY: KEY },
+      stdin: `gemini\n${fake.baseURL}\n\n\n`,
+    });
+    assert.equal(fromEnv.code, 0, fromEnv.stdout + fromEnv.stderr);
+    assert.doesNotMatch(
+      Deno.readTextFileSync(userConfig(join(dir.path, "other-home"))),
+      /GEMINI_API_KEY/,
+    );
+  } finally {
+    await fake.close();
+  }
+});
