@@ -8,8 +8,7 @@
  * start_message.ts (prompt and `start`), capsule_memory.ts (recall and
  * write-back), capsule_session.ts (one attempt) and tool_decision.ts.
  */
-import { join } from "node:path";
-import { warmGuestCache } from "./machine.ts";
+import { warmPlanCache } from "./machine.ts";
 import { planLaunch } from "./launch_plan.ts";
 import { buildStartMessage } from "./start_message.ts";
 import { CapsuleMemory } from "./capsule_memory.ts";
@@ -53,7 +52,7 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
     resolver: options.resolver,
   });
   try {
-    await warmGuestCache(join(settings.homeDir, "deno_cache"), options.guestEntry);
+    await warmPlanCache(plan);
   } catch (error) {
     return notStarted(plan, "capsule_spawn_failed", {
       message: errorText(error),

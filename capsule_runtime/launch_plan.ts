@@ -4,7 +4,7 @@
  * The pure part lives in launcher.ts; this file gathers the machine's facts
  * (secrets that exist, other capsules, escaping symlinks, resolved hosts).
  */
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { Settings } from "../core/settings.ts";
 import { checkUrl, type Resolver } from "../guest/policy/ssrf.ts";
 import type { Manifest } from "./manifest.ts";
@@ -107,7 +107,9 @@ export async function planLaunch(
     sqlPaths: confine(permissions.sqlPaths),
   };
   const dir = capsuleDir(settings.agentsDir, manifest.agent_id);
-  const denoDir = join(settings.homeDir, "deno_cache");
+  // V8 refuses a code cache made under other V8 flags: one cache per guest heap size.
+  const heapMb = effectiveLimits(manifest).guest_memory_mb;
+  const denoDir = join(settings.homeDir, "deno_cache", `heap-${heapMb}mb`);
   const db = realOrSelf(settings.dbPath);
   const fixedSecrets = [
     ...(settings.envFile ? [settings.envFile] : []),
@@ -147,8 +149,9 @@ export async function planLaunch(
     denoPath: facts.denoPath,
     guestEntry: guestEntry ?? facts.guestEntry,
     guestSources: guestEntry ? [...facts.guestSources, guestEntry] : facts.guestSources,
-    productRoot: dirname(dirname(facts.guestEntry)),
+    productRoot: facts.productRoot,
     denoDir,
+    maxHeapMb: heapMb,
     bwrapPath,
     systemPaths: facts.systemPaths,
     etcPaths: facts.etcPaths,
@@ -177,7 +180,7 @@ export async function planLaunch(
       readRoots: [...confined.readRoots, ...confined.sqlPaths],
       writeRoots: confined.fileWrite ? confined.writeRoots : [],
       hiddenDirs,
-      readOnlyDirs: [dirname(dirname(facts.guestEntry))],
+      readOnlyDirs: [facts.productRoot],
       secrets: maskedSecrets,
       env: programEnv(),
       // /tmp is memory: it may hold no more than the run may write.

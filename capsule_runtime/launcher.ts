@@ -42,6 +42,17 @@ export const SYSTEM_ETC_FILES = [
   "/etc/python3",
 ];
 
+/**
+ * What a capsule reads of its Deno cache: Deno's SQLite caches (module info,
+ * CommonJS analysis, V8 code cache) and the emit of TypeScript entries.
+ */
+export const DENO_CACHE_FILES = [
+  "dep_analysis_cache_v2",
+  "node_analysis_cache_v2",
+  "v8_code_cache_v2",
+  "gen",
+] as const;
+
 /** A capsule's own files it may never read or write (no self-escalation, no memory tampering). */
 export const CONTROL_FILES = ["manifest.json", "skill.md", "memory.db"] as const;
 
@@ -94,11 +105,11 @@ export interface LaunchInput {
   productRoot?: string;
   workspace: string;
   denoPath: string;
-  /** The guest entry point (guest/main.ts). */
+  /** The guest entry point (the bundle guest/dist/guest.js, see guest_bundle.ts). */
   guestEntry: string;
   /** Source folders and files the guest imports, bound read-only into the sandbox. */
   guestSources: string[];
-  /** Deno's cache with the guest already compiled (read-only in the sandbox). */
+  /** Deno's cache with the guest already compiled (its DENO_CACHE_FILES read-only in the sandbox). */
   denoDir: string;
   /** bubblewrap's path when it works here; "" otherwise. */
   bwrapPath: string;
@@ -131,6 +142,8 @@ export interface LaunchPlan {
   cwd: string;
   sandbox: "bwrap" | "deno-only";
   denoFlags: string[];
+  /** The script `deno run` starts (machine.ts warms Deno's cache for it). */
+  guestEntry: string;
   /** Tools granted by the manifest that cannot run here, with the reason. */
   refusedTools: { tool: ToolName; reason: string }[];
   /** Tools the capsule may actually use. */
@@ -350,7 +363,15 @@ function bwrapArgs(
   for (const dir of outermost(input.hiddenDirs ?? [input.homeDir])) bwrap.push("--tmpfs", dir);
   // Deno and the guest's code last, so no mount above can hide them.
   bwrap.push("--ro-bind", input.denoPath, input.denoPath);
-  bwrap.push("--ro-bind", input.denoDir, input.denoDir);
+  // Deno's cache (machine.ts warmGuestCache): its files read-only in a folder of the capsule's
+  // own, where SQLite keeps the side files (-wal, -shm) of the capsule's reads. Sharing the
+  // folder's would let a Deno killed while writing leave them in a state a read-only reader
+  // waits on forever.
+  bwrap.push("--tmpfs", input.denoDir);
+  for (const name of DENO_CACHE_FILES) {
+    const path = join(input.denoDir, name);
+    bwrap.push("--ro-bind-try", path, path);
+  }
   for (const src of input.guestSources) bwrap.push("--ro-bind", src, src);
   // Secrets inside a visible root are masked: a file with an empty file, a folder with an
   // empty tmpfs. Deno's --deny-read covers them too, including ones created later.
@@ -403,6 +424,7 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
   const common = {
     env,
     denoFlags,
+    guestEntry: input.guestEntry,
     refusedTools,
     tools: manifest.tools_allowlist.filter((t) => granted.has(t)),
     deniedPaths: [...new Set(denied)],

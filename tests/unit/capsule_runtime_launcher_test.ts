@@ -364,6 +364,21 @@ Deno.test("inside bubblewrap nothing of the data folder is visible, not even the
   assert.ok(plan.args.indexOf("/data/deno_cache") > plan.args.indexOf("/data"));
 });
 
+Deno.test("inside bubblewrap Deno's cache files are read-only in a folder of the capsule's own", () => {
+  const plan = buildLaunchPlan(input(BARE_TOOLS, BARE, BARE_PERMS));
+  const args = plan.args.slice(0, plan.args.indexOf("--")).join(" ");
+  // SQLite's side files of its reads (-wal, -shm) go to the capsule's own tmpfs, never the host's.
+  assert.ok(args.includes("--tmpfs /data/deno_cache"));
+  for (const name of ["v8_code_cache_v2", "dep_analysis_cache_v2", "gen"]) {
+    assert.ok(args.includes(`--ro-bind-try /data/deno_cache/${name} /data/deno_cache/${name}`));
+  }
+  assert.ok(
+    !/--(ro-)?bind(-try)? \/data\/deno_cache \//.test(args),
+    "the folder itself is not bound",
+  );
+  assert.ok(args.indexOf("--tmpfs /data/deno_cache") > args.indexOf("--tmpfs /data "));
+});
+
 Deno.test("--deny-net holds only forms Deno 2.9 accepts (no IPv6 CIDR ranges)", () => {
   for (const net of DENIED_NETWORKS) {
     assert.ok(!(net.startsWith("[") && net.includes("/")), net);

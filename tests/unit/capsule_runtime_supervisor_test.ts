@@ -11,6 +11,7 @@ function shellPlan(script: string): LaunchPlan {
     cwd: "/",
     sandbox: "deno-only",
     denoFlags: [],
+    guestEntry: "",
     refusedTools: [],
     tools: [],
     deniedPaths: [],
