@@ -78,7 +78,10 @@ Deno.test("piped input: id questions list the recent runs and agents to pick by 
   );
   assert.match(result.stdout, new RegExp(`  1  ${agent.agent_id} .*lists files`));
   assert.match(result.stdout, new RegExp(`Lister .*\\(${agent.agent_id}\\)`), "agent 1 was shown");
-  assert.match(result.stdout, /  1  beef0002 .*the newest run\n  2  beef0001 .*an older run/);
+  assert.match(
+    result.stdout,
+    / {2}1 {2}beef0002 .*the newest run\n {2}2 {2}beef0001 .*an older run/,
+  );
   // The older run had lost its process: stopping it closes it as cancelled.
   assert.match(result.stdout, /Cancelled run beef0001\./);
   // Resume `last` is the newest run, whose process died: it is resumed (and fails fast here).
