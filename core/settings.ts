@@ -5,7 +5,6 @@
  * the types, the dashboard's settings editor and the table in docs/configuration.md.
  */
 import { isAbsolute, join, resolve } from "node:path";
-import { z } from "zod";
 import { ClosedClawError } from "./errors.ts";
 import { parseDotenv, readDotenv } from "./dotenv.ts";
 import {
@@ -60,12 +59,15 @@ interface SettingDef<K extends string, T> {
 
 type Meta = { group: SettingGroup; label: string; description: string };
 
-function fromZod<T>(schema: z.ZodType<T>, allowed: string) {
+/**
+ * A parser from a check: the value, or what is allowed. Plain functions,
+ * not zod: every command loads the settings, and zod alone doubled the
+ * start-up time of `closed-claw runs`.
+ */
+function parser<T>(read: (raw: string) => T | undefined, allowed: string) {
   return (raw: string) => {
-    const result = schema.safeParse(raw);
-    return result.success
-      ? { ok: true as const, value: result.data }
-      : { ok: false as const, allowed };
+    const value = read(raw);
+    return value === undefined ? { ok: false as const, allowed } : { ok: true as const, value };
   };
 }
 
@@ -86,10 +88,15 @@ function num<K extends string>(
   range: { min?: number; max?: number; int?: boolean },
   meta: Meta,
 ): SettingDef<K, number> {
-  let schema = z.number();
-  if (range.int) schema = schema.int();
-  if (range.min !== undefined) schema = schema.min(range.min);
-  if (range.max !== undefined) schema = schema.max(range.max);
+  const readNumber = (raw: string): number | undefined => {
+    const text = raw.trim();
+    const value = Number(text);
+    if (text === "" || !Number.isFinite(value)) return undefined;
+    if (range.int && !Number.isInteger(value)) return undefined;
+    if (range.min !== undefined && value < range.min) return undefined;
+    if (range.max !== undefined && value > range.max) return undefined;
+    return value;
+  };
   const kindText = range.int ? "a whole number" : "a number";
   const bounds = range.min !== undefined && range.max !== undefined
     ? ` from ${range.min} to ${range.max}`
@@ -102,7 +109,7 @@ function num<K extends string>(
     kind: "number",
     defaultText: String(def),
     ...meta,
-    parse: fromZod(z.string().trim().min(1).transform(Number).pipe(schema), kindText + bounds),
+    parse: parser(readNumber, kindText + bounds),
   };
 }
 
@@ -115,17 +122,17 @@ function bool<K extends string>(
   def: boolean,
   meta: Meta,
 ): SettingDef<K, boolean> {
-  const schema = z.string().trim().toLowerCase().refine((s) =>
-    TRUE.includes(s) || FALSE.includes(s)
-  )
-    .transform((s) => TRUE.includes(s));
+  const readBool = (raw: string): boolean | undefined => {
+    const text = raw.trim().toLowerCase();
+    return TRUE.includes(text) ? true : FALSE.includes(text) ? false : undefined;
+  };
   return {
     env,
     key,
     kind: "bool",
     defaultText: String(def),
     ...meta,
-    parse: fromZod(schema, "true or false (also 1/0, yes/no, on/off)"),
+    parse: parser(readBool, "true or false (also 1/0, yes/no, on/off)"),
   };
 }
 
@@ -136,7 +143,10 @@ function select<K extends string, O extends string>(
   def: O,
   meta: Meta,
 ): SettingDef<K, O> {
-  const schema = z.string().trim().toLowerCase().pipe(z.enum(options as [O, ...O[]]));
+  const readOption = (raw: string): O | undefined => {
+    const text = raw.trim().toLowerCase();
+    return options.find((o) => o === text);
+  };
   return {
     env,
     key,
@@ -144,7 +154,7 @@ function select<K extends string, O extends string>(
     options,
     defaultText: def,
     ...meta,
-    parse: fromZod(schema, `one of ${options.join(", ")}`),
+    parse: parser(readOption, `one of ${options.join(", ")}`),
   };
 }
 
