@@ -57,6 +57,7 @@ export type { ClawWebApp, ClawWebAppOptions } from "./api/web_mount.ts";
 export { VERSION } from "./api/version.ts";
 export { ClosedClawError } from "./core/errors.ts";
 export {
+  AGENT_APPROVAL_SCOPES,
   APPROVAL_MODES,
   type ApprovalMode,
   type EnvName,
@@ -64,6 +65,8 @@ export {
   PROVIDERS,
   type RawSettings,
   type Settings,
+  TOOL_CALLING_MODES,
+  type ToolCallingMode,
 } from "./core/settings.ts";
 export type { CapsuleInput } from "./capsule_runtime/factory.ts";
 export {
