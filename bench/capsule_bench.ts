@@ -166,6 +166,46 @@ spawnBench("spawn to ready, limits on", plans.bwrap, 1, !bwrapWorks, limitsGroup
 // Last: the burst leaves processes exiting, which would disturb the groups above.
 spawnBench("8 capsules started at once, until all are ready", plans.bwrap, 8);
 
+/**
+ * Proportional memory (PSS, KiB) of these processes and all their
+ * descendants (a capsule is bwrap, its init and deno). Read through `sh`:
+ * Deno's permissions refuse /proc without --allow-all, and the bench runs
+ * with the task's flags.
+ */
+async function pssKib(roots: number[]): Promise<number> {
+  const script = `for p in /proc/[0-9]*; do ` +
+    `s=$(cut -d' ' -f1,4 $p/stat 2>/dev/null) || continue; ` +
+    `k=$(awk '/^Pss:/{print $2}' $p/smaps_rollup 2>/dev/null); echo "$s \${k:-0}"; done`;
+  const out = await new Deno.Command("sh", { args: ["-c", script] }).output();
+  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+    l.split(" ").map(Number)
+  );
+  const tree = new Set(roots);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of rows) {
+      if (tree.has(ppid) && !tree.has(pid)) (tree.add(pid), grew = true);
+    }
+  }
+  return rows.filter(([pid]) => tree.has(pid)).reduce((sum, [, , kib]) => sum + (kib || 0), 0);
+}
+
+/** PSS of one ready capsule, and what each extra one adds, with 1 and 5 running at once. */
+async function pssPerCapsule(plan: LaunchPlan): Promise<{ one: number; extra: number }> {
+  const measure = async (count: number) => {
+    const procs = await Promise.all(Array.from({ length: count }, () => spawnToReady(plan)));
+    await new Promise((r) => setTimeout(r, 300)); // let start-up garbage settle
+    const kib = await pssKib(procs.map((p) => p.pid));
+    await stop(procs);
+    return kib;
+  };
+  const one = await measure(1);
+  const five = await measure(5);
+  return { one: one / 1024, extra: (five - one) / 4 / 1024 };
+}
+
+const pss = bwrapWorks ? await pssPerCapsule(plans.bwrap) : null;
+
 // One echo capsule kept open for the round-trip bench.
 const echoPlan = await planLaunch(settings, manifest, { guestEntry: ECHO_GUEST });
 await warmPlanCache(echoPlan);
@@ -207,6 +247,12 @@ Deno.bench("host↔guest round trip of a no-op tool decision", async () => {
   }
 });
 globalThis.addEventListener("unload", () => {
+  if (pss) {
+    console.log(
+      `PSS of one ready capsule (bwrap + deno): ${pss.one.toFixed(1)} MiB; ` +
+        `each extra concurrent capsule: ${pss.extra.toFixed(1)} MiB (target ≤ 12 MiB)`,
+    );
+  }
   echo.kill("bench done");
   Deno.removeSync(root, { recursive: true });
 });
