@@ -6,7 +6,8 @@
  * bubblewrap); the host↔guest round trip of a no-op tool decision (target:
  * 0.5 ms median), 8 capsules started at once, and the cost of resource
  * limits: spawn-to-ready with limits on versus off in one group (target: at
- * most ~1.1x).
+ * most ~1.1x); and the memory (PSS) each extra concurrent capsule adds
+ * (target: at most 12 MiB).
  */
 import { cpSync } from "node:fs";
 import { join } from "node:path";
