@@ -6,9 +6,9 @@
  * is new, changed since it was accepted, or reached through a symlink is
  * ignored, so nothing a capsule plants can redirect keys or reach a prompt.
  */
-import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { ClosedClawError } from "./errors.ts";
+import { sha256Hex } from "./sha256.ts";
 
 /** Variables that locate the user's config folder; read from the process environment only. */
 export interface ConfigDirEnv {
@@ -78,7 +78,7 @@ export function readConfigFile(path: string): ConfigFileRead {
 }
 
 function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return sha256Hex(bytes);
 }
 
 function errorName(error: unknown): string {
