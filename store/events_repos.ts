@@ -149,6 +149,31 @@ export class LlmCallsRepo {
       .map((r) => ({ ...(r as unknown as LlmCall) }));
   }
 
+  /**
+   * Tokens and cost per UTC hour (`YYYY-MM-DDTHH`) and per model (`provider/model`) or per
+   * agent (`coordinator` for calls outside any agent), for every call since `since` (ISO time).
+   */
+  usageByHour(since: string, by: "model" | "agent"): HourlyUsage[] {
+    const key = by === "model"
+      ? "provider || '/' || model"
+      : "COALESCE(NULLIF(agent_id, ''), 'coordinator')";
+    return this.db.prepare(
+      `SELECT substr(created_at, 1, 13) AS hour, ${key} AS key, COUNT(*) AS calls,
+         COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens,
+         COALESCE(SUM(cost_usd), 0) AS cost_usd
+       FROM llm_calls WHERE created_at >= ? GROUP BY hour, key ORDER BY hour, key`,
+    ).all(since).map((r) => {
+      const row = r as Raw;
+      return {
+        hour: String(row.hour),
+        key: String(row.key),
+        calls: Number(row.calls),
+        tokens: Number(row.tokens),
+        cost_usd: Number(row.cost_usd),
+      };
+    });
+  }
+
   /** Totals for one run, or for every call since `since` (ISO time). */
   totals(filter: { runId?: string; since?: string }): UsageTotals {
     const where: string[] = [];
@@ -167,6 +192,15 @@ export class LlmCallsRepo {
       cost_usd: Number(row.cost_usd),
     };
   }
+}
+
+/** One hour's model usage for one model or agent (see `LlmCallsRepo.usageByHour`). */
+export interface HourlyUsage {
+  hour: string;
+  key: string;
+  calls: number;
+  tokens: number;
+  cost_usd: number;
 }
 
 export interface AuditEvent {

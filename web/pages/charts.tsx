@@ -90,6 +90,12 @@ export interface GraphNode {
   label: string;
   status: string;
   depends_on: string[];
+  /** The agent that took the subtask, shown under the title. */
+  agent?: string | null;
+  /** How long the subtask ran, already formatted ("1.2 s"). */
+  duration?: string;
+  /** Where a click on the node leads (the subtask's group in the trace waterfall). */
+  href?: string;
 }
 
 /** A layered drawing of subtasks: each column is one dependency depth, arrows show dependencies. */
@@ -110,7 +116,7 @@ export function SubtaskGraph(props: { nodes: GraphNode[] }) {
   props.nodes.forEach((n) => depthOf(n.id, new Set()));
   const columns: GraphNode[][] = [];
   for (const n of props.nodes) (columns[depth.get(n.id)!] ??= []).push(n);
-  const W = 170, H = 44, GX = 50, GY = 14;
+  const W = 170, H = 76, GX = 50, GY = 14;
   const pos = new Map<string, { x: number; y: number }>();
   columns.forEach((col, ci) =>
     col.forEach((n, ri) => pos.set(n.id, { x: ci * (W + GX) + 4, y: ri * (H + GY) + 4 }))
@@ -157,14 +163,24 @@ export function SubtaskGraph(props: { nodes: GraphNode[] }) {
         )}
         {props.nodes.map((n) => {
           const p = pos.get(n.id)!;
-          return (
-            <g class={`node status-${n.status}`}>
-              <title>{`${n.id}: ${n.label} (${n.status})`}</title>
+          const meta = [n.status, n.duration ?? ""].filter(Boolean).join(" · ");
+          const node = (
+            <g class={`node status-${n.status}`} data-task-id={n.id}>
+              <title>
+                {`${n.id}: ${n.label} (${n.status}${n.agent ? `, ${n.agent}` : ""}${
+                  n.duration ? `, ${n.duration}` : ""
+                })`}
+              </title>
               <rect x={p.x} y={p.y} width={W} height={H} rx="6" />
               <text x={p.x + 8} y={p.y + 18}>{fit(n.id, 22)}</text>
               <text x={p.x + 8} y={p.y + 34} class="small">{fit(n.label, 27)}</text>
+              <text x={p.x + 8} y={p.y + 50} class="small node-meta">{fit(meta, 27)}</text>
+              <text x={p.x + 8} y={p.y + 66} class="small node-agent mono">
+                {fit(n.agent ?? "no agent yet", 24)}
+              </text>
             </g>
           );
+          return n.href ? <a key={n.id} href={n.href} class="node-link">{node}</a> : node;
         })}
       </svg>
     </div>

@@ -2,7 +2,7 @@
 /** The overview at `/`: health and 24-hour figures, two charts, active and recent runs. */
 import { Hono } from "hono";
 import type { WebDeps } from "../deps.ts";
-import { hourlyBars, overviewView } from "../views/overview_view.ts";
+import { hourlyBars, overviewView, type UsageSeries, usageSeries } from "../views/overview_view.ts";
 import { BarChart } from "./charts.tsx";
 import { money, ms } from "./format.ts";
 import { renderPage } from "./layout.tsx";
@@ -70,6 +70,30 @@ function Charts(props: { day: Overview["day"] }) {
   );
 }
 
+/** Tokens per hour over the last 24 h for each model or agent, its totals in the heading. */
+function UsageCharts(props: { title: string; series: UsageSeries[]; id: string }) {
+  return (
+    <section id={props.id} class="usage-charts">
+      <h2>{props.title}</h2>
+      {props.series.length === 0 ? <Empty>No model calls in the last 24 hours.</Empty> : (
+        props.series.map((s) => (
+          <div class="usage-series" data-key={s.key}>
+            <h3>
+              <span class="mono">{s.key}</span>{" "}
+              <span class="muted">{s.tokens} tokens, {money(s.cost_usd)}</span>
+            </h3>
+            <BarChart
+              bars={s.bars}
+              unit=" tokens"
+              label={`Tokens per hour for ${s.key} over the last 24 hours (UTC)`}
+            />
+          </div>
+        ))
+      )}
+    </section>
+  );
+}
+
 /** The live list; app.js keeps it and its empty note up to date. */
 function ActiveRuns(props: { live: Overview["live"]; base: string }) {
   const { live, base } = props;
@@ -103,6 +127,18 @@ export function overviewPage(deps: WebDeps, base: string): Hono {
         <Figures view={view} />
         <HealthProblems base={base} problems={view.status.problems} />
         <Charts day={view.day} />
+        <div class="chart-row">
+          <UsageCharts
+            id="usage-by-model"
+            title="Tokens and cost by model, last 24 h (UTC)"
+            series={usageSeries(deps, "model")}
+          />
+          <UsageCharts
+            id="usage-by-agent"
+            title="Tokens and cost by agent, last 24 h (UTC)"
+            series={usageSeries(deps, "agent")}
+          />
+        </div>
         <ActiveRuns live={view.live} base={base} />
         <section>
           <h2>Recent runs</h2>

@@ -15,7 +15,8 @@ import {
   decidedText,
 } from "./approval_buttons.tsx";
 import { failureHint } from "../../coordinator/failure_hint.ts";
-import { SubtaskGraph } from "./charts.tsx";
+import { BarChart, SubtaskGraph } from "./charts.tsx";
+import { traceGroupId } from "./run_trace.tsx";
 import { DataTable } from "./data_table.tsx";
 import { money, ms } from "./format.ts";
 import { Card, Empty, Status } from "./ui.tsx";
@@ -60,8 +61,25 @@ function Stages(props: { a: RunAnalysis }) {
   );
 }
 
+/** How long a subtask ran, formatted, or "" while it has not started or finished. */
+function subtaskDuration(started: string | null, finished: string | null): string {
+  if (!started || !finished) return "";
+  const d = Date.parse(finished) - Date.parse(started);
+  return Number.isFinite(d) && d >= 0 ? ms(d) : "";
+}
+
+/** The model spend of each subtask, in plan order (calls outside any subtask left out). */
+export function costPerSubtask(a: RunAnalysis): { label: string; value: number }[] {
+  const cost = new Map<string, number>();
+  for (const m of a.model_calls) {
+    if (m.task_id) cost.set(m.task_id, (cost.get(m.task_id) ?? 0) + m.cost_usd);
+  }
+  return a.subtasks.map((s) => ({ label: s.task_id, value: cost.get(s.task_id) ?? 0 }));
+}
+
 function Subtasks(props: { a: RunAnalysis }) {
   const a = props.a;
+  const costs = costPerSubtask(a);
   return (
     <section>
       <h2>Subtasks</h2>
@@ -73,10 +91,28 @@ function Subtasks(props: { a: RunAnalysis }) {
               label: s.title,
               status: s.status,
               depends_on: s.depends_on,
+              agent: s.assigned_agent_id,
+              duration: subtaskDuration(s.started_at, s.finished_at),
+              href: `#${traceGroupId(s.task_id)}`,
             }))}
           />
         )
         : <Empty>No subtasks yet.</Empty>}
+      {costs.length > 0 && (
+        <div class="subtask-cost" id="subtask-cost">
+          <h3>Cost per subtask</h3>
+          {costs.some((c) => c.value > 0)
+            ? (
+              <BarChart
+                bars={costs}
+                unit="$"
+                label="Model cost per subtask, in plan order"
+                minSlots={8}
+              />
+            )
+            : <Empty>No model spend recorded for the subtasks.</Empty>}
+        </div>
+      )}
     </section>
   );
 }
@@ -115,6 +151,33 @@ function Approvals(props: { a: RunAnalysis; base: string }) {
   );
 }
 
+/** A tool's result as text: strings as they are, anything else as JSON. */
+export function resultText(result: unknown): string {
+  if (result === null || result === undefined) return "";
+  if (typeof result === "string") return result;
+  try {
+    return JSON.stringify(result) ?? "";
+  } catch {
+    return String(result);
+  }
+}
+
+/** A short preview of a tool's result, the whole text in a `<details>` when it is longer. */
+function ToolResult(props: { result: unknown }) {
+  const text = resultText(props.result);
+  if (!text) return <span class="muted">–</span>;
+  const preview = text.length > 120 ? `${text.slice(0, 119)}…` : text;
+  if (preview === text) return <code class="tool-result-preview">{text}</code>;
+  return (
+    <details class="tool-result">
+      <summary>
+        <code class="tool-result-preview">{preview}</code>
+      </summary>
+      <pre class="tool-result-full">{text.slice(0, 20000)}</pre>
+    </details>
+  );
+}
+
 function ToolCalls(props: { a: RunAnalysis }) {
   return (
     <section>
@@ -128,6 +191,7 @@ function ToolCalls(props: { a: RunAnalysis }) {
           { header: "OK", cell: (t) => (t.ok ? "yes" : "no") },
           { header: "Time", cell: (t) => ms(t.latency_ms) },
           { header: "Args", cell: (t) => <code>{JSON.stringify(t.args).slice(0, 200)}</code> },
+          { header: "Result", cell: (t) => <ToolResult result={t.result} /> },
           { header: "Error", cell: (t) => t.error },
         ]}
       />

@@ -19,7 +19,14 @@ interface Row {
 
 interface Group {
   title: string;
+  /** The element id of the group, `trace-group-<task id>` for a subtask's, so the graph can link to it. */
+  id: string;
   rows: Row[];
+}
+
+/** The element id of a subtask's group in the waterfall (the subtask graph links to it). */
+export function traceGroupId(taskId: string): string {
+  return `trace-group-${taskId.replace(/[^A-Za-z0-9_-]/g, "_")}`;
 }
 
 /** The spans in groups: the run's own work (plan, synthesis, …), then one group per subtask. */
@@ -41,11 +48,12 @@ export function traceGroups(trace: RunTrace): Group[] {
   const top = (children.get(root.span_id) ?? []).toSorted((a, b) => a.start_ms - b.start_ms);
   const own: Row[] = [{ span: root, depth: 0 }];
   for (const s of top.filter((s) => s.kind !== "subtask")) walk(s, 1, own);
-  const groups: Group[] = [{ title: "Run", rows: own }];
+  const groups: Group[] = [{ title: "Run", id: "trace-group-run", rows: own }];
   for (const s of top.filter((s) => s.kind === "subtask")) {
     const rows: Row[] = [];
     walk(s, 0, rows);
-    groups.push({ title: String(s.attributes["closed_claw.task_id"] ?? s.name), rows });
+    const title = String(s.attributes["closed_claw.task_id"] ?? s.name);
+    groups.push({ title, id: traceGroupId(title), rows });
   }
   return groups;
 }
@@ -122,7 +130,7 @@ export function TraceWaterfall(props: { trace: RunTrace | null; base: string }) 
       {!trace || !root ? <Empty>No trace yet.</Empty> : (
         <div class="waterfall">
           {traceGroups(trace).map((group) => (
-            <div class="span-group">
+            <div class="span-group" id={group.id}>
               <h3 class="mono">{group.title}</h3>
               {group.rows.map(({ span, depth }) => (
                 <details class="span-row" data-kind={span.kind}>

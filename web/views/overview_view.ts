@@ -51,3 +51,41 @@ export function overviewView(deps: WebDeps) {
     live: liveSnapshot(deps),
   };
 }
+
+/** One model's or agent's tokens and cost per hour over the last 24 hours. */
+export interface UsageSeries {
+  key: string;
+  tokens: number;
+  cost_usd: number;
+  bars: { label: string; value: number }[];
+}
+
+/**
+ * Tokens and cost over the last 24 hours, by model or by agent: one series per key (the
+ * `limit` biggest by tokens), 24 hourly bars of tokens each, the hour's cost in the label.
+ */
+export function usageSeries(deps: WebDeps, by: "model" | "agent", limit = 4): UsageSeries[] {
+  const now = Date.now();
+  const hours = Array.from({ length: 24 }, (_, i) => new Date(now - (23 - i) * 3_600_000));
+  const since = new Date(hours[0]);
+  since.setUTCMinutes(0, 0, 0);
+  const rows = deps.store.llmCalls.usageByHour(since.toISOString(), by);
+  const byKey = new Map<string, typeof rows>();
+  for (const r of rows) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
+  return [...byKey.entries()].map(([key, list]) => {
+    const at = new Map(list.map((r) => [r.hour, r]));
+    return {
+      key,
+      tokens: list.reduce((n, r) => n + r.tokens, 0),
+      cost_usd: list.reduce((n, r) => n + r.cost_usd, 0),
+      bars: hours.map((h) => {
+        const r = at.get(h.toISOString().slice(0, 13));
+        const label = `${String(h.getUTCHours()).padStart(2, "0")}:00`;
+        return {
+          label: r ? `${label} ($${r.cost_usd.toFixed(4)})` : label,
+          value: r?.tokens ?? 0,
+        };
+      }),
+    };
+  }).toSorted((a, b) => b.tokens - a.tokens).slice(0, limit);
+}
