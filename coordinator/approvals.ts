@@ -74,7 +74,22 @@ export function ruleMatches(rule: ApprovalRuleRow, offer: RuleOffer): boolean {
     return false;
   }
   if (offer.kind === "api_call") return rule.grant.provider === offer.grant.provider;
+  if (offer.kind === "data_flow") return reachCovered(rule.grant, offer.grant);
   return grantCovers(rule.grant as Partial<AgentGrant>, offer.grant as unknown as AgentGrant);
+}
+
+/**
+ * A data-flow rule covers a crossing only while the receiving agent reaches
+ * no further than when it was approved: the same origin of the data, and no
+ * network tool or host beyond the approved ones.
+ */
+function reachCovered(approved: Record<string, unknown>, asked: Record<string, unknown>): boolean {
+  const within = (key: string) => {
+    const allowed = new Set(Array.isArray(approved[key]) ? approved[key] as unknown[] : []);
+    const wanted = Array.isArray(asked[key]) ? asked[key] as unknown[] : [];
+    return wanted.every((v) => allowed.has(v));
+  };
+  return approved.origin === asked.origin && within("network_tools") && within("network_hosts");
 }
 
 /** Stores the rule an "always" answer makes, and audits it. */

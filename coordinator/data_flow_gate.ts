@@ -139,7 +139,19 @@ async function decideCrossing(
     details: [
       "yes: the agent gets this data",
       "no: the agent gets a line saying what was withheld and why",
+      `always: approve now and whenever agent ${manifest.agent_id} is handed data of this origin, ` +
+      "while its network tools and hosts stay within these",
     ],
+    rule: {
+      kind: "data_flow",
+      scope: "agent",
+      subject: manifest.agent_id,
+      grant: {
+        origin: origin(src),
+        network_tools: networkTools,
+        network_hosts: manifest.permissions.network_hosts ?? [],
+      },
+    },
     timeoutSec: approvalTimeoutSec(ctx.settings, state.runtime_policies.api_approval_mode),
     signal: ctx.signal,
   });

@@ -12,8 +12,11 @@
 import type { DatabaseSync } from "node:sqlite";
 import { nowIso, parseJson } from "./db.ts";
 
-/** What a rule answers: creating an agent for a role, reusing an agent, or an agent's paid-API calls. */
-export type ApprovalRuleKind = "agent_create" | "agent_reuse" | "api_call";
+/**
+ * What a rule answers: creating an agent for a role, reusing an agent, an
+ * agent's paid-API calls, or private data handed to a networked agent.
+ */
+export type ApprovalRuleKind = "agent_create" | "agent_reuse" | "api_call" | "data_flow";
 /** Whom a rule is for: a role tag (new agents of the role) or one agent id. */
 export type ApprovalRuleScope = "role" | "agent";
 

@@ -200,3 +200,34 @@ Deno.test("a web 'always' decision stores the offered rule; a timeout is recorde
       "web_timeout",
     ]);
   }));
+
+Deno.test("an 'always' for a data crossing answers later crossings to that agent while its reach stays within", () =>
+  withStore(async (store) => {
+    let asked = 0;
+    const service = new ApprovalService(store, {
+      ask: () => Promise.resolve(++asked === 1 ? "always" as const : false),
+    });
+    const crossing = (tools: string[], hosts: string[], origin = "files") => ({
+      runId: null,
+      kind: "data_flow" as const,
+      mode: "interactive" as const,
+      request: { from_task_id: "read", to_task_id: "post" },
+      summary: "Hand the file's text to the networked agent?",
+      rule: {
+        kind: "data_flow" as const,
+        scope: "agent" as const,
+        subject: "poster-1",
+        grant: { origin, network_tools: tools, network_hosts: hosts },
+      },
+      timeoutSec: 5,
+    });
+    const first = await service.request(crossing(["http_api"], ["api.example.com"]));
+    assert.ok(first.approved && first.rule_id);
+    const again = await service.request(crossing(["http_api"], ["api.example.com"]));
+    assert.deepEqual([again.approved, again.operator, asked], [true, "always_rule", 1]);
+    // A new host, a new network tool or data of another origin is asked again.
+    await service.request(crossing(["http_api"], ["api.example.com", "evil.example"]));
+    await service.request(crossing(["http_api", "web_fetch"], ["api.example.com"]));
+    await service.request(crossing(["http_api"], ["api.example.com"], "database"));
+    assert.equal(asked, 4);
+  }));
