@@ -122,7 +122,10 @@ export async function connectMcpServer(
     await close();
     const tail = stderr.trim().split("\n").slice(-3).join(" | ");
     const why = error instanceof Error ? error.message : String(error);
-    throw new Error(`MCP server '${entry.name}' did not start: ${why}${tail ? ` (${tail})` : ""}`);
+    const hint = missingFileHint(stderr);
+    throw new Error(
+      `MCP server '${entry.name}' did not start: ${why}${tail ? ` (${tail})` : ""}${hint}`,
+    );
   }
 }
 
@@ -157,4 +160,17 @@ async function callTool(
     const why = error instanceof Error ? error.message : String(error);
     return { ok: false, result: {}, error: `MCP call failed: ${why}`, ms: ms() };
   }
+}
+
+/**
+ * The likely fix when a server could not find its own files: its sandbox
+ * shows only the agent's folders and those named with `--read`.
+ */
+export function missingFileHint(stderr: string): string {
+  const missing = /Cannot find module|MODULE_NOT_FOUND|ENOENT|No such file or directory/.test(
+    stderr,
+  );
+  return missing
+    ? ". The server's own files may not be visible in its sandbox: add `--read <folder with its code>` to `mcp add`."
+    : "";
 }

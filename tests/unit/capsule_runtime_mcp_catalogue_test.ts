@@ -19,7 +19,11 @@ import {
   removeServer,
   saveServer,
 } from "../../capsule_runtime/mcp_catalogue.ts";
-import { mcpLimitPrefix, mcpServerCommand } from "../../capsule_runtime/mcp_client.ts";
+import {
+  mcpLimitPrefix,
+  mcpServerCommand,
+  missingFileHint,
+} from "../../capsule_runtime/mcp_client.ts";
 import { DEFAULT_LIMITS } from "../../capsule_runtime/limits.ts";
 import { programEnv, type ProgramSandboxInput } from "../../capsule_runtime/program_sandbox.ts";
 import { normalizeProfile, type ProfilePayload } from "../../coordinator/profile.ts";
@@ -223,4 +227,11 @@ Deno.test("agent grant: MCP servers are a risk the create and reuse gates ask ab
   assert.equal(grantCovers(reader, user), false);
   assert.equal(grantCovers(user, user), true);
   assert.equal(grantCovers(user, reader), true);
+});
+
+Deno.test("a server that cannot find its own files is told to add --read", () => {
+  const stderr =
+    "node:internal/modules/cjs/loader:1228\n  throw err;\nError: Cannot find module '/x/index.js'";
+  assert.match(missingFileHint(stderr), /add `--read <folder with its code>`/);
+  assert.equal(missingFileHint("listening on stdio"), "");
 });
