@@ -9,7 +9,9 @@
  */
 import { readManifest } from "../capsule_runtime/factory.ts";
 import type { RunContext } from "./context.ts";
-import { toolsFit } from "./routing.ts";
+import { provenFailing, toolsFit } from "./routing_scores.ts";
+
+export { provenFailing };
 import type { Subtask } from "./types.ts";
 
 /**
@@ -39,11 +41,6 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
     nb += b[i] * b[i];
   }
   return na && nb ? dot / Math.sqrt(na * nb) : 0;
-}
-
-/** Whether an agent has had its chances: at least 2 uses and fewer than half succeeded. */
-export function provenFailing(agent: { usage_count: number; success_rate: number }): boolean {
-  return agent.usage_count >= 2 && agent.success_rate < 0.5;
 }
 
 /**
