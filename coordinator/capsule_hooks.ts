@@ -190,6 +190,60 @@ async function approvePaidCall(
   return { approved: decision.approved, note: decision.note };
 }
 
+/** What became of one tool call, as the recorders store it. */
+interface ToolOutcomeRecord {
+  allowed: boolean;
+  ok: boolean;
+  error: string;
+  result: unknown;
+  ms: number | null;
+}
+
+/** One tool call in the attempt's list, tool_events, the audit and the run log (redacted). */
+function recordToolCall(
+  at: { ctx: RunContext; subtask: Subtask; agentId: string; attemptEvents: AttemptToolEvent[] },
+  call: { tool: string; args: Record<string, unknown>; reason: string; outcome: ToolOutcomeRecord },
+): void {
+  const { ctx, subtask, agentId, attemptEvents } = at;
+  const { tool, args, reason, outcome } = call;
+  const safeArgs = ctx.redactor.value(args);
+  const safeResult = ctx.redactor.value(outcome.result);
+  attemptEvents.push({ tool, allowed: outcome.allowed, ok: outcome.ok, error: outcome.error });
+  ctx.state.tool_event_count++;
+  ctx.store.toolEvents.insert({
+    run_id: ctx.state.run_id,
+    task_id: subtask.task_id,
+    agent_id: agentId,
+    attempt: subtask.attempts,
+    tool,
+    args: safeArgs,
+    allowed: outcome.allowed,
+    ok: outcome.ok,
+    reason,
+    error: outcome.error,
+    result: safeResult,
+    latency_ms: outcome.ms,
+  });
+  ctx.store.audit.record("tool_call", {
+    tool,
+    args: safeArgs,
+    ok: outcome.ok,
+    error: outcome.error,
+    task_id: subtask.task_id,
+  }, { runId: ctx.state.run_id, agentId });
+  ctx.log.emit("tool_call", {
+    agent_id: agentId,
+    task_id: subtask.task_id,
+    tool,
+    ok: outcome.ok,
+    allowed: outcome.allowed,
+    reason,
+    args: safeArgs,
+    result: preview(safeResult),
+    error: outcome.error,
+  });
+}
+
 /** Turns capsule events into tool events, run-log lines and audit rows. */
 export function capsuleEventRecorder(
   ctx: RunContext,
@@ -202,45 +256,8 @@ export function capsuleEventRecorder(
     tool: string,
     args: Record<string, unknown>,
     reason: string,
-    outcome: { allowed: boolean; ok: boolean; error: string; result: unknown; ms: number | null },
-  ) => {
-    const safeArgs = ctx.redactor.value(args);
-    const safeResult = ctx.redactor.value(outcome.result);
-    attemptEvents.push({ tool, allowed: outcome.allowed, ok: outcome.ok, error: outcome.error });
-    ctx.state.tool_event_count++;
-    ctx.store.toolEvents.insert({
-      run_id: ctx.state.run_id,
-      task_id: subtask.task_id,
-      agent_id: agentId,
-      attempt: subtask.attempts,
-      tool,
-      args: safeArgs,
-      allowed: outcome.allowed,
-      ok: outcome.ok,
-      reason,
-      error: outcome.error,
-      result: safeResult,
-      latency_ms: outcome.ms,
-    });
-    ctx.store.audit.record("tool_call", {
-      tool,
-      args: safeArgs,
-      ok: outcome.ok,
-      error: outcome.error,
-      task_id: subtask.task_id,
-    }, { runId: ctx.state.run_id, agentId });
-    ctx.log.emit("tool_call", {
-      agent_id: agentId,
-      task_id: subtask.task_id,
-      tool,
-      ok: outcome.ok,
-      allowed: outcome.allowed,
-      reason,
-      args: safeArgs,
-      result: preview(safeResult),
-      error: outcome.error,
-    });
-  };
+    outcome: ToolOutcomeRecord,
+  ) => recordToolCall({ ctx, subtask, agentId, attemptEvents }, { tool, args, reason, outcome });
   return (event) => {
     switch (event.type) {
       case "started":
