@@ -136,6 +136,27 @@ Deno.test("the host accepts tool_done only for the call it just allowed; forgeri
   assert.ok(JSON.stringify(fx.events).length < 100_000, "no forged payload kept");
 });
 
+Deno.test("native steps: a guest cannot declare its own tools, report a call twice, or answer while a call runs", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  const model = scriptedModel(["ok"]);
+  const result = await fx.run({
+    task: "native_forge",
+    guestEntry: HOSTILE_GUEST,
+    hooks: model,
+    osSandbox: false,
+  });
+  // The model saw the capsule's own tools (the host's list), never the guest's.
+  assert.deepEqual(model.declared, [["file_io"]]);
+  assert.equal(result.status, "ok", `${result.error_code}: ${result.error_message}`);
+  assert.equal(result.result, "after the reports");
+  const errors = eventsOfType(fx.events, "protocol_error").map((e) => e.error);
+  assert.equal(errors.length, 2, errors.join(" | "));
+  assert.match(errors[0], /final while a tool call was still in progress/);
+  assert.match(errors[1], /tool_done for 'tool-1', which is not a call in progress/);
+  // Each allowed call was recorded once.
+  assert.deepEqual(eventsOfType(fx.events, "tool_done").map((e) => e.id), ["tool-1", "tool-2"]);
+});
+
 Deno.test({
   name: "a secret file created during the run is masked for the run's later programs",
   ignore: !bwrapWorks,
