@@ -19,6 +19,7 @@ import type {
   CapsuleResult,
   ModelReply,
   RunCapsuleOptions,
+  ToolDeclarationWire,
 } from "./capsule_types.ts";
 import { errorText, lastStderrLine, modelErrorCode, roundMs } from "./_format.ts";
 import { boundedResult, emptyOutcome, type Failure, notStarted, safeEmitter } from "./_outcome.ts";
@@ -247,9 +248,12 @@ class CapsuleSession {
    * The tools a native request declares: the host's list for this capsule
    * (a guest cannot add one), and the stable system prefix to cache.
    */
+  private declarations: ToolDeclarationWire[] | undefined;
+
   private nativeTools(msg: LlmRequestMessage) {
     if (!msg.native_tools || msg.schema) return {};
-    const tools = declaredTools(this.start).map((t) => {
+    // The same for every step of the session: built once.
+    const tools = this.declarations ??= declaredTools(this.start).map((t) => {
       // The `$schema` URI says nothing the provider needs (and Gemini refuses it).
       const { $schema: _uri, ...parameters } = t.args_schema;
       return { name: t.name, description: t.description, parameters };
