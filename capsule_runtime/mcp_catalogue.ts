@@ -1,7 +1,8 @@
 /**
  * The user's catalogue of MCP servers agents may be granted
  * (`<data>/mcp_servers.json`): how to start each stdio server, the extra
- * folders its code needs, the environment variables it may receive, and the
+ * folders its code needs, the environment variables it may receive (or the
+ * URL and headers of a Streamable HTTP server), and the
  * tool declarations the user approved, pinned by a hash. A start that returns
  * other declarations is kept aside as `pending` until `closed-claw mcp
  * approve NAME`; until then the server's tools are withheld from agents.
@@ -26,12 +27,16 @@ export interface PendingDeclarations {
   seen_at: string;
 }
 
-/** One catalogue entry: a stdio server and what the user approved of it. */
+/** One catalogue entry: a stdio or Streamable HTTP server and what the user approved of it. */
 export interface McpServerEntry {
   name: string;
-  /** The program (absolute path, resolved at `mcp add`) and its arguments. */
+  /** stdio: the program (absolute path, resolved at `mcp add`) and its arguments; "" for HTTP. */
   command: string;
   args: string[];
+  /** Streamable HTTP: the server's URL (absent for a stdio server). */
+  url?: string;
+  /** Streamable HTTP: headers sent with every request (e.g. Authorization). */
+  headers?: Record<string, string>;
   /** Folders or files the server's code needs, bound read-only into its sandbox. */
   read_paths: string[];
   /** Environment variables passed to the server (values stored here, never the host's env). */

@@ -10,6 +10,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+// @ts-types="@modelcontextprotocol/sdk/shared/transport"
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { HostToolOutcome } from "../guest/protocol_types.ts";
@@ -89,10 +91,30 @@ export async function connectMcpServer(
   transport.stderr?.on("data", (chunk: Uint8Array | string) => {
     stderr = (stderr + chunk.toString()).slice(-STDERR_KEEP);
   });
+  return await connectClient(entry.name, transport, {
+    stderrTail: () => stderr,
+    explain: () => {
+      const tail = stderr.trim().split("\n").slice(-3).join(" | ");
+      return `${tail ? ` (${tail})` : ""}${missingFileHint(stderr)}`;
+    },
+  });
+}
+
+/**
+ * Connects the SDK's client over `transport`, lists the server's tools (every
+ * page) and returns the connection; throws one line naming the server, with
+ * `explain()` appended, when it cannot.
+ */
+export async function connectClient(
+  name: string,
+  transport: Transport,
+  more: { stderrTail?: () => string; explain?: () => string; onClose?: () => void } = {},
+): Promise<McpConnection> {
   // The client's own name for servers' logs (capsule_runtime does not read deno.json).
   const client = new Client({ name: "closed-claw-host", version: "1.0.0" });
   const close = async () => {
     await client.close().catch(() => {});
+    more.onClose?.();
   };
   try {
     await client.connect(transport, { timeout: START_TIMEOUT_MS });
@@ -114,18 +136,14 @@ export async function connectMcpServer(
     } while (cursor);
     return {
       tools,
-      stderrTail: () => stderr,
+      stderrTail: more.stderrTail ?? (() => ""),
       close,
       call: (tool, toolArgs, signal) => callTool(client, tool, toolArgs, signal),
     };
   } catch (error) {
     await close();
-    const tail = stderr.trim().split("\n").slice(-3).join(" | ");
     const why = error instanceof Error ? error.message : String(error);
-    const hint = missingFileHint(stderr);
-    throw new Error(
-      `MCP server '${entry.name}' did not start: ${why}${tail ? ` (${tail})` : ""}${hint}`,
-    );
+    throw new Error(`MCP server '${name}' did not start: ${why}${more.explain?.() ?? ""}`);
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * The MCP tools of one capsule attempt. The manifest's `mcp_servers` names
- * catalogue entries (mcp_catalogue.ts); each is started by the host in a
- * bubblewrap sandbox built from the capsule's own (its roots, its masked
- * secrets, its egress proxy when it has one) and its tools are declared to
+ * catalogue entries (mcp_catalogue.ts); each stdio server is started by the
+ * host in a bubblewrap sandbox built from the capsule's own (its roots, its
+ * masked secrets, its egress proxy when it has one), each HTTP server is
+ * reached only when its host is on the manifest's `network_hosts` and passes
+ * the SSRF guard (mcp_http.ts), and its tools are declared to
  * the agent as `mcp__<server>__<tool>`. A name not in the catalogue is
  * dropped, and a server whose declarations differ from the approved pin is
  * withheld, each with a warning in the run log. Calls are decided by the
@@ -27,6 +29,7 @@ import {
   recordSeen,
 } from "./mcp_catalogue.ts";
 import { connectMcpServer, type McpConnection, mcpLimitPrefix } from "./mcp_client.ts";
+import { connectMcpHttpServer } from "./mcp_http.ts";
 import { errorText } from "./_format.ts";
 
 /** Tool names providers accept (OpenAI: letters, digits, _ and -, at most 64). */
@@ -95,11 +98,16 @@ export class McpToolset {
       report(new Map());
       return null;
     }
-    const sandbox = await mcpSandbox(options, plan);
-    if (!sandbox) {
-      for (const entry of entries) {
+    // stdio servers need the sandbox; HTTP servers are reached under the agent's network_hosts.
+    const needsSandbox = entries.some((entry) => !entry.url);
+    const sandbox = needsSandbox ? await mcpSandbox(options, plan) : undefined;
+    if (needsSandbox && !sandbox) {
+      for (const entry of entries.filter((e) => !e.url)) {
         warn(entry.name, "bubblewrap does not work here, and MCP servers run only in its sandbox");
       }
+    }
+    const startable = entries.filter((entry) => entry.url || sandbox);
+    if (!startable.length) {
       report(new Map());
       return null;
     }
@@ -108,10 +116,15 @@ export class McpToolset {
     const limits = lp?.enforce ? mcpLimitPrefix(lp.limits, lp.prlimitPath) : [];
     const served = new Map<string, ServedTool>();
     const connections: McpConnection[] = [];
-    await Promise.all(entries.map(async (entry) => {
+    await Promise.all(startable.map(async (entry) => {
       let connection: McpConnection;
       try {
-        connection = await connectMcpServer(entry, sandbox, limits);
+        connection = entry.url
+          ? await connectMcpHttpServer(entry, {
+            networkHosts: options.manifest.permissions.network_hosts,
+            resolver: options.resolver,
+          })
+          : await connectMcpServer(entry, sandbox!, limits);
       } catch (error) {
         warn(entry.name, errorText(error));
         return;

@@ -31,7 +31,8 @@ export const mcpCommand: Command = {
   name: "mcp",
   summary:
     "Serve Closed Claw to MCP clients (`mcp serve`); `mcp add|list|remove|approve` manage MCP servers agents may use.",
-  args: "serve | add NAME -- COMMAND ARGS… | list | remove NAME | approve NAME",
+  args:
+    "serve | add NAME -- COMMAND ARGS… | add NAME --url URL | list | remove NAME | approve NAME",
   positionals: { min: 1, max: 1000 },
   options: {
     yes: {
@@ -50,12 +51,25 @@ export const mcpCommand: Command = {
       multiple: true,
       description: "add: an environment variable the server gets (KEY alone: its value here).",
     },
+    url: {
+      type: "string",
+      value: "URL",
+      description: "add: a Streamable HTTP server's URL (instead of -- COMMAND ARGS…).",
+    },
+    header: {
+      type: "string",
+      value: "'Name: value'",
+      multiple: true,
+      description: "add --url: a header sent with every request (e.g. Authorization).",
+    },
     json: { type: "boolean", description: "list: print JSON." },
   },
   details: [
     "MCP servers as tools of agents (docs/mcp.md):",
     "  mcp add fs --read ./node_modules -- node ./node_modules/.../server-filesystem/dist/index.js .",
     "    starts the server once in its sandbox, shows its tools and pins them after you say yes;",
+    "  mcp add remote --url https://mcp.example.com/mcp [--header 'Authorization: Bearer …']",
+    "    a Streamable HTTP server (public addresses only; agents need its host in network_hosts);",
     "  mcp list; mcp remove NAME; mcp approve NAME (shows how changed declarations differ).",
     'Grant a server to an agent with "mcp_servers": ["fs"] in its manifest\'s permissions.',
     "",

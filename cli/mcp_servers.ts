@@ -1,7 +1,8 @@
 /**
  * `mcp add|list|remove|approve`: the catalogue of MCP servers agents may be
  * granted (capsule_runtime/mcp_catalogue.ts). `add` starts the server once in
- * its sandbox, shows the tools it declares and pins them after the user says
+ * its sandbox (or reaches an HTTP server at its URL, checked like the http
+ * tools' URLs), shows the tools it declares and pins them after the user says
  * yes; `approve` shows how a later start's declarations differ and pins those.
  */
 import { existsSync } from "node:fs";
@@ -24,6 +25,7 @@ import {
   saveServer,
 } from "../capsule_runtime/mcp_catalogue.ts";
 import { connectMcpServer, mcpLimitPrefix } from "../capsule_runtime/mcp_client.ts";
+import { checkMcpUrl, connectMcpHttpServer } from "../capsule_runtime/mcp_http.ts";
 import { DEFAULT_LIMITS } from "../capsule_runtime/limits.ts";
 import { scanRoots } from "../capsule_runtime/symlink_scan.ts";
 import { programEnv, type ProgramSandboxInput } from "../capsule_runtime/program_sandbox.ts";
@@ -73,19 +75,44 @@ function dataSettings(ctx: CommandContext): Settings {
   return settings;
 }
 
-/** Starts the server once in its sandbox and returns what it declares. */
+/** Starts the server once in its sandbox (or reaches it at its URL) and returns what it declares. */
 async function declarations(
   settings: Settings,
   entry: McpServerEntry,
 ): Promise<McpToolDeclaration[]> {
   // Held to the default program limits, as an agent's server would be.
   const limits = mcpLimitPrefix(DEFAULT_LIMITS, findOnPath("prlimit"));
-  const connection = await connectMcpServer(entry, await catalogueSandbox(settings), limits);
+  const connection = entry.url
+    ? await connectOrSay(entry)
+    : await connectMcpServer(entry, await catalogueSandbox(settings), limits);
   try {
     return connection.tools;
   } finally {
     await connection.close();
   }
+}
+
+/** Reaches an HTTP server; a refusal or failure is one line for the user. */
+async function connectOrSay(entry: McpServerEntry) {
+  try {
+    return await connectMcpHttpServer(entry);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** `--header "Name: value"` (or `Name=value`): headers sent with every request. */
+function headerList(values: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const item of values) {
+    const cut = item.search(/[:=]/);
+    const key = cut < 0 ? "" : item.slice(0, cut).trim();
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(key)) {
+      throw new UsageError(`mcp add: '${item}' is not a header; write --header "Name: value".`);
+    }
+    headers[key] = item.slice(cut + 1).trim();
+  }
+  return headers;
 }
 
 function printTools(server: string, tools: McpToolDeclaration[]): void {
@@ -131,19 +158,33 @@ async function approved(ctx: CommandContext, question: string): Promise<boolean>
   return await confirm(`${question} Type 'yes' to approve: `);
 }
 
-/** `mcp add NAME [--read PATH]… [--env KEY[=VALUE]]… -- COMMAND ARGS…` */
+/**
+ * `mcp add NAME [--read PATH]… [--env KEY[=VALUE]]… -- COMMAND ARGS…`, or
+ * `mcp add NAME --url URL [--header "Name: value"]…` for a Streamable HTTP server.
+ */
 export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<number> {
   const [name, command, ...args] = rest;
+  const url = typeof ctx.options.url === "string" ? ctx.options.url.trim() : undefined;
+  const usage = "Usage: closed-claw mcp add NAME -- COMMAND ARGS…  or  mcp add NAME --url URL";
   if (!name || !MCP_SERVER_NAME.test(name)) {
     throw new UsageError(
       `mcp add: '${name ?? ""}' is not a server name (lower-case letters, digits, - and _).`,
-      "Usage: closed-claw mcp add NAME -- COMMAND ARGS…",
+      usage,
     );
   }
-  if (!command) {
+  if (url !== undefined && command) {
+    throw new UsageError("mcp add: give either --url URL or -- COMMAND ARGS…, not both.", usage);
+  }
+  if (url === undefined && !command) {
+    throw new UsageError("mcp add: missing the command that starts the server (or --url).", usage);
+  }
+  if (url === undefined && strings(ctx.options.header).length) {
+    throw new UsageError("mcp add: --header is for HTTP servers (--url).", usage);
+  }
+  if (url !== undefined && (strings(ctx.options.read).length || strings(ctx.options.env).length)) {
     throw new UsageError(
-      "mcp add: missing the command that starts the server.",
-      "Usage: closed-claw mcp add NAME -- COMMAND ARGS…",
+      "mcp add: --read and --env are for servers started here; an HTTP server runs elsewhere.",
+      usage,
     );
   }
   const settings = dataSettings(ctx);
@@ -153,19 +194,38 @@ export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<numbe
       `Remove it first: closed-claw mcp remove ${name}`,
     );
   }
-  const program = isAbsolute(command) ? command : findOnPath(command);
-  if (!program) throw new UsageError(`mcp add: '${command}' was not found on PATH.`);
-  const readPaths = strings(ctx.options.read).map((p) => Deno.realPathSync(resolve(p)));
-  const entry: McpServerEntry = {
-    name,
-    command: Deno.realPathSync(program),
-    args,
-    read_paths: readPaths,
-    env: envList(strings(ctx.options.env)),
-    tools: [],
-    hash: "",
-    approved_at: "",
-  };
+  let entry: McpServerEntry;
+  if (url !== undefined) {
+    // The http tools' SSRF guard, before anything is sent (loopback and private addresses refused).
+    const check = await checkMcpUrl(url);
+    if (!check.ok) throw new UsageError(`mcp add: ${url} refused: ${check.error}.`);
+    entry = {
+      name,
+      command: "",
+      args: [],
+      url: check.url.href,
+      headers: headerList(strings(ctx.options.header)),
+      read_paths: [],
+      env: {},
+      tools: [],
+      hash: "",
+      approved_at: "",
+    };
+  } else {
+    const program = isAbsolute(command) ? command : findOnPath(command);
+    if (!program) throw new UsageError(`mcp add: '${command}' was not found on PATH.`);
+    const readPaths = strings(ctx.options.read).map((p) => Deno.realPathSync(resolve(p)));
+    entry = {
+      name,
+      command: Deno.realPathSync(program),
+      args,
+      read_paths: readPaths,
+      env: envList(strings(ctx.options.env)),
+      tools: [],
+      hash: "",
+      approved_at: "",
+    };
+  }
   const tools = await declarations(settings, entry);
   printLine(`MCP server '${name}' declares ${tools.length} tool(s):`);
   printTools(name, tools);
@@ -182,6 +242,10 @@ export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<numbe
   });
   printLine(`Added '${name}', pinned at ${hash}.`);
   printLine(`Grant it to an agent with "mcp_servers": ["${name}"] in its manifest's permissions.`);
+  if (entry.url) {
+    const host = new URL(entry.url).hostname.replace(/^\[|\]$/g, "");
+    printLine(`Agents reach it only when "network_hosts" in their permissions lists ${host}.`);
+  }
   return 0;
 }
 
@@ -189,11 +253,18 @@ export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<numbe
 export function mcpList(ctx: CommandContext): number {
   const servers = readCatalogue(dataSettings(ctx).homeDir);
   if (ctx.options.json) {
-    printJson(servers.map(({ env, ...rest }) => ({ ...rest, env: Object.keys(env) })));
+    // Values of variables and headers (keys, tokens) stay in the catalogue file.
+    printJson(servers.map(({ env, headers, ...rest }) => ({
+      ...rest,
+      env: Object.keys(env),
+      ...(headers ? { headers: Object.keys(headers) } : {}),
+    })));
     return 0;
   }
   if (!servers.length) {
-    printLine("No MCP servers yet. Add one: closed-claw mcp add NAME -- COMMAND ARGS…");
+    printLine(
+      "No MCP servers yet. Add one: closed-claw mcp add NAME -- COMMAND ARGS… (or --url URL)",
+    );
     return 0;
   }
   for (const s of servers) {
@@ -201,7 +272,7 @@ export function mcpList(ctx: CommandContext): number {
       ? `CHANGED (tools withheld until \`closed-claw mcp approve ${s.name}\`)`
       : "pinned";
     printLine(`${s.name}  ${state}  ${s.hash.slice(0, 19)}…  ${s.tools.length} tool(s)`);
-    printLine(`  ${[s.command, ...s.args].join(" ")}`);
+    printLine(`  ${s.url ?? [s.command, ...s.args].join(" ")}`);
     printLine(`  tools: ${s.tools.map((t) => t.name).join(", ") || "none"}`);
   }
   return 0;

@@ -42,6 +42,8 @@ export type ProfilePayload = z.input<typeof ProfileWithMcpSchema>;
 export interface McpServerChoice {
   name: string;
   tools: string[];
+  /** A Streamable HTTP server's host: granting the server adds it to `network_hosts`. */
+  host?: string;
 }
 
 export interface AgentProfile {
@@ -112,6 +114,8 @@ export function normalizeProfile(
   allowedTools: readonly ToolName[],
   source = "llm",
   mcpCatalogue: readonly string[] = [],
+  /** Hosts of the catalogue's HTTP servers by name (reached under the agent's network_hosts). */
+  mcpHosts: Readonly<Record<string, string>> = {},
 ): AgentProfile {
   // Only servers the user put in the catalogue can be granted; any other name is dropped.
   const named = [...new Set(payload.mcp_servers ?? [])];
@@ -150,7 +154,10 @@ export function normalizeProfile(
     permissions: {
       read_roots: ["."],
       write_roots: fileWrite ? ["."] : [],
-      network_hosts: hostsOf(subtask),
+      // A granted HTTP server's host (from the user's catalogue, not the model) is reachable too.
+      network_hosts: [
+        ...new Set([...hostsOf(subtask), ...mcpServers.flatMap((n) => mcpHosts[n] ?? [])]),
+      ],
       file_write: fileWrite,
       sql_paths: [],
       ...(mcpServers.length ? { mcp_servers: mcpServers } : {}),
@@ -209,7 +216,9 @@ export async function generateProfile(
     ...(mcp.length
       ? [
         `MCP server catalogue (set mcp_servers to the names the agent needs, only from this list):\n${
-          mcp.map((s) => `- ${s.name}: ${s.tools.join(", ")}`).join("\n")
+          mcp.map((s) =>
+            `- ${s.name}${s.host ? ` (remote, ${s.host})` : ""}: ${s.tools.join(", ")}`
+          ).join("\n")
         }`,
       ]
       : []),
@@ -237,7 +246,8 @@ export async function generateProfile(
       temperature: 0.2,
       signal: meta.signal,
     }, { runId: meta.runId, taskId: subtask.task_id, purpose: "profile" });
-    return normalizeProfile(value, subtask, allowedTools, "llm", catalogue);
+    const hosts = Object.fromEntries(mcp.flatMap((s) => s.host ? [[s.name, s.host]] : []));
+    return normalizeProfile(value, subtask, allowedTools, "llm", catalogue, hosts);
   } catch (error) {
     if (isFatalLlmError(error)) throw error;
     return fallbackProfile(

@@ -371,6 +371,7 @@ function mcpChoices(ctx: RunContext): McpServerChoice[] {
     return readCatalogue(ctx.settings.homeDir).map((s) => ({
       name: s.name,
       tools: s.tools.map((t) => t.name),
+      ...(s.url ? { host: new URL(s.url).hostname.replace(/^\[|\]$/g, "") } : {}),
     }));
   } catch {
     return [];

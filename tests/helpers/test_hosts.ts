@@ -61,9 +61,14 @@ git -c user.email=t@t -c user.name=t commit -qm init &&
 git clone -q --bare ${src} ${www}/${name}.git && cd ${www}/${name}.git && git update-server-info`);
 }
 
-/** A running upstream serving `www` on port 80 of both addresses; dispose to remove it all. */
+/**
+ * A running upstream serving `www` on port 80 of both addresses; dispose to
+ * remove it all. `serve` replaces the static file server with another command
+ * run in the upstream's namespace (it must listen on port 80).
+ */
 export async function startUpstream(
   fill: (www: string) => void,
+  serve?: (www: string) => string[],
 ): Promise<AsyncDisposable & { www: string }> {
   const ns = `cc-hosts-${Deno.pid}-${Math.floor(Math.random() * 1e4)}`;
   const veth = `cch${(Deno.pid + Math.floor(Math.random() * 1e4)) % 100000}`;
@@ -89,7 +94,12 @@ export async function startUpstream(
     fill(www);
     upstreamNetwork(ns, veth);
     server = new Deno.Command("ip", {
-      args: ["netns", "exec", ns, "/usr/bin/python3", "-m", "http.server", "80", "-d", www],
+      args: [
+        "netns",
+        "exec",
+        ns,
+        ...(serve?.(www) ?? ["/usr/bin/python3", "-m", "http.server", "80", "-d", www]),
+      ],
       stdout: "null",
       stderr: "null",
     }).spawn();

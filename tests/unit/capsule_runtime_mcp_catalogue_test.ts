@@ -26,7 +26,13 @@ import {
 } from "../../capsule_runtime/mcp_client.ts";
 import { DEFAULT_LIMITS } from "../../capsule_runtime/limits.ts";
 import { programEnv, type ProgramSandboxInput } from "../../capsule_runtime/program_sandbox.ts";
-import { normalizeProfile, type ProfilePayload } from "../../coordinator/profile.ts";
+import {
+  generateProfile,
+  normalizeProfile,
+  type ProfilePayload,
+} from "../../coordinator/profile.ts";
+import type { LlmService } from "../../llm/types.ts";
+import { noLlm } from "../helpers/run_context.ts";
 import {
   grantCovers,
   grantLines,
@@ -204,6 +210,62 @@ Deno.test("profile: grants only catalogue servers; another name is dropped, neve
   const empty = normalizeProfile(payload, SUBTASK, ["file_io"]);
   assert.equal(empty.permissions.mcp_servers, undefined);
   assert.deepEqual(empty.dropped_mcp_servers, ["fs", "invented"]);
+});
+
+/** A model that records the profile prompt and asks for `servers` (one invented). */
+function profileModel(prompts: string[], servers: string[]): LlmService {
+  return {
+    ...noLlm(),
+    structured<T>(schema: { parse(v: unknown): T }, request: { messages: { content: string }[] }) {
+      prompts.push(request.messages[0].content);
+      const reply = {
+        profile_id: "mcp-user",
+        name_prefix: "MCP user",
+        description: "Uses MCP servers",
+        tools_allowlist: ["file_io"],
+        tags: [],
+        skill_md: "# MCP user",
+        skill_ids: [],
+        file_write: false,
+        mcp_servers: servers,
+      };
+      return Promise.resolve({
+        value: schema.parse(reply),
+        response: { text: JSON.stringify(reply), usage: { inputTokens: 0, outputTokens: 0 } },
+      });
+    },
+  } as unknown as LlmService;
+}
+
+Deno.test("profile prompt: one line per catalogue server; an HTTP server brings its host, an invented name nothing", async () => {
+  const prompts: string[] = [];
+  const model = profileModel(prompts, ["remote", "invented"]);
+  const profile = await generateProfile(model, {
+    task: "use the servers",
+    subtask: SUBTASK,
+    allowedTools: ["file_io"],
+    mcpServers: [
+      { name: "fs", tools: ["read_text_file", "write_file"] },
+      { name: "remote", tools: ["echo"], host: "mcp.example.com" },
+    ],
+  }, { runId: "run_x" });
+  assert.match(
+    prompts[0],
+    /MCP server catalogue .*only from this list\):\n- fs: read_text_file, write_file\n- remote \(remote, mcp\.example\.com\): echo/,
+  );
+  assert.deepEqual(profile.permissions.mcp_servers, ["remote"]);
+  assert.deepEqual(profile.dropped_mcp_servers, ["invented"]);
+  // The granted HTTP server's host comes from the catalogue, not from the model.
+  assert.deepEqual(profile.permissions.network_hosts, ["mcp.example.com"]);
+  // Without a catalogue, the prompt says nothing of MCP and nothing is granted.
+  const quiet = await generateProfile(model, {
+    task: "t",
+    subtask: SUBTASK,
+    allowedTools: ["file_io"],
+  }, { runId: "run_x" });
+  assert.doesNotMatch(prompts[1], /MCP server catalogue/);
+  assert.equal(quiet.permissions.mcp_servers, undefined);
+  assert.deepEqual(quiet.permissions.network_hosts, []);
 });
 
 Deno.test("agent grant: MCP servers are a risk the create and reuse gates ask about", () => {
