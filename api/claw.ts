@@ -8,6 +8,7 @@ import { ClosedClawError } from "../core/errors.ts";
 import { ensureDataDirs, type EnvName, loadSettings, type Settings } from "../core/settings.ts";
 import type { CapsuleInput } from "../capsule_runtime/factory.ts";
 import { registerCapsule } from "../capsule_runtime/register.ts";
+import { unknownServers } from "../capsule_runtime/mcp_catalogue.ts";
 import type { Manifest } from "../capsule_runtime/manifest.ts";
 import { startRun } from "../coordinator/coordinator.ts";
 import type { RunHandle, RunOptions } from "../coordinator/types.ts";
@@ -150,6 +151,15 @@ export function createClaw(options: ClawOptions = {}): Claw {
       ),
     async registerCapsule(input) {
       assertOpen();
+      // Only servers the user put in the MCP catalogue can be granted.
+      const unknown = unknownServers(deps.settings.homeDir, input.permissions?.mcp_servers ?? []);
+      if (unknown.length) {
+        throw new ClosedClawError(
+          "capsule_invalid",
+          `The capsule names MCP servers that are not in the catalogue: ${unknown.join(", ")}.`,
+          { hint: "Add them with `closed-claw mcp add` first, or drop them from mcp_servers." },
+        );
+      }
       // Shared with the runs: the model loads once; its fallback warning is theirs to log.
       const { embedder, index } = await sharedSearch(deps.settings, deps.store.db);
       const registry = { agentsDir: deps.settings.agentsDir, store: deps.store, embedder, index };

@@ -160,6 +160,20 @@ export function writeCatalogue(homeDir: string, servers: McpServerEntry[]): void
   Deno.renameSync(temp, path);
 }
 
+/**
+ * The names in `granted` that are not in the catalogue (an unreadable
+ * catalogue has none): a manifest naming them would get nothing for them.
+ */
+export function unknownServers(homeDir: string, granted: readonly string[]): string[] {
+  let known: Set<string>;
+  try {
+    known = new Set(readCatalogue(homeDir).map((s) => s.name));
+  } catch {
+    known = new Set();
+  }
+  return [...new Set(granted)].filter((name) => !known.has(name));
+}
+
 /** One entry by name, or undefined. */
 export function findServer(homeDir: string, name: string): McpServerEntry | undefined {
   return readCatalogue(homeDir).find((s) => s.name === name);

@@ -106,6 +106,19 @@ Deno.test("createClaw: bad input is a ClosedClawError, and a closed claw refuses
       (e) =>
         e instanceof ClosedClawError && e.code === "capsule_invalid" && !e.message.includes("\n"),
     );
+    // A capsule may name only MCP servers of the user's catalogue.
+    await assert.rejects(
+      claw.registerCapsule({
+        name: "Ghost User",
+        description: "x",
+        tools_allowlist: ["file_io"],
+        permissions: { mcp_servers: ["ghost"] },
+      }),
+      (e) =>
+        e instanceof ClosedClawError && e.code === "capsule_invalid" &&
+        /MCP servers that are not in the catalogue: ghost\./.test(e.message),
+    );
+    assert.equal(claw.agents().length, 0);
     assert.throws(
       () => claw.run("   "),
       (e) => e instanceof ClosedClawError && e.code === "task_missing",

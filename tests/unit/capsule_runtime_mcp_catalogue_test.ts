@@ -18,6 +18,7 @@ import {
   recordSeen,
   removeServer,
   saveServer,
+  unknownServers,
 } from "../../capsule_runtime/mcp_catalogue.ts";
 import {
   mcpLimitPrefix,
@@ -126,6 +127,9 @@ Deno.test("catalogue: save, find, list sorted, a changed start kept pending, rem
   saveServer(dir.path, entry("mem", [READ]));
   saveServer(dir.path, entry("fs", [READ, WRITE]));
   assert.deepEqual(readCatalogue(dir.path).map((s) => s.name), ["fs", "mem"]);
+  // A manifest may name only these: any other name is reported (once).
+  assert.deepEqual(unknownServers(dir.path, ["fs", "ghost", "mem", "ghost"]), ["ghost"]);
+  assert.deepEqual(unknownServers(dir.path, ["fs", "mem"]), []);
   // The same declarations: nothing pending.
   assert.equal(recordSeen(dir.path, "fs", [WRITE, READ], declarationsHash([WRITE, READ])), true);
   assert.equal(findServer(dir.path, "fs")?.pending, undefined);
