@@ -13,6 +13,7 @@ import type { LaunchPlan } from "./launcher.ts";
 import type { Manifest } from "./manifest.ts";
 import { composeSystemPrompt, STEP_JSON_SCHEMA } from "./prompt.ts";
 import { loadSkillsForPrompt } from "./skills.ts";
+import { declareTools } from "./tool_declarations.ts";
 
 /** Errors in a row, and characters of one tool result, the guest loop tolerates. */
 const MAX_CONSECUTIVE_ERRORS = 4;
@@ -46,7 +47,7 @@ export function readSoul(settings: Settings): string {
 /** Builds the `start` message for one run (every attempt sends the same one). */
 export function buildStartMessage(parts: StartParts): StartMessage {
   const { settings, manifest, plan, workspace } = parts;
-  const tools = toolRegistryForAllowlist(plan.tools);
+  const tools = declareTools(toolRegistryForAllowlist(plan.tools), plan.permissions);
   const skills = loadSkillsForPrompt(manifest.skill_ids);
   const prompt = parts.systemPrompt !== undefined
     ? { stable: parts.systemPrompt, tail: "" }

@@ -7,6 +7,11 @@ import { defineHostTool, type HostToolSpec } from "./types.ts";
 
 const writeOps = new Set(["write", "append"]);
 
+/** What an agent without write access is told instead (capsule_runtime/tool_declarations.ts). */
+export const FILE_IO_READ_ONLY_DESCRIPTION =
+  "List or read UTF-8 text files in this agent's folders (it may not write). Paths are relative " +
+  "to the workspace or absolute inside it; ~ is NOT expanded.";
+
 export const fileIoSpec: HostToolSpec<"file_io"> = defineHostTool(fileIoTool, {
   // Sent with every model step: what the model needs to call it, no more.
   description:
