@@ -24,8 +24,7 @@ export const StepSchema = z.object({
 
 export const STEP_JSON_SCHEMA = z.toJSONSchema(StepSchema) as Record<string, unknown>;
 
-const DEFAULT_IDENTITY =
-  "You are a specialist agent in the Closed Claw orchestrator: accurate, sparing with tools, factual.";
+const DEFAULT_IDENTITY = "You are a specialist agent: accurate, sparing with tools, factual.";
 
 export interface PromptParts {
   soul?: string;
@@ -38,14 +37,28 @@ export interface PromptParts {
 const MAX_MEMORIES = 3;
 const MEMORY_CHARS = 200;
 
+/**
+ * The key two memories share when they teach the same lesson. A run's memory
+ * is "Task: … Outcome (status): …" (guest/loop_state.ts): the same task run
+ * on another file, day or item (`report-12.csv`, `report-13.csv`) with the
+ * very same outcome is one lesson, so numbers in the task part count as equal.
+ * The outcome must match exactly, and any other memory is keyed by its text.
+ */
+function lessonKey(text: string): string {
+  const at = text.lastIndexOf(" Outcome (");
+  if (!text.startsWith("Task: ") || at < 0) return text;
+  return text.slice(0, at).replace(/\d+/g, "#") + text.slice(at);
+}
+
 function memorySection(memories: MemoryEntry[]): string {
-  // The same lesson learned twice is shown once.
+  // The same lesson learned twice is shown once (memories come most relevant first).
   const seen = new Set<string>();
   const lines: string[] = [];
   for (const m of memories) {
     const text = m.content.replace(/\s+/g, " ").slice(0, MEMORY_CHARS);
-    if (seen.has(text) || lines.length >= MAX_MEMORIES) continue;
-    seen.add(text);
+    const key = lessonKey(text);
+    if (seen.has(key) || lines.length >= MAX_MEMORIES) continue;
+    seen.add(key);
     lines.push(`- (${m.created_at.slice(0, 10)}) ${text}`);
   }
   return lines.length ? `## What you remember from earlier runs\n${lines.join("\n")}` : "";
@@ -63,6 +76,7 @@ export function composeSystemPrompt(parts: PromptParts): { stable: string; tail:
     `## Workspace\nYour working folder is ${parts.workspace} ($WORKSPACE means this path).`,
     memorySection(parts.memories),
   ];
-  const join = (sections: string[]) => sections.filter((x) => x.length > 0).join("\n\n---\n\n");
+  // Each section opens with its own heading, so a blank line is separator enough.
+  const join = (sections: string[]) => sections.filter((x) => x.length > 0).join("\n\n");
   return { stable: join(stable), tail: join(tail) };
 }

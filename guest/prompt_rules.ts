@@ -48,14 +48,17 @@ function toolSection(tools: ToolSpecWire[]): string {
 }
 
 /**
- * The `read_skill` tool when the agent has skill guides: their ids, and the
- * full text on request, so the prompt carries one line per skill, not the guide.
+ * The `read_skill` tool when the agent has skill guides: their ids with one
+ * line each (the prompt's only list of them), and the full text on request,
+ * so the prompt carries one line per skill, not the guide.
  */
 export function readSkillSpec(skills: SkillWire[] | undefined): ToolSpecWire | undefined {
   if (!skills?.length) return undefined;
   return {
     name: READ_SKILL_TOOL,
-    description: "Read one of your skill guides.",
+    description: `Read one of your skill guides: ${
+      skills.map((s) => `${s.id} (${s.description.replace(/\.$/, "")})`).join("; ")
+    }.`,
     args_schema: {
       type: "object",
       properties: { skill_id: { type: "string", enum: skills.map((s) => s.id) } },
@@ -65,13 +68,6 @@ export function readSkillSpec(skills: SkillWire[] | undefined): ToolSpecWire | u
     risk_level: "low",
     side_effects: false,
   };
-}
-
-/** The prompt's list of skill guides: one line each. */
-function skillList(skills: SkillWire[] | undefined): string {
-  if (!skills?.length) return "";
-  const lines = skills.map((s) => `- ${s.id}: ${s.description}`);
-  return `## Skills (${READ_SKILL_TOOL} shows one)\n${lines.join("\n")}`;
 }
 
 /** The tools the model is told about: the host's list, plus `read_skill` when there are guides. */
@@ -89,9 +85,9 @@ export function systemMessages(start: StartMessage, mode: ToolMode): ChatMessage
   const tools = declaredTools(start);
   const rules = mode === "native"
     ? (tools.length ? NATIVE_RULES : toolSection([]))
-    : `${toolSection(tools)}\n\n---\n\n${JSON_RULES}`;
-  const stable = [start.system_prompt.trim(), skillList(start.skills), rules]
-    .filter(Boolean).join("\n\n---\n\n");
+    : `${toolSection(tools)}\n\n${JSON_RULES}`;
+  // Each section opens with its own heading; the skill guides are listed in read_skill's description.
+  const stable = [start.system_prompt.trim(), rules].filter(Boolean).join("\n\n");
   const tail = start.system_tail?.trim();
   return [
     { role: "system", content: stable },

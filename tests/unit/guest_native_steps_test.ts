@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type LoopPorts, runLoop } from "../../guest/loop.ts";
+import { declaredTools } from "../../guest/prompt_rules.ts";
 import type {
   ChatMessageWire,
   LlmResultMessage,
@@ -218,8 +219,11 @@ Deno.test("native loop: skill guides are listed in one line each and read on req
   const final = await runLoop(withSkills, t.ports);
   assert.equal(final.result, "Read the guide.");
   assert.equal(hostAsked, 0, "nothing for the host to decide");
+  // One line per guide, in read_skill's declaration (the host declares declaredTools(start)).
+  const reader = declaredTools(withSkills).find((tool) => tool.name === "read_skill")!;
+  assert.equal(reader.description, "Read one of your skill guides: file_system (Work with files).");
+  assert.doesNotMatch(JSON.stringify(reader), /LIST FIRST/);
   const system = t.seen[0].messages[0].content;
-  assert.match(system, /read_skill[^\n]*\n- file_system: Work with files\./);
   assert.doesNotMatch(system, /LIST FIRST/);
   const shown = t.seen[1].messages.at(-1)!;
   assert.equal(shown.tool_call_id, "s1");
