@@ -29,18 +29,16 @@ export const PlanSchema = z.object({
     requires_tool: z.boolean().describe("True when the subtask cannot be done without a tool."),
     tools: z.array(z.enum(TOOL_NAMES)).describe("The fewest tools the subtask needs."),
     writes_files: z.boolean().describe("True only when the subtask must create or change files."),
-    network_hosts: z.array(z.string()).default([]).describe(
-      'Hosts its programs or network tools must reach, e.g. ["github.com", "*.pypi.org"]; else [].',
-    ),
+    // The prompt's "Network:" rule says what to list (and gives examples): not repeated here.
+    network_hosts: z.array(z.string()).default([]).describe("Hosts it must reach; else []."),
   })),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
 /** What the first planning call returns: the task's complexity, then the plan it implies. */
 export const FirstPlanSchema = z.object({
-  complexity: z.enum(["simple", "complex"]).describe(
-    "simple: one or two direct steps with no need to explore first; complex: the task needs discovery (finding files, data or facts) before the work can be planned.",
-  ),
+  // Defined in the planning prompt (SIMPLE / COMPLEX), which every request carries.
+  complexity: z.enum(["simple", "complex"]).describe("As the instructions define it."),
   subtasks: PlanSchema.shape.subtasks,
 });
 
