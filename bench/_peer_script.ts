@@ -187,3 +187,48 @@ export function measure(
     ms,
   };
 }
+
+/** What one request is, for the breakdown: its structured schema's name, an agent step, or the synthesis. */
+export function callKind(req: RecordedRequest): string {
+  const schema = req.body.response_format?.json_schema?.name;
+  if (typeof schema === "string") return schema === "agent_step" ? "agent step (json)" : schema;
+  if (req.body.tools?.length) return "agent step";
+  const system = (req.body.messages ?? []).find((m: { role: string }) => m.role === "system");
+  return /final summarizer/.test(String(system?.content ?? "")) ? "synthesis" : "other";
+}
+
+/** One line of the breakdown: the requests of one kind in a run, and where their bytes went. */
+export interface CallGroup {
+  kind: string;
+  calls: number;
+  bytes: number;
+  /** Bytes of the declared tools, the system messages, the other messages, the structured-output schema. */
+  tools: number;
+  system: number;
+  messages: number;
+  schema: number;
+}
+
+const jsonBytes = (value: unknown) =>
+  value === undefined ? 0 : encoder.encode(JSON.stringify(value)).length;
+
+/** A run's requests grouped by {@link callKind}, in first-seen order, with their bytes by part. */
+export function breakdown(requests: RecordedRequest[]): CallGroup[] {
+  const groups = new Map<string, CallGroup>();
+  for (const req of requests) {
+    const kind = callKind(req);
+    const group = groups.get(kind) ??
+      { kind, calls: 0, bytes: 0, tools: 0, system: 0, messages: 0, schema: 0 };
+    groups.set(kind, group);
+    const messages: { role: string }[] = req.body.messages ?? [];
+    const system = messages.filter((m) => m.role === "system");
+    group.calls++;
+    group.bytes += bodyBytes(req);
+    group.tools += jsonBytes(req.body.tools);
+    group.system += system.reduce((sum, m) => sum + jsonBytes(m), 0);
+    group.messages += messages.filter((m) => m.role !== "system")
+      .reduce((sum, m) => sum + jsonBytes(m), 0);
+    group.schema += jsonBytes(req.body.response_format);
+  }
+  return [...groups.values()];
+}

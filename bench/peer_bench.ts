@@ -16,7 +16,15 @@ import { z } from "zod";
 import { Agent, OpenAIProvider, Runner, setTracingDisabled, tool } from "npm:@openai/agents@0.20.0";
 import { type Claw, createClaw } from "../mod.ts";
 import { startFakeServer } from "../tests/fakes/mod.ts";
-import { type Figures, measure, peerScript, readTask, type Workload } from "./_peer_script.ts";
+import {
+  breakdown,
+  type CallGroup,
+  type Figures,
+  measure,
+  peerScript,
+  readTask,
+  type Workload,
+} from "./_peer_script.ts";
 
 const WARMUP = 1;
 const RUNS = 5;
@@ -128,6 +136,8 @@ async function clawFor(workload: Workload): Promise<Claw> {
 }
 
 const figures = new Map<string, { peer: Figures[]; ours: Figures[] }>();
+/** The last run's requests of each workload and side, grouped by kind of call. */
+const lastCalls = new Map<string, { peer?: CallGroup[]; ours?: CallGroup[] }>();
 
 /** Runs one side once and records its figures (the report keeps the last RUNS). */
 async function timed(workload: Workload, side: "peer" | "ours"): Promise<void> {
@@ -138,6 +148,8 @@ async function timed(workload: Workload, side: "peer" | "ours"): Promise<void> {
   const slot = figures.get(workload.name) ?? { peer: [], ours: [] };
   figures.set(workload.name, slot);
   slot[side].push(result);
+  const calls = lastCalls.get(workload.name) ?? {};
+  lastCalls.set(workload.name, { ...calls, [side]: breakdown(fake.requests.slice(from)) });
 }
 
 for (const workload of WORKLOADS) {
@@ -175,16 +187,64 @@ function report(): string[] {
       rows.push([name, label, p.toFixed(digits), o.toFixed(digits), (o / p).toFixed(2) + "×"]);
     }
   }
+  return table(rows);
+}
+
+/** Rows as columns: the first two left-aligned, the rest right-aligned. */
+function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) =>
     r.map((cell, c) => c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join("  ")
   );
 }
 
+/**
+ * Where each side's request bytes went in the last run of each workload: per
+ * kind of call (plan, agent step, synthesis…), the calls and bytes, and per
+ * call the bytes of the declared tools, system messages, other messages and
+ * output schema (JSON sizes; the rest of a body is model and settings).
+ */
+function breakdownReport(): string[] {
+  const rows = [[
+    "workload",
+    "side / call",
+    "calls",
+    "bytes",
+    "/call",
+    "tools",
+    "system",
+    "msgs",
+    "schema",
+  ]];
+  for (const [name, sides] of lastCalls) {
+    for (const side of ["peer", "ours"] as const) {
+      for (const g of sides[side] ?? []) {
+        const per = (n: number) => String(Math.round(n / g.calls));
+        rows.push([
+          name,
+          `${side} ${g.kind}`,
+          String(g.calls),
+          String(g.bytes),
+          per(g.bytes),
+          per(g.tools),
+          per(g.system),
+          per(g.messages),
+          per(g.schema),
+        ]);
+      }
+    }
+  }
+  return table(rows);
+}
+
 globalThis.addEventListener("unload", () => {
   if (figures.size > 0) {
     console.log(`peer (@openai/agents 0.20.0) vs ours, medians of ${RUNS} warm runs each:`);
     for (const line of report()) console.log(line);
+    console.log(
+      "request bytes by kind of call, last run of each workload (/call and each part per call):",
+    );
+    for (const line of breakdownReport()) console.log(line);
   }
   for (const { claw, root } of claws.values()) {
     void claw.close();

@@ -1,7 +1,15 @@
 /** The peer bench's reply script: each client gets the turn its protocol expects. */
 import assert from "node:assert/strict";
 import type { FakeReply, RecordedRequest } from "../fakes/mod.ts";
-import { measure, peerScript, planFor, readTask, type Workload } from "../../bench/_peer_script.ts";
+import {
+  breakdown,
+  callKind,
+  measure,
+  peerScript,
+  planFor,
+  readTask,
+  type Workload,
+} from "../../bench/_peer_script.ts";
 
 const WORKLOAD: Workload = { name: "two", groups: [["a.txt", "b.txt"]] };
 
@@ -90,4 +98,34 @@ Deno.test("measure counts a run's requests, bytes and calls up to the first tool
   const requests = [request({}, 999), request({}, 10), request({}, 20), request({}, 30)];
   const figures = measure(requests, 1, new Set([2, 3]), 5);
   assert.deepEqual(figures, { bytes: 60, calls: 3, bytesPerCall: 20, firstTool: 2, ms: 5 });
+});
+
+Deno.test("breakdown groups a run's requests by kind of call and splits their bytes by part", () => {
+  const plan = request({
+    messages: [{ role: "system", content: "plan it" }, { role: "user", content: "Task: x" }],
+    response_format: { type: "json_schema", json_schema: { name: "task_plan", schema: {} } },
+  }, 300);
+  const step = (reads: number) =>
+    request({ messages: nativeMessages(reads), tools: tools("file_io") }, 100 + reads);
+  const synthesis = request({
+    messages: [{ role: "system", content: "You are the final summarizer of a run." }],
+  }, 50);
+  assert.deepEqual([plan, step(0), synthesis].map(callKind), [
+    "task_plan",
+    "agent step",
+    "synthesis",
+  ]);
+  const groups = breakdown([plan, step(0), step(1), synthesis]);
+  assert.deepEqual(groups.map((g) => [g.kind, g.calls, g.bytes]), [
+    ["task_plan", 1, 300],
+    ["agent step", 2, 201],
+    ["synthesis", 1, 50],
+  ]);
+  const steps = groups[1];
+  const json = (v: unknown) => JSON.stringify(v).length;
+  assert.equal(steps.tools, 2 * json(tools("file_io")));
+  assert.equal(steps.system, 2 * json({ role: "system", content: "You read files." }));
+  assert.ok(steps.messages > 0);
+  assert.equal(steps.schema, 0);
+  assert.ok(groups[0].schema > 0);
 });
