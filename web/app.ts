@@ -15,6 +15,7 @@ import { runsRoutes } from "./api/runs_routes.ts";
 import { approvalsRoutes } from "./api/approvals_routes.ts";
 import { liveRoutes } from "./api/live_routes.ts";
 import { toolsRoutes } from "./api/tools_routes.ts";
+import { mcpServersRoutes } from "./api/mcp_servers_routes.ts";
 import { staticRoutes } from "./static_routes.ts";
 import { mcpRoute } from "./mcp_route.ts";
 import { overviewPage } from "./pages/overview_page.tsx";
@@ -29,6 +30,7 @@ import { toolsPage } from "./pages/tools_page.tsx";
 import { skillsPage } from "./pages/skills_page.tsx";
 import { settingsPage } from "./pages/settings_page.tsx";
 import { systemPage } from "./pages/system_page.tsx";
+import { mcpServersPage } from "./pages/mcp_servers_page.tsx";
 import { WebRuns } from "./web_runs.ts";
 import { normalizeBasePath, underBasePath } from "./base_path.ts";
 
@@ -77,6 +79,7 @@ export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
   api.route("/", runsRoutes(deps, hub, runs));
   api.route("/", approvalsRoutes(deps, hub));
   api.route("/", toolsRoutes(deps));
+  api.route("/", mcpServersRoutes(deps));
   api.all("*", (c) => c.json({ error: "No such API route.", code: "not_found" }, 404));
   app.route("/api", api);
   app.route("/static", staticRoutes());
@@ -98,6 +101,7 @@ export function createWebApp(deps: WebDeps, options: WebAppOptions): WebApp {
   pages.route("/", skillsPage(deps, base));
   pages.route("/", settingsPage(deps, base));
   pages.route("/", systemPage(deps, base));
+  pages.route("/", mcpServersPage(deps, base));
   app.route("/", pages);
 
   app.onError((error, c) => {

@@ -9,6 +9,7 @@ const NAV: [string, string][] = [
   ["/approvals", "Approvals"],
   ["/audit", "Audit"],
   ["/tools", "Tools"],
+  ["/mcp-servers", "MCP"],
   ["/skills", "Skills"],
   ["/settings", "Settings"],
   ["/system", "System"],
