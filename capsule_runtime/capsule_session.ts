@@ -13,13 +13,15 @@ import {
   type StartMessage,
 } from "./protocol.ts";
 import type { LaunchPlan } from "./launcher.ts";
-import { CapsuleProcess, type StdoutItem } from "./supervisor.ts";
-import type {
-  CapsuleEvent,
-  CapsuleResult,
-  ModelReply,
-  RunCapsuleOptions,
-  ToolDeclarationWire,
+import { type CapsuleChannel, CapsuleProcess, type StdoutItem } from "./supervisor.ts";
+import {
+  type CapsuleEvent,
+  type CapsuleResult,
+  type ModelReply,
+  PlacementError,
+  type RemoteLaunch,
+  type RunCapsuleOptions,
+  type ToolDeclarationWire,
 } from "./capsule_types.ts";
 import { errorText, lastStderrLine, modelErrorCode, roundMs } from "./_format.ts";
 import { boundedResult, emptyOutcome, type Failure, notStarted, safeEmitter } from "./_outcome.ts";
@@ -72,7 +74,7 @@ export async function runAttempt(
 
 async function spawnAttempt(
   options: RunCapsuleOptions,
-  plan: LaunchPlan,
+  localPlan: LaunchPlan,
   start: StartMessage,
   attempt: number,
   journal: StepJournal,
@@ -80,12 +82,10 @@ async function spawnAttempt(
   mcp: McpToolset | null,
 ): Promise<CapsuleResult> {
   const began = performance.now();
-  let proc: CapsuleProcess;
-  try {
-    proc = CapsuleProcess.spawn(plan, (line) => emit({ type: "log", level: "stderr", msg: line }));
-  } catch (error) {
-    return notStarted(plan, "capsule_spawn_failed", {
-      message: `Could not start the capsule: ${(error as Error).message}`,
+  const launched = await launchCapsule(options, localPlan, attempt, emit);
+  if ("failure" in launched) {
+    return notStarted(localPlan, launched.failure.code, {
+      message: launched.failure.message,
       attempts: attempt,
       latency_ms: roundMs(performance.now() - began),
     });
@@ -93,8 +93,75 @@ async function spawnAttempt(
   const replay = new StepReplay(journal, (step, detail) => {
     emit({ type: "journal_diverged", step, detail });
   });
-  return await new CapsuleSession(options, plan, start, attempt, proc, emit, began, replay, mcp)
-    .run();
+  const session = new CapsuleSession({
+    options,
+    plan: launched.plan,
+    start,
+    attempt,
+    proc: launched.channel,
+    emit,
+    began,
+    replay,
+    mcp,
+    remote: launched.remote,
+  });
+  return await session.run();
+}
+
+/** Starts the capsule here, or on a worker when the options carry a placement. */
+async function launchCapsule(
+  options: RunCapsuleOptions,
+  plan: LaunchPlan,
+  attempt: number,
+  emit: (event: CapsuleEvent) => void,
+): Promise<
+  | { channel: CapsuleChannel; plan: LaunchPlan; remote?: RemoteLaunch }
+  | { failure: { code: string; message: string } }
+> {
+  const onStderrLine = (line: string) => emit({ type: "log", level: "stderr", msg: line });
+  if (options.placement) {
+    try {
+      const remote = await options.placement.launch({
+        plan,
+        manifest: options.manifest,
+        workspace: options.workspace ?? options.settings.workspace,
+        allowedRoots: options.allowedRoots ??
+          [options.workspace ?? options.settings.workspace, ...options.settings.extraAllowedPaths],
+        runId: options.runId,
+        attempt,
+        onStderrLine,
+        signal: options.signal,
+      });
+      return { channel: remote.channel, plan: remote.plan, remote };
+    } catch (error) {
+      const code = error instanceof PlacementError ? error.code : "capsule_spawn_failed";
+      return { failure: { code, message: errorText(error) } };
+    }
+  }
+  try {
+    return { channel: CapsuleProcess.spawn(plan, onStderrLine), plan };
+  } catch (error) {
+    return {
+      failure: {
+        code: "capsule_spawn_failed",
+        message: `Could not start the capsule: ${(error as Error).message}`,
+      },
+    };
+  }
+}
+
+/** Everything a session starts from. */
+interface SessionStart {
+  options: RunCapsuleOptions;
+  plan: LaunchPlan;
+  start: StartMessage;
+  attempt: number;
+  proc: CapsuleChannel;
+  emit: (event: CapsuleEvent) => void;
+  began: number;
+  replay: StepReplay;
+  mcp: McpToolset | null;
+  remote?: RemoteLaunch;
 }
 
 /** A running capsule and everything the host has seen of it so far. */
@@ -109,19 +176,30 @@ class CapsuleSession {
   private failure: Failure | null = null;
   private readonly tools: SessionToolCalls;
 
-  constructor(
-    private readonly options: RunCapsuleOptions,
-    private readonly plan: LaunchPlan,
-    private readonly start: StartMessage,
-    private readonly attempt: number,
-    private readonly proc: CapsuleProcess,
-    private readonly emit: (event: CapsuleEvent) => void,
-    private readonly began: number,
-    private readonly replay: StepReplay,
-    mcp: McpToolset | null,
-  ) {
+  private readonly options: RunCapsuleOptions;
+  private readonly plan: LaunchPlan;
+  private readonly start: StartMessage;
+  private readonly attempt: number;
+  private readonly proc: CapsuleChannel;
+  private readonly emit: (event: CapsuleEvent) => void;
+  private readonly began: number;
+  private readonly replay: StepReplay;
+  private readonly worker?: string;
+
+  constructor(from: SessionStart) {
+    const { options, plan, start, proc, emit, replay } = from;
+    this.options = options;
+    this.plan = plan;
+    this.start = start;
+    this.attempt = from.attempt;
+    this.proc = proc;
+    this.emit = emit;
+    this.began = from.began;
+    this.replay = replay;
+    this.worker = from.remote?.worker;
     this.tools = new SessionToolCalls({
-      mcp,
+      mcp: from.mcp,
+      remoteProgram: from.remote?.runProgram,
       options,
       plan,
       start,
@@ -203,6 +281,7 @@ class CapsuleSession {
       deno_flags: plan.denoFlags,
       refused_tools: plan.refusedTools,
       attempt: this.attempt,
+      ...(this.worker ? { worker: this.worker } : {}),
     });
     for (const warning of plan.warnings) this.emit({ type: "log", level: "warn", msg: warning });
     await this.proc.send(this.start);

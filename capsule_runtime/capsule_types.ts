@@ -16,6 +16,8 @@ import type {
   ToolMode,
 } from "../guest/protocol_types.ts";
 import type { StepJournal } from "./step_journal.ts";
+import type { CapsuleChannel } from "./supervisor.ts";
+import type { HostToolOutcome } from "../guest/protocol_types.ts";
 
 export interface ModelReply {
   text: string;
@@ -114,6 +116,8 @@ export type CapsuleEvent =
     deno_flags: string[];
     refused_tools: LaunchPlan["refusedTools"];
     attempt: number;
+    /** The worker machine that runs the capsule (absent: this machine). */
+    worker?: string;
   }
   | {
     type: "model_call";
@@ -248,6 +252,71 @@ export interface RunCapsuleOptions {
    * so relaunches after a crash replay instead of re-running completed calls.
    */
   journal?: StepJournal;
+  /**
+   * Runs the capsule on a worker machine instead of here (workers/placement.ts,
+   * with CLOSED_CLAW_NATS_URL). Every decision stays here: model calls, tool
+   * checks, approvals, journal and events; the worker only runs the process.
+   */
+  placement?: CapsulePlacement;
+}
+
+/** What a placement needs to start one attempt of a capsule elsewhere. */
+export interface RemoteLaunchRequest {
+  /** This machine's plan for the capsule (the worker makes its own from the manifest). */
+  plan: LaunchPlan;
+  manifest: Manifest;
+  workspace: string;
+  allowedRoots: string[];
+  runId?: string;
+  attempt: number;
+  onStderrLine(line: string): void;
+  signal?: AbortSignal;
+}
+
+/** A capsule a worker accepted and started. */
+export interface RemoteLaunch {
+  channel: CapsuleChannel;
+  /**
+   * The plan the session checks against: the worker's sandbox and flags, its
+   * tools only where this machine grants them too, both sides' denied paths.
+   */
+  plan: LaunchPlan;
+  worker: string;
+  /** Runs an exec tool's program on the worker, in the worker's program sandbox. */
+  runProgram(
+    tool: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<HostToolOutcome>;
+}
+
+/** Starts capsules on other machines (see RunCapsuleOptions.placement). */
+export interface CapsulePlacement {
+  /**
+   * Resolves once a worker has accepted the capsule; rejects with a
+   * `PlacementError` when none does or the worker refuses it.
+   */
+  launch(request: RemoteLaunchRequest): Promise<RemoteLaunch>;
+}
+
+/** Why a placement could not start a capsule; `code` becomes the result's error_code. */
+export class PlacementError extends Error {
+  constructor(readonly code: "capsule_not_ready" | "capsule_spawn_failed", message: string) {
+    super(message);
+    this.name = "PlacementError";
+  }
+}
+
+/**
+ * A program's result that can never come back (its worker is gone): the call
+ * stays in flight in the journal, so a side-effecting one is in doubt, never
+ * recorded as failed and run again.
+ */
+export class ProgramLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProgramLostError";
+  }
 }
 
 export interface CapsuleResult {

@@ -52,7 +52,8 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
     resolver: options.resolver,
   });
   try {
-    await warmPlanCache(plan);
+    // A worker warms its own cache for the plan it makes.
+    if (!options.placement) await warmPlanCache(plan);
   } catch (error) {
     return notStarted(plan, "capsule_spawn_failed", {
       message: errorText(error),
@@ -62,8 +63,9 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
   }
   const memory = CapsuleMemory.open(settings.agentsDir, manifest.agent_id);
   const journal = options.journal ?? new MemoryJournal();
-  // Programs reach their network_hosts only through this run's egress proxy.
-  const egress = await startCapsuleEgress(plan, options);
+  // Programs reach their network_hosts only through this run's egress proxy (on a
+  // worker they get none: the proxy's approvals would have to cross machines).
+  const egress = options.placement ? null : await startCapsuleEgress(plan, options);
   try {
     const fresh = () =>
       buildStartMessage({

@@ -15,7 +15,13 @@ import {
   type ToolRequestMessage,
 } from "./protocol.ts";
 import type { LaunchPlan } from "./launcher.ts";
-import type { CapsuleEvent, RunCapsuleOptions } from "./capsule_types.ts";
+import {
+  type CapsuleEvent,
+  ProgramLostError,
+  type RemoteLaunch,
+  type RunCapsuleOptions,
+} from "./capsule_types.ts";
+import type { HostToolOutcome } from "../guest/protocol_types.ts";
 import { decideToolCall, refusal, type ToolDecisionDeps } from "./tool_decision.ts";
 import { roundMs } from "./_format.ts";
 import { guestTool } from "../guest/tools/registry.ts";
@@ -44,6 +50,8 @@ export interface ToolCallsSession {
   protocolError(error: string): void;
   /** The agent's MCP servers, decided and run here (mcp_tools.ts). */
   readonly mcp?: McpToolset | null;
+  /** Set when the capsule runs on a worker: its programs run there too. */
+  readonly remoteProgram?: RemoteLaunch["runProgram"];
 }
 
 /** One session's tool calls and what the host has seen of them. */
@@ -178,6 +186,7 @@ export class SessionToolCalls {
     // A program the tool starts runs in its own sandbox, started here, so it can
     // never reach the capsule's protocol pipe; the guest gets the result back.
     const outcome = hostRun ? await this.runOnHost(id, tool, decision.args, step) : undefined;
+    if (hostRun && !outcome) return;
     if (decision.allowed && !hostRun) this.pending.set(id, step);
     await session.send({
       v: PROTOCOL_VERSION,
@@ -192,9 +201,19 @@ export class SessionToolCalls {
   /** Runs an exec tool's program in its own sandbox and reports it like a guest-run call. */
   private async runOnHost(id: string, tool: string, args: Record<string, unknown>, step: number) {
     const { session } = this;
-    const outcome = isMcpTool(tool) && session.mcp
-      ? await session.mcp.call(tool, args, session.signal)
-      : await runProgram(this.toolContext, session.plan, tool, args, session.signal);
+    let outcome: HostToolOutcome;
+    try {
+      outcome = isMcpTool(tool) && session.mcp
+        ? await session.mcp.call(tool, args, session.signal)
+        : session.remoteProgram
+        ? await session.remoteProgram(tool, args, session.signal)
+        : await runProgram(this.toolContext, session.plan, tool, args, session.signal);
+    } catch (error) {
+      if (!(error instanceof ProgramLostError)) throw error;
+      // Not journaled: the call stays in flight, so the relaunch sees it as in doubt.
+      session.stop("capsule_crashed", error.message);
+      return undefined;
+    }
     session.replay.journal.recordToolResult(step, journaledOutcome(outcome));
     session.emit({
       type: "tool_done",

@@ -13,9 +13,103 @@ import type { LaunchPlan } from "./launcher.ts";
 
 export type StdoutItem = ParsedLine | { ok: false; error: string; preview: string; tooLong: true };
 
+/** How a capsule ended, local or remote (a remote one that went silent ends with a signal). */
+export type CapsuleExit = Deno.CommandStatus;
+
+/**
+ * What a capsule session talks to: a local process (`CapsuleProcess`) or a
+ * capsule relayed from a worker machine (workers/remote_capsule.ts). Either
+ * way the bytes it writes are split and validated here, the same way.
+ */
+export interface CapsuleChannel {
+  readonly pid: number;
+  /** Every byte the capsule has written to stdout so far (counted against its limits). */
+  readonly bytesRead: number;
+  readonly status: Promise<CapsuleExit>;
+  readonly killed: string | null;
+  stderrTail(): string;
+  lines(maxLineBytes: number): AsyncGenerator<StdoutItem>;
+  send(message: HostMessage): Promise<boolean>;
+  kill(reason: string): void;
+  finish(graceMs?: number): Promise<CapsuleExit>;
+}
+
 const STDERR_TAIL = 16 * 1024;
 
-export class CapsuleProcess {
+/** Keeps the last kilobytes of a capsule's stderr and passes on each whole line. */
+export class StderrTail {
+  private text = "";
+  private pending = "";
+  constructor(private readonly onLine?: (line: string) => void) {}
+
+  add(chunk: string): void {
+    this.text = (this.text + chunk).slice(-STDERR_TAIL);
+    if (!this.onLine) return;
+    this.pending += chunk;
+    const lines = this.pending.split("\n");
+    this.pending = lines.pop()!.slice(-STDERR_TAIL);
+    for (const line of lines) if (line.trim()) this.onLine(line.slice(0, 2000));
+  }
+
+  get value(): string {
+    return this.text;
+  }
+}
+
+/**
+ * Splits a capsule's stdout into parsed, validated protocol lines. A line
+ * longer than `maxLineBytes` is dropped up to its newline and reported as an
+ * error; `onBytes` counts every byte against the capsule's limits.
+ */
+export async function* protocolLines(
+  chunks: AsyncIterable<Uint8Array>,
+  maxLineBytes: number,
+  onBytes: (n: number) => void,
+): AsyncGenerator<StdoutItem> {
+  const decoder = new TextDecoder();
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  let skipping = false;
+  for await (const chunk of chunks) {
+    onBytes(chunk.length);
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(10, start);
+      const end = newline < 0 ? chunk.length : newline;
+      if (!skipping) {
+        size += end - start;
+        if (size > maxLineBytes) {
+          skipping = true;
+          parts = [];
+          yield {
+            ok: false,
+            tooLong: true,
+            error: `line longer than the ${maxLineBytes}-byte cap (CLOSED_CLAW_MAX_LINE_BYTES)`,
+            preview: "",
+          };
+        } else {
+          parts.push(chunk.subarray(start, end));
+        }
+      }
+      if (newline < 0) break;
+      if (!skipping) {
+        const line = decoder.decode(concat(parts, size));
+        if (line.trim()) yield parseGuestLine(line);
+      }
+      parts = [];
+      size = 0;
+      skipping = false;
+      start = newline + 1;
+    }
+  }
+  // A last line the capsule did not end with a newline still counts.
+  if (!skipping && size > 0) {
+    const line = decoder.decode(concat(parts, size));
+    if (line.trim()) yield parseGuestLine(line);
+  }
+}
+
+export class CapsuleProcess implements CapsuleChannel {
   readonly pid: number;
   /** Every byte the capsule has written to stdout so far (counted against its limits). */
   bytesRead = 0;
@@ -23,7 +117,7 @@ export class CapsuleProcess {
   private readonly child: Deno.ChildProcess;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly encoder = new TextEncoder();
-  private stderrText = "";
+  private readonly stderr: StderrTail;
   private stdinOpen = true;
   killed: string | null = null;
 
@@ -32,7 +126,8 @@ export class CapsuleProcess {
     this.pid = child.pid;
     this.writer = child.stdin.getWriter();
     this.status = child.status;
-    this.drainStderr(onStderrLine);
+    this.stderr = new StderrTail(onStderrLine);
+    this.drainStderr();
   }
 
   static spawn(plan: LaunchPlan, onStderrLine?: (line: string) => void): CapsuleProcess {
@@ -50,16 +145,10 @@ export class CapsuleProcess {
     return new CapsuleProcess(child, onStderrLine);
   }
 
-  private async drainStderr(onLine?: (line: string) => void): Promise<void> {
-    let pending = "";
+  private async drainStderr(): Promise<void> {
     try {
       for await (const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())) {
-        this.stderrText = (this.stderrText + chunk).slice(-STDERR_TAIL);
-        if (!onLine) continue;
-        pending += chunk;
-        const lines = pending.split("\n");
-        pending = lines.pop()!.slice(-STDERR_TAIL);
-        for (const line of lines) if (line.trim()) onLine(line.slice(0, 2000));
+        this.stderr.add(chunk);
       }
     } catch {
       // The process was killed mid-read.
@@ -68,55 +157,17 @@ export class CapsuleProcess {
 
   /** The last few kilobytes the capsule wrote to stderr. */
   stderrTail(): string {
-    return this.stderrText;
+    return this.stderr.value;
   }
 
-  /**
-   * Yields each stdout line, parsed and validated. A line longer than
-   * `maxLineBytes` is dropped up to its newline and reported as an error.
-   */
-  async *lines(maxLineBytes: number): AsyncGenerator<StdoutItem> {
-    const decoder = new TextDecoder();
-    let parts: Uint8Array[] = [];
-    let size = 0;
-    let skipping = false;
-    for await (const chunk of this.child.stdout) {
-      this.bytesRead += chunk.length;
-      let start = 0;
-      while (start < chunk.length) {
-        const newline = chunk.indexOf(10, start);
-        const end = newline < 0 ? chunk.length : newline;
-        if (!skipping) {
-          size += end - start;
-          if (size > maxLineBytes) {
-            skipping = true;
-            parts = [];
-            yield {
-              ok: false,
-              tooLong: true,
-              error: `line longer than the ${maxLineBytes}-byte cap (CLOSED_CLAW_MAX_LINE_BYTES)`,
-              preview: "",
-            };
-          } else {
-            parts.push(chunk.subarray(start, end));
-          }
-        }
-        if (newline < 0) break;
-        if (!skipping) {
-          const line = decoder.decode(concat(parts, size));
-          if (line.trim()) yield parseGuestLine(line);
-        }
-        parts = [];
-        size = 0;
-        skipping = false;
-        start = newline + 1;
-      }
-    }
-    // A last line the capsule did not end with a newline still counts.
-    if (!skipping && size > 0) {
-      const line = decoder.decode(concat(parts, size));
-      if (line.trim()) yield parseGuestLine(line);
-    }
+  /** The capsule's raw stdout (a worker relays it; the host splits it with `lines`). */
+  chunks(): AsyncIterable<Uint8Array> {
+    return this.child.stdout;
+  }
+
+  /** Yields each stdout line, parsed and validated (see `protocolLines`). */
+  lines(maxLineBytes: number): AsyncGenerator<StdoutItem> {
+    return protocolLines(this.chunks(), maxLineBytes, (n) => this.bytesRead += n);
   }
 
   /** Sends one message; false when the capsule's stdin is already closed. */
@@ -124,6 +175,18 @@ export class CapsuleProcess {
     if (!this.stdinOpen) return false;
     try {
       await this.writer.write(this.encoder.encode(encodeHostMessage(message)));
+      return true;
+    } catch {
+      this.stdinOpen = false;
+      return false;
+    }
+  }
+
+  /** Writes bytes the host already encoded (a worker relaying a coordinator's messages). */
+  async sendBytes(bytes: Uint8Array): Promise<boolean> {
+    if (!this.stdinOpen) return false;
+    try {
+      await this.writer.write(bytes);
       return true;
     } catch {
       this.stdinOpen = false;

@@ -20,6 +20,7 @@ type Tools = typeof import("./tools.ts");
 type Web = typeof import("./web.ts");
 type Approvals = typeof import("./approvals.ts");
 type Mcp = typeof import("./mcp.ts");
+type Worker = typeof import("./worker.ts");
 
 /** The module `./<file>`, imported when first used (see _lazy.ts). */
 function loadModule<T>(file: string): Promise<T> {
@@ -133,5 +134,15 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary:
       "Serve Closed Claw to MCP clients (`mcp serve`); `mcp add|list|remove|approve` manage MCP servers agents may use.",
     load: async () => (await loadModule<Mcp>("mcp.ts")).mcpCommand,
+  },
+  {
+    name: "worker",
+    summary: "Run capsules for coordinators on other machines, taking jobs from NATS JetStream.",
+    load: async () => (await loadModule<Worker>("worker.ts")).workerCommand,
+  },
+  {
+    name: "workers",
+    summary: "List the live workers on NATS with their sandbox, load and roots.",
+    load: async () => (await loadModule<Worker>("worker.ts")).workersCommand,
   },
 ];

@@ -65,6 +65,20 @@ async function llmDeps(
   return { settings, store, llmConfig: config };
 }
 
+const NATS_RUN_OPTION: Record<string, OptionHelp> = {
+  nats: {
+    type: "string",
+    value: "url",
+    description: "Run the capsules on workers through this NATS server (CLOSED_CLAW_NATS_URL).",
+  },
+};
+
+/** `--nats` in place of CLOSED_CLAW_NATS_URL. */
+function withNatsFlag(ctx: CommandContext, deps: StartDeps): StartDeps {
+  const natsUrl = stringOption(ctx, "nats");
+  return natsUrl ? { ...deps, settings: { ...deps.settings, natsUrl } } : deps;
+}
+
 export const runCommand: Command = {
   name: "run",
   summary: "Run a task: plan it, route subtasks to agent capsules, and synthesize the answer.",
@@ -105,6 +119,7 @@ export const runCommand: Command = {
       description: "Stop the run when its model calls cost more than this.",
     },
     workspace: { type: "string", value: "dir", description: "Folder the agents work in." },
+    ...NATS_RUN_OPTION,
     ...VIEW_OPTIONS,
   },
   details: [
@@ -137,7 +152,7 @@ export const runCommand: Command = {
       workspace: workspaceOption ? resolve(settings.cwd, workspaceOption) : undefined,
     };
     const show = present(ctx);
-    const deps = await llmDeps(ctx, provider, model, replay);
+    const deps = withNatsFlag(ctx, await llmDeps(ctx, provider, model, replay));
     refreshInterruptedRuns(deps.store);
     const handle = startRun(deps, {
       ...options,
@@ -168,6 +183,7 @@ export const resumeCommand: Command = {
         "New budget for the whole run, spend before the resume included (default: the run's own).",
     },
     ...LLM_OPTIONS,
+    ...NATS_RUN_OPTION,
     ...VIEW_OPTIONS,
   },
   details: [
@@ -194,7 +210,10 @@ export const resumeCommand: Command = {
     // Another provider starts from its own default model unless one is given too.
     const provider = flags.provider ?? stored.llmProvider;
     const model = flags.model ?? (flags.provider ? undefined : stored.llmModel);
-    const deps = await llmDeps(ctx, provider, model, flags.provider ? undefined : stored.replay);
+    const deps = withNatsFlag(
+      ctx,
+      await llmDeps(ctx, provider, model, flags.provider ? undefined : stored.replay),
+    );
     const handle = resumeRun(deps, runId, {
       maxCostUsd,
       onEvent: (e) => show.view?.onEvent(e),

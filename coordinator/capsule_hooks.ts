@@ -268,6 +268,7 @@ export function capsuleEventRecorder(
           sandbox: event.sandbox,
           spawn_ms: event.spawn_ms,
           refused_tools: event.refused_tools,
+          ...(event.worker ? { worker: event.worker } : {}),
         });
         break;
       case "tool_decided":

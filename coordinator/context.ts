@@ -2,6 +2,7 @@
  * Everything one running run shares between the pipeline's functions: the
  * services it calls, its state, its run log, and how it stops.
  */
+import type { CapsulePlacement } from "../capsule_runtime/capsule_types.ts";
 import type { Settings } from "../core/settings.ts";
 import type { Redactor } from "../core/redact.ts";
 import type { ToolName } from "../capsule_runtime/manifest.ts";
@@ -42,6 +43,8 @@ export interface RunContext {
   checkpoint(): void;
   /** Serialises agent acquisition per role, so parallel subtasks share one agent. */
   roleLocks: Map<string, Promise<unknown>>;
+  /** Set with CLOSED_CLAW_NATS_URL: capsules run on worker machines (workers/placement.ts). */
+  placement?: CapsulePlacement;
 }
 
 /** Emits `task_pool_update`: a snapshot of a phase's subtasks. */

@@ -21,6 +21,7 @@ import { RunLog } from "./run_log.ts";
 import { exportRunTrace } from "./trace_export.ts";
 import type { RunOwnership } from "./run_owner.ts";
 import { checkTools } from "./run_options.ts";
+import type { NatsPlacement } from "../workers/placement.ts";
 import type { CoordinatorDeps, RunHandle, RunOptions, RunOutcome, RunState } from "./types.ts";
 
 /** How often a running coordinator checks its run's cancel flag (ms). */
@@ -81,6 +82,7 @@ export function launch(
 
   const done = (async (): Promise<RunOutcome> => {
     let crash: unknown = null;
+    let placement: NatsPlacement | undefined;
     try {
       // A log that cannot be written (full disk) ends the run here, recorded and resumable.
       if (resumed) log.emit("run_resumed", { stage: state.stage, session_id: state.session_id });
@@ -89,6 +91,7 @@ export function launch(
       if (warning) log.emit("embedder_warning", { embedder: embedder.name, warning });
       // Real paths from here on: every check and sandbox bind sees where files really are.
       const workspace = realOrSelf(options.workspace ?? settings.workspace);
+      placement = settings.natsUrl ? await openPlacement(settings, log) : undefined;
       const ctx: RunContext = {
         settings,
         store,
@@ -107,11 +110,13 @@ export function launch(
         checkpoint: () => saveCheckpoint(store, state),
         roleLocks: new Map(),
         approvals: approvalService(store, options, redactor, log),
+        placement,
       };
       await drive(ctx);
     } catch (error) {
       crash = error;
     } finally {
+      await placement?.close();
       clearInterval(poll);
       options.signal?.removeEventListener("abort", onAbort);
       unregister();
@@ -132,6 +137,23 @@ export function launch(
     done,
     cancel: (reason = "cancelled by user") => stopRun({ kind: "cancel", reason }),
   };
+}
+
+/** Connects to NATS for a run whose capsules run on workers; a failure ends the run, saying why. */
+async function openPlacement(settings: StartDeps["settings"], log: RunLog): Promise<NatsPlacement> {
+  const { NatsPlacement } = await import("../workers/placement.ts");
+  try {
+    const placement = await NatsPlacement.open(
+      settings,
+      (line) => log.emit("nats_status", { message: line }),
+    );
+    log.emit("nats_connected", { servers: settings.natsUrl });
+    return placement;
+  } catch (error) {
+    throw new ClosedClawError("nats_unreachable", (error as Error).message, {
+      hint: "Start nats-server with -js, or unset CLOSED_CLAW_NATS_URL to run capsules here.",
+    });
+  }
 }
 
 /**

@@ -256,6 +256,7 @@ async function runAgent(ctx: RunContext, subtask: Subtask, run: AgentRun): Promi
     signal: ctx.signal,
     onEvent: noteFirstTool(ctx, capsuleEventRecorder(ctx, subtask, agentId, toolEvents)),
     journal,
+    placement: ctx.placement,
   });
   stats.latency_ms += result.latency_ms;
   stats.tool_calls += toolEvents.length;

@@ -356,6 +356,7 @@ export class TraceBuilder implements SpanPlaces {
         },
       );
       if (str(e.payload.agent_id)) span.attributes["gen_ai.agent.id"] = str(e.payload.agent_id);
+      if (str(e.payload.worker)) span.attributes["closed_claw.worker"] = str(e.payload.worker);
       span.status = "ok";
     }
   }

@@ -58,11 +58,15 @@ export function secretsOf(settings: {
   openaiApiKey: string;
   anthropicApiKey: string;
   geminiApiKey: string;
+  natsPassword?: string;
+  natsToken?: string;
 }): string[] {
   return [
     settings.llmApiKey,
     settings.openaiApiKey,
     settings.anthropicApiKey,
     settings.geminiApiKey,
+    settings.natsPassword ?? "",
+    settings.natsToken ?? "",
   ];
 }

@@ -560,6 +560,61 @@ export const SETTING_DEFS = [
     { min: 0, max: 1 },
     R("Mutation rate", "Chance that each trait changes when an agent is derived."),
   ),
+  text(
+    "CLOSED_CLAW_NATS_URL",
+    "natsUrl",
+    "",
+    R(
+      "NATS server",
+      "NATS URL(s), comma-separated: capsules then run on `closed-claw worker` machines; empty: here.",
+    ),
+  ),
+  text("CLOSED_CLAW_NATS_USER", "natsUser", "", R("NATS user", "User name for NATS.")),
+  text(
+    "CLOSED_CLAW_NATS_PASSWORD",
+    "natsPassword",
+    "",
+    R("NATS password", "Password for NATS."),
+    "secret",
+  ),
+  text(
+    "CLOSED_CLAW_NATS_TOKEN",
+    "natsToken",
+    "",
+    R("NATS token", "Token for NATS."),
+    "secret",
+  ),
+  text(
+    "CLOSED_CLAW_NATS_CREDS",
+    "natsCredsFile",
+    "",
+    R("NATS credentials file", "A .creds file (user JWT and nkey seed) for NATS."),
+    "path",
+  ),
+  text(
+    "CLOSED_CLAW_NATS_NKEY_SEED_FILE",
+    "natsNkeySeedFile",
+    "",
+    R("NATS nkey seed file", "A file holding the nkey seed (SU…) to sign in to NATS with."),
+    "path",
+  ),
+  text(
+    "CLOSED_CLAW_NATS_TLS_CA",
+    "natsTlsCa",
+    "",
+    R("NATS TLS CA", "CA certificate file: connect to NATS over TLS, verified against it."),
+    "path",
+  ),
+  num(
+    "CLOSED_CLAW_NATS_ACCEPT_TIMEOUT_SEC",
+    "natsAcceptTimeoutSec",
+    30,
+    { min: 1, max: 3600 },
+    R(
+      "Worker accept timeout (s)",
+      "How long a capsule waits for a worker to take it before it counts as not started.",
+    ),
+  ),
 ] as const;
 
 type Defs = typeof SETTING_DEFS[number];
@@ -671,6 +726,22 @@ export interface RawSettings {
   evolutionEnabled: boolean;
   /** `CLOSED_CLAW_EVOLUTION_MUTATION_RATE`: Chance that each trait changes when an agent is derived. */
   evolutionMutationRate: number;
+  /** `CLOSED_CLAW_NATS_URL`: NATS URL(s), comma-separated: capsules then run on `closed-claw worker` machines; empty: here. */
+  natsUrl: string;
+  /** `CLOSED_CLAW_NATS_USER`: User name for NATS. */
+  natsUser: string;
+  /** `CLOSED_CLAW_NATS_PASSWORD`: Password for NATS. */
+  natsPassword: string;
+  /** `CLOSED_CLAW_NATS_TOKEN`: Token for NATS. */
+  natsToken: string;
+  /** `CLOSED_CLAW_NATS_CREDS`: A .creds file (user JWT and nkey seed) for NATS. */
+  natsCredsFile: string;
+  /** `CLOSED_CLAW_NATS_NKEY_SEED_FILE`: A file holding the nkey seed (SU…) to sign in to NATS with. */
+  natsNkeySeedFile: string;
+  /** `CLOSED_CLAW_NATS_TLS_CA`: CA certificate file: connect to NATS over TLS, verified against it. */
+  natsTlsCa: string;
+  /** `CLOSED_CLAW_NATS_ACCEPT_TIMEOUT_SEC`: How long a capsule waits for a worker to take it before it counts as not started. */
+  natsAcceptTimeoutSec: number;
 }
 
 /** True when A and B are the same type (each assignable to the other). */
@@ -763,7 +834,15 @@ export type EnvName =
   | "CLOSED_CLAW_MAX_PARALLEL_AGENTS"
   | "CLOSED_CLAW_MAX_LINE_BYTES"
   | "CLOSED_CLAW_EVOLUTION_ENABLED"
-  | "CLOSED_CLAW_EVOLUTION_MUTATION_RATE";
+  | "CLOSED_CLAW_EVOLUTION_MUTATION_RATE"
+  | "CLOSED_CLAW_NATS_URL"
+  | "CLOSED_CLAW_NATS_USER"
+  | "CLOSED_CLAW_NATS_PASSWORD"
+  | "CLOSED_CLAW_NATS_TOKEN"
+  | "CLOSED_CLAW_NATS_CREDS"
+  | "CLOSED_CLAW_NATS_NKEY_SEED_FILE"
+  | "CLOSED_CLAW_NATS_TLS_CA"
+  | "CLOSED_CLAW_NATS_ACCEPT_TIMEOUT_SEC";
 
 export interface LoadSettingsOptions {
   /** Variables to read instead of `Deno.env` (tests pass their own). */

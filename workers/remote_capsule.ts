@@ -1,0 +1,252 @@
+/**
+ * The coordinator's end of a capsule that runs on a worker: the same
+ * `CapsuleChannel` a local process offers. The worker's stdout bytes are
+ * split and validated here by the same code as a local capsule's (so a
+ * worker cannot send the session anything a capsule could not), host
+ * messages go back as bytes for the capsule's stdin, and a worker that falls
+ * silent ends the capsule as crashed, so the session relaunches it from the
+ * journal on another worker.
+ */
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { encodeHostMessage, type HostMessage } from "../capsule_runtime/protocol.ts";
+import {
+  type CapsuleChannel,
+  type CapsuleExit,
+  protocolLines,
+  StderrTail,
+  type StdoutItem,
+} from "../capsule_runtime/supervisor.ts";
+import type { HostToolOutcome } from "../guest/protocol_types.ts";
+import { ProgramLostError } from "../capsule_runtime/capsule_types.ts";
+import {
+  capsuleSubject,
+  chunked,
+  decodeJson,
+  encodeJson,
+  HEARTBEAT_MS,
+  type HostControl,
+  parseHostSubject,
+  SILENCE_MS,
+  type WorkerEvent,
+  WorkerEventSchema,
+} from "./wire.ts";
+
+/** A queue of stdout chunks the session reads as they arrive. */
+class ChunkQueue implements AsyncIterable<Uint8Array> {
+  private items: Uint8Array[] = [];
+  private wake: (() => void) | null = null;
+  private ended = false;
+
+  push(chunk: Uint8Array): void {
+    if (this.ended) return;
+    this.items.push(chunk);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    while (true) {
+      const next = this.items.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((resolve) => this.wake = resolve);
+      this.wake = null;
+    }
+  }
+}
+
+export class RemoteCapsule implements CapsuleChannel {
+  readonly pid: number;
+  bytesRead = 0;
+  killed: string | null = null;
+  readonly status: Promise<CapsuleExit>;
+  private settle!: (exit: CapsuleExit) => void;
+  private readonly stdout = new ChunkQueue();
+  private readonly stderr: StderrTail;
+  private readonly programs = new Map<
+    string,
+    { resolve: (outcome: HostToolOutcome) => void; reject: (error: Error) => void }
+  >();
+  private programIds = 0;
+  private lastHeard = Date.now();
+  private readonly timer: ReturnType<typeof setInterval>;
+  private stdinOpen = true;
+  private done = false;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly sub: Subscription,
+    readonly worker: string,
+    private readonly job: string,
+    pid: number,
+    onStderrLine: (line: string) => void,
+  ) {
+    this.pid = pid;
+    this.stderr = new StderrTail(onStderrLine);
+    this.status = new Promise((resolve) => this.settle = resolve);
+    // Heartbeats out; silence from the worker ends the capsule.
+    this.timer = setInterval(() => this.tick(), HEARTBEAT_MS);
+  }
+
+  /** One message from the worker (already known to come from this capsule's worker). */
+  receive(kind: string, data: Uint8Array): void {
+    if (this.done) return;
+    this.lastHeard = Date.now();
+    if (kind === "out") {
+      this.stdout.push(data);
+      return;
+    }
+    if (kind !== "ev") return;
+    const event = decodeJson(WorkerEventSchema, data);
+    if (event) this.onEvent(event);
+  }
+
+  private onEvent(event: WorkerEvent): void {
+    switch (event.t) {
+      case "stderr":
+        this.stderr.add(event.line + "\n");
+        return;
+      case "exit":
+        this.end({
+          success: event.code === 0,
+          code: event.code,
+          signal: event.signal as Deno.Signal | null,
+        });
+        return;
+      case "program_result": {
+        const waiting = this.programs.get(event.id);
+        this.programs.delete(event.id);
+        waiting?.resolve(event.outcome as HostToolOutcome);
+        return;
+      }
+    }
+  }
+
+  private tick(): void {
+    this.control({ t: "hb" });
+    if (Date.now() - this.lastHeard <= SILENCE_MS) return;
+    this.stderr.add(
+      `worker '${this.worker}' went silent for ${SILENCE_MS / 1000} s (it stopped or lost NATS)\n`,
+    );
+    this.end({ success: false, code: -1, signal: null });
+  }
+
+  /** The capsule is over: no more bytes, every program call still waiting fails. */
+  private end(exit: CapsuleExit): void {
+    if (this.done) return;
+    this.done = true;
+    clearInterval(this.timer);
+    this.stdout.end();
+    this.sub.unsubscribe();
+    for (const [id, waiting] of this.programs) {
+      waiting.reject(
+        new ProgramLostError(
+          `the worker '${this.worker}' was lost while a program ran; whether it finished is unknown`,
+        ),
+      );
+      this.programs.delete(id);
+    }
+    this.settle(exit);
+  }
+
+  private control(message: HostControl): void {
+    if (this.done) return;
+    try {
+      this.nc.publish(
+        capsuleSubject(this.worker, this.job, "to_worker", "ctl"),
+        encodeJson(message),
+      );
+    } catch {
+      // A closed connection: the silence check ends the capsule.
+    }
+  }
+
+  stderrTail(): string {
+    return this.stderr.value;
+  }
+
+  lines(maxLineBytes: number): AsyncGenerator<StdoutItem> {
+    return protocolLines(this.stdout, maxLineBytes, (n) => this.bytesRead += n);
+  }
+
+  send(message: HostMessage): Promise<boolean> {
+    if (!this.stdinOpen || this.done) return Promise.resolve(false);
+    const bytes = new TextEncoder().encode(encodeHostMessage(message));
+    const subject = capsuleSubject(this.worker, this.job, "to_worker", "in");
+    try {
+      for (const piece of chunked(bytes)) this.nc.publish(subject, piece);
+      return Promise.resolve(true);
+    } catch {
+      return Promise.resolve(false);
+    }
+  }
+
+  kill(reason: string): void {
+    if (this.killed) return;
+    this.killed = reason;
+    this.stdinOpen = false;
+    this.control({ t: "kill", reason });
+  }
+
+  async finish(graceMs = 2000): Promise<CapsuleExit> {
+    this.stdinOpen = false;
+    this.control({ t: "close_stdin" });
+    const timer = setTimeout(() => this.kill("did not exit after its final answer"), graceMs);
+    // A worker that does not report the exit is not waited on for ever either.
+    const hard = setTimeout(
+      () => this.end({ success: false, code: -1, signal: null }),
+      graceMs + SILENCE_MS,
+    );
+    try {
+      return await this.status;
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(hard);
+    }
+  }
+
+  /** Runs an exec tool's program on the worker; a cancel asks the worker to stop it. */
+  runProgram(
+    tool: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<HostToolOutcome> {
+    const id = `p${++this.programIds}`;
+    if (this.done) {
+      return Promise.resolve({
+        ok: false,
+        result: {},
+        error: `the capsule on worker '${this.worker}' has ended`,
+        ms: 0,
+      });
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => this.control({ t: "cancel_program", id });
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.programs.set(id, {
+        resolve: (outcome) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(outcome);
+        },
+        reject: (error) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      });
+      this.control({ t: "run_program", id, tool, args });
+    });
+  }
+}
+
+/** Routes a job's messages to its capsule: only the worker that accepted it is heard. */
+export function routeTo(capsule: RemoteCapsule, subject: string, data: Uint8Array): void {
+  const from = parseHostSubject(subject);
+  if (from && from.worker === capsule.worker) capsule.receive(from.kind, data);
+}
