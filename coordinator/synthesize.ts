@@ -6,8 +6,16 @@
 import type { LlmService } from "../llm/types.ts";
 import type { RunState, Subtask } from "./types.ts";
 
-/** The result summary over the given pools: completed, then failed or cancelled. */
-export function summarizePools(pools: readonly Subtask[]): string {
+/** Characters of subtask results the synthesis call is sent, at most. */
+const SYNTHESIS_INPUT_CHARS = 4000;
+
+/**
+ * The result summary over the given pools: completed, then failed or
+ * cancelled. With `maxChars`, the whole summary stays within it by giving each
+ * subtask's result or error a fair share (a short one leaves its unused share
+ * to the others), so every subtask is still there; a cut text ends with "…".
+ */
+export function summarizePools(pools: readonly Subtask[], maxChars = Infinity): string {
   if (pools.length === 0) return "No sub-tasks were generated.";
   const line = (t: Subtask) => `- [${t.phase}/${t.task_id}] (${t.role_tag}) ${t.title}`;
   const completed = pools.filter((t) => t.status === "completed");
@@ -15,14 +23,46 @@ export function summarizePools(pools: readonly Subtask[]): string {
   if (completed.length === 0 && failed.length === 0) {
     return `No sub-tasks completed out of ${pools.length} total.`;
   }
+  const entries = [
+    ...completed.map((t) => ({ head: `${line(t)}: `, text: t.result, group: 0 })),
+    ...failed.map((t) => ({ head: `${line(t)}: error=`, text: t.error, group: 1 })),
+  ];
+  const labels = ["Completed sub-tasks:", "Failed/Cancelled sub-tasks:"];
+  const fixed = entries.reduce((n, e) => n + e.head.length + 1, 0) +
+    labels.filter((_, g) => entries.some((e) => e.group === g))
+      .reduce((n, label) => n + label.length + 1, 0);
+  // `fixed` counts a newline after every line; the last has none, hence the + 1.
+  const shares = fairShares(entries.map((e) => e.text.length), maxChars - fixed + 1);
   const parts: string[] = [];
-  if (completed.length) {
-    parts.push("Completed sub-tasks:", ...completed.map((t) => `${line(t)}: ${t.result}`));
+  for (const [g, label] of labels.entries()) {
+    const mine = entries.map((e, i) => ({ ...e, share: shares[i] })).filter((e) => e.group === g);
+    if (mine.length === 0) continue;
+    parts.push(label, ...mine.map((e) => e.head + cut(e.text, e.share)));
   }
-  if (failed.length) {
-    parts.push("Failed/Cancelled sub-tasks:", ...failed.map((t) => `${line(t)}: error=${t.error}`));
-  }
-  return parts.join("\n");
+  const text = parts.join("\n");
+  // Headers alone over the budget (very many subtasks): a plain cut.
+  return text.length > maxChars ? text.slice(0, maxChars) : text;
+}
+
+/** `text` within `max` characters, "…" marking a cut. */
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : text.slice(0, Math.max(0, max - 1)) + "…";
+}
+
+/**
+ * How many characters each of `lengths` may keep so that they sum to at most
+ * `budget`: the shortest keep all they have, the rest share what is left equally.
+ */
+function fairShares(lengths: number[], budget: number): number[] {
+  const shares = lengths.map(() => 0);
+  const order = lengths.map((n, i) => ({ n, i })).sort((a, b) => a.n - b.n);
+  let left = Math.max(0, budget);
+  order.forEach(({ n, i }, k) => {
+    const share = Math.min(n, Math.floor(left / (order.length - k)));
+    shares[i] = share;
+    left -= share;
+  });
+  return shares;
 }
 
 /** The failure report given instead of a synthesis. */
@@ -65,8 +105,12 @@ export async function synthesizeAnswer(
         },
         {
           role: "user",
+          // Every subtask's result, each cut to a fair share of the bound (not the first few whole).
           content: `Original task: ${state.task}\n\nSub-task outputs:\n${
-            state.response_result.slice(0, 4000)
+            summarizePools(
+              [...state.discovery_subtask_pool, ...state.execution_subtask_pool],
+              SYNTHESIS_INPUT_CHARS,
+            )
           }`,
         },
       ],

@@ -40,3 +40,29 @@ Deno.test("only a run of one completed subtask with an answer skips the synthesi
     null,
   );
 });
+
+Deno.test("a bounded summary keeps every subtask, each result cut to a fair share", () => {
+  const pool = preparePhasePool(
+    { subtasks: [sub("a"), sub("b"), sub("c")] },
+    "execution",
+    4,
+    ["file_io"],
+  );
+  pool.forEach((t) => (t.status = "completed"));
+  pool[0].result = "A".repeat(3000);
+  pool[1].result = "short";
+  pool[2].result = "C".repeat(3000);
+  const whole = summarizePools(pool);
+  assert.equal(summarizePools(pool, whole.length), whole, "nothing is cut when it fits");
+  const bounded = summarizePools(pool, 1000);
+  assert.ok(bounded.length <= 1000);
+  const lines = bounded.split("\n");
+  assert.equal(lines.length, 4);
+  assert.ok(lines[2].endsWith("Title b: short"), "a short result is whole");
+  // The two long ones share what is left equally, each marked as cut.
+  const a = lines[1].split(": ")[1];
+  const c = lines[3].split(": ")[1];
+  assert.ok(a.endsWith("…") && c.endsWith("…"));
+  assert.ok(Math.abs(a.length - c.length) <= 1);
+  assert.ok(bounded.length >= 990, `the budget is used: ${bounded.length}`);
+});
