@@ -212,7 +212,10 @@ export async function connectMcpHttpServer(
 ): Promise<McpConnection> {
   const url = entry.url ?? "";
   const check = await checkMcpUrl(url, reach);
-  if (!check.ok) throw new Error(`MCP server '${entry.name}' at ${url} refused: ${check.error}`);
+  if (!check.ok) {
+    const why = check.error.replace(/: refused$/, "");
+    throw new Error(`MCP server '${entry.name}' at ${url} refused: ${why}`);
+  }
   const pinned = pinnedFetch(check, entry.headers ?? {}, reach.caCerts);
   const transport = new StreamableHTTPClientTransport(check.url, { fetch: pinned.fetch });
   return await connectClient(entry.name, transport, {

@@ -198,7 +198,9 @@ export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<numbe
   if (url !== undefined) {
     // The http tools' SSRF guard, before anything is sent (loopback and private addresses refused).
     const check = await checkMcpUrl(url);
-    if (!check.ok) throw new UsageError(`mcp add: ${url} refused: ${check.error}.`);
+    if (!check.ok) {
+      throw new UsageError(`mcp add: ${url} refused: ${check.error.replace(/: refused$/, "")}.`);
+    }
     entry = {
       name,
       command: "",
