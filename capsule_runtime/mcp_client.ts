@@ -142,7 +142,10 @@ export async function connectClient(
     };
   } catch (error) {
     await close();
-    const why = error instanceof Error ? error.message : String(error);
+    let why = error instanceof Error ? error.message : String(error);
+    // fetch says only "fetch failed"; its cause says why (e.g. "Connection refused").
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : "";
+    if (cause) why += ` (${cause.split("): ").pop()?.trim().slice(0, 200)})`;
     throw new Error(`MCP server '${name}' did not start: ${why}${more.explain?.() ?? ""}`);
   }
 }

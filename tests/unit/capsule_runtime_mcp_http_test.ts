@@ -134,6 +134,21 @@ Deno.test("pinnedFetch over HTTP: a public name reaches only the checked address
     const redirect = await pinned.fetch(`http://mcp.example.com:${port}/elsewhere`);
     assert.equal(redirect.status, 302);
     await redirect.body?.cancel();
+    // A server that is not there: one line saying why, not only "fetch failed".
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadPort = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    const dead = pinnedFetch(checked(`http://mcp.example.com:${deadPort}/mcp`));
+    await assert.rejects(
+      connectClient(
+        "gone",
+        new StreamableHTTPClientTransport(new URL(`http://mcp.example.com:${deadPort}/mcp`), {
+          fetch: dead.fetch,
+        }),
+      ),
+      /MCP server 'gone' did not start: fetch failed \(.*Connection refused/,
+    );
+    dead.close();
   } finally {
     pinned.close();
     await server.shutdown();
