@@ -1,4 +1,5 @@
 /** Starts the dashboard on Deno.serve. */
+import { closeWorkerConnections } from "./views/workers_view.ts";
 import type { WebDeps } from "./deps.ts";
 import { createWebApp } from "./app.ts";
 import { allowedHostsFor, isLoopbackHost, newAccessToken } from "./security.ts";
@@ -122,6 +123,7 @@ export function startWebServer(deps: WebDeps, options: WebServerOptions = {}): W
     async shutdown() {
       web.close();
       await server.shutdown();
+      await closeWorkerConnections();
     },
   };
 }

@@ -71,6 +71,8 @@ export async function connectNats(
   name: string,
   onStatus?: (line: string) => void,
   firstTries = 4,
+  /** Where replies come in; a worker's own one lets NATS permissions keep others' replies from it. */
+  inboxPrefix?: string,
 ): Promise<NatsConnection> {
   const servers = settings.natsUrl.split(",").map((s) => s.trim()).filter(Boolean);
   if (!servers.length) throw new NatsError("no NATS URL: set CLOSED_CLAW_NATS_URL or pass --nats");
@@ -85,6 +87,7 @@ export async function connectNats(
     reconnectDelayHandler: () => reconnectDelay(reconnects++),
     pingInterval: 5_000,
     maxPingOut: 2,
+    ...(inboxPrefix ? { inboxPrefix } : {}),
   };
   let lastError = "";
   for (let attempt = 0; attempt < firstTries; attempt++) {

@@ -193,6 +193,9 @@ export class RemoteCapsule implements CapsuleChannel {
     this.killed = reason;
     this.stdinOpen = false;
     this.control({ t: "kill", reason });
+    // Gone for the host at once: a worker that keeps the capsule, or never reports its
+    // exit, holds nothing here.
+    this.end({ success: false, code: 137, signal: "SIGKILL" });
   }
 
   async finish(graceMs = 2000): Promise<CapsuleExit> {

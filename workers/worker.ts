@@ -60,13 +60,20 @@ export class Worker {
       options.settings,
       `closed-claw worker ${options.name}`,
       options.log,
+      4,
+      workerInbox(options.name),
     );
     try {
       const { jsm } = await jetStreamOf(nc);
       await ensureJobStream(jsm);
     } catch (error) {
-      await nc.close().catch(() => {});
-      throw error;
+      if (/permissions violation/i.test((error as Error).message)) {
+        // A worker whose NATS user may only take jobs (docs/scale-out.md) waits for the stream.
+        options.log("the job stream is not there yet; the first coordinator creates it");
+      } else {
+        await nc.close().catch(() => {});
+        throw error;
+      }
     }
     const worker = new Worker(nc, options);
     worker.sandbox = (await machineFacts()).bwrapPath ? "bwrap" : "deno-only";
@@ -132,10 +139,14 @@ export class Worker {
         this.jobs.add(job);
       } catch (error) {
         if (this.stopped) break;
-        const wait = reconnectDelay(failures++);
-        this.options.log(
-          `could not take jobs (${(error as Error).message}); retrying in ${wait} ms`,
-        );
+        const message = (error as Error).message;
+        // No stream or consumer yet: a coordinator creates them on its first run.
+        const missing = /not found/i.test(message);
+        const wait = missing ? 1_000 : reconnectDelay(failures);
+        if (!missing || failures === 0) {
+          this.options.log(`could not take jobs (${message}); retrying in ${wait} ms`);
+        }
+        failures++;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
@@ -158,6 +169,11 @@ export class Worker {
     await Promise.allSettled([...this.jobs]);
     await this.nc.drain().catch(() => this.nc.close());
   }
+}
+
+/** A worker's reply subjects (see docs/scale-out.md's permissions). */
+export function workerInbox(name: string): string {
+  return `_INBOX_${name}`;
 }
 
 /** Asks every live worker who it is; answers gathered for `waitMs`. */

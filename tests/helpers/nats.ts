@@ -37,6 +37,21 @@ function freePort(): number {
 export interface NatsServer extends AsyncDisposable {
   url: string;
   port: number;
+  /** Kills the server (its JetStream store stays on disk). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and store. */
+  restart(): Promise<void>;
+}
+
+async function listening(port: number): Promise<void> {
+  await waitFor(async () => {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true;
+    } catch {
+      return false;
+    }
+  }, "nats-server to listen");
 }
 
 /** Starts nats-server with JetStream (and `config` as its config file, when given). */
@@ -50,30 +65,30 @@ export async function startNats(dir: string, config?: string): Promise<NatsServe
     await Deno.writeTextFile(path, config);
     args.push("-c", path);
   }
-  const child = new Deno.Command(natsServerPath(), {
-    args,
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitFor(async () => {
+  const spawn = () =>
+    new Deno.Command(natsServerPath(), { args, stdout: "null", stderr: "null" }).spawn();
+  let child: Deno.ChildProcess | null = spawn();
+  await listening(port);
+  const stop = async () => {
+    if (!child) return;
     try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return true;
+      child.kill("SIGKILL");
     } catch {
-      return false;
+      // already gone
     }
-  }, "nats-server to listen");
+    await child.status;
+    child = null;
+  };
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-      await child.status;
+    stop,
+    async restart() {
+      await stop();
+      child = spawn();
+      await listening(port);
     },
+    [Symbol.asyncDispose]: stop,
   };
 }
 

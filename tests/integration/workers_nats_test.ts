@@ -14,6 +14,7 @@ import { tempDir } from "../helpers/temp.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { effectLines, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { natsServerPath, startNats, startWorker } from "../helpers/nats.ts";
+import { startWebFixture } from "../helpers/web_fixture.ts";
 
 const hasNats = natsServerPath() !== "";
 const skipNote = "nats-server is not installed (apt-get install nats-server)";
@@ -310,6 +311,84 @@ Deno.test({
         /worker plain refused the capsule: workspace .* is outside this worker's roots/,
       );
       assert.match(text, /--workspace-root/);
+    } finally {
+      await brain.fake.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "the dashboard lists the live workers, and says when capsules run here",
+  ignore: !hasNats,
+  async fn() {
+    await using dir = await tempDir();
+    await using nats = await startNats(dir.path);
+    await using worker = await startWorker(dir.path, {
+      name: "dash-w",
+      url: nats.url,
+      roots: [dir.path],
+      maxCapsules: 3,
+    });
+    await worker.ready;
+    {
+      await using web = await startWebFixture({ env: { CLOSED_CLAW_NATS_URL: nats.url } });
+      const api = await (await web.api("GET", "/api/workers")).json();
+      assert.equal(api.configured, true);
+      assert.deepEqual(
+        api.workers.map((w: { name: string; max_capsules: number }) => [w.name, w.max_capsules]),
+        [["dash-w", 3]],
+      );
+      const page = await (await web.api("GET", "/system")).text();
+      assert.match(page, /<h2>Workers<\/h2>/);
+      assert.match(page, /dash-w/);
+      assert.match(page, /0 \/ 3/);
+    }
+    {
+      await using web = await startWebFixture();
+      const api = await (await web.api("GET", "/api/workers")).json();
+      assert.equal(api.configured, false);
+      assert.match(await (await web.api("GET", "/system")).text(), /Capsules run on this machine/);
+    }
+  },
+});
+
+Deno.test({
+  name: "a worker that loses NATS says so, reconnects with back-off, and takes jobs again",
+  ignore: !hasNats,
+  async fn() {
+    await using dir = await tempDir();
+    await using nats = await startNats(dir.path);
+    const brain = await startBrain(dir.path, {
+      complexity: "simple",
+      plan: () => [{ task_id: "r", title: "Read", description: "Read a.txt.", role_tag: "r" }],
+      agent: ({ step }) =>
+        step === 0 ? toolStep("file_io", { op: "read", path: "a.txt" }) : finalStep("read it"),
+    });
+    await Deno.writeTextFile(join(brain.workspace, "a.txt"), "A");
+    await using worker = await startWorker(dir.path, {
+      name: "w1",
+      url: nats.url,
+      roots: [brain.workspace],
+    });
+    await worker.ready;
+    try {
+      await nats.stop();
+      await waitFor(
+        () => worker.output.some((l) => l.includes("lost the NATS connection")),
+        "the worker to report the lost connection",
+      );
+      await nats.restart();
+      await waitFor(
+        () => worker.output.some((l) => l.includes("reconnected to NATS")),
+        "the worker to reconnect",
+        30_000,
+      );
+      const out = await runCli(["run", "Read a.txt", "--nats", nats.url, "--json"], {
+        cwd: dir.path,
+        env: brain.env,
+      });
+      assert.equal(out.code, 0, `${out.stdout}\n${out.stderr}\n${worker.output.join("\n")}`);
+      assert.equal(JSON.parse(out.stdout).status, "ok");
     } finally {
       await brain.fake.close();
     }

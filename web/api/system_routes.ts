@@ -9,6 +9,7 @@ import { probeBubblewrap } from "../../capsule_runtime/bwrap_probe.ts";
 import type { WebDeps } from "../deps.ts";
 import { HttpError, jsonBody } from "../http.ts";
 import { healthOf, statsOf, systemStatusOf } from "../views/health.ts";
+import { workersOf } from "../views/workers_view.ts";
 import { settingsView } from "../views/settings_view.ts";
 
 const SettingsChanges = z.object({
@@ -63,6 +64,8 @@ export function systemRoutes(deps: WebDeps): Hono {
       sandbox_detail: bwrap.works ? "" : bwrap.error,
     });
   });
+
+  app.get("/workers", async (c) => c.json(await workersOf(deps.settings)));
 
   app.post("/init", (c) => {
     ensureDataDirs(deps.settings);

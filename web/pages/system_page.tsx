@@ -9,6 +9,7 @@ import { BULK_DELETE_CONFIRMATION } from "../api/agents_routes.ts";
 import { breakersOf, healthOf, statsOf, systemStatusOf } from "../views/health.ts";
 import type { OpenBreaker } from "../../llm/breaker.ts";
 import { DataTable } from "./data_table.tsx";
+import { workersOf, type WorkersView } from "../views/workers_view.ts";
 import { renderPage } from "./layout.tsx";
 import { Card, HealthProblems, Json, Status } from "./ui.tsx";
 
@@ -75,9 +76,46 @@ function BreakersTable(props: { rows: OpenBreaker[] }) {
   );
 }
 
+/** Where capsules run: this machine, or the live workers on NATS. */
+function WorkersTable(props: { view: WorkersView }) {
+  const { view } = props;
+  return (
+    <section id="workers">
+      <h2>Workers</h2>
+      {!view.configured
+        ? (
+          <p>
+            Capsules run on this machine. Set <code>CLOSED_CLAW_NATS_URL</code> and start{" "}
+            <code>closed-claw worker</code> on other machines to run them there.
+          </p>
+        )
+        : view.error
+        ? <p class="flash error">Could not ask the workers on {view.nats_url}: {view.error}</p>
+        : (
+          <DataTable
+            rows={view.workers}
+            empty={`No worker answered on ${view.nats_url}: capsules wait until one starts.`}
+            columns={[
+              { header: "Name", cell: (w) => w.name },
+              { header: "Host", cell: (w) => w.host },
+              {
+                header: "Sandbox",
+                cell: (w) => w.sandbox === "bwrap" ? "bubblewrap + Deno" : "Deno only",
+              },
+              { header: "Running", cell: (w) => `${w.running} / ${w.max_capsules}` },
+              { header: "Workspace roots", cell: (w) => w.workspace_roots.join(", ") },
+              { header: "Version", cell: (w) => w.version },
+            ]}
+          />
+        )}
+    </section>
+  );
+}
+
 export function systemPage(deps: WebDeps, base: string): Hono {
   const app = new Hono();
-  app.get("/system", (c) => {
+  app.get("/system", async (c) => {
+    const workers = await workersOf(deps.settings);
     const health = healthOf(deps);
     const stats = statsOf(deps);
     const status = systemStatusOf(deps);
@@ -98,6 +136,7 @@ export function systemPage(deps: WebDeps, base: string): Hono {
         </section>
         <HealthProblems base={base} problems={status.problems} />
         <BreakersTable rows={breakersOf(deps)} />
+        <WorkersTable view={workers} />
         <Json
           value={{
             health,
