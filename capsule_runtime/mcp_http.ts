@@ -23,6 +23,7 @@ import {
 } from "../guest/policy/ssrf.ts";
 import type { McpServerEntry } from "./mcp_catalogue.ts";
 import { connectClient, type McpConnection } from "./mcp_client.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 
 /** Where an HTTP server may be reached from. */
 export interface McpHttpReach {
@@ -35,7 +36,16 @@ export interface McpHttpReach {
   resolver?: Resolver;
   /** Extra CA certificates (PEM) for HTTPS servers; tests use a self-signed one. */
   caCerts?: string[];
+  /**
+   * Bytes (up plus down) the connection may move, like a host's egress budget
+   * for programs (the manifest's `limits.egress_mb`); default: the default limit.
+   */
+  byteLimit?: number;
 }
+
+const MIB = 1024 * 1024;
+/** The default byte budget of one connection (the default `limits.egress_mb`). */
+export const DEFAULT_MCP_BYTE_LIMIT: number = DEFAULT_LIMITS.egress_mb * MIB;
 
 const HEAD_LIMIT = 8 * 1024;
 
@@ -74,13 +84,20 @@ export interface PinnedFetch {
 
 /**
  * A fetch that reaches only `check.url`'s origin, always at `check.pinned`,
- * with `headers` added to every request and redirects left unfollowed.
+ * with `headers` added to every request and redirects left unfollowed; the
+ * bytes of request and response bodies together stop at `byteLimit`.
  */
 export function pinnedFetch(
   check: Extract<UrlCheck, { ok: true }>,
   headers: Record<string, string> = {},
   caCerts?: string[],
+  byteLimit: number = DEFAULT_MCP_BYTE_LIMIT,
 ): PinnedFetch {
+  let used = 0;
+  const size = byteLimit >= MIB
+    ? `${Math.round(byteLimit / MIB * 100) / 100} MiB`
+    : `${byteLimit} bytes`;
+  const over = () => new Error(`byte limit of ${size} for this MCP server reached`);
   const origin = check.url.origin;
   const https = check.url.protocol === "https:";
   const tunnel = https ? startTunnel(check.host, check.port, check.pinned.address) : null;
@@ -105,7 +122,28 @@ export function pinnedFetch(
       }
       const merged = new Headers(init?.headers);
       for (const [key, value] of Object.entries(headers)) merged.set(key, value);
-      return fetch(target, { ...init, headers: merged, redirect: "manual", client });
+      // The SDK sends JSON-RPC messages as strings.
+      if (typeof init?.body === "string") used += new TextEncoder().encode(init.body).length;
+      if (used > byteLimit) return Promise.reject(over());
+      return fetch(target, { ...init, headers: merged, redirect: "manual", client }).then(
+        (response) => {
+          if (!response.body) return response;
+          const counted = response.body.pipeThrough(
+            new TransformStream<Uint8Array, Uint8Array>({
+              transform(chunk, controller) {
+                used += chunk.byteLength;
+                if (used > byteLimit) controller.error(over());
+                else controller.enqueue(chunk);
+              },
+            }),
+          );
+          return new Response(counted, {
+            status: response.status,
+            statusText: response.statusText,
+            headers: response.headers,
+          });
+        },
+      );
     },
     close: () => {
       client.close();
@@ -216,7 +254,7 @@ export async function connectMcpHttpServer(
     const why = check.error.replace(/: refused$/, "");
     throw new Error(`MCP server '${entry.name}' at ${url} refused: ${why}`);
   }
-  const pinned = pinnedFetch(check, entry.headers ?? {}, reach.caCerts);
+  const pinned = pinnedFetch(check, entry.headers ?? {}, reach.caCerts, reach.byteLimit);
   const transport = new StreamableHTTPClientTransport(check.url, { fetch: pinned.fetch });
   return await connectClient(entry.name, transport, {
     onClose: () => pinned.close(),

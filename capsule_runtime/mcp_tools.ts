@@ -31,6 +31,7 @@ import {
 import { connectMcpServer, type McpConnection, mcpLimitPrefix } from "./mcp_client.ts";
 import { connectMcpHttpServer } from "./mcp_http.ts";
 import { errorText } from "./_format.ts";
+import { effectiveLimits } from "./limits.ts";
 
 /** Tool names providers accept (OpenAI: letters, digits, _ and -, at most 64). */
 const PROVIDER_TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -123,6 +124,8 @@ export class McpToolset {
           ? await connectMcpHttpServer(entry, {
             networkHosts: options.manifest.permissions.network_hosts,
             resolver: options.resolver,
+            // The manifest's per-host egress budget holds the connection too.
+            byteLimit: effectiveLimits(options.manifest).egress_mb * 1024 * 1024,
           })
           : await connectMcpServer(entry, sandbox!, limits);
       } catch (error) {

@@ -77,6 +77,7 @@ function startServer(tls?: { cert: string; key: string }) {
         host: new URL(request.url).host,
         auth: request.headers.get("authorization") ?? "",
       });
+      if (new URL(request.url).pathname === "/big") return new Response("x".repeat(10_000));
       if (new URL(request.url).pathname === "/elsewhere") {
         return new Response(null, { status: 302, headers: { location: "http://evil.test/" } });
       }
@@ -134,6 +135,22 @@ Deno.test("pinnedFetch over HTTP: a public name reaches only the checked address
     const redirect = await pinned.fetch(`http://mcp.example.com:${port}/elsewhere`);
     assert.equal(redirect.status, 302);
     await redirect.body?.cancel();
+    // Bodies up and down count against the connection's byte budget.
+    const small = pinnedFetch(checked(url), {}, undefined, 4096);
+    const big = await small.fetch(`http://mcp.example.com:${port}/big`);
+    assert.equal(big.status, 200);
+    await assert.rejects(big.text(), /byte limit of 4096 bytes for this MCP server reached/);
+    await assert.rejects(
+      small.fetch(url, { method: "POST", body: "y" }),
+      /byte limit of 4096 bytes for this MCP server reached/,
+    );
+    small.close();
+    const roomy = pinnedFetch(checked(url), {}, undefined, 20_000);
+    assert.equal(
+      (await (await roomy.fetch(`http://mcp.example.com:${port}/big`)).text()).length,
+      10_000,
+    );
+    roomy.close();
     // A server that is not there: one line saying why, not only "fetch failed".
     const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const deadPort = (closed.addr as Deno.NetAddr).port;
