@@ -19,6 +19,7 @@ import type { McpServerEntry, McpToolDeclaration } from "./mcp_catalogue.ts";
 import { programEnv, programSandboxArgs, type ProgramSandboxInput } from "./program_sandbox.ts";
 import { roundMs } from "./_format.ts";
 import { type Limits, prlimitOptions } from "./limits.ts";
+import { createPidsGroup, inPidsGroup } from "./pids_cgroup.ts";
 
 /** How long a server may take to start and list its tools. */
 const START_TIMEOUT_MS = 30_000;
@@ -72,13 +73,32 @@ export function mcpServerCommand(
   };
 }
 
-/** Starts the server in its sandbox, connects and lists its tools (throws with its stderr). */
+/** A pids cgroup (and memory cgroup where there is one) around a server, as around a program. */
+export interface McpPidsLimit {
+  /** pidsCgroupBase(): where the group is made. */
+  base: string;
+  /** Most tasks (processes and threads) at once. */
+  processes: number;
+  memoryBytes: number;
+}
+
+/**
+ * Starts the server in its sandbox, connects and lists its tools (throws with
+ * its stderr). With `pids`, the whole sandbox runs inside a cgroup of its own
+ * (RLIMIT_NPROC does not bind root), removed with everything left in it when
+ * the connection closes.
+ */
 export async function connectMcpServer(
   entry: McpServerEntry,
   sandbox: ProgramSandboxInput,
   limitPrefix: readonly string[] = [],
+  pids?: McpPidsLimit,
 ): Promise<McpConnection> {
-  const { command, args } = mcpServerCommand(entry, sandbox, limitPrefix);
+  const built = mcpServerCommand(entry, sandbox, limitPrefix);
+  const group = pids ? createPidsGroup(pids.base) : null;
+  const [command, ...args] = group
+    ? inPidsGroup(group, [built.command, ...built.args], pids!.processes, pids!.memoryBytes)
+    : [built.command, ...built.args];
   let stderr = "";
   const transport = new StdioClientTransport({
     command,
@@ -93,6 +113,7 @@ export async function connectMcpServer(
   });
   return await connectClient(entry.name, transport, {
     stderrTail: () => stderr,
+    onClose: () => group?.remove(),
     explain: () => {
       const tail = stderr.trim().split("\n").slice(-3).join(" | ");
       return `${tail ? ` (${tail})` : ""}${missingFileHint(stderr)}`;
@@ -108,13 +129,17 @@ export async function connectMcpServer(
 export async function connectClient(
   name: string,
   transport: Transport,
-  more: { stderrTail?: () => string; explain?: () => string; onClose?: () => void } = {},
+  more: {
+    stderrTail?: () => string;
+    explain?: () => string;
+    onClose?: () => void | Promise<void>;
+  } = {},
 ): Promise<McpConnection> {
   // The client's own name for servers' logs (capsule_runtime does not read deno.json).
   const client = new Client({ name: "closed-claw-host", version: "1.0.0" });
   const close = async () => {
     await client.close().catch(() => {});
-    more.onClose?.();
+    await more.onClose?.();
   };
   try {
     await client.connect(transport, { timeout: START_TIMEOUT_MS });

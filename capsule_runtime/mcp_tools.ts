@@ -115,6 +115,13 @@ export class McpToolset {
     // The manifest's program limits hold each server too (where this machine enforces them).
     const lp = plan.limits;
     const limits = lp?.enforce ? mcpLimitPrefix(lp.limits, lp.prlimitPath) : [];
+    const pids = lp?.enforce && lp.pidsCgroupBase
+      ? {
+        base: lp.pidsCgroupBase,
+        processes: lp.limits.processes,
+        memoryBytes: lp.limits.memory_mb * 1024 * 1024,
+      }
+      : undefined;
     const served = new Map<string, ServedTool>();
     const connections: McpConnection[] = [];
     await Promise.all(startable.map(async (entry) => {
@@ -127,7 +134,7 @@ export class McpToolset {
             // The manifest's per-host egress budget holds the connection too.
             byteLimit: effectiveLimits(options.manifest).egress_mb * 1024 * 1024,
           })
-          : await connectMcpServer(entry, sandbox!, limits);
+          : await connectMcpServer(entry, sandbox!, limits, pids);
       } catch (error) {
         warn(entry.name, errorText(error));
         return;

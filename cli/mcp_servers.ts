@@ -27,6 +27,7 @@ import {
 import { connectMcpServer, mcpLimitPrefix } from "../capsule_runtime/mcp_client.ts";
 import { checkMcpUrl, connectMcpHttpServer } from "../capsule_runtime/mcp_http.ts";
 import { DEFAULT_LIMITS } from "../capsule_runtime/limits.ts";
+import { pidsCgroupBase } from "../capsule_runtime/pids_cgroup.ts";
 import { scanRoots } from "../capsule_runtime/symlink_scan.ts";
 import { programEnv, type ProgramSandboxInput } from "../capsule_runtime/program_sandbox.ts";
 import type { CommandContext } from "./command.ts";
@@ -82,9 +83,17 @@ async function declarations(
 ): Promise<McpToolDeclaration[]> {
   // Held to the default program limits, as an agent's server would be.
   const limits = mcpLimitPrefix(DEFAULT_LIMITS, findOnPath("prlimit"));
+  const base = pidsCgroupBase();
+  const pids = base
+    ? {
+      base,
+      processes: DEFAULT_LIMITS.processes,
+      memoryBytes: DEFAULT_LIMITS.memory_mb * 1024 * 1024,
+    }
+    : undefined;
   const connection = entry.url
     ? await connectOrSay(entry)
-    : await connectMcpServer(entry, await catalogueSandbox(settings), limits);
+    : await connectMcpServer(entry, await catalogueSandbox(settings), limits, pids);
   try {
     return connection.tools;
   } finally {

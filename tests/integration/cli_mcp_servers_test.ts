@@ -9,6 +9,7 @@
  * until `mcp approve`.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 // The SDK's "./*" export maps `x.js` to types at `x.js.d.ts`; see mcp_server/server.ts.
 // @ts-types="@modelcontextprotocol/sdk/client/index"
@@ -22,6 +23,7 @@ import { cataloguePath, type McpServerEntry } from "../../capsule_runtime/mcp_ca
 import { connectMcpServer, mcpLimitPrefix } from "../../capsule_runtime/mcp_client.ts";
 import { DEFAULT_LIMITS } from "../../capsule_runtime/limits.ts";
 import { findOnPath } from "../../capsule_runtime/bwrap_probe.ts";
+import { pidsCgroupBase } from "../../capsule_runtime/pids_cgroup.ts";
 import { catalogueSandbox } from "../../cli/mcp_servers.ts";
 import { HAS_SCRIPT, runCli, talkOnTerminal } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
@@ -328,5 +330,69 @@ Deno.test({
     await ok.close();
     const tight = mcpLimitPrefix({ ...DEFAULT_LIMITS, memory_mb: 64 }, prlimit);
     await assert.rejects(connectMcpServer(entry, sandbox, tight), /MCP server 'fs' did not start/);
+  },
+});
+
+const pidsBase = pidsCgroupBase();
+
+Deno.test({
+  name: missing.length || !pidsBase
+    ? "MCP servers in a pids cgroup (skipped: needs bubblewrap, node, the servers and a writable pids cgroup as root)"
+    : "an MCP server runs in a pids cgroup of its own: it starts under the defaults, not under 3 tasks, and the group goes with the connection",
+  ignore: missing.length > 0 || !pidsBase,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using dir = await tempDir();
+    const settings = testSettings(dir.path, { CLOSED_CLAW_WORKSPACE: dir.path });
+    const sandbox = await catalogueSandbox(settings);
+    const entry: McpServerEntry = {
+      name: "mem",
+      command: node,
+      args: [SERVER("server-memory")],
+      read_paths: [NODE_MODULES],
+      env: {},
+      tools: [],
+      hash: "",
+      approved_at: "",
+    };
+    /** The groups under the base that hold a process of `server-memory` (other tests make others). */
+    const ours = () =>
+      [...Deno.readDirSync(pidsBase)].filter((e) => e.isDirectory).map((e) =>
+        join(pidsBase, e.name)
+      )
+        .filter((group) => {
+          const procs = (() => {
+            try {
+              return Deno.readTextFileSync(join(group, "cgroup.procs")).split("\n").filter(Boolean);
+            } catch {
+              return [];
+            }
+          })();
+          return procs.some((pid) => {
+            try {
+              return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("server-memory");
+            } catch {
+              return false;
+            }
+          });
+        });
+    const limit = (processes: number) => ({
+      base: pidsBase,
+      processes,
+      memoryBytes: DEFAULT_LIMITS.memory_mb * 1024 * 1024,
+    });
+    const ok = await connectMcpServer(entry, sandbox, [], limit(DEFAULT_LIMITS.processes));
+    assert.ok(ok.tools.some((t) => t.name === "read_graph"));
+    const groups = ours();
+    assert.equal(groups.length, 1);
+    await ok.close();
+    assert.equal(existsSync(groups[0]), false);
+    // Too few tasks for the sandbox and the server: it does not start, and no group is left.
+    await assert.rejects(
+      connectMcpServer(entry, sandbox, [], limit(3)),
+      /MCP server 'mem' did not start/,
+    );
+    assert.deepEqual(ours(), []);
   },
 });
