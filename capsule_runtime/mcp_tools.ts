@@ -33,6 +33,8 @@ import { connectMcpHttpServer } from "./mcp_http.ts";
 import { errorText } from "./_format.ts";
 import { effectiveLimits } from "./limits.ts";
 
+const MIB = 1024 * 1024;
+
 /** Tool names providers accept (OpenAI: letters, digits, _ and -, at most 64). */
 const PROVIDER_TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -112,29 +114,13 @@ export class McpToolset {
       report(new Map());
       return null;
     }
-    // The manifest's program limits hold each server too (where this machine enforces them).
-    const lp = plan.limits;
-    const limits = lp?.enforce ? mcpLimitPrefix(lp.limits, lp.prlimitPath) : [];
-    const pids = lp?.enforce && lp.pidsCgroupBase
-      ? {
-        base: lp.pidsCgroupBase,
-        processes: lp.limits.processes,
-        memoryBytes: lp.limits.memory_mb * 1024 * 1024,
-      }
-      : undefined;
+    const start = serverStarter(options, plan, sandbox);
     const served = new Map<string, ServedTool>();
     const connections: McpConnection[] = [];
     await Promise.all(startable.map(async (entry) => {
       let connection: McpConnection;
       try {
-        connection = entry.url
-          ? await connectMcpHttpServer(entry, {
-            networkHosts: options.manifest.permissions.network_hosts,
-            resolver: options.resolver,
-            // The manifest's per-host egress budget holds the connection too.
-            byteLimit: effectiveLimits(options.manifest).egress_mb * 1024 * 1024,
-          })
-          : await connectMcpServer(entry, sandbox!, limits, pids);
+        connection = await start(entry);
       } catch (error) {
         warn(entry.name, errorText(error));
         return;
@@ -233,6 +219,37 @@ export class McpToolset {
 /** Whether a tool name is an MCP tool's (decided by the toolset, whatever the server). */
 export function isMcpTool(tool: string): boolean {
   return parseMcpToolName(tool) !== null;
+}
+
+/**
+ * How this attempt starts a server: a stdio one in `sandbox` under the
+ * manifest's program limits (prlimit, and a pids cgroup where this machine
+ * has one), an HTTP one under the manifest's network_hosts and egress budget.
+ */
+function serverStarter(
+  options: RunCapsuleOptions,
+  plan: LaunchPlan,
+  sandbox: ProgramSandboxInput | undefined,
+): (entry: McpServerEntry) => Promise<McpConnection> {
+  const lp = plan.limits;
+  const limits = lp?.enforce ? mcpLimitPrefix(lp.limits, lp.prlimitPath) : [];
+  const pids = lp?.enforce && lp.pidsCgroupBase
+    ? {
+      base: lp.pidsCgroupBase,
+      processes: lp.limits.processes,
+      memoryBytes: lp.limits.memory_mb * MIB,
+    }
+    : undefined;
+  const reach = {
+    networkHosts: options.manifest.permissions.network_hosts,
+    resolver: options.resolver,
+    byteLimit: effectiveLimits(options.manifest).egress_mb * MIB,
+  };
+  return (entry) => {
+    if (entry.url) return connectMcpHttpServer(entry, reach);
+    if (!sandbox) return Promise.reject(new Error("no sandbox for a stdio server"));
+    return connectMcpServer(entry, sandbox, limits, pids);
+  };
 }
 
 /**
