@@ -31,7 +31,9 @@ import {
 import { connectMcpServer, type McpConnection, mcpLimitPrefix } from "./mcp_client.ts";
 import { connectMcpHttpServer } from "./mcp_http.ts";
 import { errorText } from "./_format.ts";
-import { effectiveLimits } from "./limits.ts";
+import { breachMessage, DEFAULT_LIMITS, effectiveLimits } from "./limits.ts";
+import { meterFor } from "./program_guard.ts";
+import type { WriteMeter } from "./write_meter.ts";
 
 const MIB = 1024 * 1024;
 
@@ -40,16 +42,23 @@ const PROVIDER_TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 interface ServedTool {
   server: string;
+  /** A stdio server, started here (its writes count against the run's write budget). */
+  local: boolean;
   declaration: McpToolDeclaration;
   connection: McpConnection;
 }
 
 /** The MCP servers granted to one capsule attempt, started and checked. */
 export class McpToolset {
+  /** Why calls fail from now on (the run's write budget is spent), or "". */
+  private breach = "";
+
   private constructor(
     private readonly served: Map<string, ServedTool>,
     private readonly connections: McpConnection[],
     private readonly agentId: string,
+    /** The run's write meter and its limit message, when stdio servers can write. */
+    private readonly writes: { meter: WriteMeter; message: string } | null = null,
   ) {}
 
   /**
@@ -115,6 +124,12 @@ export class McpToolset {
       return null;
     }
     const start = serverStarter(options, plan, sandbox);
+    // Servers writing in the write roots spend the run's write budget, as programs do.
+    const limitsNow = plan.limits?.limits ?? DEFAULT_LIMITS;
+    const meter = plan.limits?.enforce && startable.some((e) => !e.url)
+      ? meterFor(plan, limitsNow)
+      : null;
+    await meter?.start();
     const served = new Map<string, ServedTool>();
     const connections: McpConnection[] = [];
     await Promise.all(startable.map(async (entry) => {
@@ -148,11 +163,14 @@ export class McpToolset {
           });
           continue;
         }
-        served.set(name, { server: entry.name, declaration, connection });
+        served.set(name, { server: entry.name, local: !entry.url, declaration, connection });
       }
     }));
     report(served);
-    return new McpToolset(served, connections, options.manifest.agent_id);
+    const writes = meter
+      ? { meter, message: breachMessage("limit_bytes_written", limitsNow) }
+      : null;
+    return new McpToolset(served, connections, options.manifest.agent_id, writes);
   }
 
   /** The tools to declare to the agent. */
@@ -207,7 +225,15 @@ export class McpToolset {
   ): Promise<HostToolOutcome> {
     const served = this.served.get(tool);
     if (!served) return { ok: false, result: {}, error: `${tool} is not served`, ms: 0 };
-    return await served.connection.call(served.declaration.name, args, signal);
+    if (this.breach) return { ok: false, result: {}, error: this.breach, ms: 0 };
+    const outcome = await served.connection.call(served.declaration.name, args, signal);
+    if (served.local && this.writes && await this.writes.meter.over()) {
+      // Past the budget: this call fails and the servers stop, so nothing writes on.
+      this.breach = `${this.writes.message} (the MCP servers were stopped)`;
+      await this.close();
+      return { ...outcome, ok: false, error: this.breach };
+    }
+    return outcome;
   }
 
   /** Stops every server. */

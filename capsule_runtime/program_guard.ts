@@ -27,7 +27,8 @@ const MIB = 1024 * 1024;
 /** One meter per capsule run: the plan is made once per run and shared by its attempts. */
 const meters = new WeakMap<LaunchPlan, WriteMeter | null>();
 
-function meterFor(plan: LaunchPlan, limits: Limits): WriteMeter | null {
+/** The run's write meter (shared by its programs and its MCP servers); null without write roots. */
+export function meterFor(plan: LaunchPlan, limits: Limits): WriteMeter | null {
   if (!meters.has(plan)) {
     const box = plan.programSandbox;
     const roots = box ? box.writeRoots : plan.permissions.writeRoots;

@@ -19,7 +19,15 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { machineFacts } from "../../capsule_runtime/machine.ts";
-import { cataloguePath, type McpServerEntry } from "../../capsule_runtime/mcp_catalogue.ts";
+import {
+  cataloguePath,
+  declarationsHash,
+  type McpServerEntry,
+  saveServer,
+} from "../../capsule_runtime/mcp_catalogue.ts";
+import { McpToolset } from "../../capsule_runtime/mcp_tools.ts";
+import type { LaunchPlan } from "../../capsule_runtime/launcher.ts";
+import type { RunCapsuleOptions } from "../../capsule_runtime/capsule_types.ts";
 import { connectMcpServer, mcpLimitPrefix } from "../../capsule_runtime/mcp_client.ts";
 import { DEFAULT_LIMITS } from "../../capsule_runtime/limits.ts";
 import { findOnPath } from "../../capsule_runtime/bwrap_probe.ts";
@@ -394,5 +402,79 @@ Deno.test({
       /MCP server 'mem' did not start/,
     );
     assert.deepEqual(ours(), []);
+  },
+});
+
+Deno.test({
+  name: missing.length
+    ? "MCP servers spend the run's write budget (skipped: needs bubblewrap, node and the servers)"
+    : "an MCP server's writes spend the run's write budget: past it the call fails, the servers stop and later calls fail",
+  ignore: missing.length > 0,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using dir = await tempDir();
+    const workspace = join(dir.path, "ws");
+    Deno.mkdirSync(workspace);
+    const settings = testSettings(dir.path, { CLOSED_CLAW_WORKSPACE: workspace });
+    const read = await catalogueSandbox(settings);
+    const sandbox = { ...read, writeRoots: [read.workspace] };
+    const entry: McpServerEntry = {
+      name: "fs",
+      command: node,
+      args: [SERVER("server-filesystem"), "/"],
+      read_paths: [NODE_MODULES],
+      env: {},
+      tools: [],
+      hash: "",
+      approved_at: "",
+    };
+    const first = await connectMcpServer(entry, sandbox);
+    saveServer(settings.homeDir, {
+      ...entry,
+      tools: first.tools,
+      hash: declarationsHash(first.tools),
+      approved_at: new Date().toISOString(),
+    });
+    await first.close();
+    const limits = { ...DEFAULT_LIMITS, bytes_written_mb: 1 };
+    const plan = {
+      programSandbox: sandbox,
+      permissions: { writeRoots: [read.workspace] },
+      limits: { enforce: true, limits, prlimitPath: "", pidsCgroupBase: "" },
+      warnings: [],
+    } as unknown as LaunchPlan;
+    const options = {
+      settings,
+      manifest: {
+        agent_id: "writer-0001",
+        tools_allowlist: ["file_io"],
+        permissions: { network_hosts: [], mcp_servers: ["fs"] },
+        limits,
+      },
+    } as unknown as RunCapsuleOptions;
+    const events: unknown[] = [];
+    const toolset = await McpToolset.open(options, plan, (e) => events.push(e));
+    assert.ok(toolset, JSON.stringify(events));
+    const write = (name: string, kib: number) =>
+      toolset.call(
+        "mcp__fs__write_file",
+        { path: join(read.workspace, name), content: "x".repeat(kib * 1024) },
+        new AbortController().signal,
+      );
+    try {
+      const small = await write("a.txt", 300);
+      assert.equal(small.ok, true, small.error);
+      const big = await write("b.txt", 900);
+      assert.equal(big.ok, false);
+      assert.match(big.error, /^limit_bytes_written: .*more than 1 MiB written in this run/);
+      assert.match(big.error, /the MCP servers were stopped/);
+      const after = await write("c.txt", 1);
+      assert.equal(after.ok, false);
+      assert.match(after.error, /limit_bytes_written/);
+      assert.equal(existsSync(join(read.workspace, "c.txt")), false);
+    } finally {
+      await toolset.close();
+    }
   },
 });
