@@ -381,7 +381,7 @@ Deno.test({
       await waitFor(
         () => worker.output.some((l) => l.includes("reconnected to NATS")),
         "the worker to reconnect",
-        30_000,
+        60_000,
       );
       const out = await runCli(["run", "Read a.txt", "--nats", nats.url, "--json"], {
         cwd: dir.path,
