@@ -41,6 +41,8 @@ interface Waiting {
 interface Attempt {
   agent_id: string;
   started: number;
+  /** The worker machine its capsule runs on (absent: this machine). */
+  worker?: string;
 }
 
 /** What the view knows about the run, built from its events. */
@@ -111,6 +113,8 @@ export function plainLine(e: RunLogEvent): string | null {
       return `Agent reused: ${p.agent_id} for ${p.role_tag}`;
     case "subtask_attempt_started":
       return `[${p.task_id}] attempt ${p.attempt}/${p.max_attempts} with ${p.agent_id}`;
+    case "capsule_started":
+      return p.worker ? `[${p.task_id}] capsule on worker ${p.worker} (${p.sandbox})` : null;
     case "tool_call":
       return `  tool ${p.tool} ${p.ok ? "ok" : `failed: ${clip(p.error, 120)}`} (${p.agent_id})`;
     case "subtask_attempt_succeeded":
@@ -180,6 +184,11 @@ export function applyEvent(model: ViewModel, e: RunLogEvent): void {
       });
       break;
     }
+    case "capsule_started": {
+      const attempt = model.attempts.get(String(p.task_id));
+      if (attempt && p.worker) attempt.worker = String(p.worker);
+      break;
+    }
     case "approval_request": {
       const expires = typeof p.expires_at === "string" ? Date.parse(p.expires_at) : NaN;
       model.waiting.set(String(p.approval_id), {
@@ -223,7 +232,11 @@ export function renderBlock(model: ViewModel, now: number = Date.now()): string 
         { header: "STATUS", value: (r) => statusCell(model, r, now) },
         {
           header: "AGENT",
-          value: (r) => r.assigned_agent_id ?? model.attempts.get(r.task_id)?.agent_id ?? "-",
+          value: (r) => {
+            const attempt = model.attempts.get(r.task_id);
+            const agent = r.assigned_agent_id ?? attempt?.agent_id ?? "-";
+            return attempt?.worker ? `${agent} @${attempt.worker}` : agent;
+          },
         },
         {
           header: "TITLE",

@@ -258,3 +258,19 @@ Deno.test("a terminal that reports no width never makes a redraw move up past it
   view.close();
   assert.ok(out.slice(out.indexOf("\x1b[")).startsWith(`\x1b[${lines}A\x1b[J`));
 });
+
+Deno.test("a capsule on a worker machine is named: a plain line, and @worker beside its agent", () => {
+  const started = event("capsule_started", {
+    task_id: "execute-read",
+    agent_id: "reader-1a2b",
+    sandbox: "bwrap",
+    worker: "build-1",
+  });
+  assert.equal(plainLine(started), "[execute-read] capsule on worker build-1 (bwrap)");
+  assert.equal(plainLine(event("capsule_started", { task_id: "t", sandbox: "bwrap" })), null);
+  const model = emptyModel();
+  applyEvent(model, pool);
+  applyEvent(model, event("subtask_attempt_started", { task_id: "execute-read", agent_id: "r" }));
+  applyEvent(model, started);
+  assert.match(renderBlock(model, Date.now()), /reader-1a2b @build-1/);
+});
