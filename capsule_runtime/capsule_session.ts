@@ -30,6 +30,7 @@ import { StepReplay } from "./step_replay.ts";
 import { SessionToolCalls } from "./session_tool_calls.ts";
 import { declaredTools } from "../guest/prompt_rules.ts";
 import { McpToolset } from "./mcp_tools.ts";
+import type { WarmKind } from "./capsule_pool.ts";
 
 export { boundedResult, notStarted };
 
@@ -104,6 +105,8 @@ async function spawnAttempt(
     replay,
     mcp,
     remote: launched.remote,
+    local: launched.local,
+    warm: launched.warm,
   });
   return await session.run();
 }
@@ -115,7 +118,13 @@ async function launchCapsule(
   attempt: number,
   emit: (event: CapsuleEvent) => void,
 ): Promise<
-  | { channel: CapsuleChannel; plan: LaunchPlan; remote?: RemoteLaunch }
+  | {
+    channel: CapsuleChannel;
+    plan: LaunchPlan;
+    remote?: RemoteLaunch;
+    local?: CapsuleProcess;
+    warm?: WarmKind;
+  }
   | { failure: { code: string; message: string } }
 > {
   const onStderrLine = (line: string) => emit({ type: "log", level: "stderr", msg: line });
@@ -138,8 +147,18 @@ async function launchCapsule(
       return { failure: { code, message: errorText(error) } };
     }
   }
+  // A first attempt may start on a capsule already running from this very plan;
+  // a relaunch always spawns a new one, as before.
+  const taken = attempt === 1 && options.pool
+    ? await options.pool.take(plan, options.manifest)
+    : null;
+  if (taken) {
+    taken.proc.handOver(onStderrLine);
+    return { channel: taken.proc, plan, local: taken.proc, warm: taken.kind };
+  }
   try {
-    return { channel: CapsuleProcess.spawn(plan, onStderrLine), plan };
+    const proc = CapsuleProcess.spawn(plan, onStderrLine);
+    return { channel: proc, plan, local: proc };
   } catch (error) {
     return {
       failure: {
@@ -162,7 +181,12 @@ interface SessionStart {
   replay: StepReplay;
   mcp: McpToolset | null;
   remote?: RemoteLaunch;
+  /** The local process (absent for a worker's capsule), which a pool may keep. */
+  local?: CapsuleProcess;
+  warm?: WarmKind;
 }
+
+const LIMIT_ERROR = /^limit_[a-z_]+:/;
 
 /** A running capsule and everything the host has seen of it so far. */
 class CapsuleSession {
@@ -185,15 +209,30 @@ class CapsuleSession {
   private readonly began: number;
   private readonly replay: StepReplay;
   private readonly worker?: string;
+  private readonly local?: CapsuleProcess;
+  private readonly warm?: WarmKind;
+  /** Anything that went wrong at all (a protocol error, an error, a breached limit). */
+  private troubled = false;
+  /** The process went back to the pool for the agent's next subtask. */
+  private kept = false;
 
   constructor(from: SessionStart) {
-    const { options, plan, start, proc, emit, replay } = from;
+    const { options, plan, start, proc, replay } = from;
     this.options = options;
     this.plan = plan;
     this.start = start;
     this.attempt = from.attempt;
     this.proc = proc;
-    this.emit = emit;
+    this.local = from.local;
+    this.warm = from.warm;
+    const emit = from.emit;
+    this.emit = (event) => {
+      if (
+        event.type === "protocol_error" || event.type === "error" ||
+        (event.type === "tool_done" && !event.ok && LIMIT_ERROR.test(event.error))
+      ) this.troubled = true;
+      emit(event);
+    };
     this.began = from.began;
     this.replay = replay;
     this.worker = from.remote?.worker;
@@ -205,7 +244,7 @@ class CapsuleSession {
       start,
       replay,
       signal: this.abort.signal,
-      emit,
+      emit: this.emit,
       send: (message) => proc.send(message),
       stop: (code, message) => this.stop(code, message),
       protocolError: (error) => this.protocolError(error),
@@ -228,13 +267,14 @@ class CapsuleSession {
       }
       await this.ended();
     } catch (error) {
+      this.kept = false;
       this.proc.kill("host error");
       this.fail("capsule_host_error", errorText(error));
     } finally {
       for (const timer of this.timers) clearTimeout(timer);
       signal?.removeEventListener("abort", onCancel);
     }
-    await this.proc.status.catch(() => {});
+    if (!this.kept) await this.proc.status.catch(() => {});
     return this.result();
   }
 
@@ -282,6 +322,7 @@ class CapsuleSession {
       refused_tools: plan.refusedTools,
       attempt: this.attempt,
       ...(this.worker ? { worker: this.worker } : {}),
+      ...(this.warm ? { warm: this.warm } : {}),
     });
     for (const warning of plan.warnings) this.emit({ type: "log", level: "warn", msg: warning });
     await this.proc.send(this.start);
@@ -369,6 +410,7 @@ class CapsuleSession {
   /** After the last line: let a capsule that answered exit; anything else crashed. */
   private async ended(): Promise<void> {
     if (this.final) {
+      if (this.keep()) return;
       await this.proc.finish();
       return;
     }
@@ -381,6 +423,20 @@ class CapsuleSession {
         lastStderrLine(this.proc.stderrTail())
       }`,
     );
+  }
+
+  /**
+   * Gives the process back to the run's pool for the agent's next subtask
+   * with the same plan: only a local one that answered with nothing gone
+   * wrong (no protocol error, error, breached limit or cancel). The guest
+   * then waits for a new `start` and begins it from nothing.
+   */
+  private keep(): boolean {
+    const { pool, signal, manifest } = this.options;
+    if (!pool || !this.local || this.troubled || this.failure || signal?.aborted) return false;
+    if (this.final?.status !== "ok") return false;
+    this.kept = pool.keep(this.plan, manifest, this.local);
+    return this.kept;
   }
 
   private startTimers(): void {

@@ -3,6 +3,7 @@
  * emits and the result it ends with. Kept apart from the code so the
  * session, the tool decision and the entry point share one definition.
  */
+import type { CapsulePool, WarmKind } from "./capsule_pool.ts";
 import type { EgressRecord } from "./egress_proxy.ts";
 import type { Settings } from "../core/settings.ts";
 import type { PaidApiApproval } from "../tools/host_check.ts";
@@ -118,6 +119,11 @@ export type CapsuleEvent =
     attempt: number;
     /** The worker machine that runs the capsule (absent: this machine). */
     worker?: string;
+    /**
+     * The capsule was already running: started ahead of its subtask, or kept
+     * from the agent's last subtask with the same launch plan (capsule_pool.ts).
+     */
+    warm?: WarmKind;
   }
   | {
     type: "model_call";
@@ -258,6 +264,13 @@ export interface RunCapsuleOptions {
    * checks, approvals, journal and events; the worker only runs the process.
    */
   placement?: CapsulePlacement;
+  /**
+   * The run's idle capsules (capsule_pool.ts): a first attempt takes one
+   * spawned from the same launch plan instead of spawning, and a capsule
+   * that ended its subtask cleanly goes back for the agent's next one.
+   * Ignored with a placement.
+   */
+  pool?: CapsulePool;
 }
 
 /** What a placement needs to start one attempt of a capsule elsewhere. */

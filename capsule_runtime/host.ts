@@ -22,6 +22,7 @@ import { inDoubtMessage } from "./session_tools.ts";
 import { errorText } from "./_format.ts";
 import { withLimitEvents } from "./limit_events.ts";
 import { startCapsuleEgress } from "./capsule_egress.ts";
+import type { CapsulePool } from "./capsule_pool.ts";
 
 export type {
   ApprovalAnswer,
@@ -34,23 +35,54 @@ export type {
   ToolDecision,
 } from "./capsule_types.ts";
 export { planLaunch, type PlanOptions } from "./launch_plan.ts";
+export { CapsulePool, type PoolEvent, poolKey, type WarmKind } from "./capsule_pool.ts";
 export { type JournalStep, MemoryJournal, type StepJournal } from "./step_journal.ts";
 
 /** Failures after which a fresh attempt may succeed (the capsule, not the task, broke). */
 const RETRYABLE = ["capsule_crashed", "capsule_protocol_error", "capsule_not_ready"];
+
+/** The options a launch plan depends on (the same for a run and its prestart). */
+export type LaunchOptions = Pick<
+  RunCapsuleOptions,
+  "settings" | "manifest" | "workspace" | "allowedRoots" | "guestEntry" | "osSandbox" | "resolver"
+>;
+
+/** The launch plan `runCapsule` starts a capsule from, for these options. */
+export function launchPlanFor(options: LaunchOptions): Promise<LaunchPlan> {
+  const { settings, manifest } = options;
+  return planLaunch(settings, manifest, {
+    workspace: options.workspace ?? settings.workspace,
+    allowedRoots: options.allowedRoots,
+    guestEntry: options.guestEntry,
+    osSandbox: options.osSandbox,
+    resolver: options.resolver,
+  });
+}
+
+/**
+ * Starts, ahead of their subtasks, `count` capsules like the one `runCapsule`
+ * would start with the same options, and leaves them waiting in `pool`: a
+ * first attempt takes one when its own plan comes out the same
+ * (capsule_pool.ts); any other is killed. Local capsules only. Never throws.
+ */
+export function prestartCapsule(
+  pool: CapsulePool,
+  options: LaunchOptions,
+  count = 1,
+): Promise<void> {
+  return pool.prestart(options.manifest.agent_id, async () => {
+    const plan = await launchPlanFor(options);
+    await warmPlanCache(plan);
+    return { plan, manifest: options.manifest };
+  }, count);
+}
 
 /** Runs a capsule to its final answer (with relaunches that replay, never repeat, completed calls). */
 export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleResult> {
   options = { ...options, onEvent: withLimitEvents(options.onEvent) };
   const { settings, manifest } = options;
   const workspace = options.workspace ?? settings.workspace;
-  const plan = await planLaunch(settings, manifest, {
-    workspace,
-    allowedRoots: options.allowedRoots,
-    guestEntry: options.guestEntry,
-    osSandbox: options.osSandbox,
-    resolver: options.resolver,
-  });
+  const plan = await launchPlanFor(options);
   try {
     // A worker warms its own cache for the plan it makes.
     if (!options.placement) await warmPlanCache(plan);

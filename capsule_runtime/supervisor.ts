@@ -117,7 +117,9 @@ export class CapsuleProcess implements CapsuleChannel {
   private readonly child: Deno.ChildProcess;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly encoder = new TextEncoder();
-  private readonly stderr: StderrTail;
+  private stderr: StderrTail;
+  private onStderrLine: ((line: string) => void) | undefined;
+  private reader: AsyncGenerator<StdoutItem> | null = null;
   private stdinOpen = true;
   killed: string | null = null;
 
@@ -126,8 +128,13 @@ export class CapsuleProcess implements CapsuleChannel {
     this.pid = child.pid;
     this.writer = child.stdin.getWriter();
     this.status = child.status;
-    this.stderr = new StderrTail(onStderrLine);
+    this.onStderrLine = onStderrLine;
+    this.stderr = this.newStderrTail();
     this.drainStderr();
+  }
+
+  private newStderrTail(): StderrTail {
+    return new StderrTail((line) => this.onStderrLine?.(line));
   }
 
   static spawn(plan: LaunchPlan, onStderrLine?: (line: string) => void): CapsuleProcess {
@@ -165,9 +172,34 @@ export class CapsuleProcess implements CapsuleChannel {
     return this.child.stdout;
   }
 
-  /** Yields each stdout line, parsed and validated (see `protocolLines`). */
-  lines(maxLineBytes: number): AsyncGenerator<StdoutItem> {
-    return protocolLines(this.chunks(), maxLineBytes, (n) => this.bytesRead += n);
+  /**
+   * Yields each stdout line, parsed and validated (see `protocolLines`). A
+   * later call goes on where the last one stopped (a capsule kept for the
+   * next subtask is read by its next session); stopping early never closes
+   * stdout.
+   */
+  async *lines(maxLineBytes: number): AsyncGenerator<StdoutItem> {
+    this.reader ??= protocolLines(this.chunks(), maxLineBytes, (n) => this.bytesRead += n);
+    for (;;) {
+      const next = await this.reader.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+
+  /** While it waits in a pool: its stderr goes to no session (the tail still keeps it). */
+  quiet(): void {
+    this.onStderrLine = undefined;
+  }
+
+  /**
+   * Hands a waiting capsule to a session: its stderr lines go there, and
+   * the stderr tail and stdout byte count start again for that session.
+   */
+  handOver(onStderrLine: (line: string) => void): void {
+    this.onStderrLine = onStderrLine;
+    this.stderr = this.newStderrTail();
+    this.bytesRead = 0;
   }
 
   /** Sends one message; false when the capsule's stdin is already closed. */

@@ -25,14 +25,26 @@ export function send(message: Outgoing): void {
 
 type Waiter = (message: HostMessage) => void;
 
-/** Reads host messages and hands each reply to whoever waits for its id. */
+/**
+ * Reads host messages and hands each reply to whoever waits for its id. A
+ * capsule may serve several subtasks one after another (the host keeps it
+ * for the same agent, manifest and workspace): between two, `reset` forgets
+ * every request of the last one, so each `start` begins from nothing.
+ */
 export class HostChannel {
   private readonly waiters = new Map<string, Waiter>();
   private startWaiter: ((m: StartMessage) => void) | null = null;
   private closed = false;
   private counter = 0;
 
-  constructor(private readonly onCancel: (reason: string) => void) {}
+  /**
+   * `onCancel` runs on `cancel`, or when stdin ends during a subtask; `onEnd`
+   * when stdin ends while the guest waits for a `start` (nothing is lost).
+   */
+  constructor(
+    private readonly onCancel: (reason: string) => void,
+    private readonly onEnd: () => void = () => onCancel("host closed stdin"),
+  ) {}
 
   /**
    * Starts reading stdin in the background. Plain `Deno.stdin.read`, not
@@ -56,7 +68,8 @@ export class HostChannel {
         }
       }
       this.closed = true;
-      this.onCancel("host closed stdin");
+      if (this.startWaiter) this.onEnd();
+      else this.onCancel("host closed stdin");
     })();
   }
 
@@ -80,8 +93,20 @@ export class HostChannel {
     waiter(message);
   }
 
-  waitForStart(): Promise<StartMessage> {
-    return new Promise((resolve) => (this.startWaiter = resolve));
+  /** Says `ready` and waits for the next `start`. */
+  nextStart(): Promise<StartMessage> {
+    const start = new Promise<StartMessage>((resolve) => (this.startWaiter = resolve));
+    send({ type: "ready" });
+    return start;
+  }
+
+  /**
+   * Forgets the last subtask: no reply still awaited, ids from 1 again (the
+   * host's step journal sees the same ids as in a new capsule).
+   */
+  reset(): void {
+    this.waiters.clear();
+    this.counter = 0;
   }
 
   nextId(prefix: string): string {

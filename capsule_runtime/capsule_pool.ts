@@ -1,0 +1,194 @@
+/**
+ * The capsules of one run that are running but not working: started ahead
+ * of their subtask (`prestart`), or kept after a subtask for the next one
+ * of the same agent (`keep`). A session `take`s one only when its launch
+ * plan is the very one the capsule was spawned from: the same command line
+ * (Deno flags, sandbox binds, workspace, roots), environment, working folder
+ * and manifest, compared as one hash. So a process is never handed to another
+ * agent, another manifest or other permissions; anything that does not match
+ * is killed instead.
+ *
+ * Idle capsules are killed after a short idle time, and all of them when the
+ * run ends or is cancelled (`close`). Local capsules only: a worker's capsule
+ * (workers/) is never pooled.
+ */
+import { createHash } from "node:crypto";
+import type { LaunchPlan } from "./launcher.ts";
+import type { Manifest } from "./manifest.ts";
+import { CapsuleProcess } from "./supervisor.ts";
+
+/** How long a capsule may wait unused before it is killed. */
+export const POOL_IDLE_MS = 15_000;
+
+/** How a capsule handed to a session came to be running already. */
+export type WarmKind = "prestarted" | "kept";
+
+/** What the pool reports (the coordinator logs it). */
+export type PoolEvent =
+  | { type: "prestarted"; agent_id: string; pid: number }
+  | { type: "discarded"; agent_id: string; pid: number; reason: string };
+
+export interface CapsulePoolOptions {
+  /** Default POOL_IDLE_MS. */
+  idleMs?: number;
+  onEvent?: (event: PoolEvent) => void;
+}
+
+interface Idle {
+  key: string;
+  agentId: string;
+  proc: CapsuleProcess;
+  kind: WarmKind;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** JSON with every object's keys sorted, so equal manifests hash equally. */
+function canonical(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+        : v,
+  );
+}
+
+/**
+ * The pool key of a launch: SHA-256 over the plan's command line, environment
+ * and working folder, and the whole manifest. Two launches share a capsule
+ * only when every one of these is equal.
+ */
+export function poolKey(plan: LaunchPlan, manifest: Manifest): string {
+  return createHash("sha256").update(canonical({
+    command: plan.command,
+    args: plan.args,
+    env: plan.env,
+    cwd: plan.cwd,
+    manifest,
+  })).digest("hex");
+}
+
+/** The idle capsules of one run. */
+export class CapsulePool {
+  private readonly idle: Idle[] = [];
+  /** Prestarts still being planned, per agent: a take waits for them. */
+  private readonly pending = new Map<string, Set<Promise<unknown>>>();
+  private closed: string | null = null;
+  private readonly idleMs: number;
+  private readonly onEvent: (event: PoolEvent) => void;
+
+  constructor(options: CapsulePoolOptions = {}) {
+    this.idleMs = options.idleMs ?? POOL_IDLE_MS;
+    this.onEvent = options.onEvent ?? (() => {});
+  }
+
+  /** Idle capsules now (tests, the bench). */
+  get size(): number {
+    return this.idle.length;
+  }
+
+  /** The pids of the idle capsules (tests). */
+  pids(): number[] {
+    return this.idle.map((i) => i.proc.pid);
+  }
+
+  /**
+   * Starts `count` capsules for `agentId` from the plan `plan()` makes (null:
+   * none after all). Until they are spawned, a `take` for that agent waits.
+   * Never throws: a prestart that fails only means the subtask spawns its own.
+   */
+  prestart(
+    agentId: string,
+    plan: () => Promise<{ plan: LaunchPlan; manifest: Manifest } | null>,
+    count = 1,
+  ): Promise<void> {
+    const work = (async () => {
+      if (this.closed) return;
+      const made = await plan().catch(() => null);
+      if (!made) return;
+      const key = poolKey(made.plan, made.manifest);
+      for (let i = 0; i < count && !this.closed; i++) {
+        const proc = CapsuleProcess.spawn(made.plan);
+        this.onEvent({ type: "prestarted", agent_id: agentId, pid: proc.pid });
+        this.park(key, agentId, proc, "prestarted");
+      }
+    })().catch(() => {});
+    const set = this.pending.get(agentId) ?? new Set();
+    this.pending.set(agentId, set);
+    set.add(work);
+    return work.finally(() => {
+      set.delete(work);
+      if (!set.size) this.pending.delete(agentId);
+    });
+  }
+
+  /**
+   * An idle capsule spawned from exactly this plan and manifest, or null.
+   * Idle capsules of the same agent from another plan can serve nothing
+   * now: they are killed.
+   */
+  async take(plan: LaunchPlan, manifest: Manifest): Promise<
+    { proc: CapsuleProcess; kind: WarmKind } | null
+  > {
+    const agentId = manifest.agent_id;
+    const waiting = this.pending.get(agentId);
+    if (waiting?.size) await Promise.all(waiting);
+    if (this.closed) return null;
+    const key = poolKey(plan, manifest);
+    const at = this.idle.findIndex((i) => i.key === key && !i.proc.killed);
+    const found = at >= 0 ? this.idle.splice(at, 1)[0] : null;
+    for (const other of this.idle.filter((i) => i.agentId === agentId && i.key !== key)) {
+      this.discard(other, "its launch plan is not the one the agent now runs with");
+    }
+    if (!found) return null;
+    clearTimeout(found.timer);
+    return { proc: found.proc, kind: found.kind };
+  }
+
+  /**
+   * Takes back a capsule whose subtask ended with a final answer and no
+   * failure, for the agent's next subtask with the same plan; false (and the
+   * caller ends it) when the run is over.
+   */
+  keep(plan: LaunchPlan, manifest: Manifest, proc: CapsuleProcess): boolean {
+    if (this.closed || proc.killed) return false;
+    this.park(poolKey(plan, manifest), manifest.agent_id, proc, "kept");
+    return true;
+  }
+
+  /** Kills every idle capsule now; later prestarts and keeps are refused. */
+  close(reason: string): void {
+    this.closed ??= reason;
+    for (const entry of [...this.idle]) this.discard(entry, reason);
+  }
+
+  private park(key: string, agentId: string, proc: CapsuleProcess, kind: WarmKind): void {
+    if (this.closed) {
+      proc.kill(this.closed);
+      this.onEvent({ type: "discarded", agent_id: agentId, pid: proc.pid, reason: this.closed });
+      return;
+    }
+    proc.quiet();
+    const entry: Idle = {
+      key,
+      agentId,
+      proc,
+      kind,
+      timer: setTimeout(() => this.discard(entry, "idle too long"), this.idleMs),
+    };
+    this.idle.push(entry);
+    // One that dies while it waits is simply gone.
+    proc.status.then(() => {
+      const at = this.idle.indexOf(entry);
+      if (at >= 0) (this.idle.splice(at, 1), clearTimeout(entry.timer));
+    }, () => {});
+  }
+
+  private discard(entry: Idle, reason: string): void {
+    const at = this.idle.indexOf(entry);
+    if (at >= 0) this.idle.splice(at, 1);
+    clearTimeout(entry.timer);
+    entry.proc.kill(reason);
+    this.onEvent({ type: "discarded", agent_id: entry.agentId, pid: entry.proc.pid, reason });
+  }
+}
