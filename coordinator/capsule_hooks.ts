@@ -269,6 +269,7 @@ export function capsuleEventRecorder(
           spawn_ms: event.spawn_ms,
           refused_tools: event.refused_tools,
           ...(event.worker ? { worker: event.worker } : {}),
+          ...(event.warm ? { warm: event.warm } : {}),
         });
         break;
       case "tool_decided":

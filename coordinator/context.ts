@@ -3,6 +3,7 @@
  * services it calls, its state, its run log, and how it stops.
  */
 import type { CapsulePlacement } from "../capsule_runtime/capsule_types.ts";
+import type { CapsulePool } from "../capsule_runtime/capsule_pool.ts";
 import type { Settings } from "../core/settings.ts";
 import type { Redactor } from "../core/redact.ts";
 import type { ToolName } from "../capsule_runtime/manifest.ts";
@@ -45,6 +46,11 @@ export interface RunContext {
   roleLocks: Map<string, Promise<unknown>>;
   /** Set with CLOSED_CLAW_NATS_URL: capsules run on worker machines (workers/placement.ts). */
   placement?: CapsulePlacement;
+  /**
+   * This run's idle local capsules (prestarted, or kept for an agent's next
+   * subtask); closed when the run ends or stops. Absent with a placement.
+   */
+  capsules?: CapsulePool;
 }
 
 /** Emits `task_pool_update`: a snapshot of a phase's subtasks. */

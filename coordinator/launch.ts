@@ -4,6 +4,7 @@
  * process), the services its pipeline needs, and its end.
  */
 import { realOrSelf } from "../capsule_runtime/symlink_scan.ts";
+import { CapsulePool } from "../capsule_runtime/capsule_pool.ts";
 import { join } from "node:path";
 import { ClosedClawError } from "../core/errors.ts";
 import { Redactor, secretsOf } from "../core/redact.ts";
@@ -83,6 +84,10 @@ export function launch(
   const done = (async (): Promise<RunOutcome> => {
     let crash: unknown = null;
     let placement: NatsPlacement | undefined;
+    let capsules: CapsulePool | undefined;
+    // A stopped run kills its idle capsules at once, not at the end of the stage.
+    const closeCapsules = () => capsules?.close("the run stopped");
+    controller.signal.addEventListener("abort", closeCapsules, { once: true });
     try {
       // A log that cannot be written (full disk) ends the run here, recorded and resumable.
       if (resumed) log.emit("run_resumed", { stage: state.stage, session_id: state.session_id });
@@ -92,6 +97,20 @@ export function launch(
       // Real paths from here on: every check and sandbox bind sees where files really are.
       const workspace = realOrSelf(options.workspace ?? settings.workspace);
       placement = settings.natsUrl ? await openPlacement(settings, log) : undefined;
+      capsules = placement ? undefined : new CapsulePool({
+        onEvent: (event) => {
+          if (event.type === "prestarted") {
+            log.emit("capsule_prestarted", { agent_id: event.agent_id, pid: event.pid });
+          } else {
+            log.emit("capsule_discarded", {
+              agent_id: event.agent_id,
+              pid: event.pid,
+              reason: event.reason,
+            });
+          }
+        },
+      });
+      if (controller.signal.aborted) closeCapsules();
       const ctx: RunContext = {
         settings,
         store,
@@ -111,11 +130,14 @@ export function launch(
         roleLocks: new Map(),
         approvals: approvalService(store, options, redactor, log),
         placement,
+        capsules,
       };
       await drive(ctx);
     } catch (error) {
       crash = error;
     } finally {
+      capsules?.close("the run ended");
+      controller.signal.removeEventListener("abort", closeCapsules);
       await placement?.close();
       clearInterval(poll);
       options.signal?.removeEventListener("abort", onAbort);

@@ -11,6 +11,7 @@ import { generatePlan, type Plan, planTask, preparePhasePool } from "./planner.t
 import { phaseOutcome, runPool } from "./pool.ts";
 import { auditRun } from "./records.ts";
 import { runSubtask } from "./subtask.ts";
+import { prestartPhase } from "./prestart.ts";
 import { failureReport, singleAnswer, summarizePools, synthesizeAnswer } from "./synthesize.ts";
 import { type Phase, type Stage, STAGES, type Subtask } from "./types.ts";
 import { LlmError } from "../llm/errors.ts";
@@ -128,6 +129,8 @@ async function runPhase(ctx: RunContext, phase: Phase): Promise<void> {
   const s = ctx.state;
   const pool = phase === "discovery" ? s.discovery_subtask_pool : s.execution_subtask_pool;
   reopenInterrupted(pool);
+  // Not awaited: the capsules start while the subtasks are routed and approved.
+  void prestartPhase(ctx, pool);
   const byId = new Map(pool.map((t) => [t.task_id, t]));
   await runPool(pool, {
     maxParallel: ctx.settings.maxParallelAgents,

@@ -88,6 +88,39 @@ export function acquireAgent(ctx: RunContext, subtask: Subtask): Promise<Acquire
   return next;
 }
 
+/**
+ * The agent routing will most likely give this subtask, worked out without
+ * asking anyone or changing anything: the role's agent in this run, else the
+ * reuse the semantic scores decide on their own (no rerank call). null when
+ * only a model call, a new agent or a person could tell. Used to start a
+ * capsule early (coordinator/prestart.ts); a wrong guess costs one process.
+ */
+export async function predictAgent(ctx: RunContext, subtask: Subtask): Promise<Manifest | null> {
+  const { state, settings } = ctx;
+  const fits = (manifest: Manifest | null) =>
+    manifest && toolsFit(
+        {
+          tools: manifest.tools_allowlist,
+          file_write: manifest.permissions.file_write,
+          network_hosts: manifest.permissions.network_hosts,
+        },
+        subtask,
+        ctx.toolsAllowed,
+      )
+      ? manifest
+      : null;
+  const mapped = state.role_agent_map[subtask.role_tag];
+  if (mapped) return fits(readManifest(settings.agentsDir, mapped));
+  const [vector] = await ctx.embedder.embed([`${subtask.title}\n${subtask.description}`]);
+  const found = findCandidates(ctx, vector);
+  const threshold = settings.lowConfidenceThreshold;
+  if (!found.length || rerankSkip(found, subtask, ctx.toolsAllowed, threshold) === null) {
+    return null;
+  }
+  const choice = chooseCandidate(found, subtask, ctx.toolsAllowed, threshold);
+  return choice.reuse ? fits(readManifest(settings.agentsDir, choice.best!.agent_id)) : null;
+}
+
 async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acquired> {
   const { state, settings } = ctx;
   const mapped = state.role_agent_map[subtask.role_tag];

@@ -7,7 +7,12 @@
  * replays what already happened instead of doing it again.
  */
 import type { Manifest } from "../capsule_runtime/manifest.ts";
-import { type CapsuleEvent, runCapsule, type StepJournal } from "../capsule_runtime/host.ts";
+import {
+  type CapsuleEvent,
+  type LaunchOptions,
+  runCapsule,
+  type StepJournal,
+} from "../capsule_runtime/host.ts";
 import {
   capsuleEventRecorder,
   capsuleHooks,
@@ -118,8 +123,7 @@ async function runAttempt(
     return stopIfFatal(ctx, error) ?? `agent_acquisition_failed: ${message(error)}`;
   }
   if ("error" in acquired) return acquired.error;
-  const allowed = acquired.manifest.tools_allowlist.filter((t) => ctx.toolsAllowed.includes(t));
-  const manifest: Manifest = { ...acquired.manifest, tools_allowlist: allowed };
+  const manifest = runnableManifest(ctx, acquired.manifest);
   onAgent(manifest.agent_id);
   subtask.assigned_agent_id = manifest.agent_id;
   // Private data bound for an agent that can reach the network needs an approval.
@@ -222,6 +226,26 @@ function agentContext(
   return Object.fromEntries(Object.entries(parts).filter(([, v]) => !empty(v)));
 }
 
+/** The agent's manifest as this run launches it: its tools narrowed to the run's. */
+export function runnableManifest(ctx: RunContext, manifest: Manifest): Manifest {
+  const allowed = manifest.tools_allowlist.filter((t) => ctx.toolsAllowed.includes(t));
+  return { ...manifest, tools_allowlist: allowed };
+}
+
+/**
+ * What a subtask's capsule is launched from (its launch plan follows from
+ * these alone): a prestarted capsule (coordinator/prestart.ts) is made from
+ * the very same, so its plan can match.
+ */
+export function launchOptions(ctx: RunContext, manifest: Manifest): LaunchOptions {
+  return {
+    settings: ctx.settings,
+    manifest,
+    workspace: ctx.workspace,
+    allowedRoots: ctx.allowedRoots,
+  };
+}
+
 /** One attempt's capsule run: the agent, its task, and where its steps are journaled. */
 interface AgentRun {
   manifest: Manifest;
@@ -242,21 +266,19 @@ async function runAgent(ctx: RunContext, subtask: Subtask, run: AgentRun): Promi
   // An evolved agent runs with its genome's step budget and temperature.
   const limits = genomeRunLimits(parseGenome(manifest.genome_json), settings);
   const result = await runCapsule({
-    settings,
-    manifest,
+    ...launchOptions(ctx, manifest),
     task,
     maxSteps: limits.maxSteps,
     toolMode: toolModeFor(ctx),
     hooks: capsuleHooks(ctx, subtask, manifest, limits.temperature),
     context: agentContext(ctx, subtask, gated),
-    workspace: ctx.workspace,
-    allowedRoots: ctx.allowedRoots,
     sessionId: state.session_id,
     runId: state.run_id,
     signal: ctx.signal,
     onEvent: noteFirstTool(ctx, capsuleEventRecorder(ctx, subtask, agentId, toolEvents)),
     journal,
     placement: ctx.placement,
+    pool: ctx.capsules,
   });
   stats.latency_ms += result.latency_ms;
   stats.tool_calls += toolEvents.length;
