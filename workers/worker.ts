@@ -106,7 +106,9 @@ export class Worker {
 
   /** Takes jobs until `stop`; returns when the last capsule has ended. */
   async serve(): Promise<void> {
-    const { js } = await jetStreamOf(this.nc);
+    // The client only (no request): a NATS outage from here on is retried in the loop.
+    const { jetstream } = await import("@nats-io/jetstream");
+    const js = jetstream(this.nc);
     const ctx: WorkerContext = {
       nc: this.nc,
       settings: this.options.settings,

@@ -30,6 +30,18 @@ function runEvents(logsDir: string, runId: string): LogEvent[] {
     .map((line) => JSON.parse(line));
 }
 
+/** A one-subtask run: its agent reads a.txt (written in the workspace), then answers. */
+async function readerBrain(dir: string, env: Record<string, string> = {}) {
+  const brain = await startBrain(dir, {
+    complexity: "simple",
+    plan: () => [{ task_id: "r", title: "Read", description: "Read a.txt.", role_tag: "r" }],
+    agent: ({ step }) =>
+      step === 0 ? toolStep("file_io", { op: "read", path: "a.txt" }) : finalStep("read it"),
+  }, env);
+  await Deno.writeTextFile(join(brain.workspace, "a.txt"), "A");
+  return brain;
+}
+
 function startedOn(events: LogEvent[]): string[] {
   return events.filter((e) => e.event === "capsule_started").map((e) => String(e.payload.worker));
 }
@@ -273,13 +285,10 @@ Deno.test({
   async fn() {
     await using dir = await tempDir();
     await using nats = await startNats(dir.path);
-    const brain = await startBrain(dir.path, {
-      complexity: "simple",
-      plan: () => [{ task_id: "r", title: "Read", description: "Read a.txt.", role_tag: "r" }],
-      agent: ({ step }) =>
-        step === 0 ? toolStep("file_io", { op: "read", path: "a.txt" }) : finalStep("read"),
-    }, { CLOSED_CLAW_AGENT_RETRIES: "0", CLOSED_CLAW_SUBTASK_MAX_ATTEMPTS: "1" });
-    await Deno.writeTextFile(join(brain.workspace, "a.txt"), "A");
+    const brain = await readerBrain(dir.path, {
+      CLOSED_CLAW_AGENT_RETRIES: "0",
+      CLOSED_CLAW_SUBTASK_MAX_ATTEMPTS: "1",
+    });
     const elsewhere = join(dir.path, "elsewhere");
     await Deno.mkdir(elsewhere);
     // No bubblewrap on its PATH: the worker can only give capsules Deno's permissions.
@@ -358,13 +367,7 @@ Deno.test({
   async fn() {
     await using dir = await tempDir();
     await using nats = await startNats(dir.path);
-    const brain = await startBrain(dir.path, {
-      complexity: "simple",
-      plan: () => [{ task_id: "r", title: "Read", description: "Read a.txt.", role_tag: "r" }],
-      agent: ({ step }) =>
-        step === 0 ? toolStep("file_io", { op: "read", path: "a.txt" }) : finalStep("read it"),
-    });
-    await Deno.writeTextFile(join(brain.workspace, "a.txt"), "A");
+    const brain = await readerBrain(dir.path);
     await using worker = await startWorker(dir.path, {
       name: "w1",
       url: nats.url,
@@ -382,7 +385,9 @@ Deno.test({
         () => worker.output.some((l) => l.includes("reconnected to NATS")),
         "the worker to reconnect",
         60_000,
-      );
+      ).catch((error) => {
+        throw new Error(`${error.message}; it said:\n${worker.output.join("\n")}`);
+      });
       const out = await runCli(["run", "Read a.txt", "--nats", nats.url, "--json"], {
         cwd: dir.path,
         env: brain.env,
