@@ -31,15 +31,21 @@ import {
   WorkerEventSchema,
 } from "./wire.ts";
 
+/** Unread capsule output a worker may have in flight before its capsule is stopped. */
+export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+
 /** A queue of stdout chunks the session reads as they arrive. */
 class ChunkQueue implements AsyncIterable<Uint8Array> {
   private items: Uint8Array[] = [];
   private wake: (() => void) | null = null;
   private ended = false;
+  /** Bytes received and not read yet (a pipe would push back; NATS does not). */
+  queued = 0;
 
   push(chunk: Uint8Array): void {
     if (this.ended) return;
     this.items.push(chunk);
+    this.queued += chunk.length;
     this.wake?.();
   }
 
@@ -48,10 +54,17 @@ class ChunkQueue implements AsyncIterable<Uint8Array> {
     this.wake?.();
   }
 
+  /** Drops what was not read (a flood is not worth reading). */
+  discard(): void {
+    this.items = [];
+    this.queued = 0;
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     while (true) {
       const next = this.items.shift();
       if (next) {
+        this.queued -= next.length;
         yield next;
         continue;
       }
@@ -101,6 +114,12 @@ export class RemoteCapsule implements CapsuleChannel {
     this.lastHeard = Date.now();
     if (kind === "out") {
       this.stdout.push(data);
+      // Nothing pushes back on a worker that sends faster than the session reads.
+      if (this.stdout.queued > MAX_QUEUED_BYTES) {
+        this.stdout.discard();
+        this.stderr.add(`worker '${this.worker}' sent more than the host could take in\n`);
+        this.kill("the worker flooded the relay");
+      }
       return;
     }
     if (kind !== "ev") return;

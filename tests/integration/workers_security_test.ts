@@ -77,7 +77,7 @@ async function hostileWorker(
   };
 }
 
-async function runThrough(url: string, dir: string) {
+async function runThrough(url: string, dir: string, modelDelayMs = 0) {
   const settings = { ...testSettings(dir, { CLOSED_CLAW_NATS_URL: url }), agentRetries: 0 };
   Deno.mkdirSync(settings.workspace, { recursive: true });
   const manifest = createCapsule(settings.agentsDir, {
@@ -95,8 +95,10 @@ async function runThrough(url: string, dir: string) {
       task: "Read a.txt",
       placement,
       hooks: {
-        complete: () =>
-          Promise.resolve({ text: "{}", usage: { input_tokens: 1, output_tokens: 1 } }),
+        complete: async () => {
+          await new Promise((r) => setTimeout(r, modelDelayMs));
+          return { text: "{}", usage: { input_tokens: 1, output_tokens: 1 } };
+        },
       },
       onEvent: (e) => events.push(e),
       timeoutMs: 20_000,
@@ -134,6 +136,34 @@ Deno.test({
       const errors = events.filter((e) => e.type === "protocol_error").map((e) => e.error);
       assert.ok(errors.some((e) => e.includes("tool_done for 'never-allowed'")), errors.join("|"));
       assert.ok(!events.some((e) => e.type === "tool_done"), "the forged result is not recorded");
+    } finally {
+      await hostile.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a worker that floods the relay while the host is busy is stopped, its output dropped",
+  ignore: !hasNats,
+  async fn() {
+    await using dir = await tempDir();
+    await using nats = await startNats(dir.path);
+    const piece = new Uint8Array(256 * 1024).fill(0x41);
+    const hostile = await hostileWorker(nats.url, "flood", () => [
+      line({ v: PROTOCOL_VERSION, type: "ready" }),
+      line({
+        v: PROTOCOL_VERSION,
+        type: "llm_request",
+        id: "m1",
+        messages: [{ role: "user", content: "hi" }],
+      }),
+      // 40 MiB while the host waits on the model: nothing pushes back over NATS.
+      ...Array.from({ length: 160 }, () => piece),
+    ]);
+    try {
+      const { result } = await runThrough(nats.url, dir.path, 3_000);
+      assert.equal(result.status, "error");
+      assert.match(result.error_message ?? "", /sent more than the host could take in/);
     } finally {
       await hostile.close();
     }
