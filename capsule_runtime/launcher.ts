@@ -168,6 +168,12 @@ export interface LaunchPlan {
    * runCapsule starts the proxy and sets `programSandbox.egressSocket`.
    */
   egress?: { networkHosts: string[]; byteLimit: number };
+  /**
+   * Set when the symlink scan stopped before the end of the roots, so some
+   * escaping links may be missing from `deniedPaths` (a Deno-run MCP server
+   * is then withheld, as file tools are without bubblewrap).
+   */
+  incompleteSymlinkScan?: boolean;
 }
 
 const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
@@ -431,6 +437,7 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
     warnings,
     permissions: perm,
     limits,
+    ...(input.incompleteSymlinkScan ? { incompleteSymlinkScan: true } : {}),
   };
   if (!sandboxed) {
     const cwd = input.workspace;

@@ -4,6 +4,8 @@
  * given, secrets masked, the data and config folders hidden, no network of
  * its own, a fixed environment plus the entry's allowlisted variables, never
  * the host's), connects the SDK's Client to it, lists its tools and calls them.
+ * Without bubblewrap, a `deno run` server runs under Deno's permissions
+ * instead (mcp_deno.ts).
  */
 // The SDK's "./*" export maps `x.js` to types at `x.js.d.ts`; see mcp_server/server.ts.
 // @ts-types="@modelcontextprotocol/sdk/client/index"
@@ -43,11 +45,12 @@ export interface McpConnection {
  * (processes, CPU seconds, file size, open files as for programs); none when
  * `prlimitPath` is empty. Memory is bounded as data (RLIMIT_DATA), as for the
  * guest: an address-space bound stops Node's V8, which reserves far more
- * address space than it uses, from starting at all.
+ * address space than it uses, from starting at all. `nproc` false outside a
+ * fresh user namespace, where RLIMIT_NPROC counts every process of the user.
  */
-export function mcpLimitPrefix(limits: Limits, prlimitPath: string): string[] {
+export function mcpLimitPrefix(limits: Limits, prlimitPath: string, nproc = true): string[] {
   if (!prlimitPath) return [];
-  const options = prlimitOptions(limits, "program", true).map((option) =>
+  const options = prlimitOptions(limits, "program", nproc).map((option) =>
     option.startsWith("--as=") ? `--data=${limits.memory_mb * 1024 * 1024}` : option
   );
   return [prlimitPath, ...options, "--"];

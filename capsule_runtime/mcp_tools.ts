@@ -2,7 +2,9 @@
  * The MCP tools of one capsule attempt. The manifest's `mcp_servers` names
  * catalogue entries (mcp_catalogue.ts); each stdio server is started by the
  * host in a bubblewrap sandbox built from the capsule's own (its roots, its
- * masked secrets, its egress proxy when it has one), each HTTP server is
+ * masked secrets, its egress proxy when it has one) or, where bubblewrap does
+ * not work, as a separate `deno run` process under Deno permissions from the
+ * same manifest (mcp_deno.ts; any other server is then withheld), each HTTP server is
  * reached only when its host is on the manifest's `network_hosts` and passes
  * the SSRF guard (mcp_http.ts), and its tools are declared to
  * the agent as `mcp__<server>__<tool>`. A name not in the catalogue is
@@ -30,6 +32,13 @@ import {
 } from "./mcp_catalogue.ts";
 import { connectMcpServer, type McpConnection, mcpLimitPrefix } from "./mcp_client.ts";
 import { connectMcpHttpServer } from "./mcp_http.ts";
+import {
+  connectDenoMcpServer,
+  type DenoServerInput,
+  hostDenoDir,
+  isDenoServer,
+} from "./mcp_deno.ts";
+import { machineFacts } from "./machine.ts";
 import { errorText } from "./_format.ts";
 import { breachMessage, DEFAULT_LIMITS, effectiveLimits } from "./limits.ts";
 import { meterFor } from "./program_guard.ts";
@@ -110,20 +119,45 @@ export class McpToolset {
       report(new Map());
       return null;
     }
-    // stdio servers need the sandbox; HTTP servers are reached under the agent's network_hosts.
+    // stdio servers need the sandbox (or, without it, Deno's permissions); HTTP servers are
+    // reached under the agent's network_hosts.
     const needsSandbox = entries.some((entry) => !entry.url);
     const sandbox = needsSandbox ? await mcpSandbox(options, plan) : undefined;
+    const deno = needsSandbox && !sandbox ? await denoServerInput(options, plan) : undefined;
     if (needsSandbox && !sandbox) {
       for (const entry of entries.filter((e) => !e.url)) {
-        warn(entry.name, "bubblewrap does not work here, and MCP servers run only in its sandbox");
+        if (!isDenoServer(entry)) {
+          warn(
+            entry.name,
+            "bubblewrap does not work here, and a server not run by Deno runs only in its " +
+              "sandbox: install bubblewrap, or run the server with Deno " +
+              `(closed-claw mcp add ${entry.name} -- deno run …)`,
+          );
+        } else if (plan.incompleteSymlinkScan) {
+          warn(
+            entry.name,
+            "its roots hold too many entries to check every symlink, and without bubblewrap " +
+              "Deno would follow a link out of them; narrow the manifest's read_roots or " +
+              "install bubblewrap",
+          );
+        }
       }
     }
-    const startable = entries.filter((entry) => entry.url || sandbox);
+    const startable = entries.filter((entry) =>
+      entry.url || sandbox || (isDenoServer(entry) && !plan.incompleteSymlinkScan)
+    );
     if (!startable.length) {
       report(new Map());
       return null;
     }
-    const start = serverStarter(options, plan, sandbox);
+    const dropped = (server: string) => (flags: string[]) =>
+      emit({
+        type: "log",
+        level: "warn",
+        msg: `MCP server '${server}': ${flags.join(" ")} dropped from its stored arguments ` +
+          `(its Deno permissions come from the agent's manifest)`,
+      });
+    const start = serverStarter(options, plan, sandbox, deno, dropped);
     // Servers writing in the write roots spend the run's write budget, as programs do.
     const limitsNow = plan.limits?.limits ?? DEFAULT_LIMITS;
     const meter = plan.limits?.enforce && startable.some((e) => !e.url)
@@ -256,9 +290,13 @@ function serverStarter(
   options: RunCapsuleOptions,
   plan: LaunchPlan,
   sandbox: ProgramSandboxInput | undefined,
+  deno: DenoServerInput | undefined,
+  dropped: (server: string) => (flags: string[]) => void,
 ): (entry: McpServerEntry) => Promise<McpConnection> {
   const lp = plan.limits;
   const limits = lp?.enforce ? mcpLimitPrefix(lp.limits, lp.prlimitPath) : [];
+  // Outside a fresh user namespace RLIMIT_NPROC would count every process of the user.
+  const denoLimits = lp?.enforce ? mcpLimitPrefix(lp.limits, lp.prlimitPath, false) : [];
   const pids = lp?.enforce && lp.pidsCgroupBase
     ? {
       base: lp.pidsCgroupBase,
@@ -273,8 +311,11 @@ function serverStarter(
   };
   return (entry) => {
     if (entry.url) return connectMcpHttpServer(entry, reach);
-    if (!sandbox) return Promise.reject(new Error("no sandbox for a stdio server"));
-    return connectMcpServer(entry, sandbox, limits, pids);
+    if (sandbox) return connectMcpServer(entry, sandbox, limits, pids);
+    if (deno && isDenoServer(entry)) {
+      return connectDenoMcpServer(entry, deno, denoLimits, pids, dropped(entry.name));
+    }
+    return Promise.reject(new Error("no sandbox for a stdio server"));
   };
 }
 
@@ -297,4 +338,28 @@ async function mcpSandbox(
     resolver: options.resolver,
   });
   return planned.programSandbox;
+}
+
+/**
+ * What a Deno-run server's permissions are made of, where bubblewrap does not
+ * work: the capsule's own resolved roots and denied paths (its launch plan),
+ * the manifest's network_hosts, the product's code read-only.
+ */
+async function denoServerInput(
+  options: RunCapsuleOptions,
+  plan: LaunchPlan,
+): Promise<DenoServerInput> {
+  const p = plan.permissions;
+  return {
+    workspace: plan.sandbox === "deno-only" && plan.cwd
+      ? plan.cwd
+      : options.workspace ?? options.settings.workspace,
+    readRoots: [...p.readRoots, ...p.sqlPaths],
+    writeRoots: p.fileWrite ? p.writeRoots : [],
+    deniedPaths: plan.deniedPaths,
+    readOnlyDirs: [(await machineFacts()).productRoot],
+    networkHosts: options.manifest.permissions.network_hosts,
+    denoDir: hostDenoDir(),
+    cachedOnly: true,
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * `mcp add|list|remove|approve`: the catalogue of MCP servers agents may be
  * granted (capsule_runtime/mcp_catalogue.ts). `add` starts the server once in
- * its sandbox (or reaches an HTTP server at its URL, checked like the http
+ * its sandbox (without bubblewrap, a `deno run` server under Deno's
+ * permissions: capsule_runtime/mcp_deno.ts) (or reaches an HTTP server at its URL, checked like the http
  * tools' URLs), shows the tools it declares and pins them after the user says
  * yes; `approve` shows how a later start's declarations differ and pins those.
  */
@@ -26,6 +27,12 @@ import {
 } from "../capsule_runtime/mcp_catalogue.ts";
 import { connectMcpServer, mcpLimitPrefix } from "../capsule_runtime/mcp_client.ts";
 import { checkMcpUrl, connectMcpHttpServer } from "../capsule_runtime/mcp_http.ts";
+import {
+  connectDenoMcpServer,
+  type DenoServerInput,
+  hostDenoDir,
+  isDenoServer,
+} from "../capsule_runtime/mcp_deno.ts";
 import { DEFAULT_LIMITS } from "../capsule_runtime/limits.ts";
 import { pidsCgroupBase } from "../capsule_runtime/pids_cgroup.ts";
 import { scanRoots } from "../capsule_runtime/symlink_scan.ts";
@@ -42,10 +49,10 @@ export async function catalogueSandbox(settings: Settings): Promise<ProgramSandb
   const facts = await machineFacts();
   if (!facts.bwrapPath) {
     throw new UsageError(
-      `MCP servers run only in a bubblewrap sandbox, which does not work here (${
+      `MCP servers not run by Deno run only in a bubblewrap sandbox, which does not work here (${
         facts.bwrapError || "bwrap not found"
       }).`,
-      "Install bubblewrap and allow user namespaces, then try again.",
+      "Install bubblewrap and allow user namespaces, or run the server with Deno (-- deno run …).",
     );
   }
   const workspace = Deno.realPathSync(settings.workspace);
@@ -66,6 +73,41 @@ export async function catalogueSandbox(settings: Settings): Promise<ProgramSandb
     readOnlyDirs: [facts.productRoot],
     secrets: [...envFile, ...found.filter((s) => s.path !== settings.envFile)],
     env: programEnv(),
+  };
+}
+
+/**
+ * Where bubblewrap does not work, what a `deno run` server's permissions are
+ * made of at `add` and `approve`: the workspace read-only (the data and config
+ * folders and secret files denied), no network, its code fetched into Deno's
+ * cache if it is not there yet.
+ */
+export async function catalogueDenoInput(settings: Settings): Promise<DenoServerInput> {
+  const facts = await machineFacts();
+  const workspace = Deno.realPathSync(settings.workspace);
+  const hiddenDirs = [settings.homeDir, settings.configDir].filter((d) => d && existsSync(d));
+  const found = scanRoots([workspace], hiddenDirs, SECRET_SCAN_LIMIT);
+  if (found.truncated) {
+    throw new UsageError(
+      "mcp: the workspace holds too many entries to check every symlink, and without bubblewrap Deno would follow a link out of it.",
+      "Run `mcp add` from a smaller folder, or install bubblewrap.",
+    );
+  }
+  const envFile = settings.envFile && existsSync(settings.envFile) ? [settings.envFile] : [];
+  return {
+    workspace,
+    readRoots: [workspace],
+    writeRoots: [],
+    deniedPaths: [
+      ...hiddenDirs,
+      ...envFile,
+      ...found.secrets.map((s) => s.path),
+      ...found.escaping,
+    ],
+    readOnlyDirs: [facts.productRoot],
+    networkHosts: [],
+    denoDir: hostDenoDir(),
+    cachedOnly: false,
   };
 }
 
@@ -91,8 +133,21 @@ async function declarations(
       memoryBytes: DEFAULT_LIMITS.memory_mb * 1024 * 1024,
     }
     : undefined;
+  const withoutBwrap = !entry.url && !(await machineFacts()).bwrapPath && isDenoServer(entry);
   const connection = entry.url
     ? await connectOrSay(entry)
+    : withoutBwrap
+    ? await connectDenoMcpServer(
+      entry,
+      await catalogueDenoInput(settings),
+      mcpLimitPrefix(DEFAULT_LIMITS, findOnPath("prlimit"), false),
+      pids,
+      (flags) =>
+        printLine(
+          `Note: ${flags.join(" ")} dropped from its arguments: without bubblewrap it runs ` +
+            "under Deno permissions from each agent's manifest.",
+        ),
+    )
     : await connectMcpServer(entry, await catalogueSandbox(settings), limits, pids);
   try {
     return connection.tools;

@@ -1,0 +1,348 @@
+/**
+ * Where bubblewrap does not work (forced here with `osSandbox: false`), a
+ * stdio MCP server started with `deno run` runs as a separate process under
+ * Deno permissions from the agent's manifest and the catalogue entry: the
+ * fixture server (tests/fixtures/mcp_deno_server.ts, no checks of its own,
+ * stored with `-A --allow-net`, which are dropped) reads inside the agent's
+ * roots, while a read outside, a write without file_write, a fetch, a program
+ * and other variables are refused by Deno itself (`NotCapable`), and the
+ * process's own environment (/proc/<pid>/environ) holds exactly the fixed
+ * variables and the entry's, no provider key. A server run by node is withheld
+ * there, with a reason that says to install bubblewrap or use Deno.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { planLaunch } from "../../capsule_runtime/launch_plan.ts";
+import {
+  declarationsHash,
+  type McpServerEntry,
+  saveServer,
+} from "../../capsule_runtime/mcp_catalogue.ts";
+import {
+  connectDenoMcpServer,
+  denoServerCommand,
+  hostDenoDir,
+} from "../../capsule_runtime/mcp_deno.ts";
+import { McpToolset } from "../../capsule_runtime/mcp_tools.ts";
+import type { CapsuleEvent, RunCapsuleOptions } from "../../capsule_runtime/capsule_types.ts";
+import { capsuleFixture } from "../fixtures/capsule_harness.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const FIXTURE = join(REPO, "tests", "fixtures", "mcp_deno_server.ts");
+const DENO = Deno.realPathSync(Deno.execPath());
+
+/** Caches the fixture's npm imports in Deno's cache (once; "" when it worked). */
+async function cacheFixture(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["cache", "--no-config", FIXTURE],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return out.code === 0 ? "" : new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
+}
+const cacheProblem = await cacheFixture();
+
+const warnings = (events: CapsuleEvent[]) =>
+  events.flatMap((e) => e.type === "log" && e.level === "warn" ? [e.msg] : []);
+
+Deno.test({
+  name: cacheProblem
+    ? `Deno-run MCP server without bubblewrap (skipped: the fixture's imports are not cached: ${cacheProblem})`
+    : "without bubblewrap a `deno run` MCP server runs under Deno permissions from the manifest: reads in its roots, Deno refuses the rest, no provider key in its environment",
+  ignore: cacheProblem !== "",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using fx = await capsuleFixture({
+      tools: ["file_io"],
+      permissions: { read_roots: ["."], mcp_servers: ["dn"] },
+    });
+    Deno.writeTextFileSync(join(fx.workspace, "notes.txt"), "hello from the workspace\n");
+    Deno.writeTextFileSync(join(fx.workspace, ".env"), "OPENAI_API_KEY=sk-in-dotenv\n");
+    const outside = join(fx.root, "elsewhere.txt");
+    Deno.writeTextFileSync(outside, "the outside secret\n");
+    const entry: McpServerEntry = {
+      name: "dn",
+      command: DENO,
+      // What a user might copy from a README: the broad flags must not widen anything.
+      args: ["run", "-A", "--allow-net", FIXTURE],
+      read_paths: [],
+      env: { GREETING: "hello" },
+      tools: [],
+      hash: "",
+      approved_at: "",
+    };
+    // The declarations to pin, from one start (as `mcp add` would).
+    const workspace = Deno.realPathSync(fx.workspace);
+    const first = await connectDenoMcpServer(entry, {
+      workspace,
+      readRoots: [],
+      writeRoots: [],
+      deniedPaths: [],
+      readOnlyDirs: [],
+      networkHosts: [],
+      denoDir: hostDenoDir(),
+      cachedOnly: true,
+    });
+    saveServer(fx.settings.homeDir, {
+      ...entry,
+      tools: first.tools,
+      hash: declarationsHash(first.tools),
+      approved_at: new Date().toISOString(),
+    });
+    await first.close();
+
+    const hostKey = Deno.env.get("OPENAI_API_KEY");
+    Deno.env.set("OPENAI_API_KEY", "sk-host-key-must-not-leak");
+    const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
+    assert.equal(plan.sandbox, "deno-only");
+    const events: CapsuleEvent[] = [];
+    const options = {
+      settings: fx.settings,
+      manifest: fx.manifest,
+      workspace: fx.workspace,
+      osSandbox: false,
+    } as RunCapsuleOptions;
+    const toolset = await McpToolset.open(options, plan, (e) => events.push(e));
+    if (hostKey === undefined) Deno.env.delete("OPENAI_API_KEY");
+    else Deno.env.set("OPENAI_API_KEY", hostKey);
+    assert.ok(toolset, JSON.stringify(events));
+    const call = (tool: string, args: Record<string, unknown>) =>
+      toolset.call(`mcp__dn__${tool}`, args, new AbortController().signal);
+    try {
+      const report = events.find((e) => e.type === "mcp_servers");
+      assert.deepEqual(report, {
+        type: "mcp_servers",
+        served: [{
+          server: "dn",
+          tools: first.tools.map((t) => `mcp__dn__${t.name}`),
+        }],
+        withheld: [],
+      });
+      assert.match(
+        warnings(events).join("\n"),
+        /MCP server 'dn': -A --allow-net dropped from its stored arguments/,
+      );
+      // Inside the agent's roots: read.
+      const inside = await call("read_file", { path: join(workspace, "notes.txt") });
+      assert.equal(inside.ok, true, inside.error);
+      assert.match(String(inside.result.text), /hello from the workspace/);
+      // Outside them: Deno refuses, although the server itself checks nothing.
+      const out = await call("read_file", { path: outside });
+      assert.equal(out.ok, false);
+      assert.match(out.error, /^NotCapable: Requires read access to ".*elsewhere\.txt"/);
+      // A secret file inside the roots and the data folder are denied too.
+      const dotenv = await call("read_file", { path: join(workspace, ".env") });
+      assert.match(dotenv.error, /^NotCapable: Requires read access/);
+      const data = await call("read_file", { path: join(fx.settings.homeDir, "mcp_servers.json") });
+      assert.match(data.error, /^NotCapable: Requires read access/);
+      // No file_write: no write anywhere; no network_hosts: no network; no programs.
+      const write = await call("write_file", { path: join(workspace, "x.txt"), content: "x" });
+      assert.match(write.error, /^NotCapable: Requires write access/);
+      const fetched = await call("fetch_url", { url: "http://93.184.215.16/" });
+      assert.match(fetched.error, /^NotCapable: Requires net access/);
+      const ran = await call("run_program", { program: "/bin/true" });
+      assert.match(ran.error, /^NotCapable: Requires run access/);
+      // Its variables: the entry's only (others read as unset, whatever the process holds).
+      const env = await call("get_env", { names: ["GREETING", "OPENAI_API_KEY", "HOME", "PATH"] });
+      assert.deepEqual(JSON.parse(String(env.result.text)), {
+        GREETING: "hello",
+        OPENAI_API_KEY: null,
+        HOME: null,
+        PATH: null,
+      });
+      // The process's own environment: the fixed variables and the entry's, nothing of the host.
+      const pid = Number((await call("whoami", {})).result.text);
+      const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").filter(Boolean);
+      assert.deepEqual(environ.map((kv) => kv.split("=")[0]).sort(), [
+        "DENO_DIR",
+        "DENO_NO_PACKAGE_JSON",
+        "DENO_NO_UPDATE_CHECK",
+        "GREETING",
+        "HOME",
+        "LANG",
+        "NO_COLOR",
+        "PATH",
+        "TMPDIR",
+      ]);
+      assert.doesNotMatch(environ.join("\n"), /sk-host-key|OPENAI|ANTHROPIC|GEMINI/);
+      // The command line: Deno's permissions from the manifest, none from the stored args.
+      const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+      assert.ok(cmdline.includes("--no-prompt"), cmdline.join(" "));
+      assert.ok(!cmdline.includes("-A") && !cmdline.includes("--allow-net"), cmdline.join(" "));
+      assert.ok(cmdline.includes(`--allow-read=${workspace}`), cmdline.join(" "));
+      assert.ok(!cmdline.some((w) => /^--allow-(write|net|run|ffi|sys|all)/.test(w)));
+      // The manifest's program limits hold it (prlimit, memory as data), where prlimit is here.
+      if (plan.limits?.prlimitPath) {
+        const limits = Deno.readTextFileSync(`/proc/${pid}/limits`);
+        const data = plan.limits.limits.memory_mb * 1024 * 1024;
+        assert.match(limits, new RegExp(`Max data size\\s+${data}\\s+${data}`));
+        // Not RLIMIT_NPROC: outside a user namespace of its own it would count the user's processes.
+        const nproc = plan.limits.limits.processes;
+        assert.doesNotMatch(limits, new RegExp(`Max processes\\s+${nproc}\\s`));
+        assert.match(limits, new RegExp(`Max open files\\s+${plan.limits.limits.open_files}\\s`));
+      }
+    } finally {
+      await toolset.close();
+    }
+  },
+});
+
+Deno.test({
+  name: cacheProblem
+    ? "Deno-run MCP server with write roots and network hosts (skipped: the fixture's imports are not cached)"
+    : "a Deno-run MCP server writes only in the write roots (file_write) and reaches only the network_hosts",
+  ignore: cacheProblem !== "",
+  fn: () => {
+    const entry: McpServerEntry = {
+      name: "dn",
+      command: DENO,
+      args: ["run", "--allow-all", "-R", "--config", "/x/deno.json", FIXTURE, "--allow-run"],
+      read_paths: ["/opt/server-code"],
+      env: { A: "1", B: "2" },
+      tools: [],
+      hash: "",
+      approved_at: "",
+    };
+    const { argv, dropped } = denoServerCommand(entry, {
+      workspace: "/ws",
+      readRoots: ["/ws"],
+      writeRoots: ["/ws/out"],
+      deniedPaths: ["/ws/.env", "/ws/.closed_claw"],
+      readOnlyDirs: ["/product"],
+      networkHosts: ["api.example.com", "*.example.org"],
+      denoDir: "/cache/deno",
+      cachedOnly: true,
+    });
+    assert.deepEqual(dropped, ["--allow-all", "-R"]);
+    const deno = argv.indexOf(DENO);
+    assert.deepEqual(argv.slice(0, 2), ["/usr/bin/env", "-i"]);
+    assert.deepEqual(argv.slice(deno), [
+      DENO,
+      "run",
+      "--no-prompt",
+      "--cached-only",
+      "--allow-read=/ws,/ws/out,/opt/server-code",
+      "--allow-write=/ws/out",
+      "--deny-read=/ws/.env,/ws/.closed_claw",
+      "--deny-write=/ws/.env,/ws/.closed_claw,/product",
+      "--allow-net=api.example.com",
+      `--deny-net=${
+        [
+          "0.0.0.0/8",
+          "10.0.0.0/8",
+          "100.64.0.0/10",
+          "127.0.0.0/8",
+          "169.254.0.0/16",
+          "172.16.0.0/12",
+          "192.0.0.0/24",
+          "192.168.0.0/16",
+          "198.18.0.0/15",
+          "224.0.0.0/4",
+          "240.0.0.0/4",
+          "[::1]",
+          "[::]",
+          "localhost",
+          "metadata.google.internal",
+        ].join(",")
+      }`,
+      "--allow-sys=hostname",
+      "--allow-env=A,B",
+      "--ignore-env",
+      "--no-lock",
+      "--config",
+      "/x/deno.json",
+      FIXTURE,
+      // The script's own arguments are its own.
+      "--allow-run",
+    ]);
+    // A flag that is not known to grant nothing refuses the start, in one line.
+    assert.throws(
+      () =>
+        denoServerCommand({ ...entry, args: ["run", "--preload", "x.ts", FIXTURE] }, {
+          workspace: "/ws",
+          readRoots: [],
+          writeRoots: [],
+          deniedPaths: [],
+          readOnlyDirs: [],
+          networkHosts: [],
+          denoDir: "",
+          cachedOnly: true,
+        }),
+      /the Deno flag --preload, which Closed Claw does not pass on/,
+    );
+  },
+});
+
+Deno.test("without bubblewrap a stdio MCP server run by node is withheld, with the way out", async () => {
+  await using fx = await capsuleFixture({
+    tools: ["file_io"],
+    permissions: { read_roots: ["."], mcp_servers: ["nodefs"] },
+  });
+  saveServer(fx.settings.homeDir, {
+    name: "nodefs",
+    command: "/usr/bin/node",
+    args: ["/opt/server-filesystem/dist/index.js", "/"],
+    read_paths: [],
+    env: {},
+    tools: [],
+    hash: declarationsHash([]),
+    approved_at: new Date().toISOString(),
+  });
+  const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
+  const events: CapsuleEvent[] = [];
+  const options = {
+    settings: fx.settings,
+    manifest: fx.manifest,
+    workspace: fx.workspace,
+    osSandbox: false,
+  } as RunCapsuleOptions;
+  const toolset = await McpToolset.open(options, plan, (e) => events.push(e));
+  assert.equal(toolset, null);
+  const report = events.find((e) => e.type === "mcp_servers") as
+    | Extract<CapsuleEvent, { type: "mcp_servers" }>
+    | undefined;
+  assert.deepEqual(report?.served, []);
+  assert.deepEqual(report?.withheld.map((w) => w.server), ["nodefs"]);
+  assert.match(
+    report!.withheld[0].reason,
+    /bubblewrap does not work here.*install bubblewrap, or run the server with Deno/,
+  );
+});
+
+Deno.test("without bubblewrap a Deno-run MCP server is withheld when the symlink scan stopped early", async () => {
+  await using fx = await capsuleFixture({
+    tools: ["file_io"],
+    permissions: { read_roots: ["."], mcp_servers: ["dn"] },
+  });
+  for (let i = 0; i < 5; i++) Deno.writeTextFileSync(join(fx.workspace, `f${i}.txt`), "x");
+  saveServer(fx.settings.homeDir, {
+    name: "dn",
+    command: DENO,
+    args: ["run", FIXTURE],
+    read_paths: [],
+    env: {},
+    tools: [],
+    hash: declarationsHash([]),
+    approved_at: new Date().toISOString(),
+  });
+  const plan = await planLaunch(fx.settings, fx.manifest, {
+    osSandbox: false,
+    symlinkScanLimit: 2,
+    secretScanLimit: 2,
+  });
+  assert.equal(plan.incompleteSymlinkScan, true);
+  const events: CapsuleEvent[] = [];
+  const options = {
+    settings: fx.settings,
+    manifest: fx.manifest,
+    workspace: fx.workspace,
+    osSandbox: false,
+  } as RunCapsuleOptions;
+  assert.equal(await McpToolset.open(options, plan, (e) => events.push(e)), null);
+  const report = events.find((e) => e.type === "mcp_servers") as
+    | Extract<CapsuleEvent, { type: "mcp_servers" }>
+    | undefined;
+  assert.deepEqual(report?.withheld.map((w) => w.server), ["dn"]);
+  assert.match(report!.withheld[0].reason, /too many entries to check every symlink/);
+});

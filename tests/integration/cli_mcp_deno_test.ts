@@ -1,0 +1,139 @@
+/**
+ * MCP servers run by Deno where bubblewrap does not work, through the real
+ * CLI with no `bwrap` on its PATH: `mcp add` starts the fixture server
+ * (tests/fixtures/mcp_deno_server.ts, stored with `-A`) and
+ * `@modelcontextprotocol/server-filesystem` through `deno run npm:` under
+ * Deno's permissions and pins them; a `closed-claw run` with a fake model
+ * grants both through the profile, reads inside the workspace with each, and
+ * a read outside is refused by Deno (`NotCapable`), not by the server; the
+ * server never sees the provider key the CLI holds. A server not run by Deno
+ * cannot be added there, with a line that says what to do.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.ts";
+import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const FIXTURE = join(REPO, "tests", "fixtures", "mcp_deno_server.ts");
+const FS_SERVER = "npm:@modelcontextprotocol/server-filesystem@2026.8.31";
+const DENO = Deno.realPathSync(Deno.execPath());
+
+/** Caches the fixture's imports and the filesystem server in Deno's cache ("" when it worked). */
+async function cacheServers(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["cache", "--no-config", FIXTURE, FS_SERVER],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return out.code === 0 ? "" : new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
+}
+const cacheProblem = await cacheServers();
+
+function events(workspace: string, runId: string, name: string): Record<string, unknown>[] {
+  const text = Deno.readTextFileSync(join(workspace, ".closed_claw", "runs", `${runId}.jsonl`));
+  return text.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === name)
+    .map((e) => e.payload);
+}
+
+Deno.test({
+  name: cacheProblem
+    ? `Deno-run MCP servers through the CLI without bubblewrap (skipped: ${cacheProblem})`
+    : "without bubblewrap, `deno run` MCP servers are added, granted and called through a run under Deno's permissions; a read outside the roots is refused by Deno",
+  ignore: cacheProblem !== "",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using dir = await tempDir();
+    const outside = join(dir.path, "elsewhere.txt");
+    Deno.writeTextFileSync(outside, "the outside secret\n");
+    const seen: string[] = [];
+    let calls: [string, Record<string, unknown>][] = [];
+    const brain: Brain = {
+      complexity: "simple",
+      plan: () => [{
+        task_id: "use-mcp",
+        title: "Use the MCP tools",
+        description: "Read the notes with the MCP servers.",
+        role_tag: "mcp-user",
+        tools: ["file_io"],
+      }],
+      profileExtra: { mcp_servers: ["dn", "fsd"] },
+      agent: ({ step, last }) => {
+        if (step > 0) seen.push(last);
+        return step < calls.length ? toolStep(...calls[step]) : finalStep("done");
+      },
+      synthesis: "done",
+    };
+    const started = await startBrain(dir.path, brain);
+    const { fake } = started;
+    const workspace = Deno.realPathSync(started.workspace);
+    // No bubblewrap on the CLI's PATH: only Deno's permissions confine the servers.
+    const env = { ...started.env, PATH: "/nonexistent" };
+    Deno.writeTextFileSync(join(workspace, "notes.txt"), "hello from the workspace\n");
+    const cli = (args: string[]) => runCli(args, { cwd: workspace, env });
+    try {
+      const dn = await cli([
+        "mcp",
+        "add",
+        "dn",
+        "--yes",
+        "--env",
+        "GREETING=hello",
+        "--",
+        DENO,
+        "run",
+        "-A",
+        FIXTURE,
+      ]);
+      assert.equal(dn.code, 0, dn.stdout + dn.stderr);
+      assert.match(dn.stdout, /Note: -A dropped from its arguments/);
+      assert.match(dn.stdout, /mcp__dn__read_file {2}\[read-only\]/);
+      const fsd = await cli([
+        "mcp",
+        "add",
+        "fsd",
+        "--yes",
+        "--",
+        DENO,
+        "run",
+        FS_SERVER,
+        workspace,
+      ]);
+      assert.equal(fsd.code, 0, fsd.stdout + fsd.stderr);
+      assert.match(fsd.stdout, /mcp__fsd__read_text_file {2}\[read-only\]/);
+      // A server not run by Deno cannot be confined here: refused in one line.
+      const sh = await cli(["mcp", "add", "shell", "--yes", "--", "/bin/sh", "-c", "true"]);
+      assert.equal(sh.code, 2, sh.stdout + sh.stderr);
+      assert.match(sh.stderr, /bubblewrap.*does not work here/);
+      assert.match(sh.stderr, /or run the server with Deno/);
+
+      calls = [
+        ["mcp__dn__read_file", { path: join(workspace, "notes.txt") }],
+        ["mcp__dn__read_file", { path: outside }],
+        ["mcp__fsd__read_text_file", { path: join(workspace, "notes.txt") }],
+        ["mcp__dn__get_env", { names: ["GREETING", "OPENAI_API_KEY"] }],
+      ];
+      const run = await cli(["run", "Use the MCP servers", "--json"]);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const runId = JSON.parse(run.stdout).run_id as string;
+      assert.equal(seen.length, 4, seen.join("\n---\n"));
+      assert.match(seen[0], /hello from the workspace/);
+      assert.doesNotMatch(seen[1], /outside secret/);
+      assert.match(seen[1], /NotCapable: Requires read access/);
+      assert.match(seen[2], /hello from the workspace/);
+      assert.match(seen[3], /GREETING.*hello/);
+      assert.match(seen[3], /OPENAI_API_KEY.*null/);
+      assert.doesNotMatch(seen[3], /test-key-0123456789/);
+      const report = events(workspace, runId, "mcp_servers")[0];
+      assert.deepEqual(
+        (report.served as { server: string }[]).map((s) => s.server).sort(),
+        ["dn", "fsd"],
+      );
+      assert.deepEqual(report.withheld, []);
+    } finally {
+      await fake.close();
+    }
+  },
+});
