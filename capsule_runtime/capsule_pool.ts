@@ -93,9 +93,10 @@ export class CapsulePool {
   }
 
   /**
-   * Starts `count` capsules for `agentId` from the plan `plan()` makes (null:
-   * none after all). Until they are spawned, a `take` for that agent waits.
-   * Never throws: a prestart that fails only means the subtask spawns its own.
+   * Makes `count` capsules wait for `agentId` from the plan `plan()` makes
+   * (null: none after all), counting those already waiting from that plan.
+   * Until they are spawned, a `take` for that agent waits. Never throws: a
+   * prestart that fails only means the subtask spawns its own.
    */
   prestart(
     agentId: string,
@@ -107,7 +108,8 @@ export class CapsulePool {
       const made = await plan().catch(() => null);
       if (!made) return;
       const key = poolKey(made.plan, made.manifest);
-      for (let i = 0; i < count && !this.closed; i++) {
+      const waiting = this.idle.filter((i) => i.key === key && !i.proc.killed).length;
+      for (let i = waiting; i < count && !this.closed; i++) {
         const proc = CapsuleProcess.spawn(made.plan);
         this.onEvent({ type: "prestarted", agent_id: agentId, pid: proc.pid });
         this.park(key, agentId, proc, "prestarted");

@@ -8,10 +8,11 @@
 import { ClosedClawError } from "../core/errors.ts";
 import { emitPool, emitUsage, type RunContext } from "./context.ts";
 import { generatePlan, type Plan, planTask, preparePhasePool } from "./planner.ts";
+import { mcpServerChoices } from "./profile.ts";
 import { phaseOutcome, runPool } from "./pool.ts";
 import { auditRun } from "./records.ts";
 import { runSubtask } from "./subtask.ts";
-import { prestartPhase } from "./prestart.ts";
+import { prestartForTask, prestartPhase } from "./prestart.ts";
 import { failureReport, singleAnswer, summarizePools, synthesizeAnswer } from "./synthesize.ts";
 import { type Phase, type Stage, STAGES, type Subtask } from "./types.ts";
 import { LlmError } from "../llm/errors.ts";
@@ -54,12 +55,14 @@ function failed(ctx: RunContext): boolean {
 async function planPhase(ctx: RunContext, step: "first" | "execution"): Promise<void> {
   const s = ctx.state;
   const meta = { runId: s.run_id, signal: ctx.signal };
+  const mcpServers = mcpServerChoices(ctx.settings.homeDir);
   const request = {
     task: s.task,
     context: s.context,
     maxSubtasks: ctx.settings.maxSubtasksPerPhase,
     tools: ctx.toolsAllowed,
     workspace: ctx.workspace,
+    mcpServers,
   };
   try {
     let phase: Phase;
@@ -80,6 +83,14 @@ async function planPhase(ctx: RunContext, step: "first" | "execution"): Promise<
     const pool = preparePhasePool(plan, phase, ctx.settings.maxSubtasksPerPhase, ctx.toolsAllowed, {
       givenText: `${s.task}\n${JSON.stringify(s.context)}`,
       onRefused: (task_id, line) => ctx.log.emit("network_host_refused", { task_id, line }),
+      mcpServers: mcpServers.map((m) => m.name),
+      onMcpDropped: (task_id, server) =>
+        ctx.log.emit("mcp_server_dropped", {
+          task_id,
+          server,
+          reason: "not in the MCP server catalogue (closed-claw mcp list); the planner may " +
+            "name only catalogue servers",
+        }),
     });
     if (phase === "discovery") s.discovery_subtask_pool = pool;
     else s.execution_subtask_pool = pool;
@@ -94,6 +105,7 @@ async function planPhase(ctx: RunContext, step: "first" | "execution"): Promise<
         depends_on: t.depends_on,
         tools: t.tools,
         network_hosts: t.network_hosts,
+        ...(t.mcp_servers ? { mcp_servers: t.mcp_servers } : {}),
         acceptance_criteria: t.acceptance_criteria,
       })),
     });
@@ -162,6 +174,8 @@ export async function drive(ctx: RunContext): Promise<void> {
   // "classified" is no stage of its own any more: the first plan classifies.
   // A run stored at it (older runs, or a resume that found nothing planned) plans from scratch.
   if (!done(ctx, "planned")) {
+    // Not awaited: the capsule starts while the model plans.
+    if (!failed(ctx)) void prestartForTask(ctx);
     if (!failed(ctx)) await planPhase(ctx, "first");
     advance(ctx, "planned");
   }

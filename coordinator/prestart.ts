@@ -1,7 +1,9 @@
 /**
- * Start before you need: when a phase's plan is known, the capsules of the
- * agents it will most likely reuse are started at once, while its subtasks
- * are still being routed, approved and prepared. Each waits in the run's
+ * Start before you need: while the first plan is being made, the capsule of
+ * the agent the task itself points to (when the scores alone decide); when a
+ * phase's plan is known, the capsules of the agents it will most likely
+ * reuse, at once, while its subtasks are still being routed, approved and
+ * prepared. Each waits in the run's
  * pool (capsule_runtime/capsule_pool.ts) and is handed only to a subtask
  * whose launch plan comes out identical (same agent, manifest, workspace,
  * flags, sandbox); a wrong guess is killed, unused, when the run ends, when
@@ -36,4 +38,26 @@ export function prestartPhase(ctx: RunContext, pool: readonly Subtask[]): Promis
     const count = Math.min(Math.max(1, ready), Math.max(1, ctx.settings.maxParallelAgents));
     await prestartCapsule(capsules, launchOptions(ctx, runnableManifest(ctx, manifest)), count);
   })).then(() => {}, () => {});
+}
+
+/**
+ * While the run's first plan is made: one capsule of the agent routing would
+ * reuse for the task as a whole, when the semantic scores alone decide (a
+ * one-subtask plan usually goes to it). Returns at once; never throws.
+ */
+export function prestartForTask(ctx: RunContext): Promise<void> {
+  const capsules = ctx.capsules;
+  if (!capsules || ctx.placement || ctx.signal.aborted) return Promise.resolve();
+  const need = {
+    role_tag: "",
+    title: "",
+    description: ctx.state.task,
+    tools: [],
+    writes_files: false,
+  };
+  return (async () => {
+    const manifest = await predictAgent(ctx, need).catch(() => null);
+    if (!manifest || ctx.signal.aborted) return;
+    await prestartCapsule(capsules, launchOptions(ctx, runnableManifest(ctx, manifest)), 1);
+  })().catch(() => {});
 }

@@ -14,8 +14,12 @@ import { readManifest } from "../capsule_runtime/factory.ts";
 import { registerCapsule } from "../capsule_runtime/register.ts";
 import type { Manifest } from "../capsule_runtime/manifest.ts";
 import { evolveGenome, lineageTags, withWorkingStyle } from "./evolution.ts";
-import { type AgentProfile, generateProfile, type McpServerChoice } from "./profile.ts";
-import { readCatalogue } from "../capsule_runtime/mcp_catalogue.ts";
+import {
+  type AgentProfile,
+  generateProfile,
+  type McpServerChoice,
+  mcpServerChoices,
+} from "./profile.ts";
 import { findTwin } from "./twin_agents.ts";
 import { approvalTimeoutSec, type RuleOffer } from "./approvals.ts";
 import {
@@ -31,6 +35,7 @@ import {
 import type { RunContext } from "./context.ts";
 import type { Subtask } from "./types.ts";
 import {
+  type AgentNeed,
   type Candidate,
   chooseCandidate,
   effectiveScore,
@@ -69,6 +74,7 @@ function findCandidates(ctx: RunContext, vector: Float32Array): Candidate[] {
       tools: manifest.tools_allowlist,
       file_write: manifest.permissions.file_write,
       network_hosts: manifest.permissions.network_hosts,
+      mcp_servers: manifest.permissions.mcp_servers ?? [],
       status: row.status,
     }];
   });
@@ -95,7 +101,10 @@ export function acquireAgent(ctx: RunContext, subtask: Subtask): Promise<Acquire
  * only a model call, a new agent or a person could tell. Used to start a
  * capsule early (coordinator/prestart.ts); a wrong guess costs one process.
  */
-export async function predictAgent(ctx: RunContext, subtask: Subtask): Promise<Manifest | null> {
+export async function predictAgent(
+  ctx: RunContext,
+  subtask: Pick<Subtask, "role_tag" | "title" | "description" | "tools"> & AgentNeed,
+): Promise<Manifest | null> {
   const { state, settings } = ctx;
   const fits = (manifest: Manifest | null) =>
     manifest && toolsFit(
@@ -103,6 +112,7 @@ export async function predictAgent(ctx: RunContext, subtask: Subtask): Promise<M
           tools: manifest.tools_allowlist,
           file_write: manifest.permissions.file_write,
           network_hosts: manifest.permissions.network_hosts,
+          mcp_servers: manifest.permissions.mcp_servers ?? [],
         },
         subtask,
         ctx.toolsAllowed,
@@ -130,6 +140,7 @@ async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acqui
       tools: manifest?.tools_allowlist ?? [],
       file_write: !!manifest?.permissions.file_write,
       network_hosts: manifest?.permissions.network_hosts ?? [],
+      mcp_servers: manifest?.permissions.mcp_servers ?? [],
     };
     if (manifest && toolsFit(agent, subtask, ctx.toolsAllowed)) {
       return { manifest, created: false };
@@ -400,13 +411,5 @@ async function create(ctx: RunContext, subtask: Subtask, profile: AgentProfile):
 
 /** The user's MCP server catalogue as the profile step may grant it (unreadable: none). */
 function mcpChoices(ctx: RunContext): McpServerChoice[] {
-  try {
-    return readCatalogue(ctx.settings.homeDir).map((s) => ({
-      name: s.name,
-      tools: s.tools.map((t) => t.name),
-      ...(s.url ? { host: new URL(s.url).hostname.replace(/^\[|\]$/g, "") } : {}),
-    }));
-  } catch {
-    return [];
-  }
+  return mcpServerChoices(ctx.settings.homeDir);
 }

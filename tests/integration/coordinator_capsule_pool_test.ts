@@ -155,16 +155,21 @@ Deno.test("the capsule of an agent routing reuses starts before its subtask and 
     const outcome = await run.done;
     assert.equal(outcome.status, "ok", outcome.error);
     const names = events.map((e) => e.event);
+    // Started while the task was planned or its subtask routed (before its capsule was
+    // asked for: one for the task, maybe one more for the plan), then taken by it.
     const prestarted = payloads(events, "capsule_prestarted");
-    assert.equal(prestarted.length, 1);
-    assert.equal(prestarted[0].agent_id, agentId);
-    // Started while the subtask was routed (before its capsule was asked for), then taken by it.
-    assert.ok(names.indexOf("task_plan_created") < names.indexOf("capsule_prestarted"));
+    assert.ok(prestarted.length >= 1 && prestarted.length <= 2, String(prestarted.length));
+    for (const p of prestarted) assert.equal(p.agent_id, agentId);
     assert.ok(names.indexOf("capsule_prestarted") < names.indexOf("capsule_started"));
     const [started] = payloads(events, "capsule_started");
     assert.equal(started.agent_id, agentId);
-    assert.equal(started.pid, prestarted[0].pid);
+    assert.ok(prestarted.some((p) => p.pid === started.pid));
     assert.equal(started.warm, "prestarted");
+    // What was not used was killed at the run's end.
+    const discarded = payloads(events, "capsule_discarded").map((p) => p.pid);
+    for (const p of prestarted.filter((p) => p.pid !== started.pid)) {
+      assert.ok(discarded.includes(p.pid));
+    }
   } finally {
     store.close();
     await fake.close();
