@@ -24,6 +24,7 @@ import { ClosedClawError, errorMessage } from "../core/errors.ts";
 import { type Command, JSON_OPTION } from "./command.ts";
 import { bold, dim, green, printJson, printLine, red, yellow } from "./output.ts";
 import { hereCommand } from "./invocation.ts";
+import { checkWorkers } from "./doctor_workers.ts";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
@@ -377,6 +378,7 @@ export async function runChecks(
     checkConfigFiles(settings),
     ...(options.dev ? [checkChromium()] : []),
     await checkProvider(settings),
+    ...[await checkWorkers(settings)].filter((c): c is Check => c !== null),
     // After the key probe, which clears the breakers of an endpoint that answers.
     ...checkBreakers(settings),
   ];

@@ -309,6 +309,16 @@ Deno.test({
         env: brain.env,
       });
       assert.equal(JSON.parse(listed.stdout)[0].sandbox, "deno-only");
+      const doctor = await runCli(["doctor", "--json"], {
+        cwd: dir.path,
+        env: { ...brain.env, CLOSED_CLAW_NATS_URL: nats.url },
+      });
+      const check = JSON.parse(doctor.stdout).checks.find((c: { name: string }) =>
+        c.name === "workers"
+      );
+      assert.equal(check?.status, "warn", doctor.stdout);
+      assert.match(check.detail, /plain \(deno-only, 0\/4\)/);
+      assert.match(check.fix, /Install bubblewrap on plain/);
       const out = await runCli(["run", "Read a.txt", "--nats", nats.url, "--json"], {
         cwd: dir.path,
         env: brain.env,
