@@ -71,6 +71,8 @@ export interface RunAnalysis {
   usage: { calls: number; input_tokens: number; output_tokens: number; cost_usd: number };
   artifacts: string[];
   subtasks: SubtaskRow[];
+  /** Per subtask, the worker machines its capsules ran on, in order (none: this machine). */
+  workers: Record<string, string[]>;
   approvals: ApprovalRow[];
   events: RunLogEvent[];
   task: string;
@@ -134,6 +136,17 @@ function artifactsOf(events: RunLogEvent[]): string[] {
   return [...found];
 }
 
+/** Per subtask, the workers its capsules ran on (from `capsule_started`), each once, in order. */
+export function workersByTask(events: RunLogEvent[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const e of events) {
+    if (e.event !== "capsule_started" || typeof e.payload.worker !== "string") continue;
+    const list = out[String(e.payload.task_id)] ??= [];
+    if (!list.includes(e.payload.worker)) list.push(e.payload.worker);
+  }
+  return out;
+}
+
 /** The full analysis of one run. */
 export function analyzeRun(store: Store, run: RunRow, events: RunLogEvent[]): RunAnalysis {
   const { stages, current_stage, lastError } = summarizeStages(events);
@@ -154,6 +167,7 @@ export function analyzeRun(store: Store, run: RunRow, events: RunLogEvent[]): Ru
     usage: store.llmCalls.totals({ runId: run.run_id }),
     artifacts: artifactsOf(events),
     subtasks: store.subtasks.listForRun(run.run_id),
+    workers: workersByTask(events),
     approvals,
     events,
     task: run.task,

@@ -92,6 +92,8 @@ export interface GraphNode {
   depends_on: string[];
   /** The agent that took the subtask, shown under the title. */
   agent?: string | null;
+  /** The worker machine(s) its capsule ran on (scale-out); absent: this machine. */
+  worker?: string;
   /** How long the subtask ran, already formatted ("1.2 s"). */
   duration?: string;
   /** Where a click on the node leads (the subtask's group in the trace waterfall). */
@@ -163,13 +165,14 @@ export function SubtaskGraph(props: { nodes: GraphNode[] }) {
         )}
         {props.nodes.map((n) => {
           const p = pos.get(n.id)!;
-          const meta = [n.status, n.duration ?? ""].filter(Boolean).join(" · ");
+          const meta = [n.status, n.duration ?? "", n.worker ? `@${n.worker}` : ""]
+            .filter(Boolean).join(" · ");
           const node = (
             <g class={`node status-${n.status}`} data-task-id={n.id}>
               <title>
                 {`${n.id}: ${n.label} (${n.status}${n.agent ? `, ${n.agent}` : ""}${
                   n.duration ? `, ${n.duration}` : ""
-                })`}
+                }${n.worker ? `, on worker ${n.worker}` : ""})`}
               </title>
               <rect x={p.x} y={p.y} width={W} height={H} rx="6" />
               <text x={p.x + 8} y={p.y + 18}>{fit(n.id, 22)}</text>

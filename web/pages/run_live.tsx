@@ -92,6 +92,7 @@ function Subtasks(props: { a: RunAnalysis }) {
               status: s.status,
               depends_on: s.depends_on,
               agent: s.assigned_agent_id,
+              worker: a.workers[s.task_id]?.join(", "),
               duration: subtaskDuration(s.started_at, s.finished_at),
               href: `#${traceGroupId(s.task_id)}`,
             }))}
