@@ -14,6 +14,7 @@ import { LlmError } from "../llm/errors.ts";
 import type { Complexity, Phase, Subtask } from "./types.ts";
 import { NETWORK_TOOLS } from "./data_flow.ts";
 import { checkHostPatterns } from "./network_hosts.ts";
+import type { McpServerChoice } from "./profile.ts";
 
 const EXEC_TOOLS: readonly ToolName[] = toolsWithPermission("exec");
 
@@ -33,13 +34,32 @@ export const PlanSchema = z.object({
     network_hosts: z.array(z.string()).default([]).describe("Hosts it must reach; else []."),
   })),
 });
-export type Plan = z.infer<typeof PlanSchema>;
+/**
+ * The plan asked for when the user has MCP servers in the catalogue: each
+ * subtask may name the servers it needs. Without any, the request is exactly
+ * the one above (recorded runs replay as before, prompts do not grow).
+ */
+export const PlanWithMcpSchema = z.object({
+  subtasks: z.array(PlanSchema.shape.subtasks.element.extend({
+    mcp_servers: z.array(z.string()).default([]).describe(
+      "Names from the MCP server catalogue whose tools it needs (only those listed); else [].",
+    ),
+  })),
+});
+/** A plan; its subtasks name MCP servers only when the catalogue was offered. */
+export type Plan = {
+  subtasks: (z.infer<typeof PlanSchema>["subtasks"][number] & { mcp_servers?: string[] })[];
+};
 
 /** What the first planning call returns: the task's complexity, then the plan it implies. */
 export const FirstPlanSchema = z.object({
   // Defined in the planning prompt (SIMPLE / COMPLEX), which every request carries.
   complexity: z.enum(["simple", "complex"]).describe("As the instructions define it."),
   subtasks: PlanSchema.shape.subtasks,
+});
+/** The first plan's schema when the catalogue is offered (see PlanWithMcpSchema). */
+export const FirstPlanWithMcpSchema = FirstPlanSchema.extend({
+  subtasks: PlanWithMcpSchema.shape.subtasks,
 });
 
 /** The first plan of a run: its complexity, the phase that comes first, and that phase's plan. */
@@ -65,6 +85,8 @@ export interface PlanRequest {
   maxSubtasks: number;
   tools: readonly ToolName[];
   workspace: string;
+  /** The user's MCP server catalogue (mcpServerChoices); absent or empty: not offered. */
+  mcpServers?: readonly McpServerChoice[];
 }
 
 const DISCOVERY_RULES =
@@ -91,6 +113,13 @@ function planPrompt(req: PlanRequest): string {
     }) reach the network only through a proxy that lets through exactly the hosts in the subtask's network_hosts; list there every host the subtask needs (host names or *.domain, e.g. "github.com", "*.pypi.org"; no scheme, path, port or IP unless the task gives one), and leave it empty when it needs none.`,
     `Workspace root: ${req.workspace}`,
     `Tool catalog:\n${catalog}`,
+    req.mcpServers?.length
+      ? `MCP servers (the user's approved catalogue; list in a subtask's mcp_servers the ones whose tools it needs, only from this list, else []):\n${
+        req.mcpServers.map((s) =>
+          `- ${s.name}${s.host ? ` (remote, ${s.host})` : ""}: ${s.tools.join(", ")}`
+        ).join("\n")
+      }`
+      : "",
     Object.keys(req.context).length ? `Context: ${JSON.stringify(req.context).slice(0, 4000)}` : "",
     req.discoveryResults
       ? `Discovery results: ${JSON.stringify(req.discoveryResults).slice(0, 8000)}`
@@ -104,7 +133,8 @@ export async function generatePlan(
   req: PlanRequest & { phase: Phase },
   meta: { runId: string; signal?: AbortSignal },
 ): Promise<Plan> {
-  const { value } = await llm.structured(PlanSchema, {
+  const schema = req.mcpServers?.length ? PlanWithMcpSchema : PlanSchema;
+  const { value } = await llm.structured<Plan>(schema, {
     messages: [
       { role: "system", content: planPrompt(req) },
       { role: "user", content: `Phase: ${req.phase}\nTask: ${req.task}` },
@@ -128,7 +158,8 @@ export async function planTask(
   req: Omit<PlanRequest, "phase" | "discoveryResults">,
   meta: { runId: string; signal?: AbortSignal },
 ): Promise<FirstPlan> {
-  const { value } = await llm.structured(FirstPlanSchema, {
+  const schema = req.mcpServers?.length ? FirstPlanWithMcpSchema : FirstPlanSchema;
+  const { value } = await llm.structured<z.infer<typeof FirstPlanSchema> & Plan>(schema, {
     messages: [
       { role: "system", content: planPrompt({ ...req, phase: "first" }) },
       { role: "user", content: `Task: ${req.task}` },
@@ -157,14 +188,21 @@ function slug(text: string): string {
  * `allowedTools` are dropped. Network hosts are checked (`network_hosts.ts`;
  * an IP address only when `hosts.givenText`, the user's task, names it) and
  * kept only for a subtask with a network or exec tool; each refused entry
- * is one line passed to `hosts.onRefused`.
+ * is one line passed to `hosts.onRefused`. MCP servers are kept only when
+ * `hosts.mcpServers` (the catalogue's names) has them; each other name goes to
+ * `hosts.onMcpDropped`, never to the subtask.
  */
 export function preparePhasePool(
   plan: Plan,
   phase: Phase,
   maxSubtasks: number,
   allowedTools: readonly ToolName[],
-  hosts: { givenText?: string; onRefused?: (taskId: string, line: string) => void } = {},
+  hosts: {
+    givenText?: string;
+    onRefused?: (taskId: string, line: string) => void;
+    mcpServers?: readonly string[];
+    onMcpDropped?: (taskId: string, server: string) => void;
+  } = {},
 ): Subtask[] {
   const prefix = phase === "discovery" ? "discover-" : "execute-";
   const items = plan.subtasks.slice(0, maxSubtasks);
@@ -191,6 +229,11 @@ export function preparePhasePool(
     const tools = [...new Set(item.tools)].filter((t) => allowedTools.includes(t));
     const networkHosts = subtaskHosts(item.network_hosts ?? [], tools, hosts.givenText ?? "");
     for (const line of networkHosts.refused) hosts.onRefused?.(ids[index], line);
+    const named = [...new Set(item.mcp_servers ?? [])];
+    const mcpServers = named.filter((name) => hosts.mcpServers?.includes(name));
+    for (const name of named.filter((n) => !mcpServers.includes(n))) {
+      hosts.onMcpDropped?.(ids[index], name);
+    }
     return {
       task_id: ids[index],
       title: item.title.trim() || ids[index],
@@ -203,6 +246,7 @@ export function preparePhasePool(
       // Judged on the allowed tools: an agent can only write through file_io.
       writes_files: item.writes_files && tools.includes("file_io"),
       network_hosts: networkHosts.hosts,
+      ...(mcpServers.length ? { mcp_servers: mcpServers } : {}),
       phase,
       status: depends.length ? "waiting" : "pending",
       assigned_agent_id: null,

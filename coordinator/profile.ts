@@ -9,6 +9,7 @@ import { z } from "zod";
 import { TOOL_NAMES, type ToolName } from "../capsule_runtime/manifest.ts";
 import type { Permissions } from "../capsule_runtime/manifest.ts";
 import { skillCatalogue } from "../capsule_runtime/skills.ts";
+import { readCatalogue } from "../capsule_runtime/mcp_catalogue.ts";
 import { toolSummaries } from "../tools/catalog.ts";
 import type { LlmService } from "../llm/types.ts";
 import { isFatalLlmError } from "./planner.ts";
@@ -44,6 +45,19 @@ export interface McpServerChoice {
   tools: string[];
   /** A Streamable HTTP server's host: granting the server adds it to `network_hosts`. */
   host?: string;
+}
+
+/** The user's MCP server catalogue as the planner and the profile step are shown it (unreadable: none). */
+export function mcpServerChoices(homeDir: string): McpServerChoice[] {
+  try {
+    return readCatalogue(homeDir).map((s) => ({
+      name: s.name,
+      tools: s.tools.map((t) => t.name),
+      ...(s.url ? { host: new URL(s.url).hostname.replace(/^\[|\]$/g, "") } : {}),
+    }));
+  } catch {
+    return [];
+  }
 }
 
 export interface AgentProfile {
@@ -118,7 +132,8 @@ export function normalizeProfile(
   mcpHosts: Readonly<Record<string, string>> = {},
 ): AgentProfile {
   // Only servers the user put in the catalogue can be granted; any other name is dropped.
-  const named = [...new Set(payload.mcp_servers ?? [])];
+  // The servers the planner named for the subtask are always granted (like its tools).
+  const named = [...new Set([...(subtask.mcp_servers ?? []), ...(payload.mcp_servers ?? [])])];
   const mcpServers = named.filter((name) => mcpCatalogue.includes(name));
   const dropped = named.filter((name) => !mcpCatalogue.includes(name));
   const requested = payload.tools_allowlist.filter((t) => allowedTools.includes(t));
@@ -172,6 +187,8 @@ export function fallbackProfile(
   subtask: Subtask,
   allowedTools: readonly ToolName[],
   reason: string,
+  mcpCatalogue: readonly string[] = [],
+  mcpHosts: Readonly<Record<string, string>> = {},
 ): AgentProfile {
   return normalizeProfile(
     {
@@ -189,6 +206,8 @@ export function fallbackProfile(
     subtask,
     allowedTools,
     `fallback:${reason.slice(0, 200)}`,
+    mcpCatalogue,
+    mcpHosts,
   );
 }
 
@@ -207,6 +226,8 @@ export async function generateProfile(
   const { subtask, allowedTools } = input;
   const mcp = input.mcpServers ?? [];
   const catalogue = mcp.map((s) => s.name);
+  const hosts = Object.fromEntries(mcp.flatMap((s) => s.host ? [[s.name, s.host]] : []));
+  const planned = subtask.mcp_servers ?? [];
   const prompt = [
     "Design a reusable, capability-oriented specialist agent. Return JSON with keys profile_id, name_prefix, description, tools_allowlist, tags, skill_md, skill_ids, file_write.",
     `Allowed tools: ${allowedTools.join(", ")}`,
@@ -238,6 +259,10 @@ export async function generateProfile(
                   hostsOf(subtask).join(", ")
                 }`
                 : ""
+            }${
+              planned.length
+                ? `\nMCP servers it needs (granted by the planner): ${planned.join(", ")}`
+                : ""
             }`,
         },
       ],
@@ -246,7 +271,6 @@ export async function generateProfile(
       temperature: 0.2,
       signal: meta.signal,
     }, { runId: meta.runId, taskId: subtask.task_id, purpose: "profile" });
-    const hosts = Object.fromEntries(mcp.flatMap((s) => s.host ? [[s.name, s.host]] : []));
     return normalizeProfile(value, subtask, allowedTools, "llm", catalogue, hosts);
   } catch (error) {
     if (isFatalLlmError(error)) throw error;
@@ -254,6 +278,8 @@ export async function generateProfile(
       subtask,
       allowedTools,
       error instanceof Error ? error.message : String(error),
+      catalogue,
+      hosts,
     );
   }
 }

@@ -28,6 +28,8 @@ export interface Candidate {
   file_write: boolean;
   /** Hosts its programs and network tools may reach (`permissions.network_hosts`). */
   network_hosts: string[];
+  /** Catalogue MCP servers it is granted (`permissions.mcp_servers`). */
+  mcp_servers?: string[];
   status: string;
 }
 
@@ -43,20 +45,28 @@ export interface AgentNeed {
   writes_files: boolean;
   /** Every host must be covered by the agent's hosts (absent: none needed). */
   network_hosts?: readonly string[];
+  /** Every MCP server must be granted to the agent (absent: none needed). */
+  mcp_servers?: readonly string[];
 }
 
 /**
- * Whether an agent's tools, write permission and network hosts cover what
- * the subtask needs, within what the run allows.
+ * Whether an agent's tools, write permission, network hosts and MCP servers
+ * cover what the subtask needs, within what the run allows.
  */
 export function toolsFit(
-  agent: { tools: readonly string[]; file_write: boolean; network_hosts?: readonly string[] },
+  agent: {
+    tools: readonly string[];
+    file_write: boolean;
+    network_hosts?: readonly string[];
+    mcp_servers?: readonly string[];
+  },
   need: AgentNeed,
   allowed: readonly ToolName[],
 ): boolean {
   return need.tools.every((t) => agent.tools.includes(t) && allowed.includes(t)) &&
     (!need.writes_files || agent.file_write) &&
-    hostsCovered(agent.network_hosts ?? [], need.network_hosts ?? []);
+    hostsCovered(agent.network_hosts ?? [], need.network_hosts ?? []) &&
+    (need.mcp_servers ?? []).every((s) => agent.mcp_servers?.includes(s));
 }
 
 /**

@@ -65,6 +65,7 @@ export async function findTwin(
       tools: manifest.tools_allowlist,
       file_write: manifest.permissions.file_write,
       network_hosts: manifest.permissions.network_hosts,
+      mcp_servers: manifest.permissions.mcp_servers ?? [],
     };
     return toolsFit(agent, subtask, ctx.toolsAllowed) ? [row] : [];
   });

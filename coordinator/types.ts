@@ -51,6 +51,11 @@ export interface Subtask {
    * Absent in runs planned before hosts existed.
    */
   network_hosts?: string[];
+  /**
+   * Catalogue MCP servers the planner named for it (unknown names dropped at
+   * planning); the agent that runs it must be granted them all. Absent: none.
+   */
+  mcp_servers?: string[];
   phase: Phase;
   status: SubtaskStatus;
   assigned_agent_id: string | null;

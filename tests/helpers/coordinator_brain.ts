@@ -27,6 +27,8 @@ export interface PlanItem {
   tools?: string[];
   writes_files?: boolean;
   network_hosts?: string[];
+  /** Catalogue MCP servers the subtask needs (sent only when set). */
+  mcp_servers?: string[];
 }
 
 export interface StepInput {
@@ -191,6 +193,7 @@ function fullPlan(items: PlanItem[]) {
       tools: i.tools ?? ["file_io"],
       writes_files: i.writes_files ?? false,
       network_hosts: i.network_hosts ?? [],
+      ...(i.mcp_servers ? { mcp_servers: i.mcp_servers } : {}),
     })),
   };
 }

@@ -163,3 +163,75 @@ Deno.test("the first plan's schema needs the complexity and keeps the plan's rul
   assert.deepEqual(parsed.subtasks[0].network_hosts, []);
   assert.equal(FirstPlanSchema.safeParse({ complexity: "simple", subtasks: [{}] }).success, false);
 });
+
+Deno.test("with an MCP catalogue the planner sees it, one line per server, and may name servers per subtask; without one the request is unchanged", async () => {
+  const catalogue = [
+    { name: "fs", tools: ["read_text_file", "write_file"] },
+    { name: "remote", tools: ["search"], host: "mcp.example.com" },
+  ];
+  const reply = {
+    complexity: "simple",
+    subtasks: [{ ...sub("read"), mcp_servers: ["fs", "ghost"] }],
+  };
+  const offered = recordingLlm(reply);
+  const first = await planTask(offered.llm, { ...FIRST_REQUEST, mcpServers: catalogue }, {
+    runId: "run_x",
+  });
+  assert.deepEqual(first.plan.subtasks[0].mcp_servers, ["fs", "ghost"]);
+  const system = offered.calls[0].system;
+  assert.match(
+    system,
+    /MCP servers \(the user's approved catalogue; list in a subtask's mcp_servers/,
+  );
+  assert.match(
+    system,
+    /\n- fs: read_text_file, write_file\n- remote \(remote, mcp\.example\.com\): search/,
+  );
+  // Without a catalogue: no MCP line, and the schema has no mcp_servers (the reply's is dropped).
+  for (const mcpServers of [undefined, []]) {
+    const plain = recordingLlm(reply);
+    const bare = await planTask(plain.llm, { ...FIRST_REQUEST, mcpServers }, { runId: "run_x" });
+    assert.doesNotMatch(plain.calls[0].system, /MCP/);
+    assert.equal("mcp_servers" in bare.plan.subtasks[0], false);
+  }
+  const execution = recordingLlm({ subtasks: [{ ...sub("x"), mcp_servers: ["remote"] }] });
+  const plan = await generatePlan(execution.llm, {
+    ...FIRST_REQUEST,
+    phase: "execution",
+    mcpServers: catalogue,
+  }, { runId: "run_x" });
+  assert.deepEqual(plan.subtasks[0].mcp_servers, ["remote"]);
+  assert.match(execution.calls[0].system, /- remote \(remote, mcp\.example\.com\): search/);
+});
+
+Deno.test("a subtask keeps only catalogue MCP servers; each other name is reported, never kept", () => {
+  const dropped: [string, string][] = [];
+  const pool = preparePhasePool(
+    {
+      subtasks: [
+        { ...sub("read"), mcp_servers: ["fs", "ghost", "fs"] },
+        { ...sub("plain") },
+        { ...sub("only-ghost"), mcp_servers: ["ghost"] },
+      ],
+    },
+    "execution",
+    4,
+    ["file_io"],
+    {
+      mcpServers: ["fs", "mem"],
+      onMcpDropped: (id, name) => dropped.push([id, name]),
+    },
+  );
+  assert.deepEqual(pool[0].mcp_servers, ["fs"]);
+  assert.equal(pool[1].mcp_servers, undefined);
+  assert.equal(pool[2].mcp_servers, undefined);
+  assert.deepEqual(dropped, [["execute-read", "ghost"], ["execute-only-ghost", "ghost"]]);
+  // No catalogue given: every name is dropped.
+  const none = preparePhasePool(
+    { subtasks: [{ ...sub("read"), mcp_servers: ["fs"] }] },
+    "execution",
+    4,
+    ["file_io"],
+  );
+  assert.equal(none[0].mcp_servers, undefined);
+});

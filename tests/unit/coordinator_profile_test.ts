@@ -74,3 +74,30 @@ Deno.test("a subtask from a run planned before hosts existed gives its agent non
   delete old.network_hosts;
   assert.deepEqual(normalizeProfile(payload, old, ["terminal"]).permissions.network_hosts, []);
 });
+
+Deno.test("a new agent is granted the MCP servers the planner named for its subtask, even when the model names none", () => {
+  const item = { ...planSubtask("read"), tools: ["file_io" as const], mcp_servers: ["fs"] };
+  const [task] = preparePhasePool({ subtasks: [item] }, "execution", 4, ["file_io"], {
+    mcpServers: ["fs", "remote"],
+  });
+  const profile = normalizeProfile(payload, task, ["file_io"], "llm", ["fs", "remote"], {
+    remote: "mcp.example.com",
+  });
+  assert.deepEqual(profile.permissions.mcp_servers, ["fs"]);
+  // The model may add catalogue servers; its own invented names are dropped.
+  const more = normalizeProfile(
+    { ...payload, mcp_servers: ["remote", "ghost"] },
+    task,
+    ["file_io"],
+    "llm",
+    ["fs", "remote"],
+    { remote: "mcp.example.com" },
+  );
+  assert.deepEqual(more.permissions.mcp_servers, ["fs", "remote"]);
+  assert.deepEqual(more.permissions.network_hosts, ["mcp.example.com"]);
+  assert.deepEqual(more.dropped_mcp_servers, ["ghost"]);
+  // When the model fails, the fallback profile still grants them.
+  const fallback = fallbackProfile(task, ["file_io"], "model down", ["fs"]);
+  assert.deepEqual(fallback.permissions.mcp_servers, ["fs"]);
+  assert.equal(fallback.dropped_mcp_servers, undefined);
+});

@@ -142,3 +142,32 @@ Deno.test("twins: near-identical descriptions (cosine ≥ TWIN_SIMILARITY) with 
   assert.equal(provenFailing({ usage_count: 2, success_rate: 0 }), true);
   assert.equal(provenFailing({ usage_count: 4, success_rate: 0.5 }), false);
 });
+
+Deno.test("an agent is reused for a subtask only when it is granted every MCP server the planner named", () => {
+  const agent: Candidate = {
+    agent_id: "reader",
+    description: "",
+    semantic_score: 1,
+    score: 1,
+    usage_count: 10,
+    success_rate: 1,
+    status: "active",
+    tools: ["file_io"],
+    file_write: false,
+    network_hosts: [],
+    mcp_servers: ["fs"],
+  };
+  const need = (mcp_servers?: string[]) => ({
+    tools: ["file_io" as const],
+    writes_files: false,
+    ...(mcp_servers ? { mcp_servers } : {}),
+  });
+  const allowed = ["file_io" as const];
+  assert.equal(chooseCandidate([agent], need(["fs"]), allowed, 0.5).reuse, true);
+  assert.equal(chooseCandidate([agent], need(), allowed, 0.5).reuse, true);
+  const lacking = chooseCandidate([agent], need(["fs", "mem"]), allowed, 0.5);
+  assert.deepEqual([lacking.best, lacking.reuse], [null, false]);
+  const { mcp_servers: _none, ...ungranted } = agent;
+  assert.equal(toolsFit(ungranted, need(["fs"]), allowed), false);
+  assert.equal(toolsFit(ungranted, need([]), allowed), true);
+});
