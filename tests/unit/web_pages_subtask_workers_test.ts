@@ -27,7 +27,7 @@ Deno.test("the subtask graph shows @worker in a node's line and its title", () =
       { id: "b", label: "Here", status: "completed", depends_on: [], agent: "r-1" },
     ],
   }).toString();
-  assert.match(html, /completed · @w2/);
+  assert.match(html, /class="small node-worker mono">@w2</);
   assert.match(html, /on worker w2\)/);
   assert.ok(!/b: Here \([^)]*worker/.test(html), "a local subtask names no worker");
 });

@@ -118,7 +118,9 @@ export function SubtaskGraph(props: { nodes: GraphNode[] }) {
   props.nodes.forEach((n) => depthOf(n.id, new Set()));
   const columns: GraphNode[][] = [];
   for (const n of props.nodes) (columns[depth.get(n.id)!] ??= []).push(n);
-  const W = 170, H = 76, GX = 50, GY = 14;
+  // A node grows a line when some subtask ran on a worker machine.
+  const onWorkers = props.nodes.some((n) => n.worker);
+  const W = 170, H = onWorkers ? 92 : 76, GX = 50, GY = 14;
   const pos = new Map<string, { x: number; y: number }>();
   columns.forEach((col, ci) =>
     col.forEach((n, ri) => pos.set(n.id, { x: ci * (W + GX) + 4, y: ri * (H + GY) + 4 }))
@@ -165,8 +167,7 @@ export function SubtaskGraph(props: { nodes: GraphNode[] }) {
         )}
         {props.nodes.map((n) => {
           const p = pos.get(n.id)!;
-          const meta = [n.status, n.duration ?? "", n.worker ? `@${n.worker}` : ""]
-            .filter(Boolean).join(" · ");
+          const meta = [n.status, n.duration ?? ""].filter(Boolean).join(" · ");
           const node = (
             <g class={`node status-${n.status}`} data-task-id={n.id}>
               <title>
@@ -181,6 +182,11 @@ export function SubtaskGraph(props: { nodes: GraphNode[] }) {
               <text x={p.x + 8} y={p.y + 66} class="small node-agent mono">
                 {fit(n.agent ?? "no agent yet", 24)}
               </text>
+              {n.worker && (
+                <text x={p.x + 8} y={p.y + 82} class="small node-worker mono">
+                  {fit(`@${n.worker}`, 24)}
+                </text>
+              )}
             </g>
           );
           return n.href ? <a key={n.id} href={n.href} class="node-link">{node}</a> : node;
