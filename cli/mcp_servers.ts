@@ -32,6 +32,7 @@ import {
   type DenoServerInput,
   hostDenoDir,
   isDenoServer,
+  splitDenoRun,
 } from "../capsule_runtime/mcp_deno.ts";
 import { DEFAULT_LIMITS } from "../capsule_runtime/limits.ts";
 import { pidsCgroupBase } from "../capsule_runtime/pids_cgroup.ts";
@@ -49,10 +50,10 @@ export async function catalogueSandbox(settings: Settings): Promise<ProgramSandb
   const facts = await machineFacts();
   if (!facts.bwrapPath) {
     throw new UsageError(
-      `MCP servers not run by Deno run only in a bubblewrap sandbox, which does not work here (${
+      `mcp: bubblewrap does not work here (${
         facts.bwrapError || "bwrap not found"
-      }).`,
-      "Install bubblewrap and allow user namespaces, or run the server with Deno (-- deno run …).",
+      }), and without it only a server started with \`deno run\` can be confined (by Deno's permissions).`,
+      "Install bubblewrap and allow user namespaces, or start the server with Deno: mcp add NAME -- deno run …",
     );
   }
   const workspace = Deno.realPathSync(settings.workspace);
@@ -134,6 +135,13 @@ async function declarations(
     }
     : undefined;
   const withoutBwrap = !entry.url && !(await machineFacts()).bwrapPath && isDenoServer(entry);
+  if (withoutBwrap) {
+    try {
+      splitDenoRun(entry.args);
+    } catch (error) {
+      throw new UsageError(`mcp: '${entry.name}' cannot start: ${(error as Error).message}.`);
+    }
+  }
   const connection = entry.url
     ? await connectOrSay(entry)
     : withoutBwrap

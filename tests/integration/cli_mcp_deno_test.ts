@@ -107,7 +107,23 @@ Deno.test({
       const sh = await cli(["mcp", "add", "shell", "--yes", "--", "/bin/sh", "-c", "true"]);
       assert.equal(sh.code, 2, sh.stdout + sh.stderr);
       assert.match(sh.stderr, /bubblewrap.*does not work here/);
-      assert.match(sh.stderr, /or run the server with Deno/);
+      assert.match(sh.stderr, /or start the server with Deno: mcp add NAME -- deno run/);
+      // A Deno flag that is not known to grant nothing: refused in one line, nothing added.
+      const flag = await cli([
+        "mcp",
+        "add",
+        "pre",
+        "--yes",
+        "--",
+        DENO,
+        "run",
+        "--preload",
+        "x.ts",
+        FIXTURE,
+      ]);
+      assert.equal(flag.code, 2, flag.stdout + flag.stderr);
+      assert.match(flag.stderr, /^error: mcp: 'pre' cannot start: .*the Deno flag --preload/);
+      assert.equal(flag.stderr.trim().split("\n").length, 1, flag.stderr);
 
       calls = [
         ["mcp__dn__read_file", { path: join(workspace, "notes.txt") }],
