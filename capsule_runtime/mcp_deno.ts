@@ -22,7 +22,7 @@
  * host's environment. Pure but for `hostDenoDir` and `connectDenoMcpServer`.
  */
 import { existsSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import type { McpServerEntry } from "./mcp_catalogue.ts";
 import {
   connectClient,
@@ -226,19 +226,29 @@ export function denoServerCommand(
   return { argv, dropped: split.dropped };
 }
 
-/** Deno's cache folder of this process (where `deno cache` put the servers' code). */
-export function hostDenoDir(): string {
-  const env = (key: string) => {
+let denoDir: Promise<string> | null = null;
+
+/**
+ * Deno's cache folder for this user (where `deno cache` put the servers'
+ * code), as `deno info --json` tells it (DENO_DIR, or the platform's cache
+ * folder); "" when Deno cannot say. Asked once per process.
+ */
+export function hostDenoDir(): Promise<string> {
+  denoDir ??= (async () => {
     try {
-      return Deno.env.get(key) ?? "";
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["info", "--json"],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { denoDir?: unknown };
+      return typeof info.denoDir === "string" ? info.denoDir : "";
     } catch {
       return "";
     }
-  };
-  const set = env("DENO_DIR");
-  if (set) return set;
-  const cache = env("XDG_CACHE_HOME") || (env("HOME") ? join(env("HOME"), ".cache") : "");
-  return cache ? join(cache, "deno") : "";
+  })();
+  return denoDir;
 }
 
 /** `env`, to start the server with exactly its environment. */

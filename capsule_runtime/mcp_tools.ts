@@ -122,8 +122,13 @@ export class McpToolset {
     // stdio servers need the sandbox (or, without it, Deno's permissions); HTTP servers are
     // reached under the agent's network_hosts.
     const needsSandbox = entries.some((entry) => !entry.url);
-    const sandbox = needsSandbox ? await mcpSandbox(options, plan) : undefined;
-    const deno = needsSandbox && !sandbox ? await denoServerInput(options, plan) : undefined;
+    const found = needsSandbox ? await mcpSandbox(options, plan) : {};
+    const sandbox = found.sandbox;
+    // Without bubblewrap, Deno servers get permissions from a plan made here, on the host that
+    // starts them (the capsule may run on a worker); a scan that stopped early in either counts.
+    const hostPlan = found.hostPlan;
+    const deno = hostPlan && !sandbox ? await denoServerInput(options, hostPlan) : undefined;
+    const unscanned = !!(plan.incompleteSymlinkScan || hostPlan?.incompleteSymlinkScan);
     if (needsSandbox && !sandbox) {
       for (const entry of entries.filter((e) => !e.url)) {
         if (!isDenoServer(entry)) {
@@ -133,7 +138,7 @@ export class McpToolset {
               "sandbox: install bubblewrap, or run the server with Deno " +
               `(closed-claw mcp add ${entry.name} -- deno run …)`,
           );
-        } else if (plan.incompleteSymlinkScan) {
+        } else if (unscanned) {
           warn(
             entry.name,
             "its roots hold too many entries to check every symlink, and without bubblewrap " +
@@ -144,7 +149,7 @@ export class McpToolset {
       }
     }
     const startable = entries.filter((entry) =>
-      entry.url || sandbox || (isDenoServer(entry) && !plan.incompleteSymlinkScan)
+      entry.url || sandbox || (deno && isDenoServer(entry) && !unscanned)
     );
     if (!startable.length) {
       report(new Map());
@@ -322,13 +327,14 @@ function serverStarter(
 /**
  * The sandbox MCP servers run in: the capsule's program sandbox when it has
  * one (with its egress proxy), otherwise one planned the same way for this
- * manifest (its roots and secrets; no network). Undefined without bubblewrap.
+ * manifest here (its roots and secrets; no network), with that plan
+ * (`hostPlan`). No sandbox without bubblewrap.
  */
 async function mcpSandbox(
   options: RunCapsuleOptions,
   plan: LaunchPlan,
-): Promise<ProgramSandboxInput | undefined> {
-  if (plan.programSandbox) return plan.programSandbox;
+): Promise<{ sandbox?: ProgramSandboxInput; hostPlan?: LaunchPlan }> {
+  if (plan.programSandbox) return { sandbox: plan.programSandbox };
   const { manifest, settings } = options;
   const withPrograms = { ...manifest, tools_allowlist: [...manifest.tools_allowlist, "terminal"] };
   const planned = await planLaunch(settings, withPrograms as typeof manifest, {
@@ -337,13 +343,14 @@ async function mcpSandbox(
     osSandbox: options.osSandbox,
     resolver: options.resolver,
   });
-  return planned.programSandbox;
+  return { sandbox: planned.programSandbox, hostPlan: planned };
 }
 
 /**
  * What a Deno-run server's permissions are made of, where bubblewrap does not
- * work: the capsule's own resolved roots and denied paths (its launch plan),
- * the manifest's network_hosts, the product's code read-only.
+ * work: the roots and denied paths of the manifest's launch plan on this
+ * host (deno-only, so its cwd is the real workspace), the manifest's
+ * network_hosts, the product's code read-only.
  */
 async function denoServerInput(
   options: RunCapsuleOptions,
@@ -351,15 +358,13 @@ async function denoServerInput(
 ): Promise<DenoServerInput> {
   const p = plan.permissions;
   return {
-    workspace: plan.sandbox === "deno-only" && plan.cwd
-      ? plan.cwd
-      : options.workspace ?? options.settings.workspace,
+    workspace: plan.cwd,
     readRoots: [...p.readRoots, ...p.sqlPaths],
     writeRoots: p.fileWrite ? p.writeRoots : [],
     deniedPaths: plan.deniedPaths,
     readOnlyDirs: [(await machineFacts()).productRoot],
     networkHosts: options.manifest.permissions.network_hosts,
-    denoDir: hostDenoDir(),
+    denoDir: await hostDenoDir(),
     cachedOnly: true,
   };
 }

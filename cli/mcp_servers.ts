@@ -107,7 +107,7 @@ export async function catalogueDenoInput(settings: Settings): Promise<DenoServer
     ],
     readOnlyDirs: [facts.productRoot],
     networkHosts: [],
-    denoDir: hostDenoDir(),
+    denoDir: await hostDenoDir(),
     cachedOnly: false,
   };
 }

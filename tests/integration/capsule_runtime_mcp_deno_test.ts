@@ -81,7 +81,7 @@ Deno.test({
       deniedPaths: [],
       readOnlyDirs: [],
       networkHosts: [],
-      denoDir: hostDenoDir(),
+      denoDir: await hostDenoDir(),
       cachedOnly: true,
     });
     saveServer(fx.settings.homeDir, {
@@ -345,4 +345,76 @@ Deno.test("without bubblewrap a Deno-run MCP server is withheld when the symlink
     | undefined;
   assert.deepEqual(report?.withheld.map((w) => w.server), ["dn"]);
   assert.match(report!.withheld[0].reason, /too many entries to check every symlink/);
+});
+
+Deno.test({
+  name: cacheProblem
+    ? "Deno-run MCP server writes (skipped: the fixture's imports are not cached)"
+    : "without bubblewrap a Deno-run MCP server of an agent with file_write writes in its write roots only",
+  ignore: cacheProblem !== "",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using fx = await capsuleFixture({
+      tools: ["file_io"],
+      permissions: {
+        read_roots: ["."],
+        write_roots: ["out"],
+        file_write: true,
+        mcp_servers: ["dn"],
+      },
+    });
+    Deno.mkdirSync(join(fx.workspace, "out"));
+    const workspace = Deno.realPathSync(fx.workspace);
+    const entry: McpServerEntry = {
+      name: "dn",
+      command: DENO,
+      args: ["run", FIXTURE],
+      read_paths: [],
+      env: {},
+      tools: [],
+      hash: "",
+      approved_at: "",
+    };
+    const first = await connectDenoMcpServer(entry, {
+      workspace,
+      readRoots: [],
+      writeRoots: [],
+      deniedPaths: [],
+      readOnlyDirs: [],
+      networkHosts: [],
+      denoDir: await hostDenoDir(),
+      cachedOnly: true,
+    });
+    saveServer(fx.settings.homeDir, {
+      ...entry,
+      tools: first.tools,
+      hash: declarationsHash(first.tools),
+      approved_at: new Date().toISOString(),
+    });
+    await first.close();
+    const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
+    const events: CapsuleEvent[] = [];
+    const options = {
+      settings: fx.settings,
+      manifest: fx.manifest,
+      workspace: fx.workspace,
+      osSandbox: false,
+    } as RunCapsuleOptions;
+    const toolset = await McpToolset.open(options, plan, (e) => events.push(e));
+    assert.ok(toolset, JSON.stringify(events));
+    const write = (path: string) =>
+      toolset.call("mcp__dn__write_file", { path, content: "x" }, new AbortController().signal);
+    try {
+      const inside = await write(join(workspace, "out", "a.txt"));
+      assert.equal(inside.ok, true, inside.error);
+      assert.equal(Deno.readTextFileSync(join(workspace, "out", "a.txt")), "x");
+      const beside = await write(join(workspace, "b.txt"));
+      assert.match(beside.error, /^NotCapable: Requires write access to ".*b\.txt"/);
+      const manifest = await write(join(fx.settings.agentsDir, fx.manifest.agent_id, "x.txt"));
+      assert.match(manifest.error, /^NotCapable: Requires write access/);
+    } finally {
+      await toolset.close();
+    }
+  },
 });
