@@ -17,8 +17,11 @@ import { CASSETTE, DEMO_ROOT, DEMO_TASK, prepareDemoRoot } from "../demo/_demo.t
 
 const SUBTASKS = 8;
 
-/** An in-process model with no latency: a plan of 8 independent listing subtasks. */
-function scriptedLlm(): LlmService {
+/**
+ * An in-process model with no latency: a plan of `count` listing subtasks,
+ * independent, or (`chain`) each depending on the one before.
+ */
+function scriptedLlm(count = SUBTASKS, chain = false): LlmService {
   const reply = (text: string): CompletionResponse => ({
     text,
     usage: { inputTokens: 0, outputTokens: 0 },
@@ -36,12 +39,12 @@ function scriptedLlm(): LlmService {
     });
   };
   const plan = {
-    subtasks: Array.from({ length: SUBTASKS }, (_, i) => ({
+    subtasks: Array.from({ length: count }, (_, i) => ({
       task_id: `list-${i}`,
       title: `List ${i}`,
       description: `List the workspace (${i}).`,
       role_tag: "lister",
-      depends_on: [],
+      depends_on: chain && i > 0 ? [`execute-list-${i - 1}`] : [],
       acceptance_criteria: [],
       requires_tool: true,
       tools: ["file_io"],
@@ -106,6 +109,29 @@ function overhead(events: RunLogEvent[], wallMs: number): number {
 }
 
 const figures: Record<string, number[]> = { demo: [], parallel8: [] };
+const walls: Record<string, number[]> = { demo: [], parallel8: [] };
+
+/**
+ * Per subtask attempt, ms from its start to its first tool call (its capsule
+ * starts in between): the chain's first subtask, and the later ones, which
+ * run in the capsule the first one leaves (a kept capsule, no spawn).
+ */
+const toFirstTool: Record<"first" | "later", number[]> = { first: [], later: [] };
+const chainWall: number[] = [];
+
+function attemptToFirstTool(events: (RunLogEvent & { at: number })[]): number[] {
+  const started = new Map<string, number>();
+  const out: number[] = [];
+  for (const e of events) {
+    const id = String(e.payload.task_id);
+    if (e.event === "subtask_attempt_started") started.set(id, e.at);
+    if (e.event === "tool_started" && started.has(id)) {
+      out.push(e.at - started.get(id)!);
+      started.delete(id);
+    }
+  }
+  return out;
+}
 
 async function timedRun(
   name: string,
@@ -117,6 +143,7 @@ async function timedRun(
   const wall = performance.now() - started;
   if (outcome.status !== "ok") throw new Error(`${name} run failed: ${outcome.error}`);
   figures[name].push(overhead(events, wall));
+  walls[name].push(wall);
 }
 
 Deno.bench({
@@ -175,14 +202,58 @@ Deno.bench({
   },
 });
 
+const CHAIN = 4;
+
+Deno.bench({
+  name: `scripted run: ${CHAIN} subtasks of one agent, each after the last, no model latency`,
+  n: 5,
+  warmup: 1,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "claw-bench-chain-" });
+    const settings = testSettings(root, {
+      CLOSED_CLAW_MAX_SUBTASKS_PER_PHASE: String(CHAIN),
+      CLOSED_CLAW_CREATE_APPROVAL_MODE: "approve",
+    });
+    const store = openStore(settings.dbPath);
+    try {
+      const events: (RunLogEvent & { at: number })[] = [];
+      const began = performance.now();
+      const outcome = await startRun({ settings, store, llm: scriptedLlm(CHAIN, true) }, {
+        task: "List 4 times, one after another",
+        onEvent: (e) => void events.push({ ...e, at: performance.now() }),
+      }).done;
+      if (outcome.status !== "ok") throw new Error(`chain run failed: ${outcome.error}`);
+      chainWall.push(performance.now() - began);
+      const [first, ...later] = attemptToFirstTool(events);
+      toFirstTool.first.push(first);
+      toFirstTool.later.push(...later);
+    } finally {
+      store.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
 globalThis.addEventListener("unload", () => {
+  if (chainWall.length) {
+    console.log(
+      `chain of ${CHAIN} subtasks of one agent: wall median ${median(chainWall).toFixed(0)} ms; ` +
+        `subtask start → first tool call, median: first ${
+          median(toFirstTool.first).toFixed(1)
+        } ms, later ${median(toFirstTool.later).toFixed(1)} ms`,
+    );
+  }
   for (const [name, values] of Object.entries(figures)) {
     if (values.length === 0) continue;
     const sorted = [...values].sort((a, b) => a - b);
     console.log(
       `coordinator overhead (${name}): median ${
         sorted[Math.floor(sorted.length / 2)].toFixed(0)
-      } ms, max ${sorted.at(-1)!.toFixed(0)} ms over ${values.length} runs`,
+      } ms, max ${sorted.at(-1)!.toFixed(0)} ms over ${values.length} runs; wall median ${
+        median(walls[name]).toFixed(0)
+      } ms`,
     );
   }
 });

@@ -5,7 +5,11 @@
  * (peer, ours, peer, ours…). Printed once at the end as ratios ours ÷ peer:
  * request bytes, model calls, model calls up to the first tool call, and warm
  * wall time per run (the fake answers at once, so this is framework overhead;
- * ours includes planning and a `deno run` subprocess per agent).
+ * ours includes planning and a `deno run` subprocess per agent). Ours runs
+ * twice per round: as configured by default, and with no capsule started
+ * before it is needed or kept for the next subtask (CLOSED_CLAW_CAPSULE_REUSE
+ * =false), so one run of the bench shows what starting early saves, with the
+ * time from the plan to the first tool call for both.
  *
  * `@openai/agents` is a dev-only dependency imported here by its npm
  * specifier: it is not in deno.json's imports, and bench/ is not published.
@@ -85,6 +89,27 @@ async function peerRun(workload: Workload): Promise<number> {
   return ms;
 }
 
+/** Our last run's moments (performance.now()), from its run-log events. */
+interface Moments {
+  plan?: number;
+  firstTool?: number;
+  /** capsule_started events, and those whose capsule was already running (prestarted or kept). */
+  capsules: number;
+  warm: number;
+}
+let moments: Moments = { capsules: 0, warm: 0 };
+
+/** Notes when the plan was made, the first tool started, and how each capsule started. */
+function noteMoment(event: { event: string; payload: Record<string, unknown> }): void {
+  const now = performance.now();
+  if (event.event === "task_plan_created") moments.plan ??= now;
+  if (event.event === "tool_started") moments.firstTool ??= now;
+  if (event.event === "capsule_started") {
+    moments.capsules++;
+    if (event.payload.warm) moments.warm++;
+  }
+}
+
 /**
  * Ours: one task through `createClaw().run()` with the OpenAI provider pointed
  * at the fake, in one long-lived claw per workload (like the peer's Runner):
@@ -92,13 +117,14 @@ async function peerRun(workload: Workload): Promise<number> {
  * user's second run does. The plan has one subtask per group. Returns the
  * run's wall ms (opening the claw is set-up, like building the peer's Runner).
  */
-async function oursRun(workload: Workload): Promise<number> {
-  const claw = await clawFor(workload);
+async function oursRun(workload: Workload, reuse = true): Promise<number> {
+  const claw = await clawFor(workload, reuse);
   const task = workload.groups.length === 1
     ? readTask(workload.groups[0])
     : `Read ${workload.groups.length} groups of files, one agent per group.`;
+  moments = { capsules: 0, warm: 0 };
   const started = performance.now();
-  const outcome = await claw.run(task, { workspace }).done;
+  const outcome = await claw.run(task, { workspace, onEvent: noteMoment }).done;
   const ms = performance.now() - started;
   if (outcome.status !== "ok") throw new Error(`our run failed: ${outcome.error}`);
   return ms;
@@ -106,9 +132,13 @@ async function oursRun(workload: Workload): Promise<number> {
 
 const claws = new Map<string, { claw: Claw; root: string }>();
 
-/** The workload's claw, opened on first use in a data folder of its own. */
-async function clawFor(workload: Workload): Promise<Claw> {
-  const open = claws.get(workload.name);
+/**
+ * The workload's claw, opened on first use in a data folder of its own;
+ * `reuse` false: capsules neither prestarted nor kept (CLOSED_CLAW_CAPSULE_REUSE).
+ */
+async function clawFor(workload: Workload, reuse: boolean): Promise<Claw> {
+  const name = `${workload.name}${reuse ? "" : " (no reuse)"}`;
+  const open = claws.get(name);
   if (open) return open.claw;
   const root = await Deno.makeTempDir({ prefix: "claw-bench-peer-home-" });
   const claw = createClaw({
@@ -129,37 +159,56 @@ async function clawFor(workload: Workload): Promise<Claw> {
       // against its next task ~0.35 (a sentence-embedding model: ~0.8). The floor is
       // set to that scale so warm runs reuse the agent, as they would with a real model.
       CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD: "0.2",
+      CLOSED_CLAW_CAPSULE_REUSE: String(reuse),
     },
   });
-  claws.set(workload.name, { claw, root });
+  claws.set(name, { claw, root });
   return claw;
 }
 
-const figures = new Map<string, { peer: Figures[]; ours: Figures[] }>();
+/** `cold`: ours with no capsule started early or kept (CLOSED_CLAW_CAPSULE_REUSE=false). */
+type Side = "peer" | "ours" | "cold";
+const figures = new Map<string, Record<Side, Figures[]>>();
+/** Per workload and side, our runs' plan → first tool call ms and capsule starts (warm ones apart). */
+const oursMoments = new Map<
+  string,
+  Record<"ours" | "cold", { planToTool: number; capsules: number; warm: number }[]>
+>();
 /** The last run's requests of each workload and side, grouped by kind of call. */
 const lastCalls = new Map<string, { peer?: CallGroup[]; ours?: CallGroup[] }>();
 
 /** Runs one side once and records its figures (the report keeps the last RUNS). */
-async function timed(workload: Workload, side: "peer" | "ours"): Promise<void> {
+async function timed(workload: Workload, side: Side): Promise<void> {
   current = workload;
   const from = fake.requests.length;
-  const ms = await (side === "peer" ? peerRun(workload) : oursRun(workload));
+  const ms = await (side === "peer" ? peerRun(workload) : oursRun(workload, side === "ours"));
   const result = measure(fake.requests, from, script.toolAt, ms);
-  const slot = figures.get(workload.name) ?? { peer: [], ours: [] };
+  if (side !== "peer" && moments.plan !== undefined && moments.firstTool !== undefined) {
+    const both = oursMoments.get(workload.name) ?? { ours: [], cold: [] };
+    oursMoments.set(workload.name, both);
+    both[side].push({
+      planToTool: moments.firstTool - moments.plan,
+      capsules: moments.capsules,
+      warm: moments.warm,
+    });
+  }
+  const slot = figures.get(workload.name) ?? { peer: [], ours: [], cold: [] };
   figures.set(workload.name, slot);
   slot[side].push(result);
+  if (side === "cold") return;
   const calls = lastCalls.get(workload.name) ?? {};
   lastCalls.set(workload.name, { ...calls, [side]: breakdown(fake.requests.slice(from)) });
 }
 
 for (const workload of WORKLOADS) {
   Deno.bench({
-    name: `peer then ours, ${workload.name}`,
+    name: `peer, ours, ours without prestart/reuse, ${workload.name}`,
     n: RUNS,
     warmup: WARMUP,
     async fn() {
       await timed(workload, "peer");
       await timed(workload, "ours");
+      await timed(workload, "cold");
     },
   });
 }
@@ -186,6 +235,19 @@ function report(): string[] {
       const o = median(ours.map((f) => f[key]));
       rows.push([name, label, p.toFixed(digits), o.toFixed(digits), (o / p).toFixed(2) + "×"]);
     }
+    // The same, our capsules neither prestarted nor kept: what starting before we need saves.
+    const cold = slot.cold.slice(-RUNS);
+    if (cold.length) {
+      const p = median(peer.map((f) => f.ms));
+      const c = median(cold.map((f) => f.ms));
+      rows.push([
+        name,
+        "  … no prestart/reuse",
+        p.toFixed(1),
+        c.toFixed(1),
+        (c / p).toFixed(2) + "×",
+      ]);
+    }
   }
   return table(rows);
 }
@@ -196,6 +258,29 @@ function table(rows: string[][]): string[] {
   return rows.map((r) =>
     r.map((cell, c) => c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join("  ")
   );
+}
+
+/**
+ * Our plan → first tool call per workload (medians of the measured runs),
+ * with and without prestart/reuse, and how many capsules were already running.
+ */
+function momentsReport(): string[] {
+  const rows = [["workload", "", "plan → 1st tool ms", "warm capsules"]];
+  for (const [name, both] of oursMoments) {
+    for (const side of ["ours", "cold"] as const) {
+      const last = both[side].slice(-RUNS);
+      if (!last.length) continue;
+      const warm = last.reduce((n, m) => n + m.warm, 0);
+      const all = last.reduce((n, m) => n + m.capsules, 0);
+      rows.push([
+        name,
+        side === "ours" ? "prestart/reuse" : "none",
+        median(last.map((m) => m.planToTool)).toFixed(1),
+        `${warm}/${all}`,
+      ]);
+    }
+  }
+  return table(rows);
 }
 
 /**
@@ -241,6 +326,11 @@ globalThis.addEventListener("unload", () => {
   if (figures.size > 0) {
     console.log(`peer (@openai/agents 0.20.0) vs ours, medians of ${RUNS} warm runs each:`);
     for (const line of report()) console.log(line);
+    console.log(
+      "ours, from the plan to the first tool call (the capsule starts in between; medians), " +
+        "and capsules that were already running (prestarted or kept) of those started:",
+    );
+    for (const line of momentsReport()) console.log(line);
     console.log(
       "request bytes by kind of call, last run of each workload (/call and each part per call):",
     );

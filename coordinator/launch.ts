@@ -97,7 +97,7 @@ export function launch(
       // Real paths from here on: every check and sandbox bind sees where files really are.
       const workspace = realOrSelf(options.workspace ?? settings.workspace);
       placement = settings.natsUrl ? await openPlacement(settings, log) : undefined;
-      capsules = placement ? undefined : new CapsulePool({
+      capsules = placement || !settings.capsuleReuse ? undefined : new CapsulePool({
         onEvent: (event) => {
           if (event.type === "prestarted") {
             log.emit("capsule_prestarted", { agent_id: event.agent_id, pid: event.pid });

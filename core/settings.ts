@@ -465,6 +465,15 @@ export const SETTING_DEFS = [
     { min: 0, max: 10, int: true },
     R("Agent retries", "Relaunches of a capsule that crashed; each replays the step journal."),
   ),
+  bool(
+    "CLOSED_CLAW_CAPSULE_REUSE",
+    "capsuleReuse",
+    true,
+    R(
+      "Start capsules early",
+      "Start an agent's capsule early and keep it for its next subtask in the run (same plan, fresh state).",
+    ),
+  ),
   num(
     "CLOSED_CLAW_AGENT_MAX_STEPS",
     "agentMaxSteps",
@@ -700,6 +709,8 @@ export interface RawSettings {
   agentTimeoutSec: number;
   /** `CLOSED_CLAW_AGENT_RETRIES`: Relaunches of a capsule that crashed; each replays the step journal. */
   agentRetries: number;
+  /** `CLOSED_CLAW_CAPSULE_REUSE`: Start an agent's capsule early and keep it for its next subtask in the run (same plan, fresh state). */
+  capsuleReuse: boolean;
   /** `CLOSED_CLAW_AGENT_MAX_STEPS`: Reasoning steps an agent may take before it must answer. */
   agentMaxSteps: number;
   /** `CLOSED_CLAW_CIRCUIT_BREAKER_FAILURES`: Consecutive failures of a provider before its circuit opens. */
@@ -822,6 +833,7 @@ export type EnvName =
   | "CLOSED_CLAW_ALLOW_UNSANDBOXED_EXEC"
   | "CLOSED_CLAW_AGENT_TIMEOUT_SEC"
   | "CLOSED_CLAW_AGENT_RETRIES"
+  | "CLOSED_CLAW_CAPSULE_REUSE"
   | "CLOSED_CLAW_AGENT_MAX_STEPS"
   | "CLOSED_CLAW_CIRCUIT_BREAKER_FAILURES"
   | "CLOSED_CLAW_CIRCUIT_BREAKER_RESET_SEC"

@@ -86,6 +86,43 @@ Deno.test("two consecutive subtasks of one agent run in one capsule process, the
   }
 });
 
+Deno.test("with CLOSED_CLAW_CAPSULE_REUSE=false every subtask gets a new process", async () => {
+  await using dir = await tempDir();
+  const plan: PlanItem[] = [
+    { task_id: "first", title: "First", description: "Read first.txt.", role_tag: "reader" },
+    {
+      task_id: "second",
+      title: "Second",
+      description: "Read second.txt.",
+      role_tag: "reader",
+      depends_on: ["first"],
+    },
+  ];
+  const { fake, settings, workspace } = await startBrain(dir.path, readerBrain(plan), {
+    CLOSED_CLAW_CAPSULE_REUSE: "false",
+  });
+  await Deno.writeTextFile(join(workspace, "first.txt"), "one\n");
+  await Deno.writeTextFile(join(workspace, "second.txt"), "two\n");
+  const store = openStore(settings.dbPath);
+  try {
+    const events: RunLogEvent[] = [];
+    const outcome = await startRun({ settings, store }, {
+      task: "Read first.txt, then second.txt.",
+      onEvent: (e) => void events.push(e),
+    }).done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    const started = payloads(events, "capsule_started");
+    assert.equal(started.length, 2);
+    assert.equal(started[0].agent_id, started[1].agent_id);
+    assert.notEqual(started[1].pid, started[0].pid);
+    assert.deepEqual(started.map((p) => p.warm), [undefined, undefined]);
+    assert.equal(payloads(events, "capsule_prestarted").length, 0);
+  } finally {
+    store.close();
+    await fake.close();
+  }
+});
+
 Deno.test("a subtask of another agent never gets the first agent's capsule", async () => {
   await using dir = await tempDir();
   const plan: PlanItem[] = [
