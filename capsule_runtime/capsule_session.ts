@@ -140,6 +140,9 @@ async function launchCapsule(
         attempt,
         onStderrLine,
         signal: options.signal,
+        paidApiProviders: options.settings.paidApiProviders,
+        approve: options.hooks.approve?.bind(options.hooks),
+        emit,
       });
       return { channel: remote.channel, plan: remote.plan, remote };
     } catch (error) {

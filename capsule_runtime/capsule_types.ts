@@ -284,6 +284,12 @@ export interface RemoteLaunchRequest {
   attempt: number;
   onStderrLine(line: string): void;
   signal?: AbortSignal;
+  /** The coordinator's paid-API hosts (programs' connections to them are approved here). */
+  paidApiProviders: string[];
+  /** Decides a program's connection to a paid-API host (the caller's `approve` hook). */
+  approve?: CapsuleHooks["approve"];
+  /** The session's events (the worker's egress records arrive as `egress` events). */
+  emit(event: CapsuleEvent): void;
 }
 
 /** A capsule a worker accepted and started. */

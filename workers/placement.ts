@@ -105,6 +105,7 @@ export class NatsPlacement implements CapsulePlacement {
       manifest: request.manifest as unknown as Record<string, unknown>,
       workspace: request.workspace,
       allowed_roots: request.allowedRoots,
+      paid_api_providers: request.paidApiProviders,
       deadline: Date.now() + this.acceptTimeoutMs,
     };
     try {
@@ -170,6 +171,7 @@ export class NatsPlacement implements CapsulePlacement {
               jobId,
               event.pid,
               request.onStderrLine,
+              { agentId: request.manifest.agent_id, approve: request.approve, emit: request.emit },
             );
             const plan = mergePlan(request.plan, from.worker, event);
             const remote = capsule;

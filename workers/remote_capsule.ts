@@ -17,6 +17,7 @@ import {
   type StdoutItem,
 } from "../capsule_runtime/supervisor.ts";
 import type { HostToolOutcome } from "../guest/protocol_types.ts";
+import type { CapsuleEvent, CapsuleHooks } from "../capsule_runtime/capsule_types.ts";
 import { ProgramLostError } from "../capsule_runtime/capsule_types.ts";
 import {
   capsuleSubject,
@@ -75,6 +76,13 @@ class ChunkQueue implements AsyncIterable<Uint8Array> {
   }
 }
 
+/** What the relay answers for the session: approvals for programs' paid-API hosts, events. */
+export interface RemoteHost {
+  agentId: string;
+  approve?: CapsuleHooks["approve"];
+  emit(event: CapsuleEvent): void;
+}
+
 export class RemoteCapsule implements CapsuleChannel {
   readonly pid: number;
   bytesRead = 0;
@@ -92,6 +100,8 @@ export class RemoteCapsule implements CapsuleChannel {
   private readonly timer: ReturnType<typeof setInterval>;
   private stdinOpen = true;
   private done = false;
+  /** Aborted when the capsule ends: a pending approval stops waiting. */
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -100,6 +110,7 @@ export class RemoteCapsule implements CapsuleChannel {
     private readonly job: string,
     pid: number,
     onStderrLine: (line: string) => void,
+    private readonly host: RemoteHost,
   ) {
     this.pid = pid;
     this.stderr = new StderrTail(onStderrLine);
@@ -139,6 +150,12 @@ export class RemoteCapsule implements CapsuleChannel {
           signal: event.signal as Deno.Signal | null,
         });
         return;
+      case "egress":
+        this.host.emit({ type: "egress", ...event.record });
+        return;
+      case "approve":
+        this.approveEgress(event);
+        return;
       case "program_result": {
         const waiting = this.programs.get(event.id);
         this.programs.delete(event.id);
@@ -146,6 +163,39 @@ export class RemoteCapsule implements CapsuleChannel {
         return;
       }
     }
+  }
+
+  /** Asks the caller about a program's connection to a paid-API host, and answers the worker. */
+  private async approveEgress(request: Extract<WorkerEvent, { t: "approve" }>): Promise<void> {
+    const { approve, agentId } = this.host;
+    const t0 = performance.now();
+    let answer = { approved: false, note: "no approval hook: paid-API hosts are refused" };
+    if (approve) {
+      try {
+        answer = await approve({
+          provider: request.provider,
+          endpoint: request.endpoint,
+          reason: `a program of agent ${agentId} on worker ${this.worker} connects to ${request.host}`,
+          agent_id: agentId,
+          tool: "egress_proxy",
+          args: { host: request.host },
+          signal: this.abort.signal,
+        });
+      } catch (error) {
+        answer = { approved: false, note: `approval failed: ${(error as Error).message}` };
+      }
+    }
+    this.host.emit({
+      type: "approval",
+      id: `egress-${request.id}`,
+      tool: "egress_proxy",
+      provider: request.provider,
+      endpoint: request.endpoint,
+      approved: answer.approved,
+      note: answer.note,
+      ms: Math.round(performance.now() - t0),
+    });
+    this.control({ t: "approve_answer", id: request.id, ...answer });
   }
 
   private tick(): void {
@@ -161,6 +211,7 @@ export class RemoteCapsule implements CapsuleChannel {
   private end(exit: CapsuleExit): void {
     if (this.done) return;
     this.done = true;
+    this.abort.abort();
     clearInterval(this.timer);
     this.stdout.end();
     this.sub.unsubscribe();

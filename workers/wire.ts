@@ -67,6 +67,8 @@ export const JobSchema = z.object({
   manifest: z.record(z.string(), z.unknown()),
   workspace: z.string().min(1).max(4096),
   allowed_roots: z.array(z.string().min(1).max(4096)).max(64),
+  /** The coordinator's paid-API hosts: programs' connections to them are asked about there. */
+  paid_api_providers: z.array(z.string().max(300)).max(200).default([]),
   /** Epoch ms after which nobody waits for this job any more: a worker drops it. */
   deadline: z.number(),
 });
@@ -94,6 +96,29 @@ export const WorkerEventSchema = z.discriminatedUnion("t", [
     code: z.number().int(),
     signal: z.string().nullable(),
   }),
+  /** A program's connection to a paid-API host waits for the coordinator's approval. */
+  z.object({
+    t: z.literal("approve"),
+    id: z.string().max(100),
+    provider: z.string().max(300),
+    endpoint: z.string().max(2000),
+    host: z.string().max(300),
+  }),
+  /** One connection of the capsule's programs through the worker's egress proxy. */
+  z.object({
+    t: z.literal("egress"),
+    record: z.object({
+      method: z.string().max(20),
+      host: z.string().max(300),
+      port: z.number().int(),
+      allowed: z.boolean(),
+      reason: z.string().max(2000),
+      address: z.string().max(100),
+      bytes_up: z.number(),
+      bytes_down: z.number(),
+      ms: z.number(),
+    }),
+  }),
   z.object({
     t: z.literal("program_result"),
     id: z.string().max(100),
@@ -120,6 +145,12 @@ export const HostControlSchema = z.discriminatedUnion("t", [
     args: z.record(z.string(), z.unknown()),
   }),
   z.object({ t: z.literal("cancel_program"), id: z.string().max(100) }),
+  z.object({
+    t: z.literal("approve_answer"),
+    id: z.string().max(100),
+    approved: z.boolean(),
+    note: z.string().max(2000),
+  }),
 ]);
 export type HostControl = z.infer<typeof HostControlSchema>;
 

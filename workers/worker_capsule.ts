@@ -18,6 +18,8 @@ import { capsuleDir } from "../capsule_runtime/factory.ts";
 import { type Manifest, parseManifest } from "../capsule_runtime/manifest.ts";
 import { CapsuleProcess } from "../capsule_runtime/supervisor.ts";
 import { runProgram } from "../capsule_runtime/session_tools.ts";
+import { startEgress } from "../capsule_runtime/capsule_egress.ts";
+import type { ApprovalAnswer, ApprovalRequest } from "../capsule_runtime/capsule_types.ts";
 import { realOrSelf } from "../capsule_runtime/symlink_scan.ts";
 import { checkToolCall } from "../tools/host_check.ts";
 import { guestTool } from "../guest/tools/registry.ts";
@@ -134,11 +136,6 @@ async function planHere(
     workspace,
     allowedRoots: allowedRoots.length ? allowedRoots : [workspace],
   });
-  if (plan.egress) {
-    // The egress proxy asks the coordinator's approvals; it runs only for local capsules.
-    plan.egress = undefined;
-    plan.warnings.push("programs get no network on a worker (the egress proxy runs only locally)");
-  }
   Deno.mkdirSync(join(capsuleDir(ctx.settings.agentsDir, manifest.agent_id), "logs"), {
     recursive: true,
   });
@@ -151,6 +148,8 @@ class WorkerCapsule {
   private proc!: CapsuleProcess;
   private lastHeard = Date.now();
   private readonly programs = new Map<string, AbortController>();
+  private readonly approvals = new Map<string, (answer: ApprovalAnswer) => void>();
+  private approvalIds = 0;
   private readonly ctl: ReturnType<NatsConnection["subscribe"]>;
   private readonly toolContext: ToolContext;
   private readonly agentId: string;
@@ -187,6 +186,46 @@ class WorkerCapsule {
 
   async run(): Promise<void> {
     const short = this.job.job_id.slice(0, 8);
+    // Programs reach their network_hosts only through a proxy here; paid-API hosts are
+    // approved by the coordinator, and every connection is reported to it.
+    const egress = await startEgress(this.plan, {
+      agentId: this.agentId,
+      paidApiProviders: this.job.paid_api_providers,
+      approve: (request) => this.askCoordinator(request),
+      emit: (event) => {
+        if (event.type !== "egress") return;
+        const { type: _type, ...record } = event;
+        this.publish({ t: "egress", record });
+      },
+    });
+    try {
+      await this.runCapsule(short);
+    } finally {
+      for (const answer of this.approvals.values()) answer({ approved: false, note: "ended" });
+      await egress?.close();
+    }
+  }
+
+  /** A paid-API connection of a program: the coordinator decides, as for a local capsule. */
+  private askCoordinator(request: ApprovalRequest): Promise<ApprovalAnswer> {
+    const id = `a${++this.approvalIds}`;
+    return new Promise((resolve) => {
+      this.approvals.set(id, resolve);
+      request.signal.addEventListener("abort", () => {
+        this.approvals.delete(id);
+        resolve({ approved: false, note: "the capsule ended" });
+      }, { once: true });
+      this.publish({
+        t: "approve",
+        id,
+        provider: request.provider,
+        endpoint: request.endpoint,
+        host: String(request.args.host ?? ""),
+      });
+    });
+  }
+
+  private async runCapsule(short: string): Promise<void> {
     try {
       this.proc = CapsuleProcess.spawn(
         this.plan,
@@ -274,6 +313,12 @@ class WorkerCapsule {
       case "cancel_program":
         this.programs.get(control.id)?.abort();
         return;
+      case "approve_answer": {
+        const answer = this.approvals.get(control.id);
+        this.approvals.delete(control.id);
+        answer?.({ approved: control.approved, note: control.note });
+        return;
+      }
     }
   }
 
