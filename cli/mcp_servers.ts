@@ -292,7 +292,7 @@ export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<numbe
     entry = {
       name,
       command: Deno.realPathSync(program),
-      args,
+      args: denoScriptAbsolute(Deno.realPathSync(program), args),
       read_paths: readPaths,
       env: envList(strings(ctx.options.env)),
       tools: [],
@@ -321,6 +321,24 @@ export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<numbe
     printLine(`Agents reach it only when "network_hosts" in their permissions lists ${host}.`);
   }
   return 0;
+}
+
+/**
+ * A `deno run` server's local script as a real, absolute path (servers start
+ * in the run's workspace, not where `mcp add` ran); other arguments unchanged.
+ */
+function denoScriptAbsolute(command: string, args: string[]): string[] {
+  if (!isDenoServer({ command, args })) return args;
+  let script: string[];
+  try {
+    script = splitDenoRun(args).script;
+  } catch {
+    return args; // refused with its reason when the server starts
+  }
+  const at = args.length - script.length;
+  const path = script[0];
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || isAbsolute(path) || !existsSync(path)) return args;
+  return [...args.slice(0, at), Deno.realPathSync(resolve(path)), ...args.slice(at + 1)];
 }
 
 /** `mcp list [--json]` */

@@ -10,7 +10,7 @@
  * cannot be added there, with a line that says what to do.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -85,9 +85,12 @@ Deno.test({
         DENO,
         "run",
         "-A",
-        FIXTURE,
+        // A script given relative to where `mcp add` runs is stored as its real path.
+        relative(workspace, FIXTURE),
       ]);
       assert.equal(dn.code, 0, dn.stdout + dn.stderr);
+      const listed = JSON.parse((await cli(["mcp", "list", "--json"])).stdout);
+      assert.deepEqual(listed[0].args, ["run", "-A", Deno.realPathSync(FIXTURE)]);
       assert.match(dn.stdout, /Note: -A dropped from its arguments/);
       assert.match(dn.stdout, /mcp__dn__read_file {2}\[read-only\]/);
       const fsd = await cli([
