@@ -132,10 +132,13 @@ export function normalizeProfile(
   mcpHosts: Readonly<Record<string, string>> = {},
 ): AgentProfile {
   // Only servers the user put in the catalogue can be granted; any other name is dropped.
-  // The servers the planner named for the subtask are always granted (like its tools).
-  const named = [...new Set([...(subtask.mcp_servers ?? []), ...(payload.mcp_servers ?? [])])];
+  // When the planner named servers for the subtask, the agent gets exactly those; otherwise
+  // the ones the model asks for.
+  const asked = [...new Set(payload.mcp_servers ?? [])];
+  const planned = [...new Set(subtask.mcp_servers ?? [])];
+  const named = planned.length ? planned : asked;
   const mcpServers = named.filter((name) => mcpCatalogue.includes(name));
-  const dropped = named.filter((name) => !mcpCatalogue.includes(name));
+  const dropped = [...new Set([...named, ...asked])].filter((name) => !mcpCatalogue.includes(name));
   const requested = payload.tools_allowlist.filter((t) => allowedTools.includes(t));
   // The subtask's own tools are required for it to run at all.
   const tools = [...new Set([...requested, ...subtask.tools])].filter((t) =>

@@ -73,6 +73,8 @@ Deno.test({
         if (step > 0) seen.push(last);
         return step < calls.length ? toolStep(...calls[step]) : finalStep("done");
       },
+      // The profile step asks for dn2: granted when the planner named none, ignored otherwise.
+      profileExtra: { mcp_servers: ["dn2"] },
       synthesis: "done",
     };
     const started = await startBrain(dir.path, brain);
@@ -86,18 +88,23 @@ Deno.test({
       return JSON.parse(out.stdout).run_id as string;
     };
     try {
-      const add = await cli(["mcp", "add", "dn", "--yes", "--", DENO, "run", FIXTURE]);
-      assert.equal(add.code, 0, add.stdout + add.stderr);
+      for (const name of ["dn", "dn2"]) {
+        const add = await cli(["mcp", "add", name, "--yes", "--", DENO, "run", FIXTURE]);
+        assert.equal(add.code, 0, add.stdout + add.stderr);
+      }
 
-      // 1. No server named: an agent without MCP servers is created for the role.
+      // 1. No server named by the planner: the agent created gets what the profile asks (dn2).
       const first = await run();
       assert.match(planPrompts[0], /MCP servers \(the user's approved catalogue/);
-      assert.match(planPrompts[0], /\n- dn: read_file, write_file, fetch_url/);
+      assert.match(planPrompts[0], /\n- dn: read_file, write_file, fetch_url.*\n- dn2: read_file/);
       const plainAgent = events(workspace, first, "agent_created_for_role")[0];
-      assert.equal((plainAgent.permissions as { mcp_servers?: string[] }).mcp_servers, undefined);
+      assert.deepEqual((plainAgent.permissions as { mcp_servers?: string[] }).mcp_servers, [
+        "dn2",
+      ]);
 
       // 2. The planner names dn (and an invented server): that agent lacks dn, so it is not
-      //    reused; a new one is created with exactly dn, and its call reaches the server.
+      //    reused; a new one is created with exactly dn (not the profile's dn2), and its call
+      //    reaches the server.
       servers = ["dn", "ghost"];
       calls = [["mcp__dn__read_file", { path: join(workspace, "notes.txt") }]];
       const second = await run();

@@ -75,7 +75,7 @@ Deno.test("a subtask from a run planned before hosts existed gives its agent non
   assert.deepEqual(normalizeProfile(payload, old, ["terminal"]).permissions.network_hosts, []);
 });
 
-Deno.test("a new agent is granted the MCP servers the planner named for its subtask, even when the model names none", () => {
+Deno.test("a new agent is granted exactly the MCP servers the planner named for its subtask, whatever the model names", () => {
   const item = { ...planSubtask("read"), tools: ["file_io" as const], mcp_servers: ["fs"] };
   const [task] = preparePhasePool({ subtasks: [item] }, "execution", 4, ["file_io"], {
     mcpServers: ["fs", "remote"],
@@ -84,7 +84,7 @@ Deno.test("a new agent is granted the MCP servers the planner named for its subt
     remote: "mcp.example.com",
   });
   assert.deepEqual(profile.permissions.mcp_servers, ["fs"]);
-  // The model may add catalogue servers; its own invented names are dropped.
+  // The model's other catalogue servers are not added; its invented names are dropped.
   const more = normalizeProfile(
     { ...payload, mcp_servers: ["remote", "ghost"] },
     task,
@@ -93,9 +93,27 @@ Deno.test("a new agent is granted the MCP servers the planner named for its subt
     ["fs", "remote"],
     { remote: "mcp.example.com" },
   );
-  assert.deepEqual(more.permissions.mcp_servers, ["fs", "remote"]);
-  assert.deepEqual(more.permissions.network_hosts, ["mcp.example.com"]);
+  assert.deepEqual(more.permissions.mcp_servers, ["fs"]);
+  assert.deepEqual(more.permissions.network_hosts, []);
   assert.deepEqual(more.dropped_mcp_servers, ["ghost"]);
+  // A subtask the planner named none for: the model's catalogue servers are granted.
+  const [plain] = preparePhasePool(
+    { subtasks: [{ ...planSubtask("read"), tools: ["file_io" as const] }] },
+    "execution",
+    4,
+    ["file_io"],
+  );
+  const chosen = normalizeProfile(
+    { ...payload, mcp_servers: ["remote", "ghost"] },
+    plain,
+    ["file_io"],
+    "llm",
+    ["fs", "remote"],
+    { remote: "mcp.example.com" },
+  );
+  assert.deepEqual(chosen.permissions.mcp_servers, ["remote"]);
+  assert.deepEqual(chosen.permissions.network_hosts, ["mcp.example.com"]);
+  assert.deepEqual(chosen.dropped_mcp_servers, ["ghost"]);
   // When the model fails, the fallback profile still grants them.
   const fallback = fallbackProfile(task, ["file_io"], "model down", ["fs"]);
   assert.deepEqual(fallback.permissions.mcp_servers, ["fs"]);
