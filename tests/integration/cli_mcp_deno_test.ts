@@ -151,6 +151,18 @@ Deno.test({
         ["dn", "fsd"],
       );
       assert.deepEqual(report.withheld, []);
+
+      // `mcp approve` starts it the same way: a changed pin is shown and approved again.
+      const path = join(workspace, ".closed_claw", "mcp_servers.json");
+      const catalogue = JSON.parse(Deno.readTextFileSync(path));
+      const entry = catalogue.servers.find((e: { name: string }) => e.name === "dn");
+      entry.tools[0].description = "An older description";
+      entry.hash = `sha256:${"0".repeat(64)}`;
+      Deno.writeTextFileSync(path, JSON.stringify(catalogue));
+      const approve = await cli(["mcp", "approve", "dn", "--yes"]);
+      assert.equal(approve.code, 0, approve.stdout + approve.stderr);
+      assert.match(approve.stdout, /- An older description/);
+      assert.match(approve.stdout, /Approved: 'dn' is pinned at sha256:/);
     } finally {
       await fake.close();
     }
