@@ -21,11 +21,18 @@ import {
 
 /** The subtask being served: a cancel stops it, then the whole capsule. */
 let current: AbortController | null = null;
+/** Subtasks served so far. */
+let served = 0;
 const channel = new HostChannel((reason) => {
   current?.abort(reason);
   // The host kills the process group too; exiting here just makes it prompt.
   setTimeout(() => Deno.exit(130), 50);
-}, () => Deno.exit(0));
+}, () => {
+  // After a subtask, at once. Before any (the host's cache warm-up, machine.ts),
+  // a moment later, as always: Deno writes the V8 code cache of what it compiled.
+  if (served > 0) Deno.exit(0);
+  else setTimeout(() => Deno.exit(0), 50);
+});
 channel.listen();
 
 /**
@@ -110,6 +117,7 @@ async function serve(start: StartMessage): Promise<Final> {
 for (;;) {
   const start = await channel.nextStart();
   const final = await serve(start);
+  served++;
   current = null;
   channel.reset();
   send({ type: "final", ...final });
