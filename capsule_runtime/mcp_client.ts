@@ -216,9 +216,11 @@ async function callTool(
  * shows only the agent's folders and those named with `--read`.
  */
 export function missingFileHint(stderr: string): string {
-  const missing = /Cannot find module|MODULE_NOT_FOUND|ENOENT|No such file or directory/.test(
-    stderr,
-  );
+  const missing =
+    /Cannot find module|MODULE_NOT_FOUND|Module not found|ENOENT|No such file or directory/
+      .test(
+        stderr,
+      );
   return missing
     ? ". The server's own files may not be visible in its sandbox: add `--read <folder with its code>` to `mcp add`."
     : "";

@@ -22,7 +22,7 @@
  * host's environment. Pure but for `hostDenoDir` and `connectDenoMcpServer`.
  */
 import { existsSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import type { McpServerEntry } from "./mcp_catalogue.ts";
 import {
   connectClient,
@@ -31,7 +31,7 @@ import {
   missingFileHint,
 } from "./mcp_client.ts";
 import { DENIED_NETWORKS, networkAllowList } from "./launch_network.ts";
-import { programEnv } from "./program_sandbox.ts";
+import { programEnv, type ProgramSandboxInput } from "./program_sandbox.ts";
 import { findOnPath } from "./bwrap_probe.ts";
 import { createPidsGroup, inPidsGroup } from "./pids_cgroup.ts";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
@@ -310,4 +310,54 @@ export async function connectDenoMcpServer(
       return `${tail ? ` (${tail})` : ""}${uncached || missingFileHint(plain)}`;
     },
   });
+}
+
+/**
+ * Inside bubblewrap a `deno run` server has no network and no Deno cache of
+ * its own: this shows it the host's cache read-only (`denoDir`; its
+ * `location_data`, other programs' localStorage, masked), sets DENO_DIR (the
+ * entry's own variables win) and adds `--cached-only` and, unless the stored
+ * arguments name a config, `--no-config`. Its other arguments are kept: the
+ * sandbox, not Deno, confines it there. Other entries are returned as they are.
+ */
+export function withDenoCache(
+  entry: McpServerEntry,
+  sandbox: ProgramSandboxInput,
+  denoDir: string,
+): { entry: McpServerEntry; sandbox: ProgramSandboxInput } {
+  if (!isDenoServer(entry) || !denoDir) return { entry, sandbox };
+  let flags: string[];
+  try {
+    flags = splitDenoRun(entry.args).kept;
+  } catch {
+    flags = entry.args; // an unknown flag: look for the ones below anywhere
+  }
+  const has = (...names: string[]) =>
+    flags.some((w) => names.some((n) => w === n || w.startsWith(`${n}=`)));
+  const added = [
+    ...(has("--cached-only") ? [] : ["--cached-only"]),
+    ...(has("-c", "--config", "--no-config") ? [] : ["--no-config"]),
+  ];
+  const storage = join(denoDir, "location_data");
+  return {
+    entry: {
+      ...entry,
+      args: ["run", ...added, ...entry.args.slice(1)],
+      env: {
+        NO_COLOR: "1",
+        DENO_DIR: denoDir,
+        DENO_NO_UPDATE_CHECK: "1",
+        DENO_NO_PACKAGE_JSON: "1",
+        ...entry.env,
+      },
+    },
+    sandbox: {
+      ...sandbox,
+      readRoots: [...sandbox.readRoots, denoDir],
+      secrets: [
+        ...sandbox.secrets,
+        ...(existsSync(storage) ? [{ path: storage, isDir: true }] : []),
+      ],
+    },
+  };
 }

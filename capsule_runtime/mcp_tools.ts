@@ -37,6 +37,7 @@ import {
   type DenoServerInput,
   hostDenoDir,
   isDenoServer,
+  withDenoCache,
 } from "./mcp_deno.ts";
 import { machineFacts } from "./machine.ts";
 import { errorText } from "./_format.ts";
@@ -314,13 +315,19 @@ function serverStarter(
     resolver: options.resolver,
     byteLimit: effectiveLimits(options.manifest).egress_mb * MIB,
   };
-  return (entry) => {
-    if (entry.url) return connectMcpHttpServer(entry, reach);
-    if (sandbox) return connectMcpServer(entry, sandbox, limits, pids);
-    if (deno && isDenoServer(entry)) {
-      return connectDenoMcpServer(entry, deno, denoLimits, pids, dropped(entry.name));
+  return async (entry) => {
+    if (entry.url) return await connectMcpHttpServer(entry, reach);
+    if (sandbox) {
+      // A Deno server sees the host's Deno cache, read-only (mcp_deno.ts).
+      const run = isDenoServer(entry)
+        ? withDenoCache(entry, sandbox, await hostDenoDir())
+        : { entry, sandbox };
+      return await connectMcpServer(run.entry, run.sandbox, limits, pids);
     }
-    return Promise.reject(new Error("no sandbox for a stdio server"));
+    if (deno && isDenoServer(entry)) {
+      return await connectDenoMcpServer(entry, deno, denoLimits, pids, dropped(entry.name));
+    }
+    throw new Error("no sandbox for a stdio server");
   };
 }
 

@@ -25,7 +25,11 @@ import {
   removeServer,
   saveServer,
 } from "../capsule_runtime/mcp_catalogue.ts";
-import { connectMcpServer, mcpLimitPrefix } from "../capsule_runtime/mcp_client.ts";
+import {
+  connectMcpServer,
+  mcpLimitPrefix,
+  type McpPidsLimit,
+} from "../capsule_runtime/mcp_client.ts";
 import { checkMcpUrl, connectMcpHttpServer } from "../capsule_runtime/mcp_http.ts";
 import {
   connectDenoMcpServer,
@@ -33,6 +37,7 @@ import {
   hostDenoDir,
   isDenoServer,
   splitDenoRun,
+  withDenoCache,
 } from "../capsule_runtime/mcp_deno.ts";
 import { DEFAULT_LIMITS } from "../capsule_runtime/limits.ts";
 import { pidsCgroupBase } from "../capsule_runtime/pids_cgroup.ts";
@@ -156,12 +161,49 @@ async function declarations(
             "under Deno permissions from each agent's manifest.",
         ),
     )
-    : await connectMcpServer(entry, await catalogueSandbox(settings), limits, pids);
+    : await connectInSandbox(entry, await catalogueSandbox(settings), limits, pids);
   try {
     return connection.tools;
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Starts a stdio server in bubblewrap. A `deno run` one has no network there:
+ * its code is cached here first (`deno cache`, which runs none of it), and it
+ * sees that cache read-only.
+ */
+async function connectInSandbox(
+  entry: McpServerEntry,
+  sandbox: ProgramSandboxInput,
+  limits: string[],
+  pids: McpPidsLimit | undefined,
+) {
+  if (!isDenoServer(entry)) return await connectMcpServer(entry, sandbox, limits, pids);
+  let split: ReturnType<typeof splitDenoRun> | null = null;
+  try {
+    split = splitDenoRun(entry.args);
+  } catch {
+    // a flag this cannot place: the server's own start says what is missing
+  }
+  if (split) {
+    const config = split.kept.some((w) => /^(-c|--config|--no-config)(=|$)/.test(w));
+    const out = await new Deno.Command(entry.command, {
+      args: ["cache", ...(config ? [] : ["--no-config"]), ...split.kept, split.script[0]],
+      cwd: sandbox.workspace,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (out.code !== 0) {
+      const why = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
+      // deno-lint-ignore no-control-regex
+      printLine(`Note: \`deno cache\` of its code failed: ${why.replace(/\x1b\[[0-9;]*m/g, "")}`);
+    }
+  }
+  const run = withDenoCache(entry, sandbox, await hostDenoDir());
+  return await connectMcpServer(run.entry, run.sandbox, limits, pids);
 }
 
 /** Reaches an HTTP server; a refusal or failure is one line for the user. */

@@ -22,10 +22,12 @@ import {
   connectDenoMcpServer,
   denoServerCommand,
   hostDenoDir,
+  withDenoCache,
 } from "../../capsule_runtime/mcp_deno.ts";
 import { McpToolset } from "../../capsule_runtime/mcp_tools.ts";
 import type { CapsuleEvent, RunCapsuleOptions } from "../../capsule_runtime/capsule_types.ts";
 import { capsuleFixture } from "../fixtures/capsule_harness.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const FIXTURE = join(REPO, "tests", "fixtures", "mcp_deno_server.ts");
@@ -417,4 +419,52 @@ Deno.test({
       await toolset.close();
     }
   },
+});
+
+Deno.test("inside bubblewrap a Deno server sees the Deno cache read-only, with --cached-only and --no-config; others are unchanged", async () => {
+  await using dir = await tempDir();
+  const denoDir = join(dir.path, "deno");
+  Deno.mkdirSync(join(denoDir, "location_data"), { recursive: true });
+  const sandbox = {
+    bwrapPath: "/usr/bin/bwrap",
+    systemPaths: [],
+    etcPaths: [],
+    workspace: "/ws",
+    readRoots: ["/ws"],
+    writeRoots: [],
+    hiddenDirs: [],
+    readOnlyDirs: [],
+    secrets: [],
+    env: {},
+  };
+  const entry: McpServerEntry = {
+    name: "dn",
+    command: DENO,
+    args: ["run", "-A", FIXTURE],
+    read_paths: [],
+    env: { DENO_DIR: "/mine" },
+    tools: [],
+    hash: "",
+    approved_at: "",
+  };
+  const run = withDenoCache(entry, sandbox, denoDir);
+  assert.deepEqual(run.entry.args, ["run", "--cached-only", "--no-config", "-A", FIXTURE]);
+  assert.equal(run.entry.env.DENO_DIR, "/mine", "the entry's own variables win");
+  assert.equal(run.entry.env.DENO_NO_PACKAGE_JSON, "1");
+  assert.deepEqual(run.sandbox.readRoots, ["/ws", denoDir]);
+  assert.deepEqual(run.sandbox.secrets, [{ path: join(denoDir, "location_data"), isDir: true }]);
+  const configured = withDenoCache(
+    { ...entry, args: ["run", "--config", "/x/deno.json", "--cached-only", FIXTURE] },
+    sandbox,
+    denoDir,
+  );
+  assert.deepEqual(configured.entry.args, [
+    "run",
+    "--config",
+    "/x/deno.json",
+    "--cached-only",
+    FIXTURE,
+  ]);
+  const node = { ...entry, command: "/usr/bin/node", args: ["server.js"] };
+  assert.equal(withDenoCache(node, sandbox, denoDir).entry, node);
 });

@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
+import { machineFacts } from "../../capsule_runtime/machine.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -165,6 +166,95 @@ Deno.test({
       assert.match(approve.stdout, /Approved: 'dn' is pinned at sha256:/);
     } finally {
       await fake.close();
+    }
+  },
+});
+
+const bwrapWorks = (await machineFacts()).bwrapPath !== "";
+
+Deno.test({
+  name: cacheProblem || !bwrapWorks
+    ? "Deno-run MCP servers inside bubblewrap (skipped: needs bubblewrap and the cached servers)"
+    : "where bubblewrap works, `deno run` MCP servers run inside it with the host's Deno cache read-only: reads in the workspace work, a file elsewhere is not there",
+  ignore: cacheProblem !== "" || !bwrapWorks,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using dir = await tempDir();
+    const outside = join(dir.path, "elsewhere.txt");
+    Deno.writeTextFileSync(outside, "the outside secret\n");
+    const seen: string[] = [];
+    let calls: [string, Record<string, unknown>][] = [];
+    const brain: Brain = {
+      complexity: "simple",
+      plan: () => [{
+        task_id: "use-mcp",
+        title: "Use the MCP tools",
+        description: "Read the notes with the MCP servers.",
+        role_tag: "mcp-user",
+        tools: ["file_io"],
+        mcp_servers: ["dn", "fsd"],
+      }],
+      agent: ({ step, last }) => {
+        if (step > 0) seen.push(last);
+        return step < calls.length ? toolStep(...calls[step]) : finalStep("done");
+      },
+      synthesis: "done",
+    };
+    const started = await startBrain(dir.path, brain);
+    const workspace = Deno.realPathSync(started.workspace);
+    Deno.writeTextFileSync(join(workspace, "notes.txt"), "hello from the workspace\n");
+    const cli = (args: string[]) => runCli(args, { cwd: workspace, env: started.env });
+    try {
+      // Inside bubblewrap the stored flags stand (the sandbox confines it); its code is bound
+      // with --read, as for a node server.
+      const fixtures = join(REPO, "tests", "fixtures");
+      const dn = await cli([
+        "mcp",
+        "add",
+        "dn",
+        "--yes",
+        "--read",
+        fixtures,
+        "--",
+        DENO,
+        "run",
+        "-A",
+        FIXTURE,
+      ]);
+      assert.equal(dn.code, 0, dn.stdout + dn.stderr);
+      assert.doesNotMatch(dn.stdout, /dropped/);
+      const fsd = await cli([
+        "mcp",
+        "add",
+        "fsd",
+        "--yes",
+        "--",
+        DENO,
+        "run",
+        "-A",
+        FS_SERVER,
+        "/",
+      ]);
+      assert.equal(fsd.code, 0, fsd.stdout + fsd.stderr);
+      calls = [
+        ["mcp__dn__read_file", { path: join(workspace, "notes.txt") }],
+        ["mcp__dn__read_file", { path: outside }],
+        ["mcp__fsd__read_text_file", { path: outside }],
+        ["mcp__dn__get_env", { names: ["OPENAI_API_KEY", "DENO_DIR"] }],
+      ];
+      const run = await cli(["run", "Use the MCP servers", "--json"]);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.equal(seen.length, 4, seen.join("\n---\n"));
+      assert.match(seen[0], /hello from the workspace/);
+      // -A, yet the file is simply not in its sandbox (for server-filesystem with root / too).
+      assert.doesNotMatch(seen[1] + seen[2], /outside secret/);
+      assert.match(seen[1], /NotFound|No such file/);
+      assert.match(seen[2], /ENOENT|no such file/i);
+      assert.match(seen[3], /OPENAI_API_KEY\\?":null/);
+      assert.match(seen[3], /DENO_DIR\\?":\\?"\//);
+    } finally {
+      await started.fake.close();
     }
   },
 });
