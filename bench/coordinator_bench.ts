@@ -21,7 +21,7 @@ const SUBTASKS = 8;
  * An in-process model with no latency: a plan of `count` listing subtasks,
  * independent, or (`chain`) each depending on the one before.
  */
-function scriptedLlm(count = SUBTASKS, chain = false): LlmService {
+function scriptedLlm(count = SUBTASKS, chain = false, planDelayMs = 0): LlmService {
   const reply = (text: string): CompletionResponse => ({
     text,
     usage: { inputTokens: 0, outputTokens: 0 },
@@ -57,7 +57,7 @@ function scriptedLlm(count = SUBTASKS, chain = false): LlmService {
     agent_profile: {
       profile_id: "lister",
       name_prefix: "Lister",
-      description: "Lists folders",
+      description: "List the workspace.",
       tools_allowlist: ["file_io"],
       tags: [],
       skill_md: "# Lister\n\n## Scope Constraints\n- Read only.",
@@ -77,11 +77,15 @@ function scriptedLlm(count = SUBTASKS, chain = false): LlmService {
       const toolCalls = [{ id: "call_1", name: "file_io", args: { op: "list", path: "." } }];
       return Promise.resolve({ ...reply(""), toolCalls });
     },
-    structured: <T>(schema: z.ZodType<T>, request: { schemaName: string }) =>
-      Promise.resolve({
+    structured: async <T>(schema: z.ZodType<T>, request: { schemaName: string }) => {
+      if (request.schemaName === "task_plan" && planDelayMs) {
+        await new Promise((resolve) => setTimeout(resolve, planDelayMs));
+      }
+      return {
         value: schema.parse(values[request.schemaName]),
         response: reply(JSON.stringify(values[request.schemaName])),
-      }),
+      };
+    },
     runUsage: () => ({ inputTokens: 0, outputTokens: 0, costUsd: 0 }),
   };
 }
@@ -236,7 +240,61 @@ Deno.bench({
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
+/** Run start → first tool call of a known agent's one subtask, with prestart/reuse on and off. */
+const untilTool: Record<"on" | "off", number[]> = { on: [], off: [] };
+const PLAN_DELAY_MS = 300;
+
+Deno.bench({
+  name: `scripted run: one subtask of a known agent, the plan takes ${PLAN_DELAY_MS} ms`,
+  n: 5,
+  warmup: 1,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "claw-bench-known-" });
+    const env = {
+      CLOSED_CLAW_MAX_SUBTASKS_PER_PHASE: "1",
+      CLOSED_CLAW_CREATE_APPROVAL_MODE: "approve",
+      // The hashing embedder's scale (see peer_bench.ts): the known agent is reused.
+      CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD: "0.2",
+    };
+    const store = openStore(testSettings(root, env).dbPath);
+    try {
+      // The first run creates the agent; the next two reuse it, with and without prestart.
+      for (const mode of ["first", "on", "off"] as const) {
+        const settings = testSettings(root, {
+          ...env,
+          CLOSED_CLAW_CAPSULE_REUSE: String(mode !== "off"),
+        });
+        let firstTool = 0;
+        const began = performance.now();
+        const outcome = await startRun({
+          settings,
+          store,
+          llm: scriptedLlm(1, false, PLAN_DELAY_MS),
+        }, {
+          task: "List the workspace.",
+          onEvent: (e) => {
+            if (e.event === "tool_started" && !firstTool) firstTool = performance.now();
+          },
+        }).done;
+        if (outcome.status !== "ok") throw new Error(`run failed: ${outcome.error}`);
+        if (mode !== "first") untilTool[mode].push(firstTool - began);
+      }
+    } finally {
+      store.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
 globalThis.addEventListener("unload", () => {
+  if (untilTool.on.length) {
+    console.log(
+      `one subtask of a known agent, plan ${PLAN_DELAY_MS} ms: run start → first tool call, ` +
+        `median ${median(untilTool.on).toFixed(1)} ms with prestart/reuse, ${
+          median(untilTool.off).toFixed(1)
+        } ms without (CLOSED_CLAW_CAPSULE_REUSE=false)`,
+    );
+  }
   if (chainWall.length) {
     console.log(
       `chain of ${CHAIN} subtasks of one agent: wall median ${median(chainWall).toFixed(0)} ms; ` +

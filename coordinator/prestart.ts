@@ -16,27 +16,24 @@ import { launchOptions, runnableManifest } from "./subtask.ts";
 import type { Subtask } from "./types.ts";
 
 /**
- * Prestarts, for each role of the phase's open subtasks, as many capsules of
- * its predicted agent as subtasks of the role may run at once (those whose
- * dependencies are met, at most the run's parallel limit; one when all of
- * them wait: a kept capsule serves the next). Returns at once; never throws.
+ * Prestarts, for each role of the phase's open subtasks, one capsule of its
+ * predicted agent (counting one already waiting): its first subtask starts on
+ * it, and each that follows on the capsule the one before it leaves. Parallel
+ * subtasks of the role spawn their own when they start, as a burst of
+ * capsules starting at once would only compete for the same processors.
+ * Returns at once; never throws.
  */
 export function prestartPhase(ctx: RunContext, pool: readonly Subtask[]): Promise<void> {
   const capsules = ctx.capsules;
   if (!capsules || ctx.placement || ctx.signal.aborted) return Promise.resolve();
   const open = pool.filter((t) => t.status === "pending" || t.status === "waiting");
-  const ids = new Set(pool.map((t) => t.task_id));
-  const done = new Set(pool.filter((t) => t.status === "completed").map((t) => t.task_id));
   const roles = new Map<string, Subtask[]>();
   for (const t of open) roles.set(t.role_tag, [...roles.get(t.role_tag) ?? [], t]);
   return Promise.all([...roles.values()].map(async (subtasks) => {
     // The role's first subtask maps it to an agent; the others follow (routing.ts).
     const manifest = await predictAgent(ctx, subtasks[0]).catch(() => null);
     if (!manifest || ctx.signal.aborted) return;
-    const ready = subtasks.filter((t) => t.depends_on.every((d) => done.has(d) || !ids.has(d)))
-      .length;
-    const count = Math.min(Math.max(1, ready), Math.max(1, ctx.settings.maxParallelAgents));
-    await prestartCapsule(capsules, launchOptions(ctx, runnableManifest(ctx, manifest)), count);
+    await prestartCapsule(capsules, launchOptions(ctx, runnableManifest(ctx, manifest)), 1);
   })).then(() => {}, () => {});
 }
 
