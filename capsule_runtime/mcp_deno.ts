@@ -12,7 +12,13 @@
  * - `--allow-env` of the entry's `--env` names only, and `--ignore-env` so a
  *   package probing another variable reads `undefined` instead of failing;
  * - no `--allow-run`, `--allow-ffi`, `--allow-sys` (except `hostname`, which
- *   name resolution needs, with network) or `--allow-import`; `--no-prompt`.
+ *   name resolution needs, with network) or `--allow-import`; `--no-prompt`,
+ *   and `--cached-only`: Deno would fetch a module it has not cached outside
+ *   its network permission.
+ *
+ * Deno does not check the files a script imports statically (only dynamic
+ * imports need read permission), so here the server's own code is trusted not
+ * to import, say, a JSON file it should not read; bubblewrap has no such gap.
  *
  * Permission flags in the stored arguments (`-A`, `--allow-*`, `--deny-*`,
  * `-P`, `--env-file`, …) are dropped and reported; an unknown flag refuses
@@ -55,8 +61,6 @@ export interface DenoServerInput {
   networkHosts: string[];
   /** Deno's cache folder the server's code was cached in (hostDenoDir()). */
   denoDir: string;
-  /** false at `mcp add`, which may fetch the server's code; true for agents' starts. */
-  cachedOnly: boolean;
 }
 
 /** A stored `deno run …` split into what is kept and what is dropped. */
@@ -157,8 +161,8 @@ const list = (items: Iterable<string>) => [...new Set(items)].join(",");
  * manifest and the entry only.
  */
 export function denoServerFlags(entry: McpServerEntry, input: DenoServerInput): string[] {
-  const flags = ["--no-prompt"];
-  if (input.cachedOnly) flags.push("--cached-only");
+  // Never a download: that would be network outside --allow-net (`mcp add` caches the code).
+  const flags = ["--no-prompt", "--cached-only"];
   const read = [...input.readRoots, ...input.writeRoots, ...entry.read_paths];
   if (read.length) flags.push(`--allow-read=${list(read)}`);
   if (input.writeRoots.length) flags.push(`--allow-write=${list(input.writeRoots)}`);

@@ -372,6 +372,5 @@ async function denoServerInput(
     readOnlyDirs: [(await machineFacts()).productRoot],
     networkHosts: options.manifest.permissions.network_hosts,
     denoDir: await hostDenoDir(),
-    cachedOnly: true,
   };
 }

@@ -85,8 +85,8 @@ export async function catalogueSandbox(settings: Settings): Promise<ProgramSandb
 /**
  * Where bubblewrap does not work, what a `deno run` server's permissions are
  * made of at `add` and `approve`: the workspace read-only (the data and config
- * folders and secret files denied), no network, its code fetched into Deno's
- * cache if it is not there yet.
+ * folders and secret files denied), no network, its code from Deno's cache
+ * (precacheDeno).
  */
 export async function catalogueDenoInput(settings: Settings): Promise<DenoServerInput> {
   const facts = await machineFacts();
@@ -113,7 +113,6 @@ export async function catalogueDenoInput(settings: Settings): Promise<DenoServer
     readOnlyDirs: [facts.productRoot],
     networkHosts: [],
     denoDir: await hostDenoDir(),
-    cachedOnly: false,
   };
 }
 
@@ -147,6 +146,9 @@ async function declarations(
       throw new UsageError(`mcp: '${entry.name}' cannot start: ${(error as Error).message}.`);
     }
   }
+  // A Deno server never downloads when it starts (no network, --cached-only): its code is cached
+  // here first.
+  if (!entry.url && isDenoServer(entry)) await precacheDeno(entry, settings.workspace);
   const connection = entry.url
     ? await connectOrSay(entry)
     : withoutBwrap
@@ -170,10 +172,33 @@ async function declarations(
 }
 
 /**
- * Starts a stdio server in bubblewrap. A `deno run` one has no network there:
- * its code is cached here first (`deno cache`, which runs none of it), and it
- * sees that cache read-only.
+ * Puts a `deno run` server's code in Deno's cache with `deno cache`, which
+ * runs none of it (a server only ever starts with `--cached-only`). A failure
+ * is a note: the start then says what is missing.
  */
+async function precacheDeno(entry: McpServerEntry, cwd: string): Promise<void> {
+  let split: ReturnType<typeof splitDenoRun>;
+  try {
+    split = splitDenoRun(entry.args);
+  } catch {
+    return; // a flag this cannot place: the server's own start says what is missing
+  }
+  const config = split.kept.some((w) => /^(-c|--config|--no-config)(=|$)/.test(w));
+  const out = await new Deno.Command(entry.command, {
+    args: ["cache", ...(config ? [] : ["--no-config"]), ...split.kept, split.script[0]],
+    cwd,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (out.code !== 0) {
+    const why = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
+    // deno-lint-ignore no-control-regex
+    printLine(`Note: \`deno cache\` of its code failed: ${why.replace(/\x1b\[[0-9;]*m/g, "")}`);
+  }
+}
+
+/** Starts a stdio server in bubblewrap; a `deno run` one sees Deno's cache read-only. */
 async function connectInSandbox(
   entry: McpServerEntry,
   sandbox: ProgramSandboxInput,
@@ -181,27 +206,6 @@ async function connectInSandbox(
   pids: McpPidsLimit | undefined,
 ) {
   if (!isDenoServer(entry)) return await connectMcpServer(entry, sandbox, limits, pids);
-  let split: ReturnType<typeof splitDenoRun> | null = null;
-  try {
-    split = splitDenoRun(entry.args);
-  } catch {
-    // a flag this cannot place: the server's own start says what is missing
-  }
-  if (split) {
-    const config = split.kept.some((w) => /^(-c|--config|--no-config)(=|$)/.test(w));
-    const out = await new Deno.Command(entry.command, {
-      args: ["cache", ...(config ? [] : ["--no-config"]), ...split.kept, split.script[0]],
-      cwd: sandbox.workspace,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (out.code !== 0) {
-      const why = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
-      // deno-lint-ignore no-control-regex
-      printLine(`Note: \`deno cache\` of its code failed: ${why.replace(/\x1b\[[0-9;]*m/g, "")}`);
-    }
-  }
   const run = withDenoCache(entry, sandbox, await hostDenoDir());
   return await connectMcpServer(run.entry, run.sandbox, limits, pids);
 }

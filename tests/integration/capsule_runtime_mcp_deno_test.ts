@@ -84,7 +84,6 @@ Deno.test({
       readOnlyDirs: [],
       networkHosts: [],
       denoDir: await hostDenoDir(),
-      cachedOnly: true,
     });
     saveServer(fx.settings.homeDir, {
       ...entry,
@@ -214,7 +213,6 @@ Deno.test({
       readOnlyDirs: ["/product"],
       networkHosts: ["api.example.com", "*.example.org"],
       denoDir: "/cache/deno",
-      cachedOnly: true,
     });
     assert.deepEqual(dropped, ["--allow-all", "-R"]);
     const deno = argv.indexOf(DENO);
@@ -269,7 +267,6 @@ Deno.test({
           readOnlyDirs: [],
           networkHosts: [],
           denoDir: "",
-          cachedOnly: true,
         }),
       /the Deno flag --preload, which Closed Claw does not pass on/,
     );
@@ -386,7 +383,6 @@ Deno.test({
       readOnlyDirs: [],
       networkHosts: [],
       denoDir: await hostDenoDir(),
-      cachedOnly: true,
     });
     saveServer(fx.settings.homeDir, {
       ...entry,
