@@ -87,6 +87,12 @@ export class CapsulePool {
     return this.idle.length;
   }
 
+  /** Whether a capsule of `agentId` waits, or is being prestarted. */
+  hasWaiting(agentId: string): boolean {
+    return !!this.pending.get(agentId)?.size ||
+      this.idle.some((i) => i.agentId === agentId && !i.proc.killed);
+  }
+
   /** The pids of the idle capsules (tests). */
   pids(): number[] {
     return this.idle.map((i) => i.proc.pid);

@@ -17,7 +17,7 @@ import type { Subtask } from "./types.ts";
 
 /**
  * Prestarts, for each role of the phase's open subtasks, one capsule of its
- * predicted agent (counting one already waiting): its first subtask starts on
+ * predicted agent (unless one of it waits already): its first subtask starts on
  * it, and each that follows on the capsule the one before it leaves. Parallel
  * subtasks of the role spawn their own when they start, as a burst of
  * capsules starting at once would only compete for the same processors.
@@ -32,7 +32,8 @@ export function prestartPhase(ctx: RunContext, pool: readonly Subtask[]): Promis
   return Promise.all([...roles.values()].map(async (subtasks) => {
     // The role's first subtask maps it to an agent; the others follow (routing.ts).
     const manifest = await predictAgent(ctx, subtasks[0]).catch(() => null);
-    if (!manifest || ctx.signal.aborted) return;
+    // One the task's prediction started already serves (or, from another plan, is replaced).
+    if (!manifest || ctx.signal.aborted || capsules.hasWaiting(manifest.agent_id)) return;
     await prestartCapsule(capsules, launchOptions(ctx, runnableManifest(ctx, manifest)), 1);
   })).then(() => {}, () => {});
 }
