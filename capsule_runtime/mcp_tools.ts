@@ -58,6 +58,103 @@ interface ServedTool {
   connection: McpConnection;
 }
 
+/** The catalogue's entries of the granted servers; the others are withheld with a reason. */
+function grantedEntries(
+  home: string,
+  granted: string[],
+  warn: (server: string, reason: string) => void,
+): McpServerEntry[] {
+  let catalogue: McpServerEntry[];
+  try {
+    catalogue = readCatalogue(home);
+  } catch (error) {
+    for (const name of granted) warn(name, `the catalogue could not be read (${errorText(error)})`);
+    return [];
+  }
+  const entries: McpServerEntry[] = [];
+  for (const name of granted) {
+    const entry = catalogue.find((s) => s.name === name);
+    if (entry) entries.push(entry);
+    else warn(name, "not in the MCP server catalogue (closed-claw mcp list)");
+  }
+  return entries;
+}
+
+/** Without bubblewrap: says why each stdio server that cannot start is withheld. */
+function withholdUnsandboxed(
+  entries: McpServerEntry[],
+  unscanned: boolean,
+  warn: (server: string, reason: string) => void,
+): void {
+  for (const entry of entries.filter((e) => !e.url)) {
+    if (!isDenoServer(entry)) {
+      warn(
+        entry.name,
+        "bubblewrap does not work here, and a server not run by Deno runs only in its " +
+          "sandbox: install bubblewrap, or run the server with Deno " +
+          `(closed-claw mcp add ${entry.name} -- deno run …)`,
+      );
+    } else if (unscanned) {
+      warn(
+        entry.name,
+        "its roots hold too many entries to check every symlink, and without bubblewrap " +
+          "Deno would follow a link out of them; narrow the manifest's read_roots or " +
+          "install bubblewrap",
+      );
+    }
+  }
+}
+
+/**
+ * Starts each server and keeps those whose declarations still match their
+ * pin; a changed one is recorded as seen, closed and withheld until approved.
+ */
+async function connectPinned(
+  entries: McpServerEntry[],
+  start: (entry: McpServerEntry) => Promise<McpConnection>,
+  home: string,
+  warn: (server: string, reason: string) => void,
+  emit: (event: CapsuleEvent) => void,
+): Promise<{ served: Map<string, ServedTool>; connections: McpConnection[] }> {
+  const served = new Map<string, ServedTool>();
+  const connections: McpConnection[] = [];
+  await Promise.all(entries.map(async (entry) => {
+    let connection: McpConnection;
+    try {
+      connection = await start(entry);
+    } catch (error) {
+      warn(entry.name, errorText(error));
+      return;
+    }
+    const hash = declarationsHash(connection.tools);
+    if (hash !== entry.hash) {
+      recordSeen(home, entry.name, connection.tools, hash);
+      warn(
+        entry.name,
+        `its tool declarations changed since they were approved (pinned ` +
+          `${entry.hash.slice(0, 19)}…, now ${hash.slice(0, 19)}…); review them with ` +
+          `\`closed-claw mcp approve ${entry.name}\``,
+      );
+      await connection.close();
+      return;
+    }
+    connections.push(connection);
+    for (const declaration of connection.tools) {
+      const name = mcpToolName(entry.name, declaration.name);
+      if (!PROVIDER_TOOL_NAME.test(name)) {
+        emit({
+          type: "log",
+          level: "warn",
+          msg: `MCP tool '${name}' left out: models accept only [A-Za-z0-9_-], 64 at most`,
+        });
+        continue;
+      }
+      served.set(name, { server: entry.name, local: !entry.url, declaration, connection });
+    }
+  }));
+  return { served, connections };
+}
+
 /** The MCP servers granted to one capsule attempt, started and checked. */
 export class McpToolset {
   /** Why calls fail from now on (the run's write budget is spent), or "". */
@@ -100,22 +197,7 @@ export class McpToolset {
       });
     };
     const home = options.settings.homeDir;
-    let catalogue: McpServerEntry[];
-    try {
-      catalogue = readCatalogue(home);
-    } catch (error) {
-      for (const name of granted) {
-        warn(name, `the catalogue could not be read (${errorText(error)})`);
-      }
-      report(new Map());
-      return null;
-    }
-    const entries: McpServerEntry[] = [];
-    for (const name of granted) {
-      const entry = catalogue.find((s) => s.name === name);
-      if (entry) entries.push(entry);
-      else warn(name, "not in the MCP server catalogue (closed-claw mcp list)");
-    }
+    const entries = grantedEntries(home, granted, warn);
     if (!entries.length) {
       report(new Map());
       return null;
@@ -130,25 +212,7 @@ export class McpToolset {
     const hostPlan = found.hostPlan;
     const deno = hostPlan && !sandbox ? await denoServerInput(options, hostPlan) : undefined;
     const unscanned = !!(plan.incompleteSymlinkScan || hostPlan?.incompleteSymlinkScan);
-    if (needsSandbox && !sandbox) {
-      for (const entry of entries.filter((e) => !e.url)) {
-        if (!isDenoServer(entry)) {
-          warn(
-            entry.name,
-            "bubblewrap does not work here, and a server not run by Deno runs only in its " +
-              "sandbox: install bubblewrap, or run the server with Deno " +
-              `(closed-claw mcp add ${entry.name} -- deno run …)`,
-          );
-        } else if (unscanned) {
-          warn(
-            entry.name,
-            "its roots hold too many entries to check every symlink, and without bubblewrap " +
-              "Deno would follow a link out of them; narrow the manifest's read_roots or " +
-              "install bubblewrap",
-          );
-        }
-      }
-    }
+    if (needsSandbox && !sandbox) withholdUnsandboxed(entries, unscanned, warn);
     const startable = entries.filter((entry) =>
       entry.url || sandbox || (deno && isDenoServer(entry) && !unscanned)
     );
@@ -170,42 +234,7 @@ export class McpToolset {
       ? meterFor(plan, limitsNow)
       : null;
     await meter?.start();
-    const served = new Map<string, ServedTool>();
-    const connections: McpConnection[] = [];
-    await Promise.all(startable.map(async (entry) => {
-      let connection: McpConnection;
-      try {
-        connection = await start(entry);
-      } catch (error) {
-        warn(entry.name, errorText(error));
-        return;
-      }
-      const hash = declarationsHash(connection.tools);
-      if (hash !== entry.hash) {
-        recordSeen(home, entry.name, connection.tools, hash);
-        warn(
-          entry.name,
-          `its tool declarations changed since they were approved (pinned ` +
-            `${entry.hash.slice(0, 19)}…, now ${hash.slice(0, 19)}…); review them with ` +
-            `\`closed-claw mcp approve ${entry.name}\``,
-        );
-        await connection.close();
-        return;
-      }
-      connections.push(connection);
-      for (const declaration of connection.tools) {
-        const name = mcpToolName(entry.name, declaration.name);
-        if (!PROVIDER_TOOL_NAME.test(name)) {
-          emit({
-            type: "log",
-            level: "warn",
-            msg: `MCP tool '${name}' left out: models accept only [A-Za-z0-9_-], 64 at most`,
-          });
-          continue;
-        }
-        served.set(name, { server: entry.name, local: !entry.url, declaration, connection });
-      }
-    }));
+    const { served, connections } = await connectPinned(startable, start, home, warn, emit);
     report(served);
     const writes = meter
       ? { meter, message: breachMessage("limit_bytes_written", limitsNow) }
