@@ -1,10 +1,9 @@
 /**
  * `mcp add|list|remove|approve`: the catalogue of MCP servers agents may be
- * granted (capsule_runtime/mcp_catalogue.ts). `add` starts the server once in
- * its sandbox (without bubblewrap, a `deno run` server under Deno's
- * permissions: capsule_runtime/mcp_deno.ts) (or reaches an HTTP server at its URL, checked like the http
- * tools' URLs), shows the tools it declares and pins them after the user says
- * yes; `approve` shows how a later start's declarations differ and pins those.
+ * granted (capsule_runtime/mcp_catalogue.ts). `add` starts the server once
+ * (mcp_declarations.ts: in its sandbox, under Deno's permissions, or at its
+ * URL), shows the tools it declares and pins them after the user says yes;
+ * `approve` shows how a later start's declarations differ and pins those.
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
