@@ -169,9 +169,8 @@ export interface LaunchPlan {
    */
   egress?: { networkHosts: string[]; byteLimit: number };
   /**
-   * Set when the symlink scan stopped before the end of the roots, so some
-   * escaping links may be missing from `deniedPaths` (a Deno-run MCP server
-   * is then withheld, as file tools are without bubblewrap).
+   * The symlink scan stopped early: escaping links may be missing from `deniedPaths`
+   * (a Deno-run MCP server is then withheld, as file tools are without bubblewrap).
    */
   incompleteSymlinkScan?: boolean;
 }
