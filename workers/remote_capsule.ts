@@ -175,7 +175,8 @@ export class RemoteCapsule implements CapsuleChannel {
         answer = await approve({
           provider: request.provider,
           endpoint: request.endpoint,
-          reason: `a program of agent ${agentId} on worker ${this.worker} connects to ${request.host}`,
+          reason:
+            `a program of agent ${agentId} on worker ${this.worker} connects to ${request.host}`,
           agent_id: agentId,
           tool: "egress_proxy",
           args: { host: request.host },
