@@ -32,6 +32,26 @@ export class NatsError extends Error {
   }
 }
 
+let resetsGuarded = false;
+
+/**
+ * The NATS Node transport drops its socket's listeners between reading the
+ * server's INFO and the next stage, so a server that resets the connection
+ * right then (a refused TLS handshake or sign-in) raises ECONNRESET as an
+ * uncaught error, which would end the process. A reset socket is the NATS
+ * client's business (it reports the failure and reconnects), so such an
+ * error is not fatal once NATS is in use; any other uncaught error still is.
+ */
+function guardSocketResets(): void {
+  if (resetsGuarded) return;
+  resetsGuarded = true;
+  globalThis.addEventListener("error", (event) => {
+    const error = event.error as { code?: unknown; syscall?: unknown } | null;
+    const reset = error?.code === "ECONNRESET" || error?.code === "EPIPE";
+    if (reset && error?.syscall === "read") event.preventDefault();
+  });
+}
+
 /** Back-off between reconnect attempts: 0.5 s doubling to 10 s, with jitter. */
 export function reconnectDelay(attempt: number): number {
   const base = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
@@ -77,6 +97,7 @@ export async function connectNats(
   const servers = settings.natsUrl.split(",").map((s) => s.trim()).filter(Boolean);
   if (!servers.length) throw new NatsError("no NATS URL: set CLOSED_CLAW_NATS_URL or pass --nats");
   const { connect } = await import("@nats-io/transport-node");
+  guardSocketResets();
   let reconnects = 0;
   const options = {
     servers,
