@@ -114,7 +114,8 @@ export function plainLine(e: RunLogEvent): string | null {
     case "subtask_attempt_started":
       return `[${p.task_id}] attempt ${p.attempt}/${p.max_attempts} with ${p.agent_id}`;
     case "capsule_started":
-      return p.worker ? `[${p.task_id}] capsule on worker ${p.worker} (${p.sandbox})` : null;
+      if (p.worker) return `[${p.task_id}] capsule on worker ${p.worker} (${p.sandbox})`;
+      return p.warm ? `[${p.task_id}] capsule already running (${p.warm})` : null;
     case "tool_call":
       return `  tool ${p.tool} ${p.ok ? "ok" : `failed: ${clip(p.error, 120)}`} (${p.agent_id})`;
     case "subtask_attempt_succeeded":

@@ -357,6 +357,8 @@ export class TraceBuilder implements SpanPlaces {
       );
       if (str(e.payload.agent_id)) span.attributes["gen_ai.agent.id"] = str(e.payload.agent_id);
       if (str(e.payload.worker)) span.attributes["closed_claw.worker"] = str(e.payload.worker);
+      // Already running when its subtask came: started ahead, or kept from the agent's last one.
+      if (str(e.payload.warm)) span.attributes["closed_claw.warm"] = str(e.payload.warm);
       span.status = "ok";
     }
   }

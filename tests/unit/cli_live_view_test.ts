@@ -268,6 +268,10 @@ Deno.test("a capsule on a worker machine is named: a plain line, and @worker bes
   });
   assert.equal(plainLine(started), "[execute-read] capsule on worker build-1 (bwrap)");
   assert.equal(plainLine(event("capsule_started", { task_id: "t", sandbox: "bwrap" })), null);
+  assert.equal(
+    plainLine(event("capsule_started", { task_id: "t", sandbox: "bwrap", warm: "kept" })),
+    "[t] capsule already running (kept)",
+  );
   const model = emptyModel();
   applyEvent(model, pool);
   applyEvent(model, event("subtask_attempt_started", { task_id: "execute-read", agent_id: "r" }));

@@ -107,7 +107,14 @@ function recordedRun(): TraceInput {
         error: "criteria_not_met: the answer does not show it",
       }),
       ev(710, "subtask_attempt_started", { task_id: "t1", attempt: 2, agent_id: A }),
-      ev(800, "capsule_started", { task_id: "t1", agent_id: A, sandbox: "bwrap", spawn_ms: 30 }),
+      ev(800, "capsule_started", {
+        task_id: "t1",
+        agent_id: A,
+        sandbox: "bwrap",
+        spawn_ms: 30,
+        worker: "w2",
+        warm: "kept",
+      }),
       ev(1000, "subtask_verdict", { task_id: "t1", attempt: 2, passed: true }),
       ev(1001, "subtask_attempt_succeeded", { task_id: "t1", attempt: 2, agent_id: A }),
       ev(1100, "run_summary", { status: "ok" }),
@@ -234,6 +241,10 @@ Deno.test("trace: route, approval wait, attempts, capsule start, model and tool 
   const capsules = trace.spans.filter((s) => s.kind === "capsule_start");
   assert.deepEqual(capsules.map((c) => parentOf(c)), [first, second]);
   assert.deepEqual([capsules[0].start_ms - T0, capsules[0].end_ms - T0], [330, 500]);
+  // Where the second ran, and that it was already running (neither is set on the first).
+  assert.equal(capsules[1].attributes["closed_claw.worker"], "w2");
+  assert.equal(capsules[1].attributes["closed_claw.warm"], "kept");
+  assert.equal(capsules[0].attributes["closed_claw.worker"], undefined);
 
   const chats = trace.spans.filter((s) => s.attributes["closed_claw.purpose"] === "agent_step");
   assert.deepEqual(chats.map((c) => parentOf(c)), [first, second, second]);
