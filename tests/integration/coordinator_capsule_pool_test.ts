@@ -14,11 +14,12 @@ import {
   finalStep,
   isAgentStep,
   type PlanItem,
+  READ_BOTH_PLAN,
   seedAgent,
   startBrain,
   toolStep,
 } from "../helpers/coordinator_brain.ts";
-import { promptText } from "../fakes/mod.ts";
+import { type FakeServer, promptText } from "../fakes/mod.ts";
 import { processAlive } from "../fixtures/capsule_harness.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -41,30 +42,47 @@ function readerBrain(plan: PlanItem[]): Brain {
 const payloads = (events: RunLogEvent[], name: string) =>
   events.filter((e) => e.event === name).map((e) => e.payload);
 
-Deno.test("two consecutive subtasks of one agent run in one capsule process, the second from a fresh state", async () => {
-  await using dir = await tempDir();
-  const plan: PlanItem[] = [
-    { task_id: "first", title: "First", description: "Read first.txt.", role_tag: "reader" },
-    {
-      task_id: "second",
-      title: "Second",
-      description: "Read second.txt.",
-      role_tag: "reader",
-      depends_on: ["first"],
-    },
-  ];
-  const { fake, settings, workspace } = await startBrain(dir.path, readerBrain(plan));
-  await Deno.writeTextFile(join(workspace, "first.txt"), "first secret ALPHA-111\n");
-  await Deno.writeTextFile(join(workspace, "second.txt"), "second text BETA-222\n");
+/**
+ * Runs `task` on a fake brain answering from `plan`, with first.txt and
+ * second.txt in the workspace holding `texts`, to a successful end; the run's
+ * events, and the fake (the caller closes it).
+ */
+async function runReads(
+  dir: string,
+  plan: PlanItem[],
+  task: string,
+  texts: [string, string],
+  env: Record<string, string> = {},
+): Promise<{ fake: FakeServer; events: RunLogEvent[] }> {
+  const { fake, settings, workspace } = await startBrain(dir, readerBrain(plan), env);
   const store = openStore(settings.dbPath);
   try {
+    await Deno.writeTextFile(join(workspace, "first.txt"), texts[0]);
+    await Deno.writeTextFile(join(workspace, "second.txt"), texts[1]);
     const events: RunLogEvent[] = [];
-    const run = startRun({ settings, store }, {
-      task: "Read first.txt, then second.txt.",
+    const outcome = await startRun({ settings, store }, {
+      task,
       onEvent: (e) => void events.push(e),
-    });
-    const outcome = await run.done;
+    }).done;
     assert.equal(outcome.status, "ok", outcome.error);
+    return { fake, events };
+  } catch (error) {
+    await fake.close();
+    throw error;
+  } finally {
+    store.close();
+  }
+}
+
+Deno.test("two consecutive subtasks of one agent run in one capsule process, the second from a fresh state", async () => {
+  await using dir = await tempDir();
+  const { fake, events } = await runReads(
+    dir.path,
+    READ_BOTH_PLAN,
+    "Read first.txt, then second.txt.",
+    ["first secret ALPHA-111\n", "second text BETA-222\n"],
+  );
+  try {
     const started = payloads(events, "capsule_started");
     assert.deepEqual(started.map((p) => p.task_id), ["execute-first", "execute-second"]);
     assert.equal(started[0].agent_id, started[1].agent_id);
@@ -81,36 +99,20 @@ Deno.test("two consecutive subtasks of one agent run in one capsule process, the
     // The run's end killed the kept capsule.
     await waitFor(() => !processAlive(Number(started[0].pid)), "the kept capsule to end", 5_000);
   } finally {
-    store.close();
     await fake.close();
   }
 });
 
 Deno.test("with CLOSED_CLAW_CAPSULE_REUSE=false every subtask gets a new process", async () => {
   await using dir = await tempDir();
-  const plan: PlanItem[] = [
-    { task_id: "first", title: "First", description: "Read first.txt.", role_tag: "reader" },
-    {
-      task_id: "second",
-      title: "Second",
-      description: "Read second.txt.",
-      role_tag: "reader",
-      depends_on: ["first"],
-    },
-  ];
-  const { fake, settings, workspace } = await startBrain(dir.path, readerBrain(plan), {
-    CLOSED_CLAW_CAPSULE_REUSE: "false",
-  });
-  await Deno.writeTextFile(join(workspace, "first.txt"), "one\n");
-  await Deno.writeTextFile(join(workspace, "second.txt"), "two\n");
-  const store = openStore(settings.dbPath);
+  const { fake, events } = await runReads(
+    dir.path,
+    READ_BOTH_PLAN,
+    "Read first.txt, then second.txt.",
+    ["one\n", "two\n"],
+    { CLOSED_CLAW_CAPSULE_REUSE: "false" },
+  );
   try {
-    const events: RunLogEvent[] = [];
-    const outcome = await startRun({ settings, store }, {
-      task: "Read first.txt, then second.txt.",
-      onEvent: (e) => void events.push(e),
-    }).done;
-    assert.equal(outcome.status, "ok", outcome.error);
     const started = payloads(events, "capsule_started");
     assert.equal(started.length, 2);
     assert.equal(started[0].agent_id, started[1].agent_id);
@@ -118,35 +120,20 @@ Deno.test("with CLOSED_CLAW_CAPSULE_REUSE=false every subtask gets a new process
     assert.deepEqual(started.map((p) => p.warm), [undefined, undefined]);
     assert.equal(payloads(events, "capsule_prestarted").length, 0);
   } finally {
-    store.close();
     await fake.close();
   }
 });
 
 Deno.test("a subtask of another agent never gets the first agent's capsule", async () => {
   await using dir = await tempDir();
-  const plan: PlanItem[] = [
-    { task_id: "first", title: "First", description: "Read first.txt.", role_tag: "reader" },
-    {
-      task_id: "second",
-      title: "Second",
-      description: "Read second.txt.",
-      role_tag: "checker",
-      depends_on: ["first"],
-    },
-  ];
-  const { fake, settings, workspace } = await startBrain(dir.path, readerBrain(plan));
-  await Deno.writeTextFile(join(workspace, "first.txt"), "one\n");
-  await Deno.writeTextFile(join(workspace, "second.txt"), "two\n");
-  const store = openStore(settings.dbPath);
+  const plan = [READ_BOTH_PLAN[0], { ...READ_BOTH_PLAN[1], role_tag: "checker" }];
+  const { fake, events } = await runReads(
+    dir.path,
+    plan,
+    "Read first.txt, then check second.txt.",
+    ["one\n", "two\n"],
+  );
   try {
-    const events: RunLogEvent[] = [];
-    const run = startRun({ settings, store }, {
-      task: "Read first.txt, then check second.txt.",
-      onEvent: (e) => void events.push(e),
-    });
-    const outcome = await run.done;
-    assert.equal(outcome.status, "ok", outcome.error);
     const started = payloads(events, "capsule_started");
     assert.equal(started.length, 2);
     assert.notEqual(started[0].agent_id, started[1].agent_id);
@@ -162,7 +149,6 @@ Deno.test("a subtask of another agent never gets the first agent's capsule", asy
       await waitFor(() => !processAlive(Number(p.pid)), "the capsules to end", 5_000);
     }
   } finally {
-    store.close();
     await fake.close();
   }
 });
