@@ -98,29 +98,48 @@ export async function connectMcpServer(
   pids?: McpPidsLimit,
 ): Promise<McpConnection> {
   const built = mcpServerCommand(entry, sandbox, limitPrefix);
+  return await connectStdioServer(entry.name, [built.command, ...built.args], {
+    // bubblewrap itself needs nothing; the server's environment is set inside (--clearenv).
+    cwd: "/",
+    pids,
+    explain: (stderr) => {
+      const tail = stderr.trim().split("\n").slice(-3).join(" | ");
+      return `${tail ? ` (${tail})` : ""}${missingFileHint(stderr)}`;
+    },
+  });
+}
+
+/**
+ * Starts `argv` (in a pids cgroup of its own with `pids`, removed when the
+ * connection closes) with only a fixed PATH of the host's environment, keeps
+ * the tail of its stderr and connects to it over stdio (connectClient);
+ * `explain` turns that tail into what a failed start adds to its error.
+ */
+export async function connectStdioServer(
+  name: string,
+  argv: readonly string[],
+  options: { cwd: string; pids?: McpPidsLimit; explain: (stderr: string) => string },
+): Promise<McpConnection> {
+  const { pids } = options;
   const group = pids ? createPidsGroup(pids.base) : null;
-  const [command, ...args] = group
-    ? inPidsGroup(group, [built.command, ...built.args], pids!.processes, pids!.memoryBytes)
-    : [built.command, ...built.args];
+  const [command, ...args] = group && pids
+    ? inPidsGroup(group, [...argv], pids.processes, pids.memoryBytes)
+    : argv;
   let stderr = "";
   const transport = new StdioClientTransport({
     command,
     args,
-    // bubblewrap itself needs nothing; the server's environment is set inside (--clearenv).
     env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
-    cwd: "/",
+    cwd: options.cwd,
     stderr: "pipe",
   });
   transport.stderr?.on("data", (chunk: Uint8Array | string) => {
     stderr = (stderr + chunk.toString()).slice(-STDERR_KEEP);
   });
-  return await connectClient(entry.name, transport, {
+  return await connectClient(name, transport, {
     stderrTail: () => stderr,
     onClose: () => group?.remove(),
-    explain: () => {
-      const tail = stderr.trim().split("\n").slice(-3).join(" | ");
-      return `${tail ? ` (${tail})` : ""}${missingFileHint(stderr)}`;
-    },
+    explain: () => options.explain(stderr),
   });
 }
 

@@ -31,7 +31,7 @@ import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { McpServerEntry } from "./mcp_catalogue.ts";
 import {
-  connectClient,
+  connectStdioServer,
   type McpConnection,
   type McpPidsLimit,
   missingFileHint,
@@ -39,11 +39,6 @@ import {
 import { DENIED_NETWORKS, networkAllowList } from "./launch_network.ts";
 import { programEnv, type ProgramSandboxInput } from "./program_sandbox.ts";
 import { findOnPath } from "./bwrap_probe.ts";
-import { createPidsGroup, inPidsGroup } from "./pids_cgroup.ts";
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-
-const STDERR_KEEP = 4000;
 
 /** What the permissions of a Deno-run server are made of (all real paths). */
 export interface DenoServerInput {
@@ -282,26 +277,11 @@ export async function connectDenoMcpServer(
     throw new Error(`MCP server '${entry.name}' did not start: ${(error as Error).message}`);
   }
   if (built.dropped.length) onDropped?.(built.dropped);
-  const group = pids ? createPidsGroup(pids.base) : null;
-  const [command, ...args] = group
-    ? inPidsGroup(group, built.argv, pids!.processes, pids!.memoryBytes)
-    : built.argv;
-  let stderr = "";
-  const transport = new StdioClientTransport({
-    command,
-    args,
-    // `env -i` sets the server's own environment; this is only the launcher's.
-    env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
+  // `env -i` sets the server's own environment.
+  return await connectStdioServer(entry.name, built.argv, {
     cwd: input.workspace,
-    stderr: "pipe",
-  });
-  transport.stderr?.on("data", (chunk: Uint8Array | string) => {
-    stderr = (stderr + chunk.toString()).slice(-STDERR_KEEP);
-  });
-  return await connectClient(entry.name, transport, {
-    stderrTail: () => stderr,
-    onClose: () => group?.remove(),
-    explain: () => {
+    pids,
+    explain: (stderr) => {
       // deno colours its errors unless told not to; NO_COLOR is set, but be safe.
       // deno-lint-ignore no-control-regex
       const plain = stderr.replace(/\x1b\[[0-9;]*m/g, "");
