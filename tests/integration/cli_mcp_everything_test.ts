@@ -15,38 +15,7 @@ import { machineFacts } from "../../capsule_runtime/machine.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
-
-const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-const NODE_MODULES = join(REPO, "node_modules");
-const EVERYTHING = join(
-  NODE_MODULES,
-  "@modelcontextprotocol",
-  "server-everything",
-  "dist",
-  "index.js",
-);
-
-/** Caches the npm server (once; the registry is reachable or it is cached already). */
-async function cacheServer(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "cache",
-      "--config",
-      join(REPO, "deno.json"),
-      "npm:@modelcontextprotocol/server-everything@2026.8.31",
-    ],
-    cwd: REPO,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (out.code !== 0) return new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
-  try {
-    Deno.statSync(EVERYTHING);
-    return "";
-  } catch {
-    return `${EVERYTHING} is missing after caching`;
-  }
-}
+import { cacheEverything, EVERYTHING, NODE_MODULES } from "../helpers/mcp_everything.ts";
 
 const facts = await machineFacts();
 const node = (() => {
@@ -60,7 +29,7 @@ const missing = [
   !facts.bwrapPath && `bubblewrap (${facts.bwrapError || "not found"})`,
   !node && "node at /usr/bin/node",
 ].filter(Boolean) as string[];
-const cacheProblem = missing.length ? "" : await cacheServer();
+const cacheProblem = missing.length ? "" : await cacheEverything();
 if (cacheProblem) missing.push(`the npm server (${cacheProblem})`);
 
 function events(workspace: string, runId: string, name: string): Record<string, unknown>[] {
