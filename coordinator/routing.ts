@@ -80,6 +80,20 @@ function findCandidates(ctx: RunContext, vector: Float32Array): Candidate[] {
   });
 }
 
+/** Whether an agent's manifest grants what the subtask needs, within the run's tools. */
+function manifestFits(ctx: RunContext, manifest: Manifest, need: AgentNeed): boolean {
+  return toolsFit(
+    {
+      tools: manifest.tools_allowlist,
+      file_write: manifest.permissions.file_write,
+      network_hosts: manifest.permissions.network_hosts,
+      mcp_servers: manifest.permissions.mcp_servers ?? [],
+    },
+    need,
+    ctx.toolsAllowed,
+  );
+}
+
 export type Acquired = { manifest: Manifest; created: boolean } | { error: string };
 
 /**
@@ -107,18 +121,7 @@ export async function predictAgent(
 ): Promise<Manifest | null> {
   const { state, settings } = ctx;
   const fits = (manifest: Manifest | null) =>
-    manifest && toolsFit(
-        {
-          tools: manifest.tools_allowlist,
-          file_write: manifest.permissions.file_write,
-          network_hosts: manifest.permissions.network_hosts,
-          mcp_servers: manifest.permissions.mcp_servers ?? [],
-        },
-        subtask,
-        ctx.toolsAllowed,
-      )
-      ? manifest
-      : null;
+    manifest && manifestFits(ctx, manifest, subtask) ? manifest : null;
   const mapped = state.role_agent_map[subtask.role_tag];
   if (mapped) return fits(readManifest(settings.agentsDir, mapped));
   const [vector] = await ctx.embedder.embed([`${subtask.title}\n${subtask.description}`]);
@@ -136,15 +139,7 @@ async function acquireUnlocked(ctx: RunContext, subtask: Subtask): Promise<Acqui
   const mapped = state.role_agent_map[subtask.role_tag];
   if (mapped) {
     const manifest = readManifest(settings.agentsDir, mapped);
-    const agent = {
-      tools: manifest?.tools_allowlist ?? [],
-      file_write: !!manifest?.permissions.file_write,
-      network_hosts: manifest?.permissions.network_hosts ?? [],
-      mcp_servers: manifest?.permissions.mcp_servers ?? [],
-    };
-    if (manifest && toolsFit(agent, subtask, ctx.toolsAllowed)) {
-      return { manifest, created: false };
-    }
+    if (manifest && manifestFits(ctx, manifest, subtask)) return { manifest, created: false };
   }
   const used = new Set(Object.values(state.role_agent_map)).size;
   if (used >= settings.maxAgentsPerRun) {
