@@ -21,7 +21,7 @@ import {
   jetStreamOf,
   type NatsConnection,
 } from "./nats_connection.ts";
-import { RemoteCapsule, routeTo } from "./remote_capsule.ts";
+import { RemoteCapsule } from "./remote_capsule.ts";
 import {
   capsuleSubject,
   decodeJson,
@@ -44,14 +44,13 @@ type Accepted = Extract<WorkerEvent, { t: "accepted" }>;
  */
 export function mergePlan(local: LaunchPlan, worker: string, accepted: Accepted): LaunchPlan {
   const workerTools = new Set(accepted.tools);
-  const refused = new Map(local.refusedTools.map((r) => [r.tool, r]));
+  const refused = new Map<string, LaunchPlan["refusedTools"][number]>(
+    local.refusedTools.map((r) => [r.tool, r]),
+  );
   for (const r of accepted.refused_tools) {
-    if (!refused.has(r.tool as LaunchPlan["tools"][number])) {
-      refused.set(r.tool as LaunchPlan["tools"][number], {
-        tool: r.tool as LaunchPlan["tools"][number],
-        reason: `on worker ${worker}: ${r.reason}`,
-      });
-    }
+    if (refused.has(r.tool)) continue;
+    const tool = r.tool as LaunchPlan["tools"][number];
+    refused.set(r.tool, { tool, reason: `on worker ${worker}: ${r.reason}` });
   }
   return {
     ...local,
@@ -128,9 +127,14 @@ export class NatsPlacement implements CapsulePlacement {
   ): Promise<RemoteLaunch> {
     return new Promise((resolve, reject) => {
       let capsule: RemoteCapsule | null = null;
+      const onAbort = () => fail("capsule_not_ready", "cancelled");
+      const settled = () => {
+        clearTimeout(timer);
+        request.signal?.removeEventListener("abort", onAbort);
+      };
       const fail = (code: PlacementError["code"], message: string) => {
         if (capsule) return;
-        clearTimeout(timer);
+        settled();
         sub.unsubscribe();
         reject(new PlacementError(code, message));
       };
@@ -143,16 +147,14 @@ export class NatsPlacement implements CapsulePlacement {
           ),
         this.acceptTimeoutMs,
       );
-      request.signal?.addEventListener("abort", () => fail("capsule_not_ready", "cancelled"), {
-        once: true,
-      });
+      request.signal?.addEventListener("abort", onAbort, { once: true });
       (async () => {
         for await (const msg of sub) {
           const from = parseHostSubject(msg.subject);
           if (!from) continue;
           if (capsule) {
             if (from.worker !== capsule.worker) this.refuseSecond(from.worker, jobId, msg.data);
-            else routeTo(capsule, msg.subject, msg.data);
+            else capsule.receive(from.kind, msg.data);
             continue;
           }
           if (from.kind !== "ev") continue;
@@ -163,7 +165,7 @@ export class NatsPlacement implements CapsulePlacement {
               `worker ${from.worker} refused the capsule: ${event.reason}`,
             );
           } else if (event?.t === "accepted") {
-            clearTimeout(timer);
+            settled();
             capsule = new RemoteCapsule(
               this.nc,
               sub,
@@ -179,7 +181,7 @@ export class NatsPlacement implements CapsulePlacement {
               channel: remote,
               plan,
               worker: from.worker,
-              runProgram: (tool, args, signal) => remote.runProgram(tool, args, signal),
+              runProgram: remote.runProgram.bind(remote),
             });
           }
         }

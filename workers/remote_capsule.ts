@@ -26,7 +26,6 @@ import {
   encodeJson,
   HEARTBEAT_MS,
   type HostControl,
-  parseHostSubject,
   SILENCE_MS,
   type WorkerEvent,
   WorkerEventSchema,
@@ -119,7 +118,7 @@ export class RemoteCapsule implements CapsuleChannel {
     this.timer = setInterval(() => this.tick(), HEARTBEAT_MS);
   }
 
-  /** One message from the worker (already known to come from this capsule's worker). */
+  /** One message of `kind` from the worker (the placement heard only the accepting one). */
   receive(kind: string, data: Uint8Array): void {
     if (this.done) return;
     this.lastHeard = Date.now();
@@ -317,10 +316,4 @@ export class RemoteCapsule implements CapsuleChannel {
       this.control({ t: "run_program", id, tool, args });
     });
   }
-}
-
-/** Routes a job's messages to its capsule: only the worker that accepted it is heard. */
-export function routeTo(capsule: RemoteCapsule, subject: string, data: Uint8Array): void {
-  const from = parseHostSubject(subject);
-  if (from && from.worker === capsule.worker) capsule.receive(from.kind, data);
 }
