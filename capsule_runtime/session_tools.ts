@@ -12,6 +12,20 @@ import type { ToolDecisionDeps } from "./tool_decision.ts";
 import { programRunner } from "./program_runner.ts";
 import { roundMs } from "./_format.ts";
 
+/** Where a capsule's tools run and what they may touch: the host policy checks against it. */
+export function toolContextOf(plan: LaunchPlan, workspace: string): ToolContext {
+  const { permissions } = plan;
+  return {
+    workspace,
+    readRoots: permissions.readRoots,
+    writeRoots: permissions.writeRoots,
+    fileWrite: permissions.fileWrite,
+    sqlPaths: permissions.sqlPaths,
+    networkHosts: permissions.networkHosts,
+    denyPaths: plan.deniedPaths,
+  };
+}
+
 /** The host policy and the caller's hooks, and the context the policy checks against. */
 export function sessionToolDeps(
   options: RunCapsuleOptions,
@@ -20,16 +34,7 @@ export function sessionToolDeps(
   emit: (event: CapsuleEvent) => void,
   signal: AbortSignal,
 ): { deps: ToolDecisionDeps; ctx: ToolContext } {
-  const { permissions } = plan;
-  const ctx: ToolContext = {
-    workspace: start.tool_context.workspace,
-    readRoots: permissions.readRoots,
-    writeRoots: permissions.writeRoots,
-    fileWrite: permissions.fileWrite,
-    sqlPaths: permissions.sqlPaths,
-    networkHosts: permissions.networkHosts,
-    denyPaths: plan.deniedPaths,
-  };
+  const ctx = toolContextOf(plan, start.tool_context.workspace);
   const deps: ToolDecisionDeps = {
     check: (tool: string, args: Record<string, unknown>) =>
       checkToolCall(tool, args, {

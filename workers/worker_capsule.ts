@@ -17,7 +17,7 @@ import { warmPlanCache } from "../capsule_runtime/machine.ts";
 import { capsuleDir } from "../capsule_runtime/factory.ts";
 import { type Manifest, parseManifest } from "../capsule_runtime/manifest.ts";
 import { CapsuleProcess } from "../capsule_runtime/supervisor.ts";
-import { runProgram } from "../capsule_runtime/session_tools.ts";
+import { runProgram, toolContextOf } from "../capsule_runtime/session_tools.ts";
 import { startEgress } from "../capsule_runtime/capsule_egress.ts";
 import type { ApprovalAnswer, ApprovalRequest } from "../capsule_runtime/capsule_types.ts";
 import { realOrSelf } from "../capsule_runtime/symlink_scan.ts";
@@ -162,16 +162,7 @@ class WorkerCapsule {
   ) {
     // Listening before the coordinator can hear of the capsule, so no message is missed.
     this.ctl = ctx.nc.subscribe(capsuleSubject(ctx.name, job.job_id, "to_worker", "*"));
-    const p = plan.permissions;
-    this.toolContext = {
-      workspace: realOrSelf(job.workspace),
-      readRoots: p.readRoots,
-      writeRoots: p.writeRoots,
-      fileWrite: p.fileWrite,
-      sqlPaths: p.sqlPaths,
-      networkHosts: p.networkHosts,
-      denyPaths: plan.deniedPaths,
-    };
+    this.toolContext = toolContextOf(plan, realOrSelf(job.workspace));
     this.agentId = manifest.agent_id;
   }
 
