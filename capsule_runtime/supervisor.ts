@@ -203,15 +203,8 @@ export class CapsuleProcess implements CapsuleChannel {
   }
 
   /** Sends one message; false when the capsule's stdin is already closed. */
-  async send(message: HostMessage): Promise<boolean> {
-    if (!this.stdinOpen) return false;
-    try {
-      await this.writer.write(this.encoder.encode(encodeHostMessage(message)));
-      return true;
-    } catch {
-      this.stdinOpen = false;
-      return false;
-    }
+  send(message: HostMessage): Promise<boolean> {
+    return this.sendBytes(this.encoder.encode(encodeHostMessage(message)));
   }
 
   /** Writes bytes the host already encoded (a worker relaying a coordinator's messages). */
