@@ -16,6 +16,7 @@ import { planLaunch } from "../../capsule_runtime/launch_plan.ts";
 import {
   declarationsHash,
   type McpServerEntry,
+  type McpToolDeclaration,
   saveServer,
 } from "../../capsule_runtime/mcp_catalogue.ts";
 import {
@@ -47,6 +48,34 @@ const cacheProblem = await cacheFixture();
 const warnings = (events: CapsuleEvent[]) =>
   events.flatMap((e) => e.type === "log" && e.level === "warn" ? [e.msg] : []);
 
+/**
+ * Saves `entry` pinned to the declarations of one start in `workspace` (as
+ * `mcp add` would); returns them.
+ */
+async function pinFromOneStart(
+  home: string,
+  entry: McpServerEntry,
+  workspace: string,
+): Promise<McpToolDeclaration[]> {
+  const first = await connectDenoMcpServer(entry, {
+    workspace,
+    readRoots: [],
+    writeRoots: [],
+    deniedPaths: [],
+    readOnlyDirs: [],
+    networkHosts: [],
+    denoDir: await hostDenoDir(),
+  });
+  saveServer(home, {
+    ...entry,
+    tools: first.tools,
+    hash: declarationsHash(first.tools),
+    approved_at: new Date().toISOString(),
+  });
+  await first.close();
+  return first.tools;
+}
+
 Deno.test({
   name: cacheProblem
     ? `Deno-run MCP server without bubblewrap (skipped: the fixture's imports are not cached: ${cacheProblem})`
@@ -74,24 +103,8 @@ Deno.test({
       hash: "",
       approved_at: "",
     };
-    // The declarations to pin, from one start (as `mcp add` would).
     const workspace = Deno.realPathSync(fx.workspace);
-    const first = await connectDenoMcpServer(entry, {
-      workspace,
-      readRoots: [],
-      writeRoots: [],
-      deniedPaths: [],
-      readOnlyDirs: [],
-      networkHosts: [],
-      denoDir: await hostDenoDir(),
-    });
-    saveServer(fx.settings.homeDir, {
-      ...entry,
-      tools: first.tools,
-      hash: declarationsHash(first.tools),
-      approved_at: new Date().toISOString(),
-    });
-    await first.close();
+    const pinned = await pinFromOneStart(fx.settings.homeDir, entry, workspace);
 
     const hostKey = Deno.env.get("OPENAI_API_KEY");
     Deno.env.set("OPENAI_API_KEY", "sk-host-key-must-not-leak");
@@ -116,7 +129,7 @@ Deno.test({
         type: "mcp_servers",
         served: [{
           server: "dn",
-          tools: first.tools.map((t) => `mcp__dn__${t.name}`),
+          tools: pinned.map((t) => `mcp__dn__${t.name}`),
         }],
         withheld: [],
       });
@@ -375,22 +388,7 @@ Deno.test({
       hash: "",
       approved_at: "",
     };
-    const first = await connectDenoMcpServer(entry, {
-      workspace,
-      readRoots: [],
-      writeRoots: [],
-      deniedPaths: [],
-      readOnlyDirs: [],
-      networkHosts: [],
-      denoDir: await hostDenoDir(),
-    });
-    saveServer(fx.settings.homeDir, {
-      ...entry,
-      tools: first.tools,
-      hash: declarationsHash(first.tools),
-      approved_at: new Date().toISOString(),
-    });
-    await first.close();
+    await pinFromOneStart(fx.settings.homeDir, entry, workspace);
     const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
     const events: CapsuleEvent[] = [];
     const options = {
