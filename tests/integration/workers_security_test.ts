@@ -18,7 +18,7 @@ import { natsServerPath, startNats, startWorker } from "../helpers/nats.ts";
 import { runCli } from "../helpers/cli.ts";
 import { finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { NatsPlacement } from "../../workers/placement.ts";
-import { runCapsule } from "../../capsule_runtime/host.ts";
+import { planLaunch, runCapsule } from "../../capsule_runtime/host.ts";
 import type { CapsuleEvent } from "../../capsule_runtime/capsule_types.ts";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
 import { capsuleSubject, JOB_CONSUMER, JOB_STREAM } from "../../workers/wire.ts";
@@ -210,6 +210,54 @@ Deno.test({
       assert.equal(result.result, "the real answer");
     } finally {
       await hostile.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a worker checks each program call against its own plan: a forged call from the NATS side is refused there",
+  ignore: !hasNats,
+  async fn() {
+    await using dir = await tempDir();
+    await using nats = await startNats(dir.path);
+    const settings = testSettings(dir.path, { CLOSED_CLAW_NATS_URL: nats.url });
+    Deno.mkdirSync(settings.workspace, { recursive: true });
+    await using worker = await startWorker(dir.path, {
+      name: "w1",
+      url: nats.url,
+      roots: [settings.workspace],
+    });
+    await worker.ready;
+    // An agent granted file_io only: no program may run for it.
+    const manifest = createCapsule(settings.agentsDir, {
+      name: "reader",
+      description: "Reads files.",
+      tools_allowlist: ["file_io"],
+    });
+    const placement = await NatsPlacement.open(settings);
+    const remote = await placement.launch({
+      plan: await planLaunch(settings, manifest),
+      manifest,
+      workspace: settings.workspace,
+      allowedRoots: [settings.workspace],
+      attempt: 1,
+      onStderrLine: () => {},
+      paidApiProviders: [],
+      emit: () => {},
+    });
+    try {
+      const signal = new AbortController().signal;
+      // What a compromised coordinator (or anyone who can publish control messages) would send.
+      const program = await remote.runProgram("terminal", { cmd: "touch pwned" }, signal);
+      assert.equal(program.ok, false);
+      assert.match(program.error, /refused on worker w1: .*terminal/);
+      const notExec = await remote.runProgram("file_io", { op: "read", path: "a" }, signal);
+      assert.match(notExec.error, /file_io is not a tool that runs programs/);
+      assert.throws(() => Deno.statSync(join(settings.workspace, "pwned")));
+    } finally {
+      remote.channel.kill("test over");
+      await placement.close();
     }
   },
 });
