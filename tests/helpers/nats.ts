@@ -3,28 +3,19 @@
  * 127.0.0.1 at a free port, and `closed-claw worker` processes started with
  * `deno task run`'s own permission flags, each in a scratch folder of its own.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { findOnPath } from "../../capsule_runtime/bwrap_probe.ts";
 import { spawnCli } from "./cli.ts";
 import { waitFor } from "./wait.ts";
 
-/** Whether nats-server is installed (CI installs it; the tests say so when it is missing). */
+/**
+ * Where nats-server is ("" when it is not installed: CI installs it, and the tests say so when
+ * it is missing). Debian puts it in /usr/sbin, which a user's PATH often lacks.
+ */
 export function natsServerPath(): string {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin").split(":")) {
-    try {
-      const path = join(dir, "nats-server");
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not here
-    }
-  }
-  for (const path of ["/usr/sbin/nats-server", "/usr/bin/nats-server"]) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not here
-    }
-  }
-  return "";
+  return findOnPath("nats-server") ||
+    (existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "");
 }
 
 function freePort(): number {
