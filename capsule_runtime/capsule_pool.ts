@@ -8,6 +8,10 @@
  * agent, another manifest or other permissions; anything that does not match
  * is killed instead.
  *
+ * A capsule that may start programs (`--allow-run`) is never kept: a program
+ * one subtask leaves running lives until the capsule's process group is
+ * killed, and must not live on into the next subtask.
+ *
  * Idle capsules are killed after a short idle time, and all of them when the
  * run ends or is cancelled (`close`). Local capsules only: a worker's capsule
  * (workers/) is never pooled.
@@ -66,6 +70,11 @@ export function poolKey(plan: LaunchPlan, manifest: Manifest): string {
     cwd: plan.cwd,
     manifest,
   })).digest("hex");
+}
+
+/** Whether a capsule from this plan may start programs (terminal, python_exec). */
+function startsPrograms(plan: LaunchPlan): boolean {
+  return plan.args.some((a) => a === "--allow-run" || a.startsWith("--allow-run="));
 }
 
 /** The idle capsules of one run. */
@@ -156,10 +165,11 @@ export class CapsulePool {
   /**
    * Takes back a capsule whose subtask ended with a final answer and no
    * failure, for the agent's next subtask with the same plan; false (and the
-   * caller ends it) when the run is over.
+   * caller ends it) when the run is over, or when the capsule may have started
+   * programs that outlive its subtask.
    */
   keep(plan: LaunchPlan, manifest: Manifest, proc: CapsuleProcess): boolean {
-    if (this.closed || proc.killed) return false;
+    if (this.closed || proc.killed || startsPrograms(plan)) return false;
     this.park(poolKey(plan, manifest), manifest.agent_id, proc, "kept");
     return true;
   }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { buildLaunchPlan, resolvePermissions } from "../../capsule_runtime/launcher.ts";
 import { type Manifest, parseManifest } from "../../capsule_runtime/manifest.ts";
-import { poolKey } from "../../capsule_runtime/capsule_pool.ts";
+import { CapsulePool, poolKey } from "../../capsule_runtime/capsule_pool.ts";
+import type { CapsuleProcess } from "../../capsule_runtime/supervisor.ts";
 
 function manifest(extra: Record<string, unknown> = {}): Manifest {
   return parseManifest({
@@ -51,4 +52,29 @@ Deno.test("a pool key is the same only for the same command line, env, folder an
   assert.notEqual(poolKey({ ...p, args: [...p.args, "--allow-net"] }, m), key);
   assert.notEqual(poolKey({ ...p, env: { ...p.env, EXTRA: "1" } }, m), key);
   assert.notEqual(poolKey({ ...p, cwd: "/" }, m), key);
+});
+
+Deno.test("a capsule that may start programs is never kept for another subtask", () => {
+  const m = manifest();
+  const p = plan(m);
+  const killed: string[] = [];
+  const proc = {
+    pid: 1,
+    killed: false,
+    status: new Promise(() => {}),
+    quiet() {},
+    kill: (reason: string) => void killed.push(reason),
+  } as unknown as CapsuleProcess;
+  const pool = new CapsulePool();
+  try {
+    assert.equal(pool.keep({ ...p, args: [...p.args, "--allow-run=python3"] }, m, proc), false);
+    assert.equal(pool.keep({ ...p, args: [...p.args, "--allow-run"] }, m, proc), false);
+    assert.equal(pool.size, 0);
+    // The same plan without it is kept.
+    assert.equal(pool.keep(p, m, proc), true);
+    assert.equal(pool.size, 1);
+  } finally {
+    pool.close("test over");
+  }
+  assert.deepEqual(killed, ["test over"]);
 });
