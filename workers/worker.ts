@@ -118,13 +118,15 @@ export class Worker {
       log: this.options.log,
     };
     let failures = 0;
+    // Looked up once (a request to the server), and again only after something failed.
+    let consumer: Awaited<ReturnType<typeof js.consumers.get>> | null = null;
     while (!this.stopped) {
       if (this.running >= this.options.maxCapsules) {
         await new Promise<void>((resolve) => this.wake = resolve);
         continue;
       }
       try {
-        const consumer = await js.consumers.get(JOB_STREAM, JOB_CONSUMER);
+        consumer ??= await js.consumers.get(JOB_STREAM, JOB_CONSUMER);
         const msg = await consumer.next({ expires: 2_000 });
         failures = 0;
         if (!msg || this.stopped) {
@@ -141,6 +143,7 @@ export class Worker {
         this.jobs.add(job);
       } catch (error) {
         if (this.stopped) break;
+        consumer = null;
         const message = (error as Error).message;
         // No stream or consumer yet: a coordinator creates them on its first run.
         const missing = /not found/i.test(message);
