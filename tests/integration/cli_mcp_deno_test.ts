@@ -15,6 +15,7 @@ import { machineFacts } from "../../capsule_runtime/machine.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { events } from "../helpers/run_events.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const FIXTURE = join(REPO, "tests", "fixtures", "mcp_deno_server.ts");
@@ -31,12 +32,6 @@ async function cacheServers(): Promise<string> {
   return out.code === 0 ? "" : new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
 }
 const cacheProblem = await cacheServers();
-
-function events(workspace: string, runId: string, name: string): Record<string, unknown>[] {
-  const text = Deno.readTextFileSync(join(workspace, ".closed_claw", "runs", `${runId}.jsonl`));
-  return text.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === name)
-    .map((e) => e.payload);
-}
 
 Deno.test({
   name: cacheProblem

@@ -16,6 +16,7 @@ import { runCli } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { cacheEverything, EVERYTHING, NODE_MODULES } from "../helpers/mcp_everything.ts";
+import { events } from "../helpers/run_events.ts";
 
 const facts = await machineFacts();
 const node = (() => {
@@ -31,12 +32,6 @@ const missing = [
 ].filter(Boolean) as string[];
 const cacheProblem = missing.length ? "" : await cacheEverything();
 if (cacheProblem) missing.push(`the npm server (${cacheProblem})`);
-
-function events(workspace: string, runId: string, name: string): Record<string, unknown>[] {
-  const text = Deno.readTextFileSync(join(workspace, ".closed_claw", "runs", `${runId}.jsonl`));
-  return text.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === name)
-    .map((e) => e.payload);
-}
 
 /** The journaled tool steps of a run: the tool each asked for and whether it had side effects. */
 function journaledTools(workspace: string, runId: string): [string, boolean][] {

@@ -16,6 +16,7 @@ import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordina
 import { tempDir } from "../helpers/temp.ts";
 import { cacheEverything, EVERYTHING } from "../helpers/mcp_everything.ts";
 import { ALLOWED_IP, has, startUpstream } from "../helpers/test_hosts.ts";
+import { events } from "../helpers/run_events.ts";
 
 const nodeFound = (() => {
   try {
@@ -31,12 +32,6 @@ const missing = [
 ].filter(Boolean) as string[];
 const cacheProblem = missing.length ? "" : await cacheEverything();
 if (cacheProblem) missing.push(`the npm server (${cacheProblem})`);
-
-function events(workspace: string, runId: string, name: string): Record<string, unknown>[] {
-  const text = Deno.readTextFileSync(join(workspace, ".closed_claw", "runs", `${runId}.jsonl`));
-  return text.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === name)
-    .map((e) => e.payload);
-}
 
 Deno.test({
   name: missing.length

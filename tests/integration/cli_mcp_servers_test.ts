@@ -36,6 +36,7 @@ import { catalogueSandbox } from "../../cli/mcp_servers.ts";
 import { HAS_SCRIPT, runCli, talkOnTerminal } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir, testSettings } from "../helpers/temp.ts";
+import { events } from "../helpers/run_events.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const NODE_MODULES = join(REPO, "node_modules");
@@ -104,12 +105,6 @@ async function readDirectly(path: string): Promise<string> {
 }
 
 /** One line of the run log by its event name (all of them). */
-function events(workspace: string, runId: string, name: string): Record<string, unknown>[] {
-  const text = Deno.readTextFileSync(join(workspace, ".closed_claw", "runs", `${runId}.jsonl`));
-  return text.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === name)
-    .map((e) => e.payload);
-}
-
 /** A one-subtask brain whose agent makes the script's calls in order, keeping what each returned. */
 function callingBrain(
   script: () => [string, Record<string, unknown>][],

@@ -20,6 +20,7 @@ import {
   toolStep,
 } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { events } from "../helpers/run_events.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const FIXTURE = join(REPO, "tests", "fixtures", "mcp_deno_server.ts");
@@ -34,12 +35,6 @@ async function cacheFixture(): Promise<string> {
   return out.code === 0 ? "" : new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
 }
 const cacheProblem = await cacheFixture();
-
-function events(workspace: string, runId: string, name: string): Record<string, unknown>[] {
-  const text = Deno.readTextFileSync(join(workspace, ".closed_claw", "runs", `${runId}.jsonl`));
-  return text.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === name)
-    .map((e) => e.payload);
-}
 
 Deno.test({
   name: cacheProblem
