@@ -14,6 +14,19 @@ import { createHash } from "node:crypto";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/**
+ * The flags every guest runs with besides its permissions (machine.ts warms the
+ * code cache with the same ones: V8 refuses a cache made under other flags).
+ */
+export const GUEST_BASE_FLAGS = [
+  "--no-prompt",
+  "--cached-only",
+  "--no-config",
+  "--no-lock",
+  "--no-npm",
+  "--no-remote",
+] as const;
+
 /** The product's root folder (the one holding guest/). */
 export const PRODUCT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 /** The guest's sources. */

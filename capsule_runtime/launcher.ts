@@ -17,6 +17,7 @@ import type { ResolvedPermissions } from "../tools/specs/types.ts";
 import type { Manifest, ToolName } from "./manifest.ts";
 import { outermost, type ProgramSandboxInput } from "./program_sandbox.ts";
 import { effectiveLimits, type LimitPlan, prlimitOptions } from "./limits.ts";
+import { GUEST_BASE_FLAGS } from "./guest_bundle.ts";
 
 export { DENIED_NETWORKS, networkAllowList } from "./launch_network.ts";
 
@@ -304,12 +305,7 @@ function denoFlagsFor(
   // The guest itself needs no files: only what its tools need is granted. An
   // empty list means no flag at all (Deno refuses `--allow-read=`).
   const flags = [
-    "--no-prompt",
-    "--cached-only",
-    "--no-config",
-    "--no-lock",
-    "--no-npm",
-    "--no-remote",
+    ...GUEST_BASE_FLAGS,
     `--v8-flags=--max-old-space-size=${
       input.maxHeapMb ?? effectiveLimits(input.manifest).guest_memory_mb
     }`,

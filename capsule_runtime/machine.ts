@@ -9,6 +9,7 @@ import { DatabaseSync } from "node:sqlite";
 import { probeBubblewrap } from "./bwrap_probe.ts";
 import {
   bundleIsFresh,
+  GUEST_BASE_FLAGS,
   GUEST_BUNDLE,
   GUEST_DIR,
   GUEST_MAIN,
@@ -184,15 +185,6 @@ function warmStamp(entry: string, v8Flags: readonly string[]): string {
   return createHash("sha256").update(facts.join("\0")).digest("hex").slice(0, 16);
 }
 
-/** The flags of the warm-up runs: the capsules' own, without any permission. */
-const WARM_FLAGS = [
-  "--no-prompt",
-  "--cached-only",
-  "--no-config",
-  "--no-lock",
-  "--no-npm",
-  "--no-remote",
-];
 const WARM_TIMEOUT_MS = 30_000;
 /** Deno's SQLite caches a capsule reads (module info, CommonJS analysis, V8 code). */
 const CACHE_DATABASES = DENO_CACHE_FILES.filter((name) => name !== "gen");
@@ -212,7 +204,7 @@ async function runDeno(
   specifier: string,
 ): Promise<void> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...WARM_FLAGS, ...v8Flags, specifier],
+    args: ["run", ...GUEST_BASE_FLAGS, ...v8Flags, specifier],
     env: { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
     clearEnv: true,
     stdin: "null",
