@@ -154,9 +154,9 @@ export function pinnedFetch(
 
 /**
  * A CONNECT proxy on 127.0.0.1 that opens tunnels only to `host:port`, at
- * `address`, for requests carrying its random token.
+ * `address`, for requests carrying its random token. Exported for tests.
  */
-function startTunnel(host: string, port: number, address: string) {
+export function startTunnel(host: string, port: number, address: string) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const token = crypto.randomUUID();
   const expected = `Basic ${btoa(`mcp:${token}`)}`;

@@ -15,7 +15,12 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { z } from "zod";
-import { checkMcpUrl, connectMcpHttpServer, pinnedFetch } from "../../capsule_runtime/mcp_http.ts";
+import {
+  checkMcpUrl,
+  connectMcpHttpServer,
+  pinnedFetch,
+  startTunnel,
+} from "../../capsule_runtime/mcp_http.ts";
 import { connectClient } from "../../capsule_runtime/mcp_client.ts";
 import type { UrlCheck } from "../../guest/policy/ssrf.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -169,6 +174,66 @@ Deno.test("pinnedFetch over HTTP: a public name reaches only the checked address
   } finally {
     pinned.close();
     await server.shutdown();
+  }
+});
+
+Deno.test("the HTTPS tunnel opens only a CONNECT to the server's host and port, with its token", async () => {
+  // The pinned "server": echoes one line back.
+  const upstream = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (upstream.addr as Deno.NetAddr).port;
+  const echoing = (async () => {
+    for await (const conn of upstream) {
+      (async () => {
+        try {
+          await conn.readable.pipeTo(conn.writable);
+        } catch {
+          // the client went away
+        }
+      })();
+    }
+  })().catch(() => {});
+  const tunnel = startTunnel("mcp.example.com", port, "127.0.0.1");
+  const auth = (token: string) => `Proxy-Authorization: Basic ${btoa(`mcp:${token}`)}\r\n`;
+  /** Sends `head` to the tunnel; its status line, and the connection when it is open. */
+  const ask = async (head: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: tunnel.port });
+    await conn.write(new TextEncoder().encode(head));
+    const buffer = new Uint8Array(256);
+    let text = "";
+    while (!text.includes("\r\n\r\n")) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    return { status: text.split("\r\n")[0], conn };
+  };
+  const authority = `mcp.example.com:${port}`;
+  try {
+    const refused = [
+      `CONNECT ${authority} HTTP/1.1\r\n\r\n`,
+      `CONNECT ${authority} HTTP/1.1\r\n${auth("guessed")}\r\n`,
+      `CONNECT other.example.com:${port} HTTP/1.1\r\n${auth(tunnel.token)}\r\n`,
+      `CONNECT mcp.example.com:${port + 1} HTTP/1.1\r\n${auth(tunnel.token)}\r\n`,
+      `GET http://${authority}/mcp HTTP/1.1\r\n${auth(tunnel.token)}\r\n`,
+    ];
+    for (const head of refused) {
+      const { status, conn } = await ask(head);
+      assert.equal(status, "HTTP/1.1 403 Forbidden", head);
+      conn.close();
+    }
+    const { status, conn } = await ask(
+      `CONNECT MCP.example.com:${port} HTTP/1.1\r\n${auth(tunnel.token)}\r\n`,
+    );
+    assert.equal(status, "HTTP/1.1 200 Connection Established");
+    await conn.write(new TextEncoder().encode("ping\n"));
+    const buffer = new Uint8Array(16);
+    const n = await conn.read(buffer);
+    assert.equal(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), "ping\n");
+    conn.close();
+  } finally {
+    tunnel.close();
+    upstream.close();
+    await echoing;
   }
 });
 
