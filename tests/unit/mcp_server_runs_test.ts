@@ -1,6 +1,11 @@
-/** How the MCP tools find a run (id, unique prefix, `last`) and word run events as progress. */
+/**
+ * How the MCP tools find a run (id, unique prefix, `last`), word run events as
+ * progress, and keep a client's workspace inside the configured one.
+ */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { findRun, progressMessage } from "../../mcp_server/mod.ts";
+import { scopedWorkspace } from "../../mcp_server/runs.ts";
 import { openStore } from "../../store/mod.ts";
 import { tempDir, testSettings } from "../helpers/temp.ts";
 
@@ -42,4 +47,27 @@ Deno.test("progressMessage: the event's name and its telling fields; approvals s
     }),
     "approval_request ap1: Create it? (decide with the approve or deny tool)",
   );
+});
+
+Deno.test("scopedWorkspace: a client's folder stays inside the workspace, on real paths", async () => {
+  await using dir = await tempDir();
+  const root = Deno.realPathSync(dir.path);
+  const workspace = join(root, "ws");
+  const outside = join(root, "elsewhere");
+  Deno.mkdirSync(join(workspace, "sub"), { recursive: true });
+  Deno.mkdirSync(outside);
+  Deno.symlinkSync(outside, join(workspace, "link"));
+  const settings = testSettings(root, { CLOSED_CLAW_WORKSPACE: workspace });
+  assert.equal(scopedWorkspace(settings, undefined), undefined);
+  assert.equal(scopedWorkspace(settings, "  "), undefined);
+  assert.equal(scopedWorkspace(settings, "sub"), join(workspace, "sub"));
+  assert.equal(scopedWorkspace(settings, join(workspace, "sub")), join(workspace, "sub"));
+  for (const hostile of ["../elsewhere", outside, "link", "sub/../../elsewhere", "/"]) {
+    assert.throws(
+      () => scopedWorkspace(settings, hostile),
+      /is outside the configured workspace/,
+      hostile,
+    );
+  }
+  assert.throws(() => scopedWorkspace(settings, "missing"), /does not exist/);
 });
