@@ -104,7 +104,6 @@ async function readDirectly(path: string): Promise<string> {
   }
 }
 
-/** One line of the run log by its event name (all of them). */
 /** A one-subtask brain whose agent makes the script's calls in order, keeping what each returned. */
 function callingBrain(
   script: () => [string, Record<string, unknown>][],
