@@ -29,21 +29,11 @@ import { McpToolset } from "../../capsule_runtime/mcp_tools.ts";
 import type { CapsuleEvent, RunCapsuleOptions } from "../../capsule_runtime/capsule_types.ts";
 import { capsuleFixture } from "../fixtures/capsule_harness.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { cacheDenoServers, MCP_DENO_FIXTURE as FIXTURE } from "../helpers/mcp_deno_fixture.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-const FIXTURE = join(REPO, "tests", "fixtures", "mcp_deno_server.ts");
 const DENO = Deno.realPathSync(Deno.execPath());
 
-/** Caches the fixture's npm imports in Deno's cache (once; "" when it worked). */
-async function cacheFixture(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["cache", "--no-config", FIXTURE],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return out.code === 0 ? "" : new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
-}
-const cacheProblem = await cacheFixture();
+const cacheProblem = await cacheDenoServers();
 
 const warnings = (events: CapsuleEvent[]) =>
   events.flatMap((e) => e.type === "log" && e.level === "warn" ? [e.msg] : []);

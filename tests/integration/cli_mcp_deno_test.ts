@@ -16,22 +16,13 @@ import { runCli } from "../helpers/cli.ts";
 import { type Brain, finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { events } from "../helpers/run_events.ts";
+import { cacheDenoServers, MCP_DENO_FIXTURE as FIXTURE } from "../helpers/mcp_deno_fixture.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-const FIXTURE = join(REPO, "tests", "fixtures", "mcp_deno_server.ts");
 const FS_SERVER = "npm:@modelcontextprotocol/server-filesystem@2026.8.31";
 const DENO = Deno.realPathSync(Deno.execPath());
 
-/** Caches the fixture's imports and the filesystem server in Deno's cache ("" when it worked). */
-async function cacheServers(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["cache", "--no-config", FIXTURE, FS_SERVER],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return out.code === 0 ? "" : new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
-}
-const cacheProblem = await cacheServers();
+const cacheProblem = await cacheDenoServers(FS_SERVER);
 
 Deno.test({
   name: cacheProblem

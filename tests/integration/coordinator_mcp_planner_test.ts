@@ -21,20 +21,11 @@ import {
 } from "../helpers/coordinator_brain.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { events } from "../helpers/run_events.ts";
+import { cacheDenoServers, MCP_DENO_FIXTURE as FIXTURE } from "../helpers/mcp_deno_fixture.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-const FIXTURE = join(REPO, "tests", "fixtures", "mcp_deno_server.ts");
 const DENO = Deno.realPathSync(Deno.execPath());
 
-async function cacheFixture(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["cache", "--no-config", FIXTURE],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return out.code === 0 ? "" : new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
-}
-const cacheProblem = await cacheFixture();
+const cacheProblem = await cacheDenoServers();
 
 Deno.test({
   name: cacheProblem
