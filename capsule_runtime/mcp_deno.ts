@@ -151,6 +151,11 @@ export function splitDenoRun(args: readonly string[]): DenoRunArgs {
 
 const list = (items: Iterable<string>) => [...new Set(items)].join(",");
 
+/** Whether `words` hold one of the flags `names`, alone or as `name=value`. */
+function hasFlag(words: readonly string[], names: readonly string[]): boolean {
+  return words.some((w) => names.some((n) => w === n || w.startsWith(`${n}=`)));
+}
+
 /**
  * Deno's permission flags for a server (before its own kept flags), from the
  * manifest and the entry only.
@@ -204,8 +209,7 @@ export function denoServerCommand(
   if (!isDenoServer(entry)) throw new Error("its command is not `deno run …`");
   const split = splitDenoRun(entry.args);
   const extra: string[] = [];
-  const has = (...names: string[]) =>
-    split.kept.some((w) => names.some((n) => w === n || w.startsWith(`${n}=`)));
+  const has = (...names: string[]) => hasFlag(split.kept, names);
   // A deno.json or package.json in the workspace (which agents can write) configures nothing.
   if (!has("-c", "--config", "--no-config")) extra.push("--no-config");
   if (!has("--lock", "--no-lock")) extra.push("--no-lock");
@@ -316,8 +320,7 @@ export function withDenoCache(
   } catch {
     flags = entry.args; // an unknown flag: look for the ones below anywhere
   }
-  const has = (...names: string[]) =>
-    flags.some((w) => names.some((n) => w === n || w.startsWith(`${n}=`)));
+  const has = (...names: string[]) => hasFlag(flags, names);
   const added = [
     ...(has("--cached-only") ? [] : ["--cached-only"]),
     ...(has("-c", "--config", "--no-config") ? [] : ["--no-config"]),
