@@ -35,8 +35,6 @@ const STDERR_KEEP = 4000;
 export interface McpConnection {
   readonly tools: McpToolDeclaration[];
   call(tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<HostToolOutcome>;
-  /** The last lines the server wrote to stderr (for error messages). */
-  stderrTail(): string;
   close(): Promise<void>;
 }
 
@@ -137,7 +135,6 @@ export async function connectStdioServer(
     stderr = (stderr + chunk.toString()).slice(-STDERR_KEEP);
   });
   return await connectClient(name, transport, {
-    stderrTail: () => stderr,
     onClose: () => group?.remove(),
     explain: () => options.explain(stderr),
   });
@@ -152,7 +149,6 @@ export async function connectClient(
   name: string,
   transport: Transport,
   more: {
-    stderrTail?: () => string;
     explain?: () => string;
     onClose?: () => void | Promise<void>;
   } = {},
@@ -183,7 +179,6 @@ export async function connectClient(
     } while (cursor);
     return {
       tools,
-      stderrTail: more.stderrTail ?? (() => ""),
       close,
       call: (tool, toolArgs, signal) => callTool(client, tool, toolArgs, signal),
     };
