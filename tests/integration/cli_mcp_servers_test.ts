@@ -183,6 +183,9 @@ Deno.test({
       const list = await cli(["mcp", "list", "--json"]);
       const servers = JSON.parse(list.stdout) as { name: string; hash: string }[];
       assert.deepEqual(servers.map((s) => s.name), ["fs", "mem"]);
+      // The names of a server's variables are listed, never their values.
+      assert.match(list.stdout, /"MEMORY_FILE_PATH"/);
+      assert.doesNotMatch(list.stdout, /memory\.jsonl/);
       assert.match(servers[0].hash, /^sha256:[0-9a-f]{64}$/);
 
       // 2. A run: the profile grants fs and mem (ghost is dropped); the agent calls their tools.
