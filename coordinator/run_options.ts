@@ -2,8 +2,11 @@
  * Checking run options before anything is written, so bad input fails as one
  * clear error and leaves no run row behind.
  */
+import { isAbsolute, resolve } from "node:path";
 import { ClosedClawError } from "../core/errors.ts";
-import { APPROVAL_MODES, type ApprovalMode } from "../core/settings.ts";
+import { isWithin } from "../capsule_runtime/launcher.ts";
+import { realOrSelf } from "../capsule_runtime/symlink_scan.ts";
+import { APPROVAL_MODES, type ApprovalMode, type Settings } from "../core/settings.ts";
 import { TOOL_NAMES, type ToolName } from "../capsule_runtime/manifest.ts";
 import type { RunOptions } from "./types.ts";
 
@@ -57,4 +60,32 @@ export function statDir(path: string): void {
     hint: "Pass an existing folder with --workspace.",
     exitCode: 2,
   });
+}
+
+/**
+ * The workspace a run asked for (the dashboard's form, an MCP client, which is
+ * often a model), which must be inside the configured workspace or an extra
+ * allowed path. Checked on real paths: a folder that is a symlink out of the
+ * roots is refused, and the run gets the real path, so nothing later can
+ * follow the link elsewhere.
+ */
+export function scopedWorkspace(settings: Settings, requested: string | undefined) {
+  if (!requested?.trim()) return undefined;
+  const base = settings.workspace;
+  const path = isAbsolute(requested) ? resolve(requested) : resolve(base, requested);
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch {
+    throw new ClosedClawError("workspace_missing", `The workspace ${requested} does not exist.`);
+  }
+  const roots = [base, ...settings.extraAllowedPaths].map(realOrSelf);
+  if (!roots.some((root) => isWithin(root, real))) {
+    throw new ClosedClawError(
+      "workspace_outside",
+      `The workspace ${requested} is outside the configured workspace.`,
+      { hint: "Use a folder inside CLOSED_CLAW_WORKSPACE or CLOSED_CLAW_EXTRA_ALLOWED_PATHS." },
+    );
+  }
+  return real;
 }

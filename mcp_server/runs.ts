@@ -2,15 +2,13 @@
  * What the MCP tools show of runs and agents, and how they find a run: a
  * full id, a unique prefix of one, or `last` (the newest run).
  */
-import { isAbsolute, resolve } from "node:path";
 import { ClosedClawError } from "../core/errors.ts";
 import { isRunId } from "../core/ids.ts";
-import type { Settings } from "../core/settings.ts";
-import { isWithin } from "../capsule_runtime/launcher.ts";
-import { realOrSelf } from "../capsule_runtime/symlink_scan.ts";
 import type { RunOutcome } from "../coordinator/types.ts";
 import type { AgentRow, RunRow, Store } from "../store/mod.ts";
 import { LookupRepo } from "../store/lookup_repo.ts";
+
+export { scopedWorkspace } from "../coordinator/run_options.ts";
 
 /**
  * The run `ref` names: an exact id, a unique prefix of one, or `last` (the
@@ -124,31 +122,4 @@ export function outcomeOf(outcome: RunOutcome) {
 /** The resource URI of a run's log. */
 export function runLogUri(runId: string): string {
   return `closed-claw://runs/${runId}/log`;
-}
-
-/**
- * The workspace a client asked for, which must be inside the configured
- * workspace or an extra allowed path (on real paths, so a symlink cannot lead
- * out). An MCP client is often a model: it gets no more reach than the
- * dashboard's New Run form.
- */
-export function scopedWorkspace(settings: Settings, requested: string | undefined) {
-  if (!requested?.trim()) return undefined;
-  const base = settings.workspace;
-  const path = isAbsolute(requested) ? resolve(requested) : resolve(base, requested);
-  let real: string;
-  try {
-    real = Deno.realPathSync(path);
-  } catch {
-    throw new ClosedClawError("workspace_missing", `The workspace ${requested} does not exist.`);
-  }
-  const roots = [base, ...settings.extraAllowedPaths].map(realOrSelf);
-  if (!roots.some((root) => isWithin(root, real))) {
-    throw new ClosedClawError(
-      "workspace_outside",
-      `The workspace ${requested} is outside the configured workspace.`,
-      { hint: "Use a folder inside CLOSED_CLAW_WORKSPACE or CLOSED_CLAW_EXTRA_ALLOWED_PATHS." },
-    );
-  }
-  return real;
 }

@@ -1,14 +1,13 @@
 /** Run and run-log routes (list, status, analysis, usage, trace, start, cancel, resume) and the audit list. */
-import { realOrSelf } from "../../capsule_runtime/symlink_scan.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { assertRunId, isRunId } from "../../core/ids.ts";
 import { APPROVAL_MODES } from "../../core/settings.ts";
 import { TOOL_NAMES } from "../../capsule_runtime/manifest.ts";
-import { isWithin } from "../../capsule_runtime/launcher.ts";
 import { refreshInterruptedRuns } from "../../coordinator/cancel.ts";
+import { scopedWorkspace as scopedWorkspaceOf } from "../../coordinator/run_options.ts";
+import { ClosedClawError } from "../../core/errors.ts";
 import { runLogPath } from "../../coordinator/run_log.ts";
 import { loadRunTrace } from "../../coordinator/trace.ts";
 import type { WebDeps } from "../deps.ts";
@@ -44,31 +43,14 @@ interface RunControl {
   webRuns: WebRuns;
 }
 
-/**
- * The workspace a run asked for, which must stay inside the configured
- * workspace. Checked on real paths: a folder that is a symlink out of the
- * allowed roots (say, to the home folder) is refused, and the run gets the
- * real path, so nothing later can follow the link elsewhere.
- */
+/** A run's workspace, inside the configured ones (coordinator/run_options.ts); else a 400. */
 function scopedWorkspace(deps: WebDeps, requested: string | undefined): string | undefined {
-  if (!requested?.trim()) return undefined;
-  const base = deps.settings.workspace;
-  const path = isAbsolute(requested) ? resolve(requested) : resolve(base, requested);
-  let real: string;
   try {
-    real = Deno.realPathSync(path);
-  } catch {
-    throw new HttpError(400, "workspace_missing", `The workspace ${requested} does not exist.`);
+    return scopedWorkspaceOf(deps.settings, requested);
+  } catch (error) {
+    if (!(error instanceof ClosedClawError)) throw error;
+    throw new HttpError(400, error.code, error.message);
   }
-  const roots = [base, ...deps.settings.extraAllowedPaths].map(realOrSelf);
-  if (!roots.some((root) => isWithin(root, real))) {
-    throw new HttpError(
-      400,
-      "workspace_outside",
-      "The workspace must be inside the configured workspace or an extra allowed path.",
-    );
-  }
-  return real;
 }
 
 function runOrThrow(deps: WebDeps, id: string) {
