@@ -303,7 +303,11 @@ Deno.test({
     await worker.ready;
     try {
       assert.ok(worker.output.some((l) => l.includes("Deno permissions only")));
-      assert.ok(worker.output.some((l) => l.includes("bubblewrap does not work here")));
+      // The warning goes to stderr, "Waiting for jobs" to stdout: the two streams race.
+      await waitFor(
+        () => worker.output.some((l) => l.includes("bubblewrap does not work here")),
+        "the worker's bubblewrap warning on stderr",
+      );
       const listed = await runCli(["workers", "--nats", nats.url, "--json"], {
         cwd: dir.path,
         env: brain.env,
