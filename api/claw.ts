@@ -8,6 +8,7 @@ import { ClosedClawError } from "../core/errors.ts";
 import { ensureDataDirs, type EnvName, loadSettings, type Settings } from "../core/settings.ts";
 import type { CapsuleInput } from "../capsule_runtime/factory.ts";
 import { registerCapsule } from "../capsule_runtime/register.ts";
+import { CapsuleShelf } from "../capsule_runtime/capsule_shelf.ts";
 import { unknownServers } from "../capsule_runtime/mcp_catalogue.ts";
 import type { Manifest } from "../capsule_runtime/manifest.ts";
 import { startRun } from "../coordinator/coordinator.ts";
@@ -110,6 +111,8 @@ export function createClaw(options: ClawOptions = {}): Claw {
     reloadSettings: () => {
       deps.settings = load();
     },
+    // A claw lives across runs: an agent's next run may start on the capsule its last one left.
+    capsuleShelf: new CapsuleShelf({ max: settings.maxParallelAgents }),
   };
   deps.coordinator = coordinatorForWeb(deps);
   const active = new Set<RunHandle>();
@@ -131,7 +134,8 @@ export function createClaw(options: ClawOptions = {}): Claw {
   };
   const run = (task: string, runOptions: ClawRunOptions = {}): RunHandle => {
     assertOpen();
-    return track(startRun({ settings: deps.settings, store: deps.store }, { ...runOptions, task }));
+    const start = { settings: deps.settings, store: deps.store, capsuleShelf: deps.capsuleShelf };
+    return track(startRun(start, { ...runOptions, task }));
   };
 
   const claw: Claw = {
@@ -194,6 +198,7 @@ export function createClaw(options: ClawOptions = {}): Claw {
       await Promise.allSettled([...active].map((handle) => handle.done));
       for (const web of webApps) web.close();
       await Promise.allSettled([...servers].map((server) => server.shutdown()));
+      deps.capsuleShelf?.close("the claw closed");
       await releaseSearch(deps.store.db);
       deps.store.close();
     },

@@ -13,19 +13,25 @@
  * killed, and must not live on into the next subtask.
  *
  * Idle capsules are killed after a short idle time, and all of them when the
- * run ends or is cancelled (`close`). Local capsules only: a worker's capsule
- * (workers/) is never pooled.
+ * run is cancelled or fails (`close`). When it ends normally in a long-lived
+ * process that has a shelf (capsule_shelf.ts), they wait there for a later
+ * run instead, under the same key, and this pool takes from it too. Local
+ * capsules only: a worker's capsule (workers/) is never pooled.
  */
 import { createHash } from "node:crypto";
 import type { LaunchPlan } from "./launcher.ts";
 import type { Manifest } from "./manifest.ts";
 import { CapsuleProcess } from "./supervisor.ts";
+import type { CapsuleShelf } from "./capsule_shelf.ts";
 
 /** How long a capsule may wait unused before it is killed. */
 export const POOL_IDLE_MS = 15_000;
 
-/** How a capsule handed to a session came to be running already. */
-export type WarmKind = "prestarted" | "kept";
+/**
+ * How a capsule handed to a session came to be running already: started
+ * ahead, kept from this run's last subtask, or carried over from an earlier run.
+ */
+export type WarmKind = "prestarted" | "kept" | "carried";
 
 /** What the pool reports (the coordinator logs it). */
 export type PoolEvent =
@@ -36,6 +42,8 @@ export interface CapsulePoolOptions {
   /** Default POOL_IDLE_MS. */
   idleMs?: number;
   onEvent?: (event: PoolEvent) => void;
+  /** The process's capsules between runs: taken from, and given the idle ones of a run that ended well. */
+  shelf?: CapsuleShelf;
 }
 
 interface Idle {
@@ -85,10 +93,12 @@ export class CapsulePool {
   private closed: string | null = null;
   private readonly idleMs: number;
   private readonly onEvent: (event: PoolEvent) => void;
+  private readonly shelf: CapsuleShelf | undefined;
 
   constructor(options: CapsulePoolOptions = {}) {
     this.idleMs = options.idleMs ?? POOL_IDLE_MS;
     this.onEvent = options.onEvent ?? (() => {});
+    this.shelf = options.shelf;
   }
 
   /** Idle capsules now (tests, the bench). */
@@ -99,7 +109,8 @@ export class CapsulePool {
   /** Whether a capsule of `agentId` waits, or is being prestarted. */
   hasWaiting(agentId: string): boolean {
     return !!this.pending.get(agentId)?.size ||
-      this.idle.some((i) => i.agentId === agentId && !i.proc.killed);
+      this.idle.some((i) => i.agentId === agentId && !i.proc.killed) ||
+      !!this.shelf?.has(agentId);
   }
 
   /** The pids of the idle capsules (tests). */
@@ -123,7 +134,8 @@ export class CapsulePool {
       const made = await plan().catch(() => null);
       if (!made) return;
       const key = poolKey(made.plan, made.manifest);
-      const waiting = this.idle.filter((i) => i.key === key && !i.proc.killed).length;
+      const waiting = this.idle.filter((i) => i.key === key && !i.proc.killed).length +
+        (this.shelf?.count(key) ?? 0);
       for (let i = waiting; i < count && !this.closed; i++) {
         const proc = CapsuleProcess.spawn(made.plan);
         this.onEvent({ type: "prestarted", agent_id: agentId, pid: proc.pid });
@@ -157,7 +169,11 @@ export class CapsulePool {
     for (const other of this.idle.filter((i) => i.agentId === agentId && i.key !== key)) {
       this.discard(other, "its launch plan is not the one the agent now runs with");
     }
-    if (!found) return null;
+    if (!found) {
+      // One an earlier run left, from this very plan and manifest.
+      const carried = this.shelf?.take(key);
+      return carried ? { proc: carried, kind: "carried" } : null;
+    }
     clearTimeout(found.timer);
     return { proc: found.proc, kind: found.kind };
   }
@@ -174,10 +190,25 @@ export class CapsulePool {
     return true;
   }
 
-  /** Kills every idle capsule now; later prestarts and keeps are refused. */
-  close(reason: string): void {
+  /**
+   * Ends the pool: later prestarts and keeps are refused. Its idle capsules
+   * are killed, or with `shelve` (a run that ended normally) put on the shelf
+   * for a later run, when there is one.
+   */
+  close(reason: string, options: { shelve?: boolean } = {}): void {
     this.closed ??= reason;
-    for (const entry of [...this.idle]) this.discard(entry, reason);
+    for (const entry of [...this.idle]) {
+      if (options.shelve && this.shelf && this.shelve(entry)) continue;
+      this.discard(entry, reason);
+    }
+  }
+
+  /** Moves an idle capsule to the shelf; false when the shelf refuses it. */
+  private shelve(entry: Idle): boolean {
+    if (!this.shelf!.put(entry.key, entry.agentId, entry.proc)) return false;
+    this.idle.splice(this.idle.indexOf(entry), 1);
+    clearTimeout(entry.timer);
+    return true;
   }
 
   private park(key: string, agentId: string, proc: CapsuleProcess, kind: WarmKind): void {

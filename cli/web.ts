@@ -92,9 +92,10 @@ export const webCommand: Command = {
     const runId = ctx.options.run === undefined
       ? undefined
       : resolveRunId(ctx.store(), ctx.options.run as string);
-    const [{ startWebServer }, { coordinatorForWeb }] = await Promise.all([
+    const [{ startWebServer }, { coordinatorForWeb }, { CapsuleShelf }] = await Promise.all([
       import("../web/server.ts"),
       import("../web/coordinator_adapter.ts"),
+      import("../capsule_runtime/capsule_shelf.ts"),
     ]);
     const store = ctx.store();
     const deps: WebDeps = {
@@ -104,6 +105,8 @@ export const webCommand: Command = {
       reloadSettings: () => {
         deps.settings = loadSettings();
       },
+      // The dashboard lives across runs: an agent's next run may start on the capsule its last left.
+      capsuleShelf: new CapsuleShelf({ max: ctx.settings().maxParallelAgents }),
     };
     deps.coordinator = coordinatorForWeb(deps);
     const abort = new AbortController();
@@ -137,6 +140,7 @@ export const webCommand: Command = {
     try {
       await server.finished;
     } finally {
+      deps.capsuleShelf?.close("the dashboard stopped");
       Deno.removeSignalListener("SIGINT", stop);
     }
     return 0;

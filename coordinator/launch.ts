@@ -5,6 +5,7 @@
  */
 import { realOrSelf } from "../capsule_runtime/symlink_scan.ts";
 import { CapsulePool } from "../capsule_runtime/capsule_pool.ts";
+import type { CapsuleShelf } from "../capsule_runtime/capsule_shelf.ts";
 import { join } from "node:path";
 import { ClosedClawError } from "../core/errors.ts";
 import { Redactor, secretsOf } from "../core/redact.ts";
@@ -31,6 +32,11 @@ const CANCEL_POLL_MS = 200;
 /** Extra dependencies: a resolved provider configuration (the CLI's Ollama fallback). */
 export interface StartDeps extends CoordinatorDeps {
   llmConfig?: ProviderConfig;
+  /**
+   * A long-lived process's capsules between runs (a claw, the dashboard): a
+   * run that ends well leaves its idle capsules there, a later one takes them.
+   */
+  capsuleShelf?: CapsuleShelf;
 }
 
 /** The model service of one run, with its recording, replay and budget options. */
@@ -98,6 +104,7 @@ export function launch(
       const workspace = realOrSelf(options.workspace ?? settings.workspace);
       placement = settings.natsUrl ? await openPlacement(settings, log) : undefined;
       capsules = placement || !settings.capsuleReuse ? undefined : new CapsulePool({
+        shelf: deps.capsuleShelf,
         onEvent: (event) => {
           if (event.type === "prestarted") {
             log.emit("capsule_prestarted", { agent_id: event.agent_id, pid: event.pid });
@@ -136,7 +143,8 @@ export function launch(
     } catch (error) {
       crash = error;
     } finally {
-      capsules?.close("the run ended");
+      // Only a run that ended on its own leaves its idle capsules to a later run.
+      capsules?.close("the run ended", { shelve: !crash && !stop });
       controller.signal.removeEventListener("abort", closeCapsules);
       await placement?.close();
       clearInterval(poll);

@@ -8,7 +8,11 @@ import type { CoordinatorPort, WebDeps } from "./deps.ts";
 
 /** The coordinator operations for the dashboard. */
 export function coordinatorForWeb(deps: WebDeps): CoordinatorPort {
-  const core = () => ({ settings: deps.settings, store: deps.store });
+  const core = () => ({
+    settings: deps.settings,
+    store: deps.store,
+    capsuleShelf: deps.capsuleShelf,
+  });
   return {
     startRun: (options) => startRun(core(), options),
     resumeRun: (runId, options) => resumeRun(core(), runId, options),

@@ -8,6 +8,7 @@ import type { Store } from "../store/mod.ts";
 import type { RunLogEvent } from "../coordinator/run_log.ts";
 import type { ToolName } from "../capsule_runtime/manifest.ts";
 import type { ApprovalMode } from "../core/settings.ts";
+import type { CapsuleShelf } from "../capsule_runtime/capsule_shelf.ts";
 
 /** The New Run form's options, passed as-is to the coordinator. */
 export interface WebRunOptions {
@@ -56,4 +57,6 @@ export interface WebDeps {
   reloadSettings?: () => void;
   store: Store;
   coordinator: CoordinatorPort | null;
+  /** Capsules kept between this process's runs (capsule_runtime/capsule_shelf.ts). */
+  capsuleShelf?: CapsuleShelf;
 }

@@ -1,0 +1,142 @@
+/**
+ * Capsules between runs (capsule_runtime/capsule_shelf.ts), with the real
+ * guest: a run's pool that ends well leaves its idle capsule on the shelf, the
+ * next pool hands it only to the very same plan and manifest, from a fresh
+ * state; a stopped run leaves nothing; the shelf kills what idles too long,
+ * what is over its size, and everything when it closes.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CapsulePool, type RunCapsuleOptions } from "../../capsule_runtime/host.ts";
+import { CapsuleShelf } from "../../capsule_runtime/capsule_shelf.ts";
+import { createCapsule } from "../../capsule_runtime/factory.ts";
+import {
+  type CapsuleFixture,
+  capsuleFixture,
+  eventsOfType,
+  finalStep,
+  processAlive,
+  scriptedModel,
+  toolStep,
+} from "../fixtures/capsule_harness.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+function run(
+  fx: CapsuleFixture,
+  turns: Parameters<typeof scriptedModel>[0],
+  extra: Partial<RunCapsuleOptions> = {},
+) {
+  const model = scriptedModel(turns);
+  const from = fx.events.length;
+  const result = fx.run({
+    task: "Read notes.txt and report what it says.",
+    hooks: { complete: model.complete },
+    timeoutMs: 30_000,
+    ...extra,
+  }).then((r) => ({ ...r, started: eventsOfType(fx.events.slice(from), "started") }));
+  return { model, result };
+}
+
+const allText = (prompts: { content: string }[][]) =>
+  prompts.flat().map((m) => JSON.stringify(m)).join("\n");
+
+Deno.test("a run that ended well leaves its capsule to the next run of the same agent, which starts from a fresh state", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  Deno.writeTextFileSync(join(fx.workspace, "secret.txt"), "the vault code is ZEBRA-4711");
+  const shelf = new CapsuleShelf();
+  try {
+    const firstRun = new CapsulePool({ shelf });
+    const a = await run(fx, [
+      toolStep("file_io", { op: "read", path: "secret.txt" }),
+      finalStep("Read it."),
+    ], { pool: firstRun }).result;
+    assert.equal(a.status, "ok");
+    const pid = a.started[0].pid;
+    firstRun.close("the run ended", { shelve: true });
+    assert.equal(shelf.size, 1, "the run's idle capsule went to the shelf");
+    assert.ok(processAlive(pid));
+
+    const secondRun = new CapsulePool({ shelf });
+    const second = run(fx, [finalStep("Nothing to read.")], {
+      pool: secondRun,
+      task: "Second run: say hello.",
+    });
+    const b = await second.result;
+    assert.equal(b.status, "ok");
+    assert.equal(b.started[0].pid, pid, "the same process served the next run");
+    assert.equal(b.started[0].warm, "carried");
+    assert.equal(shelf.size, 0);
+    assert.doesNotMatch(allText(second.model.prompts), /ZEBRA-4711/);
+    assert.deepEqual(second.model.prompts[0].map((m) => m.role), ["system", "system", "user"]);
+    secondRun.close("the run ended", { shelve: true });
+    assert.equal(shelf.size, 1);
+  } finally {
+    shelf.close("test over");
+  }
+  assert.equal(shelf.size, 0);
+});
+
+Deno.test("a stopped run shelves nothing; another manifest or workspace never gets a shelved capsule", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  const shelf = new CapsuleShelf();
+  try {
+    const stopped = new CapsulePool({ shelf });
+    const a = await run(fx, [finalStep("one")], { pool: stopped }).result;
+    stopped.close("the run stopped");
+    assert.equal(shelf.size, 0);
+    await waitFor(() => !processAlive(a.started[0].pid), "the stopped run's capsule to end");
+
+    const ended = new CapsulePool({ shelf });
+    const b = await run(fx, [finalStep("two")], { pool: ended }).result;
+    ended.close("the run ended", { shelve: true });
+    assert.equal(shelf.size, 1);
+    const shelved = b.started[0].pid;
+
+    // Another agent with the same tools and flags.
+    const other = createCapsule(fx.settings.agentsDir, {
+      name: "Other worker",
+      description: "Another capsule.",
+      tools_allowlist: ["file_io"],
+    });
+    const c = await run(fx, [finalStep("three")], {
+      pool: new CapsulePool({ shelf }),
+      manifest: other,
+    }).result;
+    assert.notEqual(c.started[0].pid, shelved);
+    // The same agent on another workspace.
+    const elsewhere = join(fx.root, "elsewhere");
+    Deno.mkdirSync(elsewhere);
+    const d = await run(fx, [finalStep("four")], {
+      pool: new CapsulePool({ shelf }),
+      workspace: elsewhere,
+      allowedRoots: [elsewhere],
+    }).result;
+    assert.equal(d.status, "ok");
+    assert.notEqual(d.started[0].pid, shelved);
+    assert.equal(d.started[0].warm, undefined);
+    assert.equal(shelf.size, 1, "the shelved capsule still waits for its own plan");
+  } finally {
+    shelf.close("test over");
+  }
+});
+
+Deno.test("the shelf kills what idles too long and what is over its size", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  const shelf = new CapsuleShelf({ idleMs: 400, max: 1 });
+  try {
+    // Two runs that overlapped (the first still open when the second started),
+    // each of whose capsules ends up on the shelf: one too many.
+    const pools = [new CapsulePool({ shelf }), new CapsulePool({ shelf })];
+    const pids: number[] = [];
+    for (const [i, pool] of pools.entries()) {
+      pids.push((await run(fx, [finalStep(`answer ${i}`)], { pool }).result).started[0].pid);
+    }
+    assert.notEqual(pids[0], pids[1]);
+    for (const pool of pools) pool.close("the run ended", { shelve: true });
+    assert.equal(shelf.size, 1);
+    await waitFor(() => !processAlive(pids[0]), "the oldest to be killed");
+    await waitFor(() => shelf.size === 0 && !processAlive(pids[1]), "the idle one to be killed");
+  } finally {
+    shelf.close("test over");
+  }
+});
