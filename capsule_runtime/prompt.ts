@@ -31,6 +31,8 @@ export interface PromptParts {
   skillMd: string;
   memories: MemoryEntry[];
   workspace: string;
+  /** This subtask's task: a memory of the very same task is not told it again. */
+  task?: string;
 }
 
 /** Recalled memories shown to the model: at most this many, each cut to `MEMORY_CHARS`. */
@@ -50,15 +52,25 @@ function lessonKey(text: string): string {
   return text.slice(0, at).replace(/\d+/g, "#") + text.slice(at);
 }
 
-function memorySection(memories: MemoryEntry[]): string {
+/** A memory of this very task says "this task" instead of repeating the task the prompt holds. */
+function sameTaskShortened(text: string, task: string | undefined): string {
+  // As guest/loop_state.ts writes it: the task cut to 300 characters, then spaces folded.
+  const same = task && `Task: ${task.slice(0, 300).replace(/\s+/g, " ")} Outcome (`;
+  return same && text.startsWith(same)
+    ? `This same task before. Outcome (${text.slice(same.length)}`
+    : text;
+}
+
+function memorySection(memories: MemoryEntry[], task?: string): string {
   // The same lesson learned twice is shown once (memories come most relevant first).
   const seen = new Set<string>();
   const lines: string[] = [];
   for (const m of memories) {
-    const text = m.content.replace(/\s+/g, " ").slice(0, MEMORY_CHARS);
-    const key = lessonKey(text);
+    const whole = m.content.replace(/\s+/g, " ");
+    const key = lessonKey(whole.slice(0, MEMORY_CHARS));
     if (seen.has(key) || lines.length >= MAX_MEMORIES) continue;
     seen.add(key);
+    const text = sameTaskShortened(whole, task).slice(0, MEMORY_CHARS);
     lines.push(`- (${m.created_at.slice(0, 10)}) ${text}`);
   }
   return lines.length ? `## What you remember from earlier runs\n${lines.join("\n")}` : "";
@@ -74,7 +86,7 @@ export function composeSystemPrompt(parts: PromptParts): { stable: string; tail:
   const stable = [parts.soul?.trim() || DEFAULT_IDENTITY, parts.skillMd.trim()];
   const tail = [
     `## Workspace\nYour working folder is ${parts.workspace} ($WORKSPACE means this path).`,
-    memorySection(parts.memories),
+    memorySection(parts.memories, parts.task),
   ];
   // Each section opens with its own heading, so a blank line is separator enough.
   const join = (sections: string[]) => sections.filter((x) => x.length > 0).join("\n\n");

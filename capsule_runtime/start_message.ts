@@ -56,6 +56,7 @@ export function buildStartMessage(parts: StartParts): StartMessage {
       skillMd: readSkill(settings.agentsDir, manifest.agent_id),
       memories: parts.recall(),
       workspace,
+      task: parts.task,
     });
   const { permissions } = plan;
   return {

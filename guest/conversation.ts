@@ -14,9 +14,23 @@ export function isFatalModelError(reply: LlmResultMessage): boolean {
   return !reply.ok && FATAL_LLM_ERROR_CODES.includes(reply.error_code ?? "");
 }
 
-/** A tool result as JSON text, cut to `max` characters with a visible note. */
+/**
+ * A whole file that was read (`file_io` read, not cut short) is shown as its
+ * text: JSON around it would escape every newline and quote and repeat what
+ * the model asked for. A read cut short keeps its JSON, `truncated` and all.
+ */
+function wholeFileText(result: unknown): string | undefined {
+  if (!result || typeof result !== "object") return undefined;
+  const r = result as Record<string, unknown>;
+  const shape = Object.keys(r).sort().join(",");
+  if (shape !== "content,path,size_bytes,truncated" || r.truncated !== false) return undefined;
+  if (typeof r.content !== "string") return undefined;
+  return r.content === "" ? "(the file is empty)" : r.content;
+}
+
+/** A tool result as text (JSON, or a whole file's text), cut to `max` characters with a visible note. */
 export function resultText(outcome: ToolOutcome, max: number): string {
-  const body = JSON.stringify(
+  const body = (outcome.ok ? wholeFileText(outcome.result) : undefined) ?? JSON.stringify(
     outcome.ok ? outcome.result : { error: outcome.error, ...outcome.result },
   );
   return body.length > max

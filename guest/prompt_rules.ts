@@ -18,11 +18,11 @@ import {
 export const INFEASIBLE_PREFIX = "IMPOSSIBLE:";
 
 const COMMON_RULES =
-  `- Look before you answer: never invent files, output or data. Do not repeat a call that succeeded; after a failure, change the approach.
+  `- Never invent files, output or data: look first. Never repeat a call that succeeded; after a failure, change the approach.
 - Write real absolute paths, never $HOME or ~.`;
 
 const NATIVE_RULES = `## How to answer
-Use your tools (independent calls may share a turn), then reply with the complete answer as plain text, or "${INFEASIBLE_PREFIX} <why>" if your tools cannot do the task.
+Use your tools (independent calls may share a turn), then give the complete answer as plain text, or "${INFEASIBLE_PREFIX} <why>" if your tools cannot do it.
 ${COMMON_RULES}`;
 
 const JSON_RULES = `## How to answer
@@ -48,17 +48,16 @@ function toolSection(tools: ToolSpecWire[]): string {
 }
 
 /**
- * The `read_skill` tool when the agent has skill guides: their ids with one
- * line each (the prompt's only list of them), and the full text on request,
- * so the prompt carries one line per skill, not the guide.
+ * The `read_skill` tool when the agent has skill guides: their ids (the
+ * prompt's only list of them; each names its area, e.g. `file_system`), and
+ * the full text on request, so every step carries a few words per guide, not
+ * the guide.
  */
 export function readSkillSpec(skills: SkillWire[] | undefined): ToolSpecWire | undefined {
   if (!skills?.length) return undefined;
   return {
     name: READ_SKILL_TOOL,
-    description: `Read one of your skill guides: ${
-      skills.map((s) => `${s.id} (${s.description.replace(/\.$/, "")})`).join("; ")
-    }.`,
+    description: "Read one of your skill guides: how your tools work, workflow, pitfalls.",
     args_schema: {
       type: "object",
       properties: { skill_id: { type: "string", enum: skills.map((s) => s.id) } },
@@ -86,7 +85,7 @@ export function systemMessages(start: StartMessage, mode: ToolMode): ChatMessage
   const rules = mode === "native"
     ? (tools.length ? NATIVE_RULES : toolSection([]))
     : `${toolSection(tools)}\n\n${JSON_RULES}`;
-  // Each section opens with its own heading; the skill guides are listed in read_skill's description.
+  // Each section opens with its own heading; the skill guides are listed in read_skill's enum.
   const stable = [start.system_prompt.trim(), rules].filter(Boolean).join("\n\n");
   const tail = start.system_tail?.trim();
   return [

@@ -158,11 +158,13 @@ export function hasSideEffects(tool: ToolName, args: Record<string, unknown>): b
 /**
  * The tools of an allowlist for a planning prompt, one line each: the name,
  * whether it can change things, and the first sentence of its description
- * (the planner chooses tools; the agent gets the full declaration).
+ * without what it returns (the planner chooses tools; the agent gets the
+ * full declaration).
  */
 export function toolSummaries(allowlist: readonly string[]): string {
   return toolRegistryForAllowlist(allowlist).map((t) => {
-    const sentence = /^[\s\S]*?[.!?](?=\s|$)/.exec(t.description)?.[0] ?? t.description;
+    const first = /^[\s\S]*?[.!?](?=\s|$)/.exec(t.description)?.[0] ?? t.description;
+    const sentence = first.replace(/ and returns? [\s\S]*(?=[.!?]$)/, "");
     return `- ${t.name} (${t.side_effects ? "may change things" : "read-only"}): ${sentence}`;
   }).join("\n");
 }

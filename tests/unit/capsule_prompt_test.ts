@@ -57,3 +57,19 @@ Deno.test("system prompt: memories whose outcome or words differ, or that are no
   assert.equal(lines.length, 3);
   assert.ok(lines.every((l) => l.length <= 200 + "- (2026-11-29) ".length));
 });
+
+Deno.test("system prompt: a memory of this very task says so instead of repeating the task", () => {
+  const task = "Read these files, in order: a.txt, b.txt.\nThen answer.";
+  const { tail } = composeSystemPrompt({
+    skillMd: "# Reader",
+    workspace: "/ws",
+    task,
+    memories: [
+      memory(`Task: ${task}\nOutcome (ok): Read 2 files.`),
+      memory("Task: Read c.txt.\nOutcome (error): c.txt is missing."),
+    ],
+  });
+  assert.match(tail, /- \(2026-11-29\) This same task before\. Outcome \(ok\): Read 2 files\./);
+  assert.doesNotMatch(tail, /a\.txt/, "the task is in the prompt already");
+  assert.match(tail, /Task: Read c\.txt\. Outcome \(error\)/, "another task's lesson stays whole");
+});

@@ -201,7 +201,7 @@ Deno.test("native loop: an empty reply is a mistake the model is told about, not
   assert.match(nudge?.content ?? "", /reply was empty/);
 });
 
-Deno.test("native loop: skill guides are listed in one line each and read on request, in the capsule", async () => {
+Deno.test("native loop: skill guides are listed by id and read on request, in the capsule", async () => {
   const withSkills: StartMessage = {
     ...start,
     skills: [{ id: "file_system", description: "Work with files.", text: "# Files\nLIST FIRST." }],
@@ -219,10 +219,13 @@ Deno.test("native loop: skill guides are listed in one line each and read on req
   const final = await runLoop(withSkills, t.ports);
   assert.equal(final.result, "Read the guide.");
   assert.equal(hostAsked, 0, "nothing for the host to decide");
-  // One line per guide, in read_skill's declaration (the host declares declaredTools(start)).
+  // The guides' ids, in read_skill's declaration (the host declares declaredTools(start)).
   const reader = declaredTools(withSkills).find((tool) => tool.name === "read_skill")!;
-  assert.equal(reader.description, "Read one of your skill guides: file_system (Work with files).");
-  assert.doesNotMatch(JSON.stringify(reader), /LIST FIRST/);
+  assert.deepEqual(
+    (reader.args_schema.properties as Record<string, { enum: string[] }>).skill_id.enum,
+    ["file_system"],
+  );
+  assert.doesNotMatch(JSON.stringify(reader), /LIST FIRST|Work with files/);
   const system = t.seen[0].messages[0].content;
   assert.doesNotMatch(system, /LIST FIRST/);
   const shown = t.seen[1].messages.at(-1)!;

@@ -241,5 +241,7 @@ Deno.test("toolSummaries: one line per tool with its first sentence and whether 
   const lines = toolSummaries(["sql_query", "file_io", "nope"]).split("\n");
   assert.equal(lines.length, 2);
   assert.match(lines[0], /^- sql_query \(read-only\): Run ONE read-only SELECT[^.]*\.$/);
+  // What a tool returns is the agent's business, not the planner's.
+  assert.doesNotMatch(lines[0], /return|row_count/);
   assert.match(lines[1], /^- file_io \(may change things\): List, read, write or append[^.]*\.$/);
 });
