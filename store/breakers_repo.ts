@@ -95,10 +95,11 @@ export class BreakersRepo {
     return opened;
   }
 
-  /** A success closes the circuit and clears the count. */
+  /** A success closes the circuit and clears the count (no write when both are clear already). */
   recordSuccess(provider: string): void {
     this.db.prepare(
-      "UPDATE provider_circuit_breakers SET failure_count = 0, opened_at = NULL WHERE provider = ?",
+      "UPDATE provider_circuit_breakers SET failure_count = 0, opened_at = NULL " +
+        "WHERE provider = ? AND (failure_count != 0 OR opened_at IS NOT NULL)",
     ).run(provider);
   }
 }

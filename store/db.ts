@@ -2,7 +2,7 @@
  * Opening SQLite databases the same way everywhere: WAL journal, a busy
  * timeout so two processes can write at once, foreign keys on.
  */
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { ClosedClawError } from "../core/errors.ts";
 
@@ -36,7 +36,33 @@ export function openDatabase(path: string, options: OpenOptions = {}): DatabaseS
     db.exec("PRAGMA synchronous = NORMAL");
   }
   db.exec("PRAGMA foreign_keys = ON");
+  cachePreparedStatements(db);
   return db;
+}
+
+/** Most SQL texts whose prepared statements one connection keeps. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Makes `db.prepare` hand back the statement it prepared before for the same
+ * SQL text. The store prepares the same few dozen statements on every call
+ * (a warm run prepared ~180), and compiling SQL costs more than running it.
+ * A statement is run to completion (`run`, `get`, `all`) before another
+ * `prepare` of its text can be called, so sharing one is safe; the oldest
+ * text is dropped past the cache's size (SQL built with values in it).
+ */
+function cachePreparedStatements(db: DatabaseSync): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, StatementSync>();
+  db.prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = prepare(sql);
+      cache.set(sql, statement);
+      if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    return statement;
+  };
 }
 
 /** The 16 bytes every SQLite database file starts with. */

@@ -20,5 +20,10 @@ Deno.test("a circuit opens at the threshold, half-opens after the window and gra
   store.breakers.recordSuccess("openai");
   assert.equal(store.breakers.state("openai", 60, later), "closed");
   assert.equal(store.breakers.get("openai").failure_count, 0);
+  // A success on a clear circuit writes nothing (every model call records one).
+  const changes = () => (store.db.prepare("SELECT total_changes() AS n").get() as { n: number }).n;
+  const before = changes();
+  store.breakers.recordSuccess("openai");
+  assert.equal(changes(), before);
   store.close();
 });

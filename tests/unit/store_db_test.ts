@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { retryWhileBusy } from "../../store/db.ts";
+import { join } from "node:path";
+import { openDatabase, retryWhileBusy } from "../../store/db.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 Deno.test("a busy database is retried until it frees up; other errors are not retried", () => {
   let calls = 0;
@@ -32,4 +34,25 @@ Deno.test("a busy database is retried until it frees up; other errors are not re
     /database is locked/,
     "gives up after the timeout",
   );
+});
+
+Deno.test("a connection prepares each SQL text once and hands back the same statement", async () => {
+  await using dir = await tempDir();
+  const db = openDatabase(join(dir.path, "s.db"));
+  try {
+    db.exec("CREATE TABLE t (x INTEGER)");
+    const insert = db.prepare("INSERT INTO t (x) VALUES (?)");
+    assert.equal(db.prepare("INSERT INTO t (x) VALUES (?)"), insert);
+    for (let i = 0; i < 3; i++) db.prepare("INSERT INTO t (x) VALUES (?)").run(i);
+    const sum = db.prepare("SELECT SUM(x) AS s FROM t").get() as { s: number };
+    assert.equal(sum.s, 3);
+    // Past the cache's size, SQL built with values in it does not pile up: old texts are dropped.
+    for (let i = 0; i < 300; i++) db.prepare(`SELECT ${i} AS v`).get();
+    assert.notEqual(db.prepare("INSERT INTO t (x) VALUES (?)"), insert);
+    // A statement prepared again still works.
+    db.prepare("INSERT INTO t (x) VALUES (?)").run(10);
+    assert.equal((db.prepare("SELECT COUNT(*) AS n FROM t").get() as { n: number }).n, 4);
+  } finally {
+    db.close();
+  }
 });
