@@ -1,6 +1,7 @@
 /**
  * A capsule's memory as one run uses it: what it remembers goes into the
- * prompt before the run, what it reports goes back in after. Embeddings use
+ * prompt before the run, what it reports goes back in after. The database
+ * stays open for the process's later runs of the agent (`storeAt`). Embeddings use
  * the hashing embedder, so recall needs no model and works offline.
  */
 import { join } from "node:path";
@@ -15,19 +16,52 @@ const embedder = new HashEmbedder();
 const MAX_UPDATES = 5;
 const MAX_UPDATE_CHARS = 4000;
 
-/** The memory of one capsule (`<capsule>/memory.db`), open for one run. */
-export class CapsuleMemory {
-  private constructor(private readonly store: MemoryStore) {}
+/** Most memory databases this process keeps open at once. */
+const MAX_OPEN_STORES = 16;
 
+/**
+ * The memory databases this process has open, least recently used first.
+ * Opening one (pragmas, migrations) and closing it (which checkpoints its WAL)
+ * cost more than a run's recall and remember together, so an agent's next run
+ * in a long-lived process finds its database open. Past the limit the least
+ * recently used one is closed.
+ */
+const openStores = new Map<string, MemoryStore>();
+
+function storeAt(path: string): MemoryStore {
+  const open = openStores.get(path);
+  if (open) {
+    openStores.delete(path);
+    openStores.set(path, open);
+    return open;
+  }
+  const store = MemoryStore.open(path);
+  openStores.set(path, store);
+  for (const [oldest, old] of openStores) {
+    if (openStores.size <= MAX_OPEN_STORES) break;
+    openStores.delete(oldest);
+    old.close();
+  }
+  return store;
+}
+
+/** The memory of one capsule (`<capsule>/memory.db`), as one run uses it. */
+export class CapsuleMemory {
+  private constructor(private readonly path: string) {}
+
+  /** Opens the database now, so a missing or broken one fails before the capsule starts. */
   static open(agentsDir: string, agentId: string): CapsuleMemory {
-    return new CapsuleMemory(MemoryStore.open(join(capsuleDir(agentsDir, agentId), "memory.db")));
+    const path = join(capsuleDir(agentsDir, agentId), "memory.db");
+    storeAt(path);
+    return new CapsuleMemory(path);
   }
 
   /** Memories relevant to the task plus the most recent ones, without duplicates. */
   recall(task: string): MemoryEntry[] {
-    const relevant = this.store.relevant(embedder.embedSync(task), 3);
+    const store = storeAt(this.path);
+    const relevant = store.relevant(embedder.embedSync(task), 3);
     const seen = new Set(relevant.map((m) => m.id));
-    return [...relevant, ...this.store.recent(3).filter((m) => !seen.has(m.id))];
+    return [...relevant, ...store.recent(3).filter((m) => !seen.has(m.id))];
   }
 
   /** Stores what the capsule asked to remember, tagged with the session and run. */
@@ -35,8 +69,10 @@ export class CapsuleMemory {
     updates: FinalMessage["memory_updates"],
     tags: { sessionId?: string; runId?: string },
   ): void {
+    if (!updates.length) return;
+    const store = storeAt(this.path);
     for (const update of updates.slice(0, MAX_UPDATES)) {
-      this.store.add({
+      store.add({
         content: update.content.slice(0, MAX_UPDATE_CHARS),
         kind: update.kind || "episodic",
         sessionId: tags.sessionId ?? null,
@@ -44,9 +80,5 @@ export class CapsuleMemory {
         embedding: embedder.embedSync(update.content),
       });
     }
-  }
-
-  close(): void {
-    this.store.close();
   }
 }

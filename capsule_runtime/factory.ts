@@ -126,12 +126,39 @@ function exists(path: string): boolean {
   }
 }
 
-/** Reads and validates a capsule's manifest; null when missing or invalid. */
+/**
+ * Manifests read before, by path, with the file's identity when it was read:
+ * a run reads its agents' manifests several times (routing, prestart, launch),
+ * and parsing one (its embedding vector included) costs more than a stat.
+ * A manifest is only ever replaced by a rename (writeManifest), so a new inode,
+ * size or change time means it is read again.
+ */
+const manifestCache = new Map<string, { stamp: string; manifest: Manifest }>();
+const MANIFEST_CACHE_SIZE = 256;
+
+function fileStamp(info: Deno.FileInfo): string {
+  return `${info.ino}:${info.size}:${info.mtime?.getTime()}:${info.ctime?.getTime()}`;
+}
+
+/** Reads and validates a capsule's manifest; null when missing or invalid. Each call gets its own copy. */
 export function readManifest(agentsDir: string, agentId: string): Manifest | null {
+  const path = join(capsuleDir(agentsDir, agentId), "manifest.json");
   try {
-    const text = Deno.readTextFileSync(join(capsuleDir(agentsDir, agentId), "manifest.json"));
+    const stamp = fileStamp(Deno.statSync(path));
+    const cached = manifestCache.get(path);
+    if (cached?.stamp === stamp) return structuredClone(cached.manifest);
+    const text = Deno.readTextFileSync(path);
     const parsed = ManifestSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
+    if (!parsed.success) return null;
+    // Only when the file did not change while it was read.
+    if (fileStamp(Deno.statSync(path)) === stamp) {
+      manifestCache.delete(path);
+      manifestCache.set(path, { stamp, manifest: structuredClone(parsed.data) });
+      if (manifestCache.size > MANIFEST_CACHE_SIZE) {
+        manifestCache.delete(manifestCache.keys().next().value!);
+      }
+    }
+    return parsed.data;
   } catch {
     return null;
   }

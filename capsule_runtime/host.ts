@@ -122,7 +122,6 @@ export async function runCapsule(options: RunCapsuleOptions): Promise<CapsuleRes
     return result;
   } finally {
     await egress?.close();
-    memory.close();
   }
 }
 
