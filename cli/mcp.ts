@@ -9,6 +9,7 @@ import process from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { UsageError } from "../core/errors.ts";
 import { refreshInterruptedRuns } from "../coordinator/cancel.ts";
+import { CapsuleShelf } from "../capsule_runtime/capsule_shelf.ts";
 import type { RunHandle } from "../coordinator/types.ts";
 import { resolveLlm } from "../llm/detect.ts";
 import { coordinatorBackend } from "../mcp_server/backend.ts";
@@ -99,7 +100,9 @@ export const mcpCommand: Command = {
     const store = ctx.store();
     refreshInterruptedRuns(store);
     const running = new Set<RunHandle>();
-    const backend = coordinatorBackend(() => ({ settings, store }), {
+    // The server lives across runs: an agent's next run may start on the capsule its last left.
+    const capsuleShelf = new CapsuleShelf({ max: settings.maxParallelAgents });
+    const backend = coordinatorBackend(() => ({ settings, store, capsuleShelf }), {
       // As `closed-claw run`: a missing key falls back to a local Ollama when there is one.
       llmConfig: async (overrides) => {
         const { config, notice } = await resolveLlm(settings, overrides);
@@ -134,6 +137,7 @@ export const mcpCommand: Command = {
         new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS)),
       ]);
       await server.close().catch(() => {});
+      capsuleShelf.close("the MCP server stopped");
     }
     return 0;
   },

@@ -9,6 +9,7 @@ import { resumeRun, type StartDeps, startRun } from "../coordinator/coordinator.
 import type { ProviderConfig } from "../llm/provider_config.ts";
 import type { ResumeOptions, RunHandle, RunOptions } from "../coordinator/types.ts";
 import type { Store } from "../store/mod.ts";
+import type { CapsuleShelf } from "../capsule_runtime/capsule_shelf.ts";
 
 /** The operations the MCP tools call. */
 export interface McpBackend {
@@ -51,7 +52,8 @@ export interface CoordinatorBackendOptions {
  * ```
  */
 export function coordinatorBackend(
-  core: () => { settings: Settings; store: Store },
+  /** With a shelf, an agent's next run may start on the capsule its last one left. */
+  core: () => { settings: Settings; store: Store; capsuleShelf?: CapsuleShelf },
   options: CoordinatorBackendOptions = {},
 ): McpBackend {
   const refuse = () => {
