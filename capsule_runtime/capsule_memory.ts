@@ -64,7 +64,12 @@ export class CapsuleMemory {
     return [...relevant, ...store.recent(3).filter((m) => !seen.has(m.id))];
   }
 
-  /** Stores what the capsule asked to remember, tagged with the session and run. */
+  /**
+   * Stores what the capsule asked to remember, tagged with the session and
+   * run. A memory the agent has among its latest already (the same task with
+   * the same outcome, run again) is not stored twice: it would teach nothing
+   * new, and every later recall would read it again.
+   */
   remember(
     updates: FinalMessage["memory_updates"],
     tags: { sessionId?: string; runId?: string },
@@ -72,8 +77,10 @@ export class CapsuleMemory {
     if (!updates.length) return;
     const store = storeAt(this.path);
     for (const update of updates.slice(0, MAX_UPDATES)) {
+      const content = update.content.slice(0, MAX_UPDATE_CHARS);
+      if (store.hasRecent(content)) continue;
       store.add({
-        content: update.content.slice(0, MAX_UPDATE_CHARS),
+        content,
         kind: update.kind || "episodic",
         sessionId: tags.sessionId ?? null,
         runId: tags.runId ?? null,

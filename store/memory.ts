@@ -65,6 +65,13 @@ export class MemoryStore {
     transaction(this.db, () => entries.forEach((e) => this.add(e)));
   }
 
+  /** Whether one of the newest `within` entries has exactly this content. */
+  hasRecent(content: string, within = 50): boolean {
+    return this.db.prepare(
+      "SELECT 1 FROM (SELECT content FROM memories ORDER BY id DESC LIMIT ?) WHERE content = ? LIMIT 1",
+    ).get(within, content) !== undefined;
+  }
+
   /** The newest `limit` entries, newest first. */
   recent(limit = 5): MemoryEntry[] {
     return this.db.prepare(

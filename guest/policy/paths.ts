@@ -69,14 +69,40 @@ function isPermission(error: unknown): boolean {
   return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
 }
 
-async function realRoot(root: string): Promise<string> {
-  try {
-    return await Deno.realPath(root);
-  } catch {
-    // A root that does not exist (or cannot be resolved) can only contain
-    // paths that do not exist yet; compare against its logical form.
-    return root;
-  }
+/**
+ * Real paths resolved before, per roots or denied-paths list: a session checks
+ * every call against the same lists, fixed at launch like the sandbox built
+ * on them, so each entry is resolved once per session instead of on every
+ * call. A root that does not resolve yet is tried again next time; a denied
+ * path that does not exist keeps its logical form (the check compares both).
+ */
+const realPathsSeen = new WeakMap<readonly string[], Map<string, string>>();
+
+/**
+ * The real paths of `paths` (the absolute forms of the entries of `list`).
+ * One that does not exist (or cannot be resolved) can only contain paths
+ * that do not exist yet: its logical form stands for it.
+ */
+function realPathsOf(
+  list: readonly string[],
+  paths: readonly string[],
+  keepMissing: boolean,
+): Promise<string[]> {
+  let seen = realPathsSeen.get(list);
+  if (!seen) realPathsSeen.set(list, seen = new Map());
+  const known = seen;
+  return Promise.all(paths.map(async (path) => {
+    const hit = known.get(path);
+    if (hit !== undefined) return hit;
+    try {
+      const real = await Deno.realPath(path);
+      known.set(path, real);
+      return real;
+    } catch {
+      if (keepMissing) known.set(path, path);
+      return path;
+    }
+  }));
 }
 
 /**
@@ -86,6 +112,12 @@ async function realRoot(root: string): Promise<string> {
 async function resolveReal(
   abs: string,
 ): Promise<{ ok: true; real: string; exists: boolean } | { ok: false; error: string }> {
+  // Most paths exist: one call resolves them.
+  try {
+    return { ok: true, real: await Deno.realPath(abs), exists: true };
+  } catch {
+    // Missing, a broken link, or not allowed: find out which, part by part.
+  }
   let probe = abs;
   const tail: string[] = [];
   for (;;) {
@@ -167,7 +199,11 @@ export async function checkPath(
   }
   const real = await resolveReal(abs);
   if (!real.ok) return real;
-  const realRoots = await Promise.all(roots.map(realRoot));
+  const realRoots = await realPathsOf(
+    mode === "read" ? policy.readRoots : policy.writeRoots,
+    roots,
+    false,
+  );
   if (!realRoots.some((root) => isInside(real.real, root))) {
     return {
       ok: false,
@@ -175,11 +211,11 @@ export async function checkPath(
         `outside the allowed ${mode} roots: ${rootList}`,
     };
   }
-  for (const denied of resolveRoots(workspace, policy.denyPaths ?? [])) {
-    const deniedReal = await realRoot(denied);
-    if (
-      isInside(abs, denied) || isInside(real.real, denied) || isInside(real.real, deniedReal)
-    ) {
+  const denyList = policy.denyPaths ?? [];
+  const denied = resolveRoots(workspace, denyList);
+  const deniedReal = await realPathsOf(denyList, denied, true);
+  for (const [i, path] of denied.entries()) {
+    if (isInside(abs, path) || isInside(real.real, path) || isInside(real.real, deniedReal[i])) {
       return { ok: false, error: `path '${raw}' is a protected file and cannot be accessed` };
     }
   }

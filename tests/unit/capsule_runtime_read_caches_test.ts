@@ -51,3 +51,21 @@ Deno.test("memory written through one handle is recalled through another, across
     ]);
   }
 });
+
+Deno.test("the same memory remembered again is stored once; a new outcome is stored", async () => {
+  await using dir = await tempDir();
+  const { agent_id } = createCapsule(dir.path, {
+    name: "Repeater",
+    description: "Runs the same task.",
+    tools_allowlist: ["file_io"],
+  });
+  const memory = CapsuleMemory.open(dir.path, agent_id);
+  const same = { kind: "episodic", content: "Task: count a.txt\nOutcome (ok): 3 lines." };
+  for (let i = 0; i < 3; i++) memory.remember([same], { runId: `run-${i}` });
+  memory.remember([{ kind: "episodic", content: "Task: count a.txt\nOutcome (ok): 4 lines." }], {
+    runId: "run-3",
+  });
+  const recalled = memory.recall("count a.txt").map((m) => m.content);
+  assert.equal(recalled.filter((c) => c === same.content).length, 1);
+  assert.ok(recalled.some((c) => c.endsWith("4 lines.")));
+});

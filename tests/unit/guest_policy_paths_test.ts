@@ -222,3 +222,23 @@ Deno.test("checkPath: secret files are refused at any depth unless the manifest 
     await Deno.remove(ws, { recursive: true });
   }
 });
+
+Deno.test("checkPath: one policy checked again after links changed still refuses what leads out", async () => {
+  await using dir = await tempDir();
+  const { ws, outside, policy } = await layout(dir.path);
+  // The roots and denied paths are resolved once for this policy...
+  assert.equal((await checkPath("sub/a.txt", "read", policy)).ok, true);
+  // ...but every checked path is resolved each time: links made since are seen.
+  await Deno.symlink(join(outside, "secret.txt"), join(ws, "sub", "new_link"));
+  const check = await checkPath("sub/new_link", "read", policy);
+  assert.equal(check.ok, false);
+  await Deno.remove(join(ws, "sub", "a.txt"));
+  await Deno.symlink(join(outside, "secret.txt"), join(ws, "sub", "a.txt"));
+  assert.equal((await checkPath("sub/a.txt", "read", policy)).ok, false);
+  // A denied file reached through a link made later is still denied.
+  await Deno.symlink(join(ws, ".env"), join(ws, "sub", "env2"));
+  assert.match(
+    (await checkPath("sub/env2", "read", policy) as { error: string }).error,
+    /protected file/,
+  );
+});
