@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ClosedClawError } from "../core/errors.ts";
 import { Redactor, secretsOf } from "../core/redact.ts";
 import type { Store } from "../store/mod.ts";
+import type { SubtaskRow } from "../store/subtasks_repo.ts";
 import { sharedSearch } from "../store/search_cache.ts";
 import { createLlmService } from "../llm/service.ts";
 import type { ProviderConfig } from "../llm/provider_config.ts";
@@ -207,31 +208,50 @@ function openRunLog(store: Store, dir: string, runId: string, redactor: Redactor
   }
 }
 
-/** Writes the run's state and every subtask to SQLite, so the run can resume from here. */
+/**
+ * The subtask rows each run state last wrote, as JSON: a checkpoint writes
+ * only the rows that changed since (a run of 8 subtasks checkpoints dozens
+ * of times, and one subtask changes at a time). Only the run's owner writes
+ * them, so what it wrote last is what the table holds.
+ */
+const savedSubtasks = new WeakMap<RunState, Map<string, string>>();
+
+/** Writes the run's state and every changed subtask to SQLite, so the run can resume from here. */
 function saveCheckpoint(store: Store, state: RunState): void {
   const runId = state.run_id;
   store.runs.saveState(runId, state);
-  store.subtasks.saveAll(
-    [...state.discovery_subtask_pool, ...state.execution_subtask_pool].map((t, i) => ({
-      run_id: runId,
-      task_id: t.task_id,
-      phase: t.phase,
-      title: t.title,
-      description: t.description,
-      role_tag: t.role_tag,
-      depends_on: t.depends_on,
-      acceptance_criteria: t.acceptance_criteria,
-      requires_tool: t.requires_tool,
-      status: t.status,
-      assigned_agent_id: t.assigned_agent_id,
-      result: t.result || null,
-      error: t.error || null,
-      attempts: t.attempts,
-      position: i,
-      started_at: t.started_at,
-      finished_at: t.finished_at,
-    })),
-  );
+  const saved = savedSubtasks.get(state) ?? new Map<string, string>();
+  savedSubtasks.set(state, saved);
+  const changed = subtaskRows(state).map((row) => ({ row, json: JSON.stringify(row) }))
+    .filter(({ row, json }) => saved.get(row.task_id) !== json);
+  if (!changed.length) return;
+  store.subtasks.saveAll(changed.map((c) => c.row));
+  // Only once written: a failed write is tried again at the next checkpoint.
+  for (const { row, json } of changed) saved.set(row.task_id, json);
+}
+
+/** The run's subtasks as table rows, in plan order. */
+function subtaskRows(state: RunState): SubtaskRow[] {
+  const runId = state.run_id;
+  return [...state.discovery_subtask_pool, ...state.execution_subtask_pool].map((t, i) => ({
+    run_id: runId,
+    task_id: t.task_id,
+    phase: t.phase,
+    title: t.title,
+    description: t.description,
+    role_tag: t.role_tag,
+    depends_on: t.depends_on,
+    acceptance_criteria: t.acceptance_criteria,
+    requires_tool: t.requires_tool,
+    status: t.status,
+    assigned_agent_id: t.assigned_agent_id,
+    result: t.result || null,
+    error: t.error || null,
+    attempts: t.attempts,
+    position: i,
+    started_at: t.started_at,
+    finished_at: t.finished_at,
+  }));
 }
 
 /** Approvals of one run, each request and decision written to its log. */
