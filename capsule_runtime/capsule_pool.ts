@@ -54,15 +54,23 @@ interface Idle {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** JSON with every object's keys sorted, so equal manifests hash equally. */
+/**
+ * JSON with every object's keys sorted, so equal manifests hash equally
+ * (undefined properties left out, as JSON does). An array of plain values
+ * (a manifest's embedding vector) is written in one go.
+ */
 function canonical(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, v) =>
-      v && typeof v === "object" && !Array.isArray(v)
-        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
-        : v,
-  );
+  if (Array.isArray(value)) {
+    return value.every((v) => v === null || typeof v !== "object")
+      ? JSON.stringify(value)
+      : `[${value.map(canonical).join(",")}]`;
+  }
+  if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(record[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
 }
 
 /**

@@ -13,6 +13,9 @@ const TOKEN_SHAPES: RegExp[] = [
   /(?<=\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{12,}/gi,
 ];
 
+/** Matches wherever any of TOKEN_SHAPES could (a cheap first look; most text holds none). */
+const MAY_HOLD_TOKEN = /sk-|AIza|gh[pousr]_|xox[abposr]-|AKIA|eyJ|bearer|basic/i;
+
 const SECRET_FIELD = /(api[_-]?key|secret|token|password|passwd|authorization|cookie)/i;
 
 export const REDACTED = "[REDACTED]";
@@ -28,7 +31,10 @@ export class Redactor {
 
   text(input: string): string {
     let out = input;
-    for (const secret of this.secrets) out = out.split(secret).join(REDACTED);
+    for (const secret of this.secrets) {
+      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    }
+    if (!MAY_HOLD_TOKEN.test(out)) return out;
     for (const shape of TOKEN_SHAPES) out = out.replace(shape, REDACTED);
     return out;
   }

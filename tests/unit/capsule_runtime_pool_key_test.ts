@@ -52,6 +52,11 @@ Deno.test("a pool key is the same only for the same command line, env, folder an
   assert.notEqual(poolKey({ ...p, args: [...p.args, "--allow-net"] }, m), key);
   assert.notEqual(poolKey({ ...p, env: { ...p.env, EXTRA: "1" } }, m), key);
   assert.notEqual(poolKey({ ...p, cwd: "/" }, m), key);
+  // Nested objects compare by content, whatever their key order; arrays by order.
+  const nested = { ...m, permissions: Object.fromEntries(Object.entries(m.permissions).reverse()) };
+  assert.equal(poolKey(p, nested as Manifest), key);
+  assert.notEqual(poolKey(p, { ...m, embedding_vector: [...m.embedding_vector, 0.5] }), key);
+  assert.notEqual(poolKey(p, { ...m, tags: [...m.tags].reverse().concat("x") }), key);
 });
 
 Deno.test("a capsule that may start programs is never kept for another subtask", () => {
