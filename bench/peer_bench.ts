@@ -249,7 +249,26 @@ function report(): string[] {
       ]);
     }
   }
+  rows.push(perExtraCall());
   return table(rows);
+}
+
+/**
+ * What one more tool call costs each side: the 10-call run's wall time less
+ * the 1-call run's, over the 9 calls between them (medians).
+ */
+function perExtraCall(): string[] {
+  const ms = (workload: string, side: "peer" | "ours") =>
+    median((figures.get(workload)?.[side] ?? []).slice(-RUNS).map((f) => f.ms));
+  const extra = (side: "peer" | "ours") => (ms("10 calls", side) - ms("1 call", side)) / 9;
+  const [p, o] = [extra("peer"), extra("ours")];
+  return [
+    "1 → 10 calls",
+    "ms per extra tool call",
+    p.toFixed(1),
+    o.toFixed(1),
+    `${(o / p).toFixed(2)}×`,
+  ];
 }
 
 /** Rows as columns: the first two left-aligned, the rest right-aligned. */
