@@ -45,8 +45,18 @@ export type PathCheck =
  */
 export function isInside(child: string, parent: string): boolean {
   if (child === parent) return true;
+  // Plain absolute paths (no `.`/`..` segment, doubled or trailing slash), as checks
+  // and launch plans mostly compare: a prefix test says the same as `relative` below.
+  if (plainAbsolute(child) && plainAbsolute(parent)) return child.startsWith(parent + sep);
   const rel = relative(parent, child);
   return rel !== "" && rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel);
+}
+
+/** A `.` or `..` segment, a doubled slash, or a trailing one. */
+const NOT_PLAIN = /(^|\/)\.\.?(\/|$)|\/\/|\/$/;
+
+function plainAbsolute(path: string): boolean {
+  return sep === "/" && path.startsWith("/") && !NOT_PLAIN.test(path);
 }
 
 /** Replaces `$WORKSPACE` and `${WORKSPACE}` with the workspace path. */

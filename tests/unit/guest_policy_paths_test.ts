@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { checkPath, expandWorkspace, isInside, type PathPolicy } from "../../guest/policy/paths.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -48,6 +48,40 @@ Deno.test("isInside: equal or below, never a sibling sharing a prefix", () => {
   assert.ok(!isInside("/a", "/a/b"));
   assert.ok(!isInside("/a/b/../c", "/a/b"), "node:path normalises before comparing");
   assert.ok(isInside("/a/b/..c", "/a/b"), "a name starting with dots is still inside");
+});
+
+Deno.test("isInside: the prefix shortcut answers as node:path's relative does, for every shape", () => {
+  const reference = (child: string, parent: string) => {
+    if (child === parent) return true;
+    const rel = relative(parent, child);
+    return rel !== "" && rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel);
+  };
+  const paths = [
+    "/",
+    "/a",
+    "/a/",
+    "/a/b",
+    "/a/b/",
+    "/a/bc",
+    "/a/b/c",
+    "/a/b/c/d",
+    "/a//b",
+    "/a/./b",
+    "/a/b/..",
+    "/a/b/../c",
+    "/a/b/..c",
+    "/a/b/.c",
+    "/a/b/c.",
+    "/ab",
+    "/a/b/c/..",
+    "/.a",
+    "/..",
+  ];
+  for (const child of paths) {
+    for (const parent of paths) {
+      assert.equal(isInside(child, parent), reference(child, parent), `${child} in ${parent}`);
+    }
+  }
 });
 
 Deno.test("expandWorkspace: both spellings, not a longer variable name", () => {
