@@ -10,7 +10,11 @@
  *
  * A capsule that may start programs (`--allow-run`) is never kept: a program
  * one subtask leaves running lives until the capsule's process group is
- * killed, and must not live on into the next subtask.
+ * killed, and must not live on into the next subtask. A bubblewrap capsule
+ * is handed over only while every path it binds, masks or hides is still
+ * the file or folder it was started with (mount_stamp.ts), and a process is
+ * retired after `MAX_SUBTASKS_PER_PROCESS` subtasks (its CPU limit counts
+ * for the whole process).
  *
  * Idle capsules are killed after a short idle time, and all of them when the
  * run is cancelled or fails (`close`). When it ends normally in a long-lived
@@ -22,10 +26,14 @@ import { createHash } from "node:crypto";
 import type { LaunchPlan } from "./launcher.ts";
 import type { Manifest } from "./manifest.ts";
 import { CapsuleProcess } from "./supervisor.ts";
+import { mountStamp } from "./mount_stamp.ts";
 import type { CapsuleShelf } from "./capsule_shelf.ts";
 
 /** How long a capsule may wait unused before it is killed. */
 export const POOL_IDLE_MS = 15_000;
+
+/** Subtasks one capsule process serves before it is retired. */
+export const MAX_SUBTASKS_PER_PROCESS = 32;
 
 /**
  * How a capsule handed to a session came to be running already: started
@@ -51,6 +59,8 @@ interface Idle {
   agentId: string;
   proc: CapsuleProcess;
   kind: WarmKind;
+  /** It may start programs: it must not outlive its run (a prestarted one never ran any). */
+  programs: boolean;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -117,8 +127,7 @@ export class CapsulePool {
   /** Whether a capsule of `agentId` waits, or is being prestarted. */
   hasWaiting(agentId: string): boolean {
     return !!this.pending.get(agentId)?.size ||
-      this.idle.some((i) => i.agentId === agentId && !i.proc.killed) ||
-      !!this.shelf?.has(agentId);
+      this.idle.some((i) => i.agentId === agentId && !i.proc.killed);
   }
 
   /** The pids of the idle capsules (tests). */
@@ -147,7 +156,7 @@ export class CapsulePool {
       for (let i = waiting; i < count && !this.closed; i++) {
         const proc = CapsuleProcess.spawn(made.plan);
         this.onEvent({ type: "prestarted", agent_id: agentId, pid: proc.pid });
-        this.park(key, agentId, proc, "prestarted");
+        this.park(key, agentId, proc, "prestarted", startsPrograms(made.plan));
       }
     })().catch(() => {});
     const set = this.pending.get(agentId) ?? new Set();
@@ -177,13 +186,17 @@ export class CapsulePool {
     for (const other of this.idle.filter((i) => i.agentId === agentId && i.key !== key)) {
       this.discard(other, "its launch plan is not the one the agent now runs with");
     }
-    if (!found) {
-      // One an earlier run left, from this very plan and manifest.
-      const carried = this.shelf?.take(key);
-      return carried ? { proc: carried, kind: "carried" } : null;
+    if (found) clearTimeout(found.timer);
+    // Else one an earlier run left, from this very plan and manifest.
+    const proc = found?.proc ?? this.shelf?.take(key);
+    if (!proc) return null;
+    if (proc.mountStamp !== undefined && proc.mountStamp !== mountStamp(plan.args)) {
+      const reason = "a folder or file it binds, masks or hides changed since it started";
+      proc.kill(reason);
+      this.onEvent({ type: "discarded", agent_id: agentId, pid: proc.pid, reason });
+      return null;
     }
-    clearTimeout(found.timer);
-    return { proc: found.proc, kind: found.kind };
+    return { proc, kind: found?.kind ?? "carried" };
   }
 
   /**
@@ -194,7 +207,8 @@ export class CapsulePool {
    */
   keep(plan: LaunchPlan, manifest: Manifest, proc: CapsuleProcess): boolean {
     if (this.closed || proc.killed || startsPrograms(plan)) return false;
-    this.park(poolKey(plan, manifest), manifest.agent_id, proc, "kept");
+    if (++proc.served >= MAX_SUBTASKS_PER_PROCESS) return false;
+    this.park(poolKey(plan, manifest), manifest.agent_id, proc, "kept", false);
     return true;
   }
 
@@ -211,15 +225,21 @@ export class CapsulePool {
     }
   }
 
-  /** Moves an idle capsule to the shelf; false when the shelf refuses it. */
+  /** Moves an idle capsule to the shelf; false when it may start programs or the shelf refuses it. */
   private shelve(entry: Idle): boolean {
-    if (!this.shelf!.put(entry.key, entry.agentId, entry.proc)) return false;
+    if (entry.programs || !this.shelf!.put(entry.key, entry.agentId, entry.proc)) return false;
     this.idle.splice(this.idle.indexOf(entry), 1);
     clearTimeout(entry.timer);
     return true;
   }
 
-  private park(key: string, agentId: string, proc: CapsuleProcess, kind: WarmKind): void {
+  private park(
+    key: string,
+    agentId: string,
+    proc: CapsuleProcess,
+    kind: WarmKind,
+    programs: boolean,
+  ): void {
     if (this.closed) {
       proc.kill(this.closed);
       this.onEvent({ type: "discarded", agent_id: agentId, pid: proc.pid, reason: this.closed });
@@ -231,6 +251,7 @@ export class CapsulePool {
       agentId,
       proc,
       kind,
+      programs,
       timer: setTimeout(() => this.discard(entry, "idle too long"), this.idleMs),
     };
     this.idle.push(entry);

@@ -55,11 +55,6 @@ export class CapsuleShelf {
     return this.waiting.filter((s) => s.key === key && !s.proc.killed).length;
   }
 
-  /** Whether a live capsule of `agentId` waits. */
-  has(agentId: string): boolean {
-    return this.waiting.some((s) => s.agentId === agentId && !s.proc.killed);
-  }
-
   /** Keeps a capsule for a later run; false (the caller kills it) once closed. */
   put(key: string, agentId: string, proc: CapsuleProcess): boolean {
     if (this.closed || proc.killed) return false;
@@ -69,8 +64,9 @@ export class CapsuleShelf {
       proc,
       timer: setTimeout(() => this.discard(entry, "idle too long between runs"), this.idleMs),
     };
-    // Waiting is not work: the timer must not keep a finished program alive.
+    // Waiting is not work: neither the timer nor the process keeps a finished program alive.
     Deno.unrefTimer(entry.timer);
+    proc.keepAlive(false);
     this.waiting.push(entry);
     while (this.waiting.length > this.max) this.discard(this.waiting[0], "too many idle capsules");
     proc.status.then(() => this.drop(entry), () => {});
@@ -83,6 +79,7 @@ export class CapsuleShelf {
     if (at < 0) return null;
     const [entry] = this.waiting.splice(at, 1);
     clearTimeout(entry.timer);
+    entry.proc.keepAlive(true);
     return entry.proc;
   }
 

@@ -9,6 +9,7 @@ import {
   type ParsedLine,
   parseGuestLine,
 } from "./protocol.ts";
+import { mountStamp } from "./mount_stamp.ts";
 import type { LaunchPlan } from "./launcher.ts";
 
 export type StdoutItem = ParsedLine | { ok: false; error: string; preview: string; tooLong: true };
@@ -122,9 +123,18 @@ export class CapsuleProcess implements CapsuleChannel {
   private reader: AsyncGenerator<StdoutItem> | null = null;
   private stdinOpen = true;
   killed: string | null = null;
+  /** Subtasks this process has finished (a pool retires it after a number of them). */
+  served = 0;
+  /** What its bubblewrap mounts were made from (mount_stamp.ts); absent without bubblewrap. */
+  readonly mountStamp: string | undefined;
 
-  private constructor(child: Deno.ChildProcess, onStderrLine?: (line: string) => void) {
+  private constructor(
+    child: Deno.ChildProcess,
+    onStderrLine?: (line: string) => void,
+    mountStamp?: string,
+  ) {
     this.child = child;
+    this.mountStamp = mountStamp;
     this.pid = child.pid;
     this.writer = child.stdin.getWriter();
     this.status = child.status;
@@ -138,6 +148,7 @@ export class CapsuleProcess implements CapsuleChannel {
   }
 
   static spawn(plan: LaunchPlan, onStderrLine?: (line: string) => void): CapsuleProcess {
+    const stamp = plan.sandbox === "bwrap" ? mountStamp(plan.args) : undefined;
     const child = new Deno.Command(plan.command, {
       args: plan.args,
       env: plan.env,
@@ -149,7 +160,17 @@ export class CapsuleProcess implements CapsuleChannel {
       // Its own process group, so a kill reaches every process it started.
       detached: true,
     }).spawn();
-    return new CapsuleProcess(child, onStderrLine);
+    return new CapsuleProcess(child, onStderrLine, stamp);
+  }
+
+  /**
+   * Whether the process (and its pipes) keeps this program running: a capsule
+   * waiting between runs does not, so a script that ends without closing its
+   * claw ends at once (the capsule sees its stdin close and exits).
+   */
+  keepAlive(on: boolean): void {
+    if (on) this.child.ref();
+    else this.child.unref();
   }
 
   private async drainStderr(): Promise<void> {

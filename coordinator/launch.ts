@@ -144,8 +144,9 @@ export function launch(
     } catch (error) {
       crash = error;
     } finally {
-      // Only a run that ended on its own leaves its idle capsules to a later run.
-      capsules?.close("the run ended", { shelve: !crash && !stop });
+      // Only a run that ended on its own, and well, leaves its idle capsules to a later run.
+      const shelve = !crash && !stop && state.response_status === "ok";
+      capsules?.close("the run ended", { shelve });
       controller.signal.removeEventListener("abort", closeCapsules);
       await placement?.close();
       clearInterval(poll);

@@ -140,3 +140,61 @@ Deno.test("the shelf kills what idles too long and what is over its size", async
     shelf.close("test over");
   }
 });
+
+Deno.test("a waiting bubblewrap capsule whose folder was made again is not handed over: it would not see the new one", async () => {
+  await using fx = await capsuleFixture({
+    tools: ["file_io"],
+    permissions: { read_roots: ["data"] },
+  });
+  const data = join(fx.workspace, "data");
+  Deno.mkdirSync(data);
+  Deno.writeTextFileSync(join(data, "old.txt"), "old");
+  const shelf = new CapsuleShelf();
+  const list = (pool: CapsulePool) =>
+    run(fx, [toolStep("file_io", { op: "list", path: "data" }), finalStep("Listed.")], {
+      pool,
+      task: "List data.",
+    });
+  try {
+    const first = new CapsulePool({ shelf });
+    const a = await list(first).result;
+    first.close("the run ended", { shelve: true });
+    if (a.started[0].sandbox !== "bwrap") return; // only bubblewrap binds a folder by inode
+    assert.equal(shelf.size, 1);
+    // Between the runs the folder is replaced (a fresh checkout, a reset fixture).
+    Deno.removeSync(data, { recursive: true });
+    Deno.mkdirSync(data);
+    Deno.writeTextFileSync(join(data, "new.txt"), "new");
+    const second = list(new CapsulePool({ shelf }));
+    const b = await second.result;
+    assert.equal(b.status, "ok");
+    assert.notEqual(b.started[0].pid, a.started[0].pid, "a new capsule, with the new folder bound");
+    assert.equal(b.started[0].warm, undefined);
+    assert.match(allText(second.model.prompts), /new\.txt/);
+    await waitFor(() => !processAlive(a.started[0].pid), "the old capsule to end");
+  } finally {
+    shelf.close("test over");
+  }
+});
+
+Deno.test("a prestarted capsule that may start programs is never shelved", async () => {
+  const shelf = new CapsuleShelf();
+  // A stand-in process: the pool looks only at the plan's flags.
+  const plan = {
+    command: "sleep",
+    args: ["30", "--allow-run"],
+    env: { PATH: "/usr/bin:/bin" },
+    cwd: "/tmp",
+    sandbox: "deno-only",
+  } as unknown as Parameters<CapsulePool["take"]>[0];
+  const manifest = { agent_id: "runner" } as unknown as Parameters<CapsulePool["take"]>[1];
+  const pool = new CapsulePool({ shelf });
+  await pool.prestart("runner", () => Promise.resolve({ plan, manifest }), 1);
+  const [pid] = pool.pids();
+  assert.ok(pid);
+  pool.close("the run ended", { shelve: true });
+  assert.equal(shelf.size, 0);
+  await waitFor(() => !processAlive(pid), "the prestarted capsule to be killed");
+  assert.equal(await new CapsulePool({ shelf }).take(plan, manifest), null);
+  shelf.close("test over");
+});

@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createClaw, type RunLogEvent } from "../../mod.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { finalStep, isAgentStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
+import {
+  finalStep,
+  isAgentStep,
+  seedAgent,
+  startBrain,
+  toolStep,
+} from "../helpers/coordinator_brain.ts";
+import { openStore } from "../../store/mod.ts";
 import { promptText } from "../fakes/mod.ts";
 import { processAlive } from "../fixtures/capsule_harness.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -64,4 +71,136 @@ Deno.test("a claw's next run starts on the capsule its last run left, from a fre
   }
   // Closing the claw ended what waited.
   await waitFor(() => !processAlive(Number(started[1].pid)), "the waiting capsule to end", 5_000);
+});
+
+Deno.test("a run that fails leaves nothing for the next: its prestarted capsule is killed", async () => {
+  await using dir = await tempDir();
+  const read = {
+    task_id: "read",
+    title: "Read",
+    description: "Reads text files, nothing else",
+    role_tag: "reader",
+    tools: ["file_io"],
+  };
+  const { fake, settings, workspace, env } = await startBrain(dir.path, {
+    complexity: "simple",
+    // The first task's plan: a subtask that cannot be done, then a read that needs it.
+    plan: (_phase, prompt) =>
+      /doomed/.test(prompt)
+        ? [
+          {
+            task_id: "doomed",
+            title: "Doomed",
+            description: "Run the missing tool.",
+            role_tag: "doomed",
+            tools: ["terminal"],
+          },
+          { ...read, depends_on: ["doomed"] },
+        ]
+        : [read],
+    agent: ({ step, prompt }) =>
+      /missing tool/.test(prompt)
+        ? finalStep("IMPOSSIBLE: there is no such tool")
+        : step === 0
+        ? toolStep("file_io", { op: "read", path: "notes.txt" })
+        : finalStep("Read it."),
+    synthesis: "Read.",
+  }, {
+    CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD: "0.2",
+    CLOSED_CLAW_SUBTASK_MAX_ATTEMPTS: "1",
+    CLOSED_CLAW_AGENT_RETRIES: "0",
+  });
+  await Deno.writeTextFile(join(workspace, "notes.txt"), "hello\n");
+  const store = openStore(settings.dbPath);
+  seedAgent(settings, store, "Reads text files, nothing else");
+  store.close();
+  const claw = createClaw({
+    cwd: dir.path,
+    envFile: false,
+    env: {
+      ...env,
+      CLOSED_CLAW_HOME: settings.homeDir,
+      CLOSED_CLAW_CONFIG_DIR: join(dir.path, ".config", "closed-claw"),
+    },
+  });
+  try {
+    const events: RunLogEvent[] = [];
+    const failed = await claw.run("A doomed task, then read the notes", {
+      onEvent: (e) => void events.push(e),
+    }).done;
+    assert.equal(failed.status, "error");
+    // The read's agent was predicted and its capsule prestarted; the read never ran.
+    const prestarted = events.filter((e) =>
+      e.event === "capsule_prestarted" &&
+      !events.some((s) => s.event === "capsule_started" && s.payload.pid === e.payload.pid)
+    );
+    assert.ok(prestarted.length >= 1, "an unused capsule waited when the run failed");
+    for (const e of prestarted) {
+      await waitFor(() => !processAlive(Number(e.payload.pid)), "it to be killed", 5_000);
+    }
+    let warm: unknown = "none";
+    const ok = await claw.run("Read the notes", {
+      onEvent: (e) => {
+        if (e.event === "capsule_started") warm = e.payload.warm;
+      },
+    }).done;
+    assert.equal(ok.status, "ok", ok.error);
+    assert.notEqual(warm, "carried");
+  } finally {
+    await claw.close();
+    await fake.close();
+  }
+});
+
+Deno.test("a script that never closes its claw still ends at once; its waiting capsule ends with it", async () => {
+  await using dir = await tempDir();
+  const { fake, settings, workspace, env } = await startBrain(dir.path, {
+    complexity: "simple",
+    plan: () => [{
+      task_id: "read",
+      title: "Read",
+      description: "Read notes.txt.",
+      role_tag: "reader",
+      tools: ["file_io"],
+    }],
+    agent: ({ step }) =>
+      step === 0 ? toolStep("file_io", { op: "read", path: "notes.txt" }) : finalStep("Read it."),
+    synthesis: "Read.",
+  });
+  await Deno.writeTextFile(join(workspace, "notes.txt"), "hello\n");
+  const script = join(dir.path, "forgetful.ts");
+  await Deno.writeTextFile(
+    script,
+    `import { createClaw } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
+const claw = createClaw({ envFile: false, env: Deno.env.toObject() });
+let pid = 0;
+const outcome = await claw.run("Read notes.txt", {
+  onEvent: (e) => { if (e.event === "capsule_started") pid = Number(e.payload.pid); },
+}).done;
+console.log(JSON.stringify({ status: outcome.status, pid }));
+// no claw.close(): the capsule waits on the shelf, and must not keep this script alive
+`,
+  );
+  try {
+    const started = Date.now();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", new URL("../../deno.json", import.meta.url).pathname, script],
+      cwd: dir.path,
+      env: {
+        ...env,
+        CLOSED_CLAW_HOME: settings.homeDir,
+        CLOSED_CLAW_CONFIG_DIR: join(dir.path, ".config", "closed-claw"),
+        NO_COLOR: "1",
+      },
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+    const { status, pid } = JSON.parse(text.trim().split("\n").at(-1)!);
+    assert.equal(status, "ok");
+    // The shelf would keep it 15 s; the script ended long before.
+    assert.ok(Date.now() - started < 12_000, `ended after ${Date.now() - started} ms`);
+    await waitFor(() => !processAlive(pid), "the capsule to end with the script", 5_000);
+  } finally {
+    await fake.close();
+  }
 });

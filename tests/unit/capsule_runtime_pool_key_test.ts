@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { buildLaunchPlan, resolvePermissions } from "../../capsule_runtime/launcher.ts";
 import { type Manifest, parseManifest } from "../../capsule_runtime/manifest.ts";
-import { CapsulePool, poolKey } from "../../capsule_runtime/capsule_pool.ts";
+import {
+  CapsulePool,
+  MAX_SUBTASKS_PER_PROCESS,
+  poolKey,
+} from "../../capsule_runtime/capsule_pool.ts";
 import type { CapsuleProcess } from "../../capsule_runtime/supervisor.ts";
 
 function manifest(extra: Record<string, unknown> = {}): Manifest {
@@ -82,4 +86,27 @@ Deno.test("a capsule that may start programs is never kept for another subtask",
     pool.close("test over");
   }
   assert.deepEqual(killed, ["test over"]);
+});
+
+Deno.test("a capsule process is retired after its share of subtasks (its CPU limit counts for its whole life)", async () => {
+  const m = manifest();
+  const p = plan(m);
+  const proc = {
+    pid: 1,
+    killed: false,
+    served: 0,
+    status: new Promise(() => {}),
+    quiet() {},
+    kill() {},
+  } as unknown as CapsuleProcess;
+  const pool = new CapsulePool();
+  try {
+    for (let i = 1; i < MAX_SUBTASKS_PER_PROCESS; i++) {
+      assert.equal(pool.keep(p, m, proc), true, `kept after subtask ${i}`);
+      assert.equal((await pool.take(p, m))?.proc, proc);
+    }
+    assert.equal(pool.keep(p, m, proc), false, "not after the last one");
+  } finally {
+    pool.close("test over");
+  }
 });
