@@ -6,7 +6,8 @@
  */
 import { join } from "node:path";
 import { HashEmbedder } from "../store/hash_embedder.ts";
-import { type MemoryEntry, MemoryStore } from "../store/memory.ts";
+import type { MemoryEntry } from "../store/memory.ts";
+import { storeAt } from "./memory_stores.ts";
 import type { FinalMessage } from "../guest/protocol_types.ts";
 import { capsuleDir } from "./factory.ts";
 
@@ -15,35 +16,6 @@ const embedder = new HashEmbedder();
 /** At most this many updates are kept from one run, each cut to `MAX_UPDATE_CHARS`. */
 const MAX_UPDATES = 5;
 const MAX_UPDATE_CHARS = 4000;
-
-/** Most memory databases this process keeps open at once. */
-const MAX_OPEN_STORES = 16;
-
-/**
- * The memory databases this process has open, least recently used first.
- * Opening one (pragmas, migrations) and closing it (which checkpoints its WAL)
- * cost more than a run's recall and remember together, so an agent's next run
- * in a long-lived process finds its database open. Past the limit the least
- * recently used one is closed.
- */
-const openStores = new Map<string, MemoryStore>();
-
-function storeAt(path: string): MemoryStore {
-  const open = openStores.get(path);
-  if (open) {
-    openStores.delete(path);
-    openStores.set(path, open);
-    return open;
-  }
-  const store = MemoryStore.open(path);
-  openStores.set(path, store);
-  for (const [oldest, old] of openStores) {
-    if (openStores.size <= MAX_OPEN_STORES) break;
-    openStores.delete(oldest);
-    old.close();
-  }
-  return store;
-}
 
 /** The memory of one capsule (`<capsule>/memory.db`), as one run uses it. */
 export class CapsuleMemory {
@@ -67,8 +39,9 @@ export class CapsuleMemory {
   /**
    * Stores what the capsule asked to remember, tagged with the session and
    * run. A memory the agent has among its latest already (the same task with
-   * the same outcome, run again) is not stored twice: it would teach nothing
-   * new, and every later recall would read it again.
+   * the same outcome, run again) replaces that one, so it is stored once and
+   * is the newest: recall does not grow with repeated runs, and what was
+   * learned last still comes first.
    */
   remember(
     updates: FinalMessage["memory_updates"],
@@ -78,7 +51,7 @@ export class CapsuleMemory {
     const store = storeAt(this.path);
     for (const update of updates.slice(0, MAX_UPDATES)) {
       const content = update.content.slice(0, MAX_UPDATE_CHARS);
-      if (store.hasRecent(content)) continue;
+      store.removeRecent(content);
       store.add({
         content,
         kind: update.kind || "episodic",

@@ -7,6 +7,7 @@ import { join, relative, resolve, sep } from "node:path";
 import { ClosedClawError } from "../core/errors.ts";
 import { assertAgentId, newAgentId } from "../core/ids.ts";
 import { MemoryStore } from "../store/memory.ts";
+import { closeStoreAt } from "./memory_stores.ts";
 import {
   type Manifest,
   MANIFEST_VERSION,
@@ -127,36 +128,28 @@ function exists(path: string): boolean {
 }
 
 /**
- * Manifests read before, by path, with the file's identity when it was read:
- * a run reads its agents' manifests several times (routing, prestart, launch),
- * and parsing one (its embedding vector included) costs more than a stat.
- * A manifest is only ever replaced by a rename (writeManifest), so a new inode,
- * size or change time means it is read again.
+ * Manifests parsed before, by path, with the text they were parsed from: a
+ * run reads its agents' manifests several times (routing, prestart, launch),
+ * and validating one (its embedding vector included) costs far more than
+ * reading the file. The text decides, never file times or inode numbers
+ * (a rewrite can reuse both).
  */
-const manifestCache = new Map<string, { stamp: string; manifest: Manifest }>();
+const manifestCache = new Map<string, { text: string; manifest: Manifest }>();
 const MANIFEST_CACHE_SIZE = 256;
-
-function fileStamp(info: Deno.FileInfo): string {
-  return `${info.ino}:${info.size}:${info.mtime?.getTime()}:${info.ctime?.getTime()}`;
-}
 
 /** Reads and validates a capsule's manifest; null when missing or invalid. Each call gets its own copy. */
 export function readManifest(agentsDir: string, agentId: string): Manifest | null {
   const path = join(capsuleDir(agentsDir, agentId), "manifest.json");
   try {
-    const stamp = fileStamp(Deno.statSync(path));
-    const cached = manifestCache.get(path);
-    if (cached?.stamp === stamp) return structuredClone(cached.manifest);
     const text = Deno.readTextFileSync(path);
+    const cached = manifestCache.get(path);
+    if (cached?.text === text) return structuredClone(cached.manifest);
     const parsed = ManifestSchema.safeParse(JSON.parse(text));
     if (!parsed.success) return null;
-    // Only when the file did not change while it was read.
-    if (fileStamp(Deno.statSync(path)) === stamp) {
-      manifestCache.delete(path);
-      manifestCache.set(path, { stamp, manifest: structuredClone(parsed.data) });
-      if (manifestCache.size > MANIFEST_CACHE_SIZE) {
-        manifestCache.delete(manifestCache.keys().next().value!);
-      }
+    manifestCache.delete(path);
+    manifestCache.set(path, { text, manifest: structuredClone(parsed.data) });
+    if (manifestCache.size > MANIFEST_CACHE_SIZE) {
+      manifestCache.delete(manifestCache.keys().next().value!);
     }
     return parsed.data;
   } catch {
@@ -221,6 +214,8 @@ export function deleteCapsule(agentsDir: string, agentId: string): boolean {
       hint: "Remove it by hand if you are sure.",
     });
   }
+  // Its memory database open in this process must not outlive it (an id made again is another agent).
+  closeStoreAt(join(dir, "memory.db"));
   Deno.removeSync(dir, { recursive: true });
   return true;
 }

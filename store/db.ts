@@ -50,6 +50,8 @@ const STATEMENT_CACHE_SIZE = 256;
  * A statement is run to completion (`run`, `get`, `all`) before another
  * `prepare` of its text can be called, so sharing one is safe; the oldest
  * text is dropped past the cache's size (SQL built with values in it).
+ * So never `iterate()` a store statement: preparing the same text while the
+ * iteration is open would reset it under the iterator.
  */
 function cachePreparedStatements(db: DatabaseSync): void {
   const prepare = db.prepare.bind(db);

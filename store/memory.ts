@@ -65,11 +65,12 @@ export class MemoryStore {
     transaction(this.db, () => entries.forEach((e) => this.add(e)));
   }
 
-  /** Whether one of the newest `within` entries has exactly this content. */
-  hasRecent(content: string, within = 50): boolean {
-    return this.db.prepare(
-      "SELECT 1 FROM (SELECT content FROM memories ORDER BY id DESC LIMIT ?) WHERE content = ? LIMIT 1",
-    ).get(within, content) !== undefined;
+  /** Removes the entries among the newest `within` that have exactly this content; how many. */
+  removeRecent(content: string, within = 50): number {
+    const info = this.db.prepare(
+      "DELETE FROM memories WHERE content = ? AND id IN (SELECT id FROM memories ORDER BY id DESC LIMIT ?)",
+    ).run(content, within);
+    return Number(info.changes);
   }
 
   /** The newest `limit` entries, newest first. */
