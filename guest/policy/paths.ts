@@ -82,9 +82,9 @@ function isPermission(error: unknown): boolean {
 /**
  * Real paths resolved before, per roots or denied-paths list: a session checks
  * every call against the same lists, fixed at launch like the sandbox built
- * on them, so each entry is resolved once per session instead of on every
- * call. A root that does not resolve yet is tried again next time; a denied
- * path that does not exist keeps its logical form (the check compares both).
+ * on them, so each existing entry is resolved once per session instead of on
+ * every call. One that does not resolve is tried again next time: it may be
+ * made later, behind a link.
  */
 const realPathsSeen = new WeakMap<readonly string[], Map<string, string>>();
 
@@ -93,11 +93,7 @@ const realPathsSeen = new WeakMap<readonly string[], Map<string, string>>();
  * One that does not exist (or cannot be resolved) can only contain paths
  * that do not exist yet: its logical form stands for it.
  */
-function realPathsOf(
-  list: readonly string[],
-  paths: readonly string[],
-  keepMissing: boolean,
-): Promise<string[]> {
+function realPathsOf(list: readonly string[], paths: readonly string[]): Promise<string[]> {
   let seen = realPathsSeen.get(list);
   if (!seen) realPathsSeen.set(list, seen = new Map());
   const known = seen;
@@ -109,7 +105,6 @@ function realPathsOf(
       known.set(path, real);
       return real;
     } catch {
-      if (keepMissing) known.set(path, path);
       return path;
     }
   }));
@@ -212,7 +207,6 @@ export async function checkPath(
   const realRoots = await realPathsOf(
     mode === "read" ? policy.readRoots : policy.writeRoots,
     roots,
-    false,
   );
   if (!realRoots.some((root) => isInside(real.real, root))) {
     return {
@@ -223,7 +217,7 @@ export async function checkPath(
   }
   const denyList = policy.denyPaths ?? [];
   const denied = resolveRoots(workspace, denyList);
-  const deniedReal = await realPathsOf(denyList, denied, true);
+  const deniedReal = await realPathsOf(denyList, denied);
   for (const [i, path] of denied.entries()) {
     if (isInside(abs, path) || isInside(real.real, path) || isInside(real.real, deniedReal[i])) {
       return { ok: false, error: `path '${raw}' is a protected file and cannot be accessed` };

@@ -276,3 +276,24 @@ Deno.test("checkPath: one policy checked again after links changed still refuses
     /protected file/,
   );
 });
+
+Deno.test("checkPath: a denied path made after the first check, reached by its real path, is refused", async () => {
+  await using dir = await tempDir();
+  const root = await Deno.realPath(dir.path);
+  const ws = join(root, "ws");
+  await Deno.mkdir(join(ws, "data"), { recursive: true });
+  await Deno.writeTextFile(join(ws, "data", "notes.txt"), "hi");
+  await Deno.symlink(join(ws, "data"), join(root, "link"));
+  const policy: PathPolicy = {
+    workspace: ws,
+    readRoots: ["."],
+    writeRoots: [],
+    fileWrite: false,
+    // Denied through a link, and missing at the session's first check.
+    denyPaths: [join(root, "link", "token.txt")],
+  };
+  assert.equal((await checkPath("data/notes.txt", "read", policy)).ok, true);
+  await Deno.writeTextFile(join(ws, "data", "token.txt"), "s3cret");
+  const check = await checkPath("data/token.txt", "read", policy);
+  assert.match((check as { error: string }).error, /protected file/);
+});
