@@ -54,9 +54,11 @@ function lessonKey(text: string): string {
 
 /** A memory of this very task says "this task" instead of repeating the task the prompt holds. */
 function sameTaskShortened(text: string, task: string | undefined): string {
-  // As guest/loop_state.ts writes it: the task cut to 300 characters, then spaces folded.
-  const same = task && `Task: ${task.slice(0, 300).replace(/\s+/g, " ")} Outcome (`;
-  return same && text.startsWith(same)
+  // A memory keeps the first 300 characters of its task (guest/loop_state.ts): only a task
+  // that short is known to be the same one, not merely to start the same way.
+  if (!task || task.length > 300) return text;
+  const same = `Task: ${task.replace(/\s+/g, " ")} Outcome (`;
+  return text.startsWith(same)
     ? `This same task before. Outcome (${text.slice(same.length)}`
     : text;
 }

@@ -15,22 +15,28 @@ export function isFatalModelError(reply: LlmResultMessage): boolean {
 }
 
 /**
- * A whole file that was read (`file_io` read, not cut short) is shown as its
- * text: JSON around it would escape every newline and quote and repeat what
- * the model asked for. A read cut short keeps its JSON, `truncated` and all.
+ * A whole file that was read (`file_io` read, not cut short, not empty) as
+ * its text: JSON around it would escape every newline and quote. Only for a
+ * native tool message, which its call id ties to the call; a JSON-step
+ * observation keeps the JSON, so file text cannot pass for the harness's own.
  */
 function wholeFileText(result: unknown): string | undefined {
   if (!result || typeof result !== "object") return undefined;
   const r = result as Record<string, unknown>;
   const shape = Object.keys(r).sort().join(",");
   if (shape !== "content,path,size_bytes,truncated" || r.truncated !== false) return undefined;
-  if (typeof r.content !== "string") return undefined;
-  return r.content === "" ? "(the file is empty)" : r.content;
+  return typeof r.content === "string" && r.content !== "" ? r.content : undefined;
 }
 
-/** A tool result as text (JSON, or a whole file's text), cut to `max` characters with a visible note. */
-export function resultText(outcome: ToolOutcome, max: number): string {
-  const body = (outcome.ok ? wholeFileText(outcome.result) : undefined) ?? JSON.stringify(
+/**
+ * A tool result as JSON text, cut to `max` characters with a visible note.
+ * With `fileAsText` (native tool messages), a whole file read that fits in
+ * `max` is its text instead.
+ */
+export function resultText(outcome: ToolOutcome, max: number, fileAsText = false): string {
+  const text = fileAsText && outcome.ok ? wholeFileText(outcome.result) : undefined;
+  if (text !== undefined && text.length <= max) return text;
+  const body = JSON.stringify(
     outcome.ok ? outcome.result : { error: outcome.error, ...outcome.result },
   );
   return body.length > max

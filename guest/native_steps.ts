@@ -80,7 +80,7 @@ async function runBatch(
     if (alone) await settle();
     const result = admitted.outcome().then((outcome) => {
       state.record(admitted.key, outcome);
-      return resultText(outcome, max);
+      return resultText(outcome, max, true);
     });
     results.push(result);
     running.push(result);

@@ -73,3 +73,16 @@ Deno.test("system prompt: a memory of this very task says so instead of repeatin
   assert.doesNotMatch(tail, /a\.txt/, "the task is in the prompt already");
   assert.match(tail, /Task: Read c\.txt\. Outcome \(error\)/, "another task's lesson stays whole");
 });
+
+Deno.test("system prompt: a long task that only starts like a remembered one is not called the same", () => {
+  const opening = "Using the sales table in data.db, ".repeat(10); // 340 characters
+  const remembered = `${opening}sum the EU revenue.`;
+  const { tail } = composeSystemPrompt({
+    skillMd: "# Analyst",
+    workspace: "/ws",
+    task: `${opening}delete the US rows.`,
+    memories: [memory(`Task: ${remembered.slice(0, 300)}\nOutcome (ok): 1,234 EUR.`)],
+  });
+  assert.doesNotMatch(tail, /This same task/);
+  assert.match(tail, /Task: Using the sales table/);
+});
