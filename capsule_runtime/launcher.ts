@@ -9,7 +9,7 @@
  * unless a network tool is granted, its own PID namespace.
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { isInside } from "../guest/policy/paths.ts";
+import { expandWorkspace, isInside } from "../guest/policy/paths.ts";
 import { networkFlags } from "./launch_network.ts";
 import { toolsWithPermission } from "../guest/tools/registry.ts";
 import { HOST_TOOL_SPECS } from "../tools/specs/registry.ts";
@@ -180,7 +180,9 @@ const list = (paths: Iterable<string>) => [...new Set(paths)].join(",");
 
 /** Resolves a manifest path (relative to the workspace, or absolute). */
 export function resolveRoot(workspace: string, path: string): string {
-  return isAbsolute(path) ? resolve(path) : resolve(workspace, path);
+  // `$WORKSPACE/data` means what it means to the guest's path checks (guest/policy/paths.ts).
+  const expanded = expandWorkspace(path, workspace);
+  return isAbsolute(expanded) ? resolve(expanded) : resolve(workspace, expanded);
 }
 
 /** True when `path` is `root` or inside it (guest/policy/paths.ts `isInside`, root first). */

@@ -384,3 +384,20 @@ Deno.test("--deny-net holds only forms Deno 2.9 accepts (no IPv6 CIDR ranges)", 
     assert.ok(!(net.startsWith("[") && net.includes("/")), net);
   }
 });
+
+Deno.test("roots written with $WORKSPACE mean the workspace, as in the guest's path checks; outside ones are dropped", () => {
+  const manifest = parseManifest({
+    agent_id: "worker-1a2b",
+    name: "Worker",
+    created_at: "2026-01-01T00:00:00Z",
+    tools_allowlist: ["file_io"],
+    permissions: {
+      read_roots: ["$WORKSPACE/data", "${WORKSPACE}/docs", "$WORKSPACE/../etc"],
+      write_roots: ["$WORKSPACE/out"],
+      file_write: true,
+    },
+  });
+  const p = resolvePermissions(manifest, "/ws", ["/ws"]);
+  assert.deepEqual(p.readRoots, ["/ws/data", "/ws/docs"]);
+  assert.deepEqual(p.writeRoots, ["/ws/out"]);
+});
