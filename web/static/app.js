@@ -310,10 +310,15 @@ function connectRun() {
   source.addEventListener("stream_end", () => {
     source.close();
     document.body.dataset.runEnded = "1";
-    if (renderedRunning) setTimeout(() => location.reload(), 300);
+    // Not when the user is already on the way elsewhere: a reload would cancel their navigation.
+    if (renderedRunning) setTimeout(() => leaving || location.reload(), 300);
     else refreshRunFragment();
   });
 }
+
+/** Set once this page starts to unload (a link followed, a form sent). */
+let leaving = false;
+addEventListener("beforeunload", () => (leaving = true));
 
 connectGlobal();
 connectRun();
