@@ -148,7 +148,6 @@ export class CapsuleProcess implements CapsuleChannel {
   }
 
   static spawn(plan: LaunchPlan, onStderrLine?: (line: string) => void): CapsuleProcess {
-    const stamp = plan.sandbox === "bwrap" ? mountStamp(plan.args) : undefined;
     const child = new Deno.Command(plan.command, {
       args: plan.args,
       env: plan.env,
@@ -160,6 +159,8 @@ export class CapsuleProcess implements CapsuleChannel {
       // Its own process group, so a kill reaches every process it started.
       detached: true,
     }).spawn();
+    // Taken while bwrap sets up its mounts (not before, so the capsule starts at once).
+    const stamp = plan.sandbox === "bwrap" ? mountStamp(plan.args) : undefined;
     return new CapsuleProcess(child, onStderrLine, stamp);
   }
 
