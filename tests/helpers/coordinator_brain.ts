@@ -128,6 +128,33 @@ export function notesBrain(options: { role?: string; stepDelayMs?: number } = {}
   };
 }
 
+/**
+ * One subtask per task: read the `.txt` file the task names ("Read first.txt
+ * …") with file_io, then answer. Runs of different files go to one reader
+ * agent, so a test can follow the agent's capsule from run to run.
+ */
+export function taskFileBrain(): Brain {
+  return {
+    complexity: "simple",
+    plan: (_phase, prompt) => [{
+      task_id: "read",
+      title: "Read",
+      description: `Read ${/Read (\w+\.txt)/.exec(prompt)?.[1] ?? "?"} and say what it holds.`,
+      role_tag: "reader",
+      tools: ["file_io"],
+    }],
+    // The file of the agent's own task message ("Task:\nRead …"), not of a remembered earlier task.
+    agent: ({ step, prompt }) =>
+      step === 0
+        ? toolStep("file_io", {
+          op: "read",
+          path: /Task:\nRead (\w+\.txt)/.exec(prompt)?.[1] ?? "?",
+        })
+        : finalStep("I read the file."),
+    synthesis: "Read.",
+  };
+}
+
 /** Two reader subtasks: first.txt, then second.txt once the first is done. */
 export const READ_BOTH_PLAN: PlanItem[] = [
   { task_id: "first", title: "First", description: "Read first.txt.", role_tag: "reader" },

@@ -6,41 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  CapsulePool,
-  prestartCapsule,
-  type RunCapsuleOptions,
-} from "../../capsule_runtime/host.ts";
+import { CapsulePool, prestartCapsule } from "../../capsule_runtime/host.ts";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
 import {
-  type CapsuleFixture,
   capsuleFixture,
-  eventsOfType,
   finalStep,
   processAlive,
+  promptsText,
+  runScripted,
   scriptedModel,
   toolStep,
 } from "../fixtures/capsule_harness.ts";
 import { waitFor } from "../helpers/wait.ts";
-
-function run(
-  fx: CapsuleFixture,
-  turns: Parameters<typeof scriptedModel>[0],
-  extra: Partial<RunCapsuleOptions> = {},
-) {
-  const model = scriptedModel(turns);
-  const from = fx.events.length;
-  const result = fx.run({
-    task: "Read notes.txt and report what it says.",
-    hooks: { complete: model.complete },
-    timeoutMs: 30_000,
-    ...extra,
-  }).then((r) => ({ ...r, started: eventsOfType(fx.events.slice(from), "started") }));
-  return { model, result };
-}
-
-const allText = (prompts: { content: string }[][]) =>
-  prompts.flat().map((m) => JSON.stringify(m)).join("\n");
 
 Deno.test("a kept capsule serves the agent's next subtask in the same process, from a fresh state", async () => {
   await using fx = await capsuleFixture({
@@ -50,7 +27,7 @@ Deno.test("a kept capsule serves the agent's next subtask in the same process, f
   Deno.writeTextFileSync(join(fx.workspace, "secret.txt"), "the vault code is ZEBRA-4711");
   const pool = new CapsulePool();
   try {
-    const first = run(fx, [
+    const first = runScripted(fx, [
       toolStep("file_io", { op: "read", path: "secret.txt" }),
       toolStep("file_io", { op: "write", path: "out.txt", content: "written by the first" }),
       finalStep("Done with the first."),
@@ -58,12 +35,15 @@ Deno.test("a kept capsule serves the agent's next subtask in the same process, f
     const a = await first.result;
     assert.equal(a.status, "ok");
     assert.deepEqual(a.artifacts.length, 1, "the first subtask wrote one file");
-    assert.match(allText(first.model.prompts), /ZEBRA-4711/);
+    assert.match(promptsText(first.model.prompts), /ZEBRA-4711/);
     assert.equal(pool.size, 1, "the capsule went back to the pool");
     const pid = a.started[0].pid;
     assert.ok(processAlive(pid));
 
-    const second = run(fx, [toolStep("file_io", { op: "list", path: "." }), finalStep("Listed.")], {
+    const second = runScripted(fx, [
+      toolStep("file_io", { op: "list", path: "." }),
+      finalStep("Listed."),
+    ], {
       pool,
       task: "Second subtask: list the workspace.",
     });
@@ -75,7 +55,7 @@ Deno.test("a kept capsule serves the agent's next subtask in the same process, f
     // not its tool calls, not its artifacts. The first prompt is the usual three messages
     // (the host's episodic memory of the first task is recalled into it, as for any new
     // capsule: that is the host's record, sent in `start`, not the process's).
-    const seen = allText(second.model.prompts);
+    const seen = promptsText(second.model.prompts);
     assert.doesNotMatch(seen, /ZEBRA-4711/);
     assert.doesNotMatch(seen, /written by the first/);
     assert.deepEqual(second.model.prompts[0].map((m) => m.role), ["system", "system", "user"]);
@@ -93,7 +73,7 @@ Deno.test("a kept capsule is never given to another manifest, even with the same
   Deno.writeTextFileSync(join(fx.workspace, "notes.txt"), "hello");
   const pool = new CapsulePool();
   try {
-    const a = await run(fx, [finalStep("one")], { pool }).result;
+    const a = await runScripted(fx, [finalStep("one")], { pool }).result;
     const pid = a.started[0].pid;
     assert.equal(pool.size, 1);
     // Another agent with the same tools: another capsule, and the kept one stays the first's.
@@ -102,13 +82,13 @@ Deno.test("a kept capsule is never given to another manifest, even with the same
       description: "Another capsule.",
       tools_allowlist: ["file_io"],
     });
-    const b = await run(fx, [finalStep("two")], { pool, manifest: other }).result;
+    const b = await runScripted(fx, [finalStep("two")], { pool, manifest: other }).result;
     assert.notEqual(b.started[0].pid, pid);
     assert.equal(b.started[0].warm, undefined);
     // The same agent with a changed manifest (its description only: the flags are the
     // same) is another manifest: it spawns its own, and the old capsule is killed.
     const changed = { ...fx.manifest, description: "A capsule under test, edited." };
-    const c = await run(fx, [finalStep("three")], { pool, manifest: changed }).result;
+    const c = await runScripted(fx, [finalStep("three")], { pool, manifest: changed }).result;
     assert.notEqual(c.started[0].pid, pid);
     assert.notEqual(c.started[0].pid, b.started[0].pid);
     await waitFor(() => !processAlive(pid), "the process to end", 5_000);
@@ -125,7 +105,7 @@ Deno.test("a prestarted capsule is taken by the same plan; closing the pool kill
     await prestartCapsule(pool, launch, 2);
     const [p1, p2] = pool.pids();
     assert.equal(pool.size, 2);
-    const a = await run(fx, [finalStep("one")], { pool }).result;
+    const a = await runScripted(fx, [finalStep("one")], { pool }).result;
     assert.equal(a.status, "ok");
     assert.ok([p1, p2].includes(a.started[0].pid), "a prestarted capsule was taken");
     assert.equal(a.started[0].warm, "prestarted");
@@ -136,7 +116,7 @@ Deno.test("a prestarted capsule is taken by the same plan; closing the pool kill
     assert.equal(pool.size, 0);
     for (const pid of idle) await waitFor(() => !processAlive(pid), "the process to end", 5_000);
     // A closed pool keeps nothing: the next capsule exits after its answer.
-    const b = await run(fx, [finalStep("two")], { pool }).result;
+    const b = await runScripted(fx, [finalStep("two")], { pool }).result;
     assert.equal(b.status, "ok");
     assert.equal(b.started[0].warm, undefined);
     await waitFor(() => !processAlive(b.started[0].pid), "the process to end", 5_000);
@@ -150,7 +130,7 @@ Deno.test("a capsule whose subtask failed is not kept; an idle one is killed aft
   const pool = new CapsulePool({ idleMs: 300 });
   try {
     // The agent gives up (an error final): the process ends, it is not reused.
-    const failed = await run(fx, [finalStep("cannot", "error")], { pool }).result;
+    const failed = await runScripted(fx, [finalStep("cannot", "error")], { pool }).result;
     assert.equal(failed.status, "error");
     assert.equal(pool.size, 0);
     await waitFor(() => !processAlive(failed.started[0].pid), "the process to end", 5_000);
@@ -173,7 +153,7 @@ Deno.test("a capsule whose subtask failed is not kept; an idle one is killed aft
     assert.equal(pool.size, 0);
     await waitFor(() => !processAlive(timedOutPid), "the process to end", 5_000);
     // A clean one is kept, then killed when it idles past 300 ms.
-    const ok = await run(fx, [finalStep("fine")], { pool }).result;
+    const ok = await runScripted(fx, [finalStep("fine")], { pool }).result;
     assert.equal(pool.size, 1);
     await waitFor(
       () => pool.size === 0 && !processAlive(ok.started[0].pid),

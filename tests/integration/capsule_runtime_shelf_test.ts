@@ -7,38 +7,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CapsulePool, type RunCapsuleOptions } from "../../capsule_runtime/host.ts";
+import { CapsulePool } from "../../capsule_runtime/host.ts";
 import { CapsuleShelf } from "../../capsule_runtime/capsule_shelf.ts";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
 import {
-  type CapsuleFixture,
   capsuleFixture,
-  eventsOfType,
   finalStep,
   processAlive,
-  scriptedModel,
+  promptsText,
+  runScripted,
   toolStep,
 } from "../fixtures/capsule_harness.ts";
 import { waitFor } from "../helpers/wait.ts";
-
-function run(
-  fx: CapsuleFixture,
-  turns: Parameters<typeof scriptedModel>[0],
-  extra: Partial<RunCapsuleOptions> = {},
-) {
-  const model = scriptedModel(turns);
-  const from = fx.events.length;
-  const result = fx.run({
-    task: "Read notes.txt and report what it says.",
-    hooks: { complete: model.complete },
-    timeoutMs: 30_000,
-    ...extra,
-  }).then((r) => ({ ...r, started: eventsOfType(fx.events.slice(from), "started") }));
-  return { model, result };
-}
-
-const allText = (prompts: { content: string }[][]) =>
-  prompts.flat().map((m) => JSON.stringify(m)).join("\n");
 
 Deno.test("a run that ended well leaves its capsule to the next run of the same agent, which starts from a fresh state", async () => {
   await using fx = await capsuleFixture({ tools: ["file_io"] });
@@ -46,7 +26,7 @@ Deno.test("a run that ended well leaves its capsule to the next run of the same 
   const shelf = new CapsuleShelf();
   try {
     const firstRun = new CapsulePool({ shelf });
-    const a = await run(fx, [
+    const a = await runScripted(fx, [
       toolStep("file_io", { op: "read", path: "secret.txt" }),
       finalStep("Read it."),
     ], { pool: firstRun }).result;
@@ -57,7 +37,7 @@ Deno.test("a run that ended well leaves its capsule to the next run of the same 
     assert.ok(processAlive(pid));
 
     const secondRun = new CapsulePool({ shelf });
-    const second = run(fx, [finalStep("Nothing to read.")], {
+    const second = runScripted(fx, [finalStep("Nothing to read.")], {
       pool: secondRun,
       task: "Second run: say hello.",
     });
@@ -66,7 +46,7 @@ Deno.test("a run that ended well leaves its capsule to the next run of the same 
     assert.equal(b.started[0].pid, pid, "the same process served the next run");
     assert.equal(b.started[0].warm, "carried");
     assert.equal(shelf.size, 0);
-    assert.doesNotMatch(allText(second.model.prompts), /ZEBRA-4711/);
+    assert.doesNotMatch(promptsText(second.model.prompts), /ZEBRA-4711/);
     assert.deepEqual(second.model.prompts[0].map((m) => m.role), ["system", "system", "user"]);
     secondRun.close("the run ended", { shelve: true });
     assert.equal(shelf.size, 1);
@@ -81,13 +61,13 @@ Deno.test("a stopped run shelves nothing; another manifest or workspace never ge
   const shelf = new CapsuleShelf();
   try {
     const stopped = new CapsulePool({ shelf });
-    const a = await run(fx, [finalStep("one")], { pool: stopped }).result;
+    const a = await runScripted(fx, [finalStep("one")], { pool: stopped }).result;
     stopped.close("the run stopped");
     assert.equal(shelf.size, 0);
     await waitFor(() => !processAlive(a.started[0].pid), "the stopped run's capsule to end");
 
     const ended = new CapsulePool({ shelf });
-    const b = await run(fx, [finalStep("two")], { pool: ended }).result;
+    const b = await runScripted(fx, [finalStep("two")], { pool: ended }).result;
     ended.close("the run ended", { shelve: true });
     assert.equal(shelf.size, 1);
     const shelved = b.started[0].pid;
@@ -98,7 +78,7 @@ Deno.test("a stopped run shelves nothing; another manifest or workspace never ge
       description: "Another capsule.",
       tools_allowlist: ["file_io"],
     });
-    const c = await run(fx, [finalStep("three")], {
+    const c = await runScripted(fx, [finalStep("three")], {
       pool: new CapsulePool({ shelf }),
       manifest: other,
     }).result;
@@ -106,7 +86,7 @@ Deno.test("a stopped run shelves nothing; another manifest or workspace never ge
     // The same agent on another workspace.
     const elsewhere = join(fx.root, "elsewhere");
     Deno.mkdirSync(elsewhere);
-    const d = await run(fx, [finalStep("four")], {
+    const d = await runScripted(fx, [finalStep("four")], {
       pool: new CapsulePool({ shelf }),
       workspace: elsewhere,
       allowedRoots: [elsewhere],
@@ -129,7 +109,9 @@ Deno.test("the shelf kills what idles too long and what is over its size", async
     const pools = [new CapsulePool({ shelf }), new CapsulePool({ shelf })];
     const pids: number[] = [];
     for (const [i, pool] of pools.entries()) {
-      pids.push((await run(fx, [finalStep(`answer ${i}`)], { pool }).result).started[0].pid);
+      pids.push(
+        (await runScripted(fx, [finalStep(`answer ${i}`)], { pool }).result).started[0].pid,
+      );
     }
     assert.notEqual(pids[0], pids[1]);
     for (const pool of pools) pool.close("the run ended", { shelve: true });
@@ -151,7 +133,7 @@ Deno.test("a waiting bubblewrap capsule whose folder was made again is not hande
   Deno.writeTextFileSync(join(data, "old.txt"), "old");
   const shelf = new CapsuleShelf();
   const list = (pool: CapsulePool) =>
-    run(fx, [toolStep("file_io", { op: "list", path: "data" }), finalStep("Listed.")], {
+    runScripted(fx, [toolStep("file_io", { op: "list", path: "data" }), finalStep("Listed.")], {
       pool,
       task: "List data.",
     });
@@ -170,7 +152,7 @@ Deno.test("a waiting bubblewrap capsule whose folder was made again is not hande
     assert.equal(b.status, "ok");
     assert.notEqual(b.started[0].pid, a.started[0].pid, "a new capsule, with the new folder bound");
     assert.equal(b.started[0].warm, undefined);
-    assert.match(allText(second.model.prompts), /new\.txt/);
+    assert.match(promptsText(second.model.prompts), /new\.txt/);
     await waitFor(() => !processAlive(a.started[0].pid), "the old capsule to end");
   } finally {
     shelf.close("test over");

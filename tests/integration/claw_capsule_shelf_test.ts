@@ -9,43 +9,39 @@ import { tempDir } from "../helpers/temp.ts";
 import {
   finalStep,
   isAgentStep,
+  notesBrain,
   seedAgent,
   startBrain,
+  taskFileBrain,
   toolStep,
 } from "../helpers/coordinator_brain.ts";
 import { openStore } from "../../store/mod.ts";
 import { promptText } from "../fakes/mod.ts";
 import { processAlive } from "../fixtures/capsule_harness.ts";
 import { waitFor } from "../helpers/wait.ts";
+import type { Settings } from "../../core/settings.ts";
 
-Deno.test("a claw's next run starts on the capsule its last run left, from a fresh state; close() ends it", async () => {
-  await using dir = await tempDir();
-  const { fake, settings, workspace, env } = await startBrain(dir.path, {
-    complexity: "simple",
-    plan: (task) => [{
-      task_id: "read",
-      title: "Read",
-      description: task,
-      role_tag: "reader",
-      tools: ["file_io"],
-    }],
-    agent: ({ step, prompt }) =>
-      step === 0
-        ? toolStep("file_io", { op: "read", path: /Read (\w+\.txt)/.exec(prompt)?.[1] ?? "?" })
-        : finalStep("I read the file."),
-    synthesis: "Read.",
-  }, { CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD: "0.2" });
-  await Deno.writeTextFile(join(workspace, "first.txt"), "first secret ALPHA-111\n");
-  await Deno.writeTextFile(join(workspace, "second.txt"), "second text BETA-222\n");
-  const claw = createClaw({
-    cwd: dir.path,
+/** A claw on the brain's data folder (the one `startBrain` trusted), as a library user opens one. */
+function clawOn(dir: string, settings: Settings, env: Record<string, string>) {
+  return createClaw({
+    cwd: dir,
     envFile: false,
     env: {
       ...env,
       CLOSED_CLAW_HOME: settings.homeDir,
-      CLOSED_CLAW_CONFIG_DIR: join(dir.path, ".config", "closed-claw"),
+      CLOSED_CLAW_CONFIG_DIR: join(dir, ".config", "closed-claw"),
     },
   });
+}
+
+Deno.test("a claw's next run starts on the capsule its last run left, from a fresh state; close() ends it", async () => {
+  await using dir = await tempDir();
+  const { fake, settings, workspace, env } = await startBrain(dir.path, taskFileBrain(), {
+    CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD: "0.2",
+  });
+  await Deno.writeTextFile(join(workspace, "first.txt"), "first secret ALPHA-111\n");
+  await Deno.writeTextFile(join(workspace, "second.txt"), "second text BETA-222\n");
+  const claw = clawOn(dir.path, settings, env);
   const started: Record<string, unknown>[] = [];
   try {
     const onEvent = (e: RunLogEvent) => {
@@ -114,15 +110,7 @@ Deno.test("a run that fails leaves nothing for the next: its prestarted capsule 
   const store = openStore(settings.dbPath);
   seedAgent(settings, store, "Reads text files, nothing else");
   store.close();
-  const claw = createClaw({
-    cwd: dir.path,
-    envFile: false,
-    env: {
-      ...env,
-      CLOSED_CLAW_HOME: settings.homeDir,
-      CLOSED_CLAW_CONFIG_DIR: join(dir.path, ".config", "closed-claw"),
-    },
-  });
+  const claw = clawOn(dir.path, settings, env);
   try {
     const events: RunLogEvent[] = [];
     const failed = await claw.run("A doomed task, then read the notes", {
@@ -154,19 +142,7 @@ Deno.test("a run that fails leaves nothing for the next: its prestarted capsule 
 
 Deno.test("a script that never closes its claw still ends at once; its waiting capsule ends with it", async () => {
   await using dir = await tempDir();
-  const { fake, settings, workspace, env } = await startBrain(dir.path, {
-    complexity: "simple",
-    plan: () => [{
-      task_id: "read",
-      title: "Read",
-      description: "Read notes.txt.",
-      role_tag: "reader",
-      tools: ["file_io"],
-    }],
-    agent: ({ step }) =>
-      step === 0 ? toolStep("file_io", { op: "read", path: "notes.txt" }) : finalStep("Read it."),
-    synthesis: "Read.",
-  });
+  const { fake, settings, workspace, env } = await startBrain(dir.path, notesBrain());
   await Deno.writeTextFile(join(workspace, "notes.txt"), "hello\n");
   const script = join(dir.path, "forgetful.ts");
   await Deno.writeTextFile(

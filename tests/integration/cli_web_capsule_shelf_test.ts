@@ -8,26 +8,14 @@ import { join } from "node:path";
 import { decode, spawnCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { finalStep, startBrain, toolStep } from "../helpers/coordinator_brain.ts";
+import { startBrain, taskFileBrain } from "../helpers/coordinator_brain.ts";
 import { processAlive } from "../fixtures/capsule_harness.ts";
 
 Deno.test("the dashboard's next run of an agent starts on the capsule its last run left; stopping the dashboard ends it", async () => {
   await using dir = await tempDir();
-  const { fake, settings, workspace, env } = await startBrain(dir.path, {
-    complexity: "simple",
-    plan: (task) => [{
-      task_id: "read",
-      title: "Read",
-      description: task,
-      role_tag: "reader",
-      tools: ["file_io"],
-    }],
-    agent: ({ step, prompt }) =>
-      step === 0
-        ? toolStep("file_io", { op: "read", path: /Read (\w+\.txt)/.exec(prompt)?.[1] ?? "?" })
-        : finalStep("I read the file."),
-    synthesis: "Read.",
-  }, { CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD: "0.2" });
+  const { fake, settings, workspace, env } = await startBrain(dir.path, taskFileBrain(), {
+    CLOSED_CLAW_LOW_CONFIDENCE_THRESHOLD: "0.2",
+  });
   await Deno.writeTextFile(join(workspace, "first.txt"), "one\n");
   await Deno.writeTextFile(join(workspace, "second.txt"), "two\n");
   const web = spawnCli(["web", "--port", "0"], { cwd: dir.path, env });
