@@ -227,7 +227,7 @@ export class CapsulePool {
 
   /** Moves an idle capsule to the shelf; false when it may start programs or the shelf refuses it. */
   private shelve(entry: Idle): boolean {
-    if (entry.programs || !this.shelf!.put(entry.key, entry.agentId, entry.proc)) return false;
+    if (entry.programs || !this.shelf!.put(entry.key, entry.proc)) return false;
     this.idle.splice(this.idle.indexOf(entry), 1);
     clearTimeout(entry.timer);
     return true;

@@ -23,7 +23,6 @@ export const SHELF_MAX = 8;
 
 interface Shelved {
   key: string;
-  agentId: string;
   proc: CapsuleProcess;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -56,11 +55,10 @@ export class CapsuleShelf {
   }
 
   /** Keeps a capsule for a later run; false (the caller kills it) once closed. */
-  put(key: string, agentId: string, proc: CapsuleProcess): boolean {
+  put(key: string, proc: CapsuleProcess): boolean {
     if (this.closed || proc.killed) return false;
     const entry: Shelved = {
       key,
-      agentId,
       proc,
       timer: setTimeout(() => this.discard(entry, "idle too long between runs"), this.idleMs),
     };
