@@ -173,7 +173,13 @@ export class NatsPlacement implements CapsulePlacement {
               jobId,
               event.pid,
               request.onStderrLine,
-              { agentId: request.manifest.agent_id, approve: request.approve, emit: request.emit },
+              {
+                agentId: request.manifest.agent_id,
+                approve: request.approve,
+                emit: request.emit,
+                networkHosts: request.plan.permissions.networkHosts,
+                paidApiProviders: request.paidApiProviders,
+              },
             );
             const plan = mergePlan(request.plan, from.worker, event);
             const remote = capsule;

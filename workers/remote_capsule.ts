@@ -19,6 +19,8 @@ import {
 import type { HostToolOutcome } from "../guest/protocol_types.ts";
 import type { CapsuleEvent, CapsuleHooks } from "../capsule_runtime/capsule_types.ts";
 import { ProgramLostError } from "../capsule_runtime/capsule_types.ts";
+import { hostAllowed } from "../guest/policy/ssrf.ts";
+import { paidProviderFor } from "../guest/policy/paid_api.ts";
 import {
   capsuleSubject,
   chunked,
@@ -80,6 +82,13 @@ export interface RemoteHost {
   agentId: string;
   approve?: CapsuleHooks["approve"];
   emit(event: CapsuleEvent): void;
+  /**
+   * What a worker may ask approval for: a host of the coordinator's own plan
+   * (`egress.networkHosts`) that is a paid API of its settings. A worker's
+   * `approve` for anything else is refused without asking anyone.
+   */
+  networkHosts: readonly string[];
+  paidApiProviders: readonly string[];
 }
 
 export class RemoteCapsule implements CapsuleChannel {
@@ -164,8 +173,35 @@ export class RemoteCapsule implements CapsuleChannel {
     }
   }
 
-  /** Asks the caller about a program's connection to a paid-API host, and answers the worker. */
+  /** One answer per host, as the local egress proxy keeps (a program opens many connections). */
+  private readonly egressAnswers = new Map<string, Promise<{ approved: boolean; note: string }>>();
+
+  /**
+   * Answers a worker's question about a program's connection to a paid-API
+   * host: refused at once unless the host is one this capsule's plan lists and
+   * the provider is the paid API the coordinator's settings name for it (a
+   * hostile worker must not put its own questions, say about an MCP tool,
+   * before the user); asked once per host.
+   */
   private async approveEgress(request: Extract<WorkerEvent, { t: "approve" }>): Promise<void> {
+    const { networkHosts, paidApiProviders } = this.host;
+    const host = request.host.toLowerCase();
+    const known = hostAllowed(host, networkHosts) &&
+      paidProviderFor(host, paidApiProviders) === request.provider;
+    let answer = this.egressAnswers.get(host);
+    if (!answer) {
+      answer = known
+        ? this.askEgress(request)
+        : Promise.resolve({ approved: false, note: "not a paid-API host of this capsule's plan" });
+      if (known) this.egressAnswers.set(host, answer);
+    }
+    this.control({ t: "approve_answer", id: request.id, ...await answer });
+  }
+
+  /** Asks the caller, and records the decision as an `approval` event. */
+  private async askEgress(
+    request: Extract<WorkerEvent, { t: "approve" }>,
+  ): Promise<{ approved: boolean; note: string }> {
     const { approve, agentId } = this.host;
     const t0 = performance.now();
     let answer = { approved: false, note: "no approval hook: paid-API hosts are refused" };
@@ -195,7 +231,7 @@ export class RemoteCapsule implements CapsuleChannel {
       note: answer.note,
       ms: Math.round(performance.now() - t0),
     });
-    this.control({ t: "approve_answer", id: request.id, ...answer });
+    return answer;
   }
 
   private tick(): void {
