@@ -180,3 +180,33 @@ Deno.test("a prestarted capsule that may start programs is never shelved", async
   assert.equal(await new CapsulePool({ shelf }).take(plan, manifest), null);
   shelf.close("test over");
 });
+
+Deno.test("a link out of the workspace planted between runs (by another agent's program) means a new capsule that denies it", async () => {
+  // Deno permissions only: there a link is followed, and only the launch's deny list stops it.
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  const outside = join(fx.root, "outside");
+  Deno.mkdirSync(outside);
+  Deno.writeTextFileSync(join(outside, "secret.txt"), "the vault code is ZEBRA-4711");
+  const shelf = new CapsuleShelf();
+  try {
+    const first = new CapsulePool({ shelf });
+    const a = await runScripted(fx, [finalStep("Nothing to do.")], {
+      pool: first,
+      osSandbox: false,
+    }).result;
+    first.close("the run ended", { shelve: true });
+    assert.equal(shelf.size, 1);
+    // What a terminal agent's program could leave in the shared workspace.
+    Deno.symlinkSync(outside, join(fx.workspace, "way_out"));
+    const second = runScripted(fx, [
+      toolStep("file_io", { op: "read", path: "way_out/secret.txt" }),
+      finalStep("Tried."),
+    ], { pool: new CapsulePool({ shelf }), osSandbox: false, task: "Read way_out/secret.txt." });
+    const b = await second.result;
+    assert.notEqual(b.started[0].pid, a.started[0].pid, "the plan changed, so the capsule did");
+    assert.equal(b.started[0].warm, undefined);
+    assert.doesNotMatch(promptsText(second.model.prompts), /ZEBRA-4711/);
+  } finally {
+    shelf.close("test over");
+  }
+});
