@@ -8,7 +8,10 @@
  *   manifest grants writes); the data folder, secrets, control files and
  *   escaping links denied, the product's code never writable;
  * - `--allow-net` of the manifest's exact `network_hosts` only (private
- *   ranges denied), no network at all when there are none;
+ *   IPv4 ranges denied), no network at all when there are none. Deno takes
+ *   no IPv6 range in `--deny-net` and there is no SSRF guard or byte budget
+ *   here: a listed name resolving to a private or IPv4-mapped IPv6 address
+ *   is not stopped (docs/mcp.md says so; bubblewrap's egress proxy checks it);
  * - `--allow-env` of the entry's `--env` names only, and `--ignore-env` so a
  *   package probing another variable reads `undefined` instead of failing;
  * - no `--allow-run`, `--allow-ffi`, `--allow-sys` (except `hostname`, which
