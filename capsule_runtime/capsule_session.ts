@@ -28,6 +28,7 @@ import { boundedResult, emptyOutcome, type Failure, notStarted, safeEmitter } fr
 import { modelRequestHash, type StepJournal } from "./step_journal.ts";
 import { StepReplay } from "./step_replay.ts";
 import { SessionToolCalls } from "./session_tool_calls.ts";
+import { breachedLimit } from "./limit_events.ts";
 import { declaredTools } from "../guest/prompt_rules.ts";
 import { McpToolset } from "./mcp_tools.ts";
 import type { WarmKind } from "./capsule_pool.ts";
@@ -128,8 +129,6 @@ interface SessionStart {
   warm?: WarmKind;
 }
 
-const LIMIT_ERROR = /^limit_[a-z_]+:/;
-
 /** A running capsule and everything the host has seen of it so far. */
 class CapsuleSession {
   private readonly abort = new AbortController();
@@ -169,10 +168,8 @@ class CapsuleSession {
     this.warm = from.warm;
     const emit = from.emit;
     this.emit = (event) => {
-      if (
-        event.type === "protocol_error" || event.type === "error" ||
-        (event.type === "tool_done" && !event.ok && LIMIT_ERROR.test(event.error))
-      ) this.troubled = true;
+      // An error ends the session through `fail`, which `keep` sees as `failure`.
+      if (event.type === "protocol_error" || breachedLimit(event)) this.troubled = true;
       emit(event);
     };
     this.began = from.began;

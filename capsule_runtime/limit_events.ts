@@ -7,6 +7,13 @@ import type { CapsuleEvent } from "./capsule_types.ts";
 
 const LIMIT_ERROR = /^(limit_[a-z_]+):/;
 
+/** The limit a failed tool call breached (`limit_cpu`…), or null. */
+export function breachedLimit(event: CapsuleEvent): string | null {
+  return event.type === "tool_done" && !event.ok
+    ? LIMIT_ERROR.exec(event.error)?.[1] ?? null
+    : null;
+}
+
 /** Wraps a listener so each breached tool call is followed by a `limit_breached` event. */
 export function withLimitEvents(
   onEvent: ((event: CapsuleEvent) => void) | undefined,
@@ -14,9 +21,8 @@ export function withLimitEvents(
   if (!onEvent) return undefined;
   return (event) => {
     onEvent(event);
-    if (event.type !== "tool_done" || event.ok) return;
-    const code = LIMIT_ERROR.exec(event.error)?.[1];
-    if (code) {
+    const code = breachedLimit(event);
+    if (code && event.type === "tool_done") {
       onEvent({
         type: "limit_breached",
         id: event.id,

@@ -11,6 +11,7 @@ import { createCapsule } from "../../capsule_runtime/factory.ts";
 import {
   capsuleFixture,
   finalStep,
+  HOSTILE_GUEST,
   processAlive,
   promptsText,
   runScripted,
@@ -191,6 +192,23 @@ Deno.test("a cancelled subtask's capsule is killed, not kept", async () => {
     assert.equal(r.status, "cancelled");
     assert.equal(pool.size, 0);
     await waitFor(() => !processAlive(pid), "the process to end", 5_000);
+  } finally {
+    pool.close("test over");
+  }
+});
+
+Deno.test("a capsule that broke the protocol is never kept, even when it answered ok", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  const pool = new CapsulePool();
+  try {
+    const r = await runScripted(fx, [], {
+      pool,
+      task: "malformed_stay",
+      guestEntry: HOSTILE_GUEST,
+    }).result;
+    assert.ok(fx.events.some((e) => e.type === "protocol_error"), "the bad lines were seen");
+    assert.equal(pool.size, 0, "not kept for the agent's next subtask");
+    await waitFor(() => !processAlive(r.started[0].pid), "the process to be ended");
   } finally {
     pool.close("test over");
   }
