@@ -35,7 +35,7 @@ export type {
   ToolDecision,
 } from "./capsule_types.ts";
 export { planLaunch, type PlanOptions } from "./launch_plan.ts";
-export { CapsulePool, type PoolEvent, poolKey, type WarmKind } from "./capsule_pool.ts";
+export { CapsulePool } from "./capsule_pool.ts";
 export { type JournalStep, MemoryJournal, type StepJournal } from "./step_journal.ts";
 
 /** Failures after which a fresh attempt may succeed (the capsule, not the task, broke). */

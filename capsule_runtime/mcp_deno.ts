@@ -163,7 +163,7 @@ function hasFlag(words: readonly string[], names: readonly string[]): boolean {
  * Deno's permission flags for a server (before its own kept flags), from the
  * manifest and the entry only.
  */
-export function denoServerFlags(entry: McpServerEntry, input: DenoServerInput): string[] {
+function denoServerFlags(entry: McpServerEntry, input: DenoServerInput): string[] {
   // Never a download: that would be network outside --allow-net (`mcp add` caches the code).
   const flags = ["--no-prompt", "--cached-only"];
   const read = [...input.readRoots, ...input.writeRoots, ...entry.read_paths];
@@ -187,7 +187,7 @@ export function denoServerFlags(entry: McpServerEntry, input: DenoServerInput): 
 }
 
 /** The server's whole environment (set with `env -i`): never a host variable. */
-export function denoServerEnv(entry: McpServerEntry, denoDir: string): Record<string, string> {
+function denoServerEnv(entry: McpServerEntry, denoDir: string): Record<string, string> {
   return {
     ...programEnv(),
     NO_COLOR: "1",

@@ -45,7 +45,7 @@ export interface McpHttpReach {
 
 const MIB = 1024 * 1024;
 /** The default byte budget of one connection (the default `limits.egress_mb`). */
-export const DEFAULT_MCP_BYTE_LIMIT: number = DEFAULT_LIMITS.egress_mb * MIB;
+const DEFAULT_MCP_BYTE_LIMIT: number = DEFAULT_LIMITS.egress_mb * MIB;
 
 const HEAD_LIMIT = 8 * 1024;
 

@@ -71,7 +71,7 @@ export async function catalogueSandbox(settings: Settings): Promise<ProgramSandb
  * folders and secret files denied), no network, its code from Deno's cache
  * (precacheDeno).
  */
-export async function catalogueDenoInput(settings: Settings): Promise<DenoServerInput> {
+async function catalogueDenoInput(settings: Settings): Promise<DenoServerInput> {
   const facts = await machineFacts();
   const workspace = Deno.realPathSync(settings.workspace);
   const hiddenDirs = [settings.homeDir, settings.configDir].filter((d) => d && existsSync(d));
