@@ -43,7 +43,7 @@ import { machineFacts } from "./machine.ts";
 import { errorText } from "./_format.ts";
 import { breachMessage, DEFAULT_LIMITS, effectiveLimits } from "./limits.ts";
 import { meterFor } from "./program_guard.ts";
-import type { WriteMeter } from "./write_meter.ts";
+import { watchWrites, type WriteMeter } from "./write_meter.ts";
 
 const MIB = 1024 * 1024;
 
@@ -160,13 +160,26 @@ export class McpToolset {
   /** Why calls fail from now on (the run's write budget is spent), or "". */
   private breach = "";
 
+  /** Stops metering the servers' writes (when they can write at all). */
+  private readonly stopWatch: () => void = () => {};
+
   private constructor(
     private readonly served: Map<string, ServedTool>,
     private readonly connections: McpConnection[],
     private readonly agentId: string,
     /** The run's write meter and its limit message, when stdio servers can write. */
     private readonly writes: { meter: WriteMeter; message: string } | null = null,
-  ) {}
+  ) {
+    // A server may write on after it answered: its writes are metered while it runs, not
+    // only after each call, and the servers stop once the budget is spent.
+    if (writes) this.stopWatch = watchWrites(writes.meter, () => void this.overBudget());
+  }
+
+  /** The run's write budget is spent: calls fail from now on, and the servers stop. */
+  private async overBudget(): Promise<void> {
+    this.breach ||= `${this.writes!.message} (the MCP servers were stopped)`;
+    await this.close();
+  }
 
   /**
    * Starts the granted servers that are in the catalogue and still match
@@ -298,8 +311,7 @@ export class McpToolset {
     const outcome = await served.connection.call(served.declaration.name, args, signal);
     if (served.local && this.writes && await this.writes.meter.over()) {
       // Past the budget: this call fails and the servers stop, so nothing writes on.
-      this.breach = `${this.writes.message} (the MCP servers were stopped)`;
-      await this.close();
+      await this.overBudget();
       return { ...outcome, ok: false, error: this.breach };
     }
     return outcome;
@@ -307,6 +319,7 @@ export class McpToolset {
 
   /** Stops every server. */
   async close(): Promise<void> {
+    this.stopWatch();
     await Promise.all(this.connections.map((c) => c.close()));
   }
 }

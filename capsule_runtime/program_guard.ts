@@ -18,10 +18,8 @@ import {
   prlimitOptions,
 } from "./limits.ts";
 import { createPidsGroup, inPidsGroup, type PidsGroup } from "./pids_cgroup.ts";
-import { WriteMeter } from "./write_meter.ts";
+import { watchWrites, WriteMeter } from "./write_meter.ts";
 
-const WATCH_MS = 200;
-const METER_EVERY_MS = 750;
 const MIB = 1024 * 1024;
 
 /** One meter per capsule run: the plan is made once per run and shared by its attempts. */
@@ -49,9 +47,7 @@ export class ProgramGuard {
   #breach: LimitCode | null = null;
   #group: PidsGroup | null = null;
   #meter: WriteMeter | null;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #metering = false;
-  #lastMeter = 0;
+  #stopWatch: () => void = () => {};
   #tail = "";
   #decoder = new TextDecoder();
 
@@ -66,7 +62,10 @@ export class ProgramGuard {
     if (this.#meter && await this.#meter.over()) return "limit_bytes_written";
     const base = this.plan.limits?.enforce ? this.plan.limits.pidsCgroupBase : "";
     if (base) this.#group = createPidsGroup(base);
-    this.#timer = setInterval(() => this.#watch(), WATCH_MS);
+    // Refused forks show on stderr (onStderr); the group's own count is read at the end.
+    if (this.#meter) {
+      this.#stopWatch = watchWrites(this.#meter, () => this.#stop("limit_bytes_written"));
+    }
     return null;
   }
 
@@ -98,22 +97,9 @@ export class ProgramGuard {
     this.#abort.abort(code);
   }
 
-  #watch(): void {
-    // Refused forks show on stderr (onStderr); the group's own count is read at the end.
-    const meter = this.#meter;
-    if (!meter || this.#metering || performance.now() - this.#lastMeter < METER_EVERY_MS) return;
-    this.#metering = true;
-    meter.over().then((over) => {
-      if (over) this.#stop("limit_bytes_written");
-    }).catch(() => {}).finally(() => {
-      this.#metering = false;
-      this.#lastMeter = performance.now();
-    });
-  }
-
   /** After the program: stops watching, cleans up, and names the breach on the outcome. */
   async end(outcome: ProcessOutcome): Promise<ProcessOutcome> {
-    clearInterval(this.#timer);
+    this.#stopWatch();
     const refused = this.#group ? this.#group.refusals() > 0 : false;
     const oomKilled = this.#group ? this.#group.oomKills() > 0 : false;
     await this.#group?.remove();
@@ -132,7 +118,7 @@ export class ProgramGuard {
 
   /** Releases the watch when the program never started. */
   async cancel(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#stopWatch();
     await this.#group?.remove();
   }
 

@@ -72,3 +72,32 @@ export class WriteMeter {
     return await this.usage(limit) > limit;
   }
 }
+
+/** First walk of a watch, and the pause after each walk before the next. */
+const WATCH_FIRST_MS = 200;
+const WATCH_EVERY_MS = 750;
+
+/**
+ * Meters the roots while something writes to them (a program, the MCP
+ * servers of a capsule): a walk soon after the start, then one after each
+ * pause (never two at once); `onOver` is called once, when they are past the
+ * budget. Returns the function that stops watching.
+ */
+export function watchWrites(meter: WriteMeter, onOver: () => void): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const walkAfter = (ms: number) => {
+    timer = setTimeout(async () => {
+      const over = await meter.over().catch(() => false);
+      if (stopped) return;
+      if (!over) return walkAfter(WATCH_EVERY_MS);
+      stopped = true;
+      onOver();
+    }, ms);
+  };
+  walkAfter(WATCH_FIRST_MS);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

@@ -30,6 +30,8 @@ import { McpToolset } from "../../capsule_runtime/mcp_tools.ts";
 import type { CapsuleEvent, RunCapsuleOptions } from "../../capsule_runtime/capsule_types.ts";
 import { capsuleFixture } from "../fixtures/capsule_harness.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { DEFAULT_LIMITS } from "../../capsule_runtime/limits.ts";
 import { cacheDenoServers, MCP_DENO_FIXTURE as FIXTURE } from "../helpers/mcp_deno_fixture.ts";
 
 const DENO = Deno.realPathSync(Deno.execPath());
@@ -433,4 +435,81 @@ Deno.test("inside bubblewrap a Deno server sees the Deno cache read-only, with -
   ]);
   const node = { ...entry, command: "/usr/bin/node", args: ["server.js"] };
   assert.equal(withDenoCache(node, sandbox, denoDir).entry, node);
+});
+
+Deno.test({
+  name: cacheProblem
+    ? `MCP write budget (skipped: the fixture's imports are not cached: ${cacheProblem})`
+    : "an MCP server that writes on after it answered is stopped once the run's write budget is spent, with no further call",
+  ignore: cacheProblem !== "",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using fx = await capsuleFixture({
+      tools: ["file_io"],
+      permissions: { read_roots: ["."], write_roots: ["."], file_write: true, mcp_servers: ["dn"] },
+    });
+    fx.manifest = { ...fx.manifest, limits: { ...DEFAULT_LIMITS, bytes_written_mb: 1 } };
+    const entry: McpServerEntry = {
+      name: "dn",
+      command: DENO,
+      args: ["run", FIXTURE],
+      read_paths: [],
+      env: {},
+      tools: [],
+      hash: "",
+      approved_at: "",
+    };
+    const workspace = Deno.realPathSync(fx.workspace);
+    await pinFromOneStart(fx.settings.homeDir, entry, workspace);
+    const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
+    const options = {
+      settings: fx.settings,
+      manifest: fx.manifest,
+      workspace: fx.workspace,
+      osSandbox: false,
+    } as RunCapsuleOptions;
+    const toolset = await McpToolset.open(options, plan, () => {});
+    assert.ok(toolset);
+    try {
+      const file = join(workspace, "grows.bin");
+      const started = await toolset.call(
+        "mcp__dn__write_in_background",
+        { path: file },
+        new AbortController().signal,
+      );
+      assert.equal(started.ok, true, started.error);
+      // No call follows: the watch alone must stop it. Closing gives a server 2 s to leave
+      // after its stdin ends (the MCP SDK's grace), then ends it; it writes 2.5 MiB/s.
+      const size = () => {
+        try {
+          return Deno.statSync(file).size;
+        } catch {
+          return 0; // not made yet
+        }
+      };
+      await waitFor(() => size() > 1024 * 1024, "the budget to be passed");
+      let last = -1;
+      await waitFor(
+        async () => {
+          const now = size();
+          if (now === last) return true;
+          last = now;
+          await new Promise((r) => setTimeout(r, 1_000));
+          return false;
+        },
+        "the server to stop writing",
+        15_000,
+      );
+      assert.ok(last < 16 * 1024 * 1024, `${last} bytes written`);
+      const next = await toolset.call(
+        "mcp__dn__read_file",
+        { path: file },
+        new AbortController().signal,
+      );
+      assert.match(next.error, /^limit_bytes_written: .*\(the MCP servers were stopped\)$/);
+    } finally {
+      await toolset.close();
+    }
+  },
 });
