@@ -31,7 +31,7 @@
  * host's environment. Pure but for `hostDenoDir` and `connectDenoMcpServer`.
  */
 import { existsSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, isAbsolute, join } from "node:path";
 import type { McpServerEntry } from "./mcp_catalogue.ts";
 import {
   connectStdioServer,
@@ -109,6 +109,15 @@ const KEPT = new Set([
   "--no-clear-screen",
 ]);
 
+/**
+ * Kept flags whose value is a file that steers the server's code or trust (a
+ * config or import map can point its imports anywhere; a CA can stand in for
+ * any site). Servers start in the agent's workspace, which agents may write:
+ * such a path must be absolute, so it never resolves to a file an agent put
+ * there (`mcp add` makes them so).
+ */
+export const PATH_VALUED = new Set(["-c", "--config", "--import-map", "--cert"]);
+
 /** Whether the entry starts its server with Deno (`deno run …`). */
 export function isDenoServer(entry: Pick<McpServerEntry, "command" | "args" | "url">): boolean {
   return !entry.url && basename(entry.command) === "deno" && entry.args[0] === "run";
@@ -135,9 +144,17 @@ export function splitDenoRun(args: readonly string[]): DenoRunArgs {
     if (DROPPED.test(flag)) {
       dropped.push(word);
     } else if (KEPT_WITH_VALUE.has(flag)) {
+      if (cut < 0 && i + 1 >= args.length) throw new Error(`its Deno flag ${word} has no value`);
+      const value = cut >= 0 ? word.slice(cut + 1) : args[i + 1];
+      if (PATH_VALUED.has(flag) && !isAbsolute(value) && !/^[a-z][a-z0-9+.-]*:/i.test(value)) {
+        throw new Error(
+          `its Deno flag ${flag} names the relative path ${value}, which would be read from the ` +
+            "agent's workspace; add the server again with `closed-claw mcp add` (it stores the " +
+            "absolute path)",
+        );
+      }
       if (cut >= 0) kept.push(word);
-      else if (i + 1 < args.length) kept.push(word, args[++i]);
-      else throw new Error(`its Deno flag ${word} has no value`);
+      else kept.push(word, args[++i]);
     } else if (KEPT.has(flag) || flag === "--unstable" || flag.startsWith("--unstable-")) {
       kept.push(word);
     } else {

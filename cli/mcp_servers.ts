@@ -24,7 +24,7 @@ import {
   saveServer,
 } from "../capsule_runtime/mcp_catalogue.ts";
 import { checkMcpUrl } from "../capsule_runtime/mcp_http.ts";
-import { isDenoServer, splitDenoRun } from "../capsule_runtime/mcp_deno.ts";
+import { isDenoServer, PATH_VALUED, splitDenoRun } from "../capsule_runtime/mcp_deno.ts";
 import type { CommandContext } from "./command.ts";
 import { catalogueSandbox, declarations } from "./mcp_declarations.ts";
 
@@ -158,7 +158,7 @@ export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<numbe
     entry = {
       name,
       command: Deno.realPathSync(program),
-      args: denoScriptAbsolute(Deno.realPathSync(program), args),
+      args: denoPathsAbsolute(Deno.realPathSync(program), args),
       read_paths: readPaths,
       env: envList(strings(ctx.options.env)),
       tools: [],
@@ -190,21 +190,38 @@ export async function mcpAdd(ctx: CommandContext, rest: string[]): Promise<numbe
 }
 
 /**
- * A `deno run` server's local script as a real, absolute path (servers start
- * in the run's workspace, not where `mcp add` ran); other arguments unchanged.
+ * A `deno run` server's local script, and the files its config, import-map
+ * and CA flags name, as real, absolute paths: servers start in the run's
+ * workspace, not where `mcp add` ran (and a relative one is refused there);
+ * other arguments unchanged.
  */
-function denoScriptAbsolute(command: string, args: string[]): string[] {
+function denoPathsAbsolute(command: string, args: string[]): string[] {
   if (!isDenoServer({ command, args })) return args;
+  const withFlags = args.map(absoluteFlagValue);
   let script: string[];
   try {
-    script = splitDenoRun(args).script;
+    script = splitDenoRun(withFlags).script;
   } catch {
     return args; // refused with its reason when the server starts
   }
   const at = args.length - script.length;
-  const path = script[0];
-  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || isAbsolute(path) || !existsSync(path)) return args;
-  return [...args.slice(0, at), Deno.realPathSync(resolve(path)), ...args.slice(at + 1)];
+  // The flags' values as resolved above; after the script, the server's own arguments as given.
+  return args.map((word, i) => i < at ? withFlags[i] : i === at ? absoluteLocal(word) : word);
+}
+
+/** A local path made real and absolute; a URL, an absolute or a missing path unchanged. */
+function absoluteLocal(path: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || isAbsolute(path) || !existsSync(path)) return path;
+  return Deno.realPathSync(resolve(path));
+}
+
+/** `--config=x` made `--config=/abs/x`; the word after `-c`/`--config`… made absolute. */
+function absoluteFlagValue(word: string, i: number, args: readonly string[]): string {
+  const cut = word.indexOf("=");
+  if (cut > 0 && PATH_VALUED.has(word.slice(0, cut))) {
+    return `${word.slice(0, cut)}=${absoluteLocal(word.slice(cut + 1))}`;
+  }
+  return i > 0 && PATH_VALUED.has(args[i - 1]) ? absoluteLocal(word) : word;
 }
 
 /** `mcp list [--json]` */

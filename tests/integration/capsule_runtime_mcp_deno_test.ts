@@ -257,6 +257,23 @@ Deno.test({
         }),
       /the Deno flag --preload, which Closed Claw does not pass on/,
     );
+    // A config, import map or CA named by a relative path would be read from the agent's
+    // workspace, where an agent may have written one of its own: refused.
+    for (const flags of [["-c", "deno.json"], ["--import-map=./map.json"], ["--cert", "ca.pem"]]) {
+      assert.throws(
+        () =>
+          denoServerCommand({ ...entry, args: ["run", ...flags, FIXTURE] }, {
+            workspace: "/ws",
+            readRoots: [],
+            writeRoots: [],
+            deniedPaths: [],
+            readOnlyDirs: [],
+            networkHosts: [],
+            denoDir: "",
+          }),
+        /names the relative path .*read from the agent's workspace/,
+      );
+    }
   },
 });
 

@@ -114,6 +114,26 @@ Deno.test({
       assert.equal(flag.code, 2, flag.stdout + flag.stderr);
       assert.match(flag.stderr, /^error: mcp: 'pre' cannot start: .*the Deno flag --preload/);
       assert.equal(flag.stderr.trim().split("\n").length, 1, flag.stderr);
+      // A config named relative to where `mcp add` runs is stored as its real path, so a
+      // run never reads one from the agent's workspace.
+      Deno.writeTextFileSync(join(workspace, "srv.json"), "{}\n");
+      const cfg = await cli([
+        "mcp",
+        "add",
+        "cfg",
+        "--yes",
+        "--",
+        DENO,
+        "run",
+        "-c",
+        "srv.json",
+        FIXTURE,
+      ]);
+      assert.equal(cfg.code, 0, cfg.stdout + cfg.stderr);
+      const stored = JSON.parse((await cli(["mcp", "list", "--json"])).stdout)
+        .find((s: { name: string }) => s.name === "cfg");
+      assert.deepEqual(stored.args.slice(0, 3), ["run", "-c", join(workspace, "srv.json")]);
+      assert.equal((await cli(["mcp", "remove", "cfg"])).code, 0);
 
       calls = [
         ["mcp__dn__read_file", { path: join(workspace, "notes.txt") }],
