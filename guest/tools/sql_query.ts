@@ -109,7 +109,7 @@ export async function runSqlQuery(
   if (typeof params === "string") return failure(`sql_query: ${params}`);
   // A non-empty sql_paths list replaces the read roots for databases.
   const roots = ctx.sqlPaths.length > 0 ? ctx.sqlPaths : ctx.readRoots;
-  const check = await checkPath(args.db_path, "read", {
+  const check = checkPath(args.db_path, "read", {
     workspace: ctx.workspace,
     readRoots: roots,
     writeRoots: [],

@@ -154,21 +154,36 @@ function readToolCalls(
   return calls.map((c) => c.id ? c : { ...c, id: `call_${crypto.randomUUID().slice(0, 12)}` });
 }
 
+/** Chat models kept per client (a budget that shrinks `maxTokens` call by call makes new ones). */
+const MAX_CACHED_CHATS = 16;
+
 /** A ProviderClient for OpenAI and servers that speak its Chat Completions API. */
 export function createOpenAiClient(config: ProviderConfig): ProviderClient {
+  // One chat model per temperature and token cap, made on first use: building
+  // one (and its HTTP client) costs about as much as the call itself.
+  const chats = new Map<string, ChatOpenAI>();
+  const chatFor = (temperature?: number, maxTokens?: number) => {
+    const key = `${temperature}|${maxTokens}`;
+    let chat = chats.get(key);
+    if (chat) return chat;
+    if (chats.size >= MAX_CACHED_CHATS) chats.clear();
+    chat = new ChatOpenAI({
+      model: config.model,
+      // The SDK refuses an empty key; local servers (Ollama) ignore it.
+      apiKey: config.apiKey || "not-needed",
+      configuration: { baseURL: config.baseUrl },
+      maxRetries: 0, // the service retries, honouring Retry-After
+      temperature,
+      maxTokens,
+    });
+    chats.set(key, chat);
+    return chat;
+  };
   return {
     provider: config.provider,
     model: config.model,
     async complete(request: CompletionRequest): Promise<CompletionResponse> {
-      const chat = new ChatOpenAI({
-        model: config.model,
-        // The SDK refuses an empty key; local servers (Ollama) ignore it.
-        apiKey: config.apiKey || "not-needed",
-        configuration: { baseURL: config.baseUrl },
-        maxRetries: 0, // the service retries, honouring Retry-After
-        temperature: request.temperature,
-        maxTokens: request.maxTokens,
-      });
+      const chat = chatFor(request.temperature, request.maxTokens);
       try {
         const tools = !request.schema && request.tools?.length
           ? request.tools.map(functionTool)

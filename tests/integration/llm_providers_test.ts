@@ -97,6 +97,30 @@ for (const c of CASES) {
     });
   });
 
+  Deno.test(`llm ${c.provider}: each call sends its own temperature and token cap`, async () => {
+    await withService(c, async (llm, fake) => {
+      // Clients are kept between calls: one call's settings must not stick to the next.
+      const calls = [
+        { temperature: 0.2, maxTokens: 300 },
+        { temperature: 0.9, maxTokens: 50 },
+        { temperature: 0.2, maxTokens: 300 },
+      ];
+      for (const settings of calls) {
+        fake.enqueue({ text: "ok" });
+        await llm.complete({ ...ask, ...settings }, meta);
+      }
+      const sent = fake.requests.map((r) => {
+        const body = r.body as Record<string, unknown>;
+        const config = (body.generationConfig ?? body) as Record<string, unknown>;
+        return {
+          temperature: config.temperature,
+          maxTokens: config.max_tokens ?? config.max_completion_tokens ?? config.maxOutputTokens,
+        };
+      });
+      assert.deepEqual(sent, calls);
+    });
+  });
+
   Deno.test(`llm ${c.provider}: structured output is sent natively and validated`, async () => {
     await withService(c, async (llm, fake) => {
       fake.enqueue({ json: { answer: "yes", score: 0.9 } });

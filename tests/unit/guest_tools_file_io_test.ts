@@ -231,3 +231,18 @@ Deno.test("file_io read: a file whose size the system reports as 0 is read whole
   assert.equal(out.result.truncated, false);
   assert.match(out.result.content as string, /^Name:.*\n[\s\S]*\nPid:\s+\d+/);
 });
+
+Deno.test("file_io read: a named pipe is refused without waiting for a writer", async () => {
+  await using dir = await tempDir();
+  const { ws, ctx } = await workspace(dir.path);
+  // A planted FIFO: opening it to read would wait until something writes to it.
+  const made = await new Deno.Command("mkfifo", { args: [join(ws, "pipe")] }).output();
+  assert.ok(made.success, "mkfifo failed");
+  const out = await Promise.race([
+    runTool("file_io", { op: "read", path: "pipe" }, ctx),
+    new Promise<"hung">((done) => setTimeout(() => done("hung"), 2000)),
+  ]);
+  assert.notEqual(out, "hung", "reading the FIFO waited for a writer");
+  assert.equal(typeof out === "object" && out.ok, false);
+  assert.match(typeof out === "object" ? out.error : "", /not a regular file/);
+});

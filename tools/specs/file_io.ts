@@ -36,9 +36,9 @@ export const fileIoSpec: HostToolSpec<"file_io"> = defineHostTool(fileIoTool, {
     }
   }),
   riskLevel: "medium",
-  check: async (args, options) => {
+  check: (args, options) => {
     const mode = writeOps.has(String(args.op)) ? "write" : "read";
-    const check = await checkPath(args.path, mode, pathPolicy(options.ctx));
+    const check = checkPath(args.path, mode, pathPolicy(options.ctx));
     return check.ok ? { ok: true } : { ok: false, reason: check.error };
   },
   launch: (perm) => ({

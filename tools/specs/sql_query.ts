@@ -23,13 +23,13 @@ export const sqlQuerySpec: HostToolSpec<"sql_query"> = defineHostTool(sqlQueryTo
       .default([]).describe("Values bound to `?` placeholders, in order."),
   }).strict(),
   riskLevel: "low",
-  check: async (args, options) => {
+  check: (args, options) => {
     const sql = checkReadOnlySql(args.query);
     if (!sql.ok) return { ok: false, reason: sql.error };
     // A non-empty sql_paths list replaces the read roots for databases.
     const { ctx } = options;
     const roots = ctx.sqlPaths.length > 0 ? ctx.sqlPaths : ctx.readRoots;
-    const check = await checkPath(args.db_path, "read", pathPolicy(ctx, roots));
+    const check = checkPath(args.db_path, "read", pathPolicy(ctx, roots));
     return check.ok ? { ok: true } : { ok: false, reason: check.error };
   },
   launch: (perm) => ({ denoRead: perm.sqlPaths, roBinds: perm.sqlPaths }),
