@@ -252,6 +252,8 @@ class CapsuleSession {
     clearTimeout(this.readyTimer);
     this.spawnMs = performance.now() - this.began;
     const { plan } = this;
+    // The task goes first: the guest starts on it while the host records the start.
+    const sent = this.proc.send(this.start);
     this.emit({
       type: "started",
       pid: this.proc.pid,
@@ -264,7 +266,7 @@ class CapsuleSession {
       ...(this.warm ? { warm: this.warm } : {}),
     });
     for (const warning of plan.warnings) this.emit({ type: "log", level: "warn", msg: warning });
-    await this.proc.send(this.start);
+    await sent;
   }
 
   /** Answers a model call through the caller's hook; a failure goes back with its code. */
@@ -294,8 +296,10 @@ class CapsuleSession {
         ...(answer.tool_calls?.length ? { tool_calls: answer.tool_calls } : {}),
       };
       this.replay.recordModel(turn.step, hash, recorded);
+      // Journaled, then sent; recorded while the guest reads it.
+      const sent = this.proc.send({ ...reply, ok: true, ...replyFields(recorded) });
       this.emit({ ...base, ok: true, ms, usage: answer.usage });
-      await this.proc.send({ ...reply, ok: true, ...replyFields(recorded) });
+      await sent;
     } catch (error) {
       const text = errorText(error);
       this.emit({ ...base, ok: false, ms: roundMs(performance.now() - t0), error: text });

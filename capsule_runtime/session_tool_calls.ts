@@ -172,7 +172,7 @@ export class SessionToolCalls {
     if (effects) this.sideEffects = true;
     // Journaled before the call can run: a crash from here on leaves it "in flight".
     session.replay.journal.recordToolDecision(step, decision, effects);
-    session.emit({
+    const decided: CapsuleEvent = {
       type: "tool_decided",
       id,
       tool,
@@ -181,21 +181,29 @@ export class SessionToolCalls {
       // A refused call is recorded with what the agent asked for (a refusal carries no args).
       args: decision.allowed ? decision.args : args,
       ms: roundMs(performance.now() - t0),
-    });
-    const hostRun = decision.allowed && (guestTool(tool)?.permission === "exec" || isMcpTool(tool));
-    // A program the tool starts runs in its own sandbox, started here, so it can
-    // never reach the capsule's protocol pipe; the guest gets the result back.
-    const outcome = hostRun ? await this.runOnHost(id, tool, decision.args, step) : undefined;
-    if (hostRun && !outcome) return;
-    if (decision.allowed && !hostRun) this.pending.set(id, step);
-    await session.send({
+    };
+    const answer = {
       v: PROTOCOL_VERSION,
       type: "tool_decision",
       id,
       ...decision,
       ...(decision.allowed ? { side_effects: effects } : {}),
-      ...(outcome ? { outcome } : {}),
-    });
+    } as const;
+    const hostRun = decision.allowed && (guestTool(tool)?.permission === "exec" || isMcpTool(tool));
+    if (!hostRun) {
+      if (decision.allowed) this.pending.set(id, step);
+      // The answer goes first: the guest starts the call while the host records the
+      // decision (synchronously, so before it reads the guest's next message).
+      const sent = session.send(answer);
+      session.emit(decided);
+      await sent;
+      return;
+    }
+    session.emit(decided);
+    // A program the tool starts runs in its own sandbox, started here, so it can
+    // never reach the capsule's protocol pipe; the guest gets the result back.
+    const outcome = await this.runOnHost(id, tool, decision.args, step);
+    if (outcome) await session.send({ ...answer, outcome });
   }
 
   /** Runs an exec tool's program in its own sandbox and reports it like a guest-run call. */

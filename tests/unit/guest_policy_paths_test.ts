@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import assert from "node:assert/strict";
 import { isAbsolute, join, relative } from "node:path";
 import { checkPath, expandWorkspace, isInside, type PathPolicy } from "../../guest/policy/paths.ts";
@@ -278,22 +279,34 @@ Deno.test("checkPath: one policy checked again after links changed still refuses
 });
 
 Deno.test("checkPath: a denied path made after the first check, reached by its real path, is refused", async () => {
-  await using dir = await tempDir();
-  const root = await Deno.realPath(dir.path);
-  const ws = join(root, "ws");
-  await Deno.mkdir(join(ws, "data"), { recursive: true });
-  await Deno.writeTextFile(join(ws, "data", "notes.txt"), "hi");
-  await Deno.symlink(join(ws, "data"), join(root, "link"));
-  const policy: PathPolicy = {
-    workspace: ws,
-    readRoots: ["."],
-    writeRoots: [],
-    fileWrite: false,
-    // Denied through a link, and missing at the session's first check.
-    denyPaths: [join(root, "link", "token.txt")],
+  // As the guest checks (no existence probe), as the host does (node:fs existsSync),
+  // and with a probe that throws (no read permission): the answer is the same.
+  const probes = {
+    none: undefined,
+    existsSync,
+    throwing: (): boolean => {
+      throw new Deno.errors.NotCapable("no read permission");
+    },
   };
-  assert.equal((await checkPath("data/notes.txt", "read", policy)).ok, true);
-  await Deno.writeTextFile(join(ws, "data", "token.txt"), "s3cret");
-  const check = await checkPath("data/token.txt", "read", policy);
-  assert.match((check as { error: string }).error, /protected file/);
+  for (const [name, exists] of Object.entries(probes)) {
+    await using dir = await tempDir();
+    const root = await Deno.realPath(dir.path);
+    const ws = join(root, "ws");
+    await Deno.mkdir(join(ws, "data"), { recursive: true });
+    await Deno.writeTextFile(join(ws, "data", "notes.txt"), "hi");
+    await Deno.symlink(join(ws, "data"), join(root, "link"));
+    const policy: PathPolicy = {
+      workspace: ws,
+      readRoots: ["."],
+      writeRoots: [],
+      fileWrite: false,
+      // Denied through a link, and missing at the session's first check.
+      denyPaths: [join(root, "link", "token.txt")],
+      exists,
+    };
+    assert.equal(checkPath("data/notes.txt", "read", policy).ok, true, name);
+    await Deno.writeTextFile(join(ws, "data", "token.txt"), "s3cret");
+    const check = checkPath("data/token.txt", "read", policy);
+    assert.match((check as { error: string }).error, /protected file/, name);
+  }
 });

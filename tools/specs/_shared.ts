@@ -2,6 +2,7 @@
  * Pieces several host specs share: the timeout argument, JSON scalars, the
  * path policy built from a tool context, and the network (SSRF + paid-API) check.
  */
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import type { PathPolicy } from "../../guest/policy/paths.ts";
 import { paidProviderFor } from "../../guest/policy/paid_api.ts";
@@ -26,6 +27,7 @@ export function pathPolicy(ctx: ToolContext, readRoots = ctx.readRoots): PathPol
     writeRoots: ctx.writeRoots,
     fileWrite: ctx.fileWrite,
     denyPaths: ctx.denyPaths,
+    exists: existsSync,
   };
 }
 
