@@ -21,6 +21,7 @@ import {
 import { programEnv } from "./program_sandbox.ts";
 import {
   confineRoots,
+  mayExist,
   realOrSelf,
   scanRoots,
   SECRET_SCAN_LIMIT,
@@ -251,6 +252,7 @@ function realPermissions(p: ResolvedPermissions): ResolvedPermissions {
 
 function existing(paths: string[]): { path: string; isDir: boolean }[] {
   return paths.flatMap((path) => {
+    if (!mayExist(path)) return [];
     try {
       return [{ path, isDir: Deno.statSync(path).isDirectory }];
     } catch {

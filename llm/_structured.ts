@@ -34,10 +34,20 @@ export function validate<T>(schema: z.ZodType<T>, text: string): Verdict<T> {
     : { ok: false, error: z.prettifyError(result.error) };
 }
 
-/** The schema as JSON Schema, without the `$schema` declaration providers do not want. */
+/** JSON Schemas made so far: the planner's takes longer to make than its call takes to send. */
+const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
+
+/**
+ * The schema as JSON Schema, without the `$schema` declaration providers do
+ * not want. Made once per schema; callers get a copy of their own.
+ */
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema) as Record<string, unknown>;
-  return rest;
+  let made = jsonSchemas.get(schema);
+  if (!made) {
+    const { $schema: _drop, ...rest } = z.toJSONSchema(schema) as Record<string, unknown>;
+    jsonSchemas.set(schema, made = rest);
+  }
+  return structuredClone(made);
 }
 
 /**

@@ -48,6 +48,16 @@ Deno.test("jsonSchemaOf: the $schema declaration is dropped", () => {
   assert.equal(json.type, "object");
 });
 
+Deno.test("jsonSchemaOf: made once per schema, and each caller gets a copy of its own", () => {
+  const schema = z.object({ ok: z.boolean() });
+  const first = jsonSchemaOf(schema);
+  (first.properties as Record<string, unknown>).ok = { type: "string" };
+  first.extra = true;
+  const second = jsonSchemaOf(schema);
+  assert.deepEqual(second.properties, { ok: { type: "boolean" } });
+  assert.equal(second.extra, undefined);
+});
+
 Deno.test("structured: a good reply is validated once and its value returned", async () => {
   let validations = 0;
   const schema = z.object({ ok: z.boolean() }).refine(() => ++validations > 0);
