@@ -124,10 +124,15 @@ export class CapsulePool {
     return this.idle.length;
   }
 
-  /** Whether a capsule of `agentId` waits, or is being prestarted. */
+  /**
+   * Whether a capsule of `agentId` waits (here, or on the shelf from an
+   * earlier run), or is being prestarted: then a prestart is not even
+   * planned (planning one costs a launch plan's scan of the roots).
+   */
   hasWaiting(agentId: string): boolean {
     return !!this.pending.get(agentId)?.size ||
-      this.idle.some((i) => i.agentId === agentId && !i.proc.killed);
+      this.idle.some((i) => i.agentId === agentId && !i.proc.killed) ||
+      !!this.shelf?.holds(agentId);
   }
 
   /** The pids of the idle capsules (tests). */
@@ -227,7 +232,7 @@ export class CapsulePool {
 
   /** Moves an idle capsule to the shelf; false when it may start programs or the shelf refuses it. */
   private shelve(entry: Idle): boolean {
-    if (entry.programs || !this.shelf!.put(entry.key, entry.proc)) return false;
+    if (entry.programs || !this.shelf!.put(entry.key, entry.proc, entry.agentId)) return false;
     this.idle.splice(this.idle.indexOf(entry), 1);
     clearTimeout(entry.timer);
     return true;

@@ -55,7 +55,7 @@ export function prestartForTask(ctx: RunContext): Promise<void> {
   };
   return (async () => {
     const manifest = await predictAgent(ctx, need).catch(() => null);
-    if (!manifest || ctx.signal.aborted) return;
+    if (!manifest || ctx.signal.aborted || capsules.hasWaiting(manifest.agent_id)) return;
     await prestartCapsule(capsules, launchOptions(ctx, runnableManifest(ctx, manifest)), 1);
   })().catch(() => {});
 }

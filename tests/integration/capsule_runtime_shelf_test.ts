@@ -37,6 +37,9 @@ Deno.test("a run that ended well leaves its capsule to the next run of the same 
     assert.ok(processAlive(pid));
 
     const secondRun = new CapsulePool({ shelf });
+    // The next run sees it waiting, so it does not even plan a prestart for the agent.
+    assert.equal(secondRun.hasWaiting(fx.manifest.agent_id), true);
+    assert.equal(secondRun.hasWaiting("another-agent"), false);
     const second = runScripted(fx, [finalStep("Nothing to read.")], {
       pool: secondRun,
       task: "Second run: say hello.",
