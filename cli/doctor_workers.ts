@@ -12,7 +12,7 @@ export async function checkWorkers(settings: Settings): Promise<Check | null> {
   const { listWorkers } = await import("../workers/worker.ts");
   let nc;
   try {
-    nc = await connectNats(settings, "closed-claw doctor", undefined, 1);
+    nc = await connectNats(settings, "closed-claw doctor", { firstTries: 1 });
   } catch (error) {
     return {
       name,

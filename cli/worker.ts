@@ -137,7 +137,7 @@ export const workersCommand: Command = {
     const settings = withNats(ctx);
     const { connectNats } = await import("../workers/nats_connection.ts");
     const { listWorkers } = await import("../workers/worker.ts");
-    const nc = await connectNats(settings, "closed-claw workers", undefined, 2);
+    const nc = await connectNats(settings, "closed-claw workers", { firstTries: 2 });
     try {
       const workers = await listWorkers(nc);
       if (ctx.options.json === true) {

@@ -81,6 +81,16 @@ async function authOptions(settings: NatsSettings) {
   return {};
 }
 
+/** How `connectNats` connects. */
+export interface ConnectNatsOptions {
+  /** Hears each disconnect and reconnect once connected. */
+  onStatus?: (line: string) => void;
+  /** Tries of the first connection (default 4). */
+  firstTries?: number;
+  /** Where replies come in; a worker's own one lets NATS permissions keep others' replies from it. */
+  inboxPrefix?: string;
+}
+
 /**
  * Connects, trying the first connection a few times with back-off; once
  * connected, the client reconnects for ever and `onStatus` hears each
@@ -89,11 +99,9 @@ async function authOptions(settings: NatsSettings) {
 export async function connectNats(
   settings: NatsSettings,
   name: string,
-  onStatus?: (line: string) => void,
-  firstTries = 4,
-  /** Where replies come in; a worker's own one lets NATS permissions keep others' replies from it. */
-  inboxPrefix?: string,
+  how: ConnectNatsOptions = {},
 ): Promise<NatsConnection> {
+  const { onStatus, firstTries = 4, inboxPrefix } = how;
   const servers = settings.natsUrl.split(",").map((s) => s.trim()).filter(Boolean);
   if (!servers.length) throw new NatsError("no NATS URL: set CLOSED_CLAW_NATS_URL or pass --nats");
   const { connect } = await import("@nats-io/transport-node");

@@ -77,7 +77,7 @@ export class NatsPlacement implements CapsulePlacement {
     settings: Settings,
     onStatus?: (line: string) => void,
   ): Promise<NatsPlacement> {
-    const nc = await connectNats(settings, `closed-claw coordinator ${Deno.pid}`, onStatus);
+    const nc = await connectNats(settings, `closed-claw coordinator ${Deno.pid}`, { onStatus });
     try {
       const { js, jsm } = await jetStreamOf(nc);
       await ensureJobStream(jsm);

@@ -56,13 +56,10 @@ export class Worker {
         `worker name '${options.name}' may hold only letters, digits, - and _ (1-64 characters)`,
       );
     }
-    const nc = await connectNats(
-      options.settings,
-      `closed-claw worker ${options.name}`,
-      options.log,
-      4,
-      workerInbox(options.name),
-    );
+    const nc = await connectNats(options.settings, `closed-claw worker ${options.name}`, {
+      onStatus: options.log,
+      inboxPrefix: workerInbox(options.name),
+    });
     try {
       const { jsm } = await jetStreamOf(nc);
       await ensureJobStream(jsm);

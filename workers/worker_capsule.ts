@@ -193,6 +193,7 @@ class WorkerCapsule {
       await this.runCapsule(short);
     } finally {
       for (const answer of this.approvals.values()) answer({ approved: false, note: "ended" });
+      this.approvals.clear();
       await egress?.close();
     }
   }

@@ -30,7 +30,7 @@ const none: NatsSettings = {
 };
 
 async function pingOnce(settings: NatsSettings): Promise<void> {
-  const nc = await connectNats(settings, "test", undefined, 1);
+  const nc = await connectNats(settings, "test", { firstTries: 1 });
   try {
     await nc.flush();
   } finally {

@@ -24,7 +24,7 @@ async function connectionFor(settings: Settings): Promise<NatsConnection> {
   let pending = connections.get(key);
   if (!pending) {
     const { connectNats } = await import("../../workers/nats_connection.ts");
-    pending = connectNats(settings, "closed-claw dashboard", undefined, 1);
+    pending = connectNats(settings, "closed-claw dashboard", { firstTries: 1 });
     connections.set(key, pending);
     // A failed attempt is not kept: the next page load tries again.
     pending.catch(() => connections.delete(key));
