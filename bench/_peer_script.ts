@@ -35,6 +35,8 @@ export interface Workload {
 export interface Figures {
   /** Sum of the request bodies' bytes. */
   bytes: number;
+  /** Tokens of what the model reads in those requests (messages, tools, schema); 0 uncounted. */
+  tokens: number;
   /** Model requests. */
   calls: number;
   /** Request bytes per model call (what one step costs on average). */
@@ -169,18 +171,33 @@ export function bodyBytes(req: RecordedRequest): number {
   return length > 0 ? length : encoder.encode(JSON.stringify(req.body)).length;
 }
 
+/** Counts the tokens of a text (the bench uses OpenAI's o200k_base encoding). */
+export type TokenCounter = (text: string) => number;
+
+/**
+ * The tokens of what a model reads of a request: its messages, declared
+ * tools and output schema, as the JSON they travel in (providers add a few
+ * tokens of framing per message, the same for both sides).
+ */
+export function requestTokens(req: RecordedRequest, count: TokenCounter): number {
+  const { messages, tools, response_format } = req.body;
+  return count(JSON.stringify({ messages, tools, response_format }));
+}
+
 /** The figures of the requests from index `from` on (one run; runs never overlap). */
 export function measure(
   requests: RecordedRequest[],
   from: number,
   toolAt: Set<number>,
   ms: number,
+  count?: TokenCounter,
 ): Figures {
   const mine = requests.slice(from);
   const first = mine.findIndex((_, i) => toolAt.has(from + i));
   const bytes = mine.reduce((sum, r) => sum + bodyBytes(r), 0);
   return {
     bytes,
+    tokens: count ? mine.reduce((sum, r) => sum + requestTokens(r, count), 0) : 0,
     calls: mine.length,
     bytesPerCall: mine.length ? Math.round(bytes / mine.length) : 0,
     firstTool: first + 1,
@@ -202,6 +219,8 @@ export interface CallGroup {
   kind: string;
   calls: number;
   bytes: number;
+  /** Tokens the model reads (0 when not counted). */
+  tokens: number;
   /** Bytes of the declared tools, the system messages, the other messages, the structured-output schema. */
   tools: number;
   system: number;
@@ -212,18 +231,19 @@ export interface CallGroup {
 const jsonBytes = (value: unknown) =>
   value === undefined ? 0 : encoder.encode(JSON.stringify(value)).length;
 
-/** A run's requests grouped by {@link callKind}, in first-seen order, with their bytes by part. */
-export function breakdown(requests: RecordedRequest[]): CallGroup[] {
+/** A run's requests grouped by {@link callKind}, in first-seen order, with their bytes by part (and tokens, given a counter). */
+export function breakdown(requests: RecordedRequest[], count?: TokenCounter): CallGroup[] {
   const groups = new Map<string, CallGroup>();
   for (const req of requests) {
     const kind = callKind(req);
     const group = groups.get(kind) ??
-      { kind, calls: 0, bytes: 0, tools: 0, system: 0, messages: 0, schema: 0 };
+      { kind, calls: 0, bytes: 0, tokens: 0, tools: 0, system: 0, messages: 0, schema: 0 };
     groups.set(kind, group);
     const messages: { role: string }[] = req.body.messages ?? [];
     const system = messages.filter((m) => m.role === "system");
     group.calls++;
     group.bytes += bodyBytes(req);
+    if (count) group.tokens += requestTokens(req, count);
     group.tools += jsonBytes(req.body.tools);
     group.system += system.reduce((sum, m) => sum + jsonBytes(m), 0);
     group.messages += messages.filter((m) => m.role !== "system")

@@ -3,7 +3,8 @@
  * through `@openai/agents` and through Closed Claw's library API, both
  * against ONE in-process fake OpenAI Chat Completions server, interleaved
  * (peer, ours, peer, ours…). Printed once at the end as ratios ours ÷ peer:
- * request bytes, model calls, model calls up to the first tool call, and warm
+ * request bytes and tokens (GPT-4o's o200k_base encoding, js-tiktoken), model
+ * calls, model calls up to the first tool call, and warm
  * wall time per run (the fake answers at once, so this is framework overhead;
  * ours includes planning and a `deno run` subprocess per agent). Ours runs
  * twice per round: as configured by default, and with no capsule started
@@ -11,13 +12,17 @@
  * =false), so one run of the bench shows what starting early saves, with the
  * time from the plan to the first tool call for both.
  *
- * `@openai/agents` is a dev-only dependency imported here by its npm
- * specifier: it is not in deno.json's imports, and bench/ is not published.
+ * `@openai/agents` and `js-tiktoken` are dev-only dependencies imported here
+ * by their npm specifiers: not in deno.json's imports, and bench/ is not published.
  */
 import { join } from "node:path";
 import { z } from "zod";
 // deno-lint-ignore no-import-prefix -- dev-only peer, kept out of deno.json's imports on purpose.
 import { Agent, OpenAIProvider, Runner, setTracingDisabled, tool } from "npm:@openai/agents@0.20.0";
+// deno-lint-ignore no-import-prefix -- dev-only token counter (LangChain already locks this version).
+import { Tiktoken } from "npm:js-tiktoken@1.0.21/lite";
+// deno-lint-ignore no-import-prefix -- its o200k_base ranks (GPT-4o's encoding).
+import o200k from "npm:js-tiktoken@1.0.21/ranks/o200k_base";
 import { type Claw, createClaw } from "../mod.ts";
 import { startFakeServer } from "../tests/fakes/mod.ts";
 import {
@@ -29,6 +34,10 @@ import {
   readTask,
   type Workload,
 } from "./_peer_script.ts";
+
+/** Tokens as GPT-4o counts them: what each side's requests cost at a provider. */
+const encoding = new Tiktoken(o200k);
+const countTokens = (text: string) => encoding.encode(text).length;
 
 const WARMUP = 2;
 // Medians of 11: on a 2-core machine single runs vary by ±20%.
@@ -183,7 +192,7 @@ async function timed(workload: Workload, side: Side): Promise<void> {
   current = workload;
   const from = fake.requests.length;
   const ms = await (side === "peer" ? peerRun(workload) : oursRun(workload, side === "ours"));
-  const result = measure(fake.requests, from, script.toolAt, ms);
+  const result = measure(fake.requests, from, script.toolAt, ms, countTokens);
   if (side !== "peer" && moments.plan !== undefined && moments.firstTool !== undefined) {
     const both = oursMoments.get(workload.name) ?? { ours: [], cold: [] };
     oursMoments.set(workload.name, both);
@@ -198,7 +207,10 @@ async function timed(workload: Workload, side: Side): Promise<void> {
   slot[side].push(result);
   if (side === "cold") return;
   const calls = lastCalls.get(workload.name) ?? {};
-  lastCalls.set(workload.name, { ...calls, [side]: breakdown(fake.requests.slice(from)) });
+  lastCalls.set(workload.name, {
+    ...calls,
+    [side]: breakdown(fake.requests.slice(from), countTokens),
+  });
 }
 
 for (const workload of WORKLOADS) {
@@ -221,6 +233,7 @@ function report(): string[] {
   const metrics: [string, keyof Figures, number][] = [
     ["request bytes", "bytes", 0],
     ["request bytes / call", "bytesPerCall", 0],
+    ["request tokens (o200k)", "tokens", 0],
     ["model calls", "calls", 0],
     ["calls up to 1st tool call", "firstTool", 0],
     ["warm wall ms/run", "ms", 1],
@@ -306,8 +319,9 @@ function momentsReport(): string[] {
 /**
  * Where each side's request bytes went in the last run of each workload: per
  * kind of call (plan, agent step, synthesis…), the calls and bytes, and per
- * call the bytes of the declared tools, system messages, other messages and
- * output schema (JSON sizes; the rest of a body is model and settings).
+ * call the tokens the model reads and the bytes of the declared tools, system
+ * messages, other messages and output schema (JSON sizes; the rest of a body
+ * is model and settings).
  */
 function breakdownReport(): string[] {
   const rows = [[
@@ -316,6 +330,7 @@ function breakdownReport(): string[] {
     "calls",
     "bytes",
     "/call",
+    "tok/call",
     "tools",
     "system",
     "msgs",
@@ -331,6 +346,7 @@ function breakdownReport(): string[] {
           String(g.calls),
           String(g.bytes),
           per(g.bytes),
+          per(g.tokens),
           per(g.tools),
           per(g.system),
           per(g.messages),
@@ -352,7 +368,7 @@ globalThis.addEventListener("unload", () => {
     );
     for (const line of momentsReport()) console.log(line);
     console.log(
-      "request bytes by kind of call, last run of each workload (/call and each part per call):",
+      "request bytes and tokens by kind of call, last run of each workload (/call and each part per call):",
     );
     for (const line of breakdownReport()) console.log(line);
   }

@@ -97,7 +97,26 @@ Deno.test("a plan schema that asks for complexity gets it with the workload's su
 Deno.test("measure counts a run's requests, bytes and calls up to the first tool call", () => {
   const requests = [request({}, 999), request({}, 10), request({}, 20), request({}, 30)];
   const figures = measure(requests, 1, new Set([2, 3]), 5);
-  assert.deepEqual(figures, { bytes: 60, calls: 3, bytesPerCall: 20, firstTool: 2, ms: 5 });
+  assert.deepEqual(figures, {
+    bytes: 60,
+    tokens: 0,
+    calls: 3,
+    bytesPerCall: 20,
+    firstTool: 2,
+    ms: 5,
+  });
+  // Tokens of what the model reads (messages, tools, schema), by the counter given.
+  const counted = measure(
+    [request({ messages: [{ role: "user", content: "hi" }] })],
+    0,
+    new Set(),
+    1,
+    (text) => text.length,
+  );
+  assert.equal(
+    counted.tokens,
+    JSON.stringify({ messages: [{ role: "user", content: "hi" }] }).length,
+  );
 });
 
 Deno.test("breakdown groups a run's requests by kind of call and splits their bytes by part", () => {
@@ -128,4 +147,7 @@ Deno.test("breakdown groups a run's requests by kind of call and splits their by
   assert.ok(steps.messages > 0);
   assert.equal(steps.schema, 0);
   assert.ok(groups[0].schema > 0);
+  assert.equal(steps.tokens, 0, "no counter, no tokens");
+  const counted = breakdown([step(0), step(1)], () => 7);
+  assert.equal(counted[0].tokens, 14);
 });
