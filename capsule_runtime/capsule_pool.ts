@@ -56,6 +56,8 @@ export interface CapsulePoolOptions {
 
 interface Idle {
   key: string;
+  /** capsuleOwner(): what a run asks of the shelf before it plans a prestart. */
+  owner: string;
   agentId: string;
   proc: CapsuleProcess;
   kind: WarmKind;
@@ -98,6 +100,15 @@ export function poolKey(plan: LaunchPlan, manifest: Manifest): string {
   })).digest("hex");
 }
 
+/**
+ * Whom a capsule serves, known before its launch plan is made: the agent's
+ * whole manifest and the workspace (SHA-256). A run asks the shelf by this
+ * before it plans a prestart; the plan's own key still decides the handover.
+ */
+export function capsuleOwner(manifest: Manifest, workspace: string): string {
+  return createHash("sha256").update(canonical({ manifest, workspace })).digest("hex");
+}
+
 /** Whether a capsule from this plan may start programs (terminal, python_exec). */
 function startsPrograms(plan: LaunchPlan): boolean {
   return plan.args.some((a) => a === "--allow-run" || a.startsWith("--allow-run="));
@@ -125,14 +136,16 @@ export class CapsulePool {
   }
 
   /**
-   * Whether a capsule of `agentId` waits (here, or on the shelf from an
-   * earlier run), or is being prestarted: then a prestart is not even
-   * planned (planning one costs a launch plan's scan of the roots).
+   * Whether a capsule of the agent waits (in this run, or on the shelf from
+   * an earlier run for this very manifest and workspace), or is being
+   * prestarted: then a prestart is not even planned (planning one costs a
+   * launch plan's scan of the roots).
    */
-  hasWaiting(agentId: string): boolean {
+  hasWaiting(manifest: Manifest, workspace: string): boolean {
+    const agentId = manifest.agent_id;
     return !!this.pending.get(agentId)?.size ||
       this.idle.some((i) => i.agentId === agentId && !i.proc.killed) ||
-      !!this.shelf?.holds(agentId);
+      !!this.shelf?.holds(capsuleOwner(manifest, workspace));
   }
 
   /** The pids of the idle capsules (tests). */
@@ -148,7 +161,7 @@ export class CapsulePool {
    */
   prestart(
     agentId: string,
-    plan: () => Promise<{ plan: LaunchPlan; manifest: Manifest } | null>,
+    plan: () => Promise<{ plan: LaunchPlan; manifest: Manifest; workspace: string } | null>,
     count = 1,
   ): Promise<void> {
     const work = (async () => {
@@ -156,12 +169,13 @@ export class CapsulePool {
       const made = await plan().catch(() => null);
       if (!made) return;
       const key = poolKey(made.plan, made.manifest);
+      const owner = capsuleOwner(made.manifest, made.workspace);
       const waiting = this.idle.filter((i) => i.key === key && !i.proc.killed).length +
         (this.shelf?.count(key) ?? 0);
       for (let i = waiting; i < count && !this.closed; i++) {
         const proc = CapsuleProcess.spawn(made.plan);
         this.onEvent({ type: "prestarted", agent_id: agentId, pid: proc.pid });
-        this.park(key, agentId, proc, "prestarted", startsPrograms(made.plan));
+        this.park({ key, owner, agentId }, proc, "prestarted", startsPrograms(made.plan));
       }
     })().catch(() => {});
     const set = this.pending.get(agentId) ?? new Set();
@@ -210,10 +224,16 @@ export class CapsulePool {
    * caller ends it) when the run is over, or when the capsule may have started
    * programs that outlive its subtask.
    */
-  keep(plan: LaunchPlan, manifest: Manifest, proc: CapsuleProcess): boolean {
+  keep(plan: LaunchPlan, manifest: Manifest, workspace: string, proc: CapsuleProcess): boolean {
     if (this.closed || proc.killed || startsPrograms(plan)) return false;
     if (++proc.served >= MAX_SUBTASKS_PER_PROCESS) return false;
-    this.park(poolKey(plan, manifest), manifest.agent_id, proc, "kept", false);
+    const owner = capsuleOwner(manifest, workspace);
+    this.park(
+      { key: poolKey(plan, manifest), owner, agentId: manifest.agent_id },
+      proc,
+      "kept",
+      false,
+    );
     return true;
   }
 
@@ -232,19 +252,19 @@ export class CapsulePool {
 
   /** Moves an idle capsule to the shelf; false when it may start programs or the shelf refuses it. */
   private shelve(entry: Idle): boolean {
-    if (entry.programs || !this.shelf!.put(entry.key, entry.proc, entry.agentId)) return false;
+    if (entry.programs || !this.shelf!.put(entry.key, entry.proc, entry.owner)) return false;
     this.idle.splice(this.idle.indexOf(entry), 1);
     clearTimeout(entry.timer);
     return true;
   }
 
   private park(
-    key: string,
-    agentId: string,
+    who: Pick<Idle, "key" | "owner" | "agentId">,
     proc: CapsuleProcess,
     kind: WarmKind,
     programs: boolean,
   ): void {
+    const { agentId } = who;
     if (this.closed) {
       proc.kill(this.closed);
       this.onEvent({ type: "discarded", agent_id: agentId, pid: proc.pid, reason: this.closed });
@@ -252,8 +272,7 @@ export class CapsulePool {
     }
     proc.quiet();
     const entry: Idle = {
-      key,
-      agentId,
+      ...who,
       proc,
       kind,
       programs,

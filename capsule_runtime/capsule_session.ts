@@ -375,10 +375,11 @@ class CapsuleSession {
    * then waits for a new `start` and begins it from nothing.
    */
   private keep(): boolean {
-    const { pool, signal, manifest } = this.options;
+    const { pool, signal, manifest, settings } = this.options;
     if (!pool || !this.local || this.troubled || this.failure || signal?.aborted) return false;
     if (this.final?.status !== "ok") return false;
-    this.kept = pool.keep(this.plan, manifest, this.local);
+    const workspace = this.options.workspace ?? settings.workspace;
+    this.kept = pool.keep(this.plan, manifest, workspace, this.local);
     return this.kept;
   }
 

@@ -23,8 +23,8 @@ export const SHELF_MAX = 8;
 
 interface Shelved {
   key: string;
-  /** Whose capsule it is (a run asks before it plans a prestart). */
-  agentId: string;
+  /** Whom it serves (capsuleOwner: manifest and workspace), asked before a prestart is planned. */
+  owner: string;
   proc: CapsuleProcess;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -56,17 +56,17 @@ export class CapsuleShelf {
     return this.waiting.filter((s) => s.key === key && !s.proc.killed).length;
   }
 
-  /** Whether a live capsule of this agent waits, under any key. */
-  holds(agentId: string): boolean {
-    return this.waiting.some((s) => s.agentId === agentId && !s.proc.killed);
+  /** Whether a live capsule waits for this owner (capsuleOwner), under any plan. */
+  holds(owner: string): boolean {
+    return this.waiting.some((s) => s.owner === owner && !s.proc.killed);
   }
 
   /** Keeps a capsule for a later run; false (the caller kills it) once closed. */
-  put(key: string, proc: CapsuleProcess, agentId = ""): boolean {
+  put(key: string, proc: CapsuleProcess, owner: string): boolean {
     if (this.closed || proc.killed) return false;
     const entry: Shelved = {
       key,
-      agentId,
+      owner,
       proc,
       timer: setTimeout(() => this.discard(entry, "idle too long between runs"), this.idleMs),
     };

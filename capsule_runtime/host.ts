@@ -73,7 +73,8 @@ export function prestartCapsule(
   return pool.prestart(options.manifest.agent_id, async () => {
     const plan = await launchPlanFor(options);
     await warmPlanCache(plan);
-    return { plan, manifest: options.manifest };
+    const workspace = options.workspace ?? options.settings.workspace;
+    return { plan, manifest: options.manifest, workspace };
   }, count);
 }
 

@@ -32,9 +32,11 @@ export function prestartPhase(ctx: RunContext, pool: readonly Subtask[]): Promis
   return Promise.all([...roles.values()].map(async (subtasks) => {
     // The role's first subtask maps it to an agent; the others follow (routing.ts).
     const manifest = await predictAgent(ctx, subtasks[0]).catch(() => null);
+    if (!manifest || ctx.signal.aborted) return;
+    const options = launchOptions(ctx, runnableManifest(ctx, manifest));
     // One the task's prediction started already serves (or, from another plan, is replaced).
-    if (!manifest || ctx.signal.aborted || capsules.hasWaiting(manifest.agent_id)) return;
-    await prestartCapsule(capsules, launchOptions(ctx, runnableManifest(ctx, manifest)), 1);
+    if (capsules.hasWaiting(options.manifest, ctx.workspace)) return;
+    await prestartCapsule(capsules, options, 1);
   })).then(() => {}, () => {});
 }
 
@@ -55,7 +57,9 @@ export function prestartForTask(ctx: RunContext): Promise<void> {
   };
   return (async () => {
     const manifest = await predictAgent(ctx, need).catch(() => null);
-    if (!manifest || ctx.signal.aborted || capsules.hasWaiting(manifest.agent_id)) return;
-    await prestartCapsule(capsules, launchOptions(ctx, runnableManifest(ctx, manifest)), 1);
+    if (!manifest || ctx.signal.aborted) return;
+    const options = launchOptions(ctx, runnableManifest(ctx, manifest));
+    if (capsules.hasWaiting(options.manifest, ctx.workspace)) return;
+    await prestartCapsule(capsules, options, 1);
   })().catch(() => {});
 }

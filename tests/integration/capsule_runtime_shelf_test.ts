@@ -37,9 +37,12 @@ Deno.test("a run that ended well leaves its capsule to the next run of the same 
     assert.ok(processAlive(pid));
 
     const secondRun = new CapsulePool({ shelf });
-    // The next run sees it waiting, so it does not even plan a prestart for the agent.
-    assert.equal(secondRun.hasWaiting(fx.manifest.agent_id), true);
-    assert.equal(secondRun.hasWaiting("another-agent"), false);
+    // The next run sees it waiting for this manifest and workspace, so it plans no prestart
+    // for them; another workspace or manifest of the agent still gets one.
+    const { workspace } = fx.settings;
+    assert.equal(secondRun.hasWaiting(fx.manifest, workspace), true);
+    assert.equal(secondRun.hasWaiting(fx.manifest, join(workspace, "elsewhere")), false);
+    assert.equal(secondRun.hasWaiting({ ...fx.manifest, tools_allowlist: [] }, workspace), false);
     const second = runScripted(fx, [finalStep("Nothing to read.")], {
       pool: secondRun,
       task: "Second run: say hello.",
@@ -174,7 +177,11 @@ Deno.test("a prestarted capsule that may start programs is never shelved", async
   } as unknown as Parameters<CapsulePool["take"]>[0];
   const manifest = { agent_id: "runner" } as unknown as Parameters<CapsulePool["take"]>[1];
   const pool = new CapsulePool({ shelf });
-  await pool.prestart("runner", () => Promise.resolve({ plan, manifest }), 1);
+  await pool.prestart(
+    "runner",
+    () => Promise.resolve({ plan, manifest, workspace: "/tmp" }),
+    1,
+  );
   const [pid] = pool.pids();
   assert.ok(pid);
   pool.close("the run ended", { shelve: true });

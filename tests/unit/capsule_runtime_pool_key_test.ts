@@ -76,11 +76,14 @@ Deno.test("a capsule that may start programs is never kept for another subtask",
   } as unknown as CapsuleProcess;
   const pool = new CapsulePool();
   try {
-    assert.equal(pool.keep({ ...p, args: [...p.args, "--allow-run=python3"] }, m, proc), false);
-    assert.equal(pool.keep({ ...p, args: [...p.args, "--allow-run"] }, m, proc), false);
+    assert.equal(
+      pool.keep({ ...p, args: [...p.args, "--allow-run=python3"] }, m, "/ws", proc),
+      false,
+    );
+    assert.equal(pool.keep({ ...p, args: [...p.args, "--allow-run"] }, m, "/ws", proc), false);
     assert.equal(pool.size, 0);
     // The same plan without it is kept.
-    assert.equal(pool.keep(p, m, proc), true);
+    assert.equal(pool.keep(p, m, "/ws", proc), true);
     assert.equal(pool.size, 1);
   } finally {
     pool.close("test over");
@@ -102,10 +105,10 @@ Deno.test("a capsule process is retired after its share of subtasks (its CPU lim
   const pool = new CapsulePool();
   try {
     for (let i = 1; i < MAX_SUBTASKS_PER_PROCESS; i++) {
-      assert.equal(pool.keep(p, m, proc), true, `kept after subtask ${i}`);
+      assert.equal(pool.keep(p, m, "/ws", proc), true, `kept after subtask ${i}`);
       assert.equal((await pool.take(p, m))?.proc, proc);
     }
-    assert.equal(pool.keep(p, m, proc), false, "not after the last one");
+    assert.equal(pool.keep(p, m, "/ws", proc), false, "not after the last one");
   } finally {
     pool.close("test over");
   }
