@@ -225,6 +225,8 @@ export async function runFileIo(
         try {
           const existing = await Deno.stat(check.realPath).catch(() => null);
           if (existing?.isDirectory) return failure(`${what} is a directory`);
+          // A pipe, device or socket: opening one to write may wait for a reader.
+          if (existing && !existing.isFile) return failure(`${what} is not a regular file`);
           await Deno.mkdir(dirname(check.realPath), { recursive: true });
           const data = new TextEncoder().encode(content);
           await Deno.writeFile(check.realPath, data, { append: op === "append", create: true });

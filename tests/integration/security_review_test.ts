@@ -86,7 +86,7 @@ Deno.test({
     Deno.writeTextFileSync(join(ws, "deep", "ID_RSA"), "SECRET-KEY-UPPER\n");
     const policy = { workspace: ws, readRoots: ["."], writeRoots: [], fileWrite: false };
     for (const path of [".ENV", ".SSH/config", "deep/ID_RSA", ".Env.Local"]) {
-      const check = await checkPath(path, "read", policy);
+      const check = checkPath(path, "read", policy);
       assert.equal(check.ok, false, `${path} passed the path policy`);
     }
     const model = scriptedModel([

@@ -104,13 +104,13 @@ Deno.test("paths: relative, absolute inside, $WORKSPACE and normalised .. are al
       "./sub//a.txt",
     ]
   ) {
-    const check = await checkPath(raw, "read", policy);
+    const check = checkPath(raw, "read", policy);
     assert.ok(check.ok, raw);
     assert.equal(check.path, join(ws, "sub/a.txt"));
     assert.equal(check.realPath, join(ws, "sub/a.txt"));
     assert.equal(check.exists, true);
   }
-  const root = await checkPath(".", "read", policy);
+  const root = checkPath(".", "read", policy);
   assert.ok(root.ok && root.path === ws);
 });
 
@@ -127,7 +127,7 @@ Deno.test("paths: .. escapes and absolute paths outside are refused with the roo
       "$WORKSPACE/../outside",
     ]
   ) {
-    const check = await checkPath(raw, "read", policy);
+    const check = checkPath(raw, "read", policy);
     assert.equal(check.ok, false, raw);
     if (!check.ok) {
       assert.match(check.error, /outside the allowed read roots/);
@@ -141,11 +141,11 @@ Deno.test("paths: a symlink inside the workspace pointing outside is refused", a
   await using dir = await tempDir();
   const { policy } = await layout(dir.path);
   for (const raw of ["link_out", "dirlink/secret.txt", "dirlink"]) {
-    const check = await checkPath(raw, "read", policy);
+    const check = checkPath(raw, "read", policy);
     assert.equal(check.ok, false, raw);
     if (!check.ok) assert.match(check.error, /symbolic link .* outside the allowed read roots/);
   }
-  const inner = await checkPath("inner_link", "read", policy);
+  const inner = checkPath("inner_link", "read", policy);
   assert.ok(inner.ok, "a symlink that stays inside is fine");
 });
 
@@ -158,15 +158,15 @@ Deno.test("paths: writes through a symlinked parent or a dangling link are refus
     writeRoots: ["."],
     fileWrite: true,
   };
-  const viaParent = await checkPath("dirlink/new.txt", "write", policy);
+  const viaParent = checkPath("dirlink/new.txt", "write", policy);
   assert.equal(viaParent.ok, false);
   if (!viaParent.ok) assert.ok(viaParent.error.includes(join(outside, "new.txt")));
-  const deepParent = await checkPath("dirlink/a/b/c.txt", "write", policy);
+  const deepParent = checkPath("dirlink/a/b/c.txt", "write", policy);
   assert.equal(deepParent.ok, false);
-  const dangling = await checkPath("dangling", "write", policy);
+  const dangling = checkPath("dangling", "write", policy);
   assert.equal(dangling.ok, false);
   if (!dangling.ok) assert.match(dangling.error, /broken or looping symbolic link/);
-  const fresh = await checkPath("new/dir/file.txt", "write", policy);
+  const fresh = checkPath("new/dir/file.txt", "write", policy);
   assert.ok(fresh.ok);
   assert.equal(fresh.exists, false);
   assert.equal(fresh.realPath, join(ws, "new/dir/file.txt"));
@@ -175,34 +175,34 @@ Deno.test("paths: writes through a symlinked parent or a dangling link are refus
 Deno.test("paths: writing needs file_write and a write root", async () => {
   await using dir = await tempDir();
   const { policy } = await layout(dir.path);
-  const noWrite = await checkPath("out/x.txt", "write", { ...policy, fileWrite: false });
+  const noWrite = checkPath("out/x.txt", "write", { ...policy, fileWrite: false });
   assert.ok(!noWrite.ok && /no file write permission/.test(noWrite.error));
-  const outsideRoot = await checkPath("sub/a.txt", "write", policy);
+  const outsideRoot = checkPath("sub/a.txt", "write", policy);
   assert.ok(!outsideRoot.ok && /outside the allowed write roots/.test(outsideRoot.error));
-  const inRoot = await checkPath("out/new/x.txt", "write", policy);
+  const inRoot = checkPath("out/new/x.txt", "write", policy);
   assert.ok(inRoot.ok);
-  const noRoots = await checkPath("out/x.txt", "write", { ...policy, writeRoots: [] });
+  const noRoots = checkPath("out/x.txt", "write", { ...policy, writeRoots: [] });
   assert.ok(!noRoots.ok && /no write roots/.test(noRoots.error));
   // Reading is not affected by the write switch.
-  assert.ok((await checkPath("sub/a.txt", "read", { ...policy, fileWrite: false })).ok);
+  assert.ok(checkPath("sub/a.txt", "read", { ...policy, fileWrite: false }).ok);
 });
 
 Deno.test("paths: ~ is refused, not silently expanded", async () => {
   await using dir = await tempDir();
   const { policy } = await layout(dir.path);
   for (const raw of ["~", "~/x.txt", "~root/.ssh/id_rsa", " ~/x"]) {
-    const check = await checkPath(raw, "read", policy);
+    const check = checkPath(raw, "read", policy);
     assert.ok(!check.ok && /'~'/.test(check.error), raw);
   }
   // A ~ inside a name is an ordinary character.
-  assert.ok((await checkPath("sub/~backup", "read", policy)).ok);
+  assert.ok(checkPath("sub/~backup", "read", policy).ok);
 });
 
 Deno.test("paths: protected paths stay refused, directly, via .. or via a symlink", async () => {
   await using dir = await tempDir();
   const { policy } = await layout(dir.path);
   for (const raw of [".env", "sub/../.env", "envlink", "$WORKSPACE/.env"]) {
-    const check = await checkPath(raw, "read", policy);
+    const check = checkPath(raw, "read", policy);
     assert.ok(!check.ok && /protected/.test(check.error), raw);
   }
 });
@@ -211,7 +211,7 @@ Deno.test("paths: junk input is refused", async () => {
   await using dir = await tempDir();
   const { policy } = await layout(dir.path);
   for (const raw of ["", "   ", 42, null, undefined, ["a"], "sub/a.txt\0.png"]) {
-    const check = await checkPath(raw, "read", policy);
+    const check = checkPath(raw, "read", policy);
     assert.equal(check.ok, false, String(raw));
   }
 });
@@ -225,10 +225,10 @@ Deno.test("paths: relative roots resolve against the workspace, absolute roots a
     writeRoots: [],
     fileWrite: false,
   };
-  const secret = await checkPath(join(outside, "secret.txt"), "read", policy);
+  const secret = checkPath(join(outside, "secret.txt"), "read", policy);
   assert.ok(secret.ok);
   // The workspace itself is not a root here.
-  assert.equal((await checkPath("sub/a.txt", "read", policy)).ok, false);
+  assert.equal(checkPath("sub/a.txt", "read", policy).ok, false);
 });
 
 Deno.test("checkPath: secret files are refused at any depth unless the manifest names the exact file", async () => {
@@ -243,16 +243,16 @@ Deno.test("checkPath: secret files are refused at any depth unless the manifest 
     await Deno.writeTextFile(join(ws, "notes.txt"), "fine");
     const policy = { workspace: ws, readRoots: ["."], writeRoots: ["."], fileWrite: true };
     for (const rel of ["deep/.env", ".env.local", "a/.env.production", "k/server.pem", "id_rsa"]) {
-      const read = await checkPath(rel, "read", policy);
+      const read = checkPath(rel, "read", policy);
       assert.equal(read.ok, false, rel);
       assert.match(!read.ok ? read.error : "", /is a secret file/);
     }
-    assert.equal((await checkPath("home/.ssh/config", "read", policy)).ok, false);
-    assert.equal((await checkPath("new/.env", "write", policy)).ok, false, "no planting either");
-    assert.equal((await checkPath("notes.txt", "read", policy)).ok, true);
+    assert.equal(checkPath("home/.ssh/config", "read", policy).ok, false);
+    assert.equal(checkPath("new/.env", "write", policy).ok, false, "no planting either");
+    assert.equal(checkPath("notes.txt", "read", policy).ok, true);
     // Named exactly by the manifest: allowed.
     const named = { ...policy, readRoots: [".", "deep/.env"] };
-    assert.equal((await checkPath("deep/.env", "read", named)).ok, true);
+    assert.equal(checkPath("deep/.env", "read", named).ok, true);
   } finally {
     await Deno.remove(ws, { recursive: true });
   }
@@ -262,18 +262,18 @@ Deno.test("checkPath: one policy checked again after links changed still refuses
   await using dir = await tempDir();
   const { ws, outside, policy } = await layout(dir.path);
   // The roots and denied paths are resolved once for this policy...
-  assert.equal((await checkPath("sub/a.txt", "read", policy)).ok, true);
+  assert.equal(checkPath("sub/a.txt", "read", policy).ok, true);
   // ...but every checked path is resolved each time: links made since are seen.
   await Deno.symlink(join(outside, "secret.txt"), join(ws, "sub", "new_link"));
-  const check = await checkPath("sub/new_link", "read", policy);
+  const check = checkPath("sub/new_link", "read", policy);
   assert.equal(check.ok, false);
   await Deno.remove(join(ws, "sub", "a.txt"));
   await Deno.symlink(join(outside, "secret.txt"), join(ws, "sub", "a.txt"));
-  assert.equal((await checkPath("sub/a.txt", "read", policy)).ok, false);
+  assert.equal(checkPath("sub/a.txt", "read", policy).ok, false);
   // A denied file reached through a link made later is still denied.
   await Deno.symlink(join(ws, ".env"), join(ws, "sub", "env2"));
   assert.match(
-    (await checkPath("sub/env2", "read", policy) as { error: string }).error,
+    (checkPath("sub/env2", "read", policy) as { error: string }).error,
     /protected file/,
   );
 });

@@ -232,17 +232,29 @@ Deno.test("file_io read: a file whose size the system reports as 0 is read whole
   assert.match(out.result.content as string, /^Name:.*\n[\s\S]*\nPid:\s+\d+/);
 });
 
-Deno.test("file_io read: a named pipe is refused without waiting for a writer", async () => {
+Deno.test("file_io: a named pipe is refused for reading and writing, never opened", async () => {
   await using dir = await tempDir();
-  const { ws, ctx } = await workspace(dir.path);
-  // A planted FIFO: opening it to read would wait until something writes to it.
+  const { ws } = await workspace(dir.path);
+  // A planted FIFO: opening it would wait until something opens the other end.
   const made = await new Deno.Command("mkfifo", { args: [join(ws, "pipe")] }).output();
   assert.ok(made.success, "mkfifo failed");
-  const out = await Promise.race([
-    runTool("file_io", { op: "read", path: "pipe" }, ctx),
-    new Promise<"hung">((done) => setTimeout(() => done("hung"), 2000)),
-  ]);
-  assert.notEqual(out, "hung", "reading the FIFO waited for a writer");
-  assert.equal(typeof out === "object" && out.ok, false);
-  assert.match(typeof out === "object" ? out.error : "", /not a regular file/);
+  // In a process of its own: a read that opened the pipe would block that whole thread.
+  const run = new URL("../../guest/tools/run.ts", import.meta.url).href;
+  const script = `
+    import { runTool } from ${JSON.stringify(run)};
+    const ctx = { workspace: ${JSON.stringify(ws)}, readRoots: ["."], writeRoots: ["."],
+      fileWrite: true, sqlPaths: [], networkHosts: [] };
+    const read = await runTool("file_io", { op: "read", path: "pipe" }, ctx);
+    const write = await runTool("file_io", { op: "write", path: "pipe", content: "x" }, ctx);
+    console.log(JSON.stringify({ read, write }));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", script],
+    signal: AbortSignal.timeout(20_000),
+  }).output();
+  assert.ok(out.success, `the tool waited on the pipe: ${new TextDecoder().decode(out.stderr)}`);
+  const { read, write } = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(read.ok, false);
+  assert.match(read.error, /not a regular file/);
+  assert.equal(write.ok, false);
+  assert.match(write.error, /not a regular file/);
 });
