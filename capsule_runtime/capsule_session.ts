@@ -274,6 +274,7 @@ class CapsuleSession {
     const t0 = performance.now();
     const base = { type: "model_call", id: msg.id } as const;
     const reply = { v: PROTOCOL_VERSION, type: "llm_result", id: msg.id } as const;
+    this.tools.forgetAhead();
     const hash = modelRequestHash(msg);
     const turn = this.replay.model(hash);
     if (turn.reply) {
@@ -296,8 +297,17 @@ class CapsuleSession {
         ...(answer.tool_calls?.length ? { tool_calls: answer.tool_calls } : {}),
       };
       this.replay.recordModel(turn.step, hash, recorded);
+      // Calls that change nothing are checked now, so the guest need not ask (tool_preapproval.ts).
+      const preapproved = msg.native_tools && !msg.schema && answer.tool_calls?.length
+        ? await this.tools.preapprove(answer.tool_calls)
+        : [];
       // Journaled, then sent; recorded while the guest reads it.
-      const sent = this.proc.send({ ...reply, ok: true, ...replyFields(recorded) });
+      const sent = this.proc.send({
+        ...reply,
+        ok: true,
+        ...replyFields(recorded),
+        ...(preapproved.length ? { preapproved } : {}),
+      });
       this.emit({ ...base, ok: true, ms, usage: answer.usage });
       await sent;
     } catch (error) {

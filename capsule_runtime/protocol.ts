@@ -45,6 +45,8 @@ const GuestMessageSchema = z.discriminatedUnion("type", [
     tool: z.string().min(1).max(64),
     args: record,
     reason: z.string().max(4000).default(""),
+    call_id: z.string().min(1).max(200).optional(),
+    preapproved: z.boolean().optional(),
   }),
   z.object({
     v,

@@ -21,7 +21,7 @@ import {
   type RemoteLaunch,
   type RunCapsuleOptions,
 } from "./capsule_types.ts";
-import type { HostToolOutcome } from "../guest/protocol_types.ts";
+import type { HostToolOutcome, PreapprovedCall, ToolCallWire } from "../guest/protocol_types.ts";
 import { decideToolCall, refusal, type ToolDecisionDeps } from "./tool_decision.ts";
 import { roundMs } from "./_format.ts";
 import { guestTool } from "../guest/tools/registry.ts";
@@ -31,6 +31,7 @@ import { boundedResult } from "./_outcome.ts";
 import { journaledOutcome, toolRequestHash } from "./step_journal.ts";
 import type { StepReplay, ToolTurn } from "./step_replay.ts";
 import { isMcpTool, type McpToolset } from "./mcp_tools.ts";
+import { Preapprovals } from "./tool_preapproval.ts";
 
 /** Calls past the limit still answered (refused) before the capsule is stopped. */
 const TOOL_LIMIT_GRACE = 2;
@@ -70,6 +71,8 @@ export class SessionToolCalls {
   private readonly decisionDeps: ToolDecisionDeps;
   /** Where the tools run and what they may touch (the host policy checks against it). */
   private readonly toolContext: ToolContext;
+  /** Calls allowed as their model reply was relayed (tool_preapproval.ts). */
+  private readonly ahead = new Preapprovals();
 
   constructor(private readonly session: ToolCallsSession) {
     const { options, plan, start, signal } = session;
@@ -95,12 +98,36 @@ export class SessionToolCalls {
     return this.pending.size > 0;
   }
 
+  /** At the guest's next model request: approvals ahead it did not claim are void. */
+  forgetAhead(): void {
+    this.ahead.clear();
+  }
+
+  /**
+   * The calls of a live native reply the guest may run at once: those that
+   * change nothing, checked now as their requests would be. None when the
+   * caller decides calls itself (its `decideTool` is asked per request).
+   */
+  async preapprove(calls: readonly ToolCallWire[]): Promise<PreapprovedCall[]> {
+    const { options } = this.session;
+    if (options.hooks.decideTool) return [];
+    const budget = { used: this.count, limit: options.settings.maxToolCallsPerAgent };
+    try {
+      return await this.ahead.approve(calls, this.decisionDeps.check, budget);
+    } catch {
+      // A check that throws allows nothing ahead: each call is asked about as before.
+      this.ahead.clear();
+      return [];
+    }
+  }
+
   /**
    * Counts the call against the limit, then answers `tool_decision`: from the
    * journal when the call was made before (it does not run again), or by
    * deciding it (and running a program here) and journaling each part.
    */
   async onRequest(msg: ToolRequestMessage): Promise<void> {
+    if (msg.preapproved) return this.onPreapproved(msg);
     const { session } = this;
     const limit = session.options.settings.maxToolCallsPerAgent;
     this.count++;
@@ -124,6 +151,35 @@ export class SessionToolCalls {
         `The capsule kept calling tools past its limit of ${limit}.`,
       );
     }
+  }
+
+  /**
+   * A call the guest started on the host's approval ahead: journaled and
+   * recorded as if decided now, with no answer (the guest is not waiting).
+   */
+  private onPreapproved(msg: ToolRequestMessage): void {
+    const { session } = this;
+    const { id, tool, args, reason } = msg;
+    const withinLimit = this.count < session.options.settings.maxToolCallsPerAgent;
+    const ahead = withinLimit ? this.ahead.claim(msg.call_id, tool, args) : null;
+    const hash = toolRequestHash(tool, args);
+    const turn = ahead ? session.replay.tool(hash, tool) : null;
+    if (!ahead || turn?.kind !== "live" || turn.rerun) {
+      session.protocolError(
+        `tool_request for '${
+          tool.slice(0, 64)
+        }' marked preapproved, which the host did not allow ahead`,
+      );
+      return;
+    }
+    this.count++;
+    this.toolNames.set(id, tool);
+    session.replay.recordToolRequest(turn.step, hash, { tool, args, reason });
+    session.emit({ type: "tool_requested", id, tool, args, reason });
+    const decision = { allowed: true, args: ahead.args, reason: "allowed" };
+    session.replay.journal.recordToolDecision(turn.step, decision, false);
+    this.pending.set(id, turn.step);
+    session.emit({ type: "tool_decided", id, tool, ...decision, ms: ahead.ms });
   }
 
   /** A call made before: its journaled decision and result go back; nothing runs. */

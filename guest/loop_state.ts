@@ -24,10 +24,12 @@ export interface ToolOutcome {
 /** What the loop needs from its surroundings (the real protocol, or a test double). */
 export interface LoopPorts {
   askModel(messages: ChatMessageWire[], mode: ToolMode): Promise<LlmResultMessage>;
+  /** `callId`: the model's id for a native call (the host may have allowed it ahead). */
   askHost(
     tool: string,
     args: Record<string, unknown>,
     reason: string,
+    callId?: string,
   ): Promise<ToolDecisionMessage>;
   runTool(tool: string, args: Record<string, unknown>): Promise<ToolOutcome & { ms: number }>;
   reportToolDone(id: string, outcome: ToolOutcome & { ms: number }): void;
@@ -138,6 +140,7 @@ export class LoopState {
     args: Record<string, unknown>,
     reason: string,
     step: number,
+    callId?: string,
   ): Promise<AdmittedCall> {
     if (!this.allowed.has(tool)) {
       const available = [...this.allowed].join(", ") || "none";
@@ -164,7 +167,7 @@ export class LoopState {
       };
     }
     this.toolCalls++;
-    const decision = await this.ports.askHost(tool, args, reason);
+    const decision = await this.ports.askHost(tool, args, reason, callId);
     if (!decision.allowed) {
       this.mistake(`denied: ${decision.reason}`);
       return {

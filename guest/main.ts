@@ -7,6 +7,7 @@
  * nothing but that message (see `serve`).
  */
 import { HostChannel, send } from "./io.ts";
+import { AheadCalls } from "./ahead_calls.ts";
 import { type Final, runLoop } from "./loop.ts";
 import { runTool } from "./tools/run.ts";
 import { guestTool, toolsWithPermission } from "./tools/registry.ts";
@@ -14,6 +15,8 @@ import { loadNodePath } from "./policy/node_path.ts";
 import { loadNodeNet } from "./tools/pinned_fetch.ts";
 import {
   type LlmResultMessage,
+  type PreapprovedCall,
+  PROTOCOL_VERSION,
   type StartMessage,
   TOOL_FAILED,
   type ToolDecisionMessage,
@@ -68,8 +71,31 @@ async function serve(start: StartMessage): Promise<Final> {
     if (start.tools.some((t) => network.has(t.name))) loadNodeNet().catch(() => {});
   }
 
+  /** The calls of the last reply the host allowed ahead: they run without asking. */
+  const ahead = new AheadCalls();
+
+  /** Tells the host a call allowed ahead runs now (it journals and records it): its decision. */
+  function goAhead(
+    approved: PreapprovedCall,
+    args: Record<string, unknown>,
+    reason: string,
+  ): ToolDecisionMessage {
+    const { tool, call_id } = approved;
+    const id = channel.nextId("tool");
+    send({ type: "tool_request", id, tool, args, reason, call_id, preapproved: true });
+    return {
+      v: PROTOCOL_VERSION,
+      type: "tool_decision",
+      id,
+      allowed: true,
+      args: approved.args,
+      reason: "allowed",
+      side_effects: false,
+    };
+  }
+
   return await runLoop(start, {
-    askModel: (messages, mode) => {
+    askModel: async (messages, mode) => {
       const reply = channel.request<LlmResultMessage>({
         type: "llm_request",
         id: channel.nextId("llm"),
@@ -79,16 +105,22 @@ async function serve(start: StartMessage): Promise<Final> {
           : { schema: { name: "agent_step", json_schema: start.step_schema } }),
       });
       preloadForTools();
-      return reply;
+      const result = await reply;
+      ahead.take(result);
+      return result;
     },
-    askHost: (tool, args, reason) =>
-      channel.request<ToolDecisionMessage>({
+    askHost: (tool, args, reason, callId) => {
+      const approved = ahead.claim(tool, args, callId);
+      if (approved) return Promise.resolve(goAhead(approved, args, reason));
+      return channel.request<ToolDecisionMessage>({
         type: "tool_request",
         id: channel.nextId("tool"),
         tool,
         args,
         reason,
-      }),
+        ...(callId ? { call_id: callId } : {}),
+      });
+    },
     runTool: async (tool, args) => {
       const began = performance.now();
       const outcome = await runTool(tool, args, ctx);

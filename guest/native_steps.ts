@@ -67,7 +67,7 @@ async function runBatch(
     }
     const guess = state.ports.mayChange(call.name, call.args);
     if (guess) await settle();
-    const admitted = await state.admit(call.name, call.args, reason, step);
+    const admitted = await state.admit(call.name, call.args, reason, step, call.id);
     if (admitted.kind === "final") {
       await settle();
       return { final: admitted.final };

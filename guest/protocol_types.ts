@@ -144,6 +144,20 @@ export interface LlmResultMessage {
   usage?: { input_tokens: number; output_tokens: number; cached_input_tokens?: number };
   /** Native tool calls the model asked for (only for a request with `native_tools`). */
   tool_calls?: ToolCallWire[];
+  /**
+   * Calls of `tool_calls` the host checked and allowed as it relayed the
+   * reply (built-in tools that change nothing and need no approval): the
+   * guest runs each at once with these args, telling the host in a
+   * `tool_request` marked `preapproved`, instead of waiting for a decision.
+   */
+  preapproved?: PreapprovedCall[];
+}
+/** A call the host allowed ahead (see LlmResultMessage.preapproved). */
+export interface PreapprovedCall {
+  call_id: string;
+  tool: string;
+  /** The validated, alias-normalised args to run it with. */
+  args: Record<string, unknown>;
 }
 export interface ToolDecisionMessage {
   v: number;
@@ -203,6 +217,10 @@ export interface ToolRequestMessage {
   tool: string;
   args: Record<string, unknown>;
   reason: string;
+  /** The model's id for the call (native tool calling). */
+  call_id?: string;
+  /** The host allowed this call ahead (`llm_result.preapproved`): no decision follows. */
+  preapproved?: boolean;
 }
 export interface ToolDoneMessage {
   v: number;
