@@ -127,8 +127,13 @@ export class SessionToolCalls {
    * deciding it (and running a program here) and journaling each part.
    */
   async onRequest(msg: ToolRequestMessage): Promise<void> {
-    if (msg.preapproved) return this.onPreapproved(msg);
     const { session } = this;
+    // An id names one call: used again, it would take over the first call's step and report.
+    if (this.toolNames.has(msg.id)) {
+      session.protocolError(`tool_request reuses the id '${msg.id}' of an earlier call`);
+      return;
+    }
+    if (msg.preapproved) return this.onPreapproved(msg);
     const limit = session.options.settings.maxToolCallsPerAgent;
     this.count++;
     this.toolNames.set(msg.id, msg.tool);

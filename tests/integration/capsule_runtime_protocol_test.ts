@@ -103,6 +103,18 @@ async function exitMidTool(
   return { fx, r };
 }
 
+Deno.test("a request id used again is a protocol error: the first call keeps its step and report", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  const r = await hostile(fx, "reuse_request_id");
+  assert.equal(r.status, "ok");
+  const errors = eventsOfType(fx.events, "protocol_error").map((e) => e.error);
+  assert.ok(errors.some((e) => /reuses the id 'tool-1'/.test(e)), errors.join("\n"));
+  // Only the listing was decided, and its report is the one recorded.
+  assert.deepEqual(eventsOfType(fx.events, "tool_decided").map((e) => e.args.op), ["list"]);
+  assert.deepEqual(eventsOfType(fx.events, "tool_done").map((e) => e.id), ["tool-1"]);
+  assert.equal(r.tool_calls, 1);
+});
+
 Deno.test("a crash while a side-effecting tool was in flight is not retried and names the call", async () => {
   const { fx, r } = await exitMidTool("file_io", {
     op: "write",
