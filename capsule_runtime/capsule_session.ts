@@ -7,7 +7,6 @@
 import {
   type FinalMessage,
   type GuestMessage,
-  type LlmRequestMessage,
   type LogMessage,
   PROTOCOL_VERSION,
   type StartMessage,
@@ -18,31 +17,20 @@ import { launchCapsule } from "./capsule_launch.ts";
 import type {
   CapsuleEvent,
   CapsuleResult,
-  ModelReply,
   RemoteLaunch,
   RunCapsuleOptions,
-  ToolDeclarationWire,
 } from "./capsule_types.ts";
-import { errorText, lastStderrLine, modelErrorCode, roundMs } from "./_format.ts";
+import { errorText, lastStderrLine, roundMs } from "./_format.ts";
 import { boundedResult, emptyOutcome, type Failure, notStarted, safeEmitter } from "./_outcome.ts";
-import { modelRequestHash, type StepJournal } from "./step_journal.ts";
+import type { StepJournal } from "./step_journal.ts";
 import { StepReplay } from "./step_replay.ts";
 import { SessionToolCalls } from "./session_tool_calls.ts";
+import { SessionModelCalls } from "./session_model_calls.ts";
 import { breachedLimit } from "./limit_events.ts";
-import { declaredTools } from "../guest/prompt_rules.ts";
 import { McpToolset } from "./mcp_tools.ts";
 import type { WarmKind } from "./capsule_pool.ts";
 
 export { boundedResult, notStarted };
-
-/** A model reply's fields in an `llm_result`. */
-function replyFields(reply: ModelReply) {
-  return {
-    message: reply.text,
-    usage: reply.usage,
-    ...(reply.tool_calls?.length ? { tool_calls: reply.tool_calls } : {}),
-  };
-}
 
 /** Malformed lines tolerated before a capsule is stopped as broken. */
 const MAX_PROTOCOL_ERRORS = 20;
@@ -140,6 +128,7 @@ class CapsuleSession {
   private final: FinalMessage | null = null;
   private failure: Failure | null = null;
   private readonly tools: SessionToolCalls;
+  private readonly models: SessionModelCalls;
 
   private readonly options: RunCapsuleOptions;
   private readonly plan: LaunchPlan;
@@ -187,6 +176,15 @@ class CapsuleSession {
       send: (message) => proc.send(message),
       stop: (code, message) => this.stop(code, message),
       protocolError: (error) => this.protocolError(error),
+    });
+    this.models = new SessionModelCalls({
+      options,
+      start,
+      replay,
+      tools: this.tools,
+      signal: this.abort.signal,
+      emit: this.emit,
+      send: (message) => proc.send(message),
     });
   }
 
@@ -236,7 +234,7 @@ class CapsuleSession {
       case "ready":
         return this.onReady();
       case "llm_request":
-        return this.onLlmRequest(msg);
+        return this.models.onRequest(msg);
       case "tool_request":
         return this.tools.onRequest(msg);
       case "tool_done":
@@ -267,72 +265,6 @@ class CapsuleSession {
     });
     for (const warning of plan.warnings) this.emit({ type: "log", level: "warn", msg: warning });
     await sent;
-  }
-
-  /** Answers a model call through the caller's hook; a failure goes back with its code. */
-  private async onLlmRequest(msg: LlmRequestMessage): Promise<void> {
-    const t0 = performance.now();
-    const base = { type: "model_call", id: msg.id } as const;
-    const reply = { v: PROTOCOL_VERSION, type: "llm_result", id: msg.id } as const;
-    this.tools.forgetAhead();
-    const hash = modelRequestHash(msg);
-    const turn = this.replay.model(hash);
-    if (turn.reply) {
-      // Answered before: the journaled reply, with no model call and no cost.
-      this.emit({ type: "step_replayed", step: turn.step, kind: "model" });
-      await this.proc.send({ ...reply, ok: true, ...replyFields(turn.reply) });
-      return;
-    }
-    try {
-      const answer = await this.options.hooks.complete({
-        messages: msg.messages,
-        schema: msg.schema,
-        ...this.nativeTools(msg),
-        signal: this.abort.signal,
-      });
-      const ms = roundMs(performance.now() - t0);
-      const recorded = {
-        text: answer.text,
-        usage: answer.usage,
-        ...(answer.tool_calls?.length ? { tool_calls: answer.tool_calls } : {}),
-      };
-      this.replay.recordModel(turn.step, hash, recorded);
-      // Calls that change nothing are checked now, so the guest need not ask (tool_preapproval.ts).
-      const preapproved = msg.native_tools && !msg.schema && answer.tool_calls?.length
-        ? await this.tools.preapprove(answer.tool_calls)
-        : [];
-      // Journaled, then sent; recorded while the guest reads it.
-      const sent = this.proc.send({
-        ...reply,
-        ok: true,
-        ...replyFields(recorded),
-        ...(preapproved.length ? { preapproved } : {}),
-      });
-      this.emit({ ...base, ok: true, ms, usage: answer.usage });
-      await sent;
-    } catch (error) {
-      const text = errorText(error);
-      this.emit({ ...base, ok: false, ms: roundMs(performance.now() - t0), error: text });
-      await this.proc.send({ ...reply, ok: false, error: text, error_code: modelErrorCode(error) });
-    }
-  }
-
-  /**
-   * The tools a native request declares: the host's list for this capsule
-   * (a guest cannot add one), and the stable system prefix to cache.
-   */
-  private declarations: ToolDeclarationWire[] | undefined;
-
-  private nativeTools(msg: LlmRequestMessage) {
-    if (!msg.native_tools || msg.schema) return {};
-    // The same for every step of the session: built once.
-    const tools = this.declarations ??= declaredTools(this.start).map((t) => {
-      // The `$schema` URI says nothing the provider needs (and Gemini refuses it).
-      const { $schema: _uri, ...parameters } = t.args_schema;
-      return { name: t.name, description: t.description, parameters };
-    });
-    const cache_prefix = msg.messages[0]?.role === "system" ? 1 : 0;
-    return { ...(tools.length ? { tools } : {}), cache_prefix };
   }
 
   private onLog(msg: LogMessage): void {
