@@ -143,17 +143,19 @@ export function taskFileBrain(): Brain {
       role_tag: "reader",
       tools: ["file_io"],
     }],
-    // The file of the agent's own task message ("Task:\nRead …"), not of a remembered earlier task.
-    agent: ({ step, prompt }) =>
-      step === 0
-        ? toolStep("file_io", {
-          op: "read",
-          path: /Task:\nRead (\w+\.txt)/.exec(prompt)?.[1] ?? "?",
-        })
-        : finalStep("I read the file."),
+    agent: readTaskFile,
     synthesis: "Read.",
   };
 }
+
+/**
+ * An agent that reads the file of its own task message ("Task:\nRead …", not
+ * one of a remembered earlier task), then answers without repeating it.
+ */
+export const readTaskFile: Brain["agent"] = ({ step, prompt }) =>
+  step === 0
+    ? toolStep("file_io", { op: "read", path: /Task:\nRead (\w+\.txt)/.exec(prompt)?.[1] ?? "?" })
+    : finalStep("I read the file.");
 
 /** Two reader subtasks: first.txt, then second.txt once the first is done. */
 export const READ_BOTH_PLAN: PlanItem[] = [

@@ -11,13 +11,12 @@ import { type RunLogEvent, startRun } from "../../coordinator/mod.ts";
 import { tempDir } from "../helpers/temp.ts";
 import {
   type Brain,
-  finalStep,
   isAgentStep,
   type PlanItem,
   READ_BOTH_PLAN,
+  readTaskFile,
   seedAgent,
   startBrain,
-  toolStep,
 } from "../helpers/coordinator_brain.ts";
 import { type FakeServer, promptText } from "../fakes/mod.ts";
 import { processAlive } from "../fixtures/capsule_harness.ts";
@@ -28,13 +27,7 @@ function readerBrain(plan: PlanItem[]): Brain {
   return {
     complexity: "simple",
     plan: () => plan,
-    agent: ({ step, prompt }) =>
-      step === 0
-        ? toolStep("file_io", {
-          op: "read",
-          path: /Task:\nRead (\w+\.txt)/.exec(prompt)?.[1] ?? "?",
-        })
-        : finalStep("I read the file."),
+    agent: readTaskFile,
     synthesis: "Both files were read.",
   };
 }
