@@ -28,7 +28,8 @@ import {
 } from "../../capsule_runtime/mcp_deno.ts";
 import { McpToolset } from "../../capsule_runtime/mcp_tools.ts";
 import type { CapsuleEvent, RunCapsuleOptions } from "../../capsule_runtime/capsule_types.ts";
-import { capsuleFixture } from "../fixtures/capsule_harness.ts";
+import { type CapsuleFixture, capsuleFixture } from "../fixtures/capsule_harness.ts";
+import type { LaunchPlan } from "../../capsule_runtime/launcher.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { DEFAULT_LIMITS } from "../../capsule_runtime/limits.ts";
@@ -40,6 +41,32 @@ const cacheProblem = await cacheDenoServers();
 
 const warnings = (events: CapsuleEvent[]) =>
   events.flatMap((e) => e.type === "log" && e.level === "warn" ? [e.msg] : []);
+
+/** A `deno run` catalogue entry for the fixture server, not yet pinned; `over` changes any field. */
+function denoEntry(over: Partial<McpServerEntry> = {}): McpServerEntry {
+  return {
+    name: "dn",
+    command: DENO,
+    args: ["run", FIXTURE],
+    read_paths: [],
+    env: {},
+    tools: [],
+    hash: "",
+    approved_at: "",
+    ...over,
+  };
+}
+
+/** The fixture capsule's MCP toolset without bubblewrap; its events go to `onEvent`. */
+function openToolset(fx: CapsuleFixture, plan: LaunchPlan, onEvent: (e: CapsuleEvent) => void) {
+  const options = {
+    settings: fx.settings,
+    manifest: fx.manifest,
+    workspace: fx.workspace,
+    osSandbox: false,
+  } as RunCapsuleOptions;
+  return McpToolset.open(options, plan, onEvent);
+}
 
 /**
  * Saves `entry` pinned to the declarations of one start in `workspace` (as
@@ -85,17 +112,11 @@ Deno.test({
     Deno.writeTextFileSync(join(fx.workspace, ".env"), "OPENAI_API_KEY=sk-in-dotenv\n");
     const outside = join(fx.root, "elsewhere.txt");
     Deno.writeTextFileSync(outside, "the outside secret\n");
-    const entry: McpServerEntry = {
-      name: "dn",
-      command: DENO,
+    const entry = denoEntry({
       // What a user might copy from a README: the broad flags must not widen anything.
       args: ["run", "-A", "--allow-net", FIXTURE],
-      read_paths: [],
       env: { GREETING: "hello" },
-      tools: [],
-      hash: "",
-      approved_at: "",
-    };
+    });
     const workspace = Deno.realPathSync(fx.workspace);
     const pinned = await pinFromOneStart(fx.settings.homeDir, entry, workspace);
 
@@ -104,13 +125,7 @@ Deno.test({
     const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
     assert.equal(plan.sandbox, "deno-only");
     const events: CapsuleEvent[] = [];
-    const options = {
-      settings: fx.settings,
-      manifest: fx.manifest,
-      workspace: fx.workspace,
-      osSandbox: false,
-    } as RunCapsuleOptions;
-    const toolset = await McpToolset.open(options, plan, (e) => events.push(e));
+    const toolset = await openToolset(fx, plan, (e) => events.push(e));
     if (hostKey === undefined) Deno.env.delete("OPENAI_API_KEY");
     else Deno.env.set("OPENAI_API_KEY", hostKey);
     assert.ok(toolset, JSON.stringify(events));
@@ -200,16 +215,11 @@ Deno.test({
   name:
     "denoServerCommand: writes only in the write roots, nets only the exact network_hosts, private ranges denied",
   fn: () => {
-    const entry: McpServerEntry = {
-      name: "dn",
-      command: DENO,
+    const entry = denoEntry({
       args: ["run", "--allow-all", "-R", "--config", "/x/deno.json", FIXTURE, "--allow-run"],
       read_paths: ["/opt/server-code"],
       env: { A: "1", B: "2" },
-      tools: [],
-      hash: "",
-      approved_at: "",
-    };
+    });
     const { argv, dropped } = denoServerCommand(entry, {
       workspace: "/ws",
       readRoots: ["/ws"],
@@ -294,13 +304,7 @@ Deno.test("without bubblewrap a stdio MCP server run by node is withheld, with t
   });
   const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
   const events: CapsuleEvent[] = [];
-  const options = {
-    settings: fx.settings,
-    manifest: fx.manifest,
-    workspace: fx.workspace,
-    osSandbox: false,
-  } as RunCapsuleOptions;
-  const toolset = await McpToolset.open(options, plan, (e) => events.push(e));
+  const toolset = await openToolset(fx, plan, (e) => events.push(e));
   assert.equal(toolset, null);
   const report = events.find((e) => e.type === "mcp_servers") as
     | Extract<CapsuleEvent, { type: "mcp_servers" }>
@@ -320,12 +324,7 @@ Deno.test("without bubblewrap a Deno-run MCP server is withheld when the symlink
   });
   for (let i = 0; i < 5; i++) Deno.writeTextFileSync(join(fx.workspace, `f${i}.txt`), "x");
   saveServer(fx.settings.homeDir, {
-    name: "dn",
-    command: DENO,
-    args: ["run", FIXTURE],
-    read_paths: [],
-    env: {},
-    tools: [],
+    ...denoEntry(),
     hash: declarationsHash([]),
     approved_at: new Date().toISOString(),
   });
@@ -336,13 +335,7 @@ Deno.test("without bubblewrap a Deno-run MCP server is withheld when the symlink
   });
   assert.equal(plan.incompleteSymlinkScan, true);
   const events: CapsuleEvent[] = [];
-  const options = {
-    settings: fx.settings,
-    manifest: fx.manifest,
-    workspace: fx.workspace,
-    osSandbox: false,
-  } as RunCapsuleOptions;
-  assert.equal(await McpToolset.open(options, plan, (e) => events.push(e)), null);
+  assert.equal(await openToolset(fx, plan, (e) => events.push(e)), null);
   const report = events.find((e) => e.type === "mcp_servers") as
     | Extract<CapsuleEvent, { type: "mcp_servers" }>
     | undefined;
@@ -369,26 +362,11 @@ Deno.test({
     });
     Deno.mkdirSync(join(fx.workspace, "out"));
     const workspace = Deno.realPathSync(fx.workspace);
-    const entry: McpServerEntry = {
-      name: "dn",
-      command: DENO,
-      args: ["run", FIXTURE],
-      read_paths: [],
-      env: {},
-      tools: [],
-      hash: "",
-      approved_at: "",
-    };
+    const entry = denoEntry();
     await pinFromOneStart(fx.settings.homeDir, entry, workspace);
     const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
     const events: CapsuleEvent[] = [];
-    const options = {
-      settings: fx.settings,
-      manifest: fx.manifest,
-      workspace: fx.workspace,
-      osSandbox: false,
-    } as RunCapsuleOptions;
-    const toolset = await McpToolset.open(options, plan, (e) => events.push(e));
+    const toolset = await openToolset(fx, plan, (e) => events.push(e));
     assert.ok(toolset, JSON.stringify(events));
     const write = (path: string) =>
       toolset.call("mcp__dn__write_file", { path, content: "x" }, new AbortController().signal);
@@ -422,16 +400,7 @@ Deno.test("inside bubblewrap a Deno server sees the Deno cache read-only, with -
     secrets: [],
     env: {},
   };
-  const entry: McpServerEntry = {
-    name: "dn",
-    command: DENO,
-    args: ["run", "-A", FIXTURE],
-    read_paths: [],
-    env: { DENO_DIR: "/mine" },
-    tools: [],
-    hash: "",
-    approved_at: "",
-  };
+  const entry = denoEntry({ args: ["run", "-A", FIXTURE], env: { DENO_DIR: "/mine" } });
   const run = withDenoCache(entry, sandbox, denoDir);
   assert.deepEqual(run.entry.args, ["run", "--cached-only", "--no-config", "-A", FIXTURE]);
   assert.equal(run.entry.env.DENO_DIR, "/mine", "the entry's own variables win");
@@ -467,26 +436,11 @@ Deno.test({
       permissions: { read_roots: ["."], write_roots: ["."], file_write: true, mcp_servers: ["dn"] },
     });
     fx.manifest = { ...fx.manifest, limits: { ...DEFAULT_LIMITS, bytes_written_mb: 1 } };
-    const entry: McpServerEntry = {
-      name: "dn",
-      command: DENO,
-      args: ["run", FIXTURE],
-      read_paths: [],
-      env: {},
-      tools: [],
-      hash: "",
-      approved_at: "",
-    };
+    const entry = denoEntry();
     const workspace = Deno.realPathSync(fx.workspace);
     await pinFromOneStart(fx.settings.homeDir, entry, workspace);
     const plan = await planLaunch(fx.settings, fx.manifest, { osSandbox: false });
-    const options = {
-      settings: fx.settings,
-      manifest: fx.manifest,
-      workspace: fx.workspace,
-      osSandbox: false,
-    } as RunCapsuleOptions;
-    const toolset = await McpToolset.open(options, plan, () => {});
+    const toolset = await openToolset(fx, plan, () => {});
     assert.ok(toolset);
     try {
       const file = join(workspace, "grows.bin");
