@@ -23,6 +23,7 @@ import {
 import {
   connectDenoMcpServer,
   denoServerCommand,
+  type DenoServerInput,
   hostDenoDir,
   withDenoCache,
 } from "../../capsule_runtime/mcp_deno.ts";
@@ -41,6 +42,17 @@ const cacheProblem = await cacheDenoServers();
 
 const warnings = (events: CapsuleEvent[]) =>
   events.flatMap((e) => e.type === "log" && e.level === "warn" ? [e.msg] : []);
+
+/** A server's permissions with nothing granted (for command lines that must be refused). */
+const NOTHING_GRANTED: DenoServerInput = {
+  workspace: "/ws",
+  readRoots: [],
+  writeRoots: [],
+  deniedPaths: [],
+  readOnlyDirs: [],
+  networkHosts: [],
+  denoDir: "",
+};
 
 /** A `deno run` catalogue entry for the fixture server, not yet pinned; `over` changes any field. */
 function denoEntry(over: Partial<McpServerEntry> = {}): McpServerEntry {
@@ -256,31 +268,17 @@ Deno.test({
     // A flag that is not known to grant nothing refuses the start, in one line.
     assert.throws(
       () =>
-        denoServerCommand({ ...entry, args: ["run", "--preload", "x.ts", FIXTURE] }, {
-          workspace: "/ws",
-          readRoots: [],
-          writeRoots: [],
-          deniedPaths: [],
-          readOnlyDirs: [],
-          networkHosts: [],
-          denoDir: "",
-        }),
+        denoServerCommand(
+          { ...entry, args: ["run", "--preload", "x.ts", FIXTURE] },
+          NOTHING_GRANTED,
+        ),
       /the Deno flag --preload, which Closed Claw does not pass on/,
     );
     // A config, import map or CA named by a relative path would be read from the agent's
     // workspace, where an agent may have written one of its own: refused.
     for (const flags of [["-c", "deno.json"], ["--import-map=./map.json"], ["--cert", "ca.pem"]]) {
       assert.throws(
-        () =>
-          denoServerCommand({ ...entry, args: ["run", ...flags, FIXTURE] }, {
-            workspace: "/ws",
-            readRoots: [],
-            writeRoots: [],
-            deniedPaths: [],
-            readOnlyDirs: [],
-            networkHosts: [],
-            denoDir: "",
-          }),
+        () => denoServerCommand({ ...entry, args: ["run", ...flags, FIXTURE] }, NOTHING_GRANTED),
         /names the relative path .*read from the agent's workspace/,
       );
     }
