@@ -238,17 +238,28 @@ Deno.test("file_io: a named pipe is refused for reading and writing, never opene
   // A planted FIFO: opening it would wait until something opens the other end.
   const made = await new Deno.Command("mkfifo", { args: [join(ws, "pipe")] }).output();
   assert.ok(made.success, "mkfifo failed");
-  // In a process of its own: a read that opened the pipe would block that whole thread.
+  // In a process of its own, with a capsule's file permissions (its workspace only): a
+  // read that opened the pipe would block that whole thread.
   const run = new URL("../../guest/tools/run.ts", import.meta.url).href;
-  const script = `
-    import { runTool } from ${JSON.stringify(run)};
+  const script = join(dir.path, "pipe_probe.ts");
+  Deno.writeTextFileSync(
+    script,
+    `import { runTool } from ${JSON.stringify(run)};
     const ctx = { workspace: ${JSON.stringify(ws)}, readRoots: ["."], writeRoots: ["."],
       fileWrite: true, sqlPaths: [], networkHosts: [] };
     const read = await runTool("file_io", { op: "read", path: "pipe" }, ctx);
     const write = await runTool("file_io", { op: "write", path: "pipe", content: "x" }, ctx);
-    console.log(JSON.stringify({ read, write }));`;
+    console.log(JSON.stringify({ read, write }));`,
+  );
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-config", script],
+    args: [
+      "run",
+      "--no-config",
+      "--no-prompt",
+      `--allow-read=${ws}`,
+      `--allow-write=${ws}`,
+      script,
+    ],
     signal: AbortSignal.timeout(20_000),
   }).output();
   assert.ok(out.success, `the tool waited on the pipe: ${new TextDecoder().decode(out.stderr)}`);
