@@ -167,8 +167,8 @@ export class SessionToolCalls {
     const { id, tool, args, reason } = msg;
     const withinLimit = this.count < session.options.settings.maxToolCallsPerAgent;
     const ahead = withinLimit ? this.ahead.claim(msg.call_id, tool, args) : null;
-    const hash = toolRequestHash(tool, args);
-    const turn = ahead ? session.replay.tool(hash, tool) : null;
+    // The claim compared the request's hash with the approved one: the same.
+    const turn = ahead ? session.replay.tool(ahead.hash, tool) : null;
     if (!ahead || turn?.kind !== "live" || turn.rerun) {
       session.protocolError(
         `tool_request for '${
@@ -179,7 +179,7 @@ export class SessionToolCalls {
     }
     this.count++;
     this.toolNames.set(id, tool);
-    session.replay.recordToolRequest(turn.step, hash, { tool, args, reason });
+    session.replay.recordToolRequest(turn.step, ahead.hash, { tool, args, reason });
     session.emit({ type: "tool_requested", id, tool, args, reason });
     const decision = { allowed: true, args: ahead.args, reason: "allowed" };
     session.replay.journal.recordToolDecision(turn.step, decision, false);
