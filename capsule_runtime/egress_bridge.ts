@@ -12,7 +12,7 @@
  * bridge is Python. It starts before `prlimit`: the program's limits are the
  * program's own (it is our code, not the program's).
  */
-import { existsSync } from "node:fs";
+import { mayExist } from "./_fs.ts";
 
 /** Where the proxy's socket appears inside a program's sandbox. */
 export const EGRESS_SOCKET = "/run/closed-claw/egress.sock";
@@ -137,9 +137,9 @@ export function egressProxyAvailable(facts: EgressFacts): EgressProxyState {
 }
 
 function isFile(path: string): boolean {
+  if (!mayExist(path)) return false;
   try {
-    // existsSync first: a missing path would throw, at ~12 µs, on every launch plan.
-    return existsSync(path) && Deno.statSync(path).isFile;
+    return Deno.statSync(path).isFile;
   } catch {
     return false;
   }

@@ -19,9 +19,9 @@ import {
   resolvePermissions,
 } from "./launcher.ts";
 import { programEnv } from "./program_sandbox.ts";
+import { mayExist } from "./_fs.ts";
 import {
   confineRoots,
-  mayExist,
   realOrSelf,
   scanRoots,
   SECRET_SCAN_LIMIT,

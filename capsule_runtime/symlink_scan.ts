@@ -6,8 +6,8 @@
  * `Deno.symlink` needs full read and write permission, and programs that
  * could (`ln -s`) only run inside bubblewrap, where the target is not mounted.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { mayExist } from "./_fs.ts";
 import { isWithin } from "./launcher.ts";
 import { isSecretName, secretInPath } from "../guest/policy/secrets.ts";
 
@@ -129,19 +129,6 @@ export function scanRoots(
     walk(root);
   }
   return { escaping: [...escaping].sort(), secrets, truncated, secretsTruncated };
-}
-
-/**
- * Whether `path` may exist: false only when node:fs says it does not (a
- * failed resolution throws, ~12 µs a time, and launch plans ask about
- * ~/.aws, ~/.netrc and the like, which usually are not there).
- */
-export function mayExist(path: string): boolean {
-  try {
-    return existsSync(path);
-  } catch {
-    return true; // not allowed to look: let the caller's own call say
-  }
 }
 
 /** The real path of `path`, or `path` itself when it does not exist (yet). */
