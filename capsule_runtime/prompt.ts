@@ -24,7 +24,8 @@ export const StepSchema = z.object({
 
 export const STEP_JSON_SCHEMA = z.toJSONSchema(StepSchema) as Record<string, unknown>;
 
-const DEFAULT_IDENTITY = "You are a specialist agent: accurate, sparing with tools, factual.";
+/** Who the agent is when neither soul.md nor skill.md says it (the rules add how it works). */
+const DEFAULT_IDENTITY = "You are a specialist agent.";
 
 export interface PromptParts {
   soul?: string;
@@ -75,7 +76,7 @@ function memorySection(memories: MemoryEntry[], task?: string): string {
     const text = sameTaskShortened(whole, task).slice(0, MEMORY_CHARS);
     lines.push(`- (${m.created_at.slice(0, 10)}) ${text}`);
   }
-  return lines.length ? `## What you remember from earlier runs\n${lines.join("\n")}` : "";
+  return lines.length ? `Memories of earlier runs:\n${lines.join("\n")}` : "";
 }
 
 /**
@@ -85,12 +86,14 @@ function memorySection(memories: MemoryEntry[], task?: string): string {
  * run's: the workspace and what the agent remembers.
  */
 export function composeSystemPrompt(parts: PromptParts): { stable: string; tail: string } {
-  const stable = [parts.soul?.trim() || DEFAULT_IDENTITY, parts.skillMd.trim()];
+  // skill.md opens with the agent's own identity, so a generic one would only repeat it.
+  const own = [parts.soul?.trim() ?? "", parts.skillMd.trim()];
+  const stable = own.some((x) => x.length > 0) ? own : [DEFAULT_IDENTITY];
   const tail = [
-    `## Workspace\nYour working folder is ${parts.workspace} ($WORKSPACE means this path).`,
+    `Workspace: ${parts.workspace} (= $WORKSPACE).`,
     memorySection(parts.memories, parts.task),
   ];
-  // Each section opens with its own heading, so a blank line is separator enough.
+  // Each section opens with its own heading or label, so a blank line is separator enough.
   const join = (sections: string[]) => sections.filter((x) => x.length > 0).join("\n\n");
   return { stable: join(stable), tail: join(tail) };
 }

@@ -6,6 +6,14 @@
  *   counts) are left out: the host validates every call against the full zod
  *   schema before anything runs, and a call out of bounds comes back as an
  *   error naming the field;
+ * - so are `default` values: a field the model leaves out gets its default
+ *   in that validation, and a description names the default where the model
+ *   needs it (a timeout, an entry limit);
+ * - and `additionalProperties: false` on an object with optional fields: such
+ *   a schema cannot be strict (OpenAI's strict mode needs every field
+ *   required), and the validation refuses an unknown field, naming the
+ *   allowed ones. An object whose fields are all required keeps it, so it can
+ *   still be sent strict;
  * - `file_io` is declared read-only (`list` and `read`, no `content`) to an
  *   agent without write access: a write would be refused anyway, so it is not
  *   offered.
@@ -30,17 +38,27 @@ const BOUNDS = new Set([
 type Json = Record<string, unknown>;
 
 /**
- * A JSON Schema without its `$schema` URI, bound keywords, and
- * `propertyNames: {type: "string"}` (every JSON object key is a string).
+ * A JSON Schema without its `$schema` URI, bound keywords, defaults, the
+ * closing of objects with optional fields, and `propertyNames: {type:
+ * "string"}` (every JSON object key is a string).
  */
 export function declaredSchema(schema: Json): Json {
   const out: Json = {};
+  const open = hasOptionalFields(schema);
   for (const [key, value] of Object.entries(schema)) {
-    if (key === "$schema" || BOUNDS.has(key)) continue;
+    if (key === "$schema" || key === "default" || BOUNDS.has(key)) continue;
+    if (key === "additionalProperties" && value === false && open) continue;
     if (key === "propertyNames" && isStringType(value)) continue;
     out[key] = compactValue(key, value);
   }
   return out;
+}
+
+/** An object schema with a property its `required` list leaves out. */
+function hasOptionalFields(schema: Json): boolean {
+  if (!isObject(schema.properties)) return false;
+  const required = Array.isArray(schema.required) ? schema.required : [];
+  return Object.keys(schema.properties).some((name) => !required.includes(name));
 }
 
 function isStringType(value: unknown): boolean {
@@ -53,7 +71,7 @@ function compactValue(key: string, value: unknown): unknown {
   if (Array.isArray(value)) {
     return value.map((v) => isObject(v) && key !== "enum" ? declaredSchema(v) : v);
   }
-  if (!isObject(value) || key === "default" || key === "const") return value;
+  if (!isObject(value) || key === "const") return value;
   if (key === "properties") {
     return Object.fromEntries(
       Object.entries(value).map(([name, v]) => [name, isObject(v) ? declaredSchema(v) : v]),

@@ -353,17 +353,16 @@ export function evolveGenome(
   };
 }
 
-/** skill.md with the genome's "## Working style" section appended. */
+/**
+ * skill.md with the genome's "## Working style" section appended: one
+ * paragraph, since every model step re-sends it.
+ */
 export function withWorkingStyle(skillMd: string, genome: Genome): string {
-  const lines = [
-    "## Working style",
-    `- Approach: ${genome.strategy_hint}`,
-    `- Be ${genome.persona_traits.join(", ")}.`,
-  ];
+  const sentences = [genome.strategy_hint, `Be ${genome.persona_traits.join(", ")}.`];
   if (genome.tool_preferences.length > 1) {
-    lines.push(`- When several tools would do, prefer: ${genome.tool_preferences.join(", ")}.`);
+    sentences.push(`When several tools would do, prefer ${genome.tool_preferences.join(", ")}.`);
   }
-  return `${skillMd.trimEnd()}\n\n${lines.join("\n")}\n`;
+  return `${skillMd.trimEnd()}\n\n## Working style\n${sentences.join(" ")}\n`;
 }
 
 /**

@@ -25,10 +25,11 @@ export const PlanSchema = z.object({
     title: z.string(),
     description: z.string().describe("Everything the agent needs to do this on its own."),
     role_tag: z.string().describe("Capability role, e.g. file-reader, data-analyst."),
-    depends_on: z.array(z.string()).describe("task_ids whose results this one needs."),
-    acceptance_criteria: z.array(z.string()).describe("Checkable statements about the result."),
+    // depends_on, acceptance_criteria and tools: the prompt's "Rules:" say how to fill them.
+    depends_on: z.array(z.string()),
+    acceptance_criteria: z.array(z.string()),
     requires_tool: z.boolean().describe("True when the subtask cannot be done without a tool."),
-    tools: z.array(z.enum(TOOL_NAMES)).describe("The fewest tools the subtask needs."),
+    tools: z.array(z.enum(TOOL_NAMES)),
     writes_files: z.boolean().describe("True only when the subtask must create or change files."),
     // The prompt's "Network:" rule says what to list (and gives examples): not repeated here.
     network_hosts: z.array(z.string()).default([]).describe("Hosts it must reach; else []."),
@@ -54,7 +55,7 @@ export type Plan = {
 /** What the first planning call returns: the task's complexity, then the plan it implies. */
 export const FirstPlanSchema = z.object({
   // Defined in the planning prompt (SIMPLE / COMPLEX), which every request carries.
-  complexity: z.enum(["simple", "complex"]).describe("As the instructions define it."),
+  complexity: z.enum(["simple", "complex"]),
   subtasks: PlanSchema.shape.subtasks,
 });
 /** The first plan's schema when the catalogue is offered (see PlanWithMcpSchema). */
@@ -104,7 +105,7 @@ function planPrompt(req: PlanRequest): string {
   return [
     "You are the planner of a multi-agent orchestrator. Split the task into subtasks, each done by one specialist agent with tools.",
     phaseRules,
-    `Rules: at most ${req.maxSubtasks} subtasks (NEVER more than ${req.maxSubtasks}); prefer fewer; use depends_on only when a subtask needs another's result; give each subtask concrete acceptance criteria; tools must be the fewest needed, chosen from the catalog.`,
+    `Rules: at most ${req.maxSubtasks} subtasks (NEVER more than ${req.maxSubtasks}); prefer fewer; use depends_on (task_ids) only when a subtask needs another's result; give each subtask checkable acceptance criteria; tools must be the fewest needed, chosen from the catalog.`,
     `Data-flow rule: results of subtasks that read files, databases or run programs are private, and passing them (by depends_on, or discovery results) to a subtask with a network tool (${
       NETWORK_TOOLS.join(", ")
     }) or network_hosts needs the user's approval; keep network subtasks from depending on private results unless the task needs it.`,

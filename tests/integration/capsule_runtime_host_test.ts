@@ -94,7 +94,7 @@ Deno.test("memories written at the end come back in the next run's system prompt
   assert.equal((await second.result).status, "ok");
   // They are in the run's tail, after the stable (cacheable) system prompt.
   const [stable, tail] = second.model.prompts[0];
-  assert.match(tail.content, /What you remember from earlier runs/);
+  assert.match(tail.content, /Memories of earlier runs/);
   assert.match(tail.content, /Poseidonia/);
   assert.doesNotMatch(stable.content, /Poseidonia/);
   // The first run had nothing to remember.

@@ -88,7 +88,7 @@ Deno.test("a second run's new agent inherits from the fittest agent of the same 
     assert.equal(first.created.generation, 0);
     assert.ok(firstManifest.tags.includes("file-reader"));
     const skill = readSkill(settings.agentsDir, first.agentId);
-    assert.match(skill, /## Working style\n- Approach: /);
+    assert.match(skill, /## Working style\n\S/);
     assert.ok(skill.includes(firstGenome.strategy_hint));
     assert.ok(store.agents.get(first.agentId)!.fitness_score > 0, "fitness is recorded");
 

@@ -15,15 +15,23 @@ const memory = (content: string): MemoryEntry => ({
 const compose = (memories: MemoryEntry[]) =>
   composeSystemPrompt({ skillMd: "# Reader\n\nRead files.", memories, workspace: "/ws" });
 
-Deno.test("system prompt: identity and skill.md are the stable part; workspace and memories the tail", () => {
+Deno.test("system prompt: soul and skill.md are the stable part; workspace and memories the tail", () => {
   const { stable, tail } = compose([memory("Task: list /ws\nOutcome (ok): 3 files.")]);
-  assert.match(stable, /^You are a specialist agent: .*\n\n# Reader\n\nRead files\.$/);
-  assert.match(
-    tail,
-    /^## Workspace\nYour working folder is \/ws \(\$WORKSPACE means this path\)\./,
+  // skill.md names the agent: no generic identity before it.
+  assert.equal(stable, "# Reader\n\nRead files.");
+  assert.equal(
+    composeSystemPrompt({ soul: "Be kind.", skillMd: "# R", memories: [], workspace: "/ws" })
+      .stable,
+    "Be kind.\n\n# R",
   );
-  assert.match(tail, /\n\n## What you remember from earlier runs\n- \(2026-11-29\) Task: list/);
-  assert.equal(compose([]).tail.includes("remember"), false);
+  assert.match(tail, /^Workspace: \/ws \(= \$WORKSPACE\)\./);
+  assert.match(tail, /\n\nMemories of earlier runs:\n- \(2026-11-29\) Task: list/);
+  assert.equal(compose([]).tail.includes("Memories"), false);
+});
+
+Deno.test("system prompt: an agent without soul.md or skill.md is still told what it is", () => {
+  const { stable } = composeSystemPrompt({ skillMd: " ", memories: [], workspace: "/ws" });
+  assert.match(stable, /^You are a specialist agent\.$/);
 });
 
 Deno.test("system prompt: the same task on another file with the same outcome is one lesson, shown once", () => {

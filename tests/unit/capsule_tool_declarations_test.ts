@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { declaredSchema, declareTools } from "../../capsule_runtime/tool_declarations.ts";
+import { isStrictCompatible } from "../../llm/providers/openai.ts";
 import { toolRegistryForAllowlist, validateToolArgs } from "../../tools/catalog.ts";
 import { FILE_IO_READ_ONLY_DESCRIPTION } from "../../tools/specs/file_io.ts";
 
 const readOnly = { fileWrite: false, writeRoots: [] };
 const writer = { fileWrite: true, writeRoots: ["/ws"] };
 
-Deno.test("declaredSchema: bounds, $schema and string propertyNames go; types, enums, defaults and descriptions stay", () => {
+Deno.test("declaredSchema: bounds, defaults, $schema, string propertyNames and the closing of an object with optional fields go; types, enums and descriptions stay", () => {
   const schema = declaredSchema({
     $schema: "https://json-schema.org/draft/2020-12/schema",
     type: "object",
@@ -30,15 +31,26 @@ Deno.test("declaredSchema: bounds, $schema and string propertyNames go; types, e
     type: "object",
     properties: {
       cmd: { type: "string", description: "Command." },
-      n: { type: "integer", default: 2 },
+      n: { type: "integer" },
       list: { type: "array", items: { type: "string" } },
       headers: { type: "object", additionalProperties: { type: ["string", "number"] } },
       maximum: { type: "number", enum: [1, 2] },
       any: { anyOf: [{ type: "string" }, { type: "null" }] },
     },
     required: ["cmd"],
-    additionalProperties: false,
   });
+  // All fields required: still closed, so it can be sent strict.
+  const closed = {
+    type: "object",
+    properties: { default: { type: "string" }, n: { type: "integer", maximum: 3 } },
+    required: ["default", "n"],
+    additionalProperties: false,
+  };
+  assert.deepEqual(declaredSchema(closed), {
+    ...closed,
+    properties: { default: { type: "string" }, n: { type: "integer" } },
+  });
+  assert.ok(isStrictCompatible(declaredSchema(closed)));
 });
 
 Deno.test("declareTools: file_io is list/read only for an agent that may not write, whole for one that may", () => {
@@ -84,4 +96,17 @@ Deno.test("declareTools: what is declared does not change what the host validate
   assert.ok(!long.ok);
   // A write is still a valid call shape (the host's path check refuses it without write access).
   assert.ok(validateToolArgs("file_io", { op: "write", path: "a.txt", content: "x" }).ok);
+  // Defaults are not declared, yet a field the model leaves out still gets its default.
+  const [declared] = declareTools(toolRegistryForAllowlist(["file_io"]), readOnly);
+  assert.ok(!JSON.stringify(declared.args_schema).includes('"default"'));
+  // Nor is the object closed, yet an unknown field is refused, naming the allowed ones.
+  assert.ok(!("additionalProperties" in declared.args_schema));
+  const unknown = validateToolArgs("file_io", { op: "list", folder: "src" });
+  assert.ok(!unknown.ok && /folder/.test(unknown.error) && /max_entries/.test(unknown.error));
+  const listed = validateToolArgs("file_io", { op: "list" });
+  assert.ok(listed.ok);
+  assert.deepEqual(
+    { path: listed.args.path, recursive: listed.args.recursive, max: listed.args.max_entries },
+    { path: ".", recursive: false, max: 200 },
+  );
 });

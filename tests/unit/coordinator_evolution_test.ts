@@ -262,12 +262,12 @@ Deno.test("the working style goes into skill.md and the genome sets steps and te
   const skill = withWorkingStyle("# Reader\n\nRead files.\n\n", PARENT);
   assert.equal(
     skill,
-    `# Reader\n\nRead files.\n\n## Working style\n- Approach: ${
+    `# Reader\n\nRead files.\n\n## Working style\n${
       STRATEGY_HINTS[0]
-    }\n- Be cautious, precise.\n- When several tools would do, prefer: file_io, sql_query, web_fetch.\n`,
+    } Be cautious, precise. When several tools would do, prefer file_io, sql_query, web_fetch.\n`,
   );
   assert.ok(
-    !withWorkingStyle("# R", { ...PARENT, tool_preferences: ["file_io"] }).includes("prefer:"),
+    !withWorkingStyle("# R", { ...PARENT, tool_preferences: ["file_io"] }).includes("prefer"),
   );
   assert.deepEqual(genomeRunLimits(PARENT, { maxToolCallsPerAgent: 50 }), {
     maxSteps: 12,

@@ -16,7 +16,7 @@ const start: StartMessage = {
   task: "summarise the notes",
   context: {},
   system_prompt: "You are a careful agent.",
-  system_tail: "## Workspace\nYour working folder is /ws.",
+  system_tail: "Workspace: /ws (= $WORKSPACE).",
   tools: [{
     name: "file_io",
     description: "Reads and writes files.",
@@ -165,6 +165,8 @@ Deno.test("native loop: the prompt is the stable part, then the run's tail, then
   assert.equal(stable.role, "system");
   assert.match(stable.content, /^You are a careful agent\./);
   assert.doesNotMatch(stable.content, /args_json|JSON Schema|\/ws/);
+  // No tool expands ~ or $HOME (file_io least of all): the rules say so, once.
+  assert.match(stable.content, /absolute paths, not \$HOME or ~/);
   assert.deepEqual(tail, { role: "system", content: start.system_tail });
   assert.equal(task.role, "user");
   assert.match(task.content, /summarise the notes/);
@@ -189,6 +191,7 @@ Deno.test("native loop: a model that refuses tools is asked again in JSON steps,
   const jsonPrompt = t.seen[1].messages[0].content;
   assert.match(jsonPrompt, /### file_io/);
   assert.match(jsonPrompt, /args_json/);
+  assert.match(jsonPrompt, /absolute paths, not \$HOME or ~/);
   assert.equal(t.seen[1].messages.filter((m) => m.role === "assistant").length, 0);
 });
 

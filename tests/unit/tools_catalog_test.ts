@@ -68,7 +68,6 @@ Deno.test("catalog: descriptions warn the LLM about the traps", () => {
   }).properties.cmd.description;
   assert.match(cmd, /bash/);
   assert.doesNotMatch(cmd, /no shell/i);
-  assert.match(toolSpec("file_io")!.description, /~ is NOT expanded/);
   assert.match(toolSpec("python_exec")!.description, /input\(\) gets EOF/);
   assert.match(toolSpec("sql_query")!.description, /read-only/);
 });
