@@ -76,9 +76,11 @@ export interface ToolSpecWire {
 }
 
 /**
- * A skill-library guide the agent may read (`read_skill`): the prompt lists
- * only its id and description; the text is sent once, in `start`, and given
- * to the model when it asks.
+ * A skill-library guide the agent may read (`read_skill`): the model sees
+ * only its id (in read_skill's declaration); the text is sent once, in
+ * `start`, and given to the model when it asks. The description is not shown
+ * to the model (every step would carry it); the field stays for guests and
+ * hosts of other versions.
  */
 export interface SkillWire {
   id: string;
