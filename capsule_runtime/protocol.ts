@@ -4,7 +4,12 @@
  * could take the coordinator down.
  */
 import { z } from "zod";
-import { type GuestMessage, type HostMessage, PROTOCOL_VERSION } from "../guest/protocol_types.ts";
+import {
+  type GuestMessage,
+  type HostMessage,
+  PROTOCOL_VERSION,
+  TOOL_CALL_LIMITS,
+} from "../guest/protocol_types.ts";
 
 export * from "../guest/protocol_types.ts";
 
@@ -15,11 +20,12 @@ const record = z.record(z.string(), z.unknown());
 const errorCode = z.string().min(1).max(64);
 
 /** A native tool call the model made, as the guest replays it in the conversation. */
+const callId = z.string().min(1).max(TOOL_CALL_LIMITS.idChars);
 const toolCall = z.object({
-  id: z.string().min(1).max(128),
-  name: z.string().min(1).max(64),
+  id: callId,
+  name: z.string().min(1).max(TOOL_CALL_LIMITS.nameChars),
   args: record,
-  args_error: z.string().max(2000).optional(),
+  args_error: z.string().max(TOOL_CALL_LIMITS.argsErrorChars).optional(),
 });
 
 const GuestMessageSchema = z.discriminatedUnion("type", [
@@ -31,8 +37,8 @@ const GuestMessageSchema = z.discriminatedUnion("type", [
     messages: z.array(z.object({
       role: z.enum(["system", "user", "assistant", "tool"]),
       content: z.string(),
-      tool_calls: z.array(toolCall).max(64).optional(),
-      tool_call_id: z.string().min(1).max(128).optional(),
+      tool_calls: z.array(toolCall).max(TOOL_CALL_LIMITS.perReply).optional(),
+      tool_call_id: callId.optional(),
       name: z.string().min(1).max(64).optional(),
     })).min(1),
     schema: z.object({ name: z.string().min(1).max(64), json_schema: record }).optional(),
@@ -45,7 +51,7 @@ const GuestMessageSchema = z.discriminatedUnion("type", [
     tool: z.string().min(1).max(64),
     args: record,
     reason: z.string().max(4000).default(""),
-    call_id: z.string().min(1).max(200).optional(),
+    call_id: callId.optional(),
     preapproved: z.boolean().optional(),
   }),
   z.object({

@@ -2,8 +2,9 @@
  * The model calls of one capsule session: each `llm_request` is answered from
  * the step journal when it was asked before (the journaled reply, with no call
  * and no cost) or through the caller's `complete` hook, declaring the capsule's
- * own tools, never the guest's. A live reply is journaled, then sent with the
- * reads the host allows ahead (tool_preapproval.ts), then recorded.
+ * own tools, never the guest's. A live reply's tool calls are fitted to the
+ * protocol (wire_tool_calls.ts); then it is journaled, sent with the reads the
+ * host allows ahead (tool_preapproval.ts), and recorded.
  */
 import {
   type HostMessage,
@@ -22,6 +23,7 @@ import { modelRequestHash } from "./step_journal.ts";
 import type { StepReplay } from "./step_replay.ts";
 import type { SessionToolCalls } from "./session_tool_calls.ts";
 import { declaredTools } from "../guest/prompt_rules.ts";
+import { wireToolCalls } from "./wire_tool_calls.ts";
 
 /** What the model calls need of their session. */
 export interface ModelCallsSession {
@@ -75,15 +77,16 @@ export class SessionModelCalls {
         signal: session.signal,
       });
       const ms = roundMs(performance.now() - t0);
+      const calls = answer.tool_calls?.length ? wireToolCalls(answer.tool_calls) : [];
       const recorded = {
         text: answer.text,
         usage: answer.usage,
-        ...(answer.tool_calls?.length ? { tool_calls: answer.tool_calls } : {}),
+        ...(calls.length ? { tool_calls: calls } : {}),
       };
       session.replay.recordModel(turn.step, hash, recorded);
       // Calls that change nothing are checked now, so the guest need not ask (tool_preapproval.ts).
-      const preapproved = msg.native_tools && !msg.schema && answer.tool_calls?.length
-        ? await session.tools.preapprove(answer.tool_calls)
+      const preapproved = msg.native_tools && !msg.schema && calls.length
+        ? await session.tools.preapprove(calls)
         : [];
       // Journaled, then sent; recorded while the guest reads it.
       const sent = session.send({

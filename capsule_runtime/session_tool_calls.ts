@@ -134,6 +134,8 @@ export class SessionToolCalls {
       return;
     }
     if (msg.preapproved) return this.onPreapproved(msg);
+    // Asked about the usual way, a call allowed ahead is decided now and may not be claimed too.
+    this.ahead.drop(msg.call_id);
     const limit = session.options.settings.maxToolCallsPerAgent;
     this.count++;
     this.toolNames.set(msg.id, msg.tool);

@@ -89,7 +89,12 @@ export class Preapprovals {
       if (kind === "barrier") break;
       const t0 = performance.now();
       const verdict = await check(call.name, call.args);
-      if (!verdict.allowed) continue; // refused: it will not run
+      if (!verdict.allowed) {
+        // Refused now, but asked about again when the guest gets to it: a write may be allowed
+        // by then (the folder changed), so a call that may change something is a barrier still.
+        if (hasSideEffects(call.name as ToolName, call.args)) break;
+        continue;
+      }
       if (verdict.needsApproval || hasSideEffects(call.name as ToolName, verdict.args)) break;
       if (seen.get(call.id) !== 1) continue;
       this.ahead.set(call.id, {
@@ -106,6 +111,11 @@ export class Preapprovals {
   /** Forgets the approvals not claimed: the guest asked the model again without them. */
   clear(): void {
     this.ahead.clear();
+  }
+
+  /** Voids the approval of a call the guest asked about the usual way: it cannot also claim it. */
+  drop(callId: string | undefined): void {
+    if (callId !== undefined) this.ahead.delete(callId);
   }
 
   /** The approval a request marked `preapproved` claims, taken once; null when none matches. */

@@ -40,6 +40,19 @@ export type ToolRefusalCode =
 /** `tool_done.error_code` of a tool that ran and failed. */
 export const TOOL_FAILED = "tool_failed";
 
+/**
+ * What the host accepts of a native tool call the guest sends back in a
+ * later request (capsule_runtime/protocol.ts). The host relays a model's
+ * calls within them (capsule_runtime/wire_tool_calls.ts), so the guest never
+ * holds a call its next request could not carry.
+ */
+export const TOOL_CALL_LIMITS = {
+  idChars: 128,
+  nameChars: 64,
+  perReply: 64,
+  argsErrorChars: 2000,
+} as const;
+
 /** A native tool call on the wire (the model's call id, the tool, its arguments). */
 export interface ToolCallWire {
   id: string;

@@ -113,3 +113,89 @@ Deno.test("a capsule cannot claim an approval ahead it was not given: other args
   assert.deepEqual(eventsOfType(fx.events, "tool_done").map((e) => e.id), ["tool-3"]);
   assert.equal(r.tool_calls, 1);
 });
+
+Deno.test("a call asked about the usual way cannot also claim its approval ahead", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  Deno.writeTextFileSync(join(fx.workspace, "a.txt"), "alpha");
+  const model = scriptedModel([toolStep("file_io", { op: "read", path: "a.txt" })]);
+  const r = await fx.run({
+    task: "ask_then_claim",
+    guestEntry: HOSTILE_GUEST,
+    hooks: { complete: model.complete },
+    timeoutMs: 20_000,
+  });
+  assert.equal(r.status, "ok");
+  const errors = eventsOfType(fx.events, "protocol_error").map((e) => e.error);
+  assert.ok(errors.some((e) => /did not allow ahead/.test(e)), errors.join("\n"));
+  // One model call, run and recorded once.
+  assert.deepEqual(eventsOfType(fx.events, "tool_decided").map((e) => e.id), ["tool-1"]);
+  assert.deepEqual(eventsOfType(fx.events, "tool_done").map((e) => e.id), ["tool-1"]);
+  assert.equal(r.tool_calls, 1);
+});
+
+Deno.test("a refused call that may change something still ends the reads allowed ahead", async () => {
+  await using fx = await capsuleFixture({
+    tools: ["file_io"],
+    permissions: { file_write: true, write_roots: ["out"] },
+  });
+  Deno.writeTextFileSync(join(fx.workspace, "a.txt"), "alpha");
+  const { sent, out } = await hostMessages(() =>
+    runScripted(fx, [
+      parallelCalls(
+        // Refused now (a.txt is outside the write folder), but asked about again when its turn comes.
+        { name: "file_io", args: { op: "write", path: "a.txt", content: "x" } },
+        { name: "file_io", args: { op: "read", path: "a.txt" } },
+      ),
+      finalStep("Could not write; read a.txt."),
+    ]).result
+  );
+  assert.equal(out.status, "ok", out.error_message ?? "");
+  const reply = sent.find((m) => m.type === "llm_result" && m.tool_calls?.length);
+  assert.ok(reply && reply.type === "llm_result");
+  assert.equal(reply.preapproved, undefined);
+  // Both were asked about, in the model's order.
+  const decisions = sent.filter((m) => m.type === "tool_decision");
+  assert.deepEqual(
+    decisions.map((d) => d.type === "tool_decision" && [d.args.op ?? "write", d.allowed]),
+    [["write", false], ["read", true]],
+  );
+});
+
+for (
+  const [what, id] of [["300 characters", "x".repeat(300)], ["empty", ""], ["repeated", "dup"]]
+) {
+  Deno.test(`a model call id the protocol cannot carry (${what}) is replaced: the reads run, recorded`, async () => {
+    await using fx = await capsuleFixture({ tools: ["file_io"] });
+    Deno.writeTextFileSync(join(fx.workspace, "a.txt"), "alpha");
+    Deno.writeTextFileSync(join(fx.workspace, "b.txt"), "beta");
+    let calls = 0;
+    const usage = { input_tokens: 1, output_tokens: 1 };
+    const read = (path: string) => ({ id, name: "file_io", args: { op: "read", path } });
+    const { sent, out } = await hostMessages(() =>
+      fx.run({
+        task: "read a.txt and b.txt",
+        hooks: {
+          complete: () =>
+            Promise.resolve(
+              ++calls === 1
+                ? { text: "", usage, tool_calls: [read("a.txt"), read("b.txt")] }
+                : { text: "Read both.", usage },
+            ),
+        },
+        timeoutMs: 20_000,
+      })
+    );
+    assert.equal(out.status, "ok", out.error_message ?? "");
+    assert.equal(out.result, "Read both.");
+    assert.deepEqual(eventsOfType(fx.events, "protocol_error"), []);
+    // Both reads went ahead under fresh, distinct ids, and both are recorded.
+    const reply = sent.find((m) => m.type === "llm_result" && m.tool_calls?.length);
+    assert.ok(reply && reply.type === "llm_result");
+    const ids = reply.tool_calls!.map((c) => c.id);
+    assert.equal(new Set(ids).size, 2);
+    assert.ok(ids.every((i) => i.length >= 1 && i.length <= 128), ids.join(","));
+    assert.deepEqual(reply.preapproved?.map((p) => p.call_id), ids);
+    assert.deepEqual(eventsOfType(fx.events, "tool_done").map((e) => e.ok), [true, true]);
+    assert.equal(out.tool_calls, 2);
+  });
+}
