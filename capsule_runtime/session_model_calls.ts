@@ -77,7 +77,7 @@ export class SessionModelCalls {
         signal: session.signal,
       });
       const ms = roundMs(performance.now() - t0);
-      const calls = answer.tool_calls?.length ? wireToolCalls(answer.tool_calls) : [];
+      const calls = answer.tool_calls?.length ? wireToolCalls(answer.tool_calls, hash) : [];
       const recorded = {
         text: answer.text,
         usage: answer.usage,
