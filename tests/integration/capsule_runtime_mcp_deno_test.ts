@@ -40,6 +40,23 @@ const DENO = Deno.realPathSync(Deno.execPath());
 
 const cacheProblem = await cacheDenoServers();
 
+/**
+ * A test that starts the Deno MCP fixture: skipped, saying why, when its
+ * imports could not be cached here; servers it starts outlive the test's
+ * own resource accounting (they are stopped by the toolset, not the test).
+ */
+function denoServerTest(what: string, name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: cacheProblem
+      ? `${what} (skipped: the fixture's imports are not cached: ${cacheProblem})`
+      : name,
+    ignore: cacheProblem !== "",
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn,
+  });
+}
+
 const warnings = (events: CapsuleEvent[]) =>
   events.flatMap((e) => e.type === "log" && e.level === "warn" ? [e.msg] : []);
 
@@ -108,14 +125,10 @@ async function pinFromOneStart(
   return first.tools;
 }
 
-Deno.test({
-  name: cacheProblem
-    ? `Deno-run MCP server without bubblewrap (skipped: the fixture's imports are not cached: ${cacheProblem})`
-    : "without bubblewrap a `deno run` MCP server runs under Deno permissions from the manifest: reads in its roots, Deno refuses the rest, no provider key in its environment",
-  ignore: cacheProblem !== "",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+denoServerTest(
+  "Deno-run MCP server without bubblewrap",
+  "without bubblewrap a `deno run` MCP server runs under Deno permissions from the manifest: reads in its roots, Deno refuses the rest, no provider key in its environment",
+  async () => {
     await using fx = await capsuleFixture({
       tools: ["file_io"],
       permissions: { read_roots: ["."], mcp_servers: ["dn"] },
@@ -220,7 +233,7 @@ Deno.test({
       await toolset.close();
     }
   },
-});
+);
 
 Deno.test({
   // The command line only: what these flags let a running server do is Deno's to enforce.
@@ -341,14 +354,10 @@ Deno.test("without bubblewrap a Deno-run MCP server is withheld when the symlink
   assert.match(report!.withheld[0].reason, /too many entries to check every symlink/);
 });
 
-Deno.test({
-  name: cacheProblem
-    ? "Deno-run MCP server writes (skipped: the fixture's imports are not cached)"
-    : "without bubblewrap a Deno-run MCP server of an agent with file_write writes in its write roots only",
-  ignore: cacheProblem !== "",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+denoServerTest(
+  "Deno-run MCP server writes",
+  "without bubblewrap a Deno-run MCP server of an agent with file_write writes in its write roots only",
+  async () => {
     await using fx = await capsuleFixture({
       tools: ["file_io"],
       permissions: {
@@ -380,7 +389,7 @@ Deno.test({
       await toolset.close();
     }
   },
-});
+);
 
 Deno.test("inside bubblewrap a Deno server sees the Deno cache read-only, with --cached-only and --no-config; others are unchanged", async () => {
   await using dir = await tempDir();
@@ -421,14 +430,10 @@ Deno.test("inside bubblewrap a Deno server sees the Deno cache read-only, with -
   assert.equal(withDenoCache(node, sandbox, denoDir).entry, node);
 });
 
-Deno.test({
-  name: cacheProblem
-    ? `MCP write budget (skipped: the fixture's imports are not cached: ${cacheProblem})`
-    : "an MCP server that writes on after it answered is stopped once the run's write budget is spent, with no further call",
-  ignore: cacheProblem !== "",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+denoServerTest(
+  "MCP write budget",
+  "an MCP server that writes on after it answered is stopped once the run's write budget is spent, with no further call",
+  async () => {
     await using fx = await capsuleFixture({
       tools: ["file_io"],
       permissions: { read_roots: ["."], write_roots: ["."], file_write: true, mcp_servers: ["dn"] },
@@ -481,4 +486,4 @@ Deno.test({
       await toolset.close();
     }
   },
-});
+);
