@@ -1,13 +1,16 @@
 /**
- * `openai`, `openai-compatible` and `ollama`: @langchain/openai's ChatOpenAI
- * pointed at the configured base URL. Structured output is sent natively as
- * `response_format: json_schema` (strict when the schema allows it). Native
- * tools are sent as `tools` of type `function` (their JSON Schema unchanged,
- * strict when it allows it); prompt caching is automatic on OpenAI's side,
- * and the cached part of the prompt is read back as `cachedInputTokens`.
+ * `openai`, `openai-compatible` and `ollama`: OpenAI's Chat Completions API
+ * (`POST {baseUrl}/chat/completions`) called with plain `fetch`. The bodies
+ * are the ones @langchain/openai's ChatOpenAI sent before it was replaced
+ * (same keys, same order), without its per-call overhead. Structured output is
+ * sent natively as `response_format: json_schema` (strict when the schema
+ * allows it). Native tools are sent as `tools` of type `function` (their JSON
+ * Schema unchanged, strict when it allows it); prompt caching is automatic on
+ * OpenAI's side, and the cached part of the prompt is read back as
+ * `cachedInputTokens`.
  */
-import { ChatOpenAI } from "@langchain/openai";
-import type { ProviderConfig } from "../provider_config.ts";
+import { PROVIDER_INFO, type ProviderConfig } from "../provider_config.ts";
+import { LlmError } from "../errors.ts";
 import type {
   ChatMessage,
   CompletionRequest,
@@ -19,6 +22,7 @@ import type {
 } from "../types.ts";
 import { toLlmError } from "./_errors.ts";
 import { wireSchema } from "./_schema.ts";
+import { postJson } from "./openai_http.ts";
 
 /**
  * OpenAI's strict mode needs every object closed and every property required;
@@ -37,14 +41,9 @@ export function isStrictCompatible(schema: unknown): boolean {
   return Object.values(node).every(isStrictCompatible);
 }
 
-/**
- * The `response_format` for a schema. The SDK would JSON.parse the reply and
- * throw away text that is not JSON; the (non-enumerable, never sent) parser
- * brand below makes it hand the text back untouched, so the service's
- * validator sees it and can ask for a repair.
- */
+/** The `response_format` for a schema. */
 function responseFormat(schema: OutputSchema) {
-  const format = {
+  return {
     type: "json_schema" as const,
     json_schema: {
       name: schema.name,
@@ -53,10 +52,6 @@ function responseFormat(schema: OutputSchema) {
       strict: isStrictCompatible(schema.jsonSchema),
     },
   };
-  return Object.defineProperties(format, {
-    $brand: { value: "auto-parseable-response-format", enumerable: false },
-    $parseRaw: { value: () => null, enumerable: false },
-  });
 }
 
 /** A tool as an OpenAI function tool: its schema sent as given, strict only when it allows. */
@@ -73,14 +68,23 @@ function functionTool(tool: ToolDeclaration) {
 }
 
 /**
- * A message as LangChain's message-like object: assistant tool calls become
- * the AIMessage's `tool_calls` (sent as OpenAI `tool_calls` with their ids),
- * a tool result a ToolMessage (sent as role `tool` with its `tool_call_id`).
+ * OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 but not gpt-5-chat …):
+ * they take `max_completion_tokens` instead of `max_tokens` and a `developer`
+ * message in place of `system`. The same test as @langchain/openai 1.6, so
+ * the requests did not change when it was replaced.
  */
-function messageLike(m: ChatMessage) {
+function isReasoningModel(model: string): boolean {
+  return /^o\d/.test(model) || /^gpt-[56](?!-chat)/.test(model);
+}
+
+/**
+ * A message on the wire: assistant tool calls carry their ids and JSON-text
+ * arguments, a tool result names the call it answers by `tool_call_id`.
+ */
+function wireMessage(m: ChatMessage, reasoning: boolean) {
   switch (m.role) {
     case "system":
-      return { role: "system", content: m.content };
+      return { role: reasoning ? "developer" : "system", content: m.content };
     case "user":
       return { role: "user", content: m.content };
     case "assistant":
@@ -90,9 +94,8 @@ function messageLike(m: ChatMessage) {
           content: m.content,
           tool_calls: m.toolCalls.map((c) => ({
             id: c.id,
-            name: c.name,
-            args: c.args,
-            type: "tool_call" as const,
+            type: "function",
+            function: { name: c.name, arguments: JSON.stringify(c.args) },
           })),
         }
         : { role: "assistant", content: m.content };
@@ -100,6 +103,25 @@ function messageLike(m: ChatMessage) {
       // No `name`: OpenAI's tool messages have none, and strict servers refuse it.
       return { role: "tool", content: m.content, tool_call_id: m.toolCallId ?? "" };
   }
+}
+
+/**
+ * The Chat Completions body. Keys in ChatOpenAI's order; unset ones are
+ * `undefined` and so left out by JSON.stringify. Tools are not sent with a
+ * schema (the request type says they are not combined).
+ */
+function requestBody(model: string, request: CompletionRequest) {
+  const reasoning = isReasoningModel(model);
+  const maxTokens = request.maxTokens === -1 ? undefined : request.maxTokens; // -1: no cap
+  return {
+    model,
+    temperature: request.temperature,
+    stream: false,
+    tools: !request.schema && request.tools?.length ? request.tools.map(functionTool) : undefined,
+    response_format: request.schema ? responseFormat(request.schema) : undefined,
+    [reasoning ? "max_completion_tokens" : "max_tokens"]: maxTokens,
+    messages: request.messages.map((m) => wireMessage(m, reasoning)),
+  };
 }
 
 /** A tool call as the wire has it: `function.arguments` is JSON text. */
@@ -136,80 +158,102 @@ export function parseToolArgs(
   return { args: value as Record<string, unknown> };
 }
 
-/**
- * The reply's tool calls, in the order the model made them, read from the
- * raw `tool_calls` (LangChain splits valid and invalid ones into two lists).
- */
-function readToolCalls(
-  raw: unknown,
-  parsed: { id?: string; name: string; args: Record<string, unknown> }[] | undefined,
-): ToolCall[] {
-  const calls: ToolCall[] = Array.isArray(raw)
-    ? (raw as RawToolCall[]).filter((c) => c?.function).map((c) => ({
-      id: typeof c.id === "string" ? c.id : "",
-      name: String(c.function?.name ?? ""),
-      ...parseToolArgs(c.function?.arguments),
-    }))
-    : (parsed ?? []).map((c) => ({ id: c.id ?? "", name: c.name, args: c.args ?? {} }));
-  return calls.map((c) => c.id ? c : { ...c, id: `call_${crypto.randomUUID().slice(0, 12)}` });
+/** The reply's tool calls, in the order the model made them (ids generated where missing). */
+function readToolCalls(raw: unknown): ToolCall[] {
+  if (!Array.isArray(raw)) return [];
+  return (raw as RawToolCall[]).filter((c) => c?.function).map((c) => ({
+    id: typeof c.id === "string" && c.id ? c.id : `call_${crypto.randomUUID().slice(0, 12)}`,
+    name: String(c.function?.name ?? ""),
+    ...parseToolArgs(c.function?.arguments),
+  }));
 }
 
-/** Chat models kept per client (a budget that shrinks `maxTokens` call by call makes new ones). */
-const MAX_CACHED_CHATS = 16;
+/** The parts of a Chat Completions reply that are read. */
+interface ChatCompletion {
+  model?: unknown;
+  choices?: {
+    message?: { content?: unknown; tool_calls?: unknown } | null;
+    finish_reason?: unknown;
+  }[];
+  usage?: {
+    prompt_tokens?: unknown;
+    completion_tokens?: unknown;
+    prompt_tokens_details?: { cached_tokens?: unknown } | null;
+  } | null;
+}
+
+/**
+ * Finish reasons that make a structured reply unusable, worded as the SDK's
+ * `parse` worded them: it threw on them, so such a reply was `malformed`.
+ */
+const UNPARSABLE_FINISH = new Map([
+  ["length", "Could not parse response content as the length limit was reached"],
+  [
+    "content_filter",
+    "Could not parse response content as the request was rejected by the content filter",
+  ],
+]);
+
+function malformed(config: ProviderConfig, problem: string): LlmError {
+  const provider = config.provider;
+  return new LlmError(
+    "malformed",
+    provider,
+    `${provider} sent a reply that could not be read: ${problem}`,
+  );
+}
+
+const tokenCount = (value: unknown) => typeof value === "number" && value > 0 ? value : 0;
+
+/** The first choice of `reply` as a CompletionResponse; a reply without one is `malformed`. */
+function readReply(
+  reply: unknown,
+  request: CompletionRequest,
+  config: ProviderConfig,
+): CompletionResponse {
+  const { model, choices, usage } = (reply ?? {}) as ChatCompletion;
+  const choice = Array.isArray(choices) ? choices[0] : undefined;
+  if (!choice || typeof choice !== "object") throw malformed(config, "the reply has no choices[0]");
+  const finish = typeof choice.finish_reason === "string" && choice.finish_reason
+    ? choice.finish_reason
+    : undefined;
+  const unparsable = request.schema && finish ? UNPARSABLE_FINISH.get(finish) : undefined;
+  if (unparsable) throw malformed(config, unparsable);
+  const message = choice.message ?? {};
+  const toolCalls = readToolCalls(message.tool_calls);
+  // A refusal comes with null content: the text is then "" (the refusal is not read).
+  const cached = tokenCount(usage?.prompt_tokens_details?.cached_tokens);
+  return {
+    text: typeof message.content === "string" ? message.content : "",
+    ...(toolCalls.length ? { toolCalls } : {}),
+    usage: {
+      inputTokens: tokenCount(usage?.prompt_tokens),
+      outputTokens: tokenCount(usage?.completion_tokens),
+      ...(cached > 0 ? { cachedInputTokens: cached } : {}),
+    },
+    model: typeof model === "string" ? model : config.model,
+    finishReason: finish,
+  };
+}
 
 /** A ProviderClient for OpenAI and servers that speak its Chat Completions API. */
 export function createOpenAiClient(config: ProviderConfig): ProviderClient {
-  // One chat model per temperature and token cap, made on first use: building
-  // one (and its HTTP client) costs about as much as the call itself.
-  const chats = new Map<string, ChatOpenAI>();
-  const chatFor = (temperature?: number, maxTokens?: number) => {
-    const key = `${temperature}|${maxTokens}`;
-    let chat = chats.get(key);
-    if (chat) return chat;
-    if (chats.size >= MAX_CACHED_CHATS) chats.clear();
-    chat = new ChatOpenAI({
-      model: config.model,
-      // The SDK refuses an empty key; local servers (Ollama) ignore it.
-      apiKey: config.apiKey || "not-needed",
-      configuration: { baseURL: config.baseUrl },
-      maxRetries: 0, // the service retries, honouring Retry-After
-      temperature,
-      maxTokens,
-    });
-    chats.set(key, chat);
-    return chat;
-  };
+  const baseUrl = config.baseUrl || PROVIDER_INFO.openai.defaultBaseUrl;
+  const url = `${baseUrl.replace(/\/+$/, "")}/chat/completions`;
+  // Always a bearer header, as before (the SDK refused an empty key); Ollama ignores it.
+  const apiKey = config.apiKey || "not-needed";
   return {
     provider: config.provider,
     model: config.model,
     async complete(request: CompletionRequest): Promise<CompletionResponse> {
-      const chat = chatFor(request.temperature, request.maxTokens);
       try {
-        const tools = !request.schema && request.tools?.length
-          ? request.tools.map(functionTool)
-          : undefined;
-        const message = await chat.invoke(request.messages.map(messageLike), {
-          signal: request.signal,
-          response_format: request.schema ? responseFormat(request.schema) : undefined,
-          ...(tools ? { tools } : {}),
-        });
-        const usage = message.usage_metadata;
-        const cached = usage?.input_token_details?.cache_read ?? 0;
-        const metadata = message.response_metadata ?? {};
-        const toolCalls = readToolCalls(message.additional_kwargs?.tool_calls, message.tool_calls);
-        return {
-          text: typeof message.content === "string" ? message.content : message.text,
-          ...(toolCalls.length ? { toolCalls } : {}),
-          usage: {
-            inputTokens: usage?.input_tokens ?? 0,
-            outputTokens: usage?.output_tokens ?? 0,
-            ...(cached > 0 ? { cachedInputTokens: cached } : {}),
-          },
-          model: typeof metadata.model_name === "string" ? metadata.model_name : config.model,
-          finishReason: typeof metadata.finish_reason === "string"
-            ? metadata.finish_reason
-            : undefined,
-        };
+        const reply = await postJson(
+          url,
+          apiKey,
+          requestBody(config.model, request),
+          request.signal,
+        );
+        return readReply(reply, request, config);
       } catch (error) {
         throw toLlmError(error, config);
       }
