@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ClosedClawError } from "../core/errors.ts";
 import { Redactor, secretsOf } from "../core/redact.ts";
 import type { Store } from "../store/mod.ts";
+import { transaction } from "../store/db.ts";
 import type { SubtaskRow } from "../store/subtasks_repo.ts";
 import { sharedSearch } from "../store/search_cache.ts";
 import { createLlmService } from "../llm/service.ts";
@@ -210,24 +211,34 @@ function openRunLog(store: Store, dir: string, runId: string, redactor: Redactor
 }
 
 /**
- * The subtask rows each run state last wrote, as JSON: a checkpoint writes
- * only the rows that changed since (a run of 8 subtasks checkpoints dozens
- * of times, and one subtask changes at a time). Only the run's owner writes
- * them, so what it wrote last is what the table holds.
+ * What each run state last wrote, as JSON: its own row and its subtask rows.
+ * A checkpoint writes only what changed since (a run of 8 subtasks
+ * checkpoints dozens of times, and one subtask changes at a time). Only the
+ * run's owner writes them, so what it wrote last is what the tables hold.
  */
+const savedStates = new WeakMap<RunState, string>();
 const savedSubtasks = new WeakMap<RunState, Map<string, string>>();
 
-/** Writes the run's state and every changed subtask to SQLite, so the run can resume from here. */
+/**
+ * Writes the run's state, its stage and every changed subtask to SQLite in one
+ * transaction (only what changed), so the run can resume from here.
+ */
 function saveCheckpoint(store: Store, state: RunState): void {
-  const runId = state.run_id;
-  store.runs.saveState(runId, state);
+  const stateJson = JSON.stringify(state);
+  const stateChanged = savedStates.get(state) !== stateJson;
   const saved = savedSubtasks.get(state) ?? new Map<string, string>();
   savedSubtasks.set(state, saved);
   const changed = subtaskRows(state).map((row) => ({ row, json: JSON.stringify(row) }))
     .filter(({ row, json }) => saved.get(row.task_id) !== json);
-  if (!changed.length) return;
-  store.subtasks.saveAll(changed.map((c) => c.row));
+  const write = () => {
+    if (stateChanged) store.runs.saveCheckpoint(state.run_id, stateJson, state.stage);
+    if (changed.length) store.subtasks.saveAll(changed.map((c) => c.row));
+  };
+  // A transaction only when both are written: on its own, each write is one already.
+  if (stateChanged && changed.length) transaction(store.db, write);
+  else write();
   // Only once written: a failed write is tried again at the next checkpoint.
+  savedStates.set(state, stateJson);
   for (const { row, json } of changed) saved.set(row.task_id, json);
 }
 

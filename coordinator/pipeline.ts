@@ -21,9 +21,9 @@ function done(ctx: RunContext, stage: Stage): boolean {
   return STAGES.indexOf(ctx.state.stage) >= STAGES.indexOf(stage);
 }
 
+/** Moves the run to `stage`; the checkpoint records it (state and `current_stage`) in one write. */
 function advance(ctx: RunContext, stage: Stage): void {
   ctx.state.stage = stage;
-  ctx.store.runs.update(ctx.state.run_id, { current_stage: stage });
   ctx.checkpoint();
 }
 

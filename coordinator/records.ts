@@ -4,6 +4,7 @@
  * `run_summary` audit event and run-log line.
  */
 import type { Store } from "../store/mod.ts";
+import { transaction } from "../store/db.ts";
 import type { RunContext } from "./context.ts";
 import type { AgentRunStats, RunState } from "./types.ts";
 
@@ -55,9 +56,22 @@ export function modelCallCounts(
 export function auditRun(ctx: RunContext): void {
   const { state, store } = ctx;
   state.audited_stats ??= {};
+  // One transaction: the agents' metrics and the summary land together, at the cost of one commit.
+  transaction(store.db, () => {
+    recordAgentMetrics(ctx);
+    recordSummary(ctx);
+  });
+  // Only once committed: a failed audit is done again, whole, when the run resumes.
+  state.audited_stats = structuredClone(state.agent_stats);
+}
+
+/** Usage, fitness and degradation for every agent the run used since it was last audited. */
+function recordAgentMetrics(ctx: RunContext): void {
+  const { state, store } = ctx;
+  const audited = state.audited_stats ?? {};
   for (const [agentId, stats] of Object.entries(state.agent_stats)) {
     // A resumed run was audited before: record only the uses since then.
-    const before = state.audited_stats[agentId];
+    const before = audited[agentId];
     const uses = stats.subtasks - (before?.subtasks ?? 0);
     const successes = stats.succeeded - (before?.succeeded ?? 0);
     if (uses <= 0) continue;
@@ -81,7 +95,11 @@ export function auditRun(ctx: RunContext): void {
       });
     }
   }
-  state.audited_stats = structuredClone(state.agent_stats);
+}
+
+/** The `run_summary` audit event and run-log line. */
+function recordSummary(ctx: RunContext): void {
+  const { state, store } = ctx;
   const agentsUsed = Object.keys(state.agent_stats);
   store.audit.record("run_summary", {
     status: state.response_status,

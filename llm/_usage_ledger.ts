@@ -34,16 +34,31 @@ export interface UsageLedger {
   failed(meta: CallMeta, error: LlmError, latencyMs?: number): LlmError;
 }
 
+/** Runs whose stored totals one ledger keeps (a run's service serves one run; a library's may serve many). */
+const MAX_KEPT_TOTALS = 64;
+
 export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
   const { store, provider } = options;
   const memoryUsage = new Map<string, RunUsage>();
+  // With a store, a run's totals are read from it once and then kept here as
+  // this ledger records (budgets ask before every call). A run's model calls
+  // all go through its owner's service, so no other writer adds to them meanwhile.
+  const storedTotals = new Map<string, RunUsage>();
 
   function runUsage(runId: string): RunUsage {
     if (!store) {
       return { ...(memoryUsage.get(runId) ?? { inputTokens: 0, outputTokens: 0, costUsd: 0 }) };
     }
-    const t = store.llmCalls.totals({ runId });
-    return { inputTokens: t.input_tokens, outputTokens: t.output_tokens, costUsd: t.cost_usd };
+    let total = storedTotals.get(runId);
+    if (!total) {
+      const t = store.llmCalls.totals({ runId });
+      total = { inputTokens: t.input_tokens, outputTokens: t.output_tokens, costUsd: t.cost_usd };
+      if (storedTotals.size >= MAX_KEPT_TOTALS) {
+        storedTotals.delete(storedTotals.keys().next().value!);
+      }
+      storedTotals.set(runId, total);
+    }
+    return { ...total };
   }
 
   function record(meta: CallMeta, row: UsageRow): void {
@@ -65,6 +80,12 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
         outcome: row.outcome,
         error: row.error,
       });
+      const total = meta.runId ? storedTotals.get(meta.runId) : undefined;
+      if (total) {
+        total.inputTokens += inputTokens;
+        total.outputTokens += outputTokens;
+        total.costUsd += row.costUsd;
+      }
     } else if (meta.runId) {
       // Without a store, calls outside a run need no total: only runs have budgets.
       const total = runUsage(meta.runId);

@@ -138,9 +138,12 @@ export function retryWhileBusy<T>(fn: () => T, timeoutMs: number, now = Date.now
 /**
  * Runs `fn` in a write transaction. `BEGIN IMMEDIATE` takes the write lock up
  * front, so a concurrent writer waits on the busy timeout instead of failing
- * with SQLITE_BUSY when a read lock would have to be upgraded.
+ * with SQLITE_BUSY when a read lock would have to be upgraded. Called inside
+ * another transaction, `fn` becomes part of it.
  */
 export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  // Inside a caller's transaction, `fn` simply joins it (commits with it, rolls back with it).
+  if (db.isTransaction) return fn();
   db.exec("BEGIN IMMEDIATE");
   try {
     const result = fn();

@@ -43,6 +43,10 @@ const SEED_BIGRAM = 0x050c5d1f;
 const SEED_CHAR = 0x1b873593;
 const SEED_EMPTY = 0x2545f491;
 
+/** How many recent texts (of at most this many characters) an embedder remembers. */
+const RECENT_TEXTS = 64;
+const MAX_RECENT_TEXT = 8192;
+
 /**
  * Hashing embedder. `embedSync` is the primitive; `embed` batches it behind the
  * async `Embedder` interface of `store/embedder.ts`.
@@ -66,8 +70,20 @@ export class HashEmbedder {
     this.dim = dim;
   }
 
+  /** Recent texts' vectors: routing embeds a subtask twice (its early guess, then its choice). */
+  private readonly recent = new Map<string, Float32Array>();
+
   /** Embeds one text into a unit-length vector. Empty text gets a fixed unit vector. */
   embedSync(text: string): Float32Array {
+    const known = this.recent.get(text);
+    if (known) return known.slice();
+    const vector = this.compute(text);
+    if (this.recent.size >= RECENT_TEXTS) this.recent.delete(this.recent.keys().next().value!);
+    if (text.length <= MAX_RECENT_TEXT) this.recent.set(text, vector.slice());
+    return vector;
+  }
+
+  private compute(text: string): Float32Array {
     const vector = new Float32Array(this.dim);
     const words = tokenize(text);
     const terms = new Map<string, number>();

@@ -95,12 +95,22 @@ export class JournalRepo {
 
   /** The subtask's latest conversation while it is open (no `end` row), else a new one. */
   openConversation(runId: string, taskId: string): number {
+    return this.findConversation(runId, taskId).conversation;
+  }
+
+  /** The subtask's open conversation, and whether it is a new one (no rows yet). */
+  private findConversation(
+    runId: string,
+    taskId: string,
+  ): { conversation: number; fresh: boolean } {
     const row = this.db.prepare(
       `SELECT conversation, SUM(kind = 'end' AND superseded = 0) AS ended FROM step_journal
        WHERE run_id = ? AND task_id = ? GROUP BY conversation ORDER BY conversation DESC LIMIT 1`,
     ).get(runId, taskId) as { conversation: number; ended: number } | undefined;
-    if (!row) return 1;
-    return row.ended ? row.conversation + 1 : row.conversation;
+    if (!row) return { conversation: 1, fresh: true };
+    return row.ended
+      ? { conversation: row.conversation + 1, fresh: true }
+      : { conversation: row.conversation, fresh: false };
   }
 
   /**
@@ -108,8 +118,8 @@ export class JournalRepo {
    * `agentId` is recorded with a new conversation's start: only that agent continues it.
    */
   conversation(runId: string, taskId: string, agentId = ""): JournalConversation {
-    const key = { runId, taskId, conversation: this.openConversation(runId, taskId) };
-    return new JournalConversation(this, key, agentId);
+    const { conversation, fresh } = this.findConversation(runId, taskId);
+    return new JournalConversation(this, { runId, taskId, conversation }, agentId, fresh);
   }
 
   /** The conversation's rows in step order, superseded ones left out. */
@@ -220,55 +230,75 @@ export class JournalRepo {
  * replays through (`StepJournal` in capsule_runtime/step_journal.ts).
  */
 export class JournalConversation {
+  /** True while the conversation is new and nothing was written to it: it has no rows to read. */
+  private empty: boolean;
+
   constructor(
     private readonly repo: JournalRepo,
     readonly key: JournalKey,
     readonly agentId = "",
-  ) {}
+    fresh = false,
+  ) {
+    this.empty = fresh;
+  }
+
+  private entries(): JournalEntry[] {
+    return this.empty ? [] : this.repo.entries(this.key);
+  }
 
   /** The start message the conversation began with, or null for a new conversation. */
   start(): unknown {
-    const row = this.repo.entries(this.key).find((r) => r.kind === "start");
+    const row = this.entries().find((r) => r.kind === "start");
     return row && !row.truncated ? row.request : null;
   }
 
   /** The agent the conversation was started for ("" when new, or not recorded). */
   startedBy(): string {
-    const row = this.repo.entries(this.key).find((r) => r.kind === "start");
+    const row = this.entries().find((r) => r.kind === "start");
     return row?.request_hash.startsWith(AGENT_TAG) ? row.request_hash.slice(AGENT_TAG.length) : "";
   }
 
   /** Its model and tool steps in order. */
   steps(): JournalEntry[] {
-    return this.repo.entries(this.key).filter((r) => r.kind === "llm" || r.kind === "tool");
+    return this.entries().filter((r) => r.kind === "llm" || r.kind === "tool");
   }
 
   recordStart(start: unknown): void {
     const request_hash = this.agentId ? `${AGENT_TAG}${this.agentId}` : "";
-    this.repo.append(this.key, 0, "start", { request: start, request_hash });
+    this.written(() => this.repo.append(this.key, 0, "start", { request: start, request_hash }));
   }
 
   recordModel(step: number, requestHash: string, reply: unknown): void {
-    this.repo.append(this.key, step, "llm", { request_hash: requestHash, result: reply });
+    this.written(() =>
+      this.repo.append(this.key, step, "llm", { request_hash: requestHash, result: reply })
+    );
   }
 
   recordToolRequest(step: number, requestHash: string, request: unknown): void {
-    this.repo.append(this.key, step, "tool", { request_hash: requestHash, request });
+    this.written(() =>
+      this.repo.append(this.key, step, "tool", { request_hash: requestHash, request })
+    );
   }
 
   recordToolDecision(step: number, decision: unknown, sideEffects: boolean): void {
-    this.repo.setDecision(this.key, step, decision, sideEffects);
+    this.written(() => this.repo.setDecision(this.key, step, decision, sideEffects));
   }
 
   recordToolResult(step: number, outcome: unknown): void {
-    this.repo.setResult(this.key, step, outcome);
+    this.written(() => this.repo.setResult(this.key, step, outcome));
   }
 
   diverge(step: number): void {
-    this.repo.supersede(this.key, step);
+    this.written(() => this.repo.supersede(this.key, step));
   }
 
   close(reason: string): void {
-    this.repo.close(this.key, reason);
+    this.written(() => this.repo.close(this.key, reason));
+  }
+
+  /** Runs a write; from then on (even if it failed halfway) reads go to the table. */
+  private written(write: () => void): void {
+    this.empty = false;
+    write();
   }
 }

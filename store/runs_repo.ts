@@ -233,6 +233,13 @@ export class RunsRepo {
     );
   }
 
+  /** A checkpoint: the state (already JSON) and the stage it reached, in one write. */
+  saveCheckpoint(runId: string, stateJson: string, stage: string): void {
+    this.db.prepare(
+      "UPDATE runs SET state_json = ?, current_stage = ?, updated_at = ? WHERE run_id = ?",
+    ).run(stateJson, stage, nowIso(), runId);
+  }
+
   /** Replaces the run options kept for resume (a resume that raised the budget, say). */
   saveOptions(runId: string, options: Record<string, unknown>): void {
     this.db.prepare("UPDATE runs SET options_json = ? WHERE run_id = ?")

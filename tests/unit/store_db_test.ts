@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openDatabase, retryWhileBusy } from "../../store/db.ts";
+import { openDatabase, retryWhileBusy, transaction } from "../../store/db.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 Deno.test("a busy database is retried until it frees up; other errors are not retried", () => {
@@ -52,6 +52,31 @@ Deno.test("a connection prepares each SQL text once and hands back the same stat
     // A statement prepared again still works.
     db.prepare("INSERT INTO t (x) VALUES (?)").run(10);
     assert.equal((db.prepare("SELECT COUNT(*) AS n FROM t").get() as { n: number }).n, 4);
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("a transaction inside another joins it: they commit together and roll back together", async () => {
+  await using dir = await tempDir();
+  const db = openDatabase(join(dir.path, "nested.db"));
+  try {
+    db.exec("CREATE TABLE t (v TEXT)");
+    const insert = (v: string) => db.prepare("INSERT INTO t (v) VALUES (?)").run(v);
+    const values = () => db.prepare("SELECT v FROM t ORDER BY v").all().map((r) => r.v);
+    transaction(db, () => {
+      insert("outer");
+      transaction(db, () => insert("inner"));
+    });
+    assert.deepEqual(values(), ["inner", "outer"]);
+    assert.throws(() =>
+      transaction(db, () => {
+        transaction(db, () => insert("inner 2"));
+        throw new Error("later step failed");
+      }), /later step failed/);
+    // The inner write went with the outer one: nothing of it is left.
+    assert.deepEqual(values(), ["inner", "outer"]);
+    assert.equal(db.isTransaction, false);
   } finally {
     db.close();
   }

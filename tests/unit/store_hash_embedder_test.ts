@@ -164,3 +164,13 @@ Deno.test("hash embedder: runs with no npm, no config and no network (as in the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("HashEmbedder: a text embedded again gets an equal vector of its own", () => {
+  const embedder = new HashEmbedder();
+  const first = embedder.embedSync("count the python files");
+  const expected = first.slice();
+  first.fill(0); // a caller that scribbles on its vector
+  const again = embedder.embedSync("count the python files");
+  assert.deepEqual(again, expected);
+  assert.notEqual(again, first);
+});
