@@ -48,17 +48,14 @@ export class CapsuleMemory {
     tags: { sessionId?: string; runId?: string },
   ): void {
     if (!updates.length) return;
-    const store = storeAt(this.path);
-    for (const update of updates.slice(0, MAX_UPDATES)) {
-      const content = update.content.slice(0, MAX_UPDATE_CHARS);
-      store.removeRecent(content);
-      store.add({
-        content,
+    storeAt(this.path).replaceRecent(
+      updates.slice(0, MAX_UPDATES).map((update) => ({
+        content: update.content.slice(0, MAX_UPDATE_CHARS),
         kind: update.kind || "episodic",
         sessionId: tags.sessionId ?? null,
         runId: tags.runId ?? null,
         embedding: embedder.embedSync(update.content),
-      });
-    }
+      })),
+    );
   }
 }

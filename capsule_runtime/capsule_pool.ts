@@ -87,8 +87,8 @@ function canonical(value: unknown): string {
 
 /**
  * The pool key of a launch: SHA-256 over the plan's command line, environment
- * and working folder, and the whole manifest. Two launches share a capsule
- * only when every one of these is equal.
+ * and working folder, and the manifest (all of it but its embedding vector).
+ * Two launches share a capsule only when every one of these is equal.
  */
 export function poolKey(plan: LaunchPlan, manifest: Manifest): string {
   return createHash("sha256").update(canonical({
@@ -96,17 +96,28 @@ export function poolKey(plan: LaunchPlan, manifest: Manifest): string {
     args: plan.args,
     env: plan.env,
     cwd: plan.cwd,
-    manifest,
+    manifest: keyedManifest(manifest),
   })).digest("hex");
 }
 
 /**
+ * The manifest as keys see it: all of it but the embedding vector, which only
+ * routing reads (no capsule sees it) and which costs most of the hashing.
+ */
+function keyedManifest(manifest: Manifest): Omit<Manifest, "embedding_vector"> {
+  const { embedding_vector: _routingOnly, ...rest } = manifest;
+  return rest;
+}
+
+/**
  * Whom a capsule serves, known before its launch plan is made: the agent's
- * whole manifest and the workspace (SHA-256). A run asks the shelf by this
- * before it plans a prestart; the plan's own key still decides the handover.
+ * manifest (but its embedding vector) and the workspace (SHA-256). A run asks
+ * the shelf by this before it plans a prestart; the plan's own key still
+ * decides the handover.
  */
 export function capsuleOwner(manifest: Manifest, workspace: string): string {
-  return createHash("sha256").update(canonical({ manifest, workspace })).digest("hex");
+  return createHash("sha256").update(canonical({ manifest: keyedManifest(manifest), workspace }))
+    .digest("hex");
 }
 
 /** Whether a capsule from this plan may start programs (terminal, python_exec). */

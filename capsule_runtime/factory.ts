@@ -17,6 +17,7 @@ import {
   publicManifest,
   type ToolName,
 } from "./manifest.ts";
+import { cloneJson } from "../core/clone.ts";
 
 /** What a new capsule is made from; unset fields take the manifest's defaults. */
 export interface CapsuleInput {
@@ -143,11 +144,11 @@ export function readManifest(agentsDir: string, agentId: string): Manifest | nul
   try {
     const text = Deno.readTextFileSync(path);
     const cached = manifestCache.get(path);
-    if (cached?.text === text) return structuredClone(cached.manifest);
+    if (cached?.text === text) return cloneJson(cached.manifest);
     const parsed = ManifestSchema.safeParse(JSON.parse(text));
     if (!parsed.success) return null;
     manifestCache.delete(path);
-    manifestCache.set(path, { text, manifest: structuredClone(parsed.data) });
+    manifestCache.set(path, { text, manifest: cloneJson(parsed.data) });
     if (manifestCache.size > MANIFEST_CACHE_SIZE) {
       manifestCache.delete(manifestCache.keys().next().value!);
     }

@@ -181,12 +181,18 @@ export class SessionToolCalls {
     }
     this.count++;
     this.toolNames.set(id, tool);
-    session.replay.recordToolRequest(turn.step, ahead.hash, { tool, args, reason });
-    session.emit({ type: "tool_requested", id, tool, args, reason });
-    const decision = { allowed: true, args: ahead.args, reason: "allowed" };
-    session.replay.journal.recordToolDecision(turn.step, decision, false);
-    this.pending.set(id, turn.step);
-    session.emit({ type: "tool_decided", id, tool, ...decision, ms: ahead.ms });
+    const { journal } = session.replay;
+    // One commit: nothing goes to the guest here (it ran the call already).
+    const record = () => {
+      session.replay.recordToolRequest(turn.step, ahead.hash, { tool, args, reason });
+      session.emit({ type: "tool_requested", id, tool, args, reason });
+      const decision = { allowed: true, args: ahead.args, reason: "allowed" };
+      journal.recordToolDecision(turn.step, decision, false);
+      this.pending.set(id, turn.step);
+      session.emit({ type: "tool_decided", id, tool, ...decision, ms: ahead.ms });
+    };
+    if (journal.together) journal.together(record);
+    else record();
   }
 
   /** A call made before: its journaled decision and result go back; nothing runs. */
@@ -311,15 +317,21 @@ export class SessionToolCalls {
     }
     this.pending.delete(msg.id);
     const { ok, result, error, ms } = msg;
-    this.session.replay.journal.recordToolResult(step, journaledOutcome({ ok, result, error, ms }));
-    this.session.emit({
-      type: "tool_done",
-      id: msg.id,
-      tool: this.toolNames.get(msg.id) ?? "?",
-      ok: msg.ok,
-      error: msg.error.slice(0, 4000),
-      ms: msg.ms,
-      result: boundedResult(msg.result),
-    });
+    const { journal } = this.session.replay;
+    // One commit for the result and what listeners record of it; nothing is sent back.
+    const record = () => {
+      journal.recordToolResult(step, journaledOutcome({ ok, result, error, ms }));
+      this.session.emit({
+        type: "tool_done",
+        id: msg.id,
+        tool: this.toolNames.get(msg.id) ?? "?",
+        ok: msg.ok,
+        error: msg.error.slice(0, 4000),
+        ms: msg.ms,
+        result: boundedResult(msg.result),
+      });
+    };
+    if (journal.together) journal.together(record);
+    else record();
   }
 }

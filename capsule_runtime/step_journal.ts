@@ -43,6 +43,12 @@ export interface StepJournal {
   recordToolResult(step: number, outcome: HostToolOutcome): void;
   /** Sets aside the steps from `step` on: the conversation went another way there. */
   diverge(step: number): void;
+  /**
+   * Runs `writes` (journal writes, and whatever else they write to the same
+   * database) as one commit. Only for writes that nothing sends before: the
+   * commit comes at the end.
+   */
+  together?<T>(writes: () => T): T;
 }
 
 /** Largest tool result kept in the journal; a bigger one is kept as a marked preview. */

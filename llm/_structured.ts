@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { CallPath, Verdict } from "./_call_path.ts";
 import { LlmError } from "./errors.ts";
 import type { CallMeta, CompletionRequest, StructuredResult } from "./types.ts";
+import { cloneJson } from "../core/clone.ts";
 
 /** What `structured` takes: a request whose schema comes from the zod schema. */
 export type StructuredRequest = Omit<CompletionRequest, "schema"> & {
@@ -47,7 +48,7 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
     const { $schema: _drop, ...rest } = z.toJSONSchema(schema) as Record<string, unknown>;
     jsonSchemas.set(schema, made = rest);
   }
-  return structuredClone(made);
+  return cloneJson(made);
 }
 
 /**

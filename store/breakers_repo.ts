@@ -97,6 +97,11 @@ export class BreakersRepo {
 
   /** A success closes the circuit and clears the count (no write when both are clear already). */
   recordSuccess(provider: string): void {
+    // Read first: a write that changes nothing still costs a write transaction, on every call.
+    const row = this.db.prepare(
+      "SELECT failure_count, opened_at FROM provider_circuit_breakers WHERE provider = ?",
+    ).get(provider) as { failure_count: number; opened_at: string | null } | undefined;
+    if (!row || (Number(row.failure_count) === 0 && row.opened_at === null)) return;
     this.db.prepare(
       "UPDATE provider_circuit_breakers SET failure_count = 0, opened_at = NULL " +
         "WHERE provider = ? AND (failure_count != 0 OR opened_at IS NOT NULL)",

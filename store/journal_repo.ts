@@ -17,7 +17,7 @@
  * ```
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import { nowIso } from "./db.ts";
+import { nowIso, transaction } from "./db.ts";
 
 /** Largest text stored in one field of a journal row. */
 export const JOURNAL_MAX_ENTRY_CHARS = 64 * 1024;
@@ -122,6 +122,11 @@ export class JournalRepo {
     return new JournalConversation(this, { runId, taskId, conversation }, agentId, fresh);
   }
 
+  /** Runs `writes` in one transaction (one commit for all of them). */
+  together<T>(writes: () => T): T {
+    return transaction(this.db, writes);
+  }
+
   /** The conversation's rows in step order, superseded ones left out. */
   entries(key: JournalKey): JournalEntry[] {
     return this.db.prepare(`SELECT * FROM step_journal WHERE ${LIVE} ORDER BY step, id`)
@@ -177,9 +182,13 @@ export class JournalRepo {
 
   /** Ends the conversation: the subtask's next attempt starts a new one. */
   close(key: JournalKey, reason: string): void {
-    const rows = this.entries(key);
-    if (rows.some((r) => r.kind === "end")) return;
-    const step = rows.reduce((max, r) => Math.max(max, r.step), 0) + 1;
+    // Counted in SQL: reading the rows back would parse every step's JSON.
+    const row = this.db.prepare(
+      `SELECT COALESCE(MAX(step), 0) AS last, COALESCE(SUM(kind = 'end'), 0) AS ended
+       FROM step_journal WHERE ${LIVE}`,
+    ).get(key.runId, key.taskId, key.conversation) as { last: number; ended: number };
+    if (Number(row.ended) > 0) return;
+    const step = Math.max(0, Number(row.last)) + 1;
     this.append(key, step, "end", { request: { reason: reason.slice(0, 2000) } });
   }
 
@@ -294,6 +303,10 @@ export class JournalConversation {
 
   close(reason: string): void {
     this.written(() => this.repo.close(this.key, reason));
+  }
+
+  together<T>(writes: () => T): T {
+    return this.repo.together(writes);
   }
 
   /** Runs a write; from then on (even if it failed halfway) reads go to the table. */

@@ -65,6 +65,19 @@ export class MemoryStore {
     transaction(this.db, () => entries.forEach((e) => this.add(e)));
   }
 
+  /**
+   * Adds entries in one transaction, each replacing any entry among the newest
+   * `within` that has exactly its content (so it is stored once, as the newest).
+   */
+  replaceRecent(entries: Parameters<MemoryStore["add"]>[0][], within = 50): void {
+    transaction(this.db, () => {
+      for (const entry of entries) {
+        this.removeRecent(entry.content, within);
+        this.add(entry);
+      }
+    });
+  }
+
   /** Removes the entries among the newest `within` that have exactly this content; how many. */
   removeRecent(content: string, within = 50): number {
     const info = this.db.prepare(

@@ -59,7 +59,9 @@ Deno.test("a pool key is the same only for the same command line, env, folder an
   // Nested objects compare by content, whatever their key order; arrays by order.
   const nested = { ...m, permissions: Object.fromEntries(Object.entries(m.permissions).reverse()) };
   assert.equal(poolKey(p, nested as Manifest), key);
-  assert.notEqual(poolKey(p, { ...m, embedding_vector: [...m.embedding_vector, 0.5] }), key);
+  assert.notEqual(poolKey(p, { ...m, api_capabilities: [...m.api_capabilities, "x"] }), key);
+  // The embedding vector is left out: only routing reads it, no capsule sees it.
+  assert.equal(poolKey(p, { ...m, embedding_vector: [...m.embedding_vector, 0.5] }), key);
   assert.notEqual(poolKey(p, { ...m, tags: [...m.tags].reverse().concat("x") }), key);
 });
 
