@@ -7,10 +7,10 @@
  * allows it). Native tools are sent as `tools` of type `function` (their JSON
  * Schema unchanged, strict when it allows it); prompt caching is automatic on
  * OpenAI's side, and the cached part of the prompt is read back as
- * `cachedInputTokens`.
+ * `cachedInputTokens`. OpenAI's Responses-only models (codex, the `-pro`
+ * ones) are called through its Responses API instead (openai_responses.ts).
  */
 import { PROVIDER_INFO, type ProviderConfig } from "../provider_config.ts";
-import { LlmError } from "../errors.ts";
 import type {
   ChatMessage,
   CompletionRequest,
@@ -23,23 +23,17 @@ import type {
 import { toLlmError } from "./_errors.ts";
 import { wireSchema } from "./_schema.ts";
 import { postJson } from "./openai_http.ts";
+import { readResponsesReply, responsesBody, usesResponsesApi } from "./openai_responses.ts";
+import {
+  isReasoningModel,
+  isStrictCompatible,
+  malformedReply,
+  parseToolArgs,
+  tokenCount,
+  UNPARSABLE_FINISH,
+} from "./_openai_common.ts";
 
-/**
- * OpenAI's strict mode needs every object closed and every property required;
- * schemas with optional fields are sent non-strict instead of being refused.
- */
-export function isStrictCompatible(schema: unknown): boolean {
-  if (Array.isArray(schema)) return schema.every(isStrictCompatible);
-  if (!schema || typeof schema !== "object") return true;
-  const node = schema as Record<string, unknown>;
-  if (node.type === "object" && node.properties && typeof node.properties === "object") {
-    const keys = Object.keys(node.properties);
-    const required = Array.isArray(node.required) ? node.required : [];
-    if (node.additionalProperties !== false) return false;
-    if (!keys.every((k) => required.includes(k))) return false;
-  }
-  return Object.values(node).every(isStrictCompatible);
-}
+export { isStrictCompatible, parseToolArgs } from "./_openai_common.ts";
 
 /** The `response_format` for a schema. */
 function responseFormat(schema: OutputSchema) {
@@ -65,16 +59,6 @@ function functionTool(tool: ToolDeclaration) {
       ...(isStrictCompatible(tool.parameters) ? { strict: true } : {}),
     },
   };
-}
-
-/**
- * OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 but not gpt-5-chat …):
- * they take `max_completion_tokens` instead of `max_tokens` and a `developer`
- * message in place of `system`. The same test as @langchain/openai 1.6, so
- * the requests did not change when it was replaced.
- */
-function isReasoningModel(model: string): boolean {
-  return /^o\d/.test(model) || /^gpt-[56](?!-chat)/.test(model);
 }
 
 /**
@@ -130,34 +114,6 @@ interface RawToolCall {
   function?: { name?: unknown; arguments?: unknown };
 }
 
-/**
- * Reads a call's JSON arguments into an object. Arguments that are not a
- * JSON object come back as `{}` with `argsError` quoting the raw text; empty
- * arguments (some servers send "" for a tool without parameters) are `{}`.
- */
-export function parseToolArgs(
-  raw: unknown,
-): { args: Record<string, unknown>; argsError?: string } {
-  if (raw && typeof raw === "object" && !Array.isArray(raw)) {
-    return { args: raw as Record<string, unknown> }; // a server that sent an object
-  }
-  const text = typeof raw === "string" ? raw : raw === undefined || raw === null ? "" : String(raw);
-  if (text.trim() === "") return { args: {} };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return {
-      args: {},
-      argsError: `The arguments are not valid JSON (${(error as Error).message}): ${text}`,
-    };
-  }
-  if (!value || typeof value !== "object" || Array.isArray(value)) {
-    return { args: {}, argsError: `The arguments are not a JSON object: ${text}` };
-  }
-  return { args: value as Record<string, unknown> };
-}
-
 /** The reply's tool calls, in the order the model made them (ids generated where missing). */
 function readToolCalls(raw: unknown): ToolCall[] {
   if (!Array.isArray(raw)) return [];
@@ -182,29 +138,6 @@ interface ChatCompletion {
   } | null;
 }
 
-/**
- * Finish reasons that make a structured reply unusable, worded as the SDK's
- * `parse` worded them: it threw on them, so such a reply was `malformed`.
- */
-const UNPARSABLE_FINISH = new Map([
-  ["length", "Could not parse response content as the length limit was reached"],
-  [
-    "content_filter",
-    "Could not parse response content as the request was rejected by the content filter",
-  ],
-]);
-
-function malformed(config: ProviderConfig, problem: string): LlmError {
-  const provider = config.provider;
-  return new LlmError(
-    "malformed",
-    provider,
-    `${provider} sent a reply that could not be read: ${problem}`,
-  );
-}
-
-const tokenCount = (value: unknown) => typeof value === "number" && value > 0 ? value : 0;
-
 /** The first choice of `reply` as a CompletionResponse; a reply without one is `malformed`. */
 function readReply(
   reply: unknown,
@@ -213,12 +146,14 @@ function readReply(
 ): CompletionResponse {
   const { model, choices, usage } = (reply ?? {}) as ChatCompletion;
   const choice = Array.isArray(choices) ? choices[0] : undefined;
-  if (!choice || typeof choice !== "object") throw malformed(config, "the reply has no choices[0]");
+  if (!choice || typeof choice !== "object") {
+    throw malformedReply(config, "the reply has no choices[0]");
+  }
   const finish = typeof choice.finish_reason === "string" && choice.finish_reason
     ? choice.finish_reason
     : undefined;
   const unparsable = request.schema && finish ? UNPARSABLE_FINISH.get(finish) : undefined;
-  if (unparsable) throw malformed(config, unparsable);
+  if (unparsable) throw malformedReply(config, unparsable);
   const message = choice.message ?? {};
   const toolCalls = readToolCalls(message.tool_calls);
   // A refusal comes with null content: the text is then "" (the refusal is not read).
@@ -236,10 +171,18 @@ function readReply(
   };
 }
 
-/** A ProviderClient for OpenAI and servers that speak its Chat Completions API. */
+/** Which of OpenAI's two APIs `config` calls: the path, the body for a request, the reply reader. */
+function wireApi(config: ProviderConfig) {
+  return usesResponsesApi(config)
+    ? { path: "/responses", body: responsesBody, read: readResponsesReply }
+    : { path: "/chat/completions", body: requestBody, read: readReply };
+}
+
+/** A ProviderClient for OpenAI (Chat Completions or Responses) and servers that speak Chat Completions. */
 export function createOpenAiClient(config: ProviderConfig): ProviderClient {
   const baseUrl = config.baseUrl || PROVIDER_INFO.openai.defaultBaseUrl;
-  const url = `${baseUrl.replace(/\/+$/, "")}/chat/completions`;
+  const api = wireApi(config);
+  const url = `${baseUrl.replace(/\/+$/, "")}${api.path}`;
   // Always a bearer header, as before (the SDK refused an empty key); Ollama ignores it.
   const apiKey = config.apiKey || "not-needed";
   return {
@@ -247,13 +190,8 @@ export function createOpenAiClient(config: ProviderConfig): ProviderClient {
     model: config.model,
     async complete(request: CompletionRequest): Promise<CompletionResponse> {
       try {
-        const reply = await postJson(
-          url,
-          apiKey,
-          requestBody(config.model, request),
-          request.signal,
-        );
-        return readReply(reply, request, config);
+        const reply = await postJson(url, apiKey, api.body(config.model, request), request.signal);
+        return api.read(reply, request, config);
       } catch (error) {
         throw toLlmError(error, config);
       }

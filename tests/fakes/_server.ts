@@ -103,8 +103,8 @@ export interface FakeServerOptions {
   /** Initial handler, as if passed to {@link FakeServer.handle}. */
   handler?: FakeHandler;
   /**
-   * Keep to the request's output limit (OpenAI `max_tokens` or
-   * `max_completion_tokens`, Anthropic `max_tokens`, Gemini
+   * Keep to the request's output limit (OpenAI `max_tokens`,
+   * `max_completion_tokens` or `max_output_tokens`, Anthropic `max_tokens`, Gemini
    * `generationConfig.maxOutputTokens`) as real providers do: a reply longer
    * than the limit is cut (plain text to ≈ 4 characters a token), its reported
    * output tokens never exceed it (even a scripted `usage`), and its finish
@@ -132,6 +132,8 @@ export interface WireFormat {
   bodyStreams(body: Record<string, unknown>): boolean;
   /** An error reply in the provider's error JSON shape (`retryAfterSec` for formats that echo it in the body). */
   error(status: number, message: string, retryAfterSec?: number): Response;
+  /** Why the provider would refuse a recorded request (answered 400 with this text), if it would. */
+  validate?(req: RecordedRequest): string | undefined;
   /** A success reply, plain JSON or SSE. */
   success(reply: FakeReply, req: RecordedRequest, usage: FakeUsage): Response;
   /** A 200 reply whose body does not parse. */
@@ -286,6 +288,8 @@ export function serveFake(
     };
     const index = requests.push(recorded) - 1;
     if (!keyOk) return format.error(401, "Invalid API key (fake server).");
+    const refusal = format.validate?.(recorded);
+    if (refusal) return format.error(400, refusal);
 
     let reply = queue.shift();
     if (!reply && handler) {

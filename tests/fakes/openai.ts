@@ -1,7 +1,8 @@
 /**
  * OpenAI Chat Completions wire format: `POST /v1/chat/completions` (JSON or
  * SSE with `data: [DONE]`), `GET /v1/models`, `Authorization: Bearer <key>`,
- * errors as `{ error: { message, type, param, code } }`.
+ * errors as `{ error: { message, type, param, code } }`. `POST /v1/responses`,
+ * OpenAI's Responses API, answers the same scripts (openai_responses.ts).
  */
 import {
   DEFAULT_MODELS,
@@ -15,16 +16,29 @@ import {
   v1Routes,
   type WireFormat,
 } from "./_server.ts";
+import {
+  isResponsesBody,
+  RESPONSES_PATH,
+  responsesMalformed,
+  responsesRequestProblem,
+  responsesSuccess,
+  responsesTexts,
+} from "./openai_responses.ts";
 
 const CREATED = 1_700_000_000;
 let counter = 0;
+
+const chatRoutes = v1Routes("/v1/chat/completions");
 
 /** The OpenAI-compatible wire format. */
 export const openaiFormat: WireFormat = {
   kind: "openai",
   baseURL: (origin) => `${origin}/v1`,
 
-  route: v1Routes("/v1/chat/completions"),
+  route: (method, url) =>
+    method === "POST" && url.pathname === RESPONSES_PATH
+      ? { type: "generate", stream: false }
+      : chatRoutes(method, url),
 
   apiKey(req) {
     const auth = req.headers.get("authorization") ?? "";
@@ -33,7 +47,9 @@ export const openaiFormat: WireFormat = {
 
   bodyStreams: (body) => body.stream === true,
 
-  maxTokens: (body) => numberOr(body.max_completion_tokens) ?? numberOr(body.max_tokens),
+  maxTokens: (body) =>
+    numberOr(body.max_completion_tokens) ?? numberOr(body.max_tokens) ??
+      numberOr(body.max_output_tokens),
   cutFinishReason: "length",
 
   error(status, message) {
@@ -45,7 +61,10 @@ export const openaiFormat: WireFormat = {
     );
   },
 
+  validate: (req) => req.path === RESPONSES_PATH ? responsesRequestProblem(req.body) : undefined,
+
   success(reply, req, usage) {
+    if (req.path === RESPONSES_PATH) return responsesSuccess(reply, req.body, usage);
     const id = `chatcmpl-fake-${++counter}`;
     const model = req.model || "gpt-4o-mini";
     const content = reply.json !== undefined ? JSON.stringify(reply.json) : reply.text ?? "";
@@ -145,6 +164,7 @@ export const openaiFormat: WireFormat = {
   },
 
   malformed(req: RecordedRequest) {
+    if (req.path === RESPONSES_PATH) return responsesMalformed();
     if (req.stream) return sseResponse([{ data: '{"id": "chatcmpl-broken", "choices": [' }]);
     return new Response('{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [', {
       status: 200,
@@ -158,6 +178,7 @@ export const openaiFormat: WireFormat = {
     (DEFAULT_MODELS.openai as readonly string[]).includes(name) ? modelEntry(name) : null,
 
   texts(body) {
+    if (isResponsesBody(body)) return responsesTexts(body, contentText);
     const system: string[] = [];
     const messages: { role: string; text: string }[] = [];
     const list = isRecord(body) && Array.isArray(body.messages) ? body.messages : [];

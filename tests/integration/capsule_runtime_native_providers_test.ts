@@ -23,8 +23,17 @@ const PROVIDERS: {
   provider: string;
   fake: FakeKind;
   env: (base: string) => Record<string, string>;
+  /** A model other than the provider's default. */
+  model?: string;
 }[] = [
   { provider: "openai", fake: "openai", env: (b) => ({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: b }) },
+  // A Responses-only model: the whole loop over OpenAI's Responses API.
+  {
+    provider: "openai",
+    fake: "openai",
+    env: (b) => ({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: b }),
+    model: "gpt-5-codex",
+  },
   { provider: "ollama", fake: "openai", env: (b) => ({ CLOSED_CLAW_LLM_BASE_URL: b }) },
   {
     provider: "claude",
@@ -35,14 +44,19 @@ const PROVIDERS: {
 ];
 
 for (const p of PROVIDERS) {
-  Deno.test(`native tools through ${p.provider}: two parallel reads and a refused call, then the answer`, async () => {
+  const through = p.model ? `${p.provider} ${p.model}` : p.provider;
+  Deno.test(`native tools through ${through}: two parallel reads and a refused call, then the answer`, async () => {
     await using fake = await startFakeServer(
       p.fake,
       p.provider === "ollama" ? {} : { apiKey: KEY },
     );
     await using fx = await capsuleFixture({
       tools: ["file_io"],
-      env: { CLOSED_CLAW_LLM_PROVIDER: p.provider, ...p.env(fake.baseURL) },
+      env: {
+        CLOSED_CLAW_LLM_PROVIDER: p.provider,
+        ...(p.model ? { CLOSED_CLAW_LLM_MODEL: p.model } : {}),
+        ...p.env(fake.baseURL),
+      },
     });
     Deno.writeTextFileSync(join(fx.workspace, "a.txt"), "ALPHA-1");
     Deno.writeTextFileSync(join(fx.workspace, "b.txt"), "BRAVO-2");
@@ -74,6 +88,7 @@ for (const p of PROVIDERS) {
       assert.equal(eventsOfType(fx.events, "tool_done").length, 2);
 
       const [ask, answer] = fake.requests;
+      if (p.model) assert.equal(ask.path, "/v1/responses");
       // The capsule's tools were declared natively (no JSON-step schema).
       const declared = JSON.stringify(ask.body);
       assert.match(declared, /"file_io"/);

@@ -1,4 +1,8 @@
-/** Strict JSON schemas for OpenAI structured output; the request bodies and errors of the client. */
+/**
+ * Strict JSON schemas for OpenAI structured output; the request bodies and
+ * errors of the client, on Chat Completions and (for codex and the `-pro`
+ * models on OpenAI) the Responses API.
+ */
 import assert from "node:assert/strict";
 import { LlmError } from "../../llm/errors.ts";
 import type { ProviderConfig } from "../../llm/provider_config.ts";
@@ -21,14 +25,22 @@ Deno.test("isStrictCompatible: closed objects with every property required", () 
   );
 });
 
+/** A request the recording server received. */
+interface Seen {
+  path: string;
+  headers: Headers;
+  body: string;
+}
+
 /** A local server that records each request and answers with `reply`. */
 async function withRecordingServer(
   reply: () => Response,
-  run: (baseUrl: string, seen: { headers: Headers; body: string }[]) => Promise<void>,
+  run: (baseUrl: string, seen: Seen[]) => Promise<void>,
 ) {
-  const seen: { headers: Headers; body: string }[] = [];
+  const seen: Seen[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    seen.push({ headers: req.headers, body: await req.text() });
+    const path = new URL(req.url).pathname;
+    seen.push({ path, headers: req.headers, body: await req.text() });
     return reply();
   });
   try {
@@ -239,4 +251,257 @@ Deno.test("openai client: a 2xx reply without choices or not JSON is malformed",
       assert.equal(error.kind, "malformed");
     });
   }
+});
+
+// ---- The Responses API (codex and the -pro models on OpenAI) ----
+
+/** A Responses reply: a `message` item with `text`, then the given `function_call` items. */
+const responsesReply = (text: string, calls: Record<string, unknown>[] = []) => () =>
+  Response.json({
+    id: "resp_1",
+    object: "response",
+    model: "gpt-5-codex-2025",
+    status: "completed",
+    error: null,
+    incomplete_details: null,
+    output: [
+      { id: "rs_1", type: "reasoning", summary: [] },
+      {
+        id: "msg_1",
+        type: "message",
+        role: "assistant",
+        status: "completed",
+        content: [
+          { type: "output_text", text, annotations: [] },
+          { type: "output_text", text: "!", annotations: [] },
+        ],
+      },
+      ...calls.map((c) => ({ type: "function_call", status: "completed", ...c })),
+    ],
+    usage: {
+      input_tokens: 40,
+      input_tokens_details: { cached_tokens: 16 },
+      output_tokens: 9,
+      output_tokens_details: { reasoning_tokens: 4 },
+      total_tokens: 49,
+    },
+  });
+
+const codexConfig = (baseUrl: string, provider = "openai", model = "gpt-5-codex") =>
+  ({ provider, model, apiKey: "sk-test", baseUrl }) as ProviderConfig;
+
+Deno.test("openai client: codex with tools and a tool-call history sends a Responses body", async () => {
+  const reply = responsesReply("Reading", [
+    { id: "fc_9", call_id: "call_9", name: "read_file", arguments: '{"path":"b.txt"}' },
+    { id: "fc_10", call_id: "call_10", name: "search", arguments: "{not json" },
+  ]);
+  await withRecordingServer(reply, async (baseUrl, seen) => {
+    const response = await createOpenAiClient(codexConfig(baseUrl)).complete({
+      messages: [
+        { role: "system", content: "You are a bot." },
+        { role: "user", content: "Read a.txt" },
+        {
+          role: "assistant",
+          content: "",
+          toolCalls: [{ id: "call_1", name: "read_file", args: { path: "a.txt" } }],
+        },
+        { role: "tool", content: "hello", toolCallId: "call_1", name: "read_file" },
+        {
+          role: "assistant",
+          content: "And b.txt.",
+          toolCalls: [{ id: "call_2", name: "search", args: {} }],
+        },
+        { role: "tool", content: "none", toolCallId: "call_2", name: "search" },
+        { role: "assistant", content: "Done." },
+      ],
+      tools: [
+        { name: "read_file", description: "Reads a file", parameters: closedSchema },
+        { name: "search", description: "Searches", parameters: openSchema },
+      ],
+      temperature: 0.2,
+      maxTokens: 500,
+    });
+    const expected = {
+      input: [
+        { type: "message", role: "developer", content: "You are a bot." },
+        { type: "message", role: "user", content: "Read a.txt" },
+        {
+          type: "function_call",
+          name: "read_file",
+          arguments: '{"path":"a.txt"}',
+          call_id: "call_1",
+        },
+        { type: "function_call_output", call_id: "call_1", output: "hello" },
+        { type: "message", role: "assistant", content: "And b.txt." },
+        { type: "function_call", name: "search", arguments: "{}", call_id: "call_2" },
+        { type: "function_call_output", call_id: "call_2", output: "none" },
+        { type: "message", role: "assistant", content: "Done." },
+      ],
+      model: "gpt-5-codex",
+      stream: false,
+      tools: [
+        {
+          type: "function",
+          name: "read_file",
+          description: "Reads a file",
+          parameters: closedSchema,
+          strict: true,
+        },
+        {
+          type: "function",
+          name: "search",
+          description: "Searches",
+          parameters: openSchema,
+          strict: false,
+        },
+      ],
+      max_output_tokens: 500,
+      store: false,
+    };
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].path, "/v1/responses");
+    assert.deepEqual(JSON.parse(seen[0].body), expected);
+    assert.equal(seen[0].body, JSON.stringify(expected)); // the key order too
+    assert.equal(seen[0].headers.get("authorization"), "Bearer sk-test");
+    // Text from the message's output_text parts; calls from function_call items, by call_id.
+    const { toolCalls, ...rest } = response;
+    assert.deepEqual(rest, {
+      text: "Reading!",
+      usage: { inputTokens: 40, outputTokens: 9, cachedInputTokens: 16 },
+      model: "gpt-5-codex-2025",
+      finishReason: "tool_calls",
+    });
+    assert.deepEqual(toolCalls?.[0], { id: "call_9", name: "read_file", args: { path: "b.txt" } });
+    const { argsError, ...bad } = toolCalls?.[1] ?? {};
+    assert.deepEqual(bad, { id: "call_10", name: "search", args: {} });
+    assert.match(argsError ?? "", /^The arguments are not valid JSON .*: \{not json$/);
+  });
+});
+
+Deno.test("openai client: a schema call on a -pro model sends text.format json_schema", async () => {
+  await withRecordingServer(responsesReply('{"path":"a"}'), async (baseUrl, seen) => {
+    const response = await createOpenAiClient(codexConfig(baseUrl, "openai", "o3-pro")).complete({
+      messages: [{ role: "system", content: "Answer." }, { role: "user", content: "Where?" }],
+      schema: {
+        name: "answer",
+        description: "The answer",
+        jsonSchema: { $schema: "https://json-schema.org/draft/2020-12/schema", ...closedSchema },
+      },
+      tools: [{ name: "search", description: "Searches", parameters: openSchema }],
+      temperature: 0,
+      maxTokens: 300,
+    });
+    const expected = {
+      input: [
+        { type: "message", role: "developer", content: "Answer." },
+        { type: "message", role: "user", content: "Where?" },
+      ],
+      model: "o3-pro",
+      stream: false,
+      text: {
+        format: {
+          type: "json_schema",
+          name: "answer",
+          description: "The answer",
+          schema: closedSchema,
+          strict: true,
+        },
+      },
+      max_output_tokens: 300,
+      store: false,
+    };
+    assert.equal(seen[0].path, "/v1/responses");
+    assert.equal(seen[0].body, JSON.stringify(expected));
+    assert.equal(response.text, '{"path":"a"}!');
+    assert.equal(response.finishReason, "stop");
+  });
+});
+
+Deno.test("openai client: only OpenAI's Responses-only models go to /responses", async () => {
+  const cases: [provider: string, model: string, path: string][] = [
+    ["openai", "gpt-5-codex", "/v1/responses"],
+    ["openai", "gpt-5.1-codex-max", "/v1/responses"],
+    ["openai", "codex-mini-latest", "/v1/responses"],
+    ["openai", "gpt-5.2-pro", "/v1/responses"],
+    ["openai", "gpt-5-pro-2025-10-06", "/v1/responses"],
+    ["openai", "o1-pro", "/v1/responses"],
+    ["openai", "gpt-5.6-sol", "/v1/responses"],
+    ["openai", "gpt-4o-mini", "/v1/chat/completions"],
+    ["openai", "gpt-5", "/v1/chat/completions"],
+    ["openai", "o3", "/v1/chat/completions"],
+    ["openai-compatible", "gpt-5-codex", "/v1/chat/completions"],
+    ["ollama", "qwen2.5-codex", "/v1/chat/completions"],
+  ];
+  for (const [provider, model, path] of cases) {
+    const reply = path === "/v1/responses" ? responsesReply("hi") : okReply;
+    await withRecordingServer(reply, async (baseUrl, seen) => {
+      await createOpenAiClient(codexConfig(baseUrl, provider, model)).complete({
+        messages: [{ role: "user", content: "x" }],
+      });
+      assert.equal(seen[0].path, path, `${provider} ${model}`);
+    });
+  }
+});
+
+/** The error `complete` rejects with. */
+async function rejection(client: ReturnType<typeof createOpenAiClient>, schema = false) {
+  const request = {
+    messages: [{ role: "user" as const, content: "x" }],
+    ...(schema ? { schema: { name: "s", jsonSchema: closedSchema } } : {}),
+  };
+  return await client.complete(request).then(
+    () => assert.fail("expected an error"),
+    (e) => e,
+  );
+}
+
+Deno.test("openai client: a Responses reply without output, cut short or failed is an error", async () => {
+  const cases: [body: unknown, schema: boolean, kind: string][] = [
+    [{ id: "resp_1", object: "response" }, false, "malformed"],
+    [{ output: "no" }, false, "malformed"],
+    [
+      { status: "incomplete", incomplete_details: { reason: "max_output_tokens" }, output: [] },
+      true,
+      "malformed",
+    ],
+    [
+      { status: "incomplete", incomplete_details: { reason: "content_filter" }, output: [] },
+      true,
+      "malformed",
+    ],
+    [
+      { status: "failed", error: { code: "server_error", message: "boom" }, output: [] },
+      false,
+      "server_error",
+    ],
+  ];
+  for (const [body, schema, kind] of cases) {
+    await withRecordingServer(() => Response.json(body), async (baseUrl) => {
+      const error = await rejection(createOpenAiClient(codexConfig(baseUrl)), schema);
+      assert.ok(error instanceof LlmError);
+      assert.equal(error.kind, kind, JSON.stringify(body));
+    });
+  }
+});
+
+Deno.test("openai client: an incomplete Responses reply without a schema keeps its text and says why", async () => {
+  const reply = () =>
+    Response.json({
+      status: "incomplete",
+      incomplete_details: { reason: "max_output_tokens" },
+      output: [{ type: "message", content: [{ type: "output_text", text: "Half a" }] }],
+      usage: { input_tokens: 3, output_tokens: 8 },
+    });
+  await withRecordingServer(reply, async (baseUrl) => {
+    const response = await createOpenAiClient(codexConfig(baseUrl)).complete({
+      messages: [{ role: "user", content: "x" }],
+      maxTokens: 8,
+    });
+    assert.deepEqual(response, {
+      text: "Half a",
+      usage: { inputTokens: 3, outputTokens: 8 },
+      model: "gpt-5-codex",
+      finishReason: "length",
+    });
+  });
 });
