@@ -21,10 +21,15 @@ function done(ctx: RunContext, stage: Stage): boolean {
   return STAGES.indexOf(ctx.state.stage) >= STAGES.indexOf(stage);
 }
 
-/** Moves the run to `stage`; the checkpoint records it (state and `current_stage`) in one write. */
-function advance(ctx: RunContext, stage: Stage): void {
+/**
+ * Moves the run to `stage`; the checkpoint records it (state and
+ * `current_stage`) in one write. A stage that did nothing outside the state
+ * (`recorded` false) is left to the next checkpoint: done again after a
+ * crash, it comes out the same.
+ */
+function advance(ctx: RunContext, stage: Stage, recorded = true): void {
   ctx.state.stage = stage;
-  ctx.checkpoint();
+  if (recorded) ctx.checkpoint();
 }
 
 /** Records an early stop (cancel or budget) as the run's response, once. */
@@ -180,12 +185,14 @@ export async function drive(ctx: RunContext): Promise<void> {
     advance(ctx, "planned");
   }
   if (!done(ctx, "discovery_done")) {
-    if (!failed(ctx) && s.discovery_subtask_pool.length) await runPhase(ctx, "discovery");
-    advance(ctx, "discovery_done");
+    const discover = !failed(ctx) && s.discovery_subtask_pool.length > 0;
+    if (discover) await runPhase(ctx, "discovery");
+    advance(ctx, "discovery_done", discover);
   }
   if (!done(ctx, "execution_planned")) {
-    if (!failed(ctx) && s.execution_subtask_pool.length === 0) await planPhase(ctx, "execution");
-    advance(ctx, "execution_planned");
+    const plan = !failed(ctx) && s.execution_subtask_pool.length === 0;
+    if (plan) await planPhase(ctx, "execution");
+    advance(ctx, "execution_planned", plan);
   }
   if (!done(ctx, "execution_done")) {
     if (!failed(ctx)) await runPhase(ctx, "execution");
@@ -199,7 +206,8 @@ export async function drive(ctx: RunContext): Promise<void> {
       s.response_error ||= "invalid_agent_response";
     }
     s.response_result = summarizePools([...s.discovery_subtask_pool, ...s.execution_subtask_pool]);
-    advance(ctx, "validated");
+    // Worked out from the state alone: the audit's checkpoint records it.
+    advance(ctx, "validated", false);
   }
   if (!done(ctx, "audited")) {
     auditRun(ctx);

@@ -11,7 +11,11 @@
  * ```
  */
 export function cloneJson<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(cloneJson) as T;
+  if (Array.isArray(value)) {
+    // An array of plain values (an embedding vector) is copied in one go.
+    const flat = value.every((item) => item === null || typeof item !== "object");
+    return (flat ? value.slice() : value.map(cloneJson)) as T;
+  }
   if (value !== null && typeof value === "object") {
     const copy: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) copy[key] = cloneJson(item);
