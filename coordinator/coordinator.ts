@@ -86,8 +86,8 @@ export function startRun(deps: StartDeps, options: RunOptions): RunHandle {
       context: state.context,
       options: stored as Record<string, unknown>,
       owner_pid: Deno.pid,
+      state,
     });
-    deps.store.runs.saveState(runId, state);
     return launch(deps, llm, state, { ...options, ...stored }, false, owner);
   });
 }

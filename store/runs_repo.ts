@@ -64,6 +64,8 @@ export interface NewRun {
   context?: Record<string, unknown>;
   options?: Record<string, unknown>;
   owner_pid?: number | null;
+  /** The coordinator's first checkpoint, written with the row (see `saveState`). */
+  state?: unknown;
 }
 
 /** A run written as it already is, e.g. history for a benchmark: its status and time are kept. */
@@ -148,7 +150,7 @@ export class RunsRepo {
     const now = nowIso();
     this.db.prepare(
       `INSERT INTO runs (run_id, session_id, task, status, context_json, options_json, owner_pid,
-         created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+         state_json, created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
     ).run(
       run.run_id,
       run.session_id ?? null,
@@ -156,6 +158,7 @@ export class RunsRepo {
       JSON.stringify(run.context ?? {}),
       JSON.stringify(run.options ?? {}),
       run.owner_pid ?? null,
+      JSON.stringify(run.state ?? {}),
       now,
       now,
     );
