@@ -210,6 +210,7 @@ class CapsuleSession {
     } finally {
       for (const timer of this.timers) clearTimeout(timer);
       signal?.removeEventListener("abort", onCancel);
+      this.models.dropEarly();
     }
     if (!this.kept) await this.proc.status.catch(() => {});
     return this.result();
@@ -264,6 +265,8 @@ class CapsuleSession {
       ...(this.warm ? { warm: this.warm } : {}),
     });
     for (const warning of plan.warnings) this.emit({ type: "log", level: "warn", msg: warning });
+    // The model gets the guest's first question now, while the guest reads its task.
+    this.models.askEarly();
     await sent;
   }
 

@@ -22,7 +22,7 @@ import { errorText, modelErrorCode, roundMs } from "./_format.ts";
 import { modelRequestHash } from "./step_journal.ts";
 import type { StepReplay } from "./step_replay.ts";
 import type { SessionToolCalls } from "./session_tool_calls.ts";
-import { declaredTools } from "../guest/prompt_rules.ts";
+import { declaredTools, firstMessages } from "../guest/prompt_rules.ts";
 import { wireToolCalls } from "./wire_tool_calls.ts";
 
 /** What the model calls need of their session. */
@@ -47,21 +47,77 @@ function replyFields(reply: ModelReply) {
   };
 }
 
+/** The first model call, asked before the guest asks it (see `askEarly`). */
+interface EarlyCall {
+  hash: string;
+  began: number;
+  answer: ReturnType<RunCapsuleOptions["hooks"]["complete"]>;
+  abort: AbortController;
+}
+
 /** One session's model calls. */
 export class SessionModelCalls {
   /** The tools a native request declares: the same for every step of the session, built once. */
   private declarations: ToolDeclarationWire[] | undefined;
+  private early: EarlyCall | null = null;
 
   constructor(private readonly session: ModelCallsSession) {}
+
+  /**
+   * Asks the model the guest's first question as the guest is handed its
+   * `start`, instead of a pipe round trip later: the stock guest's first
+   * native request is a pure function of that message (guest/prompt_rules.ts
+   * `firstMessages`). Its answer is used only for a request that hashes the
+   * same; any other first request (a guest that is not the stock one, a model
+   * that needs JSON steps) is asked as usual and this call is abandoned.
+   * Not for a conversation the journal replays, nor a guest script of the
+   * caller's own.
+   */
+  askEarly(): void {
+    const { session } = this;
+    const { start, options } = session;
+    if (this.early || options.guestEntry || session.replay.pending > 0) return;
+    if ((start.tool_mode ?? "json") !== "native") return;
+    const msg = {
+      v: PROTOCOL_VERSION,
+      type: "llm_request",
+      id: "",
+      messages: firstMessages(start, "native"),
+      native_tools: true,
+    } as const;
+    const abort = new AbortController();
+    const answer = this.ask(msg, AbortSignal.any([session.signal, abort.signal]));
+    answer.catch(() => {}); // read (or dropped) when the guest asks
+    this.early = { hash: modelRequestHash(msg), began: performance.now(), answer, abort };
+  }
+
+  /** Drops an early call the guest never asked for (the session ended, or it asked another). */
+  dropEarly(): void {
+    this.early?.abort.abort("not asked");
+    this.early = null;
+  }
+
+  /** The caller's hook, asked `msg` with the capsule's own tools. */
+  private ask(msg: LlmRequestMessage, signal: AbortSignal) {
+    return this.session.options.hooks.complete({
+      messages: msg.messages,
+      schema: msg.schema,
+      ...this.nativeTools(msg),
+      signal,
+    });
+  }
 
   /** Answers a model call through the caller's hook; a failure goes back with its code. */
   async onRequest(msg: LlmRequestMessage): Promise<void> {
     const { session } = this;
-    const t0 = performance.now();
+    let t0 = performance.now();
     const base = { type: "model_call", id: msg.id } as const;
     const reply = { v: PROTOCOL_VERSION, type: "llm_result", id: msg.id } as const;
     session.tools.forgetAhead();
     const hash = modelRequestHash(msg);
+    const early = this.early?.hash === hash ? this.early : null;
+    if (!early) this.dropEarly();
+    this.early = null;
     const turn = session.replay.model(hash);
     if (turn.reply) {
       // Answered before: the journaled reply, with no model call and no cost.
@@ -70,12 +126,8 @@ export class SessionModelCalls {
       return;
     }
     try {
-      const answer = await session.options.hooks.complete({
-        messages: msg.messages,
-        schema: msg.schema,
-        ...this.nativeTools(msg),
-        signal: session.signal,
-      });
+      if (early) t0 = early.began;
+      const answer = await (early?.answer ?? this.ask(msg, session.signal));
       const ms = roundMs(performance.now() - t0);
       const calls = answer.tool_calls?.length ? wireToolCalls(answer.tool_calls, hash) : [];
       const recorded = {

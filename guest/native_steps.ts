@@ -17,7 +17,7 @@ import {
 } from "./protocol_types.ts";
 import { type Final, type LoopPorts, LoopState, modelError } from "./loop_state.ts";
 import { compactHistory, isFatalModelError, resultText } from "./conversation.ts";
-import { INFEASIBLE_PREFIX, systemMessages, taskMessage } from "./prompt_rules.ts";
+import { firstMessages, INFEASIBLE_PREFIX } from "./prompt_rules.ts";
 
 /** The loop gave way to the JSON-step loop: the model or server refused native tools. */
 export const FALL_BACK = Symbol("fall back to JSON steps");
@@ -123,7 +123,7 @@ export async function runNativeLoop(
   ports: LoopPorts,
 ): Promise<Final | typeof FALL_BACK> {
   const state = new LoopState(start, ports);
-  state.messages.push(...systemMessages(start, "native"), taskMessage(start, "native"));
+  state.messages.push(...firstMessages(start, "native"));
   for (let step = 1; step <= start.limits.max_steps; step++) {
     const stop = state.tooManyErrors(step);
     if (stop) return stop;

@@ -95,6 +95,15 @@ export function systemMessages(start: StartMessage, mode: ToolMode): ChatMessage
   ];
 }
 
+/**
+ * A loop's opening messages, its first model request in full: the system
+ * sections and the task. The host asks the native one early with these very
+ * messages (capsule_runtime/session_model_calls.ts `askEarly`).
+ */
+export function firstMessages(start: StartMessage, mode: ToolMode): ChatMessageWire[] {
+  return [...systemMessages(start, mode), taskMessage(start, mode)];
+}
+
 /** The first user message: the task and its context. */
 export function taskMessage(start: StartMessage, mode: ToolMode): ChatMessageWire {
   const context = Object.keys(start.context).length

@@ -34,13 +34,22 @@ function run(
 Deno.test("a capsule calls a tool, gets the observation and answers", async () => {
   await using fx = await capsuleFixture({ tools: ["file_io"] });
   Deno.writeTextFileSync(join(fx.workspace, "notes.txt"), "the code is 4711");
+  let askedAtStart = -1;
   const { model, result } = run(fx, [
     toolStep("file_io", { action: "read", file: "notes.txt" }),
     finalStep("The note says: the code is 4711"),
-  ]);
+  ], {
+    onEvent: (event) => {
+      fx.onEvent(event);
+      // Right after the host hands the guest its task, before the guest can ask anything.
+      if (event.type === "started") queueMicrotask(() => askedAtStart = model.prompts.length);
+    },
+  });
   const r = await result;
   assert.equal(r.status, "ok");
   assert.equal(r.result, "The note says: the code is 4711");
+  // The guest's first question went to the model as the guest got its task, and was asked once.
+  assert.equal(askedAtStart, 1);
   assert.equal(r.tool_calls, 1);
   assert.equal(r.side_effects, false);
   // The model saw the system prompt, the task, its tool call and the tool's result,
