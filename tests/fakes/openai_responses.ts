@@ -249,6 +249,9 @@ export function responsesTexts(
     if (!isRecord(item)) continue;
     if (item.type === "function_call_output") {
       messages.push({ role: "tool", text: contentText(item.output) });
+    } else if (item.type === "function_call") {
+      // A turn's calls are its assistant message (one per turn, as in Chat Completions).
+      if (messages.at(-1)?.role !== "assistant") messages.push({ role: "assistant", text: "" });
     } else if ((item.type ?? "message") === "message") {
       const role = String(item.role ?? "");
       const text = contentText(item.content);

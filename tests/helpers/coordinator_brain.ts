@@ -204,9 +204,13 @@ export function stepReply(req: RecordedRequest, step: Record<string, unknown>): 
   return { text: step.status === "error" ? `IMPOSSIBLE: ${result}` : result };
 }
 
-/** The structured-output schema a request asks for: OpenAI's response_format, or Claude's forced tool. */
+/**
+ * The structured-output schema a request asks for: OpenAI's response_format
+ * (or its Responses API's text.format), or Claude's forced tool.
+ */
 function schemaName(req: RecordedRequest): string {
-  return req.body?.response_format?.json_schema?.name ?? req.body?.tool_choice?.name ?? "";
+  return req.body?.response_format?.json_schema?.name ?? req.body?.text?.format?.name ??
+    req.body?.tool_choice?.name ?? "";
 }
 
 function fullPlan(items: PlanItem[]) {
