@@ -108,6 +108,31 @@ Deno.test("the same run through the Claude SDK: structured steps come back as fo
   }
 });
 
+Deno.test("the same run with a Responses-only OpenAI model: plan and agent steps go to /v1/responses", async () => {
+  await using dir = await tempDir();
+  const { fake, settings, workspace } = await startBrain(dir.path, notesBrain(), {
+    CLOSED_CLAW_LLM_MODEL: "gpt-5-codex",
+  });
+  await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
+  const store = openStore(settings.dbPath);
+  try {
+    const outcome = await startRun({ settings, store }, {
+      task: "What is the first line of notes.txt?",
+    }).done;
+    assert.equal(outcome.status, "ok", outcome.error);
+    assert.equal(outcome.result, "The first line is: hello world");
+    assert.ok(fake.requests.length > 0);
+    assert.ok(
+      fake.requests.every((r) => r.path === "/v1/responses"),
+      "every call on the Responses API",
+    );
+    assert.equal(fake.requests[0].body?.text?.format?.name, "task_plan");
+  } finally {
+    store.close();
+    await fake.close();
+  }
+});
+
 Deno.test("CLOSED_CLAW_SYNTHESIZE_SINGLE=true brings the synthesis call back for one subtask", async () => {
   await using dir = await tempDir();
   const { fake, settings, workspace } = await startBrain(dir.path, notesBrain(), {
