@@ -282,6 +282,7 @@ export class CapsulePool {
       return;
     }
     proc.quiet();
+    proc.readAhead();
     const entry: Idle = {
       ...who,
       proc,

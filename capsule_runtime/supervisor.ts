@@ -121,6 +121,8 @@ export class CapsuleProcess implements CapsuleChannel {
   private stderr: StderrTail;
   private onStderrLine: ((line: string) => void) | undefined;
   private reader: AsyncGenerator<StdoutItem> | null = null;
+  /** The next line, read while the capsule waited (`readAhead`); the next `lines` starts with it. */
+  private ahead: Promise<IteratorResult<StdoutItem>> | null = null;
   private stdinOpen = true;
   killed: string | null = null;
   /** Subtasks this process has finished (a pool retires it after a number of them). */
@@ -203,10 +205,24 @@ export class CapsuleProcess implements CapsuleChannel {
   async *lines(maxLineBytes: number): AsyncGenerator<StdoutItem> {
     this.reader ??= protocolLines(this.chunks(), maxLineBytes, (n) => this.bytesRead += n);
     for (;;) {
-      const next = await this.reader.next();
+      const ahead = this.ahead;
+      this.ahead = null;
+      const next = await (ahead ?? this.reader.next());
       if (next.done) return;
       yield next.value;
     }
+  }
+
+  /**
+   * Starts reading the next line while the capsule waits for its next
+   * session (the guest says `ready` right after its final answer), so the
+   * session that takes it finds that line read already. Only for a capsule a
+   * session read from before (its line reader exists).
+   */
+  readAhead(): void {
+    if (!this.reader || this.ahead) return;
+    this.ahead = this.reader.next();
+    this.ahead.catch(() => {}); // a read that fails is seen by the session that takes it
   }
 
   /** While it waits in a pool: its stderr goes to no session (the tail still keeps it). */

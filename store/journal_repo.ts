@@ -239,8 +239,12 @@ export class JournalRepo {
  * replays through (`StepJournal` in capsule_runtime/step_journal.ts).
  */
 export class JournalConversation {
-  /** True while the conversation is new and nothing was written to it: it has no rows to read. */
-  private empty: boolean;
+  /**
+   * What is known without reading the table: a new conversation has no rows,
+   * and, while at most its start was written, no steps. Any other write (even
+   * one that failed halfway) makes reads go to the table.
+   */
+  private known: "empty" | "started" | null;
 
   constructor(
     private readonly repo: JournalRepo,
@@ -248,11 +252,11 @@ export class JournalConversation {
     readonly agentId = "",
     fresh = false,
   ) {
-    this.empty = fresh;
+    this.known = fresh ? "empty" : null;
   }
 
   private entries(): JournalEntry[] {
-    return this.empty ? [] : this.repo.entries(this.key);
+    return this.known === "empty" ? [] : this.repo.entries(this.key);
   }
 
   /** The start message the conversation began with, or null for a new conversation. */
@@ -269,12 +273,17 @@ export class JournalConversation {
 
   /** Its model and tool steps in order. */
   steps(): JournalEntry[] {
+    if (this.known !== null) return [];
     return this.entries().filter((r) => r.kind === "llm" || r.kind === "tool");
   }
 
   recordStart(start: unknown): void {
     const request_hash = this.agentId ? `${AGENT_TAG}${this.agentId}` : "";
-    this.written(() => this.repo.append(this.key, 0, "start", { request: start, request_hash }));
+    const known = this.known;
+    this.known = null;
+    this.repo.append(this.key, 0, "start", { request: start, request_hash });
+    // Written whole: a new conversation now holds its start and no steps.
+    if (known === "empty") this.known = "started";
   }
 
   recordModel(step: number, requestHash: string, reply: unknown): void {
@@ -311,7 +320,7 @@ export class JournalConversation {
 
   /** Runs a write; from then on (even if it failed halfway) reads go to the table. */
   private written(write: () => void): void {
-    this.empty = false;
+    this.known = null;
     write();
   }
 }

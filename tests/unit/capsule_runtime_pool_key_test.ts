@@ -74,6 +74,7 @@ Deno.test("a capsule that may start programs is never kept for another subtask",
     killed: false,
     status: new Promise(() => {}),
     quiet() {},
+    readAhead() {},
     kill: (reason: string) => void killed.push(reason),
   } as unknown as CapsuleProcess;
   const pool = new CapsulePool();
@@ -102,6 +103,7 @@ Deno.test("a capsule process is retired after its share of subtasks (its CPU lim
     served: 0,
     status: new Promise(() => {}),
     quiet() {},
+    readAhead() {},
     kill() {},
   } as unknown as CapsuleProcess;
   const pool = new CapsulePool();

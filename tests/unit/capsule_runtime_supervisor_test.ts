@@ -50,3 +50,32 @@ Deno.test("supervisor: lines split across writes are joined; an over-long line i
   assert.ok(!items[1].ok && "tooLong" in items[1]);
   assert.ok(items[2].ok && items[2].message.type === "ready");
 });
+
+Deno.test("supervisor: a waiting capsule's next line is read ahead, then handed to the next reader once", async () => {
+  const proc = CapsuleProcess.spawn(shellPlan(
+    `echo '{"v":1,"type":"ready"}'; read go; echo '{"v":1,"type":"log","level":"info","msg":"next"}'; read end`,
+  ));
+  try {
+    for await (const item of proc.lines(1024)) {
+      assert.ok(item.ok && item.message.type === "ready");
+      break; // a session ends; the process waits for the next one
+    }
+    const before = proc.bytesRead;
+    proc.readAhead();
+    await proc.send({ v: 1, type: "cancel", reason: "go" }); // any line: the script prints its next
+    const deadline = Date.now() + 5000;
+    while (proc.bytesRead === before && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(proc.bytesRead > before, "the next line was read while nobody asked for it");
+    const read: string[] = [];
+    for await (const item of proc.lines(1024)) {
+      read.push(item.ok ? item.message.type : "bad");
+      break;
+    }
+    assert.deepEqual(read, ["log"]);
+  } finally {
+    proc.kill("test over");
+    await proc.status;
+  }
+});
