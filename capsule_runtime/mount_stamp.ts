@@ -8,6 +8,8 @@
  * (capsule_pool.ts).
  */
 
+import { mayExist } from "./_fs.ts";
+
 /** bwrap options followed by a source and a destination path. */
 const TWO_PATHS = new Set([
   "--bind",
@@ -22,6 +24,8 @@ const TWO_PATHS = new Set([
 const ONE_PATH = new Set(["--tmpfs", "--dir", "--remount-ro"]);
 
 function identity(path: string): string {
+  // Masked secrets are often missing: ask without a throw (~15 µs) first.
+  if (!mayExist(path)) return "-";
   try {
     const info = Deno.statSync(path);
     return `${info.dev}:${info.ino}`;
@@ -42,5 +46,7 @@ export function mountStamp(args: readonly string[]): string {
     if (TWO_PATHS.has(args[i])) paths.push(args[i + 1], args[i + 2]), i += 2;
     else if (ONE_PATH.has(args[i])) paths.push(args[i + 1]), i += 1;
   }
-  return paths.filter((p) => p?.startsWith("/")).map((p) => `${p}=${identity(p)}`).join("\n");
+  // A bind's source and destination are mostly the same path: each is looked at once.
+  const unique = new Set(paths.filter((p) => p?.startsWith("/")));
+  return [...unique].map((p) => `${p}=${identity(p)}`).join("\n");
 }

@@ -3,7 +3,8 @@
  * system prompt (composed from the host's own files, never the workspace's),
  * the tools it may call, where they may reach, and its budgets.
  */
-import { readSoul as readTrustedSoul } from "../core/soul.ts";
+import { readSoul as readTrustedSoul, soulCandidates } from "../core/soul.ts";
+import { mayExist } from "./_fs.ts";
 import type { Settings } from "../core/settings.ts";
 import type { MemoryEntry } from "../store/memory.ts";
 import { toolRegistryForAllowlist } from "../tools/catalog.ts";
@@ -41,6 +42,9 @@ export interface StartParts {
  * changed during a run is checked again (only trusted content counts).
  */
 export function readSoul(settings: Settings): string {
+  // Usually there is no soul file: a probe that cannot throw says so before the
+  // trust checks, whose failed reads (~15 µs each) would only say the same.
+  if (!soulCandidates(settings).some(mayExist)) return "";
   return readTrustedSoul(settings).text;
 }
 
