@@ -145,6 +145,8 @@ class CapsuleSession {
   private troubled = false;
   /** The process went back to the pool for the agent's next subtask. */
   private kept = false;
+  /** The guest said `ready` (and was sent its start). */
+  private readied = false;
 
   constructor(from: SessionStart) {
     const { options, plan, start, proc, replay } = from;
@@ -248,6 +250,9 @@ class CapsuleSession {
   }
 
   private async onReady(): Promise<void> {
+    // One subtask a session: a second `ready` would have the start (and its costs) sent again.
+    if (this.readied) return this.protocolError("ready sent twice in one session");
+    this.readied = true;
     clearTimeout(this.readyTimer);
     this.spawnMs = performance.now() - this.began;
     const { plan } = this;

@@ -60,6 +60,8 @@ export class SessionModelCalls {
   /** The tools a native request declares: the same for every step of the session, built once. */
   private declarations: ToolDeclarationWire[] | undefined;
   private early: EarlyCall | null = null;
+  /** At most one early call a session, whatever the guest does. */
+  private askedEarly = false;
 
   constructor(private readonly session: ModelCallsSession) {}
 
@@ -76,8 +78,9 @@ export class SessionModelCalls {
   askEarly(): void {
     const { session } = this;
     const { start, options } = session;
-    if (this.early || options.guestEntry || session.replay.pending > 0) return;
+    if (this.askedEarly || options.guestEntry || session.replay.pending > 0) return;
     if ((start.tool_mode ?? "json") !== "native") return;
+    this.askedEarly = true;
     const msg = {
       v: PROTOCOL_VERSION,
       type: "llm_request",

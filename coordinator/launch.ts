@@ -51,6 +51,7 @@ export function buildLlm(deps: StartDeps, options: RunOptions, runId: string): L
     record: options.record ? join(deps.settings.cassettesDir, `${runId}.json`) : undefined,
     replay: options.replay,
     budget: options.maxCostUsd !== undefined ? { maxCostUsd: options.maxCostUsd } : undefined,
+    run: runId,
   });
 }
 

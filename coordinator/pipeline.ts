@@ -10,7 +10,7 @@ import { emitPool, emitUsage, type RunContext } from "./context.ts";
 import { generatePlan, type Plan, planTask, preparePhasePool } from "./planner.ts";
 import { mcpServerChoices } from "./profile.ts";
 import { phaseOutcome, runPool } from "./pool.ts";
-import { auditRun } from "./records.ts";
+import { auditCommitted } from "./records.ts";
 import { runSubtask } from "./subtask.ts";
 import { prestartForTask, prestartPhase } from "./prestart.ts";
 import { failureReport, singleAnswer, summarizePools, synthesizeAnswer } from "./synthesize.ts";
@@ -209,10 +209,7 @@ export async function drive(ctx: RunContext): Promise<void> {
     // Worked out from the state alone: the audit's checkpoint records it.
     advance(ctx, "validated", false);
   }
-  if (!done(ctx, "audited")) {
-    auditRun(ctx);
-    advance(ctx, "audited");
-  }
+  if (!done(ctx, "audited")) auditCommitted(ctx, () => advance(ctx, "audited"));
   if (!done(ctx, "synthesized")) {
     await synthesize(ctx);
     advance(ctx, "synthesized");

@@ -61,8 +61,29 @@ export function auditRun(ctx: RunContext): void {
     recordAgentMetrics(ctx);
     recordSummary(ctx);
   });
-  // Only once committed: a failed audit is done again, whole, when the run resumes.
+  // Only once written (committed, or part of the caller's transaction): a failed audit is done
+  // again, whole, when the run resumes.
   state.audited_stats = structuredClone(state.agent_stats);
+}
+
+/**
+ * The audit and the checkpoint `checkpointed` writes, in one transaction:
+ * after a crash both are there or neither, so a resumed run never counts an
+ * agent's uses twice. When they cannot be written, the state is as before.
+ */
+export function auditCommitted(ctx: RunContext, checkpointed: () => void): void {
+  const s = ctx.state;
+  const before = { stage: s.stage, audited: s.audited_stats };
+  try {
+    transaction(ctx.store.db, () => {
+      auditRun(ctx);
+      checkpointed();
+    });
+  } catch (error) {
+    s.stage = before.stage;
+    s.audited_stats = before.audited;
+    throw error;
+  }
 }
 
 /** Usage, fitness and degradation for every agent the run used since it was last audited. */

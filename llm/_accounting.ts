@@ -56,6 +56,8 @@ export interface AccountingOptions {
   maxTokens: number;
   /** Told once per model that has no price. */
   onWarning?: (line: string) => void;
+  /** The one run the service serves, if any (see `UsageLedgerOptions.run`). */
+  run?: string;
 }
 
 export interface Accounting {

@@ -5,6 +5,7 @@
 import type { ProviderName } from "../core/settings.ts";
 import type { Store } from "../store/mod.ts";
 import type { LlmError } from "./errors.ts";
+import { costOf } from "./prices.ts";
 import type { RunUsage } from "./_budget.ts";
 import type { CallMeta, CompletionResponse } from "./types.ts";
 
@@ -24,6 +25,13 @@ export interface UsageLedgerOptions {
   provider: ProviderName;
   /** The configured model, named on rows of calls that got no reply. */
   model: string;
+  /**
+   * The one run the ledger's service serves (the coordinator makes a service
+   * per run): its stored totals are read once and then kept as calls are
+   * recorded. Any other run's are read from the store each time, since
+   * another process may have added to them.
+   */
+  run?: string;
 }
 
 export interface UsageLedger {
@@ -34,31 +42,25 @@ export interface UsageLedger {
   failed(meta: CallMeta, error: LlmError, latencyMs?: number): LlmError;
 }
 
-/** Runs whose stored totals one ledger keeps (a run's service serves one run; a library's may serve many). */
-const MAX_KEPT_TOTALS = 64;
-
 export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
   const { store, provider } = options;
   const memoryUsage = new Map<string, RunUsage>();
-  // With a store, a run's totals are read from it once and then kept here as
-  // this ledger records (budgets ask before every call). A run's model calls
-  // all go through its owner's service, so no other writer adds to them meanwhile.
-  const storedTotals = new Map<string, RunUsage>();
+  // The served run's stored totals, once read (budgets ask before every call).
+  // While its owner runs it, every model call of the run goes through here.
+  let kept: RunUsage | undefined;
+
+  function stored(runId: string): RunUsage {
+    const t = store!.llmCalls.totals({ runId });
+    return { inputTokens: t.input_tokens, outputTokens: t.output_tokens, costUsd: t.cost_usd };
+  }
 
   function runUsage(runId: string): RunUsage {
     if (!store) {
       return { ...(memoryUsage.get(runId) ?? { inputTokens: 0, outputTokens: 0, costUsd: 0 }) };
     }
-    let total = storedTotals.get(runId);
-    if (!total) {
-      const t = store.llmCalls.totals({ runId });
-      total = { inputTokens: t.input_tokens, outputTokens: t.output_tokens, costUsd: t.cost_usd };
-      if (storedTotals.size >= MAX_KEPT_TOTALS) {
-        storedTotals.delete(storedTotals.keys().next().value!);
-      }
-      storedTotals.set(runId, total);
-    }
-    return { ...total };
+    if (runId !== options.run) return stored(runId);
+    kept ??= stored(runId);
+    return { ...kept };
   }
 
   function record(meta: CallMeta, row: UsageRow): void {
@@ -80,11 +82,10 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
         outcome: row.outcome,
         error: row.error,
       });
-      const total = meta.runId ? storedTotals.get(meta.runId) : undefined;
-      if (total) {
-        total.inputTokens += inputTokens;
-        total.outputTokens += outputTokens;
-        total.costUsd += row.costUsd;
+      if (kept && meta.runId === options.run) {
+        kept.inputTokens += inputTokens;
+        kept.outputTokens += outputTokens;
+        kept.costUsd += row.costUsd;
       }
     } else if (meta.runId) {
       // Without a store, calls outside a run need no total: only runs have budgets.
@@ -98,9 +99,12 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
   }
 
   function failed(meta: CallMeta, error: LlmError, latencyMs = 0): LlmError {
+    // A reply that came but could not be used is billed all the same: it counts.
+    const usage = error.usage;
     record(meta, {
       model: options.model,
-      costUsd: 0,
+      usage,
+      costUsd: usage ? costOf(provider, options.model, usage).costUsd : 0,
       latencyMs,
       outcome: error.kind,
       error: error.message,

@@ -47,6 +47,9 @@ export class LlmError extends ClosedClawError {
   readonly retryAfterMs?: number;
   /** The model's raw text, for `invalid_output`. */
   readonly rawText?: string;
+  /** What a reply that could not be used still cost (the provider bills it): recorded with the error. */
+  readonly usage?: { inputTokens: number; outputTokens: number; cachedInputTokens?: number };
+  private readonly retry?: boolean;
 
   constructor(
     kind: LlmErrorKind,
@@ -60,6 +63,9 @@ export class LlmError extends ClosedClawError {
       cause?: unknown;
       /** Overrides the code (`llm_<kind>` by default), e.g. {@link BUDGET_OVERRUN}. */
       code?: string;
+      usage?: LlmError["usage"];
+      /** Overrides whether the kind is retried (a reply cut at its token limit would be cut again). */
+      retryable?: boolean;
     } = {},
   ) {
     super(options.code ?? `llm_${kind}`, message, { hint: options.hint, cause: options.cause });
@@ -69,10 +75,12 @@ export class LlmError extends ClosedClawError {
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
     this.rawText = options.rawText;
+    this.usage = options.usage;
+    this.retry = options.retryable;
   }
 
   get retryable(): boolean {
-    return RETRYABLE.has(this.kind);
+    return this.retry ?? RETRYABLE.has(this.kind);
   }
 }
 

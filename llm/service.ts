@@ -54,6 +54,11 @@ export interface LlmServiceOptions {
   timing?: { timeoutMs?: number; retryBaseMs?: number; breakerResetSec?: number };
   /** Told once per model that has no price (its calls count as $0). */
   onWarning?: (line: string) => void;
+  /**
+   * The one run this service serves, when it serves one (the coordinator
+   * makes a service per run): its spend is read from the store once, then kept.
+   */
+  run?: string;
 }
 
 /** The provider client the options ask for: the given one, the replay cassette, or the configured provider. */
@@ -85,6 +90,7 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
     maxCostUsd: options.budget?.maxCostUsd ?? settings.maxCostUsdPerRun,
     maxTokens: options.budget?.maxTokens ?? settings.maxTokensPerRun,
     onWarning: options.onWarning,
+    run: options.run,
   });
   const call = createCallPath({
     client,

@@ -83,6 +83,26 @@ export function malformedReply(config: ProviderConfig, problem: string): LlmErro
   );
 }
 
+/**
+ * A structured reply cut short (at its token limit, or by the content
+ * filter): it cannot be parsed, and the same request would be cut again, so
+ * it is not retried. What it used goes with the error: the provider bills it,
+ * and the budget must see it.
+ */
+export function cutReply(
+  config: ProviderConfig,
+  problem: string,
+  usage: LlmError["usage"],
+): LlmError {
+  const provider = config.provider;
+  return new LlmError(
+    "malformed",
+    provider,
+    `${provider} sent a reply that could not be read: ${problem}`,
+    { usage, retryable: false },
+  );
+}
+
 /** A token count from a reply: a positive number, else 0. */
 export const tokenCount = (value: unknown): number =>
   typeof value === "number" && value > 0 ? value : 0;

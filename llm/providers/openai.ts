@@ -25,6 +25,7 @@ import { wireSchema } from "./_schema.ts";
 import { postJson } from "./openai_http.ts";
 import { readResponsesReply, responsesBody, usesResponsesApi } from "./openai_responses.ts";
 import {
+  cutReply,
   isReasoningModel,
   isStrictCompatible,
   malformedReply,
@@ -152,20 +153,21 @@ function readReply(
   const finish = typeof choice.finish_reason === "string" && choice.finish_reason
     ? choice.finish_reason
     : undefined;
+  const cached = tokenCount(usage?.prompt_tokens_details?.cached_tokens);
+  const used = {
+    inputTokens: tokenCount(usage?.prompt_tokens),
+    outputTokens: tokenCount(usage?.completion_tokens),
+    ...(cached > 0 ? { cachedInputTokens: cached } : {}),
+  };
   const unparsable = request.schema && finish ? UNPARSABLE_FINISH.get(finish) : undefined;
-  if (unparsable) throw malformedReply(config, unparsable);
+  if (unparsable) throw cutReply(config, unparsable, used);
   const message = choice.message ?? {};
   const toolCalls = readToolCalls(message.tool_calls);
   // A refusal comes with null content: the text is then "" (the refusal is not read).
-  const cached = tokenCount(usage?.prompt_tokens_details?.cached_tokens);
   return {
     text: typeof message.content === "string" ? message.content : "",
     ...(toolCalls.length ? { toolCalls } : {}),
-    usage: {
-      inputTokens: tokenCount(usage?.prompt_tokens),
-      outputTokens: tokenCount(usage?.completion_tokens),
-      ...(cached > 0 ? { cachedInputTokens: cached } : {}),
-    },
+    usage: used,
     model: typeof model === "string" ? model : config.model,
     finishReason: finish,
   };

@@ -46,6 +46,39 @@ function errorDetail(body: string): string | undefined {
   return error ? JSON.stringify(error) : undefined;
 }
 
+/** How much of an error reply is read: its text ends up in messages, never whole pages of it. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** An error reply's text, at most MAX_ERROR_BODY_BYTES of it, with the key blanked out. */
+async function errorBody(response: Response, apiKey: string): Promise<string> {
+  let text = "";
+  try {
+    const reader = response.body?.getReader();
+    const decoder = new TextDecoder();
+    let read = 0;
+    while (reader && read < MAX_ERROR_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      read += value.length;
+      text += decoder.decode(value, { stream: true });
+    }
+    await reader?.cancel().catch(() => {});
+  } catch (error) {
+    // As the SDK did: a body that cannot be read becomes the message instead.
+    text = String((error as Error)?.message ?? error);
+  }
+  // A proxy that echoes the request would put the key in the text, which reaches the capsule.
+  return apiKey.length >= 8 ? text.split(apiKey).join("[REDACTED]") : text;
+}
+
+/** The error an aborted call throws: the signal's own reason when it is one, else an AbortError. */
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  return reason instanceof Error
+    ? reason
+    : new DOMException(String(reason ?? "aborted"), "AbortError");
+}
+
 /** POSTs `body` as JSON with a bearer key; returns the reply's parsed JSON. */
 export async function postJson(
   url: string,
@@ -53,22 +86,30 @@ export async function postJson(
   body: unknown,
   signal?: AbortSignal,
 ): Promise<unknown> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "authorization": `Bearer ${apiKey}`,
-      "accept": "application/json",
-    },
-    body: JSON.stringify(body),
-    signal,
-  });
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "authorization": `Bearer ${apiKey}`,
+        "accept": "application/json",
+      },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (error) {
+    // Aborted with a plain string as its reason, fetch rejects with that string.
+    throw signal?.aborted ? abortError(signal) : error;
+  }
   if (!response.ok) {
-    // As the SDK did: a body that cannot be read becomes the message instead.
-    const text = await response.text().catch((error) => String(error?.message ?? error));
-    throw new HttpStatusError(response.status, response.headers, text);
+    throw new HttpStatusError(response.status, response.headers, await errorBody(response, apiKey));
   }
   // Read whole, then parsed: a cut-off body fails in `text()` (a network
   // error), a complete one that is not JSON in `JSON.parse` (a SyntaxError).
-  return JSON.parse(await response.text());
+  try {
+    return JSON.parse(await response.text());
+  } catch (error) {
+    throw signal?.aborted ? abortError(signal) : error;
+  }
 }

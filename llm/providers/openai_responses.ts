@@ -26,6 +26,7 @@ import type {
 } from "../types.ts";
 import { wireSchema } from "./_schema.ts";
 import {
+  cutReply,
   isReasoningModel,
   isStrictCompatible,
   malformedReply,
@@ -209,26 +210,29 @@ export function readResponsesReply(
   config: ProviderConfig,
 ): CompletionResponse {
   const body = (reply ?? {}) as ResponsesReply;
+  const usage = body.usage;
+  const cached = tokenCount(usage?.input_tokens_details?.cached_tokens);
+  const used = {
+    inputTokens: tokenCount(usage?.input_tokens),
+    outputTokens: tokenCount(usage?.output_tokens),
+    ...(cached > 0 ? { cachedInputTokens: cached } : {}),
+  };
   if (body.error) {
     const detail = typeof body.error.message === "string" ? body.error.message : "no message";
-    throw new LlmError("server_error", config.provider, `${config.provider} failed: ${detail}`);
+    throw new LlmError("server_error", config.provider, `${config.provider} failed: ${detail}`, {
+      usage: used, // whatever a failed response used before it failed is billed too
+    });
   }
   if (!Array.isArray(body.output)) throw malformedReply(config, "the reply has no output list");
   const items = body.output as OutputItem[];
   const toolCalls = functionCalls(items);
   const finish = finishReason(body, toolCalls.length > 0);
   const unparsable = request.schema && finish ? UNPARSABLE_FINISH.get(finish) : undefined;
-  if (unparsable) throw malformedReply(config, unparsable);
-  const usage = body.usage;
-  const cached = tokenCount(usage?.input_tokens_details?.cached_tokens);
+  if (unparsable) throw cutReply(config, unparsable, used);
   return {
     text: outputText(items),
     ...(toolCalls.length ? { toolCalls } : {}),
-    usage: {
-      inputTokens: tokenCount(usage?.input_tokens),
-      outputTokens: tokenCount(usage?.output_tokens),
-      ...(cached > 0 ? { cachedInputTokens: cached } : {}),
-    },
+    usage: used,
     model: typeof body.model === "string" ? body.model : config.model,
     finishReason: finish,
   };

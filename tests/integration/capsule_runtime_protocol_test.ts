@@ -115,6 +115,16 @@ Deno.test("a request id used again is a protocol error: the first call keeps its
   assert.equal(r.tool_calls, 1);
 });
 
+Deno.test("a second ready in one session is a protocol error: the start is not sent again", async () => {
+  await using fx = await capsuleFixture({ tools: ["file_io"] });
+  const r = await hostile(fx, "ready_twice");
+  assert.equal(r.status, "ok");
+  assert.equal(r.result, "after a second ready: nothing");
+  const errors = eventsOfType(fx.events, "protocol_error").map((e) => e.error);
+  assert.ok(errors.some((e) => /ready sent twice/.test(e)), errors.join("\n"));
+  assert.equal(eventsOfType(fx.events, "started").length, 1);
+});
+
 Deno.test("a crash while a side-effecting tool was in flight is not retried and names the call", async () => {
   const { fx, r } = await exitMidTool("file_io", {
     op: "write",

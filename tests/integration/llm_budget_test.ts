@@ -80,6 +80,7 @@ async function setup(kind: FakeKind, maxCostUsd: number, honourMaxTokens: boolea
     fake,
     store,
     llm,
+    settings,
     spent: (runId: string) => store.llmCalls.totals({ runId }).cost_usd,
     async [Symbol.asyncDispose]() {
       store.close();
@@ -150,6 +151,44 @@ Deno.test("budget: four parallel calls racing for the last of a budget never tak
   for (let i = 1; i < promised.length; i++) {
     assert.ok(promised[i] < promised[i - 1], JSON.stringify(promised));
   }
+});
+
+Deno.test("budget: a service shared by runs sees what another process spent on a run; a run's own service keeps its spend", async () => {
+  const cap = 0.001;
+  await using t = await setup("openai", cap, true);
+  t.fake.handle(() => ({ text: "short answer" }));
+  const meta = { runId: "run_shared", purpose: "agent_step" };
+  await t.llm.complete(ask("First part."), meta);
+  // Another process (a resume elsewhere) spends the rest of the run's budget.
+  const elsewhere = {
+    run_id: "run_shared",
+    task_id: null,
+    agent_id: null,
+    purpose: "agent_step",
+    provider: "openai",
+    model: "gpt-4o-mini",
+    input_tokens: 0,
+    output_tokens: 2_000_000,
+    cached_input_tokens: 0,
+    cost_usd: 1.2,
+    latency_ms: 1,
+    outcome: "ok",
+    error: "",
+  };
+  t.store.llmCalls.insert(elsewhere);
+  assert.equal(t.llm.runUsage("run_shared").outputTokens > 1_000_000, true);
+  await rejection(t.llm.complete(ask("Second part."), meta));
+  assert.equal(t.fake.requests.length, 1, "the spent budget refuses the next call");
+  // A service made for one run reads that run's spend once, then keeps it up to date itself.
+  const own = createLlmService({
+    settings: t.settings,
+    store: t.store,
+    budget: { maxCostUsd: cap },
+    run: "run_own",
+  });
+  await own.complete(ask("One part."), { runId: "run_own", purpose: "agent_step" });
+  const after = own.runUsage("run_own");
+  assert.ok(after.outputTokens > 0, "its own calls count at once");
 });
 
 Deno.test("budget: a reply reporting far more usage than allowed stops with budget_overrun at once", async () => {

@@ -127,9 +127,14 @@ Deno.test("openai responses: a 429 with Retry-After is rate_limited; with retrie
   });
 });
 
-Deno.test("openai responses: a schema reply cut at max_output_tokens is malformed", async () => {
-  await withCodex(0, async (llm, fake) => {
-    fake.enqueue({ json: { answer: "a long answ" }, finishReason: "length" });
+Deno.test("openai responses: a schema reply cut at max_output_tokens is malformed, billed and not asked again", async () => {
+  await withCodex(2, async (llm, fake) => {
+    fake.enqueue({
+      json: { answer: "a long answ" },
+      finishReason: "length",
+      usage: { input: 1200, output: 5 },
+    });
+    const meta = { purpose: "agent_step", runId: "run-cut" };
     const error = await rejection(
       llm.complete({
         messages: [{ role: "user", content: "Answer in JSON." }],
@@ -148,6 +153,12 @@ Deno.test("openai responses: a schema reply cut at max_output_tokens is malforme
     );
     assert.equal(error.kind, "malformed");
     assert.match(error.message, /length limit was reached/);
+    // The same request would be cut again: it is not retried, and what it used counts.
+    assert.equal(fake.requests.length, 1);
+    assert.deepEqual(
+      [llm.runUsage("run-cut").inputTokens, llm.runUsage("run-cut").outputTokens],
+      [1200, 5],
+    );
     const body = fake.requests[0].body;
     assert.equal(body.max_output_tokens, 5);
     assert.equal(body.text.format.type, "json_schema");

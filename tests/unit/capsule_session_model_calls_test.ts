@@ -102,6 +102,14 @@ Deno.test("early model call: another first request is asked as usual, the early 
   assert.equal((sent[0] as { message?: string }).message, "answer 2");
 });
 
+Deno.test("early model call: at most one a session, whatever the guest asks", async () => {
+  const { calls, asked } = session();
+  calls.askEarly();
+  await calls.onRequest(request([{ role: "user", content: "something else" }]));
+  calls.askEarly(); // a guest that says ready again, say
+  assert.equal(asked.length, 2, "the early call and the guest's own: no second early call");
+});
+
 Deno.test("early model call: none for a guest of the caller's own, a replayed conversation or JSON steps", () => {
   for (
     const overrides of [

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createCapsule } from "../../capsule_runtime/factory.ts";
-import { auditRun, blendFitness, fitnessOf } from "../../coordinator/records.ts";
+import { auditCommitted, auditRun, blendFitness, fitnessOf } from "../../coordinator/records.ts";
 import { parseRunLog, RunLog } from "../../coordinator/run_log.ts";
 import { openStore } from "../../store/mod.ts";
 import { VectorIndex } from "../../store/vector_index.ts";
@@ -66,6 +66,47 @@ Deno.test("the audit records every agent once, degrades a failing one, and never
     assert.deepEqual(events, ["agent_degraded", "run_summary", "run_summary"]);
     assert.equal(store.audit.list({ runId: "run1" }).length, 2);
   } finally {
+    store.close();
+  }
+});
+
+Deno.test("an audit whose checkpoint cannot be written is undone with it, so the resumed run counts once", async () => {
+  await using dir = await tempDir();
+  const settings = testSettings(dir.path);
+  const store = openStore(settings.dbPath);
+  const log = new RunLog(settings.runLogsDir, "run1");
+  try {
+    const agent = createCapsule(settings.agentsDir, {
+      name: "Reader",
+      description: "",
+      tools_allowlist: [],
+    });
+    store.agents.upsertManifest(agent);
+    store.runs.create({ run_id: "run1", task: "t" });
+    const stats = { latency_ms: 100, tool_calls: 1, tool_ok: 1 };
+    const state = runState({
+      run_id: "run1",
+      stage: "validated",
+      agent_stats: { [agent.agent_id]: { subtasks: 1, succeeded: 1, failed: 0, ...stats } },
+    });
+    const ctx = runContext({ settings, store, log, state, index: new VectorIndex(store.db, 8) });
+    const auditedBefore = structuredClone(state.audited_stats);
+    assert.throws(
+      () =>
+        auditCommitted(ctx, () => {
+          state.stage = "audited";
+          throw new Error("disk full");
+        }),
+      /disk full/,
+    );
+    // Neither the uses nor the state say it was audited: a resume audits once, now.
+    assert.equal(store.agents.get(agent.agent_id)!.usage_count, 0);
+    assert.equal(state.stage, "validated");
+    assert.deepEqual(state.audited_stats, auditedBefore);
+    auditCommitted(ctx, () => (state.stage = "audited"));
+    assert.equal(store.agents.get(agent.agent_id)!.usage_count, 1);
+  } finally {
+    log.close();
     store.close();
   }
 });

@@ -234,6 +234,49 @@ Deno.test("openai client: a 429 with retry-after is rate_limited with its wait",
   });
 });
 
+Deno.test("openai client: an error reply that echoes the key does not carry it on", async () => {
+  const key = "sk-secret-key-0123456789";
+  // A proxy that answers 400 with the request it got, headers and all.
+  const reply = () =>
+    new Response(`bad request; you sent: Authorization: Bearer ${key}`, {
+      status: 400,
+    });
+  await withRecordingServer(reply, async (baseUrl) => {
+    const client = createOpenAiClient({
+      provider: "openai",
+      model: "gpt-4o-mini",
+      apiKey: key,
+      baseUrl,
+    } as ProviderConfig);
+    const error = await client.complete({ messages: [{ role: "user", content: "x" }] }).then(
+      () => assert.fail("expected an error"),
+      (e) => e,
+    );
+    assert.equal(error.kind, "bad_request");
+    assert.ok(!error.message.includes(key), error.message);
+    assert.match(error.message, /\[REDACTED\]/);
+  });
+});
+
+Deno.test("openai client: a call aborted with a plain reason is cancelled, not a network error", async () => {
+  const reply = () => Response.json({ choices: [] });
+  await withRecordingServer(reply, async (baseUrl) => {
+    const client = createOpenAiClient({
+      provider: "openai",
+      model: "gpt-4o-mini",
+      apiKey: "k",
+      baseUrl,
+    } as ProviderConfig);
+    const abort = new AbortController();
+    abort.abort("not asked");
+    const error = await client.complete({
+      messages: [{ role: "user", content: "x" }],
+      signal: abort.signal,
+    }).then(() => assert.fail("expected an error"), (e) => e);
+    assert.equal(error.kind, "cancelled");
+  });
+});
+
 Deno.test("openai client: a 2xx reply without choices or not JSON is malformed", async () => {
   for (const body of ['{"id":"x","choices":[]}', "<html>proxy</html>"]) {
     await withRecordingServer(() => new Response(body), async (baseUrl) => {
