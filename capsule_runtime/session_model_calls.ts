@@ -100,6 +100,14 @@ export class SessionModelCalls {
     this.early = null;
   }
 
+  /** The early call, when the guest's request `hash` is the one it asked; else it is dropped. */
+  private claimEarly(hash: string): EarlyCall | null {
+    const early = this.early?.hash === hash ? this.early : null;
+    if (!early) this.dropEarly();
+    this.early = null;
+    return early;
+  }
+
   /** The caller's hook, asked `msg` with the capsule's own tools. */
   private ask(msg: LlmRequestMessage, signal: AbortSignal) {
     return this.session.options.hooks.complete({
@@ -113,14 +121,12 @@ export class SessionModelCalls {
   /** Answers a model call through the caller's hook; a failure goes back with its code. */
   async onRequest(msg: LlmRequestMessage): Promise<void> {
     const { session } = this;
-    let t0 = performance.now();
     const base = { type: "model_call", id: msg.id } as const;
     const reply = { v: PROTOCOL_VERSION, type: "llm_result", id: msg.id } as const;
     session.tools.forgetAhead();
     const hash = modelRequestHash(msg);
-    const early = this.early?.hash === hash ? this.early : null;
-    if (!early) this.dropEarly();
-    this.early = null;
+    const early = this.claimEarly(hash);
+    const t0 = early?.began ?? performance.now();
     const turn = session.replay.model(hash);
     if (turn.reply) {
       // Answered before: the journaled reply, with no model call and no cost.
@@ -129,7 +135,6 @@ export class SessionModelCalls {
       return;
     }
     try {
-      if (early) t0 = early.began;
       const answer = await (early?.answer ?? this.ask(msg, session.signal));
       const ms = roundMs(performance.now() - t0);
       const calls = answer.tool_calls?.length ? wireToolCalls(answer.tool_calls, hash) : [];

@@ -181,18 +181,15 @@ export class SessionToolCalls {
     }
     this.count++;
     this.toolNames.set(id, tool);
-    const { journal } = session.replay;
     // One commit: nothing goes to the guest here (it ran the call already).
-    const record = () => {
+    session.replay.together(() => {
       session.replay.recordToolRequest(turn.step, ahead.hash, { tool, args, reason });
       session.emit({ type: "tool_requested", id, tool, args, reason });
       const decision = { allowed: true, args: ahead.args, reason: "allowed" };
-      journal.recordToolDecision(turn.step, decision, false);
+      session.replay.journal.recordToolDecision(turn.step, decision, false);
       this.pending.set(id, turn.step);
       session.emit({ type: "tool_decided", id, tool, ...decision, ms: ahead.ms });
-    };
-    if (journal.together) journal.together(record);
-    else record();
+    });
   }
 
   /** A call made before: its journaled decision and result go back; nothing runs. */
@@ -317,10 +314,10 @@ export class SessionToolCalls {
     }
     this.pending.delete(msg.id);
     const { ok, result, error, ms } = msg;
-    const { journal } = this.session.replay;
+    const { replay } = this.session;
     // One commit for the result and what listeners record of it; nothing is sent back.
-    const record = () => {
-      journal.recordToolResult(step, journaledOutcome({ ok, result, error, ms }));
+    replay.together(() => {
+      replay.journal.recordToolResult(step, journaledOutcome({ ok, result, error, ms }));
       this.session.emit({
         type: "tool_done",
         id: msg.id,
@@ -330,8 +327,6 @@ export class SessionToolCalls {
         ms: msg.ms,
         result: boundedResult(msg.result),
       });
-    };
-    if (journal.together) journal.together(record);
-    else record();
+    });
   }
 }

@@ -148,6 +148,12 @@ export class StepReplay {
     this.last = step;
   }
 
+  /** Runs `writes` as one commit when the journal can (see `StepJournal.together`). */
+  together(writes: () => void): void {
+    if (this.journal.together) this.journal.together(writes);
+    else writes();
+  }
+
   private take(entry: JournalStep): void {
     this.cursor++;
     this.last = entry.step;

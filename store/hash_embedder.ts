@@ -78,8 +78,9 @@ export class HashEmbedder {
     const known = this.recent.get(text);
     if (known) return known.slice();
     const vector = this.compute(text);
+    if (text.length > MAX_RECENT_TEXT) return vector;
     if (this.recent.size >= RECENT_TEXTS) this.recent.delete(this.recent.keys().next().value!);
-    if (text.length <= MAX_RECENT_TEXT) this.recent.set(text, vector.slice());
+    this.recent.set(text, vector.slice());
     return vector;
   }
 

@@ -93,13 +93,11 @@ const LIVE = "run_id = ? AND task_id = ? AND conversation = ? AND superseded = 0
 export class JournalRepo {
   constructor(private readonly db: DatabaseSync) {}
 
-  /** The subtask's latest conversation while it is open (no `end` row), else a new one. */
-  openConversation(runId: string, taskId: string): number {
-    return this.findConversation(runId, taskId).conversation;
-  }
-
-  /** The subtask's open conversation, and whether it is a new one (no rows yet). */
-  private findConversation(
+  /**
+   * The subtask's latest conversation while it is open (no `end` row), else a
+   * new one; `fresh` when it is new (no rows yet).
+   */
+  private openConversation(
     runId: string,
     taskId: string,
   ): { conversation: number; fresh: boolean } {
@@ -114,11 +112,11 @@ export class JournalRepo {
   }
 
   /**
-   * A journal bound to the subtask's open conversation (`conversation()` picks it).
+   * A journal bound to the subtask's open conversation (`openConversation` picks it).
    * `agentId` is recorded with a new conversation's start: only that agent continues it.
    */
   conversation(runId: string, taskId: string, agentId = ""): JournalConversation {
-    const { conversation, fresh } = this.findConversation(runId, taskId);
+    const { conversation, fresh } = this.openConversation(runId, taskId);
     return new JournalConversation(this, { runId, taskId, conversation }, agentId, fresh);
   }
 

@@ -5,6 +5,7 @@
  */
 import type { ProviderConfig } from "../provider_config.ts";
 import { LlmError } from "../errors.ts";
+import type { CompletionRequest, CompletionResponse } from "../types.ts";
 
 /**
  * OpenAI's strict mode needs every object closed and every property required;
@@ -65,7 +66,7 @@ export function parseToolArgs(
  * Finish reasons that make a structured reply unusable, worded as the SDK's
  * `parse` worded them: it threw on them, so such a reply was `malformed`.
  */
-export const UNPARSABLE_FINISH = new Map([
+const UNPARSABLE_FINISH = new Map([
   ["length", "Could not parse response content as the length limit was reached"],
   [
     "content_filter",
@@ -73,36 +74,55 @@ export const UNPARSABLE_FINISH = new Map([
   ],
 ]);
 
-/** A reply that could not be read (retried by the service like a network error). */
-export function malformedReply(config: ProviderConfig, problem: string): LlmError {
-  const provider = config.provider;
-  return new LlmError(
-    "malformed",
-    provider,
-    `${provider} sent a reply that could not be read: ${problem}`,
-  );
-}
-
 /**
- * A structured reply cut short (at its token limit, or by the content
- * filter): it cannot be parsed, and the same request would be cut again, so
- * it is not retried. What it used goes with the error: the provider bills it,
- * and the budget must see it.
+ * A reply that could not be read: `malformed`, retried by the service like a
+ * network error unless `options` say otherwise; `options.usage` is what it
+ * still cost.
  */
-export function cutReply(
+export function malformedReply(
   config: ProviderConfig,
   problem: string,
-  usage: LlmError["usage"],
+  options: { usage?: LlmError["usage"]; retryable?: boolean } = {},
 ): LlmError {
   const provider = config.provider;
   return new LlmError(
     "malformed",
     provider,
     `${provider} sent a reply that could not be read: ${problem}`,
-    { usage, retryable: false },
+    options,
   );
 }
 
+/**
+ * Throws when a structured reply was cut short (at its token limit, or by
+ * the content filter): it cannot be parsed, and the same request would be cut
+ * again, so it is not retried. What it used goes with the error: the provider
+ * bills it, and the budget must see it.
+ */
+export function refuseCutReply(
+  config: ProviderConfig,
+  request: CompletionRequest,
+  finish: string | undefined,
+  usage: CompletionResponse["usage"],
+): void {
+  const cut = request.schema && finish ? UNPARSABLE_FINISH.get(finish) : undefined;
+  if (cut) throw malformedReply(config, cut, { usage, retryable: false });
+}
+
+/** A reply's token counts; the cached ones only when there are any. */
+export function readUsage(input: unknown, output: unknown, cached: unknown) {
+  const cachedTokens = tokenCount(cached);
+  return {
+    inputTokens: tokenCount(input),
+    outputTokens: tokenCount(output),
+    ...(cachedTokens > 0 ? { cachedInputTokens: cachedTokens } : {}),
+  };
+}
+
+/** A tool call's id as the reply gives it, or a new one when it gives none. */
+export function callId(raw: unknown): string {
+  return typeof raw === "string" && raw ? raw : `call_${crypto.randomUUID().slice(0, 12)}`;
+}
+
 /** A token count from a reply: a positive number, else 0. */
-export const tokenCount = (value: unknown): number =>
-  typeof value === "number" && value > 0 ? value : 0;
+const tokenCount = (value: unknown): number => typeof value === "number" && value > 0 ? value : 0;

@@ -25,13 +25,13 @@ import { wireSchema } from "./_schema.ts";
 import { postJson } from "./openai_http.ts";
 import { readResponsesReply, responsesBody, usesResponsesApi } from "./openai_responses.ts";
 import {
-  cutReply,
+  callId,
   isReasoningModel,
   isStrictCompatible,
   malformedReply,
   parseToolArgs,
-  tokenCount,
-  UNPARSABLE_FINISH,
+  readUsage,
+  refuseCutReply,
 } from "./_openai_common.ts";
 
 export { isStrictCompatible, parseToolArgs } from "./_openai_common.ts";
@@ -119,7 +119,7 @@ interface RawToolCall {
 function readToolCalls(raw: unknown): ToolCall[] {
   if (!Array.isArray(raw)) return [];
   return (raw as RawToolCall[]).filter((c) => c?.function).map((c) => ({
-    id: typeof c.id === "string" && c.id ? c.id : `call_${crypto.randomUUID().slice(0, 12)}`,
+    id: callId(c.id),
     name: String(c.function?.name ?? ""),
     ...parseToolArgs(c.function?.arguments),
   }));
@@ -153,14 +153,12 @@ function readReply(
   const finish = typeof choice.finish_reason === "string" && choice.finish_reason
     ? choice.finish_reason
     : undefined;
-  const cached = tokenCount(usage?.prompt_tokens_details?.cached_tokens);
-  const used = {
-    inputTokens: tokenCount(usage?.prompt_tokens),
-    outputTokens: tokenCount(usage?.completion_tokens),
-    ...(cached > 0 ? { cachedInputTokens: cached } : {}),
-  };
-  const unparsable = request.schema && finish ? UNPARSABLE_FINISH.get(finish) : undefined;
-  if (unparsable) throw cutReply(config, unparsable, used);
+  const used = readUsage(
+    usage?.prompt_tokens,
+    usage?.completion_tokens,
+    usage?.prompt_tokens_details?.cached_tokens,
+  );
+  refuseCutReply(config, request, finish, used);
   const message = choice.message ?? {};
   const toolCalls = readToolCalls(message.tool_calls);
   // A refusal comes with null content: the text is then "" (the refusal is not read).

@@ -26,13 +26,13 @@ import type {
 } from "../types.ts";
 import { wireSchema } from "./_schema.ts";
 import {
-  cutReply,
+  callId,
   isReasoningModel,
   isStrictCompatible,
   malformedReply,
   parseToolArgs,
-  tokenCount,
-  UNPARSABLE_FINISH,
+  readUsage,
+  refuseCutReply,
 } from "./_openai_common.ts";
 
 /**
@@ -171,9 +171,7 @@ function outputText(items: OutputItem[]): string {
 /** The `function_call` items as tool calls, in order (ids generated where missing). */
 function functionCalls(items: OutputItem[]): ToolCall[] {
   return items.filter((item) => item?.type === "function_call").map((item) => ({
-    id: typeof item.call_id === "string" && item.call_id
-      ? item.call_id
-      : `call_${crypto.randomUUID().slice(0, 12)}`,
+    id: callId(item.call_id),
     name: String(item.name ?? ""),
     ...parseToolArgs(item.arguments),
   }));
@@ -210,13 +208,12 @@ export function readResponsesReply(
   config: ProviderConfig,
 ): CompletionResponse {
   const body = (reply ?? {}) as ResponsesReply;
-  const usage = body.usage;
-  const cached = tokenCount(usage?.input_tokens_details?.cached_tokens);
-  const used = {
-    inputTokens: tokenCount(usage?.input_tokens),
-    outputTokens: tokenCount(usage?.output_tokens),
-    ...(cached > 0 ? { cachedInputTokens: cached } : {}),
-  };
+  const { usage } = body;
+  const used = readUsage(
+    usage?.input_tokens,
+    usage?.output_tokens,
+    usage?.input_tokens_details?.cached_tokens,
+  );
   if (body.error) {
     const detail = typeof body.error.message === "string" ? body.error.message : "no message";
     throw new LlmError("server_error", config.provider, `${config.provider} failed: ${detail}`, {
@@ -227,8 +224,7 @@ export function readResponsesReply(
   const items = body.output as OutputItem[];
   const toolCalls = functionCalls(items);
   const finish = finishReason(body, toolCalls.length > 0);
-  const unparsable = request.schema && finish ? UNPARSABLE_FINISH.get(finish) : undefined;
-  if (unparsable) throw cutReply(config, unparsable, used);
+  refuseCutReply(config, request, finish, used);
   return {
     text: outputText(items),
     ...(toolCalls.length ? { toolCalls } : {}),
