@@ -1,7 +1,7 @@
 /** End-to-end runs: the real SDK against the fake OpenAI server, real capsules, real tools. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openStore } from "../../store/mod.ts";
+import { openStore, type Store } from "../../store/mod.ts";
 import { parseRunLog } from "../../coordinator/run_log.ts";
 import { type RunLogEvent, type RunState, startRun } from "../../coordinator/mod.ts";
 import type { FakeServer } from "../fakes/mod.ts";
@@ -87,9 +87,18 @@ Deno.test("a simple task runs one capsule with a real tool; its one answer is th
   }
 });
 
-Deno.test("the same run through the Claude SDK: structured steps come back as forced tool calls", async () => {
+/**
+ * Asks the first line of notes.txt in a run against the brain's fake server
+ * (`wire`, with `env`), expects the usual answer, then hands the fake and the
+ * store to `check`; closes both.
+ */
+async function notesRunOn(
+  wire: "openai" | "anthropic",
+  env: Record<string, string>,
+  check: (fake: FakeServer, store: Store, runId: string) => void,
+) {
   await using dir = await tempDir();
-  const { fake, settings, workspace } = await startBrain(dir.path, notesBrain(), {}, "anthropic");
+  const { fake, settings, workspace } = await startBrain(dir.path, notesBrain(), env, wire);
   await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
   const store = openStore(settings.dbPath);
   try {
@@ -98,39 +107,31 @@ Deno.test("the same run through the Claude SDK: structured steps come back as fo
     }).done;
     assert.equal(outcome.status, "ok", outcome.error);
     assert.equal(outcome.result, "The first line is: hello world");
-    // Agents call tools natively now; the structured first plan is still a forced tool call.
-    assert.equal(fake.requests[0].body?.tool_choice?.name, "task_plan");
-    const calls = store.llmCalls.listForRun(outcome.runId);
-    assert.ok(calls.length > 0 && calls.every((c) => c.provider === "claude"));
+    check(fake, store, outcome.runId);
   } finally {
     store.close();
     await fake.close();
   }
+}
+
+Deno.test("the same run through the Claude SDK: structured steps come back as forced tool calls", async () => {
+  await notesRunOn("anthropic", {}, (fake, store, runId) => {
+    // Agents call tools natively now; the structured first plan is still a forced tool call.
+    assert.equal(fake.requests[0].body?.tool_choice?.name, "task_plan");
+    const calls = store.llmCalls.listForRun(runId);
+    assert.ok(calls.length > 0 && calls.every((c) => c.provider === "claude"));
+  });
 });
 
 Deno.test("the same run with a Responses-only OpenAI model: plan and agent steps go to /v1/responses", async () => {
-  await using dir = await tempDir();
-  const { fake, settings, workspace } = await startBrain(dir.path, notesBrain(), {
-    CLOSED_CLAW_LLM_MODEL: "gpt-5-codex",
-  });
-  await Deno.writeTextFile(join(workspace, "notes.txt"), "hello world\nsecond line\n");
-  const store = openStore(settings.dbPath);
-  try {
-    const outcome = await startRun({ settings, store }, {
-      task: "What is the first line of notes.txt?",
-    }).done;
-    assert.equal(outcome.status, "ok", outcome.error);
-    assert.equal(outcome.result, "The first line is: hello world");
+  await notesRunOn("openai", { CLOSED_CLAW_LLM_MODEL: "gpt-5-codex" }, (fake) => {
     assert.ok(fake.requests.length > 0);
     assert.ok(
       fake.requests.every((r) => r.path === "/v1/responses"),
       "every call on the Responses API",
     );
     assert.equal(fake.requests[0].body?.text?.format?.name, "task_plan");
-  } finally {
-    store.close();
-    await fake.close();
-  }
+  });
 });
 
 Deno.test("CLOSED_CLAW_SYNTHESIZE_SINGLE=true brings the synthesis call back for one subtask", async () => {

@@ -15,31 +15,9 @@ import type {
   LlmRequestMessage,
   StartMessage,
 } from "../../guest/protocol_types.ts";
+import { startMessage } from "../helpers/start_message.ts";
 
-const start: StartMessage = {
-  v: 1,
-  type: "start",
-  task: "summarise the notes",
-  context: {},
-  system_prompt: "You are a careful agent.",
-  tools: [],
-  tool_context: {
-    workspace: "/ws",
-    read_roots: ["/ws"],
-    write_roots: [],
-    file_write: false,
-    sql_paths: [],
-    network_hosts: [],
-  },
-  limits: {
-    max_steps: 6,
-    max_tool_calls: 8,
-    max_consecutive_errors: 3,
-    max_observation_chars: 500,
-  },
-  step_schema: {},
-  tool_mode: "native",
-};
+const start = startMessage();
 
 interface Asked {
   messages: ChatMessageWire[];

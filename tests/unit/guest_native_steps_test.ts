@@ -9,38 +9,9 @@ import type {
   ToolDecisionMessage,
   ToolMode,
 } from "../../guest/protocol_types.ts";
+import { startMessage } from "../helpers/start_message.ts";
 
-const start: StartMessage = {
-  v: 1,
-  type: "start",
-  task: "summarise the notes",
-  context: {},
-  system_prompt: "You are a careful agent.",
-  system_tail: "Workspace: /ws (= $WORKSPACE).",
-  tools: [{
-    name: "file_io",
-    description: "Reads and writes files.",
-    args_schema: { type: "object", properties: { op: { type: "string" } } },
-    risk_level: "medium",
-    side_effects: true,
-  }],
-  tool_context: {
-    workspace: "/ws",
-    read_roots: ["/ws"],
-    write_roots: ["/ws"],
-    file_write: true,
-    sql_paths: [],
-    network_hosts: [],
-  },
-  limits: {
-    max_steps: 6,
-    max_tool_calls: 8,
-    max_consecutive_errors: 3,
-    max_observation_chars: 500,
-  },
-  step_schema: {},
-  tool_mode: "native",
-};
+const start = startMessage();
 
 type Turn = Partial<LlmResultMessage>;
 

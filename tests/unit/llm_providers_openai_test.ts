@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { LlmError } from "../../llm/errors.ts";
 import type { ProviderConfig } from "../../llm/provider_config.ts";
 import { createOpenAiClient, isStrictCompatible } from "../../llm/providers/openai.ts";
+import type { CompletionRequest, ProviderClient } from "../../llm/types.ts";
+import { rejection } from "../helpers/assert.ts";
 
 Deno.test("isStrictCompatible: closed objects with every property required", () => {
   const closed = {
@@ -57,6 +59,20 @@ const okReply = () =>
     usage: { prompt_tokens: 11, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 4 } },
   });
 
+/** A client of `baseUrl`: OpenAI's gpt-4o-mini with the key "k", unless `config` says otherwise. */
+const clientAt = (baseUrl: string, config: Partial<ProviderConfig> = {}) =>
+  createOpenAiClient({
+    provider: "openai",
+    model: "gpt-4o-mini",
+    apiKey: "k",
+    baseUrl,
+    ...config,
+  } as ProviderConfig);
+
+/** The LlmError a one-line question (plus `extra`) to `client` fails with. */
+const failure = (client: ProviderClient, extra: Partial<CompletionRequest> = {}) =>
+  rejection(client.complete({ messages: [{ role: "user", content: "x" }], ...extra }), LlmError);
+
 const closedSchema = {
   type: "object",
   properties: { path: { type: "string" } },
@@ -64,17 +80,17 @@ const closedSchema = {
   additionalProperties: false,
 };
 const openSchema = { type: "object", properties: { q: { type: "string" } }, required: [] };
+/** A closed (strict) tool and an open one, as declared in the body tests. */
+const twoTools = [
+  { name: "read_file", description: "Reads a file", parameters: closedSchema },
+  { name: "search", description: "Searches", parameters: openSchema },
+];
 
 // The bodies below are the ones @langchain/openai 1.6's ChatOpenAI sent for the
 // same requests (captured before it was replaced): same keys, same order.
 Deno.test("openai client: a call with tools and a tool-call history sends ChatOpenAI's body", async () => {
   await withRecordingServer(okReply, async (baseUrl, seen) => {
-    const client = createOpenAiClient({
-      provider: "openai",
-      model: "gpt-4o-mini",
-      apiKey: "sk-test",
-      baseUrl,
-    } as ProviderConfig);
+    const client = clientAt(baseUrl, { apiKey: "sk-test" });
     const response = await client.complete({
       messages: [
         { role: "system", content: "You are a bot." },
@@ -87,10 +103,7 @@ Deno.test("openai client: a call with tools and a tool-call history sends ChatOp
         { role: "tool", content: "hello", toolCallId: "call_1", name: "read_file" },
         { role: "assistant", content: "Done." },
       ],
-      tools: [
-        { name: "read_file", description: "Reads a file", parameters: closedSchema },
-        { name: "search", description: "Searches", parameters: openSchema },
-      ],
+      tools: twoTools,
       temperature: 0.2,
       maxTokens: 500,
     });
@@ -147,12 +160,7 @@ Deno.test("openai client: a call with tools and a tool-call history sends ChatOp
 
 Deno.test("openai client: a schema call sends ChatOpenAI's response_format body", async () => {
   await withRecordingServer(okReply, async (baseUrl, seen) => {
-    const client = createOpenAiClient({
-      provider: "openai",
-      model: "gpt-4o-mini",
-      apiKey: "",
-      baseUrl,
-    } as ProviderConfig);
+    const client = clientAt(baseUrl, { apiKey: "" });
     await client.complete({
       messages: [{ role: "system", content: "Answer." }, { role: "user", content: "Where?" }],
       schema: {
@@ -188,12 +196,7 @@ Deno.test("openai client: a schema call sends ChatOpenAI's response_format body"
 
 Deno.test("openai client: reasoning models get max_completion_tokens and a developer message", async () => {
   await withRecordingServer(okReply, async (baseUrl, seen) => {
-    const client = createOpenAiClient({
-      provider: "openai",
-      model: "o3-mini",
-      apiKey: "k",
-      baseUrl,
-    } as ProviderConfig);
+    const client = clientAt(baseUrl, { model: "o3-mini" });
     await client.complete({
       messages: [{ role: "system", content: "S" }, { role: "user", content: "U" }],
       maxTokens: 64,
@@ -217,17 +220,8 @@ Deno.test("openai client: a 429 with retry-after is rate_limited with its wait",
       headers: { "retry-after": "7" },
     });
   await withRecordingServer(reply, async (baseUrl) => {
-    const client = createOpenAiClient({
-      provider: "openai",
-      model: "gpt-4o-mini",
-      apiKey: "k",
-      baseUrl,
-    } as ProviderConfig);
-    const error = await client.complete({ messages: [{ role: "user", content: "x" }] }).then(
-      () => assert.fail("expected an error"),
-      (e) => e,
-    );
-    assert.ok(error instanceof LlmError);
+    const client = clientAt(baseUrl);
+    const error = await failure(client);
     assert.equal(error.kind, "rate_limited");
     assert.equal(error.status, 429);
     assert.equal(error.retryAfterMs, 7000);
@@ -242,16 +236,8 @@ Deno.test("openai client: an error reply that echoes the key does not carry it o
       status: 400,
     });
   await withRecordingServer(reply, async (baseUrl) => {
-    const client = createOpenAiClient({
-      provider: "openai",
-      model: "gpt-4o-mini",
-      apiKey: key,
-      baseUrl,
-    } as ProviderConfig);
-    const error = await client.complete({ messages: [{ role: "user", content: "x" }] }).then(
-      () => assert.fail("expected an error"),
-      (e) => e,
-    );
+    const client = clientAt(baseUrl, { apiKey: key });
+    const error = await failure(client);
     assert.equal(error.kind, "bad_request");
     assert.ok(!error.message.includes(key), error.message);
     assert.match(error.message, /\[REDACTED\]/);
@@ -261,18 +247,10 @@ Deno.test("openai client: an error reply that echoes the key does not carry it o
 Deno.test("openai client: a call aborted with a plain reason is cancelled, not a network error", async () => {
   const reply = () => Response.json({ choices: [] });
   await withRecordingServer(reply, async (baseUrl) => {
-    const client = createOpenAiClient({
-      provider: "openai",
-      model: "gpt-4o-mini",
-      apiKey: "k",
-      baseUrl,
-    } as ProviderConfig);
+    const client = clientAt(baseUrl);
     const abort = new AbortController();
     abort.abort("not asked");
-    const error = await client.complete({
-      messages: [{ role: "user", content: "x" }],
-      signal: abort.signal,
-    }).then(() => assert.fail("expected an error"), (e) => e);
+    const error = await failure(client, { signal: abort.signal });
     assert.equal(error.kind, "cancelled");
   });
 });
@@ -280,17 +258,8 @@ Deno.test("openai client: a call aborted with a plain reason is cancelled, not a
 Deno.test("openai client: a 2xx reply without choices or not JSON is malformed", async () => {
   for (const body of ['{"id":"x","choices":[]}', "<html>proxy</html>"]) {
     await withRecordingServer(() => new Response(body), async (baseUrl) => {
-      const client = createOpenAiClient({
-        provider: "ollama",
-        model: "llama3.1",
-        apiKey: "",
-        baseUrl,
-      } as ProviderConfig);
-      const error = await client.complete({ messages: [{ role: "user", content: "x" }] }).then(
-        () => assert.fail("expected an error"),
-        (e) => e,
-      );
-      assert.ok(error instanceof LlmError);
+      const client = clientAt(baseUrl, { provider: "ollama", model: "llama3.1", apiKey: "" });
+      const error = await failure(client);
       assert.equal(error.kind, "malformed");
     });
   }
@@ -330,8 +299,7 @@ const responsesReply = (text: string, calls: Record<string, unknown>[] = []) => 
     },
   });
 
-const codexConfig = (baseUrl: string, provider = "openai", model = "gpt-5-codex") =>
-  ({ provider, model, apiKey: "sk-test", baseUrl }) as ProviderConfig;
+const codex = (baseUrl: string) => clientAt(baseUrl, { model: "gpt-5-codex", apiKey: "sk-test" });
 
 Deno.test("openai client: codex with tools and a tool-call history sends a Responses body", async () => {
   const reply = responsesReply("Reading", [
@@ -339,7 +307,7 @@ Deno.test("openai client: codex with tools and a tool-call history sends a Respo
     { id: "fc_10", call_id: "call_10", name: "search", arguments: "{not json" },
   ]);
   await withRecordingServer(reply, async (baseUrl, seen) => {
-    const response = await createOpenAiClient(codexConfig(baseUrl)).complete({
+    const response = await codex(baseUrl).complete({
       messages: [
         { role: "system", content: "You are a bot." },
         { role: "user", content: "Read a.txt" },
@@ -357,10 +325,7 @@ Deno.test("openai client: codex with tools and a tool-call history sends a Respo
         { role: "tool", content: "none", toolCallId: "call_2", name: "search" },
         { role: "assistant", content: "Done." },
       ],
-      tools: [
-        { name: "read_file", description: "Reads a file", parameters: closedSchema },
-        { name: "search", description: "Searches", parameters: openSchema },
-      ],
+      tools: twoTools,
       temperature: 0.2,
       maxTokens: 500,
     });
@@ -423,7 +388,7 @@ Deno.test("openai client: codex with tools and a tool-call history sends a Respo
 
 Deno.test("openai client: a schema call on a -pro model sends text.format json_schema", async () => {
   await withRecordingServer(responsesReply('{"path":"a"}'), async (baseUrl, seen) => {
-    const response = await createOpenAiClient(codexConfig(baseUrl, "openai", "o3-pro")).complete({
+    const response = await clientAt(baseUrl, { model: "o3-pro", apiKey: "sk-test" }).complete({
       messages: [{ role: "system", content: "Answer." }, { role: "user", content: "Where?" }],
       schema: {
         name: "answer",
@@ -478,25 +443,13 @@ Deno.test("openai client: only OpenAI's Responses-only models go to /responses",
   for (const [provider, model, path] of cases) {
     const reply = path === "/v1/responses" ? responsesReply("hi") : okReply;
     await withRecordingServer(reply, async (baseUrl, seen) => {
-      await createOpenAiClient(codexConfig(baseUrl, provider, model)).complete({
+      await clientAt(baseUrl, { provider, model } as Partial<ProviderConfig>).complete({
         messages: [{ role: "user", content: "x" }],
       });
       assert.equal(seen[0].path, path, `${provider} ${model}`);
     });
   }
 });
-
-/** The error `complete` rejects with. */
-async function rejection(client: ReturnType<typeof createOpenAiClient>, schema = false) {
-  const request = {
-    messages: [{ role: "user" as const, content: "x" }],
-    ...(schema ? { schema: { name: "s", jsonSchema: closedSchema } } : {}),
-  };
-  return await client.complete(request).then(
-    () => assert.fail("expected an error"),
-    (e) => e,
-  );
-}
 
 Deno.test("openai client: a Responses reply without output, cut short or failed is an error", async () => {
   const cases: [body: unknown, schema: boolean, kind: string][] = [
@@ -520,8 +473,10 @@ Deno.test("openai client: a Responses reply without output, cut short or failed 
   ];
   for (const [body, schema, kind] of cases) {
     await withRecordingServer(() => Response.json(body), async (baseUrl) => {
-      const error = await rejection(createOpenAiClient(codexConfig(baseUrl)), schema);
-      assert.ok(error instanceof LlmError);
+      const error = await failure(
+        codex(baseUrl),
+        schema ? { schema: { name: "s", jsonSchema: closedSchema } } : {},
+      );
       assert.equal(error.kind, kind, JSON.stringify(body));
     });
   }
@@ -536,7 +491,7 @@ Deno.test("openai client: an incomplete Responses reply without a schema keeps i
       usage: { input_tokens: 3, output_tokens: 8 },
     });
   await withRecordingServer(reply, async (baseUrl) => {
-    const response = await createOpenAiClient(codexConfig(baseUrl)).complete({
+    const response = await codex(baseUrl).complete({
       messages: [{ role: "user", content: "x" }],
       maxTokens: 8,
     });
